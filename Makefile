@@ -1,0 +1,128 @@
+# facegate — build, test, run. `make run` and `make test` are the two commands a
+# new user needs; both first call scripts/setup (idempotent: installs missing
+# Debian packages, fetches and verifies the default models).
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+
+PKGS    := libprotobuf-c libsodium libturbojpeg libpng libopenjp2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -pthread \
+              -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
+
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+GEN_C   := $(BUILD)/gen/onnx.pb-c.c
+GEN_H   := $(BUILD)/gen/onnx.pb-c.h
+
+LIB_SRC := $(wildcard src/common/*.c src/nn/*.c src/image/*.c src/face/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models run demo install clean distclean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/facegate $(BUILD)/libfacegate.a $(BUILD)/libfacegate.so $(BUILD)/facegate.pc
+
+setup:
+	@scripts/setup
+
+$(GEN_C) $(GEN_H): $(ONNX_PROTO)
+	@mkdir -p $(BUILD)/gen
+	cp $(ONNX_PROTO) $(BUILD)/gen/onnx.proto
+	cd $(BUILD)/gen && protoc-c --c_out=. onnx.proto
+
+$(BUILD)/obj/gen/onnx.pb-c.o: $(GEN_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+$(BUILD)/libfacegate.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libfacegate.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libfacegate.so.0 -o $@ $^ $(LDLIBS)
+
+$(BUILD)/facegate: $(CLI_OBJ) $(BUILD)/libfacegate.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libfacegate.a $(LDLIBS)
+
+$(BUILD)/facegate.pc: facegate.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# ---- tests -------------------------------------------------------------------
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+unit: all $(TEST_BIN)
+	@BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
+
+test: setup
+	@$(MAKE) --no-print-directory unit
+
+# ASan + UBSan build of the library and unit tests, in its own build dir.
+check-asan: setup
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS_EXTRA=-fsanitize=address,undefined unit-asan
+
+unit-asan: LDLIBS += -fsanitize=address,undefined
+unit-asan: all $(TEST_BIN)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
+
+# ---- fuzzing (libFuzzer, clang) -------------------------------------------
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,$(BUILD)-fuzz/fuzz_%,$(wildcard fuzz/fuzz_*.c))
+fuzz: setup
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" fuzz-bins
+
+fuzz-bins: $(BUILD)/libfacegate.a
+	@mkdir -p $(BUILD)
+	for f in fuzz/fuzz_*.c; do \
+	  n=$$(basename $$f .c); \
+	  $(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/$$n $$f $(BUILD)/libfacegate.a $(LDLIBS) || exit 1; \
+	done
+
+# Run each fuzz target for FUZZ_SECONDS (default 60) on its seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz-run: fuzz
+	scripts/fuzz-run $(FUZZ_SECONDS)
+
+# ---- benchmarks, demo, install -------------------------------------------------
+bench: bench-models
+
+bench-models: setup all
+	scripts/bench-models
+
+demo run: setup all
+	scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/facegate $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/facegate $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libfacegate.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libfacegate.so $(DESTDIR)$(PREFIX)/lib/libfacegate.so.0
+	ln -sf libfacegate.so.0 $(DESTDIR)$(PREFIX)/lib/libfacegate.so
+	install -m 644 include/facegate/*.h $(DESTDIR)$(PREFIX)/include/facegate/
+	install -m 644 $(BUILD)/facegate.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+distclean: clean
+	rm -rf var

@@ -1,0 +1,116 @@
+/*
+ * facegate/nn.h — load an ONNX model and run it on the CPU through XNNPACK.
+ *
+ * A model (fg_model) is the parsed, checked and constant-folded graph for a fixed
+ * input size, with its weights already re-laid out for XNNPACK. It is immutable
+ * once loaded and may be shared by any number of threads and sessions.
+ *
+ * A session (fg_session) is what runs: the compiled XNNPACK runtime(s), a thread
+ * pool and the activation buffers. A session is NOT thread-safe: use one session
+ * per thread (creating several sessions on one model is cheap in memory only for
+ * the activations plus XNNPACK's packed weights). The model must outlive its
+ * sessions.
+ *
+ *     fg_model *m; fg_session *s; fg_error e;
+ *     if (fg_model_load_file("fr_feature.onnx", NULL, &m, &e)) die(e.msg);
+ *     fg_session_options so = { .threads = 1 };
+ *     if (fg_session_create(m, &so, &s, &e)) die(e.msg);
+ *     const float *in[1] = { pixels };        // NCHW, 1x3x112x112
+ *     float *out[1] = { embedding };          // 1x512
+ *     fg_session_run(s, in, out, &e);
+ *     fg_session_destroy(s); fg_model_destroy(m);
+ *
+ * Inputs and outputs are dense float32 tensors in the model's own (ONNX, so NCHW)
+ * layout; the session converts to and from XNNPACK's NHWC internally.
+ *
+ * Supported operators (opset 7–13 semantics for the attributes listed):
+ * Conv, BatchNormalization, Relu, Clip, PRelu, LeakyRelu, Sigmoid, Add, Sub, Mul,
+ * Div, Gemm, MatMul, GlobalAveragePool, AveragePool, MaxPool, Softmax, Reshape,
+ * Flatten, Transpose, Concat, Slice, Exp, Constant, Shape, Gather, Unsqueeze,
+ * Squeeze, Identity, Dropout. Anything else is refused at load time with an error
+ * naming the node, the operator and, where it applies, the attribute.
+ */
+#ifndef FACEGATE_NN_H
+#define FACEGATE_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FG_NN_MAX_RANK 8
+
+typedef struct fg_model fg_model;
+typedef struct fg_session fg_session;
+
+typedef struct fg_model_options {
+  /* Refuse files larger than this (bytes); 0 = default 512 MiB. */
+  size_t max_file_bytes;
+  /* Refuse graphs whose tensors would need more than this in total (bytes); 0 = 1 GiB. */
+  size_t max_total_bytes;
+  /* Override a symbolic or dynamic input shape: dims of input 0 (rank given by
+   * input_rank, 0 = keep the file's static shape). */
+  int input_rank;
+  int64_t input_dims[FG_NN_MAX_RANK];
+} fg_model_options;
+
+typedef struct fg_session_options {
+  int threads; /* worker threads, 1 = run on the caller's thread; 0 = 1 */
+  int backend; /* FG_BACKEND_XNNPACK (default) or FG_BACKEND_REFERENCE */
+} fg_session_options;
+
+enum { FG_BACKEND_XNNPACK = 0, FG_BACKEND_REFERENCE = 1 };
+
+/* A tensor's name and static shape, valid as long as the model lives. */
+typedef struct fg_tensor_info {
+  const char *name;
+  int rank;
+  int64_t dims[FG_NN_MAX_RANK];
+  size_t count; /* number of elements */
+} fg_tensor_info;
+
+/* Summary of a loaded model for `facegate model info`. */
+typedef struct fg_model_stats {
+  int64_t opset;
+  size_t nodes;          /* nodes in the file */
+  size_t nodes_folded;   /* nodes removed by constant folding */
+  size_t params;         /* number of weight elements */
+  uint64_t macs;         /* multiply-accumulates of one run (Conv, Gemm, MatMul) */
+  char sha256[65];       /* of the file (or buffer) */
+  char ops[512];         /* distinct operator types in the file, comma-separated */
+} fg_model_stats;
+
+/* Load and check a model from a file. On success *out owns the model; on error
+ * *out is NULL, nothing is leaked, and err says what and where. opts may be NULL. */
+int fg_model_load_file(const char *path, const fg_model_options *opts, fg_model **out,
+                       fg_error *err);
+/* Same, from memory (the buffer is not kept). */
+int fg_model_load_memory(const void *data, size_t len, const fg_model_options *opts,
+                         fg_model **out, fg_error *err);
+/* Free a model; NULL does nothing. All its sessions must be destroyed first. */
+void fg_model_destroy(fg_model *m);
+
+size_t fg_model_input_count(const fg_model *m);
+size_t fg_model_output_count(const fg_model *m);
+/* Returns NULL for an index out of range. */
+const fg_tensor_info *fg_model_input(const fg_model *m, size_t i);
+const fg_tensor_info *fg_model_output(const fg_model *m, size_t i);
+void fg_model_get_stats(const fg_model *m, fg_model_stats *stats);
+
+/* Compile the model for execution. opts may be NULL (1 thread, XNNPACK). */
+int fg_session_create(const fg_model *m, const fg_session_options *opts, fg_session **out,
+                      fg_error *err);
+/* Run once. inputs[i] points to fg_model_input(m,i)->count floats, outputs[i] to room
+ * for fg_model_output(m,i)->count floats. On error outputs are unspecified. */
+int fg_session_run(fg_session *s, const float *const *inputs, float *const *outputs,
+                   fg_error *err);
+void fg_session_destroy(fg_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

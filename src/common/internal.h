@@ -1,0 +1,32 @@
+/*
+ * Internal helpers shared by all modules (not API). Names are fg__-prefixed.
+ */
+#ifndef FG_COMMON_INTERNAL_H
+#define FG_COMMON_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate/error.h"
+
+#if defined(__GNUC__)
+#define FG__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FG__PRINTF(a, b)
+#endif
+
+/* Fill *err (if non-NULL) and return code, so callers can `return fg__seterr(...)`. */
+int fg__seterr(fg_error *err, int code, const char *fmt, ...) FG__PRINTF(3, 4);
+
+/* Multiply with overflow detection: returns 0 and stores a*b, or -1 on overflow. */
+static inline int fg__mul_size(size_t a, size_t b, size_t *out) {
+  return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+
+/* Read a whole file into malloc'd memory, refusing files above max_bytes. */
+int fg__read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len, fg_error *err);
+
+/* SHA-256 of a buffer as 64 lowercase hex characters plus NUL. */
+void fg__sha256_hex(const uint8_t *data, size_t len, char hex[65]);
+
+#endif
