@@ -110,6 +110,28 @@ int fg_session_run(fg_session *s, const float *const *inputs, float *const *outp
                    fg_error *err);
 void fg_session_destroy(fg_session *s);
 
+/* ---- the default models (GUIDE: npm faceplugin-face-recognition-js@0.0.1) ---- */
+typedef struct fg_default_model {
+  const char *role;   /* "detect", "landmark", "feature", "liveness" */
+  const char *file;   /* file name inside the models directory */
+  const char *sha256; /* pinned digest */
+  const char *what;   /* one-line description */
+} fg_default_model;
+/* The i-th default model, or NULL past the end. */
+const fg_default_model *fg_default_model_at(size_t i);
+/* Verify a file's SHA-256 against `expect` (hex). FG_ECHECKSUM on mismatch. */
+int fg_file_sha256(const char *path, char hex[65], fg_error *err);
+
+/* ---- .npy tensor files (NumPy format 1.0/2.0, little-endian, C order) ----
+ * Used by `facegate model run` and the tests to exchange tensors with other tools.
+ * Reading accepts float32, float64, uint8 and int64 arrays and converts to float32;
+ * *data is malloc'd and owned by the caller. */
+int fg_npy_read(const char *path, float **data, int *rank, int64_t dims[FG_NN_MAX_RANK], fg_error *err);
+int fg_npy_read_memory(const uint8_t *buf, size_t len, float **data, int *rank,
+                       int64_t dims[FG_NN_MAX_RANK], fg_error *err);
+/* Write a float32 array; the file is written to a temporary name and renamed. */
+int fg_npy_write(const char *path, const float *data, int rank, const int64_t *dims, fg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

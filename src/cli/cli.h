@@ -1,0 +1,22 @@
+/* Shared pieces of the facegate command: subcommand signature, option helpers. */
+#ifndef FG_CLI_H
+#define FG_CLI_H
+
+#include <stdio.h>
+
+/* Exit codes scripts can rely on (documented in `facegate --help`). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3 };
+
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+/* True if argv has --help or -h. */
+int cli_wants_help(int argc, char **argv);
+/* Directory of the default models: --models-dir, $FACEGATE_MODELS, or var/models. */
+const char *cli_models_dir(const char *flag);
+/* Print a JSON string literal (escaped) to f. */
+void cli_json_str(FILE *f, const char *s);
+
+int cmd_models(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * facegate — the command-line tool. main() only dispatches to subcommands;
+ * each lives in its own cmd_*.c file and prints its own --help.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+  const char *name;
+  cli_cmd_fn fn;
+  const char *summary;
+} commands[] = {
+  {"models", cmd_models, "list the default models in use and verify their SHA-256"},
+  {"model", cmd_model, "inspect (info), run or benchmark any supported ONNX model"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: facegate <command> [options]   (facegate <command> --help for details)\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\nenvironment:\n  FACEGATE_MODELS  directory of the default models (default var/models)\n"
+             "\nexit codes: 0 success, 1 failure, 2 usage error, 3 verification failed\n");
+}
+
+int cli_wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+  return 0;
+}
+
+const char *cli_models_dir(const char *flag) {
+  if (flag && *flag) return flag;
+  const char *e = getenv("FACEGATE_MODELS");
+  return e && *e ? e : "var/models";
+}
+
+void cli_json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? EXIT_USAGE : EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "facegate: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return EXIT_USAGE;
+}

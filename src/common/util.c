@@ -1,0 +1,47 @@
+/* Small shared utilities: whole-file reads with a size cap, SHA-256 in hex. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "common/internal.h"
+
+int fg__read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len, fg_error *err) {
+  *data = NULL;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return fg__seterr(err, errno == ENOENT ? FG_ENOTFOUND : FG_EIO, "%s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    return fg__seterr(err, FG_EIO, "%s: not a regular file", path);
+  }
+  if ((size_t)st.st_size > max_bytes) {
+    fclose(f);
+    return fg__seterr(err, FG_ELIMIT, "%s: %lld bytes exceeds the limit of %zu", path, (long long)st.st_size, max_bytes);
+  }
+  size_t n = (size_t)st.st_size;
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) {
+    fclose(f);
+    return fg__seterr(err, FG_ENOMEM, "%s: out of memory", path);
+  }
+  if (fread(buf, 1, n, f) != n) {
+    free(buf);
+    fclose(f);
+    return fg__seterr(err, FG_EIO, "%s: read error", path);
+  }
+  fclose(f);
+  *data = buf;
+  *len = n;
+  return FG_OK;
+}
+
+void fg__sha256_hex(const uint8_t *data, size_t len, char hex[65]) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, data, len);
+  sodium_bin2hex(hex, 65, h, sizeof h);
+}

@@ -1,0 +1,150 @@
+/*
+ * Graph rewrites that make the compiled model cheaper without changing what it
+ * computes (up to float rounding):
+ *   - MatMul by a constant 2-D matrix becomes Gemm (one fully-connected path);
+ *   - BatchNormalization after Conv or Gemm is folded into the weights and bias;
+ *   - Relu / Clip after an op that can clamp its own output becomes that op's
+ *     fused activation (XNNPACK applies it for free in the kernel epilogue).
+ * A rewrite only happens when the intermediate tensor has a single consumer and
+ * is not a graph output, and when the weights it edits are not shared.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/graph.h"
+
+static int only_consumer(const fg__graph *g, int t) { return g->t[t].n_consumers == 1 && !g->t[t].is_output; }
+
+static int find_consumer(const fg__graph *g, int t) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (g->nodes[i].dead) continue;
+    for (int k = 0; k < g->nodes[i].n_in; k++)
+      if (g->nodes[i].in[k] == t) return i;
+  }
+  return -1;
+}
+
+/* Give node n a constant bias input (index 2) of `len` zeros if it has none. */
+static int ensure_bias(fg__graph *g, fg__node *n, int64_t len, fg_error *err) {
+  if (n->n_in > 2 && n->in[2] >= 0) return FG_OK;
+  char name[300];
+  snprintf(name, sizeof name, "%s#bias%d", fg__node_label(n), g->n_t);
+  int nodeidx = (int)(n - g->nodes);
+  int ti = fg__graph_add_tensor(g, name, err);
+  if (ti < 0) return ti;
+  n = &g->nodes[nodeidx];
+  fg__tensor *b = &g->t[ti];
+  b->rank = 1;
+  b->dims[0] = len;
+  b->data = calloc((size_t)len, sizeof(float));
+  b->n_consumers = 1;
+  int *in = realloc(n->in, 3 * sizeof *in);
+  if (!b->data || !in) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  n->in = in;
+  if (n->n_in < 3) n->n_in = 3;
+  n->in[2] = ti;
+  return FG_OK;
+}
+
+static void matmul_to_gemm(fg__graph *g, fg__node *n) {
+  if (strcmp(n->op, "MatMul") || n->n_in != 2) return;
+  const fg__tensor *a = &g->t[n->in[0]], *b = &g->t[n->in[1]];
+  if (a->rank != 2 || b->rank != 2 || !b->data) return;
+  char *op = strdup("Gemm");
+  if (!op) return;
+  free(n->op);
+  n->op = op;
+}
+
+static int fold_bn(fg__graph *g, int ni, fg_error *err) {
+  fg__node *n = &g->nodes[ni];
+  int is_conv = !strcmp(n->op, "Conv"), is_gemm = !strcmp(n->op, "Gemm");
+  if (!is_conv && !is_gemm) return FG_OK;
+  int y = n->out[0];
+  if (!only_consumer(g, y)) return FG_OK;
+  int bi = find_consumer(g, y);
+  if (bi < 0 || strcmp(g->nodes[bi].op, "BatchNormalization") || g->nodes[bi].in[0] != y) return FG_OK;
+  fg__tensor *w = &g->t[n->in[1]];
+  if (!w->data || w->n_consumers != 1) return FG_OK;
+  int transb = 0;
+  if (is_gemm) {
+    if (fg__attr_int(n, "transA", 0) || fg__attr_float(n, "alpha", 1) != 1.f || fg__attr_float(n, "beta", 1) != 1.f) return FG_OK;
+    transb = (int)fg__attr_int(n, "transB", 0);
+  }
+  int64_t M = is_conv ? w->dims[0] : (transb ? w->dims[0] : w->dims[1]);
+  if (n->n_in > 2 && n->in[2] >= 0) {
+    fg__tensor *b = &g->t[n->in[2]];
+    if (!b->data || b->n_consumers != 1 || fg__tensor_count(b) != (size_t)M) return FG_OK;
+  }
+  int rc = ensure_bias(g, n, M, err);
+  if (rc) return rc;
+  n = &g->nodes[ni];
+  fg__node *bn = &g->nodes[bi];
+  w = &g->t[n->in[1]];
+  float *W = w->data, *B = g->t[n->in[2]].data;
+  const float *s = g->t[bn->in[1]].data, *beta = g->t[bn->in[2]].data, *mean = g->t[bn->in[3]].data,
+              *var = g->t[bn->in[4]].data;
+  float eps = fg__attr_float(bn, "epsilon", 1e-5f);
+  size_t per = fg__tensor_count(w) / (size_t)M;
+  for (int64_t m = 0; m < M; m++) {
+    float sc = s[m] / sqrtf(var[m] + eps);
+    if (is_conv || transb) for (size_t i = 0; i < per; i++) W[(size_t)m * per + i] *= sc;
+    else for (size_t i = 0; i < per; i++) W[i * (size_t)M + (size_t)m] *= sc;
+    B[m] = (B[m] - mean[m]) * sc + beta[m];
+  }
+  /* The conv now writes the BN's output directly. */
+  g->t[bn->out[0]].producer = ni;
+  n->out[0] = bn->out[0];
+  g->t[y].n_consumers = 0;
+  bn->dead = 1;
+  return FG_OK;
+}
+
+static int can_clamp(const char *op) {
+  static const char *const ops[] = {"Conv", "Gemm", "Add", "Sub", "Mul", "Div", "GlobalAveragePool",
+                                    "AveragePool", "MaxPool", NULL};
+  for (int i = 0; ops[i]; i++)
+    if (!strcmp(op, ops[i])) return 1;
+  return 0;
+}
+
+static void fuse_act(fg__graph *g, int ni) {
+  fg__node *n = &g->nodes[ni];
+  if (!can_clamp(n->op) || n->n_out != 1) return;
+  int y = n->out[0];
+  if (!only_consumer(g, y)) return;
+  int ai = find_consumer(g, y);
+  if (ai < 0) return;
+  fg__node *a = &g->nodes[ai];
+  float lo, hi;
+  if (!strcmp(a->op, "Relu")) { lo = 0; hi = INFINITY; }
+  else if (!strcmp(a->op, "Clip") && g->opset < 11) { lo = fg__attr_float(a, "min", -INFINITY); hi = fg__attr_float(a, "max", INFINITY); }
+  else if (!strcmp(a->op, "Clip")) {
+    lo = a->n_in > 1 && a->in[1] >= 0 ? *(float *)g->t[a->in[1]].data : -INFINITY;
+    hi = a->n_in > 2 && a->in[2] >= 0 ? *(float *)g->t[a->in[2]].data : INFINITY;
+  } else return;
+  n->act.lo = fmaxf(n->act.lo, lo);
+  n->act.hi = fminf(n->act.hi, hi);
+  g->t[a->out[0]].producer = ni;
+  n->out[0] = a->out[0];
+  g->t[y].n_consumers = 0;
+  a->dead = 1;
+}
+
+int fg__graph_fuse(fg__graph *g, fg_error *err) {
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead) matmul_to_gemm(g, &g->nodes[i]);
+  fg__graph_count_uses(g);
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (g->nodes[i].dead) continue;
+    int rc = fold_bn(g, i, err);
+    if (rc) return rc;
+  }
+  fg__graph_count_uses(g);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead) fuse_act(g, i);
+  fg__graph_count_uses(g);
+  return FG_OK;
+}

@@ -1,0 +1,435 @@
+/*
+ * Plain C kernels, one per ONNX operator, on dense row-major (NCHW) tensors.
+ *
+ * They serve three purposes: the ops that XNNPACK lacks (the detector head's
+ * Transpose/Slice/Exp/Concat/Div...) run here; constant folding evaluates
+ * subgraphs with them at load time; and the reference backend runs whole models
+ * with nothing but these, which the tests compare XNNPACK against. So they are
+ * written to be obviously right first: no SIMD, simple loops.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/graph.h"
+
+#define T(k, i) (&(k)->g->t[(k)->n->in[i]])
+#define TO(k, i) (&(k)->g->t[(k)->n->out[i]])
+
+int fg__norm_axis(int64_t axis, int rank) {
+  if (axis < 0) axis += rank;
+  return axis < 0 || axis >= rank ? -1 : (int)axis;
+}
+
+int fg__broadcast_shape(int ra, const int64_t *a, int rb, const int64_t *b, int *ro, int64_t *o) {
+  int r = ra > rb ? ra : rb;
+  for (int i = 0; i < r; i++) {
+    int64_t da = i - (r - ra) >= 0 ? a[i - (r - ra)] : 1;
+    int64_t db = i - (r - rb) >= 0 ? b[i - (r - rb)] : 1;
+    if (da != db && da != 1 && db != 1) return -1;
+    o[i] = da == 1 ? db : da;
+  }
+  *ro = r;
+  return 0;
+}
+
+/* Strides of `t` broadcast against an output of rank r (0 where broadcast). */
+static void bcast_strides(const fg__tensor *t, int r, const int64_t *odims, size_t *st) {
+  size_t s = 1;
+  for (int i = r - 1; i >= 0; i--) {
+    int ti = i - (r - t->rank);
+    int64_t d = ti >= 0 ? t->dims[ti] : 1;
+    st[i] = (d == 1 && odims[i] != 1) || ti < 0 ? 0 : s;
+    if (ti >= 0) s *= (size_t)d;
+  }
+}
+
+static int binary(const fg__kctx *k, int op) {
+  const fg__tensor *o = TO(k, 0);
+  const float *a = k->in[0], *b = k->in[1];
+  float *y = k->out[0];
+  size_t sa[FG__MAX_RANK], sb[FG__MAX_RANK], idx[FG__MAX_RANK] = {0};
+  int r = o->rank;
+  bcast_strides(T(k, 0), r, o->dims, sa);
+  bcast_strides(T(k, 1), r, o->dims, sb);
+  size_t n = fg__tensor_count(o), oa = 0, ob = 0;
+  for (size_t i = 0; i < n; i++) {
+    float x = a[oa], z = b[ob];
+    switch (op) {
+    case '+': y[i] = x + z; break;
+    case '-': y[i] = x - z; break;
+    case '*': y[i] = x * z; break;
+    case '/': y[i] = x / z; break;
+    case 'p': y[i] = x >= 0 ? x : x * z; break; /* PRelu */
+    }
+    for (int d = r - 1; d >= 0; d--) {
+      oa += sa[d];
+      ob += sb[d];
+      if (++idx[d] < (size_t)o->dims[d]) break;
+      oa -= sa[d] * idx[d];
+      ob -= sb[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  return FG_OK;
+}
+
+int fg__node_geom(fg__node *n, const fg__tensor *x, int kh, int kw, fg__pool_geom *geo, fg_error *err) {
+  const int64_t *v;
+  size_t c;
+  geo->kh = kh; geo->kw = kw;
+  geo->sh = geo->sw = geo->dh = geo->dw = 1;
+  geo->pt = geo->pl = geo->pb = geo->pr = 0;
+  if ((c = fg__attr_ints(n, "strides", &v))) {
+    if (c != 2 || v[0] < 1 || v[1] < 1 || v[0] > 1024 || v[1] > 1024) goto bad_strides;
+    geo->sh = (int)v[0]; geo->sw = (int)v[1];
+  }
+  if ((c = fg__attr_ints(n, "dilations", &v))) {
+    if (c != 2 || v[0] < 1 || v[1] < 1 || v[0] > 1024 || v[1] > 1024)
+      return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'dilations' must be two values in 1..1024", fg__node_label(n), n->op);
+    geo->dh = (int)v[0]; geo->dw = (int)v[1];
+  }
+  fg__attr *ap = fg__node_attr(n, "auto_pad");
+  const char *autopad = ap && ap->type == FG__ATTR_STRING ? ap->s : "NOTSET";
+  if ((c = fg__attr_ints(n, "pads", &v))) {
+    if (c != 4) return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'pads' must have 4 values (2-D only)", fg__node_label(n), n->op);
+    for (int i = 0; i < 4; i++)
+      if (v[i] < 0 || v[i] > 4096) return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): attribute 'pads' out of range", fg__node_label(n), n->op);
+    geo->pt = (int)v[0]; geo->pl = (int)v[1]; geo->pb = (int)v[2]; geo->pr = (int)v[3];
+  }
+  if (strcmp(autopad, "SAME_UPPER") == 0 || strcmp(autopad, "SAME_LOWER") == 0) {
+    int64_t ih = x->dims[2], iw = x->dims[3];
+    int64_t oh = (ih + geo->sh - 1) / geo->sh, ow = (iw + geo->sw - 1) / geo->sw;
+    int64_t ph = (oh - 1) * geo->sh + (int64_t)(kh - 1) * geo->dh + 1 - ih;
+    int64_t pw = (ow - 1) * geo->sw + (int64_t)(kw - 1) * geo->dw + 1 - iw;
+    if (ph < 0) ph = 0;
+    if (pw < 0) pw = 0;
+    int upper = autopad[5] == 'U';
+    geo->pt = (int)(upper ? ph / 2 : ph - ph / 2); geo->pb = (int)(ph - geo->pt);
+    geo->pl = (int)(upper ? pw / 2 : pw - pw / 2); geo->pr = (int)(pw - geo->pl);
+  } else if (strcmp(autopad, "VALID") == 0) {
+    geo->pt = geo->pl = geo->pb = geo->pr = 0;
+  } else if (strcmp(autopad, "NOTSET") != 0) {
+    return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'auto_pad' value '%s'", fg__node_label(n), n->op, autopad);
+  }
+  return FG_OK;
+bad_strides:
+  return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'strides' must be two values in 1..1024", fg__node_label(n), n->op);
+}
+
+static int conv(const fg__kctx *k, fg_error *err) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *x = T(k, 0), *w = T(k, 1), *o = TO(k, 0);
+  fg__pool_geom g;
+  int rc = fg__node_geom(n, x, (int)w->dims[2], (int)w->dims[3], &g, err);
+  if (rc) return rc;
+  int groups = (int)fg__attr_int(n, "group", 1);
+  const float *X = k->in[0], *W = k->in[1], *B = n->n_in > 2 && n->in[2] >= 0 ? k->in[2] : NULL;
+  float *Y = k->out[0];
+  int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], Wd = x->dims[3];
+  int64_t M = o->dims[1], OH = o->dims[2], OW = o->dims[3];
+  int64_t cpg = C / groups, mpg = M / groups;
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t m = 0; m < M; m++) {
+      int64_t gi = m / mpg;
+      for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox = 0; ox < OW; ox++) {
+          double acc = B ? B[m] : 0.0;
+          for (int64_t c = 0; c < cpg; c++)
+            for (int ky = 0; ky < g.kh; ky++) {
+              int64_t iy = oy * g.sh - g.pt + (int64_t)ky * g.dh;
+              if (iy < 0 || iy >= H) continue;
+              for (int kx = 0; kx < g.kw; kx++) {
+                int64_t ix = ox * g.sw - g.pl + (int64_t)kx * g.dw;
+                if (ix < 0 || ix >= Wd) continue;
+                acc += (double)X[((b * C + gi * cpg + c) * H + iy) * Wd + ix] *
+                       W[((m * cpg + c) * g.kh + ky) * g.kw + kx];
+              }
+            }
+          Y[((b * M + m) * OH + oy) * OW + ox] = (float)acc;
+        }
+    }
+  return FG_OK;
+}
+
+static int pool(const fg__kctx *k, int is_max, int global, fg_error *err) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *x = T(k, 0), *o = TO(k, 0);
+  fg__pool_geom g = {0};
+  int count_pad = 0;
+  if (!global) {
+    const int64_t *ks;
+    fg__attr_ints(n, "kernel_shape", &ks);
+    int rc = fg__node_geom(n, x, (int)ks[0], (int)ks[1], &g, err);
+    if (rc) return rc;
+    count_pad = (int)fg__attr_int(n, "count_include_pad", 0);
+  } else {
+    g.kh = (int)x->dims[2]; g.kw = (int)x->dims[3];
+    g.sh = g.sw = g.dh = g.dw = 1;
+  }
+  const float *X = k->in[0];
+  float *Y = k->out[0];
+  int64_t NC = x->dims[0] * x->dims[1], H = x->dims[2], W = x->dims[3], OH = o->dims[2], OW = o->dims[3];
+  for (int64_t c = 0; c < NC; c++)
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        double acc = is_max ? -INFINITY : 0.0;
+        int cnt = 0;
+        for (int ky = 0; ky < g.kh; ky++) {
+          int64_t iy = oy * g.sh - g.pt + (int64_t)ky * g.dh;
+          for (int kx = 0; kx < g.kw; kx++) {
+            int64_t ix = ox * g.sw - g.pl + (int64_t)kx * g.dw;
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) { cnt += count_pad; continue; }
+            float v = X[(c * H + iy) * W + ix];
+            if (is_max) acc = v > acc ? v : acc; else acc += v;
+            cnt++;
+          }
+        }
+        Y[(c * OH + oy) * OW + ox] = (float)(is_max ? acc : acc / (cnt ? cnt : 1));
+      }
+  return FG_OK;
+}
+
+/* Y = alpha * A' B' + beta * C; MatMul is the alpha=1, no-C case (batched over leading dims of A). */
+static int gemm(const fg__kctx *k, int is_matmul) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *a = T(k, 0), *b = T(k, 1), *o = TO(k, 0);
+  int ta = 0, tb = 0;
+  float alpha = 1.f, beta = 1.f;
+  if (!is_matmul) {
+    ta = (int)fg__attr_int(n, "transA", 0);
+    tb = (int)fg__attr_int(n, "transB", 0);
+    alpha = fg__attr_float(n, "alpha", 1.f);
+    beta = fg__attr_float(n, "beta", 1.f);
+  }
+  int64_t M = o->dims[o->rank - 2], N = o->dims[o->rank - 1];
+  int64_t K = ta ? a->dims[a->rank - 2] : a->dims[a->rank - 1];
+  size_t batch = fg__tensor_count(o) / (size_t)(M * N);
+  size_t bstride_b = b->rank > 2 ? (size_t)(K * N) : 0;
+  const float *A = k->in[0], *B = k->in[1], *C = !is_matmul && n->n_in > 2 && n->in[2] >= 0 ? k->in[2] : NULL;
+  size_t sc[FG__MAX_RANK] = {0};
+  if (C) bcast_strides(T(k, 2), 2, o->dims + o->rank - 2, sc);
+  float *Y = k->out[0];
+  for (size_t bi = 0; bi < batch; bi++)
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) {
+        double acc = 0;
+        for (int64_t p = 0; p < K; p++) {
+          float av = ta ? A[bi * M * K + p * M + i] : A[bi * M * K + i * K + p];
+          float bv = tb ? B[bi * bstride_b + j * K + p] : B[bi * bstride_b + p * N + j];
+          acc += (double)av * bv;
+        }
+        acc *= alpha;
+        if (C) acc += beta * C[i * sc[0] + j * sc[1]];
+        Y[bi * M * N + i * N + j] = (float)acc;
+      }
+  return FG_OK;
+}
+
+static int softmax(const fg__kctx *k) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *x = T(k, 0);
+  int def = k->g->opset >= 13 ? -1 : 1;
+  int axis = fg__norm_axis(fg__attr_int(n, "axis", def), x->rank);
+  size_t outer = 1, len = 1, inner = 1;
+  for (int i = 0; i < x->rank; i++) {
+    if (i < axis) outer *= (size_t)x->dims[i];
+    else if (k->g->opset < 13 || i == axis) len *= (size_t)x->dims[i];
+    else inner *= (size_t)x->dims[i];
+  }
+  const float *X = k->in[0];
+  float *Y = k->out[0];
+  for (size_t o = 0; o < outer; o++)
+    for (size_t in = 0; in < inner; in++) {
+      const float *xp = X + o * len * inner + in;
+      float *yp = Y + o * len * inner + in;
+      float mx = -INFINITY;
+      for (size_t i = 0; i < len; i++) mx = xp[i * inner] > mx ? xp[i * inner] : mx;
+      double s = 0;
+      for (size_t i = 0; i < len; i++) s += yp[i * inner] = expf(xp[i * inner] - mx);
+      for (size_t i = 0; i < len; i++) yp[i * inner] = (float)(yp[i * inner] / s);
+    }
+  return FG_OK;
+}
+
+static int batchnorm(const fg__kctx *k) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *x = T(k, 0);
+  float eps = fg__attr_float(n, "epsilon", 1e-5f);
+  fg__attr_float(n, "momentum", 0.9f);
+  fg__attr_int(n, "spatial", 1);
+  const float *X = k->in[0], *s = k->in[1], *b = k->in[2], *m = k->in[3], *v = k->in[4];
+  float *Y = k->out[0];
+  size_t C = (size_t)x->dims[1], inner = fg__tensor_count(x) / (size_t)x->dims[0] / C;
+  for (size_t bi = 0; bi < (size_t)x->dims[0]; bi++)
+    for (size_t c = 0; c < C; c++) {
+      float sc = s[c] / sqrtf(v[c] + eps), sh = b[c] - m[c] * sc;
+      for (size_t i = 0; i < inner; i++) {
+        size_t o = (bi * C + c) * inner + i;
+        Y[o] = X[o] * sc + sh;
+      }
+    }
+  return FG_OK;
+}
+
+static int transpose(const fg__kctx *k) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *x = T(k, 0), *o = TO(k, 0);
+  const int64_t *perm;
+  int64_t defperm[FG__MAX_RANK];
+  if (fg__attr_ints(n, "perm", &perm) == 0) {
+    for (int i = 0; i < x->rank; i++) defperm[i] = x->rank - 1 - i;
+    perm = defperm;
+  }
+  size_t esz = fg__dtype_size(x->dtype), st[FG__MAX_RANK], s = 1, idx[FG__MAX_RANK] = {0};
+  size_t ist[FG__MAX_RANK];
+  for (int i = x->rank - 1; i >= 0; i--) { ist[i] = s; s *= (size_t)x->dims[i]; }
+  for (int i = 0; i < o->rank; i++) st[i] = ist[perm[i]];
+  size_t cnt = fg__tensor_count(o), off = 0;
+  const char *X = k->in[0];
+  char *Y = k->out[0];
+  for (size_t i = 0; i < cnt; i++) {
+    memcpy(Y + i * esz, X + off * esz, esz);
+    for (int d = o->rank - 1; d >= 0; d--) {
+      off += st[d];
+      if (++idx[d] < (size_t)o->dims[d]) break;
+      off -= st[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  return FG_OK;
+}
+
+static int concat(const fg__kctx *k) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *o = TO(k, 0);
+  int axis = fg__norm_axis(fg__attr_int(n, "axis", 0), o->rank);
+  size_t esz = fg__dtype_size(o->dtype), outer = 1, inner = esz;
+  for (int i = 0; i < axis; i++) outer *= (size_t)o->dims[i];
+  for (int i = axis + 1; i < o->rank; i++) inner *= (size_t)o->dims[i];
+  size_t orow = (size_t)o->dims[axis] * inner, pos = 0;
+  char *Y = k->out[0];
+  for (int j = 0; j < n->n_in; j++) {
+    size_t row = (size_t)T(k, j)->dims[axis] * inner;
+    const char *X = k->in[j];
+    for (size_t i = 0; i < outer; i++) memcpy(Y + i * orow + pos, X + i * row, row);
+    pos += row;
+  }
+  return FG_OK;
+}
+
+/* Slice with per-axis start/step already resolved by shape inference into the
+ * output dims; here we recompute starts the same way (fold.c stores them). */
+int fg__slice_params(const fg__graph *g, fg__node *n, int64_t *start, int64_t *step, fg_error *err);
+
+static int slice(const fg__kctx *k, fg_error *err) {
+  int64_t start[FG__MAX_RANK], step[FG__MAX_RANK];
+  int rc = fg__slice_params(k->g, (fg__node *)k->n, start, step, err);
+  if (rc) return rc;
+  const fg__tensor *x = T(k, 0), *o = TO(k, 0);
+  size_t esz = fg__dtype_size(x->dtype), ist[FG__MAX_RANK], s = 1, idx[FG__MAX_RANK] = {0};
+  for (int i = x->rank - 1; i >= 0; i--) { ist[i] = s; s *= (size_t)x->dims[i]; }
+  int64_t off = 0;
+  for (int i = 0; i < x->rank; i++) off += start[i] * (int64_t)ist[i];
+  size_t cnt = fg__tensor_count(o);
+  const char *X = k->in[0];
+  char *Y = k->out[0];
+  for (size_t i = 0; i < cnt; i++) {
+    memcpy(Y + i * esz, X + (size_t)off * esz, esz);
+    for (int d = o->rank - 1; d >= 0; d--) {
+      off += step[d] * (int64_t)ist[d];
+      if (++idx[d] < (size_t)o->dims[d]) break;
+      off -= step[d] * (int64_t)ist[d] * (int64_t)idx[d];
+      idx[d] = 0;
+    }
+  }
+  return FG_OK;
+}
+
+static int gather(const fg__kctx *k, fg_error *err) {
+  fg__node *n = (fg__node *)k->n;
+  const fg__tensor *x = T(k, 0), *ix = T(k, 1);
+  int axis = fg__norm_axis(fg__attr_int(n, "axis", 0), x->rank);
+  size_t esz = fg__dtype_size(x->dtype), outer = 1, inner = esz;
+  for (int i = 0; i < axis; i++) outer *= (size_t)x->dims[i];
+  for (int i = axis + 1; i < x->rank; i++) inner *= (size_t)x->dims[i];
+  size_t ni = fg__tensor_count(ix);
+  const int64_t *I = k->in[1];
+  const char *X = k->in[0];
+  char *Y = k->out[0];
+  for (size_t o = 0; o < outer; o++)
+    for (size_t j = 0; j < ni; j++) {
+      int64_t v = I[j] < 0 ? I[j] + x->dims[axis] : I[j];
+      if (v < 0 || v >= x->dims[axis])
+        return fg__seterr(err, FG_EFORMAT, "node '%s' (Gather): index %lld out of range", fg__node_label(n), (long long)I[j]);
+      memcpy(Y + (o * ni + j) * inner, X + (o * (size_t)x->dims[axis] + (size_t)v) * inner, inner);
+    }
+  return FG_OK;
+}
+
+static int unary(const fg__kctx *k, fg_error *err) {
+  fg__node *n = (fg__node *)k->n;
+  const char *op = n->op;
+  const fg__tensor *x = T(k, 0);
+  const float *X = k->in[0];
+  float *Y = k->out[0];
+  size_t cnt = fg__tensor_count(x);
+  if (!strcmp(op, "Relu")) for (size_t i = 0; i < cnt; i++) Y[i] = X[i] > 0 ? X[i] : 0;
+  else if (!strcmp(op, "Sigmoid")) for (size_t i = 0; i < cnt; i++) Y[i] = 1.f / (1.f + expf(-X[i]));
+  else if (!strcmp(op, "Exp")) for (size_t i = 0; i < cnt; i++) Y[i] = expf(X[i]);
+  else if (!strcmp(op, "LeakyRelu")) {
+    float a = fg__attr_float(n, "alpha", 0.01f);
+    for (size_t i = 0; i < cnt; i++) Y[i] = X[i] >= 0 ? X[i] : a * X[i];
+  } else if (!strcmp(op, "Clip")) {
+    float lo = -INFINITY, hi = INFINITY;
+    if (k->g->opset < 11) { lo = fg__attr_float(n, "min", -INFINITY); hi = fg__attr_float(n, "max", INFINITY); }
+    else {
+      if (n->n_in > 1 && n->in[1] >= 0) lo = *(const float *)k->in[1];
+      if (n->n_in > 2 && n->in[2] >= 0) hi = *(const float *)k->in[2];
+    }
+    for (size_t i = 0; i < cnt; i++) Y[i] = X[i] < lo ? lo : X[i] > hi ? hi : X[i];
+  } else return fg__seterr(err, FG_EUNSUPPORTED, "node '%s': no kernel for op '%s'", fg__node_label(n), op);
+  return FG_OK;
+}
+
+int fg__kernel_run(const fg__kctx *k, fg_error *err) {
+  const fg__node *n = k->n;
+  const char *op = n->op;
+  int rc;
+  if (!strcmp(op, "Conv")) rc = conv(k, err);
+  else if (!strcmp(op, "Add")) rc = binary(k, '+');
+  else if (!strcmp(op, "Sub")) rc = binary(k, '-');
+  else if (!strcmp(op, "Mul")) rc = binary(k, '*');
+  else if (!strcmp(op, "Div")) rc = binary(k, '/');
+  else if (!strcmp(op, "PRelu")) rc = binary(k, 'p');
+  else if (!strcmp(op, "Gemm")) rc = gemm(k, 0);
+  else if (!strcmp(op, "MatMul")) rc = gemm(k, 1);
+  else if (!strcmp(op, "MaxPool")) rc = pool(k, 1, 0, err);
+  else if (!strcmp(op, "AveragePool")) rc = pool(k, 0, 0, err);
+  else if (!strcmp(op, "GlobalAveragePool")) rc = pool(k, 0, 1, err);
+  else if (!strcmp(op, "Softmax")) rc = softmax(k);
+  else if (!strcmp(op, "BatchNormalization")) rc = batchnorm(k);
+  else if (!strcmp(op, "Transpose")) rc = transpose(k);
+  else if (!strcmp(op, "Concat")) rc = concat(k);
+  else if (!strcmp(op, "Slice")) rc = slice(k, err);
+  else if (!strcmp(op, "Gather")) rc = gather(k, err);
+  else if (!strcmp(op, "Shape")) {
+    const fg__tensor *x = T(k, 0), *o = TO(k, 0);
+    int64_t st = fg__attr_int((fg__node *)n, "start", 0);
+    st = st < 0 ? st + x->rank : st;
+    for (int i = 0; i < o->dims[0]; i++) ((int64_t *)k->out[0])[i] = x->dims[st + i];
+    rc = FG_OK;
+  } else if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") ||
+             !strcmp(op, "Unsqueeze") || !strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
+    const fg__tensor *x = T(k, 0);
+    if (k->out[0] != k->in[0]) memcpy(k->out[0], k->in[0], fg__tensor_count(x) * fg__dtype_size(x->dtype));
+    rc = FG_OK;
+  } else rc = unary(k, err);
+  if (rc) return rc;
+  if (n->act.lo > -INFINITY || n->act.hi < INFINITY) {
+    float *Y = k->out[0];
+    size_t cnt = fg__tensor_count(TO(k, 0));
+    for (size_t i = 0; i < cnt; i++) Y[i] = Y[i] < n->act.lo ? n->act.lo : Y[i] > n->act.hi ? n->act.hi : Y[i];
+  }
+  return FG_OK;
+}

@@ -1,0 +1,122 @@
+/*
+ * fg_model: read an ONNX file, verify and prepare its graph, and answer
+ * questions about it (inputs, outputs, ops, parameters, MACs).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/model.h"
+
+#define DEFAULT_MAX_FILE ((size_t)512 << 20)
+
+static int fill_info(const fg__graph *g, const int *idx, int n, fg_tensor_info **out, fg_error *err) {
+  fg_tensor_info *info = calloc((size_t)n + 1, sizeof *info);
+  if (!info) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  for (int i = 0; i < n; i++) {
+    const fg__tensor *t = &g->t[idx[i]];
+    info[i].name = t->name;
+    info[i].rank = t->rank;
+    memcpy(info[i].dims, t->dims, sizeof info[i].dims);
+    info[i].count = fg__tensor_count(t);
+  }
+  *out = info;
+  return FG_OK;
+}
+
+static void compute_stats(fg_model *m, const uint8_t *data, size_t len) {
+  fg__graph *g = &m->g;
+  fg_model_stats *s = &m->stats;
+  s->opset = g->opset;
+  s->nodes = g->n_nodes_file;
+  fg__sha256_hex(data, len, s->sha256);
+  for (int i = 0; i < g->n_nodes; i++) {
+    const fg__node *n = &g->nodes[i];
+    if (n->dead) s->nodes_folded++;
+    /* distinct op list, in first-seen order */
+    char key[80];
+    snprintf(key, sizeof key, ",%s,", n->op);
+    char probe[sizeof s->ops + 2];
+    snprintf(probe, sizeof probe, ",%s,", s->ops);
+    if (!strstr(probe, key) && strlen(s->ops) + strlen(n->op) + 2 < sizeof s->ops) {
+      if (*s->ops) strcat(s->ops, ",");
+      strcat(s->ops, n->op);
+    }
+    if (n->dead) continue;
+    if (!strcmp(n->op, "Conv")) {
+      const fg__tensor *w = &g->t[n->in[1]], *o = &g->t[n->out[0]];
+      s->macs += (uint64_t)(fg__tensor_count(o)) * (uint64_t)(w->dims[1] * w->dims[2] * w->dims[3]);
+    } else if (!strcmp(n->op, "Gemm") || !strcmp(n->op, "MatMul")) {
+      const fg__tensor *a = &g->t[n->in[0]], *o = &g->t[n->out[0]];
+      int64_t K = a->dims[a->rank - 1];
+      s->macs += (uint64_t)fg__tensor_count(o) * (uint64_t)K;
+    }
+  }
+  for (int i = 0; i < g->n_t; i++) {
+    const fg__tensor *t = &g->t[i];
+    if (t->data && t->producer < 0 && t->dtype == FG__DT_FLOAT && t->n_consumers > 0) s->params += fg__tensor_count(t);
+  }
+}
+
+int fg_model_load_memory(const void *data, size_t len, const fg_model_options *opts, fg_model **out, fg_error *err) {
+  *out = NULL;
+  if (!data || !len) return fg__seterr(err, FG_EFORMAT, "empty model");
+  size_t maxb = opts && opts->max_file_bytes ? opts->max_file_bytes : DEFAULT_MAX_FILE;
+  if (len > maxb) return fg__seterr(err, FG_ELIMIT, "model is %zu bytes, limit %zu", len, maxb);
+  fg_model *m = calloc(1, sizeof *m);
+  if (!m) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  int rc = fg__onnx_parse(data, len, opts, &m->g, err);
+  if (!rc) rc = fg__graph_infer(&m->g, err);
+  if (!rc) rc = fg__graph_fuse(&m->g, err);
+  if (!rc) rc = fill_info(&m->g, m->g.inputs, m->g.n_inputs, &m->inputs, err);
+  if (!rc) rc = fill_info(&m->g, m->g.outputs, m->g.n_outputs, &m->outputs, err);
+  if (rc) { fg_model_destroy(m); return rc; }
+  compute_stats(m, data, len);
+  *out = m;
+  return FG_OK;
+}
+
+int fg_model_load_file(const char *path, const fg_model_options *opts, fg_model **out, fg_error *err) {
+  *out = NULL;
+  uint8_t *buf;
+  size_t len;
+  size_t maxb = opts && opts->max_file_bytes ? opts->max_file_bytes : DEFAULT_MAX_FILE;
+  int rc = fg__read_file(path, maxb, &buf, &len, err);
+  if (rc) return rc;
+  rc = fg_model_load_memory(buf, len, opts, out, err);
+  free(buf);
+  if (rc && err) {
+    char tmp[FG_ERROR_MSG_MAX];
+    memcpy(tmp, err->msg, sizeof tmp);
+    int n = snprintf(err->msg, sizeof err->msg, "%s: ", path);
+    if (n > 0 && (size_t)n < sizeof err->msg) memcpy(err->msg + n, tmp, sizeof err->msg - (size_t)n - 1);
+    err->msg[sizeof err->msg - 1] = 0;
+  }
+  return rc;
+}
+
+void fg_model_destroy(fg_model *m) {
+  if (!m) return;
+  fg__graph_free(&m->g);
+  free(m->inputs);
+  free(m->outputs);
+  free(m);
+}
+
+size_t fg_model_input_count(const fg_model *m) { return (size_t)m->g.n_inputs; }
+size_t fg_model_output_count(const fg_model *m) { return (size_t)m->g.n_outputs; }
+const fg_tensor_info *fg_model_input(const fg_model *m, size_t i) {
+  return i < (size_t)m->g.n_inputs ? &m->inputs[i] : NULL;
+}
+const fg_tensor_info *fg_model_output(const fg_model *m, size_t i) {
+  return i < (size_t)m->g.n_outputs ? &m->outputs[i] : NULL;
+}
+void fg_model_get_stats(const fg_model *m, fg_model_stats *stats) { *stats = m->stats; }
+
+int fg_session_create(const fg_model *m, const fg_session_options *opts, fg_session **out, fg_error *err) {
+  *out = NULL;
+  int threads = opts && opts->threads > 0 ? opts->threads : 1;
+  if (threads > 256) return fg__seterr(err, FG_EINVAL, "thread count %d is too large", threads);
+  if (opts && opts->backend == FG_BACKEND_REFERENCE) return fg__session_create_ref(m, out, err);
+  return fg__session_create_xnn(m, threads, out, err);
+}
