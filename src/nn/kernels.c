@@ -53,6 +53,18 @@ static int binary(const fg__kctx *k, int op) {
   bcast_strides(T(k, 0), r, o->dims, sa);
   bcast_strides(T(k, 1), r, o->dims, sb);
   size_t n = fg__tensor_count(o), oa = 0, ob = 0;
+  size_t na = fg__tensor_count(T(k, 0)), nb = fg__tensor_count(T(k, 1));
+  /* Fast paths for the common cases: same shape, or one scalar operand. */
+  if ((na == n || na == 1) && (nb == n || nb == 1) && op != 'p') {
+    size_t ia = na == n, ib = nb == n;
+    switch (op) {
+    case '+': for (size_t i = 0; i < n; i++) y[i] = a[i * ia] + b[i * ib]; break;
+    case '-': for (size_t i = 0; i < n; i++) y[i] = a[i * ia] - b[i * ib]; break;
+    case '*': for (size_t i = 0; i < n; i++) y[i] = a[i * ia] * b[i * ib]; break;
+    default: for (size_t i = 0; i < n; i++) y[i] = a[i * ia] / b[i * ib]; break;
+    }
+    return FG_OK;
+  }
   for (size_t i = 0; i < n; i++) {
     float x = a[oa], z = b[ob];
     switch (op) {
