@@ -346,9 +346,13 @@ static int slice(const fg__kctx *k, fg_error *err) {
   size_t cnt = fg__tensor_count(o);
   const char *X = k->in[0];
   char *Y = k->out[0];
-  for (size_t i = 0; i < cnt; i++) {
-    memcpy(Y + i * esz, X + (size_t)off * esz, esz);
-    for (int d = o->rank - 1; d >= 0; d--) {
+  /* Copy whole rows when the innermost axis is taken contiguously (the usual case). */
+  int last = o->rank - 1;
+  size_t run = last >= 0 && step[last] == 1 ? (size_t)o->dims[last] : 1;
+  int top = run > 1 ? last - 1 : last;
+  for (size_t i = 0; i < cnt; i += run) {
+    memcpy(Y + i * esz, X + (size_t)off * esz, esz * run);
+    for (int d = top; d >= 0; d--) {
       off += step[d] * (int64_t)ist[d];
       if (++idx[d] < (size_t)o->dims[d]) break;
       off -= step[d] * (int64_t)ist[d] * (int64_t)idx[d];

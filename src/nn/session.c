@@ -22,7 +22,10 @@
 
 #include "nn/model.h"
 
-enum { ST_C, ST_XNN, ST_TO_NHWC, ST_TO_NCHW, ST_T0231_NHWC, ST_CONCAT_NHWC };
+/* ST_ALIAS: a reshape-like node whose output is its input's NCHW bytes;
+ * ST_T0231_NHWC: Transpose(0,2,3,1) whose output is its input's NHWC bytes.
+ * Both cost nothing at run time: the output buffer is the input buffer. */
+enum { ST_C, ST_XNN, ST_TO_NHWC, ST_TO_NCHW, ST_T0231_NHWC, ST_CONCAT_NHWC, ST_ALIAS };
 
 typedef struct step { int kind, node, tensor; xnn_runtime_t rt; } step;
 
@@ -33,6 +36,7 @@ struct fg_session {
   char *made;             /* per tensor, at plan time: 1 = NCHW exists, 2 = NHWC exists */
   step *steps;
   int n_steps, cap_steps;
+  char *direct;           /* per graph input: the caller's buffer is read in place */
   void **owned;           /* repacked weights and our buffers, freed with the session */
   int n_owned, cap_owned;
   pthreadpool_t pool;
@@ -418,6 +422,7 @@ void fg_session_destroy(fg_session *s) {
   free(s->nchw);
   free(s->nhwc);
   free(s->made);
+  free(s->direct);
   free(s);
 }
 
@@ -503,20 +508,51 @@ static int plan(fg_session *s, int use_xnn, fg_error *err) {
         if (!(s->made[n->in[k]] & 2) || g->t[n->in[k]].data) all = 0;
       if (all) kind = ST_CONCAT_NHWC;
     }
-    if (kind == ST_C)
+    if (kind == ST_C && n->n_out == 1 && !x->data && !g->t[n->out[0]].is_output &&
+        (!strcmp(n->op, "Reshape") || !strcmp(n->op, "Flatten") || !strcmp(n->op, "Squeeze") ||
+         !strcmp(n->op, "Unsqueeze") || !strcmp(n->op, "Identity") || !strcmp(n->op, "Dropout")))
+      kind = ST_ALIAS;
+    if (kind == ST_C || kind == ST_ALIAS)
       for (int k = 0; k < n->n_in; k++)
         if (n->in[k] >= 0 && (rc = need(s, n->in[k], 0))) goto nomem;
     for (int k = 0; k < n->n_out; k++) {
-      if ((rc = produce(s, n->out[k], kind == ST_CONCAT_NHWC))) goto nomem;
-      avail[n->out[k]] = 1;
+      int ti = n->out[k];
+      avail[ti] = 1;
+      if (kind == ST_ALIAS || (kind == ST_T0231_NHWC && !g->t[ti].is_output)) {
+        s->made[ti] = (char)(layout_trivial(&g->t[ti]) ? 3 : 1); /* buffer assigned when steps are resolved */
+        continue;
+      }
+      if ((rc = produce(s, ti, kind == ST_CONCAT_NHWC))) goto nomem;
     }
     if ((rc = add_step(s, kind, pick, -1))) goto nomem;
   }
   for (int i = 0; i < g->n_outputs; i++)
     if (!g->t[g->outputs[i]].data && (rc = need(s, g->outputs[i], 0))) goto nomem;
-  /* compile each segment now that every buffer exists */
-  for (int i = 0; i < s->n_steps && !rc; i++)
-    if (s->steps[i].kind == ST_XNN) rc = build_segment(s, s->steps[i].node, seg_of, vid, &s->steps[i], err);
+  /* Resolve aliases and compile segments in step order, so every buffer a
+   * segment binds exists by the time it is built. */
+  for (int i = 0; i < s->n_steps && !rc; i++) {
+    step *st = &s->steps[i];
+    if (st->kind == ST_XNN) rc = build_segment(s, st->node, seg_of, vid, st, err);
+    if (st->kind == ST_ALIAS || (st->kind == ST_T0231_NHWC && !s->nchw[g->nodes[st->node].out[0]])) {
+      const fg__node *n = &g->nodes[st->node];
+      int in = n->in[0], o = n->out[0];
+      s->nchw[o] = st->kind == ST_ALIAS ? s->nchw[in] : s->nhwc[in];
+      if (layout_trivial(&g->t[o])) s->nhwc[o] = s->nchw[o];
+      st->kind = ST_ALIAS; /* nothing left to do at run time */
+    }
+  }
+  /* A graph input that only feeds NCHW→NHWC conversions is read in place. */
+  for (int i = 0; i < g->n_inputs && !rc; i++) {
+    int ti = g->inputs[i];
+    s->direct[i] = (char)(!layout_trivial(&g->t[ti]) && !g->t[ti].is_output);
+    for (int k = 0; k < s->n_steps; k++) {
+      const step *st = &s->steps[k];
+      if (st->kind != ST_C && st->kind != ST_ALIAS && st->kind != ST_CONCAT_NHWC && st->kind != ST_T0231_NHWC) continue;
+      const fg__node *n = &g->nodes[st->node];
+      for (int j = 0; j < n->n_in; j++)
+        if (n->in[j] == ti) s->direct[i] = 0;
+    }
+  }
   goto out;
 nomem:
   rc = fg__seterr(err, FG_ENOMEM, "out of memory planning the session");
@@ -538,7 +574,8 @@ static int create(const fg_model *m, int use_xnn, int threads, fg_session **out,
   s->nchw = calloc(nt, sizeof *s->nchw);
   s->nhwc = calloc(nt, sizeof *s->nhwc);
   s->made = calloc(nt, 1);
-  if (!s->nchw || !s->nhwc || !s->made) { fg_session_destroy(s); return fg__seterr(err, FG_ENOMEM, "out of memory"); }
+  s->direct = calloc((size_t)m->g.n_inputs + 1, 1);
+  if (!s->nchw || !s->nhwc || !s->made || !s->direct) { fg_session_destroy(s); return fg__seterr(err, FG_ENOMEM, "out of memory"); }
   if (use_xnn) {
     pthread_once(&xnn_once, xnn_init);
     if (xnn_init_status != xnn_status_success) {
@@ -580,7 +617,8 @@ int fg_session_run(fg_session *s, const float *const *inputs, float *const *outp
   const fg__graph *g = s->g;
   for (int i = 0; i < g->n_inputs; i++) {
     if (!inputs || !inputs[i]) return fg__seterr(err, FG_EINVAL, "input %d is NULL", i);
-    memcpy(s->nchw[g->inputs[i]], inputs[i], tbytes(&g->t[g->inputs[i]]));
+    if (s->direct[i]) s->nchw[g->inputs[i]] = (float *)inputs[i]; /* only ever read */
+    else memcpy(s->nchw[g->inputs[i]], inputs[i], tbytes(&g->t[g->inputs[i]]));
   }
   for (int i = 0; i < s->n_steps; i++) {
     const step *st = &s->steps[i];
@@ -591,11 +629,12 @@ int fg_session_run(fg_session *s, const float *const *inputs, float *const *outp
       break;
     case ST_TO_NHWC: nchw_to_nhwc(s->nchw[st->tensor], s->nhwc[st->tensor], g->t[st->tensor].dims); break;
     case ST_TO_NCHW: nhwc_to_nchw(s->nhwc[st->tensor], s->nchw[st->tensor], g->t[st->tensor].dims); break;
-    case ST_T0231_NHWC: {
+    case ST_T0231_NHWC: { /* only when the output is a graph output */
       const fg__node *n = &g->nodes[st->node];
       memcpy(s->nchw[n->out[0]], s->nhwc[n->in[0]], tbytes(&g->t[n->in[0]]));
       break;
     }
+    case ST_ALIAS: break;
     case ST_CONCAT_NHWC: concat_nhwc(s, &g->nodes[st->node]); break;
     default: {
       const fg__node *n = &g->nodes[st->node];
