@@ -18,5 +18,6 @@ void cli_json_str(FILE *f, const char *s);
 
 int cmd_models(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const struct {
   const char *summary;
 } commands[] = {
   {"models", cmd_models, "list the default models in use and verify their SHA-256"},
+  {"demo", cmd_demo, "run the four default models on one photo and print what each produced"},
   {"model", cmd_model, "inspect (info), run or benchmark any supported ONNX model"},
 };
 
