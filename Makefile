@@ -7,7 +7,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-PKGS    := libprotobuf-c libsodium libturbojpeg libpng libopenjp2
+PKGS    := libprotobuf-c libsodium libturbojpeg libpng libopenjp2 cairo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -21,7 +21,7 @@ ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 GEN_C   := $(BUILD)/gen/onnx.pb-c.c
 GEN_H   := $(BUILD)/gen/onnx.pb-c.h
 
-LIB_SRC := $(wildcard src/common/*.c src/nn/*.c src/image/*.c src/face/*.c)
+LIB_SRC := $(wildcard src/common/*.c src/nn/*.c src/image/*.c src/face/*.c src/match/*.c src/eval/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
