@@ -24,6 +24,19 @@ static int fill_info(const fg__graph *g, const int *idx, int n, fg_tensor_info *
   return FG_OK;
 }
 
+/* Distinct operator types in first-seen order, comma-separated. */
+static void list_ops(const fg__graph *g, char *ops, size_t cap) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const char *op = g->nodes[i].op;
+    char key[80], probe[600];
+    snprintf(key, sizeof key, ",%s,", op);
+    snprintf(probe, sizeof probe, ",%s,", ops);
+    if (strstr(probe, key) || strlen(ops) + strlen(op) + 2 >= cap) continue;
+    if (*ops) strcat(ops, ",");
+    strcat(ops, op);
+  }
+}
+
 static void compute_stats(fg_model *m, const uint8_t *data, size_t len) {
   fg__graph *g = &m->g;
   fg_model_stats *s = &m->stats;
@@ -32,17 +45,7 @@ static void compute_stats(fg_model *m, const uint8_t *data, size_t len) {
   fg__sha256_hex(data, len, s->sha256);
   for (int i = 0; i < g->n_nodes; i++) {
     const fg__node *n = &g->nodes[i];
-    if (n->dead) s->nodes_folded++;
-    /* distinct op list, in first-seen order */
-    char key[80];
-    snprintf(key, sizeof key, ",%s,", n->op);
-    char probe[sizeof s->ops + 2];
-    snprintf(probe, sizeof probe, ",%s,", s->ops);
-    if (!strstr(probe, key) && strlen(s->ops) + strlen(n->op) + 2 < sizeof s->ops) {
-      if (*s->ops) strcat(s->ops, ",");
-      strcat(s->ops, n->op);
-    }
-    if (n->dead) continue;
+    if (n->dead) { s->nodes_folded++; continue; }
     if (!strcmp(n->op, "Conv")) {
       const fg__tensor *w = &g->t[n->in[1]], *o = &g->t[n->out[0]];
       s->macs += (uint64_t)(fg__tensor_count(o)) * (uint64_t)(w->dims[1] * w->dims[2] * w->dims[3]);
@@ -66,6 +69,7 @@ int fg_model_load_memory(const void *data, size_t len, const fg_model_options *o
   fg_model *m = calloc(1, sizeof *m);
   if (!m) return fg__seterr(err, FG_ENOMEM, "out of memory");
   int rc = fg__onnx_parse(data, len, opts, &m->g, err);
+  if (!rc) list_ops(&m->g, m->stats.ops, sizeof m->stats.ops); /* as in the file, before rewrites */
   if (!rc) rc = fg__graph_infer(&m->g, err);
   if (!rc) rc = fg__graph_fuse(&m->g, err);
   if (!rc) rc = fill_info(&m->g, m->g.inputs, m->g.n_inputs, &m->inputs, err);
