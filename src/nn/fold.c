@@ -54,7 +54,10 @@ static const int64_t *const_ints(fg__graph *g, fg__node *n, int i, size_t *count
   return t->data;
 }
 
-int fg__slice_params(const fg__graph *gc, fg__node *n, int64_t *start, int64_t *step, fg_error *err) {
+/* Resolve a Slice node's per-axis start and step (and, when odims is not NULL, its
+ * output dims). Called by shape inference and, at run time, by the kernel: it
+ * writes nothing into the graph, which sessions share across threads. */
+int fg__slice_params(const fg__graph *gc, fg__node *n, int64_t *start, int64_t *step, int64_t *odims, fg_error *err) {
   fg__graph *g = (fg__graph *)gc;
   const fg__tensor *x = IN(g, n, 0);
   const int64_t *st, *en, *ax = NULL, *sp = NULL;
@@ -97,10 +100,43 @@ int fg__slice_params(const fg__graph *gc, fg__node *n, int64_t *start, int64_t *
                               : (start[i] - end[i] + (-step[i]) - 1) / (-step[i]);
     end[i] = len < 0 ? 0 : len; /* reuse: output dim */
   }
-  fg__tensor *o = OUT(g, n, 0);
-  o->rank = x->rank;
-  memcpy(o->dims, end, sizeof(int64_t) * (size_t)x->rank);
-  o->dtype = x->dtype;
+  if (odims) memcpy(odims, end, sizeof(int64_t) * (size_t)x->rank);
+  return FG_OK;
+}
+
+/* How many inputs and outputs each operator takes at this opset, and which inputs
+ * may be omitted (an empty name in the file). Anything else is refused here, so
+ * the passes and kernels after this one can index inputs without checking. */
+static int check_arity(const fg__graph *g, const fg__node *n, fg_error *err) {
+  const char *op = n->op;
+  int lo = 1, hi = 1, outs = 1;
+  unsigned opt = 0; /* bit i: input i may be omitted */
+  if (!strcmp(op, "Conv") || !strcmp(op, "Gemm")) { lo = 2; hi = 3; opt = 1u << 2; }
+  else if (!strcmp(op, "BatchNormalization")) { lo = hi = 5; outs = 5; }
+  else if (!strcmp(op, "Clip") && g->opset >= 11) { hi = 3; opt = 3u << 1; }
+  else if (!strcmp(op, "PRelu") || !strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") ||
+           !strcmp(op, "Div") || !strcmp(op, "MatMul") || !strcmp(op, "Gather") || !strcmp(op, "Reshape"))
+    lo = hi = 2;
+  else if (!strcmp(op, "MaxPool")) outs = 2;
+  else if (!strcmp(op, "Concat")) hi = 64;
+  else if (!strcmp(op, "Slice")) { if (g->opset >= 10) { lo = 3; hi = 5; opt = 3u << 3; } }
+  else if (!strcmp(op, "Constant")) lo = hi = 0;
+  else if (!strcmp(op, "Unsqueeze") && g->opset >= 13) lo = hi = 2;
+  else if (!strcmp(op, "Squeeze") && g->opset >= 13) { hi = 2; opt = 1u << 1; }
+  else if (!strcmp(op, "Dropout")) { hi = 3; outs = 2; opt = 3u << 1; }
+  if (n->n_in < lo || n->n_in > hi) {
+    if (lo == hi)
+      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d inputs, takes %d at opset %lld", fg__node_label(n), op,
+                        n->n_in, lo, (long long)g->opset);
+    return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d inputs, takes %d to %d at opset %lld", fg__node_label(n), op,
+                      n->n_in, lo, hi, (long long)g->opset);
+  }
+  for (int i = 0; i < n->n_in; i++)
+    if (n->in[i] < 0 && !(i < 32 && (opt >> i) & 1))
+      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): input %d is required but omitted", fg__node_label(n), op, i);
+  if (n->n_out < 1 || n->n_out > outs)
+    return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d outputs, takes %s%d", fg__node_label(n), op, n->n_out,
+                      outs > 1 ? "1 to " : "", outs);
   return FG_OK;
 }
 
@@ -119,6 +155,7 @@ static int check_count(const fg__tensor *t, const fg__graph *g, size_t *count) {
 static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
   const char *op = n->op;
   int rc;
+  if ((rc = check_arity(g, n, err))) return rc;
   for (int i = 0; i < n->n_in; i++)
     if (n->in[i] >= 0 && IN(g, n, i)->rank < 0)
       return ERR_SHAPE(n, "an input has an unknown shape");
@@ -139,6 +176,8 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     if (n->n_in < 2) return ERR_SHAPE(n, "needs a weight input");
     fg__tensor *w = IN(g, n, 1);
     if (x->rank != 4 || w->rank != 4) return ERR_SHAPE(n, "only 2-D convolution (4-D tensors) is supported");
+    if (w->dims[2] > 4096 || w->dims[3] > 4096) return ERR_SHAPE(n, "kernel larger than 4096");
+    if (w->dims[0] < 1 || w->dims[2] < 1 || w->dims[3] < 1) return ERR_SHAPE(n, "empty weights");
     int64_t groups = fg__attr_int(n, "group", 1);
     const int64_t *ks;
     size_t nk = fg__attr_ints(n, "kernel_shape", &ks);
@@ -165,6 +204,8 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     if (n->n_out > 1) return ERR_SHAPE(n, "the Indices output is not supported");
     fg__pool_geom geo;
     if ((rc = fg__node_geom(n, x, (int)ks[0], (int)ks[1], &geo, err))) return rc;
+    if (geo.pt >= geo.kh || geo.pb >= geo.kh || geo.pl >= geo.kw || geo.pr >= geo.kw)
+      return ERR_ATTR(n, "pads", "must be smaller than the kernel");
     int64_t eh = (int64_t)(geo.kh - 1) * geo.dh + 1, ew = (int64_t)(geo.kw - 1) * geo.dw + 1;
     int64_t od[4] = {x->dims[0], x->dims[1], (x->dims[2] + geo.pt + geo.pb - eh) / geo.sh + 1,
                      (x->dims[3] + geo.pl + geo.pr - ew) / geo.sw + 1};
@@ -192,8 +233,8 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     if (!strcmp(op, "Clip")) { fg__attr_float(n, "min", 0); fg__attr_float(n, "max", 0); }
     if (!strcmp(op, "Clip") && g->opset >= 11)
       for (int i = 1; i < n->n_in; i++)
-        if (n->in[i] >= 0 && (!IN(g, n, i)->data || IN(g, n, i)->dtype != FG__DT_FLOAT))
-          return ERR_SHAPE(n, "min/max must be float constants");
+        if (n->in[i] >= 0 && (!IN(g, n, i)->data || IN(g, n, i)->dtype != FG__DT_FLOAT || fg__tensor_count(IN(g, n, i)) != 1))
+          return ERR_SHAPE(n, "min/max must be float scalar constants");
     if (!strcmp(op, "Softmax") && fg__norm_axis(fg__attr_int(n, "axis", g->opset >= 13 ? -1 : 1), x->rank) < 0)
       return ERR_ATTR(n, "axis", "is out of range");
     if (!strcmp(op, "Dropout")) {
@@ -215,7 +256,11 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     int64_t yd[FG__MAX_RANK];
     int yr = y->rank;
     memcpy(yd, y->dims, sizeof yd);
-    if (!strcmp(op, "PRelu") && yr == 1 && x->rank == 4 && yd[0] == x->dims[1]) { /* per-channel slope, old style */
+    /* A [C] slope on an NCHW input is per channel before opset 7 (and in exporters
+     * that relied on it, when it could not broadcast along W anyway); from opset 7
+     * it broadcasts numpy-style, i.e. along W. */
+    if (!strcmp(op, "PRelu") && yr == 1 && x->rank == 4 && yd[0] == x->dims[1] && y->data &&
+        (g->opset < 7 || (x->dims[3] != yd[0] && yd[0] != 1))) {
       yr = 3; yd[0] = x->dims[1]; yd[1] = 1; yd[2] = 1;
       y->rank = 3; memcpy(y->dims, yd, sizeof yd);
     }
@@ -314,7 +359,7 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     set_shape(o, x->rank, d, x->dtype);
   } else if (!strcmp(op, "Concat")) {
     fg__attr *aa = fg__node_attr(n, "axis");
-    if (!aa) return ERR_ATTR(n, "axis", "is required");
+    if (!aa || aa->type != FG__ATTR_INT) return ERR_ATTR(n, "axis", "is required (an int)");
     int axis = fg__norm_axis(aa->i, x->rank);
     if (axis < 0) return ERR_ATTR(n, "axis", "is out of range");
     memcpy(d, x->dims, sizeof d);
@@ -329,7 +374,9 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     set_shape(o, x->rank, d, x->dtype);
   } else if (!strcmp(op, "Slice")) {
     int64_t st[FG__MAX_RANK], sp[FG__MAX_RANK];
-    if ((rc = fg__slice_params(g, n, st, sp, err))) return rc;
+    if (g->opset < 10 && n->n_in != 1) return ERR_SHAPE(n, "takes one input before opset 10 (starts/ends are attributes)");
+    if ((rc = fg__slice_params(g, n, st, sp, d, err))) return rc;
+    set_shape(o, x->rank, d, x->dtype);
   } else if (!strcmp(op, "Shape")) {
     int64_t s = fg__attr_int(n, "start", 0), e = fg__attr_int(n, "end", x->rank);
     if (s < 0) s += x->rank;
@@ -361,9 +408,34 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
   return FG_OK;
 }
 
-static int fold_node(fg__graph *g, fg__node *n, fg_error *err) {
+/* Rough cost of evaluating node n once (multiply-adds or element moves), so that
+ * folding a constant subgraph at load time cannot be made to take hours. */
+static double fold_cost(const fg__graph *g, fg__node *n) {
+  const fg__tensor *o = &g->t[n->out[0]];
+  double out = (double)fg__tensor_count(o), per = 1;
+  if (!strcmp(n->op, "Conv")) {
+    const fg__tensor *w = &g->t[n->in[1]];
+    per = (double)w->dims[1] * (double)w->dims[2] * (double)w->dims[3];
+  } else if (!strcmp(n->op, "Gemm") || !strcmp(n->op, "MatMul")) {
+    const fg__tensor *a = &g->t[n->in[0]];
+    per = a->rank >= 2 ? (double)a->dims[a->rank - 1] * (double)a->dims[a->rank - 2] : 1;
+  } else if (!strcmp(n->op, "MaxPool") || !strcmp(n->op, "AveragePool")) {
+    const int64_t *ks;
+    if (fg__attr_ints(n, "kernel_shape", &ks) == 2) per = (double)ks[0] * (double)ks[1];
+  } else if (!strcmp(n->op, "GlobalAveragePool") || !strcmp(n->op, "Softmax")) {
+    per = (double)fg__tensor_count(&g->t[n->in[0]]) / (out > 0 ? out : 1) + 2;
+  }
+  return out * per;
+}
+
+#define MAX_FOLD_COST 2e8 /* ~0.2 s of plain C; exporters' shape chains cost a few dozen */
+
+static int fold_node(fg__graph *g, fg__node *n, double *cost, fg_error *err) {
   const void *in[64];
   void *out[16] = {0};
+  *cost += fold_cost(g, n);
+  if (*cost > MAX_FOLD_COST)
+    return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): constant subgraph too costly to fold at load", fg__node_label(n), n->op);
   for (int i = 0; i < n->n_in; i++) in[i] = n->in[i] >= 0 ? g->t[n->in[i]].data : NULL;
   for (int i = 0; i < n->n_out; i++) {
     fg__tensor *t = &g->t[n->out[i]];
@@ -378,29 +450,46 @@ static int fold_node(fg__graph *g, fg__node *n, fg_error *err) {
   return FG_OK;
 }
 
+/* Budget: graph inputs, every node output (folded constants included) and, in
+ * onnx_load.c, the initializers each count against max_total_bytes. */
+static int add_bytes(const fg__graph *g, const fg__tensor *t, size_t *total) {
+  size_t b = fg__tensor_count(t) * fg__dtype_size(t->dtype);
+  if (b > g->max_total_bytes - *total) return -1;
+  *total += b;
+  return 0;
+}
+
 int fg__graph_infer(fg__graph *g, fg_error *err) {
   size_t total = 0;
+  double cost = 0;
+  for (int i = 0; i < g->n_inputs; i++)
+    if (add_bytes(g, &g->t[g->inputs[i]], &total))
+      return fg__seterr(err, FG_ELIMIT, "input '%s': inputs exceed the size limit", g->t[g->inputs[i]].name);
   for (int i = 0; i < g->n_nodes; i++) {
     fg__node *n = &g->nodes[i];
     if (!is_supported(n->op))
       return fg__seterr(err, FG_EUNSUPPORTED, "node '%s': unsupported operator '%s'", fg__node_label(n), n->op);
     int rc = infer_node(g, n, err);
     if (rc) return rc;
+    for (int k = 0; k < n->n_out; k++)
+      if (add_bytes(g, &g->t[n->out[k]], &total))
+        return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): tensors exceed the size limit", fg__node_label(n), n->op);
     if (!strcmp(n->op, "Constant")) { n->dead = 1; continue; }
     int all_const = 1;
     for (int k = 0; k < n->n_in; k++)
       if (n->in[k] >= 0 && !g->t[n->in[k]].data) all_const = 0;
     if (all_const || !strcmp(n->op, "Shape")) {
-      if ((rc = fold_node(g, n, err))) return rc;
+      if ((rc = fold_node(g, n, &cost, err))) return rc;
       continue;
     }
-    for (int k = 0; k < n->n_out; k++) {
-      fg__tensor *t = &g->t[n->out[k]];
-      total += fg__tensor_count(t) * fg__dtype_size(t->dtype);
-      if (total > g->max_total_bytes)
-        return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): activations exceed the size limit", fg__node_label(n), n->op);
-    }
+    for (int k = 0; k < n->n_out; k++)
+      if (fg__tensor_count(&g->t[n->out[k]]) == 0)
+        return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): output '%s' is empty (zero-size tensors are not supported)",
+                          fg__node_label(n), n->op, g->t[n->out[k]].name);
   }
+  for (int i = 0; i < g->n_inputs; i++)
+    if (fg__tensor_count(&g->t[g->inputs[i]]) == 0)
+      return fg__seterr(err, FG_EUNSUPPORTED, "input '%s' is empty (zero-size tensors are not supported)", g->t[g->inputs[i]].name);
   for (int i = 0; i < g->n_outputs; i++) {
     fg__tensor *t = &g->t[g->outputs[i]];
     if (t->rank < 0) return fg__seterr(err, FG_EFORMAT, "graph output '%s' is never produced", t->name);

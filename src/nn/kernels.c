@@ -332,11 +332,11 @@ static int concat(const fg__kctx *k) {
 
 /* Slice with per-axis start/step already resolved by shape inference into the
  * output dims; here we recompute starts the same way (fold.c stores them). */
-int fg__slice_params(const fg__graph *g, fg__node *n, int64_t *start, int64_t *step, fg_error *err);
+int fg__slice_params(const fg__graph *g, fg__node *n, int64_t *start, int64_t *step, int64_t *odims, fg_error *err);
 
 static int slice(const fg__kctx *k, fg_error *err) {
   int64_t start[FG__MAX_RANK], step[FG__MAX_RANK];
-  int rc = fg__slice_params(k->g, (fg__node *)k->n, start, step, err);
+  int rc = fg__slice_params(k->g, (fg__node *)k->n, start, step, NULL, err);
   if (rc) return rc;
   const fg__tensor *x = T(k, 0), *o = TO(k, 0);
   size_t esz = fg__dtype_size(x->dtype), ist[FG__MAX_RANK], s = 1, idx[FG__MAX_RANK] = {0};
@@ -433,6 +433,7 @@ int fg__kernel_run(const fg__kctx *k, fg_error *err) {
     const fg__tensor *x = T(k, 0), *o = TO(k, 0);
     int64_t st = fg__attr_int((fg__node *)n, "start", 0);
     st = st < 0 ? st + x->rank : st;
+    st = st < 0 ? 0 : st > x->rank ? x->rank : st; /* clamped as in shape inference */
     for (int i = 0; i < o->dims[0]; i++) ((int64_t *)k->out[0])[i] = x->dims[st + i];
     rc = FG_OK;
   } else if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") ||
