@@ -17,13 +17,22 @@
 
 static int only_consumer(const fg__graph *g, int t) { return g->t[t].n_consumers == 1 && !g->t[t].is_output; }
 
-static int find_consumer(const fg__graph *g, int t) {
+/* Per tensor, the first live node that reads it (-1 if none), built once per pass
+ * so a pass stays linear in the graph's size. A pass's rewrites keep it valid for
+ * the tensors it later asks about: a fused node takes over the fused-away node's
+ * output, whose consumers do not change. */
+static int *consumer_map(const fg__graph *g) {
+  int *map = malloc(((size_t)g->n_t + 1) * sizeof *map);
+  if (!map) return NULL;
+  for (int i = 0; i < g->n_t; i++) map[i] = -1;
   for (int i = 0; i < g->n_nodes; i++) {
     if (g->nodes[i].dead) continue;
-    for (int k = 0; k < g->nodes[i].n_in; k++)
-      if (g->nodes[i].in[k] == t) return i;
+    for (int k = 0; k < g->nodes[i].n_in; k++) {
+      int t = g->nodes[i].in[k];
+      if (t >= 0 && map[t] < 0) map[t] = i;
+    }
   }
-  return -1;
+  return map;
 }
 
 /* Give node n a constant bias input (index 2) of `len` zeros if it has none. */
@@ -58,13 +67,13 @@ static void matmul_to_gemm(fg__graph *g, fg__node *n) {
   n->op = op;
 }
 
-static int fold_bn(fg__graph *g, int ni, fg_error *err) {
+static int fold_bn(fg__graph *g, const int *cons, int ni, fg_error *err) {
   fg__node *n = &g->nodes[ni];
   int is_conv = !strcmp(n->op, "Conv"), is_gemm = !strcmp(n->op, "Gemm");
   if (!is_conv && !is_gemm) return FG_OK;
   int y = n->out[0];
   if (!only_consumer(g, y)) return FG_OK;
-  int bi = find_consumer(g, y);
+  int bi = cons[y];
   if (bi < 0 || strcmp(g->nodes[bi].op, "BatchNormalization") || g->nodes[bi].in[0] != y) return FG_OK;
   fg__tensor *w = &g->t[n->in[1]];
   if (!w->data || w->n_consumers != 1) return FG_OK;
@@ -110,13 +119,13 @@ static int can_clamp(const char *op) {
   return 0;
 }
 
-static void fuse_act(fg__graph *g, int ni) {
+static void fuse_act(fg__graph *g, const int *cons, int ni) {
   fg__node *n = &g->nodes[ni];
   if (!can_clamp(n->op) || n->n_out != 1) return;
   int y = n->out[0];
   if (!only_consumer(g, y)) return;
-  int ai = find_consumer(g, y);
-  if (ai < 0) return;
+  int ai = cons[y];
+  if (ai < 0 || g->nodes[ai].in[0] != y) return;
   fg__node *a = &g->nodes[ai];
   float lo, hi;
   if (!strcmp(a->op, "Relu")) { lo = 0; hi = INFINITY; }
@@ -137,14 +146,19 @@ int fg__graph_fuse(fg__graph *g, fg_error *err) {
   for (int i = 0; i < g->n_nodes; i++)
     if (!g->nodes[i].dead) matmul_to_gemm(g, &g->nodes[i]);
   fg__graph_count_uses(g);
+  int *cons = consumer_map(g);
+  if (!cons) return fg__seterr(err, FG_ENOMEM, "out of memory");
   for (int i = 0; i < g->n_nodes; i++) {
     if (g->nodes[i].dead) continue;
-    int rc = fold_bn(g, i, err);
-    if (rc) return rc;
+    int rc = fold_bn(g, cons, i, err);
+    if (rc) { free(cons); return rc; }
   }
+  free(cons);
   fg__graph_count_uses(g);
+  if (!(cons = consumer_map(g))) return fg__seterr(err, FG_ENOMEM, "out of memory");
   for (int i = 0; i < g->n_nodes; i++)
-    if (!g->nodes[i].dead) fuse_act(g, i);
+    if (!g->nodes[i].dead) fuse_act(g, cons, i);
+  free(cons);
   fg__graph_count_uses(g);
   return FG_OK;
 }
