@@ -312,6 +312,8 @@ static int load_io(fg__graph *g, name_index *ix, const Onnx__ValueInfoProto *vi,
   int64_t dims[FG__MAX_RANK];
   for (size_t i = 0; i < sp->n_dim; i++) {
     const Onnx__TensorShapeProto__Dimension *d = sp->dim[i];
+    if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value == 0)
+      return fg__seterr(err, FG_EUNSUPPORTED, "input '%s': dimension %zu is 0 (zero-size tensors are not supported)", t->name, i);
     if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value <= 0)
       return fg__seterr(err, FG_ESHAPE, "input '%s': dimension %zu is not static; give a fixed shape in the model options",
                         t->name, i);
@@ -368,7 +370,10 @@ int fg__onnx_parse(const uint8_t *data, size_t len, const fg_model_options *opts
     if (ti < 0) { rc = ti; goto out; }
     if ((rc = push_idx(&g->inputs, &g->n_inputs, ti))) { rc = fg__seterr(err, rc, "out of memory"); goto out; }
   }
-  if (g->n_inputs == 0) { rc = fg__seterr(err, FG_EFORMAT, "graph has no inputs"); goto out; }
+  if (g->n_inputs == 0) {
+    rc = fg__seterr(err, FG_EUNSUPPORTED, "graph has no inputs (a model that computes a constant is not supported)");
+    goto out;
+  }
   for (size_t i = 0; i < gp->n_node; i++)
     if ((rc = load_node(g, &ix, gp->node[i], &budget, err))) goto out;
   for (size_t i = 0; i < gp->n_output; i++) {
