@@ -1,0 +1,246 @@
+/*
+ * facegate/eval.h — measuring verification accuracy the standard way: the LFW
+ * protocol (pairs.txt, 10-fold accuracy, TAR at a FAR, EER), DET curves drawn to
+ * PNG or SVG, and decision thresholds calibrated on large impostor populations.
+ *
+ * Nothing here knows how an embedding is made: callers pass scores (or an
+ * embeddings matrix) computed by any engine, so every figure can be checked on
+ * synthetic data with a known answer (tests/test_eval.c) and the same code
+ * measures any model. `facegate eval lfw` (src/cli/cmd_eval.c) wires it to the
+ * face pipeline; docs/evaluation.md says how each figure is computed.
+ *
+ *     fg_lfw_pairs p;
+ *     fg_error e;
+ *     if (fg_lfw_pairs_load("lfw/pairs.txt", &p, &e)) { ... e.msg names the line ... }
+ *     // score[i] = cosine of the embeddings of p.images.images[p.pairs[i].a] and [.b]
+ *     fg_verif_report r;
+ *     fg_verif_evaluate(score, same, fold, p.npairs, p.folds, &r, &e);
+ *     printf("%.2f%% ± %.2f\n", 100 * r.kfold.accuracy, 100 * r.kfold.accuracy_std);
+ *     fg_lfw_pairs_release(&p);
+ *
+ * Conventions. A score is a similarity: higher means "more likely the same
+ * person", and a pair is accepted as a match when score >= threshold. FMR
+ * (false match rate, also FAR) is the fraction of different-person (impostor)
+ * pairs accepted, FNMR (false non-match rate, 1 - TAR) the fraction of
+ * same-person (genuine) pairs rejected (ISO/IEC 19795-1 terms).
+ *
+ * Threads: every function is reentrant and keeps no state between calls; the
+ * structs are plain caller-owned data (read them from any thread, write from one).
+ * fg_calib_impostor runs its own worker threads and joins them before returning.
+ */
+#ifndef FACEGATE_EVAL_H
+#define FACEGATE_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- LFW data */
+
+/* One image of an LFW-style tree: <dir>/<name>/<name>_<number as %04d>.jpg. */
+typedef struct fg_lfw_image {
+  const char *name;  /* person, NUL-terminated; points into the owning set's pool */
+  int number;        /* 1-based image number */
+  uint32_t identity; /* dense person index in the owning set, 0 .. identities-1 */
+} fg_lfw_image;
+
+/* A set of images sorted by (name, number), without duplicates. Caller-owned:
+ * zero-initialise or fill with a function below; fg_lfw_images_release frees it. */
+typedef struct fg_lfw_images {
+  size_t count;          /* images */
+  size_t identities;     /* distinct names */
+  fg_lfw_image *images;  /* count entries */
+  char *pool;            /* the names (owned) */
+} fg_lfw_images;
+
+/* List every <name>/<name>_NNNN.jpg under images_dir (e.g. lfw/lfw-deepfunneled),
+ * sorted. Other files are ignored; a directory with no such image is not a
+ * person. FG_EIO/FG_ENOTFOUND if images_dir cannot be read, FG_ENOMEM. On error
+ * *out is zeroed. */
+int fg_lfw_images_scan(const char *images_dir, fg_lfw_images *out, fg_error *err);
+/* Index of (name, number) in the set, or -1 if absent (binary search). */
+long fg_lfw_images_find(const fg_lfw_images *set, const char *name, int number);
+/* Free what the set holds and zero it; NULL or a zeroed set is fine. */
+void fg_lfw_images_release(fg_lfw_images *set);
+/* Write "<images_dir>/<name>/<name>_<number %04d>.jpg" into buf (n bytes).
+ * FG_ELIMIT if it does not fit (buf then holds a truncated, terminated string). */
+int fg_lfw_image_path(const char *images_dir, const fg_lfw_image *img, char *buf, size_t n,
+                      fg_error *err);
+
+/* One protocol pair; a and b index the images of the owning fg_lfw_pairs. */
+typedef struct fg_lfw_pair {
+  uint32_t a, b;
+  uint8_t same; /* 1: same person (genuine), 0: different people (impostor) */
+  uint8_t fold; /* 0 .. folds-1 */
+  int line;     /* 1-based line of pairs.txt it came from */
+} fg_lfw_pair;
+
+/* The verification protocol of an LFW pairs.txt ("View 2"): a header line
+ * "<folds> <n>" (LFW: "10 300") followed, for each fold, by n same-person lines
+ * "name i j" and then n different-person lines "name1 i name2 j". */
+typedef struct fg_lfw_pairs {
+  int folds;            /* folds in the file (LFW: 10) */
+  int per_fold;         /* same-person pairs per fold = different-person pairs per fold */
+  size_t npairs;        /* 2 * folds * per_fold (LFW: 6000) */
+  fg_lfw_pair *pairs;   /* in file order */
+  fg_lfw_images images; /* the distinct images the pairs name (LFW: 7701) */
+} fg_lfw_pairs;
+
+#define FG_EVAL_MAX_FOLDS 100
+
+/* Parse a pairs file held in memory. Strict: fields are separated by spaces or
+ * tabs, lines end in LF or CRLF, blank lines are allowed only at the end; the
+ * header must be two integers (folds in 2..FG_EVAL_MAX_FOLDS, n >= 1); each
+ * fold must hold exactly n lines of 3 fields then n lines of 4 fields; image
+ * numbers are integers 1..9999; names are non-empty and contain no '/'; a
+ * different-person line must name two different people; the file must end
+ * after the last fold. Any violation is FG_EFORMAT with a message naming the
+ * 1-based line and what was expected there. On error *out is zeroed. */
+int fg_lfw_pairs_parse(const char *text, size_t len, fg_lfw_pairs *out, fg_error *err);
+/* fg_lfw_pairs_parse on a file (at most 64 MiB); messages start with the path. */
+int fg_lfw_pairs_load(const char *path, fg_lfw_pairs *out, fg_error *err);
+/* Free what *p holds and zero it; NULL or a zeroed struct is fine. */
+void fg_lfw_pairs_release(fg_lfw_pairs *p);
+
+/* ----------------------------------------------------------- verification */
+
+/* k-fold accuracy as in the LFW protocol: for each fold, the threshold that
+ * maximises accuracy on the other folds is applied to that fold. Candidate
+ * thresholds are the midpoints between consecutive distinct training scores
+ * (and one below the lowest and above the highest); when several consecutive
+ * candidates reach the best training accuracy, the middle one of the first such
+ * run is taken (deterministic, independent of the test fold). */
+typedef struct fg_kfold_result {
+  int folds;
+  double accuracy;     /* mean of the per-fold accuracies */
+  double accuracy_std; /* their sample standard deviation (n-1), as in the LFW README */
+  double accuracy_se;  /* standard error of the mean: accuracy_std / sqrt(folds) */
+  double fold_accuracy[FG_EVAL_MAX_FOLDS];
+  double fold_threshold[FG_EVAL_MAX_FOLDS];
+} fg_kfold_result;
+
+/* scores[i], same[i] (1 genuine, 0 impostor) and fold[i] (0..folds-1) for n
+ * pairs; every fold must hold at least one pair (FG_EINVAL otherwise). */
+int fg_verif_kfold(const float *scores, const uint8_t *same, const uint8_t *fold, size_t n,
+                   int folds, fg_kfold_result *out, fg_error *err);
+
+/* The highest TAR (= 1 - FNMR) with FMR <= `far`, over all pairs: with I
+ * impostor pairs, k = floor(far * I) false matches are allowed, and the
+ * threshold is the smallest float above the (k+1)-th highest impostor score, so
+ * every genuine score above that impostor counts. *tar, *threshold (may be
+ * NULL) and *fmr_at (the FMR actually reached, <= far; may be NULL) are filled.
+ * FG_EINVAL without genuine or impostor pairs, or far outside [0, 1]. */
+int fg_verif_tar_at_far(const float *scores, const uint8_t *same, size_t n, double far,
+                        double *tar, double *threshold, double *fmr_at, fg_error *err);
+
+/* Equal error rate: the FMR and FNMR curves as functions of the threshold are
+ * walked over all distinct scores; at the first threshold where FNMR >= FMR the
+ * two neighbouring operating points are interpolated linearly to FMR = FNMR.
+ * *threshold (may be NULL) is the score there. */
+int fg_verif_eer(const float *scores, const uint8_t *same, size_t n, double *eer,
+                 double *threshold, fg_error *err);
+
+/* Everything `facegate eval` reports for one set of scores. */
+typedef struct fg_verif_report {
+  fg_kfold_result kfold;
+  size_t pairs, genuine, impostor;
+  double tar_at_far_1e3, threshold_far_1e3; /* FAR = 1e-3 */
+  double fnmr_at_fmr_5e4, threshold_fmr_5e4; /* FMR = 5e-4: the EU EES operating point */
+  double eer, threshold_eer;
+} fg_verif_report;
+
+int fg_verif_evaluate(const float *scores, const uint8_t *same, const uint8_t *fold, size_t n,
+                      int folds, fg_verif_report *out, fg_error *err);
+
+/* ------------------------------------------------------------------ DET */
+
+/* One curve of a DET plot: the scores of one system, and its label. */
+typedef struct fg_det_series {
+  const char *label;      /* legend text (may be NULL) */
+  const float *scores;
+  const uint8_t *same;
+  size_t n;
+} fg_det_series;
+
+typedef struct fg_det_options {
+  const char *title;  /* NULL: "DET curve" */
+  int width, height;  /* pixels (PNG) or points (SVG); 0: 900 x 700 */
+  int no_marks;       /* 1: do not mark the operating points */
+} fg_det_options;
+
+/* Draw FNMR against FMR, both on log10 axes, one curve per series, with a grid,
+ * decade labels, axis titles and a legend; marked on each curve: the EER, FMR =
+ * 1e-3 and FMR = 5e-4; and the EU EES requirement (FNMR 1% at FMR 0.05%) as a
+ * target point. The axes span the decades holding the curves' non-zero rates
+ * (down to 1e-6); a rate of 0 is drawn on the lower edge. The format follows the
+ * path's extension: ".svg" writes SVG, anything else PNG (cairo). opts may be
+ * NULL. FG_EIO if the file cannot be written, FG_EINVAL for empty series. */
+int fg_det_plot(const char *path, const fg_det_series *series, size_t nseries,
+                const fg_det_options *opts, fg_error *err);
+
+/* ----------------------------------------------------------- calibration */
+
+#define FG_CALIB_MAX_FMR 16
+
+/* Thresholds for target false match rates, from every cross-identity pair of a
+ * set of embeddings (n x dim, row-major, L2-normalised so the dot product is the
+ * cosine). Pairs {i < j} with identity[i] != identity[j] are impostor pairs,
+ * those with equal identities genuine pairs.
+ *
+ * Method (exact): pass 1 computes every pairwise score in cache-sized blocks
+ * (4x16 register tiles over a column-panel copy of the matrix, a loop the
+ * compiler vectorises; `threads` pthreads share the row blocks) into a
+ * 65,536-bin histogram over [-1, 1] and keeps every genuine score; pass 2
+ * recomputes the scores and keeps only those falling in the bins that hold the
+ * wanted order statistics, so each threshold is the exact order statistic.
+ * For a target FMR f with N impostor pairs, k = floor(f * N) false matches are
+ * allowed and the threshold is the midpoint between the (k+1)-th highest
+ * impostor score and the next higher distinct one (so exactly the k highest, or
+ * fewer with ties, score >= threshold). */
+typedef struct fg_calib_options {
+  int threads;               /* worker threads, >= 1 (0: 2) */
+  size_t nfmr;               /* targets (0: the default 1e-2, 1e-3, 5e-4, 1e-4, 1e-5) */
+  double fmr[FG_CALIB_MAX_FMR];
+} fg_calib_options;
+
+typedef struct fg_calib_result {
+  size_t images, identities, dim;
+  uint64_t impostor_pairs, genuine_pairs;
+  double impostor_mean, impostor_std, impostor_max;
+  double genuine_mean;
+  size_t nfmr;
+  double fmr[FG_CALIB_MAX_FMR];           /* targets, as given */
+  double threshold[FG_CALIB_MAX_FMR];     /* accept when score >= threshold */
+  uint64_t false_matches[FG_CALIB_MAX_FMR]; /* impostor scores >= threshold (<= floor(f*N)) */
+  double fnmr[FG_CALIB_MAX_FMR];          /* genuine scores < threshold / genuine pairs */
+  double seconds;                         /* wall time of the two passes */
+} fg_calib_result;
+
+/* Compute the thresholds. identity[i] labels row i. FG_EINVAL if n < 2, dim < 1,
+ * a target outside (0, 1), or there are no impostor pairs; FG_ENOMEM. The
+ * embeddings are not modified. Memory: a second copy of the matrix (column
+ * panels) plus the genuine scores. */
+int fg_calib_impostor(const float *emb, size_t n, size_t dim, const uint32_t *identity,
+                      const fg_calib_options *opts, fg_calib_result *out, fg_error *err);
+
+/* Write the calibration as JSON (to path.tmp, then renamed):
+ *   {"model_sha256": "...", "method": "...", "impostor_pairs": N, "images": N,
+ *    "thresholds": {"1e-2": t, ...}, ...more keys}
+ * Threshold keys are the targets written as "%.0e" without the exponent's
+ * leading zeros ("1e-2", "5e-4"). `embedding` says how the embeddings were made
+ * (e.g. "flip") and is stored as given; it may be NULL. */
+int fg_calib_write_json(const char *path, const fg_calib_result *r, const char *model_sha256,
+                        const char *embedding, const char *dataset, fg_error *err);
+
+/* The key for a target FMR: "1e-2", "5e-4"... buf needs 16 bytes. */
+void fg_calib_fmr_key(double fmr, char buf[16]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
