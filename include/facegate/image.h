@@ -95,7 +95,8 @@ int fg_image_decode(const uint8_t *buf, size_t len, const fg_image_limits *lim,
                     fg_image *out, fg_error *err);
 
 /* fg_image_decode on the contents of a file (read whole, refused above
- * lim->max_bytes before reading). FG_EIO if it cannot be opened or read. */
+ * lim->max_bytes before reading). FG_ENOTFOUND if it does not exist, FG_EIO if
+ * it cannot be opened or read; messages start with the path. */
 int fg_image_decode_file(const char *path, const fg_image_limits *lim, fg_image *out,
                          fg_error *err);
 
