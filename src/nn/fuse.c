@@ -4,7 +4,8 @@
  *   - MatMul by a constant 2-D matrix becomes Gemm (one fully-connected path);
  *   - BatchNormalization after Conv or Gemm is folded into the weights and bias;
  *   - Relu / Clip after an op that can clamp its own output becomes that op's
- *     fused activation (XNNPACK applies it for free in the kernel epilogue).
+ *     fused activation (XNNPACK applies it for free in the kernel epilogue);
+ *   - nodes whose outputs nobody reads are dropped.
  * A rewrite only happens when the intermediate tensor has a single consumer and
  * is not a graph output, and when the weights it edits are not shared.
  */
@@ -142,6 +143,24 @@ static void fuse_act(fg__graph *g, const int *cons, int ni) {
   a->dead = 1;
 }
 
+/* Drop nodes whose outputs nobody reads (and that are not graph outputs), last to
+ * first so whole dead branches go. Besides saving work, this keeps dangling
+ * values out of the XNNPACK subgraphs: XNNPACK (2022-02) aborts on an assertion
+ * when a max-pooling node's output is an unused internal value. */
+static void drop_unused(fg__graph *g) {
+  fg__graph_count_uses(g);
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    fg__node *n = &g->nodes[i];
+    if (n->dead) continue;
+    int used = 0;
+    for (int k = 0; k < n->n_out; k++) used |= g->t[n->out[k]].n_consumers > 0;
+    if (used) continue;
+    n->dead = 1;
+    for (int k = 0; k < n->n_in; k++)
+      if (n->in[k] >= 0) g->t[n->in[k]].n_consumers--;
+  }
+}
+
 int fg__graph_fuse(fg__graph *g, fg_error *err) {
   for (int i = 0; i < g->n_nodes; i++)
     if (!g->nodes[i].dead) matmul_to_gemm(g, &g->nodes[i]);
@@ -159,6 +178,7 @@ int fg__graph_fuse(fg__graph *g, fg_error *err) {
   for (int i = 0; i < g->n_nodes; i++)
     if (!g->nodes[i].dead) fuse_act(g, cons, i);
   free(cons);
+  drop_unused(g);
   fg__graph_count_uses(g);
   return FG_OK;
 }
