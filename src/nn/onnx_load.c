@@ -351,7 +351,10 @@ int fg__onnx_parse(const uint8_t *data, size_t len, const fg_model_options *opts
     const char *dom = mp->opset_import[i]->domain;
     if (!dom || !*dom || strcmp(dom, "ai.onnx") == 0) g->opset = mp->opset_import[i]->version;
   }
-  if (g->opset < 0) g->opset = 1;
+  /* Required since IR version 3; a missing one is also what a file cut short right
+   * after its graph looks like (opset_import is serialized last). */
+  if (g->opset < 0) { rc = fg__seterr(err, FG_EFORMAT, "model declares no ai.onnx opset (truncated file?)"); goto out; }
+  if (g->opset < 1) { rc = fg__seterr(err, FG_EFORMAT, "opset %lld is not a valid version", (long long)g->opset); goto out; }
   if (g->opset > 18) { rc = fg__seterr(err, FG_EUNSUPPORTED, "opset %lld is newer than supported (18)", (long long)g->opset); goto out; }
   if (gp->n_node > MAX_NODES) { rc = fg__seterr(err, FG_ELIMIT, "graph has %zu nodes (limit %d)", gp->n_node, MAX_NODES); goto out; }
 
