@@ -153,12 +153,12 @@ static void mb_init_f(mb *b, const char *name, int rank, const int64_t *dims, co
   if (typed) {
     t->n_float_data = n;
     t->float_data = mb_alloc(b, n * sizeof(float));
-    memcpy(t->float_data, data, n * sizeof(float));
+    if (n) memcpy(t->float_data, data, n * sizeof(float));
   } else {
     t->has_raw_data = 1;
     t->raw_data.len = n * sizeof(float);
     t->raw_data.data = mb_alloc(b, n * sizeof(float));
-    memcpy(t->raw_data.data, data, n * sizeof(float));
+    if (n) memcpy(t->raw_data.data, data, n * sizeof(float));
   }
   assert_true(b->graph.n_initializer < MB_CAP);
   b->graph.initializer[b->graph.n_initializer++] = t;
