@@ -189,8 +189,11 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     fg__pool_geom geo;
     if ((rc = fg__node_geom(n, x, (int)w->dims[2], (int)w->dims[3], &geo, err))) return rc;
     int64_t eh = (int64_t)(geo.kh - 1) * geo.dh + 1, ew = (int64_t)(geo.kw - 1) * geo.dw + 1;
+    /* compare before dividing: C division truncates (-1)/2 to 0, which would make a
+     * kernel larger than the input produce one output row */
+    if (x->dims[2] + geo.pt + geo.pb < eh || x->dims[3] + geo.pl + geo.pr < ew)
+      return ERR_SHAPE(n, "kernel larger than the padded input");
     int64_t oh = (x->dims[2] + geo.pt + geo.pb - eh) / geo.sh + 1, ow = (x->dims[3] + geo.pl + geo.pr - ew) / geo.sw + 1;
-    if (oh < 1 || ow < 1) return ERR_SHAPE(n, "kernel larger than the padded input");
     int64_t od[4] = {x->dims[0], w->dims[0], oh, ow};
     set_shape(o, 4, od, FG__DT_FLOAT);
   } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
@@ -207,9 +210,10 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     if (geo.pt >= geo.kh || geo.pb >= geo.kh || geo.pl >= geo.kw || geo.pr >= geo.kw)
       return ERR_ATTR(n, "pads", "must be smaller than the kernel");
     int64_t eh = (int64_t)(geo.kh - 1) * geo.dh + 1, ew = (int64_t)(geo.kw - 1) * geo.dw + 1;
+    if (x->dims[2] + geo.pt + geo.pb < eh || x->dims[3] + geo.pl + geo.pr < ew) /* before dividing, as for Conv */
+      return ERR_SHAPE(n, "window larger than the padded input");
     int64_t od[4] = {x->dims[0], x->dims[1], (x->dims[2] + geo.pt + geo.pb - eh) / geo.sh + 1,
                      (x->dims[3] + geo.pl + geo.pr - ew) / geo.sw + 1};
-    if (od[2] < 1 || od[3] < 1) return ERR_SHAPE(n, "window larger than the padded input");
     set_shape(o, 4, od, FG__DT_FLOAT);
   } else if (!strcmp(op, "GlobalAveragePool")) {
     if (x->rank != 4) return ERR_SHAPE(n, "only 4-D input is supported");
@@ -418,7 +422,7 @@ static double fold_cost(const fg__graph *g, fg__node *n) {
     per = (double)w->dims[1] * (double)w->dims[2] * (double)w->dims[3];
   } else if (!strcmp(n->op, "Gemm") || !strcmp(n->op, "MatMul")) {
     const fg__tensor *a = &g->t[n->in[0]];
-    per = a->rank >= 2 ? (double)a->dims[a->rank - 1] * (double)a->dims[a->rank - 2] : 1;
+    per = a->rank >= 1 ? (double)a->dims[a->rank - 1] + (a->rank >= 2 ? (double)a->dims[a->rank - 2] : 0) : 1; /* K (or M if transA) */
   } else if (!strcmp(n->op, "MaxPool") || !strcmp(n->op, "AveragePool")) {
     const int64_t *ks;
     if (fg__attr_ints(n, "kernel_shape", &ks) == 2) per = (double)ks[0] * (double)ks[1];

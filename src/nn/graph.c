@@ -189,7 +189,7 @@ int fg__graph_toposort(fg__graph *g, fg_error *err) {
     goto out;
   }
   for (int i = 0; i < n; i++) sorted[i] = g->nodes[order[i]];
-  memcpy(g->nodes, sorted, (size_t)n * sizeof *sorted);
+  if (n) memcpy(g->nodes, sorted, (size_t)n * sizeof *sorted);
   for (int i = 0; i < g->n_t; i++)
     if (g->t[i].producer >= 0) g->t[i].producer = -1;
   for (int i = 0; i < n; i++)
