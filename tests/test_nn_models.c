@@ -200,7 +200,9 @@ static void test_determinism(void **st) {
       fg_session_destroy(s1);
       fg_session_destroy(s2);
     }
-    /* the reference backend is deterministic too */
+    /* the reference backend is deterministic too (checked on the smallest model:
+     * it is slow under the sanitizers) */
+    if (strcmp(c->file, "fr_landmark.onnx")) { free_case(&L); continue; }
     fg_error e;
     fg_session *r;
     fg_session_options so = {.threads = 1, .backend = FG_BACKEND_REFERENCE};
