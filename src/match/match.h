@@ -1,0 +1,109 @@
+/*
+ * Internals of the matching module (not API): the gallery struct shared by
+ * gallery.c, gallery_io.c and search.c; encoding helpers (quant.c); and the
+ * scoring-kernel table, one entry per instruction set (kern_scalar.c,
+ * kern_avx2.c, kern_avx512.c).
+ *
+ * A scoring kernel scores `nrows` consecutive stored rows against nq <= 8
+ * prepared probes and writes out[r * nq + j] = score of row r for probe j.
+ * The scalar kernels are the reference: the int8 SIMD kernels must match them
+ * exactly (integer dot products, then the same float multiplication), the
+ * fp32 and fp16 ones within summation-order rounding (tests/test_search.c).
+ */
+#ifndef FG_MATCH_MATCH_H
+#define FG_MATCH_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facegate/gallery.h"
+
+#define FG__DEAD UINT32_MAX /* template_subject[t] of a removed template */
+#define FG__ROW_ALIGN 64u
+
+/* One subject-table entry; the same 16 bytes in memory and on disk. */
+typedef struct fg__subject {
+  uint64_t name_off;    /* offset of the NUL-terminated id in the names blob */
+  uint32_t name_len;    /* bytes, without the NUL */
+  uint32_t n_templates; /* live templates; 0 = removed */
+} fg__subject;
+
+struct fg_gallery {
+  uint32_t dim;
+  fg_encoding enc;
+  uint32_t row_bytes;
+  uint8_t model_id[FG_GALLERY_MODEL_ID_BYTES];
+
+  /* templates: n slots, cap allocated (owned galleries only) */
+  size_t n, cap, n_dead;
+  uint8_t *vec;        /* n * row_bytes, 64-aligned */
+  uint32_t *tsubj;     /* subject index per template, FG__DEAD if removed */
+  float *tscale;       /* int8: scale per template (NULL otherwise) */
+  int32_t *tsum;       /* int8: sum of the quantised values (NULL otherwise) */
+
+  /* subjects: ns slots, ns_live with templates */
+  size_t ns, scap, ns_live;
+  fg__subject *subj;
+  char *names;         /* blob of NUL-terminated ids */
+  size_t names_len, names_cap;
+
+  /* id -> subject index, open addressing (index + 1; 0 = empty), built on first mutation */
+  uint32_t *hash;
+  size_t hash_cap;
+
+  /* a file or buffer viewed in place (arrays above point into it until copied) */
+  int mapped;          /* 1: arrays are views, not owned */
+  void *map;           /* mmap'd region to munmap, or NULL (memory buffer) */
+  size_t map_len;
+  const uint8_t *file; /* start of the viewed image (for fg_gallery_verify) */
+  size_t file_len;
+};
+
+/* ---- encodings (quant.c) ---- */
+uint16_t fg__f32_to_f16(float f);  /* round to nearest even; overflow to inf */
+float fg__f16_to_f32(uint16_t h);  /* exact */
+/* q[i] = round-half-away(x[i] * 127 / max|x|), clamped to [-127, 127]; returns
+ * the scale max|x| / 127 (0 for an all-zero x, when q is all 0). *sum = sum q. */
+float fg__quantize_i8(const float *x, size_t n, int8_t *q, int32_t *sum);
+/* Encode a normalised vector into a zero-padded row of g's encoding. */
+void fg__encode_row(const fg_gallery *g, const float *x, uint8_t *row, float *scale, int32_t *sum);
+/* L2-normalise src (n floats) into dst; FG_EINVAL if zero or non-finite. */
+int fg__normalise(const float *src, size_t n, float *dst);
+
+/* ---- kernels ---- */
+typedef struct fg__probes {
+  int nq;             /* 1..FG_SEARCH_MAX_BATCH */
+  size_t pdim;        /* padded dimension: row_bytes / element size */
+  const float *f32;   /* nq * pdim normalised floats (fp32 and fp16 galleries) */
+  const int8_t *i8;   /* int8 galleries: quantised probes */
+  const uint8_t *u8;  /* i8 + 128 (for vpdpbusd: unsigned x signed) */
+  const int16_t *i16; /* i8 widened (for vpmaddwd) */
+  float qscale[FG_SEARCH_MAX_BATCH];
+} fg__probes;
+
+typedef void (*fg__score_fn)(const uint8_t *rows, size_t row_bytes, size_t nrows, const float *tscale,
+                             const int32_t *tsum, const fg__probes *p, float *out);
+
+typedef struct fg__kernels {
+  fg__score_fn f32, f16, i8;
+} fg__kernels;
+
+extern const fg__kernels fg__kernels_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+#define FG__HAVE_X86 1
+extern const fg__kernels fg__kernels_avx2;
+extern const fg__kernels fg__kernels_avx512;
+#endif
+
+/* The kernel table for k (AUTO resolved); NULL if unsupported here. */
+const fg__kernels *fg__kernels_for(fg_kernel k);
+fg__score_fn fg__kernel_fn(const fg__kernels *kt, fg_encoding enc);
+
+/* ---- gallery.c helpers used by gallery_io.c ---- */
+/* Copy every viewed array into owned memory (first mutation of a mapped gallery). */
+int fg__gallery_own(fg_gallery *g, fg_error *err);
+/* Allocate an empty gallery struct with dim/encoding/model set. */
+int fg__gallery_alloc(uint32_t dim, fg_encoding enc, const uint8_t *model_id, fg_gallery **out,
+                      fg_error *err);
+
+#endif

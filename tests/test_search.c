@@ -1,0 +1,462 @@
+/*
+ * Search: every SIMD kernel this CPU supports against the scalar reference,
+ * for each encoding and for dimensions that are not multiples of 16 or 64;
+ * top-k against brute force (with subject max-fusion, ties, thresholds,
+ * template mode); identical results for every thread count and batch size;
+ * the error of each encoding against exact fp32 cosine.
+ *
+ * Tolerances: int8 kernels must equal the scalar kernel bit for bit (integer
+ * dot products, same final multiplication). fp32 and fp16 kernels sum in a
+ * different order, so each score may differ from the scalar one by at most
+ * 2 * n * 2^-24 * sum|q_i g_i| (the classic bound for two length-n float sums),
+ * with n the padded dimension.
+ */
+#include <math.h>
+
+#include "testutil.h"
+
+#include "facegate/gallery.h"
+#include "match/match.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) { /* splitmix64 */
+  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+static float gauss(void) {
+  double u = ((rnd() >> 11) + 0.5) / 9007199254740992.0, v = ((rnd() >> 11) + 0.5) / 9007199254740992.0;
+  return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
+}
+static void rand_unit(float *x, size_t d) {
+  double s = 0;
+  for (size_t i = 0; i < d; i++) x[i] = gauss(), s += (double)x[i] * x[i];
+  for (size_t i = 0; i < d; i++) x[i] = (float)(x[i] / sqrt(s));
+}
+
+static const fg_encoding encs[] = {FG_ENCODING_FP32, FG_ENCODING_FP16, FG_ENCODING_INT8};
+static const fg_kernel simd[] = {FG_KERNEL_AVX2, FG_KERNEL_AVX512};
+
+static fg_gallery *make_gallery(uint32_t dim, fg_encoding enc, size_t n, size_t per_subject, float *keep) {
+  fg_gallery *g;
+  fg_error e;
+  assert_int_equal(fg_gallery_create(dim, enc, NULL, &g, &e), FG_OK);
+  float *x = malloc(dim * sizeof *x);
+  for (size_t t = 0; t < n; t++) {
+    char id[32];
+    snprintf(id, sizeof id, "s%zu", t / per_subject);
+    rand_unit(x, dim);
+    if (keep) memcpy(keep + t * dim, x, dim * sizeof *x);
+    assert_int_equal(fg_gallery_add(g, id, x, dim, NULL, &e), FG_OK);
+  }
+  free(x);
+  return g;
+}
+
+/* Prepared probes as search.c makes them (normalised, quantised, widened). */
+typedef struct pbuf {
+  float *f;
+  int8_t *q;
+  uint8_t *u;
+  int16_t *w;
+  fg__probes p;
+} pbuf;
+
+static void make_probes(const fg_gallery *g, const float *x, int nq, pbuf *b) {
+  size_t elem = g->enc == FG_ENCODING_FP32 ? 4 : g->enc == FG_ENCODING_FP16 ? 2 : 1;
+  size_t pdim = g->row_bytes / elem;
+  b->f = calloc((size_t)nq * pdim, 4);
+  b->q = calloc((size_t)nq * pdim, 1);
+  b->u = calloc((size_t)nq * pdim, 1);
+  b->w = calloc((size_t)nq * pdim, 2);
+  b->p = (fg__probes){.nq = nq, .pdim = pdim, .f32 = b->f, .i8 = b->q, .u8 = b->u, .i16 = b->w};
+  for (int j = 0; j < nq; j++) {
+    assert_int_equal(fg__normalise(x + (size_t)j * g->dim, g->dim, b->f + (size_t)j * pdim), FG_OK);
+    int32_t sum;
+    b->p.qscale[j] = fg__quantize_i8(b->f + (size_t)j * pdim, g->dim, b->q + (size_t)j * pdim, &sum);
+    for (size_t i = 0; i < pdim; i++) {
+      b->u[(size_t)j * pdim + i] = (uint8_t)(b->q[(size_t)j * pdim + i] + 128);
+      b->w[(size_t)j * pdim + i] = b->q[(size_t)j * pdim + i];
+    }
+  }
+}
+
+static void free_probes(pbuf *b) { free(b->f), free(b->q), free(b->u), free(b->w); }
+
+/* sum |q_i g_i| over the padded row, for the fp tolerance */
+static double abs_dot(const fg_gallery *g, const pbuf *b, int j, size_t r) {
+  size_t pdim = b->p.pdim;
+  double s = 0;
+  for (size_t i = 0; i < pdim; i++) {
+    double gv;
+    if (g->enc == FG_ENCODING_FP32) gv = ((const float *)(const void *)(g->vec + r * g->row_bytes))[i];
+    else {
+      uint16_t h;
+      memcpy(&h, g->vec + r * g->row_bytes + 2 * i, 2);
+      gv = fg__f16_to_f32(h);
+    }
+    s += fabs(gv * b->f[(size_t)j * pdim + i]);
+  }
+  return s;
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+static void test_kernels_match_scalar(void **state) {
+  (void)state;
+  static const uint32_t dims[] = {1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 100, 127, 129, 255, 511, 512, 513, 1000};
+  int ran = 0;
+  for (size_t ki = 0; ki < sizeof simd / sizeof simd[0]; ki++) {
+    if (!fg_kernel_supported(simd[ki])) {
+      fprintf(stderr, "[  INFO    ] %s kernel not supported by this CPU: not tested\n", fg_kernel_name(simd[ki]));
+      continue;
+    }
+    const fg__kernels *kt = fg__kernels_for(simd[ki]);
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+      for (size_t ei = 0; ei < 3; ei++) {
+        uint32_t dim = dims[di];
+        size_t n = 37; /* not a multiple of any tile height */
+        fg_gallery *g = make_gallery(dim, encs[ei], n, 1, NULL);
+        float *x = malloc((size_t)FG_SEARCH_MAX_BATCH * dim * sizeof *x);
+        for (int nq = 1; nq <= (int)FG_SEARCH_MAX_BATCH; nq++) {
+          for (int j = 0; j < nq; j++) rand_unit(x + (size_t)j * dim, dim);
+          pbuf b;
+          make_probes(g, x, nq, &b);
+          float *ref = malloc(n * (size_t)nq * sizeof *ref), *got = malloc(n * (size_t)nq * sizeof *got);
+          fg__kernel_fn(&fg__kernels_scalar, g->enc)(g->vec, g->row_bytes, n, g->tscale, g->tsum, &b.p, ref);
+          fg__kernel_fn(kt, g->enc)(g->vec, g->row_bytes, n, g->tscale, g->tsum, &b.p, got);
+          for (size_t r = 0; r < n; r++)
+            for (int j = 0; j < nq; j++) {
+              float a = ref[r * (size_t)nq + (size_t)j], c = got[r * (size_t)nq + (size_t)j];
+              if (g->enc == FG_ENCODING_INT8) {
+                if (a != c) {
+                  print_error("%s int8 dim %u nq %d row %zu probe %d: scalar %.9g simd %.9g\n",
+                              fg_kernel_name(simd[ki]), dim, nq, r, j, a, c);
+                  fail();
+                }
+              } else {
+                double tol = 2.0 * (double)b.p.pdim * ldexp(1.0, -24) * abs_dot(g, &b, j, r) + 1e-30;
+                if (fabs((double)a - c) > tol) {
+                  print_error("%s %s dim %u nq %d row %zu probe %d: scalar %.9g simd %.9g (tol %.3g)\n",
+                              fg_kernel_name(simd[ki]), fg_encoding_name(g->enc), dim, nq, r, j, a, c, tol);
+                  fail();
+                }
+              }
+            }
+          free(ref), free(got);
+          free_probes(&b);
+          ran++;
+        }
+        free(x);
+        fg_gallery_destroy(g);
+      }
+  }
+  if (!ran) TU_SKIP("no SIMD kernel on this CPU: only the scalar path exists here");
+}
+
+/* The scalar kernel against double-precision dot products of the stored
+ * (decoded) vectors: checks the kernel's indexing, padding and scaling. */
+static void test_scalar_vs_decoded(void **state) {
+  (void)state;
+  for (size_t ei = 0; ei < 3; ei++) {
+    uint32_t dim = 77;
+    size_t n = 20;
+    fg_gallery *g = make_gallery(dim, encs[ei], n, 1, NULL);
+    float x[77], dec[77];
+    rand_unit(x, dim);
+    pbuf b;
+    make_probes(g, x, 1, &b);
+    float out[20];
+    fg__kernels_scalar.f32(g->vec, g->row_bytes, 0, NULL, NULL, &b.p, out); /* nrows 0: no-op */
+    fg__kernel_fn(&fg__kernels_scalar, g->enc)(g->vec, g->row_bytes, n, g->tscale, g->tsum, &b.p, out);
+    for (size_t r = 0; r < n; r++) {
+      assert_int_equal(fg_gallery_template(g, r, NULL, dec), FG_OK);
+      double d = 0;
+      for (uint32_t i = 0; i < dim; i++) {
+        double qv = g->enc == FG_ENCODING_INT8 ? (double)b.q[i] * b.p.qscale[0] : (double)b.f[i];
+        d += qv * dec[i];
+      }
+      assert_true(fabs(d - out[r]) < 1e-5);
+    }
+    free_probes(&b);
+    fg_gallery_destroy(g);
+  }
+}
+
+/* ---------------------------------------------------------------- top-k */
+
+typedef struct cand {
+  float s;
+  uint32_t key, tmpl;
+} cand;
+
+static int cmp_cand(const void *a, const void *b) {
+  const cand *x = a, *y = b;
+  if (x->s != y->s) return x->s > y->s ? -1 : 1;
+  return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Brute force from one kernel's scores for every row (the same kernel as the
+ * search, so scores compare exactly): subject max (earliest template on ties)
+ * or templates. */
+static size_t brute(const fg_gallery *g, fg_kernel kern, const float *probe, size_t k, int fused, float thr,
+                    cand *out) {
+  pbuf b;
+  make_probes(g, probe, 1, &b);
+  float *sc = malloc(g->n * sizeof *sc);
+  fg__kernel_fn(fg__kernels_for(kern), g->enc)(g->vec, g->row_bytes, g->n, g->tscale, g->tsum, &b.p, sc);
+  cand *c = malloc((g->n + 1) * sizeof *c);
+  size_t m = 0;
+  if (fused) {
+    cand *best = malloc((g->ns + 1) * sizeof *best);
+    char *have = calloc(g->ns + 1, 1);
+    for (size_t t = 0; t < g->n; t++) {
+      uint32_t s = g->tsubj[t];
+      if (s == FG__DEAD) continue;
+      if (!have[s] || sc[t] > best[s].s) best[s] = (cand){sc[t], s, (uint32_t)t}, have[s] = 1;
+    }
+    for (size_t s = 0; s < g->ns; s++)
+      if (have[s] && best[s].s >= thr) c[m++] = best[s];
+    free(best), free(have);
+  } else {
+    for (size_t t = 0; t < g->n; t++)
+      if (g->tsubj[t] != FG__DEAD && sc[t] >= thr) c[m++] = (cand){sc[t], (uint32_t)t, (uint32_t)t};
+  }
+  qsort(c, m, sizeof *c, cmp_cand);
+  if (m > k) m = k;
+  memcpy(out, c, m * sizeof *c);
+  free(c), free(sc);
+  free_probes(&b);
+  return m;
+}
+
+static void check_against_brute(fg_gallery *g, const float *probes, size_t np, size_t k, const fg_search_opts *o) {
+  fg_match *m = malloc(np * k * sizeof *m);
+  size_t *cnt = malloc(np * sizeof *cnt);
+  cand *c = malloc(k * sizeof *c);
+  fg_error e;
+  assert_int_equal(fg_gallery_search(g, probes, np, 0, k, o, m, cnt, &e), FG_OK);
+  int fused = !(o->flags & FG_SEARCH_TEMPLATES);
+  float thr = (o->flags & FG_SEARCH_THRESHOLD) ? o->threshold : -INFINITY;
+  for (size_t i = 0; i < np; i++) {
+    size_t nb = brute(g, o->kernel, probes + i * g->dim, k, fused, thr, c);
+    assert_int_equal(cnt[i], nb);
+    for (size_t r = 0; r < nb; r++) {
+      const fg_match *x = &m[i * k + r];
+      if ((fused ? x->subject : x->template_index) != c[r].key || x->score != c[r].s || x->template_index != c[r].tmpl) {
+        print_error("probe %zu rank %zu: got subject %u template %u score %.9g, want key %u template %u score %.9g\n",
+                    i, r, x->subject, x->template_index, x->score, c[r].key, c[r].tmpl, c[r].s);
+        fail();
+      }
+      assert_int_equal(x->subject, g->tsubj[x->template_index]);
+    }
+  }
+  free(m), free(cnt), free(c);
+}
+
+static void test_topk_bruteforce(void **state) {
+  (void)state;
+  for (size_t ei = 0; ei < 3; ei++) {
+    uint32_t dim = 48;
+    fg_gallery *g = make_gallery(dim, encs[ei], 600, 3, NULL); /* 200 subjects x 3 templates */
+    /* remove some so dead slots are skipped */
+    fg_error e;
+    assert_int_equal(fg_gallery_remove(g, "s7", NULL, &e), FG_OK);
+    assert_int_equal(fg_gallery_remove_template(g, 100, &e), FG_OK);
+    float probes[10 * 48];
+    for (int i = 0; i < 10; i++) rand_unit(probes + i * dim, dim);
+    /* a probe equal to a stored template: that subject must come first */
+    assert_int_equal(fg_gallery_template(g, 301, NULL, probes), FG_OK);
+    size_t ks[] = {1, 5, 17, 199, 300};
+    for (size_t ki = 0; ki < 5; ki++)
+      for (int mode = 0; mode < 3; mode++) {
+        fg_search_opts o = {.kernel = (ki & 1) ? FG_KERNEL_SCALAR : FG_KERNEL_AUTO};
+        if (mode == 1) o.flags = FG_SEARCH_TEMPLATES;
+        if (mode == 2) o.flags = FG_SEARCH_THRESHOLD, o.threshold = 0.1f;
+        check_against_brute(g, probes, 10, ks[ki], &o);
+      }
+    fg_match m[3];
+    size_t cnt;
+    assert_int_equal(fg_gallery_search(g, probes, 1, 0, 3, NULL, m, &cnt, &e), FG_OK);
+    assert_string_equal(fg_gallery_subject_id(g, m[0].subject, NULL), "s100");
+    assert_true(m[0].score > 0.98f);
+    fg_gallery_destroy(g);
+  }
+}
+
+static void test_fusion_is_max(void **state) {
+  (void)state;
+  /* subject A: one close template among far ones; B: several medium templates. */
+  uint32_t dim = 4;
+  fg_gallery *g;
+  fg_error e;
+  assert_int_equal(fg_gallery_create(dim, FG_ENCODING_FP32, NULL, &g, &e), FG_OK);
+  float p[4] = {1, 0, 0, 0};
+  float a_far[4] = {0, 1, 0, 0}, a_near[4] = {0.95f, 0.3122499f, 0, 0};
+  float b_mid[4] = {0.8f, 0.6f, 0, 0};
+  assert_int_equal(fg_gallery_add(g, "A", a_far, 4, NULL, &e), FG_OK);
+  assert_int_equal(fg_gallery_add(g, "B", b_mid, 4, NULL, &e), FG_OK);
+  assert_int_equal(fg_gallery_add(g, "A", a_near, 4, NULL, &e), FG_OK);
+  assert_int_equal(fg_gallery_add(g, "B", b_mid, 4, NULL, &e), FG_OK);
+  assert_int_equal(fg_gallery_add(g, "A", a_far, 4, NULL, &e), FG_OK);
+  fg_match m[2];
+  size_t cnt;
+  assert_int_equal(fg_gallery_search(g, p, 1, 0, 2, NULL, m, &cnt, &e), FG_OK);
+  assert_int_equal(cnt, 2);
+  assert_string_equal(fg_gallery_subject_id(g, m[0].subject, NULL), "A");
+  assert_int_equal(m[0].template_index, 2);
+  assert_float_equal(m[0].score, 0.95f, 1e-6);
+  assert_string_equal(fg_gallery_subject_id(g, m[1].subject, NULL), "B");
+  assert_int_equal(m[1].template_index, 1); /* equal scores: the earlier template */
+  assert_float_equal(m[1].score, 0.8f, 1e-6);
+  /* template mode returns both B templates before A's far ones */
+  fg_search_opts o = {.flags = FG_SEARCH_TEMPLATES};
+  fg_match t[5];
+  assert_int_equal(fg_gallery_search(g, p, 1, 0, 5, &o, t, &cnt, &e), FG_OK);
+  assert_int_equal(cnt, 5);
+  assert_int_equal(t[0].template_index, 2);
+  assert_int_equal(t[1].template_index, 1);
+  assert_int_equal(t[2].template_index, 3);
+  fg_gallery_destroy(g);
+}
+
+static void test_ties_deterministic(void **state) {
+  (void)state;
+  uint32_t dim = 32;
+  for (size_t ei = 0; ei < 3; ei++) {
+    fg_gallery *g;
+    fg_error e;
+    assert_int_equal(fg_gallery_create(dim, encs[ei], NULL, &g, &e), FG_OK);
+    float x[32];
+    rand_unit(x, dim);
+    char id[16];
+    for (int s = 0; s < 50; s++) { /* 50 subjects with the same vector */
+      snprintf(id, sizeof id, "t%02d", s);
+      assert_int_equal(fg_gallery_add(g, id, x, dim, NULL, &e), FG_OK);
+    }
+    for (unsigned batch = 1; batch <= FG_SEARCH_MAX_BATCH; batch++) {
+      fg_search_opts o = {.batch = batch};
+      fg_match m[10];
+      size_t cnt;
+      assert_int_equal(fg_gallery_search(g, x, 1, 0, 10, &o, m, &cnt, &e), FG_OK);
+      for (uint32_t r = 0; r < 10; r++) assert_int_equal(m[r].subject, r);
+    }
+    fg_gallery_destroy(g);
+  }
+}
+
+/* Same answers for every kernel (int8: identical; fp: same ranking where no near-ties),
+ * every batch size and thread count; large enough to shard over 3 threads. */
+static void test_threads_batches_identical(void **state) {
+  (void)state;
+  uint32_t dim = 40;
+  size_t n = 3 * FG_SEARCH_MIN_SHARD + 123, np = 11, k = 7;
+  for (size_t ei = 0; ei < 3; ei++) {
+    fg_gallery *g = make_gallery(dim, encs[ei], n, 2, NULL);
+    float *probes = malloc(np * dim * sizeof *probes);
+    for (size_t i = 0; i < np; i++) rand_unit(probes + i * dim, dim);
+    fg_match *ref = malloc(np * k * sizeof *ref), *got = malloc(np * k * sizeof *got);
+    size_t rc[11], gc[11];
+    fg_error e;
+    fg_search_opts o = {.threads = 1, .batch = 1};
+    assert_int_equal(fg_gallery_search(g, probes, np, 0, k, &o, ref, rc, &e), FG_OK);
+    for (unsigned th = 1; th <= 4; th++)
+      for (unsigned batch = 1; batch <= FG_SEARCH_MAX_BATCH; batch += 3) {
+        o = (fg_search_opts){.threads = th, .batch = batch};
+        assert_int_equal(fg_gallery_search(g, probes, np, 0, k, &o, got, gc, &e), FG_OK);
+        for (size_t i = 0; i < np; i++) {
+          assert_int_equal(gc[i], rc[i]);
+          for (size_t r = 0; r < k; r++) {
+            assert_int_equal(got[i * k + r].subject, ref[i * k + r].subject);
+            assert_int_equal(got[i * k + r].template_index, ref[i * k + r].template_index);
+            assert_true(got[i * k + r].score == ref[i * k + r].score);
+          }
+        }
+      }
+    /* scalar path: same top-1 (int8: same everything) */
+    o = (fg_search_opts){.kernel = FG_KERNEL_SCALAR, .threads = 2};
+    assert_int_equal(fg_gallery_search(g, probes, np, 0, k, &o, got, gc, &e), FG_OK);
+    for (size_t i = 0; i < np; i++) {
+      assert_int_equal(got[i * k].subject, ref[i * k].subject);
+      if (encs[ei] == FG_ENCODING_INT8) assert_true(got[i * k].score == ref[i * k].score);
+      else assert_float_equal(got[i * k].score, ref[i * k].score, 1e-5);
+    }
+    check_against_brute(g, probes, 3, k, &(fg_search_opts){.threads = 3});
+    free(probes), free(ref), free(got);
+    fg_gallery_destroy(g);
+  }
+}
+
+/* Each encoding against exact cosine on the original float vectors. */
+static void test_encoding_error(void **state) {
+  (void)state;
+  uint32_t dim = 512;
+  size_t n = 200;
+  float *orig = malloc(n * dim * sizeof *orig), q[512];
+  const double max_err[] = {1e-6, 1e-3, 6e-3};
+  for (size_t ei = 0; ei < 3; ei++) {
+    fg_gallery *g = make_gallery(dim, encs[ei], n, 1, orig);
+    rand_unit(q, dim);
+    fg_match m[200];
+    size_t cnt;
+    fg_search_opts o = {.flags = FG_SEARCH_TEMPLATES};
+    assert_int_equal(fg_gallery_search(g, q, 1, 0, n, &o, m, &cnt, NULL), FG_OK);
+    assert_int_equal(cnt, n);
+    double worst = 0;
+    for (size_t r = 0; r < n; r++) {
+      double d = 0;
+      for (uint32_t i = 0; i < dim; i++) d += (double)q[i] * orig[m[r].template_index * dim + i];
+      worst = fmax(worst, fabs(d - m[r].score));
+    }
+    if (worst > max_err[ei]) {
+      print_error("%s: worst error %.3g > %.3g\n", fg_encoding_name(encs[ei]), worst, max_err[ei]);
+      fail();
+    }
+    fg_gallery_destroy(g);
+  }
+  free(orig);
+}
+
+static void test_search_errors(void **state) {
+  (void)state;
+  fg_gallery *g = make_gallery(8, FG_ENCODING_INT8, 5, 1, NULL);
+  float z[8] = {0}, q[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+  fg_match m[4];
+  size_t cnt[2];
+  fg_error e;
+  assert_int_equal(fg_gallery_search(g, z, 1, 0, 3, NULL, m, cnt, &e), FG_EINVAL);
+  assert_int_equal(fg_gallery_search(g, q, 1, 0, 0, NULL, m, cnt, &e), FG_EINVAL);
+  assert_int_equal(fg_gallery_search(g, q, 1, 4, 3, NULL, m, cnt, &e), FG_EINVAL); /* stride < dim */
+  fg_search_opts o = {.batch = FG_SEARCH_MAX_BATCH + 1};
+  assert_int_equal(fg_gallery_search(g, q, 1, 0, 3, &o, m, cnt, &e), FG_EINVAL);
+  /* k larger than the gallery: all subjects */
+  assert_int_equal(fg_gallery_search(g, q, 1, 0, 4, NULL, m, cnt, &e), FG_OK);
+  assert_int_equal(cnt[0], 4);
+  /* empty gallery: no matches */
+  fg_gallery *h;
+  assert_int_equal(fg_gallery_create(8, FG_ENCODING_FP16, NULL, &h, &e), FG_OK);
+  assert_int_equal(fg_gallery_search(h, q, 1, 0, 3, NULL, m, cnt, &e), FG_OK);
+  assert_int_equal(cnt[0], 0);
+  fg_gallery_destroy(h);
+  fg_gallery_destroy(g);
+  assert_string_equal(fg_kernel_name(fg_kernel_best()), fg_kernel_name(fg_kernel_best()));
+  assert_true(fg_kernel_supported(FG_KERNEL_SCALAR));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_kernels_match_scalar),
+      cmocka_unit_test(test_scalar_vs_decoded),
+      cmocka_unit_test(test_topk_bruteforce),
+      cmocka_unit_test(test_fusion_is_max),
+      cmocka_unit_test(test_ties_deterministic),
+      cmocka_unit_test(test_threads_batches_identical),
+      cmocka_unit_test(test_encoding_error),
+      cmocka_unit_test(test_search_errors),
+  };
+  fprintf(stderr, "[  INFO    ] best kernel on this CPU: %s\n", fg_kernel_name(fg_kernel_best()));
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
