@@ -735,6 +735,17 @@ static void test_byte_flips(void **state) {
   free(dg);
 }
 
+/* A regression file named <prefix>FG_E<NAME>-<what> (or <prefix>FG_OK-<what>)
+ * must decode to exactly that result; other names only must not crash. */
+static void regress_expect(const char *name, size_t plen, int rc, const char *msg) {
+  const char *want = name + plen;
+  if (strncmp(want, "FG_", 3) != 0) return;
+  const char *got = fg_err_name(rc);
+  size_t n = strlen(got);
+  if (strncmp(want, got, n) != 0 || want[n] != '-')
+    fail_msg("%s: got %s (%s)", name, got, rc ? msg : "decoded");
+}
+
 static void test_fuzz_regressions(void **state) {
   (void)state;
   const char *dir = "tests/fixtures/fuzz-regress";
@@ -750,7 +761,9 @@ static void test_fuzz_regressions(void **state) {
     uint8_t *b = tu_read(path, &len);
     fg_dg2 *d;
     fg_error e;
-    if (fg_dg2_parse(b, len, &d, &e) == FG_OK) fg_dg2_destroy(d);
+    int rc = fg_dg2_parse(b, len, &d, &e);
+    regress_expect(de->d_name, 4, rc, e.msg);
+    if (rc == FG_OK) fg_dg2_destroy(d);
     fg_image_limits lim = {.max_bytes = 1 << 20, .max_pixels = 1 << 22};
     fg_image img;
     if (fg_image_decode(b, len, &lim, &img, &e) == FG_OK) fg_image_release(&img);

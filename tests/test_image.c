@@ -1306,6 +1306,17 @@ static void test_png_write_file(void **state) {
 
 /* ---- fuzz-found inputs ------------------------------------------------------------------ */
 
+/* A regression file named <prefix>FG_E<NAME>-<what> (or <prefix>FG_OK-<what>)
+ * must decode to exactly that result; other names only must not crash. */
+static void regress_expect(const char *name, size_t plen, int rc, const char *msg) {
+  const char *want = name + plen;
+  if (strncmp(want, "FG_", 3) != 0) return;
+  const char *got = fg_err_name(rc);
+  size_t n = strlen(got);
+  if (strncmp(want, got, n) != 0 || want[n] != '-')
+    fail_msg("%s: got %s (%s)", name, got, rc ? msg : "decoded");
+}
+
 static void test_fuzz_regressions(void **state) {
   (void)state;
   const char *dir = "tests/fixtures/fuzz-regress";
@@ -1322,7 +1333,9 @@ static void test_fuzz_regressions(void **state) {
     fg_image_limits lim = {.max_bytes = 1 << 20, .max_pixels = 1 << 22};
     fg_image d;
     fg_error e;
-    if (fg_image_decode(b, len, &lim, &d, &e) == FG_OK) fg_image_release(&d);
+    int rc = fg_image_decode(b, len, &lim, &d, &e);
+    regress_expect(de->d_name, 6, rc, e.msg);
+    if (rc == FG_OK) fg_image_release(&d);
     int num, den;
     if (fg_image_decode_jpeg_scaled(b, len, &lim, 64, &d, &num, &den, &e) == FG_OK)
       fg_image_release(&d);
