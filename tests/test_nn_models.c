@@ -15,13 +15,15 @@
  * after L2 normalisation (the issue's criterion; ~1 - 1e-12 in practice).
  *
  * Determinism: two sessions on one model give bit-identical outputs, and so do
- * two runs of one session (XNNPACK and our kernels have no run-to-run state).
+ * two runs of one session (XNNPACK and our kernels have no run-to-run state);
+ * sessions on one shared model in three threads at once agree with a lone run.
  *
  * Skips, saying why, when the models are not set up (scripts/setup).
  */
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 
 #include "facegate/nn.h"
 
@@ -220,6 +222,62 @@ static void test_determinism(void **st) {
   if (!any) TU_SKIP("no default model in %s (run scripts/setup)", tu_models_dir());
 }
 
+/* One model, one session per thread, several threads at once (the documented rule):
+ * every thread gets the single-threaded answer bit for bit. The detector is used
+ * for XNNPACK because it also runs C kernels (Slice, Exp, Concat...). */
+typedef struct worker {
+  const loaded *L;
+  int n_out, backend, runs;
+  const float *const *want;
+  int bad;
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  fg_session *s;
+  fg_error e;
+  fg_session_options so = {.threads = 1, .backend = w->backend};
+  if (fg_session_create(w->L->m, &so, &s, &e)) { w->bad = 1; return NULL; }
+  for (int r = 0; r < w->runs && !w->bad; r++) {
+    float *out[2] = {0};
+    const float *in[1] = {w->L->in};
+    for (int o = 0; o < w->n_out; o++) out[o] = malloc(w->L->ref_count[o] * sizeof(float));
+    if (fg_session_run(s, in, (float *const *)out, &e)) w->bad = 1;
+    for (int o = 0; o < w->n_out; o++) {
+      if (!w->bad && memcmp(out[o], w->want[o], w->L->ref_count[o] * sizeof(float))) w->bad = 1;
+      free(out[o]);
+    }
+  }
+  fg_session_destroy(s);
+  return NULL;
+}
+
+static void test_threads_share_model(void **st) {
+  (void)st;
+  /* XNNPACK on the detector; the reference backend (slow under the sanitizers) on the landmarks */
+  static const struct { int ci, backend, runs; } plan[] = {{0, FG_BACKEND_XNNPACK, 6}, {1, FG_BACKEND_REFERENCE, 2}};
+  for (int p = 0; p < 2; p++) {
+    const model_case *c = &cases[plan[p].ci];
+    loaded L;
+    if (load_case(c, &L)) TU_SKIP("%s not in %s (run scripts/setup)", c->file, tu_models_dir());
+    float *want[2] = {0};
+    run_backend(&L, c->n_out, plan[p].backend, 1, want);
+    worker w[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+      w[i] = (worker){&L, c->n_out, plan[p].backend, plan[p].runs, (const float *const *)want, 0};
+      assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+      pthread_join(th[i], NULL);
+      assert_int_equal(w[i].bad, 0);
+    }
+    free(want[0]);
+    free(want[1]);
+    free_case(&L);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_detect),
@@ -227,6 +285,7 @@ int main(void) {
     cmocka_unit_test(test_feature),
     cmocka_unit_test(test_liveness),
     cmocka_unit_test(test_determinism),
+    cmocka_unit_test(test_threads_share_model),
   };
   return cmocka_run_group_tests_name("nn_models", tests, NULL, NULL);
 }

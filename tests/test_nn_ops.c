@@ -308,7 +308,7 @@ static void compare(const char *label, const char *what, const float *got, const
 /* Load the model, run it with XNNPACK (1 and 2 threads) and the reference backend
  * on `inputs`, compare the backends with each other and, when `expect` is given,
  * with it. min_folded: at least that many nodes must be gone after load (folded
- * or fused). Returns the model's output count for the caller's sanity checks. */
+ * or fused). */
 static void check_model(const char *label, mb *b, const float *const *inputs, const float *const *expect, size_t min_folded) {
   size_t len;
   uint8_t *buf = mb_pack(b, &len);
