@@ -4,7 +4,9 @@
  * region paths (TurboJPEG scaling and lossless crop) on inputs that decode.
  * Small limits keep each run cheap and within libFuzzer's memory limit; the
  * decoder must refuse anything larger cleanly. Seeds: fuzz/corpus/fuzz_image
- * (written by tests/test_image.c with FACEGATE_SEED_DIR set).
+ * (written by tests/test_image.c with FACEGATE_SEED_DIR set). Decoded images of up
+ * to 256K pixels also go through resize, warp, crop and grey with parameters
+ * drawn from the input, and small ones through a PNG encode/decode round trip.
  *
  *     make fuzz && build-fuzz/fuzz_image -max_total_time=180 fuzz/corpus/fuzz_image
  *
@@ -14,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "facegate/image.h"
 
@@ -27,6 +30,46 @@ static unsigned touch(const fg_image *img) {
   return s;
 }
 
+/* Pixel operations on a decoded image, parameters drawn from a hash of the input;
+ * and a PNG encode -> decode round trip that must be exact. */
+static void ops(const fg_image *img, const uint8_t *data, size_t size) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 16777619u;
+  fg_image o;
+  fg_error err;
+  const int dw = 1 + (int)(h % 64), dh = 1 + (int)((h >> 6) % 64);
+  if (fg_image_resize_bilinear(img, dw, dh, &o, &err) != FG_OK) abort();
+  touch(&o);
+  fg_image_release(&o);
+  if (fg_image_resize_area(img, dw, dh, &o, &err) != FG_OK) abort();
+  touch(&o);
+  fg_image_release(&o);
+  float m[6];
+  for (int i = 0; i < 6; i++) m[i] = (float)((int)((h >> (i * 5)) & 31) - 16) / 4.0f;
+  m[2] *= (float)img->width / 4;
+  m[5] *= (float)img->height / 4;
+  if (fg_image_warp_affine(img, m, dw, dh, (fg_image_border)((h >> 30) & 1), &o, &err) != FG_OK)
+    abort();
+  touch(&o);
+  fg_image_release(&o);
+  const int cx = (int)(h % (uint32_t)img->width), cy = (int)((h >> 8) % (uint32_t)img->height);
+  if (fg_image_crop(img, cx, cy, img->width - cx, img->height - cy, &o, &err) != FG_OK) abort();
+  fg_image_release(&o);
+  if (fg_image_to_grey(img, &o, &err) != FG_OK) abort();
+  fg_image_release(&o);
+  if ((size_t)img->width * img->height <= 4096) {
+    uint8_t *png;
+    size_t n;
+    if (fg_image_encode_png(img, &png, &n, &err) != FG_OK) abort();
+    if (fg_image_decode(png, n, NULL, &o, &err) != FG_OK || o.width != img->width ||
+        o.height != img->height || o.channels != img->channels ||
+        memcmp(o.data, img->data, (size_t)o.width * o.height * o.channels) != 0)
+      abort();
+    fg_image_release(&o);
+    free(png);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fg_image_limits lim = {.max_bytes = 1 << 20, .max_pixels = 1 << 20};
   fg_image img;
@@ -38,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (img.width <= 0 || img.height <= 0 || (img.channels != 3)) abort();
   sink += touch(&img);
+  if ((size_t)img.width * img.height <= (1u << 18)) ops(&img, data, size);
   const int w = img.width, h = img.height;
   fg_image_release(&img);
 
