@@ -29,10 +29,14 @@
 #include "common/internal.h"
 #include "eval/eval_internal.h"
 
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF /* same rounding in every clone and the scalar build */
+#endif
+
 #define NBINS 65536
 #define ROWS 64 /* rows per work unit; a multiple of 4 and of FG__PANEL */
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
 #define FG__CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FG__CLONES
@@ -56,9 +60,11 @@ float *fg__pack_panels(const float *emb, size_t n, size_t dim, size_t *npanels) 
   return p;
 }
 
+/* The kernel proper: file-local, so the clones and their resolver stay in this
+ * file (clang names an exported cloned function differently from GCC). */
 FG__CLONES
-void fg__dot4x16(const float *const a[4], const float *panel, size_t dim,
-                 float out[4][FG__PANEL]) {
+static void dot4x16(const float *const a[4], const float *panel, size_t dim,
+                    float out[4][FG__PANEL]) {
   float c0[FG__PANEL] = {0}, c1[FG__PANEL] = {0}, c2[FG__PANEL] = {0}, c3[FG__PANEL] = {0};
   const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
   for (size_t k = 0; k < dim; k++) {
@@ -75,6 +81,11 @@ void fg__dot4x16(const float *const a[4], const float *panel, size_t dim,
   memcpy(out[1], c1, sizeof c1);
   memcpy(out[2], c2, sizeof c2);
   memcpy(out[3], c3, sizeof c3);
+}
+
+void fg__dot4x16(const float *const a[4], const float *panel, size_t dim,
+                 float out[4][FG__PANEL]) {
+  dot4x16(a, panel, dim, out);
 }
 
 void fg__dot4x16_ref(const float *const a[4], const float *panel, size_t dim,
@@ -149,7 +160,7 @@ static void *work(void *arg) {
         if (j0 + FG__PANEL <= i + 1) continue; /* tile entirely on or below the diagonal */
         const float *a[4];
         for (int r = 0; r < 4; r++) a[r] = i + r < i1 ? sh->emb + (i + r) * dim : sh->zero;
-        fg__dot4x16(a, panel, dim, out);
+        dot4x16(a, panel, dim, out);
         for (int r = 0; r < 4 && i + r < i1; r++) {
           size_t ii = i + r;
           uint32_t idi = id[ii];
@@ -274,7 +285,7 @@ int fg_calib_impostor(const float *emb, size_t n, size_t dim, const uint32_t *id
     if (!(gen.v = malloc(gen.n * sizeof *gen.v))) goto oom;
     size_t k = 0;
     for (int t = 0; t < threads; t++) {
-      memcpy(gen.v + k, ws[t].gen.v, ws[t].gen.n * sizeof *gen.v);
+      if (ws[t].gen.n) memcpy(gen.v + k, ws[t].gen.v, ws[t].gen.n * sizeof *gen.v);
       k += ws[t].gen.n;
       free(ws[t].gen.v);
       ws[t].gen = (fbuf){0};
@@ -319,7 +330,7 @@ int fg_calib_impostor(const float *emb, size_t n, size_t dim, const uint32_t *id
   {
     size_t k = 0;
     for (int t = 0; t < threads; t++) {
-      memcpy(keep.v + k, ws[t].keep.v, ws[t].keep.n * sizeof *keep.v);
+      if (ws[t].keep.n) memcpy(keep.v + k, ws[t].keep.v, ws[t].keep.n * sizeof *keep.v);
       k += ws[t].keep.n;
     }
   }
