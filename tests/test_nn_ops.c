@@ -768,14 +768,10 @@ static void test_prelu(void **st) {
 }
 
 /* A slope whose element count equals the channel count but which broadcasts along W
- * (opset >= 7 numpy broadcasting): [C] and [1,1,C] on a [1,C,H,C] input. The
- * reference backend gets these right; session.c's xnn_can() accepts any slope with
- * C elements as per-channel and XNNPACK then computes a per-channel PRelu. */
+ * (opset >= 7 numpy broadcasting): [C] and [1,1,C] on a [1,C,H,C] input. XNNPACK's
+ * PRelu is per channel, so these must run as C kernels (regression test). */
 static void test_prelu_slope_along_w(void **st) {
   (void)st;
-  if (!getenv("FG_TEST_KNOWN_BUGS"))
-    TU_SKIP("known bug in src/nn/session.c xnn_can(PRelu): a [C] or [1,1,C] slope broadcast along W is run per "
-            "channel; set FG_TEST_KNOWN_BUGS=1 to run");
   run_binary_case((bin_p){"PRelu", 4, {1, 6, 5, 6}, 1, {6}, 1, 0, 0});
   run_binary_case((bin_p){"PRelu", 4, {1, 6, 5, 6}, 3, {1, 1, 6}, 1, 0, 0});
 }

@@ -124,8 +124,15 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
     return 1;
   }
   if (!strcmp(op, "PRelu")) {
+    /* XNNPACK's slope is per channel: accept only slopes that broadcast along the
+     * channel axis alone ([C,1,1] or [1,C,1,1] on 4-D, [C] or [1,C] on 2-D). */
     const fg__tensor *sl = &g->t[n->in[1]];
-    return sl->data && x->rank >= 2 && fg__tensor_count(sl) == (size_t)x->dims[1] && (is4(x) || x->rank == 2);
+    if (!sl->data || !(is4(x) || x->rank == 2) || sl->rank > x->rank) return 0;
+    for (int i = 0; i < sl->rank; i++) {
+      int axis = x->rank - sl->rank + i;
+      if (sl->dims[i] != (axis == 1 ? x->dims[1] : 1)) return 0;
+    }
+    return sl->rank >= x->rank - 1;
   }
   if (!strcmp(op, "Relu") || !strcmp(op, "Clip") || !strcmp(op, "Sigmoid")) return 1;
   if (!strcmp(op, "Softmax"))
@@ -187,6 +194,7 @@ typedef struct seg_ctx {
   int *seg_of;        /* per node: segment number, -1 for C nodes */
   int seg;
   uint32_t next_ext;
+  const char *used_outside; /* per tensor: read by a node of another step */
 } seg_ctx;
 
 static void phys_dims(const fg__tensor *t, size_t *d, size_t *r) {
@@ -238,12 +246,7 @@ static int out_value(seg_ctx *c, int ti, uint32_t *id) {
   fg_session *s = c->s;
   const fg__graph *g = s->g;
   const fg__tensor *t = &g->t[ti];
-  int external = t->is_output;
-  for (int i = 0; i < g->n_nodes && !external; i++) {
-    if (g->nodes[i].dead || c->seg_of[i] == c->seg) continue;
-    for (int k = 0; k < g->nodes[i].n_in; k++)
-      if (g->nodes[i].in[k] == ti) external = 1;
-  }
+  int external = t->is_output || c->used_outside[ti];
   size_t d[FG__MAX_RANK], r;
   phys_dims(t, d, &r);
   uint32_t ext = external ? c->next_ext++ : XNN_INVALID_VALUE_ID;
@@ -372,11 +375,20 @@ fail:
 
 static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, step *stp, fg_error *err) {
   const fg__graph *g = s->g;
-  seg_ctx c = {s, NULL, vid, seg_of, segno, 0};
+  char *used_outside = calloc((size_t)g->n_t + 1, 1);
+  if (!used_outside) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (g->nodes[i].dead || seg_of[i] == segno) continue;
+    for (int k = 0; k < g->nodes[i].n_in; k++)
+      if (g->nodes[i].in[k] >= 0) used_outside[g->nodes[i].in[k]] = 1;
+  }
+  seg_ctx c = {s, NULL, vid, seg_of, segno, 0, used_outside};
   for (int i = 0; i < g->n_t; i++) vid[i] = XNN_INVALID_VALUE_ID;
   /* Count external values generously: at most every tensor. */
-  if (xnn_create_subgraph((uint32_t)g->n_t, 0, &c.sg) != xnn_status_success)
+  if (xnn_create_subgraph((uint32_t)g->n_t, 0, &c.sg) != xnn_status_success) {
+    free(used_outside);
     return fg__seterr(err, FG_EBACKEND, "XNNPACK could not create a subgraph");
+  }
   int rc = FG_OK;
   for (int i = 0; i < g->n_nodes && !rc; i++)
     if (seg_of[i] == segno) rc = define_node(&c, &g->nodes[i], err);
@@ -402,6 +414,7 @@ static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, s
     }
   }
   xnn_delete_subgraph(c.sg);
+  free(used_outside);
   return rc;
 }
 
