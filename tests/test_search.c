@@ -68,10 +68,10 @@ typedef struct pbuf {
 static void make_probes(const fg_gallery *g, const float *x, int nq, pbuf *b) {
   size_t elem = g->enc == FG_ENCODING_FP32 ? 4 : g->enc == FG_ENCODING_FP16 ? 2 : 1;
   size_t pdim = g->row_bytes / elem;
-  b->f = calloc((size_t)nq * pdim, 4);
-  b->q = calloc((size_t)nq * pdim, 1);
-  b->u = calloc((size_t)nq * pdim, 1);
-  b->w = calloc((size_t)nq * pdim, 2);
+  b->f = calloc(FG_SEARCH_MAX_BATCH * pdim, 4); /* kernels may read all 8 slots (unused: zero) */
+  b->q = calloc(FG_SEARCH_MAX_BATCH * pdim, 1);
+  b->u = calloc(FG_SEARCH_MAX_BATCH * pdim, 1);
+  b->w = calloc(FG_SEARCH_MAX_BATCH * pdim, 2);
   b->p = (fg__probes){.nq = nq, .pdim = pdim, .f32 = b->f, .i8 = b->q, .u8 = b->u, .i16 = b->w};
   for (int j = 0; j < nq; j++) {
     assert_int_equal(fg__normalise(x + (size_t)j * g->dim, g->dim, b->f + (size_t)j * pdim), FG_OK);

@@ -16,7 +16,6 @@
 
 #define T256 __attribute__((target("avx2,fma,f16c")))
 #define INL static inline __attribute__((always_inline))
-#define MAXR 6
 
 INL T256 float hsum_ps(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -32,118 +31,88 @@ INL T256 int32_t hsum_epi32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-INL T256 void i8_tile(const uint8_t *rows, size_t rb, const fg__probes *p, const int NQ, const int R,
+INL T256 void i8_rows(const uint8_t *rows, size_t rb, size_t nrows, const fg__probes *p, const int NQ,
                       const float *tscale, const int32_t *tsum, float *out) {
   (void)tsum;
-  __m256i acc[FG_SEARCH_MAX_BATCH][MAXR];
+  for (size_t r = 0; r < nrows; r++) {
+    const uint8_t *row = rows + r * rb;
+    __m256i acc[FG_SEARCH_MAX_BATCH];
 #pragma GCC unroll 8
-  for (int j = 0; j < NQ; j++)
+    for (int j = 0; j < NQ; j++) acc[j] = _mm256_setzero_si256();
+    for (size_t c = 0; c < rb; c += 16) {
+      __m256i g = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(row + c)));
 #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) acc[j][r] = _mm256_setzero_si256();
-  for (size_t c = 0; c < rb; c += 16) {
-    __m256i g[MAXR];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-      g[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(rows + (size_t)r * rb + c)));
-#pragma GCC unroll 8
-    for (int j = 0; j < NQ; j++) {
-      __m256i q = _mm256_loadu_si256((const void *)(p->i16 + (size_t)j * p->pdim + c));
-#pragma GCC unroll 8
-      for (int r = 0; r < R; r++) acc[j][r] = _mm256_add_epi32(acc[j][r], _mm256_madd_epi16(q, g[r]));
+      for (int j = 0; j < NQ; j++)
+        acc[j] = _mm256_add_epi32(
+            acc[j], _mm256_madd_epi16(_mm256_loadu_si256((const void *)(p->i16 + (size_t)j * p->pdim + c)), g));
     }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
     for (int j = 0; j < NQ; j++)
-      out[r * NQ + j] = (float)hsum_epi32(acc[j][r]) * (p->qscale[j] * tscale[r]);
+      out[r * (size_t)NQ + (size_t)j] = (float)hsum_epi32(acc[j]) * (p->qscale[j] * tscale[r]);
+  }
 }
 
-INL T256 void f32_tile(const uint8_t *rows, size_t rb, const fg__probes *p, const int NQ, const int R,
+INL T256 void f32_rows(const uint8_t *rows, size_t rb, size_t nrows, const fg__probes *p, const int NQ,
                        const float *tscale, const int32_t *tsum, float *out) {
   (void)tscale, (void)tsum;
-  __m256 acc[FG_SEARCH_MAX_BATCH][MAXR];
+  for (size_t r = 0; r < nrows; r++) {
+    const uint8_t *row = rows + r * rb;
+    __m256 acc[FG_SEARCH_MAX_BATCH];
 #pragma GCC unroll 8
-  for (int j = 0; j < NQ; j++)
+    for (int j = 0; j < NQ; j++) acc[j] = _mm256_setzero_ps();
+    for (size_t c = 0; c < rb; c += 32) {
+      __m256 g = _mm256_loadu_ps((const void *)(row + c));
 #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) acc[j][r] = _mm256_setzero_ps();
-  for (size_t c = 0; c < rb; c += 32) {
-    __m256 g[MAXR];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) g[r] = _mm256_loadu_ps((const void *)(rows + (size_t)r * rb + c));
-#pragma GCC unroll 8
-    for (int j = 0; j < NQ; j++) {
-      __m256 q = _mm256_loadu_ps(p->f32 + (size_t)j * p->pdim + c / 4);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; r++) acc[j][r] = _mm256_fmadd_ps(q, g[r], acc[j][r]);
+      for (int j = 0; j < NQ; j++)
+        acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(p->f32 + (size_t)j * p->pdim + c / 4), g, acc[j]);
     }
+#pragma GCC unroll 8
+    for (int j = 0; j < NQ; j++) out[r * (size_t)NQ + (size_t)j] = hsum_ps(acc[j]);
   }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 8
-    for (int j = 0; j < NQ; j++) out[r * NQ + j] = hsum_ps(acc[j][r]);
 }
 
-INL T256 void f16_tile(const uint8_t *rows, size_t rb, const fg__probes *p, const int NQ, const int R,
+INL T256 void f16_rows(const uint8_t *rows, size_t rb, size_t nrows, const fg__probes *p, const int NQ,
                        const float *tscale, const int32_t *tsum, float *out) {
   (void)tscale, (void)tsum;
-  __m256 acc[FG_SEARCH_MAX_BATCH][MAXR];
+  for (size_t r = 0; r < nrows; r++) {
+    const uint8_t *row = rows + r * rb;
+    __m256 acc[FG_SEARCH_MAX_BATCH];
 #pragma GCC unroll 8
-  for (int j = 0; j < NQ; j++)
+    for (int j = 0; j < NQ; j++) acc[j] = _mm256_setzero_ps();
+    for (size_t c = 0; c < rb; c += 16) { /* 8 halves */
+      __m256 g = _mm256_cvtph_ps(_mm_loadu_si128((const void *)(row + c)));
 #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) acc[j][r] = _mm256_setzero_ps();
-  for (size_t c = 0; c < rb; c += 16) { /* 8 halves */
-    __m256 g[MAXR];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-      g[r] = _mm256_cvtph_ps(_mm_loadu_si128((const void *)(rows + (size_t)r * rb + c)));
-#pragma GCC unroll 8
-    for (int j = 0; j < NQ; j++) {
-      __m256 q = _mm256_loadu_ps(p->f32 + (size_t)j * p->pdim + c / 2);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; r++) acc[j][r] = _mm256_fmadd_ps(q, g[r], acc[j][r]);
+      for (int j = 0; j < NQ; j++)
+        acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(p->f32 + (size_t)j * p->pdim + c / 2), g, acc[j]);
     }
+#pragma GCC unroll 8
+    for (int j = 0; j < NQ; j++) out[r * (size_t)NQ + (size_t)j] = hsum_ps(acc[j]);
   }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 8
-    for (int j = 0; j < NQ; j++) out[r * NQ + j] = hsum_ps(acc[j][r]);
 }
 
-#define RUN(tile, NQ, R)                                                                           \
-  do {                                                                                             \
-    size_t r_ = 0;                                                                                 \
-    for (; r_ + (R) <= nrows; r_ += (R))                                                           \
-      tile(rows + r_ * rb, rb, p, NQ, R, tscale ? tscale + r_ : NULL, tsum ? tsum + r_ : NULL,     \
-           out + r_ * (NQ));                                                                       \
-    for (; r_ < nrows; r_++)                                                                       \
-      tile(rows + r_ * rb, rb, p, NQ, 1, tscale ? tscale + r_ : NULL, tsum ? tsum + r_ : NULL,     \
-           out + r_ * (NQ));                                                                       \
-  } while (0)
-
-#define DISPATCH(tile)                                                                             \
+#define DISPATCH(fn)                                                                               \
   switch (p->nq) {                                                                                 \
-  case 1: RUN(tile, 1, 6); break;                                                                  \
-  case 2: RUN(tile, 2, 4); break;                                                                  \
-  case 3: RUN(tile, 3, 3); break;                                                                  \
-  case 4: RUN(tile, 4, 2); break;                                                                  \
-  case 5: RUN(tile, 5, 2); break;                                                                  \
-  case 6: RUN(tile, 6, 2); break;                                                                  \
-  case 7: RUN(tile, 7, 1); break;                                                                  \
-  default: RUN(tile, 8, 1); break;                                                                 \
+  case 1: fn(rows, rb, nrows, p, 1, tscale, tsum, out); break;                                     \
+  case 2: fn(rows, rb, nrows, p, 2, tscale, tsum, out); break;                                     \
+  case 3: fn(rows, rb, nrows, p, 3, tscale, tsum, out); break;                                     \
+  case 4: fn(rows, rb, nrows, p, 4, tscale, tsum, out); break;                                     \
+  case 5: fn(rows, rb, nrows, p, 5, tscale, tsum, out); break;                                     \
+  case 6: fn(rows, rb, nrows, p, 6, tscale, tsum, out); break;                                     \
+  case 7: fn(rows, rb, nrows, p, 7, tscale, tsum, out); break;                                     \
+  default: fn(rows, rb, nrows, p, 8, tscale, tsum, out); break;                                    \
   }
 
 static T256 void score_i8(const uint8_t *rows, size_t rb, size_t nrows, const float *tscale,
                           const int32_t *tsum, const fg__probes *p, float *out) {
-  DISPATCH(i8_tile);
+  DISPATCH(i8_rows);
 }
 static T256 void score_f32(const uint8_t *rows, size_t rb, size_t nrows, const float *tscale,
                            const int32_t *tsum, const fg__probes *p, float *out) {
-  DISPATCH(f32_tile);
+  DISPATCH(f32_rows);
 }
 static T256 void score_f16(const uint8_t *rows, size_t rb, size_t nrows, const float *tscale,
                            const int32_t *tsum, const fg__probes *p, float *out) {
-  DISPATCH(f16_tile);
+  DISPATCH(f16_rows);
 }
 
 const fg__kernels fg__kernels_avx2 = {score_f32, score_f16, score_i8};

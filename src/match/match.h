@@ -71,6 +71,9 @@ void fg__encode_row(const fg_gallery *g, const float *x, uint8_t *row, float *sc
 int fg__normalise(const float *src, size_t n, float *dst);
 
 /* ---- kernels ---- */
+/* Prepared probes. Every array holds FG_SEARCH_MAX_BATCH probes of pdim
+ * values: kernels may compute with probe slots nq..7 (which must be zero) and
+ * discard those scores. */
 typedef struct fg__probes {
   int nq;             /* 1..FG_SEARCH_MAX_BATCH */
   size_t pdim;        /* padded dimension: row_bytes / element size */

@@ -1,0 +1,351 @@
+/*
+ * Exact top-k search over a gallery: kernel selection, probe preparation,
+ * the scan over template rows in blocks, per-probe top-k heaps with subject
+ * max-fusion, and sharding over threads.
+ *
+ * The scan: probes are taken in batches of up to FG_SEARCH_MAX_BATCH; for each
+ * block of BLOCK_ROWS rows the kernel scores every row against every probe of
+ * the batch (each row is read from memory once per batch), then each score
+ * that can enter its probe's heap is offered to it.
+ *
+ * Top-k with fusion: each probe has a min-heap of at most k entries (worst at
+ * the root) holding at most one entry per subject. A template's score s for
+ * subject u is offered as follows: if u is in the heap, its entry is raised to
+ * max(old, s); otherwise (s, u) replaces the root if it is better. This is
+ * exact: a subject evicted with score y was beaten by k subjects scoring
+ * >= y, whose scores can only grow, so none of u's later templates scoring
+ * <= y can re-enter, and one scoring more enters with its true (higher) max.
+ * "Better" is (score higher) or (score equal and key lower): ties resolve to
+ * the earlier-enrolled subject (or template), the same on every path.
+ *
+ * Sharding: with threads > 1 the template range is split into contiguous
+ * shards, each thread scans its shard for all probes into its own heaps, and
+ * the shards' heaps are merged by offering their entries, shard by shard, to a
+ * fresh heap. A subject in the global top k is in the top k of the shard
+ * holding its best template, with its true score, so the merge is exact too.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/internal.h"
+#include "match/match.h"
+
+#define BLOCK_ROWS 256
+
+/* ------------------------------------------------------------ kernel choice */
+
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+/* Written once by cpu_detect under pthread_once, read-only afterwards. */
+static int cpu_avx2, cpu_avx512;
+
+static void cpu_detect(void) {
+#ifdef FG__HAVE_X86
+  __builtin_cpu_init();
+  cpu_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vnni");
+#endif
+}
+
+const char *fg_kernel_name(fg_kernel k) {
+  switch (k) {
+  case FG_KERNEL_AUTO: return "auto";
+  case FG_KERNEL_SCALAR: return "scalar";
+  case FG_KERNEL_AVX2: return "avx2";
+  case FG_KERNEL_AVX512: return "avx512";
+  }
+  return "?";
+}
+
+int fg_kernel_supported(fg_kernel k) {
+  pthread_once(&cpu_once, cpu_detect);
+  switch (k) {
+  case FG_KERNEL_AUTO:
+  case FG_KERNEL_SCALAR: return 1;
+  case FG_KERNEL_AVX2: return cpu_avx2;
+  case FG_KERNEL_AVX512: return cpu_avx512;
+  }
+  return 0;
+}
+
+fg_kernel fg_kernel_best(void) {
+  pthread_once(&cpu_once, cpu_detect);
+  return cpu_avx512 ? FG_KERNEL_AVX512 : cpu_avx2 ? FG_KERNEL_AVX2 : FG_KERNEL_SCALAR;
+}
+
+const fg__kernels *fg__kernels_for(fg_kernel k) {
+  if (k == FG_KERNEL_AUTO) k = fg_kernel_best();
+  if (!fg_kernel_supported(k)) return NULL;
+  switch (k) {
+#ifdef FG__HAVE_X86
+  case FG_KERNEL_AVX2: return &fg__kernels_avx2;
+  case FG_KERNEL_AVX512: return &fg__kernels_avx512;
+#endif
+  case FG_KERNEL_SCALAR: return &fg__kernels_scalar;
+  default: return NULL;
+  }
+}
+
+fg__score_fn fg__kernel_fn(const fg__kernels *kt, fg_encoding enc) {
+  return enc == FG_ENCODING_FP32 ? kt->f32 : enc == FG_ENCODING_FP16 ? kt->f16 : kt->i8;
+}
+
+/* ------------------------------------------------------------ heaps */
+
+typedef struct ent {
+  float score;
+  uint32_t key;  /* subject index (fused) or template index */
+  uint32_t tmpl; /* template giving the score */
+} ent;
+
+typedef struct heap {
+  ent *e;
+  size_t n, k;
+  float floor; /* scores below cannot enter: the threshold, then the root's score once full */
+  float thr;
+} heap;
+
+static inline int better(float s, uint32_t key, const ent *b) {
+  return s > b->score || (s == b->score && key < b->key);
+}
+
+static void sift_down(heap *h, size_t i) {
+  ent x = h->e[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= h->n) break;
+    if (c + 1 < h->n && better(h->e[c].score, h->e[c].key, &h->e[c + 1])) c++; /* the worse child */
+    if (!better(x.score, x.key, &h->e[c])) break;
+    h->e[i] = h->e[c];
+    i = c;
+  }
+  h->e[i] = x;
+}
+
+static void sift_up(heap *h, size_t i) {
+  ent x = h->e[i];
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!better(h->e[p].score, h->e[p].key, &x)) break; /* parent already worse */
+    h->e[i] = h->e[p];
+    i = p;
+  }
+  h->e[i] = x;
+}
+
+static void heap_init(heap *h, ent *storage, size_t k, float thr) {
+  h->e = storage, h->n = 0, h->k = k, h->thr = thr, h->floor = thr;
+}
+
+/* Offer (s, key, tmpl); the caller has checked s >= h->floor. */
+static void offer(heap *h, float s, uint32_t key, uint32_t tmpl, int fused) {
+  if (fused) {
+    for (size_t i = 0; i < h->n; i++)
+      if (h->e[i].key == key) {
+        if (s > h->e[i].score) {
+          h->e[i].score = s, h->e[i].tmpl = tmpl;
+          sift_down(h, i);
+          if (h->n == h->k) h->floor = h->e[0].score;
+        }
+        return;
+      }
+  }
+  if (h->n < h->k) {
+    h->e[h->n] = (ent){s, key, tmpl};
+    sift_up(h, h->n++);
+  } else if (better(s, key, &h->e[0])) {
+    h->e[0] = (ent){s, key, tmpl};
+    sift_down(h, 0);
+  } else return;
+  if (h->n == h->k) h->floor = h->e[0].score;
+}
+
+static int cmp_best_first(const void *a, const void *b) {
+  const ent *x = a, *y = b;
+  if (better(x->score, x->key, y)) return -1;
+  if (better(y->score, y->key, x)) return 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------ scanning */
+
+typedef struct job {
+  const fg_gallery *g;
+  fg__score_fn fn;
+  const float *probes;
+  size_t n_probes, stride, k, batch;
+  size_t lo, hi; /* template range */
+  int fused;
+  float thr;
+  heap *heaps;   /* n_probes heaps */
+  ent *storage;  /* n_probes * k */
+  int rc;
+} job;
+
+/* Prepare probes [i0, i0+nq) into p using buf (see prep_bytes). */
+static size_t prep_bytes(size_t pdim) {
+  return FG_SEARCH_MAX_BATCH * pdim * (sizeof(float) + 1 + 1 + sizeof(int16_t));
+}
+
+static void prepare(const job *jb, size_t i0, int nq, size_t pdim, uint8_t *buf, fg__probes *p) {
+  const fg_gallery *g = jb->g;
+  float *f = (float *)(void *)buf;
+  int16_t *w = (int16_t *)(void *)(buf + FG_SEARCH_MAX_BATCH * pdim * sizeof(float));
+  int8_t *q = (int8_t *)(buf + FG_SEARCH_MAX_BATCH * pdim * (sizeof(float) + sizeof(int16_t)));
+  uint8_t *u = (uint8_t *)q + FG_SEARCH_MAX_BATCH * pdim;
+  size_t used = (size_t)nq * pdim, unused = (FG_SEARCH_MAX_BATCH - (size_t)nq) * pdim;
+  memset(f + used, 0, unused * sizeof *f); /* unused probe slots are zero (fg__probes) */
+  memset(w + used, 0, unused * sizeof *w);
+  memset(q + used, 0, unused);
+  memset(u + used, 0, unused);
+  p->nq = nq;
+  p->pdim = pdim;
+  p->f32 = f, p->i8 = q, p->u8 = u, p->i16 = w;
+  for (int j = 0; j < nq; j++) {
+    float *fj = f + (size_t)j * pdim;
+    memset(fj, 0, pdim * sizeof *fj);
+    fg__normalise(jb->probes + (i0 + (size_t)j) * jb->stride, g->dim, fj); /* checked before */
+    p->qscale[j] = 0.0f;
+    if (g->enc == FG_ENCODING_INT8) {
+      int8_t *qj = q + (size_t)j * pdim;
+      int32_t sum;
+      memset(qj, 0, pdim);
+      p->qscale[j] = fg__quantize_i8(fj, g->dim, qj, &sum);
+      for (size_t i = 0; i < pdim; i++) {
+        u[(size_t)j * pdim + i] = (uint8_t)(qj[i] + 128);
+        w[(size_t)j * pdim + i] = qj[i];
+      }
+    }
+  }
+}
+
+static void *scan(void *arg) {
+  job *jb = arg;
+  const fg_gallery *g = jb->g;
+  size_t elem = g->enc == FG_ENCODING_FP32 ? 4 : g->enc == FG_ENCODING_FP16 ? 2 : 1;
+  size_t pdim = g->row_bytes / elem, rb = g->row_bytes;
+  uint8_t *buf = NULL;
+  float *scores = NULL;
+  if (posix_memalign((void **)&buf, 64, prep_bytes(pdim)) ||
+      posix_memalign((void **)&scores, 64, BLOCK_ROWS * FG_SEARCH_MAX_BATCH * sizeof *scores)) {
+    free(buf);
+    jb->rc = FG_ENOMEM;
+    return NULL;
+  }
+  for (size_t i = 0; i < jb->n_probes; i++) heap_init(&jb->heaps[i], jb->storage + i * jb->k, jb->k, jb->thr);
+  const int i8 = g->enc == FG_ENCODING_INT8;
+  for (size_t i0 = 0; i0 < jb->n_probes; i0 += jb->batch) {
+    int nq = (int)(jb->n_probes - i0 < jb->batch ? jb->n_probes - i0 : jb->batch);
+    fg__probes p;
+    prepare(jb, i0, nq, pdim, buf, &p);
+    heap *hs = jb->heaps + i0;
+    for (size_t b = jb->lo; b < jb->hi; b += BLOCK_ROWS) {
+      size_t nr = jb->hi - b < BLOCK_ROWS ? jb->hi - b : BLOCK_ROWS;
+      jb->fn(g->vec + b * rb, rb, nr, i8 ? g->tscale + b : NULL, i8 ? g->tsum + b : NULL, &p, scores);
+      for (size_t r = 0; r < nr; r++) {
+        uint32_t s = g->tsubj[b + r];
+        if (s == FG__DEAD) continue;
+        uint32_t key = jb->fused ? s : (uint32_t)(b + r);
+        const float *sc = scores + r * (size_t)nq;
+        for (int j = 0; j < nq; j++)
+          if (sc[j] >= hs[j].floor) offer(&hs[j], sc[j], key, (uint32_t)(b + r), jb->fused);
+      }
+    }
+  }
+  free(buf);
+  free(scores);
+  jb->rc = FG_OK;
+  return NULL;
+}
+
+/* ------------------------------------------------------------ entry point */
+
+int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride,
+                      size_t k, const fg_search_opts *opts, fg_match *matches, size_t *counts,
+                      fg_error *err) {
+  static const fg_search_opts defaults = {0};
+  if (!opts) opts = &defaults;
+  if (counts) memset(counts, 0, n_probes * sizeof *counts);
+  if (!g || (!probes && n_probes) || !matches || !counts)
+    return fg__seterr(err, FG_EINVAL, "NULL gallery, probes, matches or counts");
+  if (k == 0 || k > FG_SEARCH_MAX_K) return fg__seterr(err, FG_EINVAL, "k must be 1..%u", FG_SEARCH_MAX_K);
+  size_t stride = probe_stride ? probe_stride : g->dim;
+  if (stride < g->dim) return fg__seterr(err, FG_EINVAL, "probe stride %zu < dimension %u", stride, g->dim);
+  if (opts->batch > FG_SEARCH_MAX_BATCH)
+    return fg__seterr(err, FG_EINVAL, "batch must be 0..%u", FG_SEARCH_MAX_BATCH);
+  const fg__kernels *kt = fg__kernels_for(opts->kernel);
+  if (!kt) return fg__seterr(err, FG_EUNSUPPORTED, "this CPU cannot run the %s kernel", fg_kernel_name(opts->kernel));
+  if (n_probes == 0) return FG_OK;
+  {
+    float *tmp = malloc((size_t)g->dim * sizeof *tmp);
+    if (!tmp) return fg__seterr(err, FG_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n_probes; i++)
+      if (fg__normalise(probes + i * stride, g->dim, tmp)) {
+        free(tmp);
+        return fg__seterr(err, FG_EINVAL, "probe %zu is zero or not finite", i);
+      }
+    free(tmp);
+  }
+  int fused = !(opts->flags & FG_SEARCH_TEMPLATES);
+  float thr = (opts->flags & FG_SEARCH_THRESHOLD) ? opts->threshold : -INFINITY;
+  if (isnan(thr)) return fg__seterr(err, FG_EINVAL, "threshold is NaN");
+
+  size_t nt = opts->threads > 1 ? opts->threads : 1;
+  if (nt > g->n / FG_SEARCH_MIN_SHARD) nt = g->n / FG_SEARCH_MIN_SHARD;
+  if (nt < 1) nt = 1;
+  if (nt > 256) nt = 256;
+  size_t per = n_probes * k;
+  job *jobs = calloc(nt, sizeof *jobs);
+  heap *heaps = calloc(nt * n_probes, sizeof *heaps);
+  ent *storage = malloc((nt * per + k) * sizeof *storage);
+  pthread_t *tids = calloc(nt, sizeof *tids);
+  int rc = FG_OK;
+  if (!jobs || !heaps || !storage || !tids) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory for search state");
+    goto out;
+  }
+  size_t started = 0;
+  for (size_t t = 0; t < nt; t++) {
+    jobs[t] = (job){.g = g, .fn = fg__kernel_fn(kt, g->enc), .probes = probes, .n_probes = n_probes,
+                    .stride = stride, .k = k, .batch = opts->batch ? opts->batch : FG_SEARCH_MAX_BATCH,
+                    .lo = g->n * t / nt, .hi = g->n * (t + 1) / nt, .fused = fused, .thr = thr,
+                    .heaps = heaps + t * n_probes, .storage = storage + t * per, .rc = FG_OK};
+  }
+  for (size_t t = 1; t < nt; t++, started++)
+    if (pthread_create(&tids[t], NULL, scan, &jobs[t])) {
+      rc = fg__seterr(err, FG_EIO, "cannot start search thread %zu", t);
+      break;
+    }
+  if (!rc) scan(&jobs[0]);
+  for (size_t t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+  if (rc) goto out;
+  for (size_t t = 0; t < nt; t++)
+    if (jobs[t].rc) {
+      rc = fg__seterr(err, jobs[t].rc, "out of memory in a search thread");
+      goto out;
+    }
+
+  ent *merged = storage + nt * per; /* k spare entries */
+  for (size_t i = 0; i < n_probes; i++) {
+    heap h, *res = &heaps[i];
+    if (nt > 1) {
+      heap_init(&h, merged, k, thr);
+      for (size_t t = 0; t < nt; t++) {
+        const heap *s = &heaps[t * n_probes + i];
+        for (size_t e = 0; e < s->n; e++)
+          if (s->e[e].score >= h.floor) offer(&h, s->e[e].score, s->e[e].key, s->e[e].tmpl, fused);
+      }
+      res = &h;
+    }
+    qsort(res->e, res->n, sizeof *res->e, cmp_best_first);
+    for (size_t e = 0; e < res->n; e++)
+      matches[i * k + e] = (fg_match){.subject = fused ? res->e[e].key : g->tsubj[res->e[e].tmpl],
+                                      .template_index = res->e[e].tmpl, .score = res->e[e].score};
+    counts[i] = res->n;
+  }
+out:
+  free(jobs), free(heaps), free(storage), free(tids);
+  return rc;
+}
