@@ -126,3 +126,14 @@ clean:
 
 distclean: clean
 	rm -rf var
+
+# ---- 1:N search benchmark (docs/matching.md) -----------------------------------
+# facegate's exact search (fp32/fp16/int8) vs FAISS IndexFlatIP and hnswlib on the
+# same vectors; table with ratios, build/bench/search.json.
+.PHONY: bench-search
+$(BUILD)/bench/bench_search: bench/search/bench_search.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+
+bench-search: setup $(BUILD)/bench/bench_search
+	scripts/bench-search
