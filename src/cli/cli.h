@@ -19,5 +19,10 @@ void cli_json_str(FILE *f, const char *s);
 int cmd_models(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
+int cmd_quality(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_devset(int argc, char **argv);
 
 #endif

@@ -15,6 +15,11 @@ static const struct {
   {"models", cmd_models, "list the default models in use and verify their SHA-256"},
   {"demo", cmd_demo, "run the four default models on one photo and print what each produced"},
   {"model", cmd_model, "inspect (info), run or benchmark any supported ONNX model"},
+  {"detect", cmd_detect, "find the faces in an image (boxes, scores, the gate's choice; --draw)"},
+  {"quality", cmd_quality, "capture quality of the face in an image, with feedback reasons"},
+  {"embed", cmd_embed, "write the template of the face in an image (FGT1, fp32 or fp16)"},
+  {"compare", cmd_compare, "compare two faces (images, DG2 or templates) at a chosen FMR"},
+  {"devset", cmd_devset, "measure the face pipeline on the LFW development subset"},
 };
 
 static void usage(FILE *f) {

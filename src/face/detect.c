@@ -1,0 +1,137 @@
+/*
+ * Face detection (Ultra-Light-Fast-Generic-Face-Detector RFB-320 by default)
+ * and the gate's choice of one face.
+ *
+ * The detector takes a fixed 320x240 input. An image of any other size or
+ * aspect is scaled to fit inside it with its aspect ratio kept (area
+ * averaging when it shrinks, bilinear when it grows), centred, and the rest of
+ * the input is set to 0, the normalised value of mid-grey; nothing is
+ * stretched, so a face keeps the proportions the detector was trained on.
+ * The model's boxes come out already decoded (corners, relative to the
+ * input); we keep those above the score threshold, suppress overlaps greedily
+ * (best score first) and map the survivors back to the image's pixels.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/face_internal.h"
+
+static int by_score(const void *a, const void *b) {
+  float x = ((const fg_face_box *)a)->score, y = ((const fg_face_box *)b)->score;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static float iou(const fg_face_box *a, const fg_face_box *b) {
+  float ix = fminf(a->x1, b->x1) - fmaxf(a->x0, b->x0);
+  float iy = fminf(a->y1, b->y1) - fmaxf(a->y0, b->y0);
+  if (ix <= 0 || iy <= 0) return 0;
+  float inter = ix * iy;
+  float u = (a->x1 - a->x0) * (a->y1 - a->y0) + (b->x1 - b->x0) * (b->y1 - b->y0) - inter;
+  return u > 0 ? inter / u : 0;
+}
+
+int fg_face_detect(fg_face_engine *fe, const fg_image *img, fg_face_detections *out, fg_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!img || !img->data || img->width <= 0 || img->height <= 0 || (img->channels != 1 && img->channels != 3))
+    return fg__seterr(err, FG_EINVAL, "detect: not a decoded image");
+  const int W = fe->det_w, H = fe->det_h;
+  double s = fmin((double)W / img->width, (double)H / img->height);
+  int nw = (int)lround(img->width * s), nh = (int)lround(img->height * s);
+  nw = nw < 1 ? 1 : nw > W ? W : nw;
+  nh = nh < 1 ? 1 : nh > H ? H : nh;
+  int ox = (W - nw) / 2, oy = (H - nh) / 2;
+
+  fg_image small = {0};
+  const fg_image *src = img;
+  if (nw != img->width || nh != img->height) {
+    int rc = fg_image_resize_area(img, nw, nh, &small, err);
+    if (rc) return rc;
+    src = &small;
+  }
+  /* Letterbox: zero (mid-grey) everywhere, then the scaled image in the middle. */
+  const size_t plane = (size_t)W * H;
+  memset(fe->det_in, 0, 3 * plane * sizeof(float));
+  const float mean = 127.f, scale = 1.f / 128.f;
+  int bgr = fe->o.det_channels == FG_CHANNELS_BGR;
+  for (int y = 0; y < nh; y++) {
+    const uint8_t *p = src->data + (size_t)y * nw * src->channels;
+    float *r = fe->det_in + (size_t)(y + oy) * W + ox, *g = r + plane, *b = g + plane;
+    if (bgr) {
+      float *t = r;
+      r = b;
+      b = t;
+    }
+    if (src->channels == 3) {
+      for (int x = 0; x < nw; x++, p += 3) {
+        r[x] = ((float)p[0] - mean) * scale;
+        g[x] = ((float)p[1] - mean) * scale;
+        b[x] = ((float)p[2] - mean) * scale;
+      }
+    } else {
+      for (int x = 0; x < nw; x++) r[x] = g[x] = b[x] = ((float)p[x] - mean) * scale;
+    }
+  }
+  fg_image_release(&small);
+
+  const float *in[1] = {fe->det_in};
+  float *outs[2];
+  outs[fe->det_scores_out] = fe->det_scores;
+  outs[fe->det_boxes_out] = fe->det_boxes;
+  int rc = fg_session_run(fe->sess[FG__DET], in, outs, err);
+  if (rc) return rc;
+
+  /* Candidates in image pixels (per-axis factors: nw, nh were rounded). */
+  const double fx = (double)nw / img->width, fy = (double)nh / img->height;
+  size_t n = 0;
+  for (size_t i = 0; i < fe->anchors; i++) {
+    float sc = fe->det_scores[2 * i + 1];
+    if (!(sc > fe->o.det_score)) continue;
+    const float *b = fe->det_boxes + 4 * i;
+    fg_face_box c = {(float)((b[0] * W - ox) / fx), (float)((b[1] * H - oy) / fy), (float)((b[2] * W - ox) / fx),
+                     (float)((b[3] * H - oy) / fy), sc};
+    if (!(c.x1 > c.x0 && c.y1 > c.y0)) continue;
+    fe->cand[n++] = c;
+  }
+  qsort(fe->cand, n, sizeof *fe->cand, by_score);
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    int keep = 1;
+    for (size_t j = 0; j < kept && keep; j++)
+      if (iou(&fe->cand[i], &fe->cand[j]) > fe->o.det_nms_iou) keep = 0;
+    if (keep) fe->cand[kept++] = fe->cand[i];
+  }
+  /* The size limit applies after NMS, so a small duplicate of a large face
+   * cannot survive on its own. */
+  for (size_t i = 0; i < kept; i++) {
+    const fg_face_box *c = &fe->cand[i];
+    if (c->x1 - c->x0 < fe->o.min_face_px) continue;
+    if (out->count < FG_FACE_MAX_FACES) out->faces[out->count++] = *c;
+    out->total++;
+  }
+  return FG_OK;
+}
+
+int fg_face_select(const fg_face_detections *det, int width, int height) {
+  if (!det || det->count <= 0) return -1;
+  float best_area = 0;
+  for (int i = 0; i < det->count; i++) {
+    const fg_face_box *b = &det->faces[i];
+    float a = (b->x1 - b->x0) * (b->y1 - b->y0);
+    if (a > best_area) best_area = a;
+  }
+  /* A camera sees the traveller in front of it largest; when two faces are
+   * about as large (within 10% in area), the one nearer the optical axis is
+   * the one the gate is framed on. */
+  int pick = -1;
+  double best_d = 0;
+  for (int i = 0; i < det->count; i++) {
+    const fg_face_box *b = &det->faces[i];
+    float a = (b->x1 - b->x0) * (b->y1 - b->y0);
+    if (a < 0.9f * best_area) continue;
+    double dx = (b->x0 + b->x1) / 2.0 - width / 2.0, dy = (b->y0 + b->y1) / 2.0 - height / 2.0;
+    double d = dx * dx + dy * dy;
+    if (pick < 0 || d < best_d) pick = i, best_d = d;
+  }
+  return pick;
+}

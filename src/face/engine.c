@@ -1,0 +1,330 @@
+/*
+ * The face engine: option defaults, loading the four models, checking that
+ * each has the inputs and outputs its stage expects, and the per-engine
+ * buffers every stage reuses (so a steady stream of frames allocates little).
+ *
+ * Every default that is a preprocessing choice (channel orders, crops,
+ * scaling, the liveness output) was fixed by measurement; docs/pipeline.md
+ * has the numbers and the commands that reproduce them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/face_internal.h"
+
+static const float arcface_5[10] = {38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f,
+                                    71.7366f, 41.5493f, 92.3655f, 70.7299f, 92.2041f};
+
+static const char *const default_file[FG__NMODELS] = {"fr_detect.onnx", "fr_landmark.onnx",
+                                                      "fr_feature.onnx", "fr_liveness.onnx"};
+
+void fg_face_options_init(fg_face_options *o) {
+  memset(o, 0, sizeof *o);
+  o->models_dir = "var/models";
+  o->threads = 1;
+  o->det_score = 0.7f;
+  o->det_nms_iou = 0.3f;
+  o->min_face_px = 20.f;
+  o->det_channels = FG_CHANNELS_RGB;
+  o->lm_crop = FG_LANDMARK_CROP_BOX;
+  o->lm_crop_scale = 1.0f;
+  o->lm_refine = 1;
+  o->lm_rotate = 0;
+  o->lm_centre_dx = 0.f;
+  o->lm_centre_dy = 0.f;
+  o->lm_mean = 0.f;
+  o->lm_scale = 1.f / 256.f;
+  o->points5 = FG_POINTS5_EYE6;
+  memcpy(o->align_template, arcface_5, sizeof arcface_5);
+  o->feat_channels = FG_CHANNELS_BGR;
+  o->feat_mean = 127.f;
+  o->feat_scale = 1.f / 128.f;
+  o->flip = 0;
+  o->liveness = 1;
+  o->live_crop_scale = 2.7f;
+  o->live_channels = FG_CHANNELS_BGR;
+  o->live_mean = 0.f;
+  o->live_scale = 1.f;
+  o->live_index = 0;
+  o->decode_side = 640;
+  o->quality_min = 40.f;
+}
+
+static char *dupstr(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* A model's tensor as N x C x H x W with N == 1, or FG_ESHAPE. */
+static int nchw(const fg_tensor_info *t, const char *what, const char *path, int *c, int *h, int *w,
+                fg_error *err) {
+  if (!t || t->rank != 4 || t->dims[0] != 1)
+    return fg__seterr(err, FG_ESHAPE, "%s: %s input must be 1xCxHxW", path, what);
+  *c = (int)t->dims[1];
+  *h = (int)t->dims[2];
+  *w = (int)t->dims[3];
+  return FG_OK;
+}
+
+static int load(fg_face_engine *fe, int i, const int64_t *force_dims, fg_error *err) {
+  const char *path = fe->paths[i];
+  int rc = fg_model_load_file(path, NULL, &fe->model[i], err);
+  if (rc == FG_ESHAPE && force_dims) {
+    /* A recognition model exported with a symbolic batch (InsightFace's are):
+     * fix it to one face of the aligned size. */
+    fg_model_options mo = {.input_rank = 4};
+    memcpy(mo.input_dims, force_dims, 4 * sizeof *force_dims);
+    rc = fg_model_load_file(path, &mo, &fe->model[i], err);
+  }
+  if (rc) return rc;
+  fg_session_options so = {.threads = fe->o.threads};
+  return fg_session_create(fe->model[i], &so, &fe->sess[i], err);
+}
+
+static float *falloc(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
+
+static int check_options(const fg_face_options *o, fg_error *err) {
+  if (o->threads < 0 || o->threads > 256) return fg__seterr(err, FG_EINVAL, "threads must be 0..256");
+  if (!(o->det_score >= 0 && o->det_score < 1)) return fg__seterr(err, FG_EINVAL, "det_score must be in [0, 1)");
+  if (!(o->det_nms_iou > 0 && o->det_nms_iou <= 1)) return fg__seterr(err, FG_EINVAL, "det_nms_iou must be in (0, 1]");
+  if (!(o->min_face_px >= 0)) return fg__seterr(err, FG_EINVAL, "min_face_px must be >= 0");
+  if (!(o->lm_crop_scale >= 0.5f && o->lm_crop_scale <= 3.f))
+    return fg__seterr(err, FG_EINVAL, "lm_crop_scale must be in [0.5, 3]");
+  if (o->lm_refine < 0 || o->lm_refine > 4) return fg__seterr(err, FG_EINVAL, "lm_refine must be 0..4");
+  if (!(fabsf(o->lm_centre_dx) <= 0.5f && fabsf(o->lm_centre_dy) <= 0.5f))
+    return fg__seterr(err, FG_EINVAL, "lm_centre_dx/dy must be in [-0.5, 0.5]");
+  if (o->align_width < 0 || o->align_height < 0 || o->align_width > 1024 || o->align_height > 1024)
+    return fg__seterr(err, FG_EINVAL, "align size must be 0..1024");
+  if (!(o->live_crop_scale >= 1.f && o->live_crop_scale <= 8.f))
+    return fg__seterr(err, FG_EINVAL, "live_crop_scale must be in [1, 8]");
+  if (o->live_index < 0 || o->live_index > 7) return fg__seterr(err, FG_EINVAL, "live_index must be 0..7");
+  if (o->decode_side < 0) return fg__seterr(err, FG_EINVAL, "decode_side must be >= 0");
+  if (!(o->quality_min >= 0 && o->quality_min <= 100))
+    return fg__seterr(err, FG_EINVAL, "quality_min must be in [0, 100]");
+  for (int i = 0; i < 10; i++)
+    if (!isfinite(o->align_template[i])) return fg__seterr(err, FG_EINVAL, "align_template must be finite");
+  return FG_OK;
+}
+
+int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_error *err) {
+  *out = NULL;
+  fg_face_options defaults;
+  if (!opts) {
+    fg_face_options_init(&defaults);
+    opts = &defaults;
+  }
+  int rc = check_options(opts, err);
+  if (rc) return rc;
+  fg_face_engine *fe = calloc(1, sizeof *fe);
+  if (!fe) return fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
+  fe->o = *opts;
+  if (fe->o.threads == 0) fe->o.threads = 1;
+
+  /* Resolve and own every path. */
+  const char *dir = opts->models_dir && *opts->models_dir ? opts->models_dir : "var/models";
+  const char *given[FG__NMODELS] = {opts->detect_model, opts->landmark_model, opts->feature_model,
+                                    opts->liveness_model};
+  fe->models_dir = dupstr(dir);
+  if (!fe->models_dir) goto nomem;
+  for (int i = 0; i < FG__NMODELS; i++) {
+    if (given[i] && *given[i]) {
+      fe->paths[i] = dupstr(given[i]);
+    } else {
+      size_t n = strlen(dir) + strlen(default_file[i]) + 2;
+      if ((fe->paths[i] = malloc(n))) snprintf(fe->paths[i], n, "%s/%s", dir, default_file[i]);
+    }
+    if (!fe->paths[i]) goto nomem;
+  }
+  fe->o.models_dir = fe->models_dir;
+  fe->o.detect_model = fe->paths[FG__DET];
+  fe->o.landmark_model = fe->paths[FG__LM];
+  fe->o.feature_model = fe->paths[FG__FEAT];
+  fe->o.liveness_model = fe->paths[FG__LIVE];
+
+  /* Detector: 1x3xHxW in, scores (1xNx2) and boxes (1xNx4) out, found by shape. */
+  if ((rc = load(fe, FG__DET, NULL, err))) goto fail;
+  {
+    int c = 0;
+    if ((rc = nchw(fg_model_input(fe->model[FG__DET], 0), "detector", fe->paths[FG__DET], &c, &fe->det_h,
+                   &fe->det_w, err)))
+      goto fail;
+    fe->det_scores_out = fe->det_boxes_out = -1;
+    for (size_t i = 0; i < fg_model_output_count(fe->model[FG__DET]); i++) {
+      const fg_tensor_info *t = fg_model_output(fe->model[FG__DET], i);
+      if (t->rank == 3 && t->dims[2] == 2) fe->det_scores_out = (int)i, fe->anchors = (size_t)t->dims[1];
+      else if (t->rank == 3 && t->dims[2] == 4) fe->det_boxes_out = (int)i;
+    }
+    if (c != 3 || fe->det_scores_out < 0 || fe->det_boxes_out < 0 || fg_model_output_count(fe->model[FG__DET]) != 2 ||
+        (size_t)fg_model_output(fe->model[FG__DET], (size_t)fe->det_boxes_out)->dims[1] != fe->anchors) {
+      rc = fg__seterr(err, FG_ESHAPE, "%s: expected a 1x3xHxW input and outputs scores 1xNx2, boxes 1xNx4",
+                      fe->paths[FG__DET]);
+      goto fail;
+    }
+    fe->det_in = falloc((size_t)3 * fe->det_w * fe->det_h);
+    fe->det_scores = falloc(fe->anchors * 2);
+    fe->det_boxes = falloc(fe->anchors * 4);
+    fe->cand = malloc((fe->anchors ? fe->anchors : 1) * sizeof *fe->cand);
+    if (!fe->det_in || !fe->det_scores || !fe->det_boxes || !fe->cand) goto nomem;
+  }
+
+  /* Landmarks: 1x1xHxW grey in, 136 values out. */
+  if ((rc = load(fe, FG__LM, NULL, err))) goto fail;
+  {
+    int c = 0;
+    if ((rc = nchw(fg_model_input(fe->model[FG__LM], 0), "landmark", fe->paths[FG__LM], &c, &fe->lm_h, &fe->lm_w,
+                   err)))
+      goto fail;
+    const fg_tensor_info *t = fg_model_output(fe->model[FG__LM], 0);
+    if (c != 1 || !t || t->count != 2 * FG_FACE_LANDMARKS) {
+      rc = fg__seterr(err, FG_ESHAPE, "%s: expected a 1x1xHxW input and 136 outputs", fe->paths[FG__LM]);
+      goto fail;
+    }
+    if (!(fe->lm_in = falloc((size_t)fe->lm_w * fe->lm_h))) goto nomem;
+  }
+
+  /* Recognition: 1x3xHxW in (the aligned size), one vector out. */
+  {
+    int64_t dims[4] = {1, 3, opts->align_height ? opts->align_height : 112,
+                       opts->align_width ? opts->align_width : 112};
+    if ((rc = load(fe, FG__FEAT, dims, err))) goto fail;
+    int c = 0;
+    if ((rc = nchw(fg_model_input(fe->model[FG__FEAT], 0), "recognition", fe->paths[FG__FEAT], &c, &fe->feat_h,
+                   &fe->feat_w, err)))
+      goto fail;
+    if (c != 3 || (opts->align_width && opts->align_width != fe->feat_w) ||
+        (opts->align_height && opts->align_height != fe->feat_h)) {
+      rc = fg__seterr(err, FG_ESHAPE, "%s: input is %dx%dx%d, options ask for 3x%dx%d", fe->paths[FG__FEAT], c,
+                      fe->feat_h, fe->feat_w, opts->align_height, opts->align_width);
+      goto fail;
+    }
+    fe->o.align_width = fe->feat_w;
+    fe->o.align_height = fe->feat_h;
+    const fg_tensor_info *t = fg_model_output(fe->model[FG__FEAT], 0);
+    if (!t || t->count < 2 || t->count > FG_FACE_MAX_DIM) {
+      rc = fg__seterr(err, FG_ESHAPE, "%s: output has %zu values (2..%d supported)", fe->paths[FG__FEAT],
+                      t ? t->count : 0, FG_FACE_MAX_DIM);
+      goto fail;
+    }
+    fe->dim = (int)t->count;
+    fe->feat_in = falloc((size_t)3 * fe->feat_w * fe->feat_h);
+    fe->feat_out = falloc((size_t)fe->dim);
+    fe->feat_out2 = falloc((size_t)fe->dim);
+    if (!fe->feat_in || !fe->feat_out || !fe->feat_out2) goto nomem;
+    if ((rc = fg_file_sha256(fe->paths[FG__FEAT], fe->sha256, err))) goto fail;
+    for (int i = 0; i < 8; i++) {
+      unsigned v;
+      sscanf(fe->sha256 + 2 * i, "%2x", &v);
+      fe->model_id[i] = (uint8_t)v;
+    }
+  }
+
+  /* Liveness: 1x3xHxW in, a few class scores out. */
+  if (opts->liveness) {
+    if ((rc = load(fe, FG__LIVE, NULL, err))) goto fail;
+    int c = 0;
+    if ((rc = nchw(fg_model_input(fe->model[FG__LIVE], 0), "liveness", fe->paths[FG__LIVE], &c, &fe->live_h,
+                   &fe->live_w, err)))
+      goto fail;
+    const fg_tensor_info *t = fg_model_output(fe->model[FG__LIVE], 0);
+    if (c != 3 || !t || t->count < 2 || t->count > 8 || (size_t)opts->live_index >= t->count) {
+      rc = fg__seterr(err, FG_ESHAPE, "%s: expected a 1x3xHxW input and 2..8 outputs (live_index %d)",
+                      fe->paths[FG__LIVE], opts->live_index);
+      goto fail;
+    }
+    fe->live_n = (int)t->count;
+    if (!(fe->live_in = falloc((size_t)3 * fe->live_w * fe->live_h))) goto nomem;
+  }
+  *out = fe;
+  return FG_OK;
+
+nomem:
+  rc = fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
+fail:
+  fg_face_engine_destroy(fe);
+  return rc;
+}
+
+void fg_face_engine_destroy(fg_face_engine *fe) {
+  if (!fe) return;
+  for (int i = 0; i < FG__NMODELS; i++) {
+    fg_session_destroy(fe->sess[i]);
+    fg_model_destroy(fe->model[i]);
+    free(fe->paths[i]);
+  }
+  free(fe->models_dir);
+  free(fe->det_in);
+  free(fe->det_scores);
+  free(fe->det_boxes);
+  free(fe->cand);
+  free(fe->lm_in);
+  free(fe->feat_in);
+  free(fe->feat_out);
+  free(fe->feat_out2);
+  free(fe->live_in);
+  fg_image_release(&fe->aligned);
+  free(fe);
+}
+
+const fg_face_options *fg_face_engine_options(const fg_face_engine *fe) { return &fe->o; }
+
+void fg_face_engine_model_id(const fg_face_engine *fe, uint8_t id[8]) { memcpy(id, fe->model_id, 8); }
+
+const char *fg_face_engine_model_sha256(const fg_face_engine *fe) { return fe->sha256; }
+
+int fg_face_engine_dim(const fg_face_engine *fe) { return fe->dim; }
+
+const fg_image *fg_face_engine_aligned(const fg_face_engine *fe) {
+  return fe->aligned.data ? &fe->aligned : NULL;
+}
+
+/* ---- helpers shared by the stages ---- */
+
+int fg__face_crop_resize(const fg_image *src, int x, int y, int w, int h, int out_w, int out_h,
+                         fg_image *out, fg_error *err) {
+  if (w <= 0 || h <= 0) return fg__seterr(err, FG_EINVAL, "empty crop");
+  fg_image tmp = {0};
+  int rc;
+  if (x >= 0 && y >= 0 && x + w <= src->width && y + h <= src->height) {
+    rc = fg_image_crop(src, x, y, w, h, &tmp, err);
+  } else {
+    /* Past the border: a pure integer translation through the warp is an
+     * exact copy with zeros outside. */
+    float m[6] = {1, 0, (float)x, 0, 1, (float)y};
+    rc = fg_image_warp_affine(src, m, w, h, FG_IMAGE_BORDER_ZERO, &tmp, err);
+  }
+  if (rc) return rc;
+  if (w == out_w && h == out_h) {
+    *out = tmp;
+    return FG_OK;
+  }
+  rc = fg_image_resize_area(&tmp, out_w, out_h, out, err);
+  fg_image_release(&tmp);
+  return rc;
+}
+
+void fg__face_planes(const fg_image *im, int planes, fg_channel_order order, float mean, float scale,
+                     float *dst) {
+  size_t hw = (size_t)im->width * im->height;
+  const uint8_t *p = im->data;
+  if (im->channels == 1) {
+    for (size_t i = 0; i < hw; i++) {
+      float v = ((float)p[i * im->channels] - mean) * scale;
+      for (int c = 0; c < planes; c++) dst[c * hw + i] = v;
+    }
+    return;
+  }
+  float *d0 = dst, *d1 = dst + hw, *d2 = dst + 2 * hw;
+  if (order == FG_CHANNELS_BGR) {
+    d0 = dst + 2 * hw;
+    d2 = dst;
+  }
+  for (size_t i = 0; i < hw; i++, p += 3) {
+    d0[i] = ((float)p[0] - mean) * scale;
+    d1[i] = ((float)p[1] - mean) * scale;
+    d2[i] = ((float)p[2] - mean) * scale;
+  }
+}

@@ -1,0 +1,97 @@
+/*
+ * Internal pieces of the face pipeline shared by the files of src/face (not API): the
+ * engine struct, the crop/tensor helpers every stage uses, and the stage
+ * functions the pipeline (pipeline.c) strings together.
+ */
+#ifndef FG_FACE_INTERNAL_H
+#define FG_FACE_INTERNAL_H
+
+#include <time.h>
+
+#include "common/internal.h"
+#include "facegate/face.h"
+#include "facegate/nn.h"
+
+enum { FG__DET = 0, FG__LM = 1, FG__FEAT = 2, FG__LIVE = 3, FG__NMODELS = 4 };
+
+struct fg_face_engine {
+  fg_face_options o;            /* resolved; string fields point into paths[] */
+  char *models_dir;
+  char *paths[FG__NMODELS];
+  fg_model *model[FG__NMODELS];
+  fg_session *sess[FG__NMODELS];
+
+  /* detector: input det_w x det_h, `anchors` candidate boxes */
+  int det_w, det_h;
+  size_t anchors;
+  int det_scores_out, det_boxes_out; /* output index of each */
+  float *det_in, *det_scores, *det_boxes;
+  fg_face_box *cand;                 /* anchors entries of scratch for NMS */
+
+  int lm_w, lm_h;                    /* landmark input (grey) */
+  float *lm_in;
+  float lm_out[2 * FG_FACE_LANDMARKS];
+
+  int feat_w, feat_h, dim;
+  float *feat_in, *feat_out, *feat_out2;
+
+  int live_w, live_h, live_n;
+  float *live_in;
+  float live_out[8];
+
+  fg_image aligned;                  /* last aligned crop */
+  char sha256[65];
+  uint8_t model_id[8];
+};
+
+/* Monotonic clock in milliseconds. */
+static inline double fg__ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The rectangle (x, y, w, h) of src, zero outside the image, resized to
+ * out_w x out_h with area averaging (bilinear where it enlarges). Integer
+ * rectangle so the crop itself is an exact copy. */
+int fg__face_crop_resize(const fg_image *src, int x, int y, int w, int h, int out_w, int out_h,
+                         fg_image *out, fg_error *err);
+/* Planar float tensor (C x H x W) from an interleaved image: channel order,
+ * then (pixel - mean) * scale. A grey image fills every plane the same way;
+ * planes == 1 needs a grey image. */
+void fg__face_planes(const fg_image *im, int planes, fg_channel_order order, float mean,
+                     float scale, float *dst);
+
+/* The pixels the per-face stages read: img, whose pixel edges x, y lie at
+ * x * kx + ox, y * ky + oy of the full-resolution, upright source image of
+ * full_w x full_h (coordinates with pixel i spanning [i, i+1), as boxes and
+ * landmarks are reported). img may be the source itself (k = 1, o = 0), a
+ * reduced decode of it (k = 2, 4, 8), or a region decoded or resampled for
+ * the face. Boxes and points given to and returned by the stages are in
+ * full-source coordinates; each stage maps its own crop rectangle into img. */
+typedef struct fg__face_view {
+  const fg_image *img;
+  double kx, ky, ox, oy;
+  int full_w, full_h;
+} fg__face_view;
+
+/* 68 landmarks (full-source pixels) of the face in `box`. */
+int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
+                       float lm[2 * FG_FACE_LANDMARKS], fg_error *err);
+/* Head pose in degrees from 68 landmarks (weak-perspective fit to a mean face). */
+void fg__face_pose(const float lm[2 * FG_FACE_LANDMARKS], float *yaw, float *pitch, float *roll);
+/* The liveness crop of box as in training (whole full-source pixels, inside
+ * the image): x0, y0, x1, y1 inclusive. */
+void fg__face_live_rect(const fg_face_options *o, const fg_face_box *box, int full_w, int full_h,
+                        int r[4]);
+/* Liveness of the face in box: the model's outputs in raw, P(live) in *p_live. */
+int fg__face_liveness(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
+                      float raw[3], float *p_live, fg_error *err);
+/* Fill q from the aligned crop, and the landmarks, 5 points and box in
+ * full-source pixels of a src_w x src_h image with `faces` faces. */
+void fg__face_quality(const fg_face_options *o, const fg_image *aligned,
+                      const float lm[2 * FG_FACE_LANDMARKS], const float p5[10],
+                      const fg_face_box *box, int src_w, int src_h, int faces,
+                      fg_face_quality *q);
+
+#endif
