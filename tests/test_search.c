@@ -446,6 +446,43 @@ static void test_search_errors(void **state) {
   assert_true(fg_kernel_supported(FG_KERNEL_SCALAR));
 }
 
+static void test_fpir_calibration(void **state) {
+  (void)state;
+  static const char js[] =
+      "{\"model_sha256\": \"87aacdfe57510dbdb88ec8f8b0f122fbe5b61ab98\", \"method\": \"x \\\"y\\\"\",\n"
+      " \"extra\": {\"a\": [1, 2, {\"b\": null}], \"c\": true},\n"
+      " \"gallery_sizes\": [1000, 100], \"fpir\": [0.001, 0.01, 0.1],\n"
+      " \"thresholds\": [[0.50, 0.45, 0.40], [0.40, 0.35, 0.30]]}";
+  fg_fpir_calibration c;
+  fg_error e;
+  assert_int_equal(fg_fpir_calibration_parse(js, strlen(js), &c, &e), FG_OK);
+  assert_int_equal(c.n_sizes, 2);
+  assert_true(c.size[0] == 100 && c.size[1] == 1000);    /* sorted ascending */
+  assert_true(c.fpir[0] == 0.1 && c.fpir[2] == 0.001);  /* descending */
+  assert_true(c.threshold[0][0] == 0.30 && c.threshold[1][2] == 0.50);
+  double t;
+  assert_int_equal(fg_fpir_threshold(&c, "87aacdfe57510dbd", 100, 0.01, &t, &e), FG_OK);
+  assert_float_equal(t, 0.35, 1e-12);
+  /* log-log interpolation: halfway in log N and in log F */
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 316, sqrt(0.01 * 0.001), &t, &e), FG_OK);
+  assert_float_equal(t, 0.5 * (0.375 + 0.475), 2e-3);
+  /* beyond the largest size: 1 - (1 - F)^(1/N) per comparison, so 10x the size at the same FPIR
+   * needs the largest row's threshold at about FPIR / 10 */
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 10000, 0.01, &t, &e), FG_OK);
+  assert_float_equal(t, 0.50, 2e-3);
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 100000, 0.01, &t, &e), FG_ELIMIT);
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 10, 0.01, &t, &e), FG_ELIMIT);
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 100, 0.5, &t, &e), FG_ELIMIT);
+  assert_int_equal(fg_fpir_threshold(&c, "6c0256ccd3164f84", 100, 0.01, &t, &e), FG_EINVAL);
+  static const char *bad[] = {"", "[]", "{\"fpir\": [0.1]}", "{\"gallery_sizes\": [1], \"fpir\": [0.1], "
+                              "\"thresholds\": [[0.1, 0.2]]}",
+                              "{\"gallery_sizes\": [1], \"fpir\": [2], \"thresholds\": [[0.1]]}",
+                              "{\"gallery_sizes\": [1], \"fpir\": [0.1], \"thresholds\": [[0.1]]} x",
+                              "{\"a\": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}", "{\"a\": \"unterminated}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(fg_fpir_calibration_parse(bad[i], strlen(bad[i]), &c, &e), FG_EFORMAT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kernels_match_scalar),
@@ -456,6 +493,7 @@ int main(void) {
       cmocka_unit_test(test_threads_batches_identical),
       cmocka_unit_test(test_encoding_error),
       cmocka_unit_test(test_search_errors),
+      cmocka_unit_test(test_fpir_calibration),
   };
   fprintf(stderr, "[  INFO    ] best kernel on this CPU: %s\n", fg_kernel_name(fg_kernel_best()));
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,5 +24,6 @@ int cmd_quality(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_devset(int argc, char **argv);
+int cmd_gallery(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const struct {
   {"embed", cmd_embed, "write the template of the face in an image (FGT1, fp32 or fp16)"},
   {"compare", cmd_compare, "compare two faces (images, DG2 or templates) at a chosen FMR"},
   {"devset", cmd_devset, "measure the face pipeline on the LFW development subset"},
+  {"gallery", cmd_gallery, "galleries of templates: create, add, remove, info, 1:N search"},
 };
 
 static void usage(FILE *f) {
