@@ -113,7 +113,7 @@ void fg_template_model_hex(const uint8_t id[FG_TEMPLATE_MODEL_ID_BYTES], char he
 #define FG_CALIBRATION_MAX 16
 typedef struct fg_calibration {
   char model_sha256[65];
-  char method[256];
+  char method[1024];
   int count;
   double fmr[FG_CALIBRATION_MAX];       /* ascending */
   double threshold[FG_CALIBRATION_MAX]; /* threshold[i] for fmr[i] */

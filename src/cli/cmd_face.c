@@ -543,8 +543,9 @@ int cmd_embed(int argc, char **argv) {
     print_result_json(img_path, r);
     printf(", \"template\": ");
     if (write) {
+      printf("{\"path\": ");
       cli_json_str(stdout, out);
-      printf(", \"bytes\": %zu, \"dim\": %d, \"type\": \"%s\", \"model_sha256\": \"%s\"}\n", len, r->dim,
+      printf(", \"bytes\": %zu, \"dim\": %d, \"type\": \"%s\", \"model_sha256\": \"%s\"}}\n", len, r->dim,
              fp16 ? "fp16" : "fp32", fg_face_engine_model_sha256(fe));
     } else {
       printf("null}\n");
@@ -669,7 +670,7 @@ int cmd_compare(int argc, char **argv) {
     snprintf(source, sizeof source, "calibration %s is for model %.16s, not %s", cp, cal.model_sha256, model_hex);
     crc = FG_EINVAL;
   } else if (crc == FG_OK && fg_calibration_threshold(&cal, fmr, &thr, &e) == FG_OK) {
-    snprintf(source, sizeof source, "calibration %s (%s)", cp, cal.method[0] ? cal.method : "method not stated");
+    snprintf(source, sizeof source, "calibration %s", cp);
   } else if (crc == FG_OK) {
     snprintf(source, sizeof source, "calibration %s has no threshold for FMR %g", cp, fmr);
     crc = FG_ENOTFOUND;
@@ -719,6 +720,7 @@ int cmd_compare(int argc, char **argv) {
     json_num(stdout, score);
     printf(", \"fmr\": %g, \"threshold\": %.4f, \"threshold_source\": ", fmr, thr);
     cli_json_str(stdout, source);
+    if (crc == FG_OK) printf(", \"calibration_method\": "), cli_json_str(stdout, cal.method);
     printf(", \"decision\": \"%s\"}\n", fta ? "failure_to_acquire" : match ? "match" : "no_match");
   } else {
     for (int k = 0; k < 2; k++) {

@@ -32,6 +32,11 @@ static float iou(const fg_face_box *a, const fg_face_box *b) {
 }
 
 int fg_face_detect(fg_face_engine *fe, const fg_image *img, fg_face_detections *out, fg_error *err) {
+  return fg__face_detect(fe, img, 1.0, out, err);
+}
+
+int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg_face_detections *out,
+                    fg_error *err) {
   memset(out, 0, sizeof *out);
   if (!img || !img->data || img->width <= 0 || img->height <= 0 || (img->channels != 1 && img->channels != 3))
     return fg__seterr(err, FG_EINVAL, "detect: not a decoded image");
@@ -105,7 +110,7 @@ int fg_face_detect(fg_face_engine *fe, const fg_image *img, fg_face_detections *
    * cannot survive on its own. */
   for (size_t i = 0; i < kept; i++) {
     const fg_face_box *c = &fe->cand[i];
-    if (c->x1 - c->x0 < fe->o.min_face_px) continue;
+    if ((c->x1 - c->x0) * px_scale < fe->o.min_face_px) continue;
     if (out->count < FG_FACE_MAX_FACES) out->faces[out->count++] = *c;
     out->total++;
   }

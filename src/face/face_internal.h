@@ -75,6 +75,10 @@ typedef struct fg__face_view {
   int full_w, full_h;
 } fg__face_view;
 
+/* fg_face_detect on an image whose pixel is px_scale source pixels wide (a
+ * reduced decode), so that min_face_px is judged in source pixels. */
+int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg_face_detections *out,
+                    fg_error *err);
 /* 68 landmarks (full-source pixels) of the face in `box`. */
 int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
                        float lm[2 * FG_FACE_LANDMARKS], fg_error *err);

@@ -168,7 +168,7 @@ static int run(fg_face_engine *fe, const fg__face_view *det, const hires_src *hi
   r->width = det->full_w;
   r->height = det->full_h;
   double t = fg__ms();
-  int rc = fg_face_detect(fe, det->img, &r->det, err);
+  int rc = fg__face_detect(fe, det->img, det->kx, &r->det, err);
   if (rc) return rc;
   for (int i = 0; i < r->det.count; i++) {
     fg_face_box *b = &r->det.faces[i];
