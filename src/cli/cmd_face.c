@@ -587,10 +587,10 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
   fg_error e = {0};
   FILE *f = fopen(s->path, "rb");
   if (!f) return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, strerror(errno)), -1;
-  char magic[4] = {0};
-  size_t got = fread(magic, 1, 4, f);
+  char magic[16] = {0};
+  size_t got = fread(magic, 1, sizeof magic, f);
   fclose(f);
-  if (got == 4 && !memcmp(magic, FG_TEMPLATE_MAGIC, 4)) {
+  if (got >= 4 && !memcmp(magic, FG_TEMPLATE_MAGIC, 4)) {
     s->kind = "template";
     s->status = FG_FACE_OK;
     FILE *g = fopen(s->path, "rb");
@@ -601,7 +601,7 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
       return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, e.msg), -1;
     return 0;
   }
-  s->kind = "image";
+  s->kind = fg_image_sniff((const uint8_t *)magic, got) == FG_IMAGE_FORMAT_DG2 ? "dg2" : "image";
   if (!*fe && !(*fe = make_engine(cmd, c))) return -1;
   if (fg_face_process_file(*fe, s->path, NULL, r, &e))
     return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, e.msg), -1;
@@ -709,7 +709,7 @@ int cmd_compare(int argc, char **argv) {
       printf("%s{\"path\": ", k ? ", " : "");
       cli_json_str(stdout, s[k].path);
       printf(", \"kind\": \"%s\", \"status\": \"%s\"", s[k].kind, status_name(s[k].status));
-      if (!strcmp(s[k].kind, "image") && s[k].status != FG_FACE_NO_FACE) {
+      if (strcmp(s[k].kind, "template") && s[k].status != FG_FACE_NO_FACE) {
         printf(", \"quality\": %.1f, \"reasons\": ", s[k].quality);
         json_reasons(stdout, s[k].reasons);
         if (s[k].liveness_done) printf(", \"liveness\": %.4f", s[k].liveness);
@@ -725,7 +725,7 @@ int cmd_compare(int argc, char **argv) {
   } else {
     for (int k = 0; k < 2; k++) {
       printf("%s: %s", s[k].path, s[k].kind);
-      if (!strcmp(s[k].kind, "image")) {
+      if (strcmp(s[k].kind, "template")) {
         if (s[k].status == FG_FACE_NO_FACE) printf(", FAILURE TO ACQUIRE: no face");
         else {
           printf(", quality %.1f", s[k].quality);
