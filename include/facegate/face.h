@@ -88,14 +88,16 @@ typedef struct fg_face_options {
   fg_channel_order det_channels; /* measured: RGB */
 
   /* --- landmarks --- */
-  fg_landmark_crop lm_crop;   /* measured */
-  float lm_crop_scale;        /* the crop's side relative to the box (1 = box); measured */
-  int lm_refine;              /* extra passes re-cropping about the previous landmarks; measured */
-  int lm_rotate;              /* refinement passes also turn the crop upright (undo roll) */
-  float lm_centre_dx, lm_centre_dy; /* average offset of the 68 points' centre from the crop
-                                       centre, as a fraction of the crop (for refinement) */
+  fg_landmark_crop lm_crop;   /* measured: FG_LANDMARK_CROP_BOX */
+  float lm_crop_scale;        /* the crop's side relative to the box; measured: 1 */
+  int lm_refine;              /* extra passes, each centring the same-size crop on the
+                                 previous pass's 68 points (0..4); measured: 1 */
+  int lm_rotate;              /* refinement passes also turn the crop upright (undo roll);
+                                 default 0 (worse on LFW, better on strongly tilted faces) */
+  float lm_centre_dx, lm_centre_dy; /* where refinement puts the 68 points' centre, as an
+                                       offset from the crop centre in crop sizes; measured: 0, 0 */
   float lm_mean, lm_scale;    /* input = (grey - mean) * scale; measured: 0, 1/256 */
-  fg_points5_rule points5;    /* measured */
+  fg_points5_rule points5;    /* measured: FG_POINTS5_EYE6 */
 
   /* --- alignment and recognition --- */
   int align_width, align_height; /* aligned crop size = the recognition model's input;
@@ -109,13 +111,14 @@ typedef struct fg_face_options {
   /* --- liveness --- */
   int liveness;               /* run the liveness model; default 1 */
   float live_crop_scale;      /* crop side relative to the box; default 2.7 */
-  fg_channel_order live_channels; /* measured */
-  float live_mean, live_scale;    /* measured */
-  int live_index;             /* which output is "live"; measured */
+  fg_channel_order live_channels; /* measured: BGR */
+  float live_mean, live_scale;    /* measured: 0, 1 (raw 0..255) */
+  int live_index;             /* which output is "live"; measured: 0 */
 
   /* --- decoding (fg_face_process_buffer / _file) --- */
   int decode_side;            /* a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8)
-                                 keeping its long side >= this; 0 = always in full; measured */
+                                 keeping its long side >= this; 0 = always in full;
+                                 measured: 640 */
 
   /* --- quality --- */
   float quality_min;          /* unified score (0-100) below which a capture is a failure
