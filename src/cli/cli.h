@@ -25,5 +25,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_devset(int argc, char **argv);
 int cmd_gallery(int argc, char **argv);
+/* `facegate eval identify` (src/cli/cmd_identify.c); argv[0] is "identify". */
+int cmd_eval_identify(int argc, char **argv);
 
 #endif
