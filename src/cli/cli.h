@@ -27,5 +27,6 @@ int cmd_devset(int argc, char **argv);
 int cmd_gallery(int argc, char **argv);
 /* `facegate eval identify` (src/cli/cmd_identify.c); argv[0] is "identify". */
 int cmd_eval_identify(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

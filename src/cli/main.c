@@ -22,6 +22,7 @@ static const struct {
   {"devset", cmd_devset, "measure the face pipeline on the LFW development subset"},
   {"gallery", cmd_gallery, "galleries of templates: create, add, remove, info, 1:N search"},
   {"identify", cmd_eval_identify, "open-set 1:N identification on LFW flights (= facegate eval identify)"},
+  {"eval", cmd_eval, "accuracy on a benchmark: eval lfw DIR (10-fold, TAR@FAR, EER, DET, calibration)"},
 };
 
 static void usage(FILE *f) {
