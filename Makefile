@@ -127,6 +127,34 @@ clean:
 distclean: clean
 	rm -rf var
 
+# ---- evaluation and the pipeline benchmark (docs/evaluation.md) ---------------
+# LFW is read from FACEGATE_LFW; without it these targets say so and succeed.
+FACEGATE_LFW ?= ../shared/data/lfw
+.PHONY: eval calibrate bench-pipeline
+
+# LFW verification: 10-fold accuracy, TAR@FAR=1e-3, FNMR@FMR=5e-4, EER, DET curve.
+eval: setup all
+	@if [ ! -f "$(FACEGATE_LFW)/pairs.txt" ] || [ ! -d "$(FACEGATE_LFW)/lfw-deepfunneled" ]; then \
+	  echo "make eval: skipped: LFW not found at $(FACEGATE_LFW) (set FACEGATE_LFW=/path/to/lfw)"; \
+	else \
+	  mkdir -p $(BUILD)/eval && \
+	  $(BUILD)/facegate eval lfw "$(FACEGATE_LFW)" --plot $(BUILD)/eval/det.png \
+	    --json-out $(BUILD)/eval/lfw.json && \
+	  echo "wrote $(BUILD)/eval/lfw.json and $(BUILD)/eval/det.png"; \
+	fi
+
+# Regenerate data/calibration/fr_feature.json from all LFW impostor pairs.
+calibrate: setup all
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/calibrate
+
+$(BUILD)/bench/pipeline_bench: bench/pipeline_bench.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+
+# Face pipeline per stage, facegate vs ONNX Runtime, 1 and 2 threads.
+bench-pipeline: setup all $(BUILD)/bench/pipeline_bench
+	FACEGATE_LFW="$(FACEGATE_LFW)" PIPELINE_BENCH_BIN=$(BUILD)/bench/pipeline_bench scripts/bench-pipeline
+
 # ---- 1:N search benchmark (docs/matching.md) -----------------------------------
 # facegate's exact search (fp32/fp16/int8) vs FAISS IndexFlatIP and hnswlib on the
 # same vectors; table with ratios, build/bench/search.json.
