@@ -471,7 +471,10 @@ static void test_fpir_calibration(void **state) {
   assert_int_equal(fg_fpir_threshold(&c, NULL, 10000, 0.01, &t, &e), FG_OK);
   assert_float_equal(t, 0.50, 2e-3);
   assert_int_equal(fg_fpir_threshold(&c, NULL, 100000, 0.01, &t, &e), FG_ELIMIT);
-  assert_int_equal(fg_fpir_threshold(&c, NULL, 10, 0.01, &t, &e), FG_ELIMIT);
+  /* below the smallest size, likewise from the smallest row: 10 subjects at FPIR 0.01 ~ 100 at 0.1 */
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 10, 0.01, &t, &e), FG_OK);
+  assert_float_equal(t, 0.30, 3e-3);
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 10, 0.1, &t, &e), FG_ELIMIT);
   assert_int_equal(fg_fpir_threshold(&c, NULL, 100, 0.5, &t, &e), FG_ELIMIT);
   assert_int_equal(fg_fpir_threshold(&c, "6c0256ccd3164f84", 100, 0.01, &t, &e), FG_EINVAL);
   static const char *bad[] = {"", "[]", "{\"fpir\": [0.1]}", "{\"gallery_sizes\": [1], \"fpir\": [0.1], "

@@ -25,8 +25,13 @@ def main():
     ap.add_argument("--facegate", nargs="+", required=True)
     ap.add_argument("--peers", nargs="+", required=True)
     ap.add_argument("--meta", required=True)
+    ap.add_argument("--mates", help="mates.npy: which probes are mated (to split peers' recall)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    mates = None
+    if a.mates:
+        import numpy as np
+        mates = np.load(a.mates).tolist()
     fg_runs, peer_runs = load_all(a.facegate), load_all(a.peers)
     with open(a.meta) as f:
         meta = json.load(f)
@@ -60,6 +65,10 @@ def main():
             entry["faiss_top1_agreement"] = agree
         if hn and "top1" in hn:
             entry["hnswlib_recall_at_1"] = sum(1 for x, y in zip(exact, hn["top1"]) if x == y) / len(exact)
+            if mates:
+                mm = [i for i in range(len(exact)) if 0 <= mates[i] < int(n)]
+                if mm:
+                    entry["hnswlib_recall_at_1_mated"] = sum(1 for i in mm if exact[i] == hn["top1"][i]) / len(mm)
         for enc, e in fg["encodings"].items():
             for t, m in e["threads"].items():
                 rbw = fg["read_bandwidth_gbs"].get(t)
@@ -79,9 +88,11 @@ def main():
                 continue
             for t, m in p["threads"].items():
                 rec = entry.get("hnswlib_recall_at_1") if name == "hnswlib" else entry.get("faiss_top1_agreement")
+                recm = entry.get("hnswlib_recall_at_1_mated") if name == "hnswlib" else None
                 recs = f"{rec:.4f}" if rec is not None else "-"
-                lines.append(f"{int(n):>9} {name:>5} {t:>3} | {m['single_median_us']:>10.1f} {'':>8} | "
-                             f"{m['batched_qps']:>10.0f} {'':>8} | {'':>6} {'':>7} | {recs:>8}")
+                recms = f"{recm:.4f}" if recm is not None else ""
+                lines.append(f"{int(n):>9} {name:>7} {t:>1} | {m['single_median_us']:>10.1f} {'':>8} | "
+                             f"{m['batched_qps']:>10.0f} {'':>8} | {'':>6} {'':>7} | {recs:>8} {recms:>6}")
         lines.append(f"{'':>9} read bandwidth (streaming read kernel): "
                      + ", ".join(f"{t} thr {v:.1f} GB/s" for t, v in fg["read_bandwidth_gbs"].items()))
         result["sizes"][n] = entry
@@ -120,8 +131,11 @@ def main():
     if peer_info:
         lines.append(f"FAISS {peer_info.get('faiss_version')} IndexFlatIP ({peer_info.get('faiss_compile', '')}; "
                      f"BLAS {peer_info.get('blas', '?')}); hnswlib {peer_info.get('hnswlib')}")
-    lines.append("ratios: facegate throughput / FAISS IndexFlatIP (fp32) throughput at the same thread count; "
-                 "recall@1 against facegate's exact fp32 search (all probes; mated probes)")
+    lines.append("single us: median latency of one probe per call; ratios: facegate / FAISS IndexFlatIP (fp32) "
+                 "probes per second at the same thread count (single: 1 / mean latency); GB/s: bytes scanned per "
+                 "probe / mean single-probe latency, and its share of the streaming read bandwidth (above 100%: the "
+                 "gallery fits in cache); recall@1 against facegate's exact fp32 search (all probes; mated probes; "
+                 "FAISS row: agreement of its top 1)")
     lines.append("targets:")
     for k, v in tg.items():
         val = v["value"]

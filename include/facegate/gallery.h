@@ -231,11 +231,11 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
  *    "thresholds": [[T_00, T_01, ...], ...]}       (rows: sizes; other members ignored)
  *
  * fg_fpir_threshold interpolates linearly in log N and log F inside the
- * measured range. Beyond the largest size it extrapolates under the
- * independence model FPIR = 1 - (1 - q(T))^N: the largest size's row gives q(T)
- * at its thresholds, and the threshold for (F, N) is the one whose q equals
- * 1 - (1 - F)^(1/N). It refuses (FG_ELIMIT) rates or sizes below the measured
- * range, and rates needing a threshold above the highest measured one. The
+ * measured range. Outside the measured sizes it extrapolates under the
+ * independence model FPIR = 1 - (1 - q(T))^N: the nearest size's row (the
+ * smallest or the largest) gives q(T) at its thresholds, and the threshold for
+ * (F, N) is the one whose q equals 1 - (1 - F)^(1/N). It refuses (FG_ELIMIT)
+ * rates needing a threshold outside the measured ones. The
  * calibration was measured with one template per subject: for a gallery
  * with several per subject, pass the number of templates as N (each template
  * is one more chance of a false positive, so this errs on the safe side). */

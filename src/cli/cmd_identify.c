@@ -677,7 +677,7 @@ static int aligned_of(fg_face_engine *fe, const lfw *L, uint32_t img, fg_face_de
  * traveller | the wrong top candidate (if one outranked the traveller). */
 static int plot_failures(const char *path, const lfw *L, const setting *s, double T, const char *models_dir,
                          size_t *shown, fg_error *e) {
-  enum { MAXROWS = 24, SIDE = 140, PAD = 12, TEXTW = 330 };
+  enum { MAXROWS = 24, SIDE = 140, PAD = 12, TEXTW = 420 };
   size_t idx[MAXROWS], n = 0;
   for (size_t i = 0; i < s->nm && n < MAXROWS; i++) {
     const outcome *o = &s->mated[i];

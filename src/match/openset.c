@@ -261,10 +261,7 @@ int fg_fpir_threshold(const fg_fpir_calibration *c, const char *model_hex, size_
   }
   double N = (double)n;
   int last = c->n_sizes - 1;
-  if (N < c->size[0])
-    return fg__seterr(err, FG_ELIMIT, "gallery of %zu is below the calibrated sizes (%g..%g)", n, c->size[0],
-                      c->size[last]);
-  if (N <= c->size[last]) {
+  if (N >= c->size[0] && N <= c->size[last]) {
     int i = 0;
     while (i < last && N > c->size[i + 1]) i++;
     double t0, t1;
@@ -278,16 +275,17 @@ int fg_fpir_threshold(const fg_fpir_calibration *c, const char *model_hex, size_
     }
     return FG_OK;
   }
-  /* beyond the largest size: the per-comparison rate q the target needs, found on the largest row */
-  double Nl = c->size[last];
+  /* outside the sizes: the per-comparison rate q the target needs, found on the nearest (first or last) row */
+  int row = N < c->size[0] ? 0 : last;
+  double Nl = c->size[row];
   double q = -expm1(log1p(-fpir) / N);        /* 1 - (1 - F)^(1/N) */
   double f_eq = -expm1(Nl * log1p(-q));       /* the rate at size Nl with that q */
   double t;
-  if (row_threshold(c, last, f_eq, &t))
+  if (row_threshold(c, row, f_eq, &t))
     return fg__seterr(err, FG_ELIMIT,
-                      "FPIR %g at %zu subjects needs FPIR %.3g at the largest calibrated size (%g), outside its "
+                      "FPIR %g at %zu subjects needs FPIR %.3g at the %s calibrated size (%g), outside its "
                       "rates (%g..%g)",
-                      fpir, n, f_eq, Nl, c->fpir[c->n_fpir - 1], c->fpir[0]);
+                      fpir, n, f_eq, row ? "largest" : "smallest", Nl, c->fpir[c->n_fpir - 1], c->fpir[0]);
   *threshold = t;
   return FG_OK;
 }
