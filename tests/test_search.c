@@ -385,6 +385,19 @@ static void test_threads_batches_identical(void **state) {
       else assert_float_equal(got[i * k].score, ref[i * k].score, 1e-5);
     }
     check_against_brute(g, probes, 3, k, &(fg_search_opts){.threads = 3});
+    fg_gallery_destroy(g);
+    /* a small gallery: threads split the probes; same answers */
+    g = make_gallery(dim, encs[ei], 500, 2, NULL);
+    o = (fg_search_opts){.threads = 1};
+    assert_int_equal(fg_gallery_search(g, probes, np, 0, k, &o, ref, rc, &e), FG_OK);
+    for (unsigned th = 2; th <= 5; th++) {
+      o = (fg_search_opts){.threads = th, .batch = 2};
+      assert_int_equal(fg_gallery_search(g, probes, np, 0, k, &o, got, gc, &e), FG_OK);
+      for (size_t i = 0; i < np * k; i++) {
+        assert_int_equal(got[i].template_index, ref[i].template_index);
+        assert_true(got[i].score == ref[i].score);
+      }
+    }
     free(probes), free(ref), free(got);
     fg_gallery_destroy(g);
   }

@@ -193,7 +193,8 @@ fg_kernel fg_kernel_best(void);
 
 typedef struct fg_search_opts {
   unsigned threads; /* 0 or 1: the calling thread only; n: up to n threads over gallery shards
-                       (at least FG_SEARCH_MIN_SHARD templates per shard) */
+                       (at least FG_SEARCH_MIN_SHARD templates per shard) or, for a smaller
+                       gallery and at least 2 batches of probes, over the probes */
   unsigned batch;   /* probes scored per pass over the gallery, 1..FG_SEARCH_MAX_BATCH; 0 = max */
   fg_kernel kernel; /* FG_KERNEL_AUTO (0) unless testing; FG_EUNSUPPORTED if the CPU lacks it */
   unsigned flags;   /* FG_SEARCH_* */

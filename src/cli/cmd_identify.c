@@ -246,6 +246,8 @@ typedef struct setting {
   /* results */
   double thr[2], fnir_mean[2], fnir_std[2], fnir_min[2], fnir_max[2], fpir_at[2];
   double rank1_miss;
+  size_t miss_below[2], miss_outranked[2], miss_lowq[2]; /* misses: mate at rank 1 below T; outranked; with a
+                                                            low-quality or undetected probe or enrolled image */
 } setting;
 
 static const double TARGETS[2] = {0.003, 0.01};
@@ -263,7 +265,7 @@ static double threshold_at(const float *sorted_desc, size_t n, double f) {
   return nextafterf(sorted_desc[k], INFINITY);
 }
 
-static void evaluate(setting *s) {
+static void evaluate(setting *s, const uint8_t *state) {
   float *ns = malloc(s->nn * sizeof *ns);
   for (size_t i = 0; i < s->nn; i++) ns[i] = s->non[i].score;
   qsort(ns, s->nn, sizeof *ns, cmp_desc);
@@ -276,6 +278,14 @@ static void evaluate(setting *s) {
     size_t fp = 0;
     for (size_t i = 0; i < s->nn; i++) fp += s->non[i].score >= T;
     s->fpir_at[t] = (double)fp / (double)s->nn;
+    s->miss_below[t] = s->miss_outranked[t] = s->miss_lowq[t] = 0;
+    for (size_t i = 0; i < s->nm; i++) {
+      const outcome *o = &s->mated[i];
+      if (o->hit && o->score >= T) continue;
+      if (o->hit) s->miss_below[t]++;
+      else s->miss_outranked[t]++;
+      s->miss_lowq[t] += state[o->probe] != IMG_OK || state[o->mate] != IMG_OK;
+    }
     size_t per = s->per_flight ? s->per_flight : s->nm, nf = s->nm / per;
     double sum = 0, sum2 = 0, mn = 1, mx = 0;
     for (size_t f = 0; f < nf; f++) {
@@ -785,6 +795,10 @@ static void print_setting_json(FILE *f, const setting *s) {
                "\"threshold_%g\": %.6f, \"fpir_reached_%g\": %.6f",
             TARGETS[t], s->fnir_mean[t], TARGETS[t], s->fnir_std[t], TARGETS[t], s->fnir_min[t], TARGETS[t],
             s->fnir_max[t], TARGETS[t], s->thr[t], TARGETS[t], s->fpir_at[t]);
+  for (int t = 0; t < 2; t++)
+    fprintf(f, ", \"misses_%g\": {\"mate_rank1_below_threshold\": %zu, \"outranked\": %zu, "
+               "\"low_quality_or_undetected_image\": %zu}",
+            TARGETS[t], s->miss_below[t], s->miss_outranked[t], s->miss_lowq[t]);
   fprintf(f, "}");
 }
 
@@ -879,7 +893,7 @@ int cmd_eval_identify(int argc, char **argv) {
   }
   run_cfg cfg = {&L, enc, (size_t)N, (size_t)F, (uint64_t)seed};
   if (run_flights(&cfg, st, &e) || run_all(&cfg, &st[2], &e)) goto fail;
-  for (int s = 0; s < 3; s++) evaluate(&st[s]);
+  for (int s = 0; s < 3; s++) evaluate(&st[s], L.state);
   size_t shown = 0;
   if (plot) {
     setting *ps[3] = {&st[0], &st[1], &st[2]};
@@ -921,6 +935,9 @@ int cmd_eval_identify(int argc, char **argv) {
     }
     printf("\nthresholds (cosine): 1 image %.4f / %.4f, 2 images %.4f / %.4f, all LFW %.4f / %.4f (FPIR 0.003 / 0.01)\n",
            st[0].thr[0], st[0].thr[1], st[1].thr[0], st[1].thr[1], st[2].thr[0], st[2].thr[1]);
+    printf("misses at FPIR 0.003 (1 image): %zu with the mate at rank 1 below the threshold, %zu outranked; %zu "
+           "involve a low-quality or undetected image\n",
+           st[0].miss_below[0], st[0].miss_outranked[0], st[0].miss_lowq[0]);
     printf("%ld flights of %ld travellers (seed %ld); %zu travellers enrolled with two images; %.1f s\n", F, N, seed,
            st[1].enrolled_extra, wall);
     if (plot) printf("wrote %s\n", plot);

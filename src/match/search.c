@@ -23,6 +23,9 @@
  * the shards' heaps are merged by offering their entries, shard by shard, to a
  * fresh heap. A subject in the global top k is in the top k of the shard
  * holding its best template, with its true score, so the merge is exact too.
+ * A gallery too small for two shards (< 2 * FG_SEARCH_MIN_SHARD templates)
+ * searched with many probes is split by probes instead: each thread scans the
+ * whole gallery for its own probes.
  */
 #include <math.h>
 #include <pthread.h>
@@ -314,10 +317,14 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
   float thr = (opts->flags & FG_SEARCH_THRESHOLD) ? opts->threshold : -INFINITY;
   if (isnan(thr)) return fg__seterr(err, FG_EINVAL, "threshold is NaN");
 
-  size_t nt = opts->threads > 1 ? opts->threads : 1;
+  size_t want = opts->threads > 1 ? opts->threads : 1, batch = opts->batch ? opts->batch : FG_SEARCH_MAX_BATCH;
+  if (want > 256) want = 256;
+  size_t nt = want;
   if (nt > g->n / FG_SEARCH_MIN_SHARD) nt = g->n / FG_SEARCH_MIN_SHARD;
   if (nt < 1) nt = 1;
-  if (nt > 256) nt = 256;
+  /* a gallery too small to shard, and many probes: give each thread its own probes instead */
+  int by_probe = nt == 1 && want > 1 && n_probes >= 2 * batch;
+  if (by_probe) nt = want < n_probes / batch ? want : n_probes / batch;
   size_t per = n_probes * k;
   job *jobs = calloc(nt, sizeof *jobs);
   heap *heaps = calloc(nt * n_probes, sizeof *heaps);
@@ -331,9 +338,15 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
   size_t started = 0;
   for (size_t t = 0; t < nt; t++) {
     jobs[t] = (job){.g = g, .fn = fg__kernel_fn(kt, g->enc), .probes = probes, .n_probes = n_probes,
-                    .stride = stride, .k = k, .batch = opts->batch ? opts->batch : FG_SEARCH_MAX_BATCH,
+                    .stride = stride, .k = k, .batch = batch,
                     .lo = g->n * t / nt, .hi = g->n * (t + 1) / nt, .fused = fused, .thr = thr,
                     .heaps = heaps + t * n_probes, .storage = storage + t * per, .rc = FG_OK};
+    if (by_probe) { /* probes [p0, p1) over the whole gallery, straight into their final heaps */
+      size_t p0 = n_probes * t / nt, p1 = n_probes * (t + 1) / nt;
+      jobs[t].probes = probes + p0 * stride, jobs[t].n_probes = p1 - p0;
+      jobs[t].lo = 0, jobs[t].hi = g->n;
+      jobs[t].heaps = heaps + p0, jobs[t].storage = storage + p0 * k;
+    }
   }
   for (size_t t = 1; t < nt; t++, started++)
     if (pthread_create(&tids[t], NULL, scan, &jobs[t])) {
@@ -352,7 +365,7 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
   ent *merged = storage + nt * per; /* k spare entries */
   for (size_t i = 0; i < n_probes; i++) {
     heap h, *res = &heaps[i];
-    if (nt > 1) {
+    if (nt > 1 && !by_probe) {
       heap_init(&h, merged, k, thr);
       for (size_t t = 0; t < nt; t++) {
         const heap *s = &heaps[t * n_probes + i];
