@@ -490,8 +490,9 @@ static void test_fpir_calibration(void **state) {
   assert_int_equal(fg_fpir_threshold(&c, NULL, 10, 0.1, &t, &e), FG_ELIMIT);
   assert_int_equal(fg_fpir_threshold(&c, NULL, 100, 0.5, &t, &e), FG_ELIMIT);
   assert_int_equal(fg_fpir_threshold(&c, "6c0256ccd3164f84", 100, 0.01, &t, &e), FG_EINVAL);
-  static const char *bad[] = {"", "[]", "{\"fpir\": [0.1]}", "{\"gallery_sizes\": [1], \"fpir\": [0.1], "
-                              "\"thresholds\": [[0.1, 0.2]]}",
+  static const char *bad[] = {"", "[]", "{\"fpir\": [0.1]}",
+                              ("{\"gallery_sizes\": [1], \"fpir\": [0.1], "
+                               "\"thresholds\": [[0.1, 0.2]]}"),
                               "{\"gallery_sizes\": [1], \"fpir\": [2], \"thresholds\": [[0.1]]}",
                               "{\"gallery_sizes\": [1], \"fpir\": [0.1], \"thresholds\": [[0.1]]} x",
                               "{\"a\": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}", "{\"a\": \"unterminated}"};
