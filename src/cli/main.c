@@ -30,7 +30,8 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "\nenvironment:\n  FACEGATE_MODELS  directory of the default models (default var/models)\n"
-             "\nexit codes: 0 success, 1 failure, 2 usage error, 3 verification failed\n");
+             "  FACEGATE_LFW     Labeled Faces in the Wild, for eval (default ../shared/data/lfw)\n"
+             "\nexit codes: 0 success, 1 failure, 2 usage error, 3 verification failed, 4 failure to acquire\n");
 }
 
 int cli_wants_help(int argc, char **argv) {
