@@ -68,6 +68,14 @@ typedef enum fg_points5_rule {
                             mouth corners = mean of outer and inner corners (48+60, 54+64) */
 } fg_points5_rule;
 
+/* Which landmarks the alignment similarity is fitted to. */
+typedef enum fg_align_points {
+  FG_ALIGN_POINTS5 = 0,  /* the 5 points (points5 rule) onto align_template */
+  FG_ALIGN_STABLE = 1,   /* 23 points: both eyes (36-47), the nose (27-35), the mouth
+                            corners (48, 54), onto the mean 68-point shape */
+  FG_ALIGN_INNER = 2     /* the 51 inner points (17-67) onto the mean 68-point shape */
+} fg_align_points;
+
 /* Engine options. fg_face_options_init() fills the defaults; change what you
  * need. Strings are copied by fg_face_engine_create. Fields marked
  * "measured" were fixed by the measurements in docs/pipeline.md: change them
@@ -98,15 +106,29 @@ typedef struct fg_face_options {
                                        offset from the crop centre in crop sizes; measured: 0, 0 */
   float lm_mean, lm_scale;    /* input = (grey - mean) * scale; measured: 0, 1/256 */
   fg_points5_rule points5;    /* measured: FG_POINTS5_EYE6 */
+  int lm_views;               /* crops whose 68 points are averaged in the last pass: 1, 3
+                                 (the crop and the crop scaled by 1 +- lm_view_delta) or 5
+                                 (the crop and the crop shifted by +-lm_view_delta of its
+                                 width, then height); default 1 */
+  float lm_view_delta;        /* default 0.05 */
+  float lm_size_w, lm_size_h; /* > 0: refinement passes also size the crop from the previous
+                                 pass, lm_size_w x lm_size_h times the 68 points' RMS distance
+                                 from their centroid; 0: the box's size (default) */
 
   /* --- alignment and recognition --- */
   int align_width, align_height; /* aligned crop size = the recognition model's input;
                                     0: read from the model (112x112 for the default) */
   float align_template[10];   /* 5 points (left eye, right eye, nose tip, left and right
                                  mouth corner; x, y in aligned pixels); default ArcFace */
+  fg_align_points align_points; /* default FG_ALIGN_POINTS5. The mean 68-point shape is the
+                                   devset's mean under the 5-point ArcFace alignment, mapped
+                                   with align_template (docs/pipeline.md) */
   fg_channel_order feat_channels; /* measured: BGR */
   float feat_mean, feat_scale;    /* input = (pixel - mean) * scale; default 127, 1/128 */
   int flip;                   /* add the mirrored crop's embedding (test-time augmentation) */
+  float tta_zoom;             /* 0: off; else also embed a crop aligned to the template
+                                 scaled by 1 + tta_zoom about its centre and add it
+                                 (test-time augmentation; with flip, its mirror too) */
 
   /* --- liveness --- */
   int liveness;               /* run the liveness model; default 1 */

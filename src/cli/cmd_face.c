@@ -911,10 +911,16 @@ int cmd_devset(int argc, char **argv) {
            "  --lm-crop box|square       --lm-crop-scale S           --lm-refine N\n"
            "  --lm-rotate                --lm-centre DX,DY\n"
            "  --lm-scaling div256|unit|sym|raw                       --points5 eye6|eye4\n"
+           "  --lm-views 1|3|5           --lm-view-delta D           --align points5|stable|inner\n"
+           "  --tta-zoom Z               --lm-size W,H\n"
            "  --live-scaling raw|unit|sym                            --feat-scaling sym|unit|raw\n"
            "other options:\n"
            "  --per-person N       images per person (default 10)\n"
-           "  --people N           only the first N people (alphabetical) of the set\n%s",
+           "  --people N           only the first N people (alphabetical) of the set\n"
+           "  --worst N            list the N lowest-scoring genuine pairs on stderr\n"
+           "  --dump-landmarks F   write each face's 68 points in aligned-crop coordinates to F\n"
+           "                       (one line per image: 136 numbers, then the box's width and\n"
+           "                       height at that scale; how the 68-point template was derived)\n%s",
            common_help);
     return EXIT_OK;
   }
@@ -922,12 +928,15 @@ int cmd_devset(int argc, char **argv) {
   common_init(&c);
   c.fo.quality_min = 40;
   const char *lfw = NULL;
-  int per = 10, max_people = 0;
+  const char *dump_path = NULL;
+  int per = 10, max_people = 0, worst = 0;
   for (int i = 1; i < argc; i++) {
     if (common_opt(&c, argc, argv, &i)) continue;
     const char *a = argv[i];
     int bad = 0;
-    if (!strcmp(a, "--per-person")) per = (int)num_arg(need_val(argc, argv, &i), a, 2, 1000);
+    if (!strcmp(a, "--dump-landmarks")) dump_path = need_val(argc, argv, &i);
+    else if (!strcmp(a, "--worst")) worst = (int)num_arg(need_val(argc, argv, &i), a, 1, 1e6);
+    else if (!strcmp(a, "--per-person")) per = (int)num_arg(need_val(argc, argv, &i), a, 2, 1000);
     else if (!strcmp(a, "--people")) max_people = (int)num_arg(need_val(argc, argv, &i), a, 1, 1e6);
     else if (!strcmp(a, "--det-channels")) bad = parse_channels(need_val(argc, argv, &i), &c.fo.det_channels);
     else if (!strcmp(a, "--feat-channels")) bad = parse_channels(need_val(argc, argv, &i), &c.fo.feat_channels);
@@ -938,6 +947,20 @@ int cmd_devset(int argc, char **argv) {
     else if (!strcmp(a, "--lm-crop-scale")) c.fo.lm_crop_scale = (float)num_arg(need_val(argc, argv, &i), a, 0.5, 3);
     else if (!strcmp(a, "--lm-refine")) c.fo.lm_refine = (int)num_arg(need_val(argc, argv, &i), a, 0, 4);
     else if (!strcmp(a, "--lm-rotate")) c.fo.lm_rotate = 1;
+    else if (!strcmp(a, "--lm-views")) c.fo.lm_views = (int)num_arg(need_val(argc, argv, &i), a, 1, 5);
+    else if (!strcmp(a, "--lm-view-delta")) c.fo.lm_view_delta = (float)num_arg(need_val(argc, argv, &i), a, 0, 0.25);
+    else if (!strcmp(a, "--lm-size")) {
+      const char *v = need_val(argc, argv, &i);
+      if (sscanf(v, "%f,%f", &c.fo.lm_size_w, &c.fo.lm_size_h) != 2) bad = 1;
+    }
+    else if (!strcmp(a, "--tta-zoom")) c.fo.tta_zoom = (float)num_arg(need_val(argc, argv, &i), a, -0.25, 0.25);
+    else if (!strcmp(a, "--align")) {
+      const char *v = need_val(argc, argv, &i);
+      if (!strcmp(v, "points5")) c.fo.align_points = FG_ALIGN_POINTS5;
+      else if (!strcmp(v, "stable")) c.fo.align_points = FG_ALIGN_STABLE;
+      else if (!strcmp(v, "inner")) c.fo.align_points = FG_ALIGN_INNER;
+      else bad = 1;
+    }
     else if (!strcmp(a, "--lm-centre")) {
       const char *v = need_val(argc, argv, &i);
       if (sscanf(v, "%f,%f", &c.fo.lm_centre_dx, &c.fo.lm_centre_dy) != 2) bad = 1;
@@ -974,7 +997,12 @@ int cmd_devset(int argc, char **argv) {
   double live_mean[3] = {0};
   float *tmp = malloc((size_t)n * sizeof *tmp);
   fg_face_box mbox = {0};
+  FILE *dump = NULL;
   if (!emb || !st || !failed || !r || !tmp) goto done;
+  if (dump_path && !(dump = fopen(dump_path, "w"))) {
+    fprintf(stderr, "facegate devset: %s: %s\n", dump_path, strerror(errno));
+    goto done;
+  }
   /* Pass 1: the pipeline; pass 2: images without a face get the median box. */
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 1) {
@@ -1037,6 +1065,14 @@ int cmd_devset(int argc, char **argv) {
         fg_image_release(&img);
       }
       memcpy(emb + (size_t)i * dim, r->embedding, (size_t)dim * sizeof *emb);
+      if (dump) {
+        const float *m = r->align, *p = r->landmarks;
+        for (int k = 0; k < FG_FACE_LANDMARKS; k++)
+          fprintf(dump, "%s%.3f %.3f", k ? " " : "", m[0] * p[2 * k] + m[1] * p[2 * k + 1] + m[2],
+                  m[3] * p[2 * k] + m[4] * p[2 * k + 1] + m[5]);
+        double sc = hypot(m[0], m[3]);
+        fprintf(dump, " %.3f %.3f\n", (r->box.x1 - r->box.x0) * sc, (r->box.y1 - r->box.y0) * sc);
+      }
       float *s = st + 20 * i;
       const fg_face_quality *q = &r->quality;
       s[0] = q->inter_eye_px, s[1] = q->yaw, s[2] = q->pitch, s[3] = q->roll, s[4] = q->sharpness;
@@ -1092,6 +1128,17 @@ int cmd_devset(int argc, char **argv) {
       if (list[i].person == list[j].person) gen[gi++] = sc;
       else imp[ii++] = sc;
     }
+  if (worst > 0) {
+    /* The worst genuine pairs, for looking at what fails (stderr). */
+    qsort(gen, ng, sizeof *gen, cmp_float);
+    float lim = gen[(size_t)worst < ng ? (size_t)worst - 1 : ng - 1];
+    for (long i = 0; i < n; i++)
+      for (long j = i + 1; j < n; j++)
+        if (list[i].person == list[j].person) {
+          float sc = fg_dot(emb + (size_t)i * dim, emb + (size_t)j * dim, (size_t)dim);
+          if (sc <= lim) fprintf(stderr, "worst genuine %.4f %s %s\n", sc, list[i].path, list[j].path);
+        }
+  }
   qsort(gen, ng, sizeof *gen, cmp_float);
   qsort(imp, ni, sizeof *imp, cmp_float);
   /* Threshold at FMR f: the impostor score with a share f of impostors at or above it. */
@@ -1172,6 +1219,10 @@ int cmd_devset(int argc, char **argv) {
   }
   rc = EXIT_OK;
 done:
+  if (dump && fclose(dump) && rc == EXIT_OK) {
+    fprintf(stderr, "facegate devset: %s: write failed\n", dump_path);
+    rc = EXIT_FAIL;
+  }
   free(list);
   free(emb);
   free(st);

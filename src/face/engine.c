@@ -14,8 +14,6 @@
 
 #include "face/face_internal.h"
 
-static const float arcface_5[10] = {38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f,
-                                    71.7366f, 41.5493f, 92.3655f, 70.7299f, 92.2041f};
 
 static const char *const default_file[FG__NMODELS] = {"fr_detect.onnx", "fr_landmark.onnx",
                                                       "fr_feature.onnx", "fr_liveness.onnx"};
@@ -37,7 +35,11 @@ void fg_face_options_init(fg_face_options *o) {
   o->lm_mean = 0.f;
   o->lm_scale = 1.f / 256.f;
   o->points5 = FG_POINTS5_EYE6;
-  memcpy(o->align_template, arcface_5, sizeof arcface_5);
+  o->lm_views = 1;
+  o->lm_view_delta = 0.05f;
+  o->align_points = FG_ALIGN_POINTS5;
+  o->tta_zoom = 0.f;
+  memcpy(o->align_template, fg__arcface_5, sizeof o->align_template);
   o->feat_channels = FG_CHANNELS_BGR;
   o->feat_mean = 127.f;
   o->feat_scale = 1.f / 128.f;
@@ -97,6 +99,17 @@ static int check_options(const fg_face_options *o, fg_error *err) {
   if (o->lm_refine < 0 || o->lm_refine > 4) return fg__seterr(err, FG_EINVAL, "lm_refine must be 0..4");
   if (!(fabsf(o->lm_centre_dx) <= 0.5f && fabsf(o->lm_centre_dy) <= 0.5f))
     return fg__seterr(err, FG_EINVAL, "lm_centre_dx/dy must be in [-0.5, 0.5]");
+  if (o->lm_views != 1 && o->lm_views != 3 && o->lm_views != 5)
+    return fg__seterr(err, FG_EINVAL, "lm_views must be 1, 3 or 5");
+  if (!(o->lm_view_delta >= 0 && o->lm_view_delta <= 0.25f))
+    return fg__seterr(err, FG_EINVAL, "lm_view_delta must be in [0, 0.25]");
+  if (!(o->lm_size_w >= 0 && o->lm_size_w <= 10 && o->lm_size_h >= 0 && o->lm_size_h <= 10) ||
+      ((o->lm_size_w > 0) != (o->lm_size_h > 0)))
+    return fg__seterr(err, FG_EINVAL, "lm_size_w/h must both be 0 or both in (0, 10]");
+  if (o->align_points < FG_ALIGN_POINTS5 || o->align_points > FG_ALIGN_INNER)
+    return fg__seterr(err, FG_EINVAL, "align_points: unknown value");
+  if (!(o->tta_zoom > -0.3f && o->tta_zoom < 0.3f))
+    return fg__seterr(err, FG_EINVAL, "tta_zoom must be in (-0.3, 0.3)");
   if (o->align_width < 0 || o->align_height < 0 || o->align_width > 1024 || o->align_height > 1024)
     return fg__seterr(err, FG_EINVAL, "align size must be 0..1024");
   if (!(o->live_crop_scale >= 1.f && o->live_crop_scale <= 8.f))
@@ -123,6 +136,7 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
   if (!fe) return fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
   fe->o = *opts;
   if (fe->o.threads == 0) fe->o.threads = 1;
+  fg__face_template68(fe->o.align_template, fe->tmpl68);
 
   /* Resolve and own every path. */
   const char *dir = opts->models_dir && *opts->models_dir ? opts->models_dir : "var/models";
@@ -266,6 +280,7 @@ void fg_face_engine_destroy(fg_face_engine *fe) {
   free(fe->feat_out2);
   free(fe->live_in);
   fg_image_release(&fe->aligned);
+  fg_image_release(&fe->aligned2);
   free(fe);
 }
 

@@ -40,6 +40,8 @@ struct fg_face_engine {
   float live_out[8];
 
   fg_image aligned;                  /* last aligned crop */
+  fg_image aligned2;                 /* the tta_zoom crop (scratch) */
+  float tmpl68[136];                 /* the mean 68-point shape under align_template */
   char sha256[65];
   uint8_t model_id[8];
 };
@@ -74,6 +76,21 @@ typedef struct fg__face_view {
   double kx, ky, ox, oy;
   int full_w, full_h;
 } fg__face_view;
+
+/* The ArcFace 5-point template (112x112). */
+extern const float fg__arcface_5[10];
+/* The mean 68-point shape mapped by the similarity taking fg__arcface_5 to tmpl5. */
+void fg__face_template68(const float tmpl5[10], float out[136]);
+/* The point pairs the alignment is fitted to under `rule` (src from lm / p5,
+ * dst from the templates): up to 51 pairs into src, dst; returns the count. */
+int fg__face_align_points(fg_align_points rule, const float lm[136], const float p5[10], const float tmpl5[10],
+                          const float tmpl68[136], float *src, float *dst);
+/* Warp img by the similarity sim (img pixel centres -> crop pixel centres) to
+ * a w x h RGB crop, bilinear, zero outside. */
+int fg__face_warp(const fg_image *img, const float sim[6], int w, int h, fg_image *out, fg_error *err);
+/* Embedding from n aligned crops (raw outputs summed, each with its mirror
+ * when opts.flip), L2-normalised. */
+int fg__face_embed_n(fg_face_engine *fe, const fg_image *const *crops, int n, float *emb, fg_error *err);
 
 /* fg_face_detect on an image whose pixel is px_scale source pixels wide (a
  * reduced decode), so that min_face_px is judged in source pixels. */

@@ -93,12 +93,43 @@ static int run_once(fg_face_engine *fe, const fg__face_view *v, double cx, doubl
   return FG_OK;
 }
 
+/* The last pass over several crops (lm_views): the crop itself and the crop
+ * scaled by 1 +- lm_view_delta (3 views) or shifted by +-lm_view_delta of its
+ * width and of its height along its own axes (5 views); the 68 points are
+ * averaged, which damps the model's dependence on exactly where the crop
+ * falls. */
+static int run_views(fg_face_engine *fe, const fg__face_view *v, double cx, double cy, double w, double h,
+                     double theta, float lm[136], fg_error *err) {
+  int rc = run_once(fe, v, cx, cy, w, h, theta, lm, err);
+  int n = fe->o.lm_views;
+  if (rc || n <= 1) return rc;
+  double acc[136], d = fe->o.lm_view_delta, c = cos(theta), s = sin(theta);
+  for (int i = 0; i < 136; i++) acc[i] = lm[i];
+  for (int k = 1; k < n; k++) {
+    double ccx = cx, ccy = cy, cw = w, chh = h;
+    if (n == 3) {
+      double f = k == 1 ? 1 + d : 1 - d;
+      cw *= f, chh *= f;
+    } else {
+      double dx = 0, dy = 0;
+      if (k <= 2) dx = (k == 1 ? d : -d) * w;
+      else dy = (k == 3 ? d : -d) * h;
+      ccx += c * dx - s * dy, ccy += s * dx + c * dy;
+    }
+    if ((rc = run_once(fe, v, ccx, ccy, cw, chh, theta, lm, err))) return rc;
+    for (int i = 0; i < 136; i++) acc[i] += lm[i];
+  }
+  for (int i = 0; i < 136; i++) lm[i] = (float)(acc[i] / n);
+  return FG_OK;
+}
+
 int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
                        float lm[2 * FG_FACE_LANDMARKS], fg_error *err) {
   double cx, cy, w, h;
   lm_rect(&fe->o, box, &cx, &cy, &w, &h);
+  if (!fe->o.lm_refine) return run_views(fe, v, cx, cy, w, h, 0, lm, err);
   int rc = run_once(fe, v, cx, cy, w, h, 0, lm, err);
-  if (rc || !fe->o.lm_refine) return rc;
+  if (rc) return rc;
   /* Where the landmarks' centre sat in the first crop tells how far the box
    * was off; each refinement pass moves the crop by that amount, measured
    * against the average placement (lm_centre_dx/dy, a fraction of the crop),
@@ -113,6 +144,15 @@ int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face
     for (int i = 36; i < 42; i++) ex -= lm[2 * i], ey -= lm[2 * i + 1];
     for (int i = 42; i < 48; i++) ex += lm[2 * i], ey += lm[2 * i + 1];
     double roll = atan2(ey, ex);
+    if (fe->o.lm_size_w > 0) {
+      /* With lm_size_w/h the crop is also sized from the points, so that
+       * every face fills it the same way whatever the box's own scale. */
+      double ss = 0;
+      for (int i = 0; i < FG_FACE_LANDMARKS; i++)
+        ss += (lm[2 * i] - mx) * (lm[2 * i] - mx) + (lm[2 * i + 1] - my) * (lm[2 * i + 1] - my);
+      double spread = sqrt(ss / FG_FACE_LANDMARKS);
+      if (spread > 0.5) w = fe->o.lm_size_w * spread, h = fe->o.lm_size_h * spread;
+    }
     /* Expected landmark centre = crop centre + the average offset, turned
      * with the crop. */
     double ox = fe->o.lm_centre_dx * w, oy = fe->o.lm_centre_dy * h;
@@ -120,7 +160,9 @@ int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face
     cx += mx - (cx + c * ox - s * oy);
     cy += my - (cy + s * ox + c * oy);
     if (fe->o.lm_rotate) theta = roll;
-    if ((rc = run_once(fe, v, cx, cy, w, h, theta, lm, err))) return rc;
+    rc = pass + 1 < fe->o.lm_refine ? run_once(fe, v, cx, cy, w, h, theta, lm, err)
+                                    : run_views(fe, v, cx, cy, w, h, theta, lm, err);
+    if (rc) return rc;
   }
   return FG_OK;
 }

@@ -118,14 +118,30 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
 
   /* Align in the view's pixels (centre convention for the warp). */
   t = fg__ms();
-  float p5v[10], sim[6];
-  for (int i = 0; i < 5; i++) {
-    p5v[2 * i] = (float)((r->points[2 * i] - v.ox) / v.kx - 0.5);
-    p5v[2 * i + 1] = (float)((r->points[2 * i + 1] - v.oy) / v.ky - 0.5);
+  float src[2 * 51], dst[2 * 51], sim[6];
+  int np = fg__face_align_points(fe->o.align_points, r->landmarks, r->points, fe->o.align_template, fe->tmpl68,
+                                 src, dst);
+  for (int i = 0; i < np; i++) {
+    src[2 * i] = (float)((src[2 * i] - v.ox) / v.kx - 0.5);
+    src[2 * i + 1] = (float)((src[2 * i + 1] - v.oy) / v.ky - 0.5);
   }
   fg_image_release(&fe->aligned);
-  if ((rc = fg_face_align(v.img, p5v, fe->o.align_template, fe->feat_w, fe->feat_h, &fe->aligned, sim, err)))
+  if (fg_face_similarity(src, dst, np, sim)) {
+    rc = fg__seterr(err, FG_EINVAL, "align: degenerate landmarks");
     goto done;
+  }
+  if ((rc = fg__face_warp(v.img, sim, fe->feat_w, fe->feat_h, &fe->aligned, err))) goto done;
+  if (fe->o.tta_zoom != 0) {
+    /* The same alignment onto the template scaled by 1 + tta_zoom about its
+     * 5 points' centroid. */
+    const float *tp = fe->o.align_template;
+    double z = 1 + fe->o.tta_zoom, tx = (tp[0] + tp[2] + tp[4] + tp[6] + tp[8]) / 5,
+           ty = (tp[1] + tp[3] + tp[5] + tp[7] + tp[9]) / 5;
+    float sz[6] = {(float)(z * sim[0]), (float)(z * sim[1]), (float)(z * sim[2] + (1 - z) * tx),
+                   (float)(z * sim[3]), (float)(z * sim[4]), (float)(z * sim[5] + (1 - z) * ty)};
+    fg_image_release(&fe->aligned2);
+    if ((rc = fg__face_warp(v.img, sz, fe->feat_w, fe->feat_h, &fe->aligned2, err))) goto done;
+  }
   /* The same similarity from full-source coordinates. */
   r->align[0] = (float)(sim[0] / v.kx), r->align[1] = (float)(sim[1] / v.ky);
   r->align[2] = (float)(sim[2] - sim[0] * (v.ox / v.kx + 0.5) - sim[1] * (v.oy / v.ky + 0.5));
@@ -146,7 +162,10 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
   }
 
   t = fg__ms();
-  if ((rc = fg_face_embed(fe, &fe->aligned, r->embedding, err))) goto done;
+  {
+    const fg_image *crops[2] = {&fe->aligned, &fe->aligned2};
+    if ((rc = fg__face_embed_n(fe, crops, fe->o.tta_zoom != 0 ? 2 : 1, r->embedding, err))) goto done;
+  }
   r->dim = fe->dim;
   r->ms.embed = fg__ms() - t;
 
