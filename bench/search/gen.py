@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Vectors for `make bench-search`: a gallery of up to N unit vectors and probes.
 
-    gen.py OUTDIR --n 1000000 [--dim 512] [--probes 1000] [--real EMB.npy --labels LAB.npy]
+    gen.py OUTDIR --n 1000000 [--dim 512] [--probes 1000] [--real EMB.npy --labels LAB.npy | --lfw DIR]
 
 Writes OUTDIR/base.npy (N x dim float32, unit rows: the gallery; the first n
 rows form the gallery of size n), OUTDIR/probes.npy (P x dim float32, unit),
@@ -17,10 +17,13 @@ without their correlations. Half the probes are mated to one of the first
 10,000 templates (so mated at every gallery size), half are non-mated.
 
 Real (--real): L2-normalised embeddings of real faces with identity labels
-(e.g. LFW through facegate's pipeline). One image of each identity with 2+
+(e.g. LFW through facegate's pipeline: `facegate identify DIR
+--save-embeddings EMB.npy`, rows in sorted image order, and --lfw DIR to
+derive the labels). One image of each identity with 2+
 images is held out as a mated probe, identities with one image give the
-non-mated probes (up to --probes in all), the remaining images are copy 0 of
-the gallery. Further copies are copy 0 rotated by random orthogonal matrices
+non-mated probes (up to --probes in all), and the other images of identities
+with 2+ images are copy 0 of the gallery (single-image identities stay out of
+it, so every non-mated probe is truly non-mated). Further copies are copy 0 rotated by random orthogonal matrices
 R_k (QR of a Gaussian matrix): each copy keeps the real geometry among its own
 vectors (every pairwise score unchanged), while its scores against other copies
 and the probes behave like those of unrelated identities. Copies are appended
@@ -65,7 +68,20 @@ def synthetic(args, out):
 def real(args, out):
     rng = np.random.default_rng(args.seed)
     emb = normalise(np.load(args.real).astype(np.float32))
-    lab = np.load(args.labels)
+    if args.labels:
+        lab = np.load(args.labels)
+    else:  # identities of an LFW tree's images in facegate's sorted (name, number) order
+        root = os.path.join(args.lfw, "lfw-deepfunneled")
+        lab = []
+        for k, name in enumerate(sorted(os.listdir(root))):
+            d = os.path.join(root, name)
+            if not os.path.isdir(d):
+                continue
+            n = sum(1 for f in os.listdir(d) if f.startswith(name + "_") and f.endswith(".jpg"))
+            lab += [k] * n
+        lab = np.array(lab)
+    if len(lab) != len(emb):
+        raise SystemExit(f"gen.py: {len(emb)} embeddings but {len(lab)} labels")
     d = emb.shape[1]
     ids, counts = np.unique(lab, return_counts=True)
     multi, single = set(ids[counts >= 2].tolist()), set(ids[counts == 1].tolist())
@@ -118,7 +134,8 @@ def main():
     ap.add_argument("--probes", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--real")
-    ap.add_argument("--labels")
+    ap.add_argument("--labels", help="identity per embedding row (.npy)")
+    ap.add_argument("--lfw", help="instead of --labels: the LFW root whose sorted images the rows are")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     probes, mates, meta = real(args, args.out) if args.real else synthetic(args, args.out)
