@@ -17,7 +17,7 @@ without their correlations. Half the probes are mated to one of the first
 10,000 templates (so mated at every gallery size), half are non-mated.
 
 Real (--real): L2-normalised embeddings of real faces with identity labels
-(e.g. LFW through facegate's pipeline: `facegate identify DIR
+(e.g. LFW through facegate's pipeline: `facegate eval identify DIR
 --save-embeddings EMB.npy`, rows in sorted image order, and --lfw DIR to
 derive the labels). One image of each identity with 2+
 images is held out as a mated probe, identities with one image give the

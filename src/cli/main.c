@@ -21,7 +21,6 @@ static const struct {
   {"compare", cmd_compare, "compare two faces (images, DG2 or templates) at a chosen FMR"},
   {"devset", cmd_devset, "measure the face pipeline on the LFW development subset"},
   {"gallery", cmd_gallery, "galleries of templates: create, add, remove, info, 1:N search"},
-  {"identify", cmd_eval_identify, "open-set 1:N identification on LFW flights (= facegate eval identify)"},
   {"eval", cmd_eval, "accuracy on a benchmark: eval lfw DIR (10-fold, TAR@FAR, EER, DET, calibration)"},
 };
 
