@@ -4,10 +4,7 @@
  * threshold (the model and the interpolation are described in gallery.h and
  * docs/matching.md).
  *
- * The file is JSON; this reads it with a small strict recursive-descent
- * parser (objects, arrays, strings with the standard escapes, numbers,
- * true/false/null; nesting depth at most 16) and keeps only the members it
- * needs, so the library needs no JSON dependency for one small file.
+ * The file is JSON, read with jansson; only the members below are used.
  */
 #include <errno.h>
 #include <math.h>
@@ -16,176 +13,67 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "common/internal.h"
 #include "match/match.h"
 
 #define MAX_CAL_BYTES ((size_t)1 << 20)
 
-typedef struct jp {
-  const char *begin, *s, *end;
-  int depth;
-  fg_error *err;
-  int rc;
-} jp;
-
-static int jfail(jp *p, const char *what) {
-  if (!p->rc) p->rc = fg__seterr(p->err, FG_EFORMAT, "FPIR calibration: %s at byte %td", what, p->s - p->begin);
-  return p->rc;
-}
-
-static void ws(jp *p) {
-  while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r')) p->s++;
-}
-
-static int lit(jp *p, char c) {
-  ws(p);
-  if (p->s < p->end && *p->s == c) {
-    p->s++;
-    return 1;
-  }
-  return 0;
-}
-
-/* A string into buf (truncated to n-1 bytes; buf may be NULL to skip). */
-static int jstring(jp *p, char *buf, size_t n) {
-  ws(p);
-  if (p->s >= p->end || *p->s != '"') return jfail(p, "expected a string");
-  p->s++;
-  size_t k = 0;
-  while (p->s < p->end && *p->s != '"') {
-    char c = *p->s++;
-    if ((unsigned char)c < 0x20) return jfail(p, "control character in a string");
-    if (c == '\\') {
-      if (p->s >= p->end) break;
-      char x = *p->s++;
-      switch (x) {
-      case '"': case '\\': case '/': c = x; break;
-      case 'b': c = '\b'; break;
-      case 'f': c = '\f'; break;
-      case 'n': c = '\n'; break;
-      case 'r': c = '\r'; break;
-      case 't': c = '\t'; break;
-      case 'u':
-        if (p->end - p->s < 4) return jfail(p, "bad \\u escape");
-        p->s += 4;
-        c = '?';
-        break;
-      default: return jfail(p, "bad escape");
-      }
-    }
-    if (buf && k + 1 < n) buf[k++] = c;
-  }
-  if (p->s >= p->end) return jfail(p, "unterminated string");
-  p->s++;
-  if (buf && n) buf[k] = 0;
-  return 0;
-}
-
-static int jnumber(jp *p, double *v) {
-  ws(p);
-  const char *b = p->s;
-  while (p->s < p->end && strchr("+-0123456789.eE", *p->s)) p->s++;
-  if (p->s == b || p->s - b > 63) return jfail(p, "expected a number");
-  char tmp[64];
-  memcpy(tmp, b, (size_t)(p->s - b));
-  tmp[p->s - b] = 0;
-  char *e;
-  errno = 0;
-  *v = strtod(tmp, &e);
-  if (*e || errno || !isfinite(*v)) return jfail(p, "bad number");
-  return 0;
-}
-
-static int jskip(jp *p);
-
-static int jskip_container(jp *p, char open, char close) {
-  if (++p->depth > 16) return jfail(p, "nesting too deep");
-  p->s++;
-  if (lit(p, close)) {
-    p->depth--;
-    return 0;
-  }
-  do {
-    if (open == '{') {
-      if (jstring(p, NULL, 0)) return p->rc;
-      if (!lit(p, ':')) return jfail(p, "expected ':'");
-    }
-    if (jskip(p)) return p->rc;
-  } while (lit(p, ','));
-  if (!lit(p, close)) return jfail(p, open == '{' ? "expected '}'" : "expected ']'");
-  p->depth--;
-  return 0;
-}
-
-static int jskip(jp *p) {
-  ws(p);
-  if (p->s >= p->end) return jfail(p, "unexpected end");
-  char c = *p->s;
-  if (c == '{') return jskip_container(p, '{', '}');
-  if (c == '[') return jskip_container(p, '[', ']');
-  if (c == '"') return jstring(p, NULL, 0);
-  static const char *const words[] = {"true", "false", "null"};
-  for (int i = 0; i < 3; i++) {
-    size_t l = strlen(words[i]);
-    if ((size_t)(p->end - p->s) >= l && !memcmp(p->s, words[i], l)) {
-      p->s += l;
-      return 0;
-    }
-  }
-  double v;
-  return jnumber(p, &v);
-}
-
-/* An array of at most FG_FPIR_MAX numbers. */
-static int jnumbers(jp *p, double *v, int *n) {
+/* Copy a JSON array of numbers into v (at most FG_FPIR_MAX). */
+static int numbers(json_t *arr, const char *what, double *v, int *n, fg_error *err) {
   *n = 0;
-  if (!lit(p, '[')) return jfail(p, "expected an array of numbers");
-  if (lit(p, ']')) return 0;
-  do {
-    if (*n >= (int)FG_FPIR_MAX) return jfail(p, "too many entries");
-    if (jnumber(p, &v[(*n)++])) return p->rc;
-  } while (lit(p, ','));
-  if (!lit(p, ']')) return jfail(p, "expected ']'");
-  return 0;
+  if (!json_is_array(arr)) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: %s must be an array of numbers", what);
+  if (json_array_size(arr) > FG_FPIR_MAX) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: too many %s", what);
+  size_t i;
+  json_t *x;
+  json_array_foreach(arr, i, x) {
+    if (!json_is_number(x)) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: %s[%zu] is not a number", what, i);
+    v[(*n)++] = json_number_value(x);
+  }
+  return FG_OK;
+}
+
+static int parse_tree(json_t *root, fg_fpir_calibration *cal, double thr[FG_FPIR_MAX][FG_FPIR_MAX], int *cols, int *rows,
+                      fg_error *err) {
+  if (!json_is_object(root)) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: not a JSON object");
+  json_t *sha = json_object_get(root, "model_sha256"), *sizes = json_object_get(root, "gallery_sizes"),
+         *fpir = json_object_get(root, "fpir"), *th = json_object_get(root, "thresholds");
+  if (!sizes || !fpir || !th)
+    return fg__seterr(err, FG_EFORMAT, "FPIR calibration: needs gallery_sizes, fpir and thresholds");
+  if (sha) {
+    if (!json_is_string(sha) || strlen(json_string_value(sha)) >= sizeof cal->model_sha256)
+      return fg__seterr(err, FG_EFORMAT, "FPIR calibration: model_sha256 is not a digest string");
+    memcpy(cal->model_sha256, json_string_value(sha), strlen(json_string_value(sha)) + 1);
+  }
+  int rc;
+  if ((rc = numbers(sizes, "gallery_sizes", cal->size, &cal->n_sizes, err)) ||
+      (rc = numbers(fpir, "fpir", cal->fpir, &cal->n_fpir, err)))
+    return rc;
+  if (!json_is_array(th)) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: thresholds must be an array of arrays");
+  if (json_array_size(th) > FG_FPIR_MAX) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: too many threshold rows");
+  size_t i;
+  json_t *row;
+  json_array_foreach(th, i, row) {
+    if ((rc = numbers(row, "thresholds row", thr[i], &cols[i], err))) return rc;
+    (*rows)++;
+  }
+  return FG_OK;
 }
 
 int fg_fpir_calibration_parse(const char *json, size_t len, fg_fpir_calibration *cal, fg_error *err) {
   memset(cal, 0, sizeof *cal);
-  jp p = {json, json, json + len, 0, err, 0};
-  int have_sizes = 0, have_fpir = 0, have_thr = 0, rows = 0;
+  if (!json) return fg__seterr(err, FG_EINVAL, "FPIR calibration: NULL input");
+  int rows = 0;
   double thr[FG_FPIR_MAX][FG_FPIR_MAX];
   int cols[FG_FPIR_MAX];
-  if (!lit(&p, '{')) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: not a JSON object");
-  if (!lit(&p, '}')) {
-    do {
-      char key[64];
-      if (jstring(&p, key, sizeof key) || !lit(&p, ':')) return p.rc ? p.rc : jfail(&p, "expected ':'");
-      if (!strcmp(key, "model_sha256")) {
-        if (jstring(&p, cal->model_sha256, sizeof cal->model_sha256)) return p.rc;
-      } else if (!strcmp(key, "gallery_sizes")) {
-        if (jnumbers(&p, cal->size, &cal->n_sizes)) return p.rc;
-        have_sizes = 1;
-      } else if (!strcmp(key, "fpir")) {
-        if (jnumbers(&p, cal->fpir, &cal->n_fpir)) return p.rc;
-        have_fpir = 1;
-      } else if (!strcmp(key, "thresholds")) {
-        if (!lit(&p, '[')) return jfail(&p, "thresholds must be an array of arrays");
-        if (!lit(&p, ']')) {
-          do {
-            if (rows >= (int)FG_FPIR_MAX) return jfail(&p, "too many threshold rows");
-            if (jnumbers(&p, thr[rows], &cols[rows])) return p.rc;
-            rows++;
-          } while (lit(&p, ','));
-          if (!lit(&p, ']')) return jfail(&p, "expected ']'");
-        }
-        have_thr = 1;
-      } else if (jskip(&p)) return p.rc;
-    } while (lit(&p, ','));
-    if (!lit(&p, '}')) return jfail(&p, "expected '}'");
-  }
-  ws(&p);
-  if (p.s != p.end) return jfail(&p, "trailing bytes");
-  if (!have_sizes || !have_fpir || !have_thr || cal->n_sizes < 1 || cal->n_fpir < 1)
+  json_error_t jerr;
+  json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: line %d: %s", jerr.line, jerr.text);
+  int rc = parse_tree(root, cal, thr, cols, &rows, err);
+  json_decref(root);
+  if (rc) return rc;
+  if (cal->n_sizes < 1 || cal->n_fpir < 1)
     return fg__seterr(err, FG_EFORMAT, "FPIR calibration: needs gallery_sizes, fpir and thresholds");
   if (rows != cal->n_sizes) return fg__seterr(err, FG_EFORMAT, "FPIR calibration: %d threshold rows for %d sizes",
                                               rows, cal->n_sizes);
