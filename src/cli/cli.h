@@ -13,6 +13,12 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 int cli_wants_help(int argc, char **argv);
 /* Directory of the default models: --models-dir, $FACEGATE_MODELS, or var/models. */
 const char *cli_models_dir(const char *flag);
+/* The value after option argv[*i] (advancing *i); prints "CMD: option X needs a
+ * value" and exits with EXIT_USAGE when there is none. */
+const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);
+/* An integer in lo..hi, or a "CMD: WHAT must be an integer in lo..hi" message and
+ * exit with EXIT_USAGE. */
+long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, long hi);
 /* Print a JSON string literal (escaped) to f. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -51,13 +51,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static const char *arg_val(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "facegate eval: option %s needs a value\n", argv[*i]);
-    exit(EXIT_USAGE);
-  }
-  return argv[++*i];
-}
+static const char *arg_val(int argc, char **argv, int *i) { return cli_arg_val("facegate eval", argc, argv, i); }
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -34,23 +34,10 @@
 
 #define MAX_INPUT_BYTES ((size_t)64 << 20)
 
-static const char *arg_val(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "facegate gallery: option %s needs a value\n", argv[*i]);
-    exit(EXIT_USAGE);
-  }
-  return argv[++*i];
-}
+static const char *arg_val(int argc, char **argv, int *i) { return cli_arg_val("facegate gallery", argc, argv, i); }
 
 static long parse_long(const char *s, const char *what, long lo, long hi) {
-  char *e;
-  errno = 0;
-  long v = strtol(s, &e, 10);
-  if (errno || *e || v < lo || v > hi) {
-    fprintf(stderr, "facegate gallery: %s must be an integer in %ld..%ld (got '%s')\n", what, lo, hi, s);
-    exit(EXIT_USAGE);
-  }
-  return v;
+  return cli_parse_long("facegate gallery", s, what, lo, hi);
 }
 
 static double parse_double(const char *s, const char *what, double lo, double hi) {

@@ -63,22 +63,10 @@
 
 enum { IMG_OK = 0, IMG_FALLBACK = 1, IMG_LOW_QUALITY = 2 };
 
-static const char *arg_val(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "facegate eval identify: option %s needs a value\n", argv[*i]);
-    exit(EXIT_USAGE);
-  }
-  return argv[++*i];
-}
+static const char *arg_val(int argc, char **argv, int *i) { return cli_arg_val("facegate eval identify", argc, argv, i); }
 
 static long parse_long(const char *s, const char *what, long lo, long hi) {
-  char *e;
-  long v = strtol(s, &e, 10);
-  if (*e || v < lo || v > hi) {
-    fprintf(stderr, "facegate eval identify: %s must be an integer in %ld..%ld (got '%s')\n", what, lo, hi, s);
-    exit(EXIT_USAGE);
-  }
-  return v;
+  return cli_parse_long("facegate eval identify", s, what, lo, hi);
 }
 
 static double now_s(void) {

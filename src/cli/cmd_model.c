@@ -12,22 +12,10 @@
 #include "cli/cli.h"
 #include "facegate/nn.h"
 
-static const char *arg_val(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) {
-    fprintf(stderr, "facegate: option %s needs a value\n", argv[*i]);
-    exit(EXIT_USAGE);
-  }
-  return argv[++*i];
-}
+static const char *arg_val(int argc, char **argv, int *i) { return cli_arg_val("facegate model", argc, argv, i); }
 
 static int parse_int(const char *s, const char *what, int lo, int hi) {
-  char *e;
-  long v = strtol(s, &e, 10);
-  if (*e || v < lo || v > hi) {
-    fprintf(stderr, "facegate: %s must be an integer in %d..%d (got '%s')\n", what, lo, hi, s);
-    exit(EXIT_USAGE);
-  }
-  return (int)v;
+  return (int)cli_parse_long("facegate model", s, what, lo, hi);
 }
 
 /* ------------------------------------------------------------------ models */

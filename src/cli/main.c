@@ -2,6 +2,7 @@
  * facegate — the command-line tool. main() only dispatches to subcommands;
  * each lives in its own cmd_*.c file and prints its own --help.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,25 @@ const char *cli_models_dir(const char *flag) {
   if (flag && *flag) return flag;
   const char *e = getenv("FACEGATE_MODELS");
   return e && *e ? e : "var/models";
+}
+
+const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i) {
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "%s: option %s needs a value\n", cmd, argv[*i]);
+    exit(EXIT_USAGE);
+  }
+  return argv[++*i];
+}
+
+long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, long hi) {
+  char *e;
+  errno = 0;
+  long v = strtol(s, &e, 10);
+  if (errno || e == s || *e || v < lo || v > hi) {
+    fprintf(stderr, "%s: %s must be an integer in %ld..%ld (got '%s')\n", cmd, what, lo, hi, s);
+    exit(EXIT_USAGE);
+  }
+  return v;
 }
 
 void cli_json_str(FILE *f, const char *s) {
