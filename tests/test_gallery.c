@@ -426,7 +426,7 @@ static void test_version_model_lazy(void **state) {
   memcpy(buf, file, len);
   /* another model */
   uint8_t other[16] = {0x6c, 0x02, 0x56};
-  assert_int_equal(fg_gallery_open_memory(buf, len, other, 0, &g, &e), FG_EINVAL);
+  assert_int_equal(fg_gallery_open_memory(buf, len, other, 0, &g, &e), FG_EMODEL);
   assert_non_null(strstr(e.msg, "model"));
   uint8_t right[16];
   memcpy(right, buf + 48, 16);

@@ -31,7 +31,8 @@ extern "C" {
   XX(CHECKSUM,    -7, "checksum mismatch")                                     \
   XX(BACKEND,     -8, "inference backend failure")                             \
   XX(SHAPE,       -9, "tensor shape mismatch")                                 \
-  XX(NOTFOUND,   -10, "not found")
+  XX(NOTFOUND,   -10, "not found")                                           \
+  XX(MODEL,      -11, "made by another recognition model")
 
 typedef enum fg_errcode {
   FG_OK = 0,

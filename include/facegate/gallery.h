@@ -161,7 +161,7 @@ int fg_gallery_save(const fg_gallery *g, const char *path, fg_error *err);
  * model) must equal the file's model id. On error *out is NULL. Errors:
  * FG_EIO / FG_ENOTFOUND (cannot open or map), FG_EFORMAT (not a gallery,
  * truncated, inconsistent), FG_EUNSUPPORTED (another format version),
- * FG_ECHECKSUM (digest mismatch: corrupt), FG_EINVAL (another model). */
+ * FG_ECHECKSUM (digest mismatch: corrupt), FG_EMODEL (another model). */
 int fg_gallery_open(const char *path, const uint8_t *expect_model, unsigned flags, fg_gallery **out,
                     fg_error *err);
 /* Same over a caller's buffer, viewed in place: `buf` must be 64-byte aligned

@@ -83,15 +83,15 @@ size_t fg_template_encoded_size(int dim, fg_template_type type);
 /* Encode into buf (cap bytes; FG_ELIMIT if too small), length in *len. */
 int fg_template_encode(const fg_template *t, fg_template_type type, uint8_t *buf, size_t cap,
                        size_t *len, fg_error *err);
-/* Decode and check (see above). expect_model: refuse (FG_EINVAL, naming both
+/* Decode and check (see above). expect_model: refuse (FG_EMODEL, naming both
  * ids) a template made by another model; NULL accepts any model. Errors:
  * FG_EFORMAT (magic, version, type, flags, reserved bytes, length, values),
- * FG_ECHECKSUM, FG_EINVAL (model), FG_ENOMEM. On error *out is zeroed. */
+ * FG_ECHECKSUM, FG_EMODEL (model), FG_ENOMEM. On error *out is zeroed. */
 int fg_template_decode(const uint8_t *buf, size_t len,
                        const uint8_t expect_model[FG_TEMPLATE_MODEL_ID_BYTES], fg_template *out,
                        fg_error *err);
 /* Cosine similarity (the dot product of the normalised vectors), -1..1.
- * FG_EINVAL, naming both, when the models or dimensions differ. */
+ * FG_EMODEL when the models differ, FG_EINVAL when the dimensions do (both named). */
 int fg_template_compare(const fg_template *a, const fg_template *b, float *score, fg_error *err);
 
 /* Dot product of n floats (double accumulation). */

@@ -257,7 +257,7 @@ int fg_template_decode(const uint8_t *buf, size_t len, const uint8_t expect_mode
     char a[17], b[17];
     fg_template_model_hex(buf + 8, a);
     fg_template_model_hex(expect_model, b);
-    return fg__seterr(err, FG_EINVAL, "template: made by another model (model id %s, this one is %s)", a, b);
+    return fg__seterr(err, FG_EMODEL, "template: made by another model (model id %s, this one is %s)", a, b);
   }
   float *v = malloc((size_t)dim * sizeof *v);
   if (!v) return fg__seterr(err, FG_ENOMEM, "template: out of memory");
@@ -305,7 +305,7 @@ int fg_template_compare(const fg_template *a, const fg_template *b, float *score
     char x[17], y[17];
     fg_template_model_hex(a->model_id, x);
     fg_template_model_hex(b->model_id, y);
-    return fg__seterr(err, FG_EINVAL, "compare: templates from different models (%s, %s)", x, y);
+    return fg__seterr(err, FG_EMODEL, "compare: templates from different models (%s, %s)", x, y);
   }
   if (a->dim != b->dim) return fg__seterr(err, FG_EINVAL, "compare: dimensions differ (%d, %d)", a->dim, b->dim);
   float s = fg_dot(a->values, b->values, (size_t)a->dim);

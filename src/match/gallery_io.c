@@ -316,7 +316,7 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
     char have[33], want[33];
     hex_id(buf + 48, have);
     hex_id(expect, want);
-    return fg__seterr(err, FG_EINVAL, "gallery holds templates of model %s..., not of the expected model %s...",
+    return fg__seterr(err, FG_EMODEL, "gallery holds templates of model %s..., not of the expected model %s...",
                       have, want);
   }
   int i8 = enc == FG_ENCODING_INT8;
