@@ -78,6 +78,21 @@ static void print_shape(FILE *f, const fg_tensor_info *t, int json) {
   fputs(json ? "]" : "", f);
 }
 
+/* JSON array of the model's inputs (or outputs): [{"name": ..., "shape": [...]}, ...]. */
+static void print_tensor_list(const fg_model *m, int inputs) {
+  size_t n = inputs ? fg_model_input_count(m) : fg_model_output_count(m);
+  printf("[");
+  for (size_t i = 0; i < n; i++) {
+    const fg_tensor_info *t = inputs ? fg_model_input(m, i) : fg_model_output(m, i);
+    printf("%s{\"name\": ", i ? ", " : "");
+    cli_json_str(stdout, t->name);
+    printf(", \"shape\": ");
+    print_shape(stdout, t, 1);
+    printf("}");
+  }
+  printf("]");
+}
+
 static int model_info(int argc, char **argv) {
   const char *file = NULL;
   int json = 0;
@@ -100,25 +115,11 @@ static int model_info(int argc, char **argv) {
     memcpy(ops, st.ops, sizeof ops);
     int first = 1;
     for (char *tok = strtok(ops, ","); tok; tok = strtok(NULL, ","), first = 0) printf("%s\"%s\"", first ? "" : ", ", tok);
-    printf("], \"inputs\": [");
-    for (size_t i = 0; i < fg_model_input_count(m); i++) {
-      const fg_tensor_info *t = fg_model_input(m, i);
-      printf("%s{\"name\": ", i ? ", " : "");
-      cli_json_str(stdout, t->name);
-      printf(", \"shape\": ");
-      print_shape(stdout, t, 1);
-      printf("}");
-    }
-    printf("], \"outputs\": [");
-    for (size_t i = 0; i < fg_model_output_count(m); i++) {
-      const fg_tensor_info *t = fg_model_output(m, i);
-      printf("%s{\"name\": ", i ? ", " : "");
-      cli_json_str(stdout, t->name);
-      printf(", \"shape\": ");
-      print_shape(stdout, t, 1);
-      printf("}");
-    }
-    printf("]}\n");
+    printf("], \"inputs\": ");
+    print_tensor_list(m, 1);
+    printf(", \"outputs\": ");
+    print_tensor_list(m, 0);
+    printf("}\n");
   } else {
     printf("file:       %s\nsha256:     %s\nopset:      %lld\n", file, st.sha256, (long long)st.opset);
     for (size_t i = 0; i < fg_model_input_count(m); i++) {

@@ -101,6 +101,9 @@ int fg__onnx_parse(const uint8_t *data, size_t len, const fg_model_options *opts
 
 /* ---- fold.c: constant folding and shape inference ---- */
 int fg__graph_infer(fg__graph *g, fg_error *err);
+/* Resolve a Slice node's per-axis start and step (and, if odims is non-NULL, its
+ * output dims) from its attributes or constant inputs; shared with kernels.c. */
+int fg__slice_params(const fg__graph *g, fg__node *n, int64_t *start, int64_t *step, int64_t *odims, fg_error *err);
 
 /* ---- fuse.c: BN folding, activation fusion ---- */
 int fg__graph_fuse(fg__graph *g, fg_error *err);

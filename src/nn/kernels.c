@@ -330,10 +330,8 @@ static int concat(const fg__kctx *k) {
   return FG_OK;
 }
 
-/* Slice with per-axis start/step already resolved by shape inference into the
- * output dims; here we recompute starts the same way (fold.c stores them). */
-int fg__slice_params(const fg__graph *g, fg__node *n, int64_t *start, int64_t *step, int64_t *odims, fg_error *err);
-
+/* Slice: start and step per axis come from fg__slice_params (fold.c), the same
+ * resolution shape inference used for the output dims. */
 static int slice(const fg__kctx *k, fg_error *err) {
   int64_t start[FG__MAX_RANK], step[FG__MAX_RANK];
   int rc = fg__slice_params(k->g, (fg__node *)k->n, start, step, NULL, err);
