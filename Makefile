@@ -7,7 +7,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-PKGS    := libprotobuf-c libsodium libturbojpeg libpng libopenjp2 cairo jansson
+PKGS    := libprotobuf-c libsodium libturbojpeg libpng libopenjp2 cairo jansson sqlite3 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -15,13 +15,14 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -pthread \
               -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
+LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
 
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 GEN_C   := $(BUILD)/gen/onnx.pb-c.c
 GEN_H   := $(BUILD)/gen/onnx.pb-c.h
 
-LIB_SRC := $(wildcard src/common/*.c src/nn/*.c src/image/*.c src/face/*.c src/match/*.c src/eval/*.c)
+LIB_SRC := $(wildcard src/common/*.c src/nn/*.c src/image/*.c src/face/*.c src/match/*.c src/eval/*.c \
+                      src/store/*.c src/secure/*.c src/border/*.c src/server/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)

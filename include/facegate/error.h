@@ -32,7 +32,10 @@ extern "C" {
   XX(BACKEND,     -8, "inference backend failure")                             \
   XX(SHAPE,       -9, "tensor shape mismatch")                                 \
   XX(NOTFOUND,   -10, "not found")                                           \
-  XX(MODEL,      -11, "made by another recognition model")
+  XX(MODEL,      -11, "made by another recognition model")                   \
+  XX(PERM,       -12, "not permitted")                                       \
+  XX(CONFLICT,   -13, "conflicts with the current state")                    \
+  XX(AUTH,       -14, "authentication failed")
 
 typedef enum fg_errcode {
   FG_OK = 0,

@@ -1,0 +1,316 @@
+/*
+ * facegate/border.h — border operations: manifests and staged flight
+ * galleries, gate encounters, 1:1 document checks, the watchlist, referrals
+ * and officers' decisions, entries and exits, overstays, retention, reports
+ * and the audit trail. The CLI and the HTTP service are thin layers over
+ * this module.
+ *
+ *     fg_border_options o;
+ *     fg_border_options_init(&o);           // data in var/data, default policy
+ *     fg_border *b;
+ *     if (fg_border_open(&o, &b, &e)) die(e.msg);
+ *     fg_actor gate = {"gate-12", "gate", "boarding"};
+ *     fg_encounter_request rq = {.manifest_id = 7, .gate = "B12", .image = jpg, .image_len = n};
+ *     fg_encounter_result r;
+ *     if (fg_border_encounter(b, &gate, &rq, &r, &e)) die(e.msg);
+ *     printf("%s\n", fg_outcome_name(r.outcome));   // MATCHED, NO_MATCH, ...
+ *     fg_border_close(b);
+ *
+ * Every function takes the acting person or device (fg_actor) and writes an
+ * audit event for what it did (reads of biometric data included) in the same
+ * transaction as the change, so a change and its audit record are committed
+ * together or not at all. Authorisation by role is the caller's job (the
+ * service's route table); the library records the role it was given.
+ *
+ * Results that are lists or documents come back as jansson objects (json_t,
+ * caller owns one reference: json_decref). Their members are documented in
+ * docs/border.md and are what the CLI's --json and the service's API print.
+ *
+ * Biometric data is sealed before it reaches the store (facegate/secure.h);
+ * what policy says must go is deleted by fg_border_purge.
+ *
+ * Threads: an fg_border holds a store connection and a face engine and is NOT
+ * thread-safe: open one per thread (they share the database and key file).
+ */
+#ifndef FACEGATE_BORDER_H
+#define FACEGATE_BORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "facegate/error.h"
+#include "facegate/face.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fg_border fg_border;
+
+/* ---- policy ---------------------------------------------------------------- */
+
+typedef enum fg_category {
+  FG_CATEGORY_CITIZEN = 0,
+  FG_CATEGORY_RESIDENT = 1,  /* permanent resident */
+  FG_CATEGORY_FOREIGN = 2,   /* foreign national */
+  FG_CATEGORY_EXEMPT = 3,    /* diplomats, crew, minors under the exemption age... */
+  FG_CATEGORY_COUNT = 4
+} fg_category;
+
+/* "citizen", "resident", "foreign", "exempt". */
+const char *fg_category_name(fg_category c);
+int fg_category_parse(const char *name, fg_category *out);
+
+/* What policy keeps and for how long, for one category (seconds; -1 = keep). */
+typedef struct fg_category_policy {
+  int opt_out_allowed;        /* may ask for a manual check instead of a capture */
+  int64_t capture_retention;  /* gate capture images */
+  int64_t template_retention; /* gate capture templates */
+  int64_t crossing_retention; /* entry/exit records */
+} fg_category_policy;
+
+typedef struct fg_policy {
+  int capture_mandatory;      /* 1: nobody may opt out, whatever the categories say */
+  fg_category_policy category[FG_CATEGORY_COUNT];
+  fg_category_policy unidentified; /* captures matched to nobody (until an officer says who) */
+  int64_t gallery_retention;  /* staged document photos and templates, after the flight */
+  int64_t overstay_crossing_retention; /* crossings of overstayers (EES: 5 years) */
+  int fta_max_tries;          /* consecutive failures to acquire at a gate before a referral */
+  double match_fpir;          /* flight gallery threshold, as a target FPIR */
+  double watchlist_fpir;      /* watchlist threshold (strict) */
+  double verify_fmr;          /* 1:1 document check threshold, as a target FMR */
+  float liveness_min;         /* below: LIVENESS_SUSPECT; 0 turns the check off */
+  float quality_min;          /* unified quality (0-100) below: failure to acquire */
+  int admit_days;             /* foreign nationals' admission when the manifest gives none */
+} fg_policy;
+
+/* Today's practice: citizens may opt out, everyone else is captured; citizens'
+ * captures and templates go after 12 hours, foreign nationals' captures after
+ * 14 days; docs/border.md lists every default and where it comes from. */
+void fg_policy_defaults(fg_policy *p);
+/* Read a policy (JSON, docs/border.md) over the defaults: members left out
+ * keep their default; unknown members are refused (FG_EFORMAT naming them),
+ * as are negative or out-of-range values. */
+int fg_policy_parse(const char *json, size_t len, fg_policy *p, fg_error *err);
+int fg_policy_load(const char *path, fg_policy *p, fg_error *err);
+/* The policy as JSON (durations in hours, as in the file). */
+json_t *fg_policy_to_json(const fg_policy *p);
+
+/* ---- opening ---------------------------------------------------------------- */
+
+typedef int64_t (*fg_clock_fn)(void *ctx); /* seconds since the epoch, UTC */
+
+typedef struct fg_border_options {
+  const char *data_dir;     /* default "var/data": facegate.db and facegate.key */
+  const char *store;        /* NULL: <data_dir>/facegate.db (or "sqlite:PATH") */
+  const char *key_file;     /* NULL: <data_dir>/facegate.key (created 0600 on first use) */
+  const char *policy_file;  /* NULL: the defaults */
+  const char *calibration;  /* NULL: data/calibration/fr_feature.json */
+  const char *fpir_calibration; /* NULL: FG_FPIR_CALIBRATION_DEFAULT */
+  const char *port;         /* this installation's port code; default "XXX" */
+  unsigned store_flags;     /* FG_STORE_* (facegate/store.h) */
+  fg_face_options face;     /* models and pipeline */
+  fg_clock_fn clock;        /* NULL: the system clock; tests drive time with their own */
+  void *clock_ctx;
+} fg_border_options;
+
+void fg_border_options_init(fg_border_options *o);
+/* Open the store (creating and migrating it), the key file (creating it) and
+ * the policy. The face engine is loaded on first use. A policy different
+ * from the last one recorded is written to the audit chain as
+ * "policy.change". On error *out is NULL and nothing is left open. */
+int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err);
+void fg_border_close(fg_border *b);
+const fg_policy *fg_border_policy(const fg_border *b);
+/* The clock the module runs on. */
+int64_t fg_border_now(fg_border *b);
+
+/* Who is acting, for the audit chain. role: gate, officer, supervisor,
+ * auditor, admin, system (timers) or local (the command line). */
+typedef struct fg_actor {
+  const char *name;
+  const char *role;
+  const char *purpose; /* may be NULL: the action's usual purpose */
+} fg_actor;
+
+/* ---- manifests ------------------------------------------------------------- */
+
+typedef enum fg_manifest_format {
+  FG_MANIFEST_AUTO = 0, /* by file name (.csv) or first byte ('{') */
+  FG_MANIFEST_JSON = 1,
+  FG_MANIFEST_CSV = 2
+} fg_manifest_format;
+
+typedef struct fg_manifest_import_opts {
+  fg_manifest_format format;
+  int64_t amend;         /* > 0: add these passengers to manifest `amend` */
+  const char *base_dir;  /* photo paths are relative to this (default: the file's dir) */
+  /* CSV carries passengers only; the flight comes from these (JSON: ignored) */
+  const char *carrier, *flight, *port, *scheduled, *direction;
+  /* progress: called after each passenger (may be NULL) */
+  void (*progress)(void *ctx, size_t done, size_t total);
+  void *progress_ctx;
+} fg_manifest_import_opts;
+
+/* Import (or amend) a manifest from a file or a buffer and stage its
+ * gallery. Per-passenger problems (no face, low quality, duplicate document,
+ * unreadable photo, missing field) are reported in (*report)["problems"]
+ * without rejecting the rest; a malformed file (not JSON/CSV, no passengers
+ * array, bad flight fields) is refused whole with FG_EFORMAT and nothing
+ * written. FG_ECONFLICT for amending a closed manifest. */
+int fg_border_manifest_import(fg_border *b, const fg_actor *who, const char *path,
+                              const fg_manifest_import_opts *o, json_t **report, fg_error *err);
+int fg_border_manifest_import_buffer(fg_border *b, const fg_actor *who, const char *data,
+                                     size_t len, const fg_manifest_import_opts *o,
+                                     json_t **report, fg_error *err);
+/* Close a manifest: no more encounters against it. */
+int fg_border_manifest_close(fg_border *b, const fg_actor *who, int64_t id, fg_error *err);
+/* Manifests (newest first) with passenger / crossed / referred counts. */
+int fg_border_manifest_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* One manifest with its passengers (names, document, status, enrolled templates). */
+int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_t **out,
+                            fg_error *err);
+
+/* ---- gate encounters ------------------------------------------------------ */
+
+typedef enum fg_outcome {
+  FG_OUTCOME_MATCHED = 0,
+  FG_OUTCOME_NO_MATCH = 1,
+  FG_OUTCOME_FAILURE_TO_ACQUIRE = 2,
+  FG_OUTCOME_LIVENESS_SUSPECT = 3,
+  FG_OUTCOME_OPT_OUT = 4
+} fg_outcome;
+
+const char *fg_outcome_name(fg_outcome o);
+
+typedef struct fg_encounter_request {
+  int64_t manifest_id;
+  const char *gate;
+  const uint8_t *image;  /* the capture (any format fg_image_decode reads); NULL with opt_out */
+  size_t image_len;
+  int opt_out;           /* the traveller asks for a manual check: the image is not touched */
+  const char *document;  /* the presented document's number: required with opt_out (its
+                            holder's category decides whether opting out is allowed);
+                            otherwise optional, and when given the match must be its holder */
+} fg_encounter_request;
+
+typedef struct fg_encounter_result {
+  int64_t encounter_id;
+  fg_outcome outcome;
+  const char *gate_action;  /* "proceed", "retry", "see_officer" (static string) */
+  int64_t traveller_id;     /* MATCHED (or the opt-out's document holder); else 0 */
+  char traveller_name[160];
+  float score;              /* best flight-gallery score (NAN when not searched) */
+  float threshold;          /* the flight threshold applied */
+  float quality;            /* unified quality 0-100 (NAN without a face) */
+  unsigned quality_reasons; /* FG_QUALITY_* bits */
+  float liveness;           /* NAN when not measured */
+  int tries;                /* consecutive failures to acquire at this gate, this one included */
+  int64_t watchlist_id;     /* > 0: a watchlist hit (referred, never acted on) */
+  float watchlist_score;
+  int64_t referral_id;      /* > 0: a referral was opened */
+  char referral_reason[24];
+  int64_t crossing_id;      /* > 0: a crossing was recorded */
+  /* milliseconds */
+  double ms_face, ms_search, ms_watchlist, ms_store, ms_total;
+} fg_encounter_result;
+
+/* Process one gate capture against a staged, open manifest and record it
+ * durably with its outcome (docs/border.md has the decision table). Returns
+ * FG_OK for every outcome; errors are for requests that cannot be processed
+ * (FG_ENOTFOUND manifest, FG_ECONFLICT closed manifest, FG_EPERM opt-out not
+ * allowed for the document holder's category, FG_EFORMAT/FG_ELIMIT image),
+ * and then nothing is recorded. */
+int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
+                        fg_encounter_result *r, fg_error *err);
+json_t *fg_encounter_result_json(const fg_encounter_result *r);
+
+/* ---- 1:1 document check ------------------------------------------------- */
+
+typedef struct fg_verify_result {
+  int decision;            /* 1: same person at the FMR, 0: not, -1: a side failed to acquire */
+  float score, threshold;
+  double fmr;
+  fg_face_status live_status, document_status;
+  float live_quality, document_quality, liveness;
+  unsigned live_reasons, document_reasons;
+} fg_verify_result;
+
+/* Compare a live capture with a document photo (image or DG2) at `fmr`
+ * (0: the policy's verify_fmr). Nothing is stored; the check is audited. */
+int fg_border_verify(fg_border *b, const fg_actor *who, const uint8_t *live, size_t live_len,
+                     const uint8_t *document, size_t document_len, double fmr,
+                     fg_verify_result *r, fg_error *err);
+json_t *fg_verify_result_json(const fg_verify_result *r);
+
+/* ---- watchlist ------------------------------------------------------------ */
+
+/* Add one person with n photos (images or DG2). Photos without an acceptable
+ * face are refused (FG_EINVAL naming which) and nothing is added. */
+int fg_border_watchlist_add(fg_border *b, const fg_actor *who, const char *name,
+                            const char *reason, int64_t expires_at,
+                            const uint8_t *const *images, const size_t *lens, int n,
+                            int64_t *id, fg_error *err);
+/* Add one person from embeddings already computed (dim floats each, made by
+ * the engine's model): bulk loading and benchmarks. */
+int fg_border_watchlist_add_embeddings(fg_border *b, const fg_actor *who, const char *name,
+                                       const char *reason, int64_t expires_at,
+                                       const float *emb, int n, int dim, int64_t *id,
+                                       fg_error *err);
+int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg_error *err);
+int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+
+/* ---- referrals -------------------------------------------------------------- */
+
+/* status: NULL (all), "open", "secondary", "confirmed", "closed". Oldest first. */
+int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
+                            fg_error *err);
+/* One referral with its encounter, candidate, watchlist hit and notes. With
+ * images, also the capture and the candidate's document photos (base64 JPEG),
+ * which is a read of biometric data and audited as such. */
+int fg_border_referral_show(fg_border *b, const fg_actor *who, int64_t id, int images,
+                            json_t **out, fg_error *err);
+/* An officer's decision: "confirm" (identity checked by hand: records a manual
+ * crossing for traveller_id, or for the referral's candidate when 0),
+ * "secondary" (sent to secondary inspection), "close" (no crossing), or
+ * "note" (adds a note only). FG_ECONFLICT for a referral already confirmed or
+ * closed. *out (may be NULL) receives the updated referral. */
+int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
+                              const char *decision, int64_t traveller_id, const char *note,
+                              json_t **out, fg_error *err);
+
+/* ---- travellers, crossings, overstays -------------------------------------- */
+
+/* `traveller`: a traveller id ("17") or a document number. */
+int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller, json_t **out,
+                        fg_error *err);
+/* Foreign nationals whose admitted-until passed before as_of without an exit,
+ * and those who exited after it (with the exit linked to its entry). */
+int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t **out,
+                        fg_error *err);
+
+/* ---- retention, reports, audit, keys --------------------------------------- */
+
+/* Delete everything policy says must go by now; counts per category and kind
+ * in *out (may be NULL) and in one audit event. */
+int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* The day's figures (date "YYYY-MM-DD", UTC; port NULL for all). */
+int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const char *port,
+                     json_t **out, fg_error *err);
+/* A chart of a report (PNG by cairo). */
+int fg_border_report_plot(const json_t *report, const char *path, fg_error *err);
+/* Verify the audit chain (against an optional "SEQ:HEX" anchor). */
+int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, json_t **out,
+                           fg_error *err);
+/* Events with seq > after, oldest first, at most limit (0: 100). */
+int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
+                         json_t **out, fg_error *err);
+/* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
+int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,321 @@
+/*
+ * The border-operations handle: opening the store, key file, policy and
+ * calibrations; the clock; and the helpers every workflow shares (audit
+ * events, sealing bound to a record, templates, thresholds, times).
+ *
+ * The face engine is loaded on first use so that commands that only read
+ * records (referral list, crossings, audit verify) start in milliseconds.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "border/border_internal.h"
+
+#define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
+
+void fg_border_options_init(fg_border_options *o) {
+  memset(o, 0, sizeof *o);
+  o->data_dir = "var/data";
+  o->port = "XXX";
+  fg_face_options_init(&o->face);
+}
+
+static int64_t system_clock(void *ctx) {
+  (void)ctx;
+  return (int64_t)time(NULL);
+}
+
+int64_t fg_border_now(fg_border *b) { return b->clock(b->clock_ctx); }
+
+const fg_policy *fg_border_policy(const fg_border *b) { return &b->policy; }
+
+static char *dup_or_join(const char *given, const char *dir, const char *name) {
+  if (given) return strdup(given);
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *s = malloc(n);
+  if (s) snprintf(s, n, "%s/%s", dir, name);
+  return s;
+}
+
+/* mkdir -p for the data directory, private to its owner. */
+static int make_dirs(const char *path, fg_error *err) {
+  char buf[4096];
+  if (strlen(path) >= sizeof buf) return fg__seterr(err, FG_EINVAL, "data directory path too long");
+  strcpy(buf, path);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return fg__seterr(err, FG_EIO, "cannot create %s: %s", buf, strerror(errno));
+      *p = c;
+      if (c == '\0') break;
+    }
+  }
+  return FG_OK;
+}
+
+/* Record the policy in the audit chain when it differs from the last one
+ * recorded (meta 'policy_sha256'). */
+static const fg_query Q_META_GET = {"meta_get", "SELECT value FROM meta WHERE key = ?"};
+static const fg_query Q_META_PUT = {
+    "meta_put",
+    "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"};
+
+static int copy_text(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)err;
+  if (n > 0 && c[0].type == FG_VAL_TEXT) snprintf((char *)ctx, 65, "%s", c[0].s);
+  return 1;
+}
+
+static int audit_policy(fg_border *b, fg_error *err) {
+  json_t *pj = fg_policy_to_json(&b->policy);
+  if (!pj) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  char *text = json_dumps(pj, JSON_SORT_KEYS | JSON_COMPACT);
+  json_decref(pj);
+  if (!text) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  char hex[65], old[65] = "";
+  fg__sha256_hex((const uint8_t *)text, strlen(text), hex);
+  fg_val k = FG_V_TEXT("policy_sha256");
+  int rc = fg_store_exec(b->store, &Q_META_GET, &k, 1, copy_text, old, err);
+  if (rc == FG_OK && strcmp(old, hex) != 0) {
+    fg_actor sys = {"facegate", "system", "policy"};
+    rc = fg_store_begin(b->store, err);
+    if (rc == FG_OK) {
+      fg_val kv[2] = {FG_V_TEXT("policy_sha256"), FG_V_TEXT(hex)};
+      rc = fg_store_exec(b->store, &Q_META_PUT, kv, 2, NULL, NULL, err);
+      if (rc == FG_OK)
+        rc = fg__border_audit(b, &sys, old[0] ? "policy.change" : "policy.set", "policy",
+                              "policy", text, err);
+      if (rc == FG_OK) rc = fg_store_commit(b->store, err);
+      else fg_store_rollback(b->store);
+    }
+  }
+  free(text);
+  return rc;
+}
+
+int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
+  fg_border_options defaults;
+  if (!o) {
+    fg_border_options_init(&defaults);
+    o = &defaults;
+  }
+  *out = NULL;
+  fg_border *b = calloc(1, sizeof *b);
+  if (!b) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  int rc = FG_ENOMEM;
+  const char *dir = o->data_dir ? o->data_dir : "var/data";
+  b->data_dir = strdup(dir);
+  b->store_target = dup_or_join(o->store, dir, "facegate.db");
+  b->key_path = dup_or_join(o->key_file, dir, "facegate.key");
+  b->port = strdup(o->port ? o->port : "XXX");
+  b->scratch = malloc(sizeof *b->scratch);
+  if (!b->data_dir || !b->store_target || !b->key_path || !b->port || !b->scratch) {
+    fg__seterr(err, rc, "out of memory");
+    goto fail;
+  }
+  b->clock = o->clock ? o->clock : system_clock;
+  b->clock_ctx = o->clock_ctx;
+
+  /* Face options: keep private copies of the path strings. */
+  b->face_opts = o->face;
+  const char **paths[5] = {&b->face_opts.models_dir, &b->face_opts.detect_model,
+                           &b->face_opts.landmark_model, &b->face_opts.feature_model,
+                           &b->face_opts.liveness_model};
+  for (int i = 0; i < 5; i++) {
+    if (!*paths[i]) continue;
+    if (!(b->face_strings[i] = strdup(*paths[i]))) {
+      fg__seterr(err, rc, "out of memory");
+      goto fail;
+    }
+    *paths[i] = b->face_strings[i];
+  }
+
+  fg_policy_defaults(&b->policy);
+  if (o->policy_file && (rc = fg_policy_load(o->policy_file, &b->policy, err)) != FG_OK) goto fail;
+  b->face_opts.quality_min = b->policy.quality_min;
+
+  if (!o->store || !o->key_file) {
+    if ((rc = make_dirs(dir, err)) != FG_OK) goto fail;
+  }
+  if ((rc = fg_keyring_open(b->key_path, FG_KEYRING_CREATE, &b->keys, err)) != FG_OK) goto fail;
+  if ((rc = fg_store_open(b->store_target, o->store_flags, &b->store, err)) != FG_OK) goto fail;
+
+  const char *cal = o->calibration ? o->calibration : DEFAULT_CALIBRATION;
+  b->have_cal = fg_calibration_load(cal, &b->cal, NULL) == FG_OK;
+  const char *fcal = o->fpir_calibration ? o->fpir_calibration : FG_FPIR_CALIBRATION_DEFAULT;
+  b->have_fpir = fg_fpir_calibration_load(fcal, &b->fpir, NULL) == FG_OK;
+
+  if (!(o->store_flags & FG_STORE_READONLY) && (rc = audit_policy(b, err)) != FG_OK) goto fail;
+  *out = b;
+  return FG_OK;
+fail:
+  fg_border_close(b);
+  return rc;
+}
+
+void fg_border_close(fg_border *b) {
+  if (!b) return;
+  fg__gallery_cache_release(b);
+  fg_face_engine_destroy(b->face);
+  fg_store_close(b->store);
+  fg_keyring_destroy(b->keys);
+  for (int i = 0; i < 5; i++) free(b->face_strings[i]);
+  free(b->scratch);
+  free(b->data_dir);
+  free(b->store_target);
+  free(b->key_path);
+  free(b->port);
+  free(b);
+}
+
+int fg__border_face(fg_border *b, fg_face_engine **fe, fg_error *err) {
+  if (!b->face) {
+    int rc = fg_face_engine_create(&b->face_opts, &b->face, err);
+    if (rc != FG_OK) return rc;
+  }
+  *fe = b->face;
+  return FG_OK;
+}
+
+int fg__border_audit(fg_border *b, const fg_actor *who, const char *action, const char *object,
+                     const char *purpose, const char *detail, fg_error *err) {
+  fg_audit_event ev = {
+      .at = fg_border_now(b),
+      .actor = who && who->name ? who->name : "unknown",
+      .role = who && who->role ? who->role : "unknown",
+      .action = action,
+      .object = object ? object : "",
+      .purpose = who && who->purpose ? who->purpose : (purpose ? purpose : ""),
+      .detail = detail ? detail : "",
+  };
+  return fg_audit_append(b->store, b->keys, &ev, NULL, err);
+}
+
+int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,
+                          const char *object, const char *purpose, const json_t *detail,
+                          fg_error *err) {
+  char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (detail && !text) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  int rc = fg__border_audit(b, who, action, object, purpose, text, err);
+  free(text);
+  return rc;
+}
+
+int fg__border_seal(fg_border *b, const char *table, const char *column, int64_t id,
+                    const void *plain, size_t n, uint8_t **out, size_t *out_len, fg_error *err) {
+  char ad[160];
+  fg_seal_ad(ad, sizeof ad, table, column, id);
+  return fg_seal(b->keys, plain, n, ad, out, out_len, err);
+}
+
+int fg__border_unseal(fg_border *b, const char *table, const char *column, int64_t id,
+                      const uint8_t *sealed, size_t n, uint8_t **plain, size_t *plain_len,
+                      fg_error *err) {
+  char ad[160];
+  fg_seal_ad(ad, sizeof ad, table, column, id);
+  return fg_unseal(b->keys, sealed, n, ad, plain, plain_len, err);
+}
+
+int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, size_t *len,
+                        fg_error *err) {
+  fg_face_engine *fe;
+  int rc = fg__border_face(b, &fe, err);
+  if (rc != FG_OK) return rc;
+  uint8_t id[FG_TEMPLATE_MODEL_ID_BYTES];
+  fg_face_engine_model_id(fe, id);
+  fg_template t;
+  if ((rc = fg_template_init(&t, emb, dim, id, err)) != FG_OK) return rc;
+  size_t cap = fg_template_encoded_size(dim, FG_TEMPLATE_FP32);
+  *out = malloc(cap);
+  if (!*out) {
+    fg_template_release(&t);
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  rc = fg_template_encode(&t, FG_TEMPLATE_FP32, *out, cap, len, err);
+  fg_template_release(&t);
+  if (rc != FG_OK) {
+    free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_error *err) {
+  if (!b->have_fpir)
+    return fg__seterr(err, FG_ENOTFOUND, "no FPIR calibration (%s): cannot set a 1:N threshold",
+                      FG_FPIR_CALIBRATION_DEFAULT);
+  fg_face_engine *fe;
+  int rc = fg__border_face(b, &fe, err);
+  if (rc != FG_OK) return rc;
+  double th;
+  rc = fg_fpir_threshold(&b->fpir, fg_face_engine_model_sha256(fe), n ? n : 1, fpir, &th, err);
+  if (rc == FG_OK) *t = (float)th;
+  return rc;
+}
+
+int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err) {
+  if (!b->have_cal)
+    return fg__seterr(err, FG_ENOTFOUND, "no FMR calibration (%s): cannot set a 1:1 threshold",
+                      DEFAULT_CALIBRATION);
+  double th;
+  int rc = fg_calibration_threshold(&b->cal, fmr, &th, err);
+  if (rc == FG_OK) *t = (float)th;
+  return rc;
+}
+
+void fg__iso_time(int64_t t, char buf[32]) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int fg__parse_time(const char *s, int64_t *t) {
+  if (!s) return FG_EINVAL;
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
+  size_t len = strlen(s);
+  if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10) return FG_EINVAL;
+  if (len > 10) {
+    int used2 = 0;
+    if (s[10] != 'T' && s[10] != ' ') return FG_EINVAL;
+    if (sscanf(s + 11, "%2d:%2d%n", &h, &mi, &used2) != 2) return FG_EINVAL;
+    const char *p = s + 11 + used2;
+    if (*p == ':') {
+      int used3 = 0;
+      if (sscanf(p + 1, "%2d%n", &sec, &used3) != 1) return FG_EINVAL;
+      p += 1 + used3;
+    }
+    if (strcmp(p, "Z") != 0 && strcmp(p, "") != 0 && strcmp(p, "+00:00") != 0) return FG_EINVAL;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1900)
+    return FG_EINVAL;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  time_t v = timegm(&tm);
+  /* timegm normalises 31 February into March: refuse dates that moved. */
+  struct tm back;
+  gmtime_r(&v, &back);
+  if (back.tm_mday != d || back.tm_mon != mo - 1) return FG_EINVAL;
+  *t = (int64_t)v;
+  return FG_OK;
+}
+
+json_t *fg__json_time(int64_t t) {
+  if (t <= 0) return json_null();
+  char buf[32];
+  fg__iso_time(t, buf);
+  return json_string(buf);
+}

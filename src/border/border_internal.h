@@ -1,0 +1,118 @@
+/*
+ * Shared state and helpers of the border-operations module (not API).
+ *
+ * Files: border.c (open/close, clock, audit and sealing helpers, the lazily
+ * loaded face engine), policy.c, manifest_parse.c (JSON/CSV into
+ * fg__manifest_doc), manifest.c (import, stage, close, list), gallery_cache.c
+ * (flight and watchlist galleries in memory), encounter.c, verify.c,
+ * watchlist.c, referral.c, crossings.c (crossings, overstays), purge.c,
+ * report.c, keys.c (rotation). SQL lives in src/store/sql_*.c.
+ */
+#ifndef FG_BORDER_INTERNAL_H
+#define FG_BORDER_INTERNAL_H
+
+#include <stdint.h>
+
+#include "common/internal.h"
+#include "facegate/border.h"
+#include "facegate/gallery.h"
+#include "facegate/secure.h"
+#include "facegate/store.h"
+#include "facegate/template.h"
+
+/* A staged gallery in memory: subjects are traveller ids in decimal (flight)
+ * or watchlist entry ids (watchlist). Rebuilt when the revision changes. */
+typedef struct fg__gallery_cache {
+  int64_t key;       /* manifest id (flight); 0 for the watchlist */
+  int64_t revision;  /* manifests.revision / the watchlist's change counter */
+  int valid;
+  fg_gallery *g;     /* NULL when empty */
+} fg__gallery_cache;
+
+#define FG__FLIGHT_CACHE 4
+
+struct fg_border {
+  char *data_dir, *store_target, *key_path, *port;
+  fg_policy policy;
+  fg_store *store;
+  fg_keyring *keys;
+  fg_face_options face_opts;  /* strings point into face_strings */
+  char *face_strings[5];
+  fg_face_engine *face;       /* loaded on first use */
+  fg_face_result *scratch;    /* one result, large: kept off the stack */
+  fg_calibration cal;
+  fg_fpir_calibration fpir;
+  int have_cal, have_fpir;
+  fg_clock_fn clock;
+  void *clock_ctx;
+  fg__gallery_cache flights[FG__FLIGHT_CACHE];
+  unsigned flight_next;       /* round-robin eviction */
+  fg__gallery_cache watchlist;
+};
+
+/* ---- border.c ---- */
+
+/* The face engine, loading the models on first call. */
+int fg__border_face(fg_border *b, fg_face_engine **fe, fg_error *err);
+/* Append an audit event for `who` (purpose defaults to `purpose` when the
+ * actor gives none). detail: JSON text or NULL. Inside the caller's
+ * transaction when one is open. */
+int fg__border_audit(fg_border *b, const fg_actor *who, const char *action, const char *object,
+                     const char *purpose, const char *detail, fg_error *err);
+/* Same with a json_t detail (not stolen). */
+int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,
+                          const char *object, const char *purpose, const json_t *detail,
+                          fg_error *err);
+/* Seal / unseal a blob bound to (table, column, id). */
+int fg__border_seal(fg_border *b, const char *table, const char *column, int64_t id,
+                    const void *plain, size_t n, uint8_t **out, size_t *out_len, fg_error *err);
+int fg__border_unseal(fg_border *b, const char *table, const char *column, int64_t id,
+                      const uint8_t *sealed, size_t n, uint8_t **plain, size_t *plain_len,
+                      fg_error *err);
+/* Encode an embedding as an FGT1 fp32 template of the engine's model. */
+int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, size_t *len,
+                        fg_error *err);
+/* Threshold for a target FPIR in a gallery of n templates / for a target FMR. */
+int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_error *err);
+int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err);
+/* "YYYY-MM-DDTHH:MM:SSZ" for t (UTC). buf >= 21 bytes. */
+void fg__iso_time(int64_t t, char buf[32]);
+/* Parse "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS]Z". */
+int fg__parse_time(const char *s, int64_t *t);
+/* A JSON time member: string for t > 0, null otherwise. */
+json_t *fg__json_time(int64_t t);
+
+/* ---- crossings.c ---- */
+
+/* Record an entry or exit inside the caller's transaction. An exit is linked
+ * to the traveller's latest entry that no exit closes yet (entry_id); an
+ * entry of a foreign national gets admitted_until (the given value when > 0,
+ * else at + policy.admit_days). method: "biometric" or "manual"; officer may
+ * be NULL for biometric. Audited as "crossing.create". */
+int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
+                        const char *direction, int64_t at, const char *port,
+                        int64_t manifest_id, int64_t encounter_id, const char *method,
+                        const char *officer, int64_t admitted_until, int64_t *crossing_id,
+                        fg_error *err);
+
+/* ---- referral.c ---- */
+
+/* Open a referral for an encounter inside the caller's transaction.
+ * reason: one of the schema's referral reasons; traveller_id: the candidate
+ * (0: none). Audited as "referral.create". */
+int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
+                      const char *reason, int64_t traveller_id, int64_t *referral_id,
+                      fg_error *err);
+
+/* ---- gallery_cache.c ---- */
+
+/* The staged gallery of manifest id (NULL *g when nobody is enrolled). The
+ * gallery stays owned by the cache; valid until the next call on b. */
+int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, fg_error *err);
+/* The live watchlist gallery (expired and removed entries left out). */
+int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, fg_error *err);
+/* Forget cached galleries (after a purge, key rotation, watchlist change). */
+void fg__gallery_cache_reset(fg_border *b);
+void fg__gallery_cache_release(fg_border *b);
+
+#endif
