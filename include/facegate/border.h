@@ -95,7 +95,8 @@ void fg_policy_defaults(fg_policy *p);
  * as are negative or out-of-range values. */
 int fg_policy_parse(const char *json, size_t len, fg_policy *p, fg_error *err);
 int fg_policy_load(const char *path, fg_policy *p, fg_error *err);
-/* The policy as JSON (durations in hours, as in the file). */
+/* The policy as JSON, in the file's units (retention of captures, templates and
+ * galleries in hours, of crossings in days). */
 json_t *fg_policy_to_json(const fg_policy *p);
 
 /* ---- opening ---------------------------------------------------------------- */
