@@ -10,7 +10,7 @@
 
 #include "facegate/store.h"
 
-typedef struct fg_store_backend {
+typedef struct fg__store_backend {
   const char *name;
   /* Connect to target (the part after "scheme:"), creating it if allowed. */
   int (*open)(const char *target, unsigned flags, void **conn, fg_error *err);
@@ -23,9 +23,14 @@ typedef struct fg_store_backend {
   int64_t (*changes)(void *conn);
   /* Optional (NULL: FG_EUNSUPPORTED). */
   int (*backup)(void *conn, const char *path, fg_error *err);
-} fg_store_backend;
+} fg__store_backend;
 
-extern const fg_store_backend fg__store_sqlite;
+extern const fg__store_backend fg__store_sqlite;
+
+/* For tests: the backend connection of st (store.c), and the number of
+ * prepared statements a SQLite connection has cached (sqlite.c). */
+void *fg__store_conn(fg_store *st);
+int fg__sqlite_cached(void *conn);
 
 /* schema.c: migration i takes version i to i + 1. */
 extern const char *const fg__store_migrations[];
