@@ -128,6 +128,12 @@ const fg_policy *fg_border_policy(const fg_border *b);
 /* The clock the module runs on. */
 int64_t fg_border_now(fg_border *b);
 
+/* Times: "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS]Z" to epoch
+ * seconds (FG_EINVAL when malformed or not a real date), and back
+ * ("YYYY-MM-DDTHH:MM:SSZ"). */
+int fg_time_parse(const char *s, int64_t *t);
+void fg_time_format(int64_t t, char buf[32]);
+
 /* Who is acting, for the audit chain. role: gate, officer, supervisor,
  * auditor, admin, system (timers) or local (the command line). */
 typedef struct fg_actor {

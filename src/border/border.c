@@ -313,6 +313,10 @@ int fg__parse_time(const char *s, int64_t *t) {
   return FG_OK;
 }
 
+int fg_time_parse(const char *s, int64_t *t) { return fg__parse_time(s, t); }
+
+void fg_time_format(int64_t t, char buf[32]) { fg__iso_time(t, buf); }
+
 json_t *fg__json_time(int64_t t) {
   if (t <= 0) return json_null();
   char buf[32];

@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 /* Exit codes scripts can rely on (documented in `facegate --help`). */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3, EXIT_RETRY = 4 };
 
 typedef int (*cli_cmd_fn)(int argc, char **argv);
 
@@ -34,5 +34,18 @@ int cmd_gallery(int argc, char **argv);
 /* `facegate eval identify` (src/cli/cmd_identify.c); argv[0] is "identify". */
 int cmd_eval_identify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* Border operations (src/cli/cmd_manifest.c, cmd_encounter.c, cmd_records.c). */
+int cmd_manifest(int argc, char **argv);
+int cmd_watchlist(int argc, char **argv);
+int cmd_encounter(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_referral(int argc, char **argv);
+int cmd_crossings(int argc, char **argv);
+int cmd_overstays(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 #endif

@@ -23,6 +23,18 @@ static const struct {
   {"devset", cmd_devset, "measure the face pipeline on the LFW development subset"},
   {"gallery", cmd_gallery, "galleries of templates: create, add, remove, info, 1:N search"},
   {"eval", cmd_eval, "accuracy on a benchmark: eval lfw DIR (10-fold, TAR@FAR, EER, DET, calibration)"},
+  {"manifest", cmd_manifest, "flight manifests: import (stages the gallery), close, list, show"},
+  {"encounter", cmd_encounter, "one gate capture against a flight: MATCHED, NO_MATCH, ..."},
+  {"verify", cmd_verify, "1:1 check of a live capture against a document photo or DG2"},
+  {"watchlist", cmd_watchlist, "watchlist entries: add, remove, list"},
+  {"referral", cmd_referral, "the officer's queue: list, show, decide"},
+  {"crossings", cmd_crossings, "a traveller's entries and exits"},
+  {"overstays", cmd_overstays, "foreign nationals past their admitted-until date"},
+  {"purge", cmd_purge, "delete what the retention policy says must go"},
+  {"report", cmd_report, "the day's figures (capture, match, FTA rates, referrals; --plot)"},
+  {"audit", cmd_audit, "the tamper-evident audit log: verify, list"},
+  {"key", cmd_key, "the data key: rotate (re-seals every image and template)"},
+  {"policy", cmd_policy, "show the policy in force (or check a policy file)"},
 };
 
 static void usage(FILE *f) {
@@ -30,8 +42,10 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "\nenvironment:\n  FACEGATE_MODELS  directory of the default models (default var/models)\n"
+             "  FACEGATE_DATA    the border store and key file (default var/data)\n"
              "  FACEGATE_LFW     Labeled Faces in the Wild, for eval (default ../shared/data/lfw)\n"
-             "\nexit codes: 0 success, 1 failure, 2 usage error, 3 verification failed, 4 failure to acquire\n");
+             "\nexit codes: 0 success, 1 failure, 2 usage error, 3 verification failed or referred\n"
+             "            to an officer, 4 failure to acquire (retry)\n");
 }
 
 int cli_wants_help(int argc, char **argv) {

@@ -1,0 +1,116 @@
+/*
+ * Shared plumbing of the border-operations commands (border_cli.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/border_cli.h"
+#include "cli/cli.h"
+
+void cli_border_init(cli_border *o, const char *cmd) {
+  memset(o, 0, sizeof *o);
+  o->cmd = cmd;
+  const char *d = getenv("FACEGATE_DATA");
+  o->data_dir = d && *d ? d : "var/data";
+}
+
+int cli_border_option(cli_border *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  if (!strcmp(a, "--data")) o->data_dir = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--config")) o->config = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--models-dir")) o->models_dir = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--as")) o->as = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--port")) o->port = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--json")) o->json = 1;
+  else return 0;
+  return 1;
+}
+
+fg_border *cli_border_open(const cli_border *o) {
+  fg_border_options bo;
+  fg_border_options_init(&bo);
+  bo.data_dir = o->data_dir;
+  bo.policy_file = o->config;
+  if (o->port) bo.port = o->port;
+  bo.face.models_dir = cli_models_dir(o->models_dir);
+  fg_border *b;
+  fg_error e;
+  if (fg_border_open(&bo, &b, &e) != FG_OK) {
+    fprintf(stderr, "%s: %s\n", o->cmd, e.msg);
+    return NULL;
+  }
+  return b;
+}
+
+fg_actor cli_border_actor(const cli_border *o, const char *purpose) {
+  const char *name = o->as;
+  if (!name || !*name) name = getenv("USER");
+  if (!name || !*name) name = "local";
+  return (fg_actor){name, "local", purpose};
+}
+
+int cli_border_fail(const cli_border *o, const fg_error *err) {
+  fprintf(stderr, "%s: %s\n", o->cmd, err->msg);
+  return err->code == FG_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+}
+
+void cli_print_json(json_t *j) {
+  if (!j) return;
+  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  if (s) {
+    puts(s);
+    free(s);
+  }
+  json_decref(j);
+}
+
+const char *cli_jstr(const json_t *obj, const char *key, char *buf, size_t cap) {
+  json_t *v = json_object_get(obj, key);
+  if (json_is_string(v)) return json_string_value(v);
+  if (json_is_integer(v)) snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+  else if (json_is_real(v)) snprintf(buf, cap, "%.4f", json_real_value(v));
+  else if (json_is_true(v)) snprintf(buf, cap, "yes");
+  else if (json_is_false(v)) snprintf(buf, cap, "no");
+  else snprintf(buf, cap, "%s", "");
+  return buf;
+}
+
+int cli_read_file(const char *cmd, const char *path, size_t max, unsigned char **data, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  struct stat st;
+  if (!f || fstat(fileno(f), &st) != 0) {
+    fprintf(stderr, "%s: cannot open %s: %s\n", cmd, path, strerror(errno));
+    if (f) fclose(f);
+    return EXIT_FAIL;
+  }
+  if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+    fprintf(stderr, "%s: %s: %s (limit %zu bytes)\n", cmd, path,
+            S_ISREG(st.st_mode) ? "file too large" : "not a regular file", max);
+    fclose(f);
+    return EXIT_FAIL;
+  }
+  size_t n = (size_t)st.st_size;
+  unsigned char *buf = malloc(n ? n : 1);
+  if (!buf || fread(buf, 1, n, f) != n) {
+    fprintf(stderr, "%s: %s: %s\n", cmd, path, buf ? "read error" : "out of memory");
+    free(buf);
+    fclose(f);
+    return EXIT_FAIL;
+  }
+  fclose(f);
+  *data = buf;
+  *len = n;
+  return EXIT_OK;
+}
+
+long long cli_parse_time(const char *cmd, const char *s, const char *what) {
+  int64_t t;
+  if (fg_time_parse(s, &t) != FG_OK) {
+    fprintf(stderr, "%s: %s must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (got '%s')\n", cmd, what, s);
+    exit(EXIT_USAGE);
+  }
+  return (long long)t;
+}

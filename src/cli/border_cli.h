@@ -1,0 +1,52 @@
+/*
+ * What the border-operations commands share: the options every one of them
+ * takes (--data, --config, --as, --models-dir, --port, --json), opening the
+ * border module with them, and printing results and errors.
+ */
+#ifndef FG_CLI_BORDER_H
+#define FG_CLI_BORDER_H
+
+#include <jansson.h>
+
+#include "facegate/border.h"
+
+typedef struct cli_border {
+  const char *cmd;        /* "facegate manifest import", for messages */
+  const char *data_dir;   /* --data, $FACEGATE_DATA, var/data */
+  const char *config;     /* --config: policy file */
+  const char *models_dir; /* --models-dir */
+  const char *as;         /* --as: the person acting (default $USER) */
+  const char *port;       /* --port: this installation's port code */
+  int json;               /* --json */
+} cli_border;
+
+#define CLI_BORDER_OPTIONS_HELP                                                           \
+  "common options:\n"                                                                     \
+  "  --data DIR        the border store and key file (default $FACEGATE_DATA or var/data)\n" \
+  "  --config FILE     policy file (default: built-in policy, docs/policy.md)\n"          \
+  "  --as NAME         who is acting, for the audit log (default $USER)\n"                \
+  "  --port CODE       this installation's port code (default XXX)\n"                     \
+  "  --models-dir DIR  models (default $FACEGATE_MODELS or var/models)\n"                 \
+  "  --json            print JSON\n"
+
+void cli_border_init(cli_border *o, const char *cmd);
+/* Consume the common option at argv[*i] (advancing *i past its value);
+ * returns 1 if it was one. */
+int cli_border_option(cli_border *o, int argc, char **argv, int *i);
+/* Open the border module; on failure print "cmd: message" and return NULL. */
+fg_border *cli_border_open(const cli_border *o);
+/* The local actor: {--as or $USER, "local", purpose}. */
+fg_actor cli_border_actor(const cli_border *o, const char *purpose);
+/* Print "cmd: message" for err and return the exit code it maps to. */
+int cli_border_fail(const cli_border *o, const fg_error *err);
+/* Print j (indented JSON) and a newline on stdout; steals the reference. */
+void cli_print_json(json_t *j);
+/* Member as text ("" for null/absent; numbers formatted). buf >= 64 bytes. */
+const char *cli_jstr(const json_t *obj, const char *key, char *buf, size_t cap);
+/* Read a whole file (at most max bytes); prints the error. */
+int cli_read_file(const char *cmd, const char *path, size_t max, unsigned char **data, size_t *len);
+/* A date/time argument "YYYY-MM-DD[THH:MM[:SS]Z]" as epoch seconds; exits with
+ * EXIT_USAGE on a malformed one. */
+long long cli_parse_time(const char *cmd, const char *s, const char *what);
+
+#endif
