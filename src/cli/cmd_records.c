@@ -1,0 +1,452 @@
+/*
+ * The officer's, supervisor's and auditor's commands over the records:
+ * `referral list|show|decide`, `crossings`, `overstays`, `purge`, `report`,
+ * `audit verify|list`, `key rotate`, `policy show|check` (docs/records.md).
+ * Each parses its options, calls one fg_border_* function and prints the
+ * result as text, or as the library's JSON with --json.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/border_cli.h"
+#include "cli/cli.h"
+
+/* Common loop: consume the shared options, hand the others to `other`, which
+ * returns 1 if it took the argument, 0 for unknown, and collect positionals. */
+typedef int (*opt_fn)(void *ctx, cli_border *o, int argc, char **argv, int *i);
+
+static int parse(cli_border *o, int argc, char **argv, opt_fn other, void *ctx,
+                 const char **pos, int max_pos, int *n_pos) {
+  *n_pos = 0;
+  for (int i = 1; i < argc; i++) {
+    if (cli_border_option(o, argc, argv, &i)) continue;
+    if (other && other(ctx, o, argc, argv, &i)) continue;
+    if (argv[i][0] == '-' && argv[i][1]) {
+      fprintf(stderr, "%s: unknown option %s (--help)\n", o->cmd, argv[i]);
+      return EXIT_USAGE;
+    }
+    if (*n_pos >= max_pos) {
+      fprintf(stderr, "%s: unexpected argument '%s' (--help)\n", o->cmd, argv[i]);
+      return EXIT_USAGE;
+    }
+    pos[(*n_pos)++] = argv[i];
+  }
+  return EXIT_OK;
+}
+
+/* Open, run fn, print JSON or text, close. */
+typedef int (*run_fn)(fg_border *b, const fg_actor *who, void *ctx, json_t **out, fg_error *e);
+typedef void (*text_fn)(const json_t *out, void *ctx);
+
+static int run(const cli_border *o, const char *purpose, run_fn fn, text_fn text, void *ctx,
+               int (*exit_of)(const json_t *out)) {
+  fg_border *b = cli_border_open(o);
+  if (!b) return EXIT_FAIL;
+  fg_actor who = cli_border_actor(o, purpose);
+  json_t *out = NULL;
+  fg_error e;
+  int ex = EXIT_OK;
+  if (fn(b, &who, ctx, &out, &e) != FG_OK) ex = cli_border_fail(o, &e);
+  else {
+    if (exit_of) ex = exit_of(out);
+    if (o->json) {
+      cli_print_json(out);
+      out = NULL;
+    } else if (text) text(out, ctx);
+  }
+  json_decref(out);
+  fg_border_close(b);
+  return ex;
+}
+
+static void print_rows(const json_t *rows, const char *const *keys, int nkeys) {
+  size_t i;
+  json_t *r;
+  char buf[64];
+  json_array_foreach(rows, i, r) {
+    for (int k = 0; k < nkeys; k++) {
+      const char *v = cli_jstr(r, keys[k], buf, sizeof buf);
+      printf("%s%s=%s", k ? "  " : "", keys[k], *v ? v : "-");
+    }
+    printf("\n");
+  }
+  if (json_array_size(rows) == 0) printf("(none)\n");
+}
+
+/* ---------------------------------------------------------------- referral */
+
+typedef struct referral_ctx {
+  const char *status, *decision, *note;
+  long long id, traveller;
+  int images;
+} referral_ctx;
+
+static int referral_opt(void *vctx, cli_border *o, int argc, char **argv, int *i) {
+  referral_ctx *c = vctx;
+  const char *a = argv[*i];
+  if (!strcmp(a, "--status")) c->status = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--note")) c->note = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--traveller"))
+    c->traveller = cli_parse_long(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--traveller", 1, 1L << 62);
+  else if (!strcmp(a, "--images")) c->images = 1;
+  else return 0;
+  return 1;
+}
+
+static int referral_list_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  return fg_border_referral_list(b, w, ((referral_ctx *)ctx)->status, out, e);
+}
+static int referral_show_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  referral_ctx *c = ctx;
+  return fg_border_referral_show(b, w, c->id, c->images, out, e);
+}
+static int referral_decide_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  referral_ctx *c = ctx;
+  return fg_border_referral_decide(b, w, c->id, c->decision, c->traveller, c->note, out, e);
+}
+
+static void referral_list_text(const json_t *out, void *ctx) {
+  (void)ctx;
+  static const char *const keys[] = {"id", "reason", "status", "gate", "created", "score"};
+  print_rows(out, keys, 6);
+}
+
+static void referral_text(const json_t *out, void *ctx) {
+  (void)ctx;
+  char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  if (s) puts(s);
+  free(s);
+}
+
+int cmd_referral(int argc, char **argv) {
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") || cli_wants_help(argc, argv)) {
+    printf("usage: facegate referral list [--status open|secondary|confirmed|closed]\n"
+           "       facegate referral show ID [--images]\n"
+           "       facegate referral decide ID confirm|secondary|close|note [--traveller ID]\n"
+           "                                [--note TEXT] --as OFFICER\n\n"
+           "The officer's queue. confirm records a manual crossing for the referral's\n"
+           "candidate (or --traveller); secondary sends the traveller to secondary\n"
+           "inspection; close ends it without a crossing; note adds a note. Every\n"
+           "decision carries the officer's identity (--as). show --images includes the\n"
+           "capture and document photos (a read of biometric data, audited).\n\n"
+           CLI_BORDER_OPTIONS_HELP);
+    return sub ? EXIT_OK : EXIT_USAGE;
+  }
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "facegate referral %s", sub);
+  cli_border o;
+  cli_border_init(&o, cmd);
+  referral_ctx c = {0};
+  const char *pos[2];
+  int np, ex = parse(&o, argc - 1, argv + 1, referral_opt, &c, pos, 2, &np);
+  if (ex != EXIT_OK) return ex;
+  if (!strcmp(sub, "list")) {
+    if (np) {
+      fprintf(stderr, "%s: takes no argument\n", cmd);
+      return EXIT_USAGE;
+    }
+    return run(&o, "referral review", referral_list_fn, referral_list_text, &c, NULL);
+  }
+  if (np < 1) {
+    fprintf(stderr, "%s: which referral? (an id from `facegate referral list`)\n", cmd);
+    return EXIT_USAGE;
+  }
+  c.id = cli_parse_long(cmd, pos[0], "the referral id", 1, 1L << 62);
+  if (!strcmp(sub, "show")) return run(&o, "referral review", referral_show_fn, referral_text, &c, NULL);
+  if (!strcmp(sub, "decide")) {
+    if (np < 2) {
+      fprintf(stderr, "%s: which decision? confirm, secondary, close or note\n", cmd);
+      return EXIT_USAGE;
+    }
+    if (!o.as) {
+      fprintf(stderr, "%s: --as OFFICER is required: every decision carries the officer's identity\n", cmd);
+      return EXIT_USAGE;
+    }
+    c.decision = pos[1];
+    return run(&o, "referral decision", referral_decide_fn, referral_text, &c, NULL);
+  }
+  fprintf(stderr, "facegate referral: unknown subcommand '%s' (list, show, decide)\n", sub);
+  return EXIT_USAGE;
+}
+
+/* ---------------------------------------------------------------- crossings, overstays */
+
+static int crossings_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  return fg_border_crossings(b, w, (const char *)ctx, out, e);
+}
+
+static void crossings_text(const json_t *out, void *ctx) {
+  (void)ctx;
+  char b1[64], b2[64], b3[64];
+  json_t *t = json_object_get(out, "traveller");
+  if (t)
+    printf("traveller %s: %s, %s (%s)\n", cli_jstr(t, "id", b1, 64), cli_jstr(t, "surname", b2, 64),
+           cli_jstr(t, "given_names", b3, 64), json_string_value(json_object_get(t, "category")));
+  static const char *const keys[] = {"id", "direction", "at", "port", "method", "admitted_until", "entry_id"};
+  print_rows(json_object_get(out, "crossings"), keys, 7);
+}
+
+int cmd_crossings(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    printf("usage: facegate crossings TRAVELLER   (a traveller id or a document number)\n\n"
+           "The traveller's entries and exits, newest first; each exit names the entry it\n"
+           "closes.\n\n" CLI_BORDER_OPTIONS_HELP);
+    return EXIT_OK;
+  }
+  cli_border o;
+  cli_border_init(&o, "facegate crossings");
+  const char *pos[1];
+  int np, ex = parse(&o, argc, argv, NULL, NULL, pos, 1, &np);
+  if (ex != EXIT_OK) return ex;
+  if (np != 1) {
+    fprintf(stderr, "%s: which traveller? (an id or a document number)\n", o.cmd);
+    return EXIT_USAGE;
+  }
+  return run(&o, "crossing history", crossings_fn, crossings_text, (void *)pos[0], NULL);
+}
+
+static int overstays_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  return fg_border_overstays(b, w, *(int64_t *)ctx, out, e);
+}
+
+static void overstays_text(const json_t *out, void *ctx) {
+  (void)ctx;
+  const json_t *rows = json_is_array(out) ? out : json_object_get(out, "overstays");
+  static const char *const keys[] = {"traveller_id", "surname", "kind", "admitted_until", "exit_at", "days_over"};
+  print_rows(rows, keys, 6);
+}
+
+static int overstays_opt(void *ctx, cli_border *o, int argc, char **argv, int *i) {
+  if (strcmp(argv[*i], "--as-of")) return 0;
+  *(int64_t *)ctx = cli_parse_time(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--as-of");
+  return 1;
+}
+
+int cmd_overstays(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    printf("usage: facegate overstays [--as-of DATE]   (default: now)\n\n"
+           "Foreign nationals whose admitted-until date passed with no exit, and those\n"
+           "who exited after it.\n\n" CLI_BORDER_OPTIONS_HELP);
+    return EXIT_OK;
+  }
+  cli_border o;
+  cli_border_init(&o, "facegate overstays");
+  int64_t as_of = (int64_t)time(NULL);
+  const char *pos[1];
+  int np, ex = parse(&o, argc, argv, overstays_opt, &as_of, pos, 0, &np);
+  if (ex != EXIT_OK) return ex;
+  return run(&o, "overstay review", overstays_fn, overstays_text, &as_of, NULL);
+}
+
+/* ---------------------------------------------------------------- purge, report */
+
+static int purge_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  (void)ctx;
+  return fg_border_purge(b, w, out, e);
+}
+
+static void json_text(const json_t *out, void *ctx) { referral_text(out, ctx); }
+
+int cmd_purge(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    printf("usage: facegate purge\n\n"
+           "Deletes every capture, template, staged gallery and record the retention\n"
+           "policy says must go by now (docs/records.md), and writes one audit event with\n"
+           "the counts per category. `facegate serve` also runs it on a timer.\n\n"
+           CLI_BORDER_OPTIONS_HELP);
+    return EXIT_OK;
+  }
+  cli_border o;
+  cli_border_init(&o, "facegate purge");
+  const char *pos[1];
+  int np, ex = parse(&o, argc, argv, NULL, NULL, pos, 0, &np);
+  if (ex != EXIT_OK) return ex;
+  return run(&o, "retention", purge_fn, json_text, NULL, NULL);
+}
+
+typedef struct report_ctx {
+  const char *date, *port, *plot;
+} report_ctx;
+
+static int report_opt(void *vctx, cli_border *o, int argc, char **argv, int *i) {
+  report_ctx *c = vctx;
+  if (!strcmp(argv[*i], "--date")) c->date = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(argv[*i], "--plot")) c->plot = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(argv[*i], "--at-port")) c->port = cli_arg_val(o->cmd, argc, argv, i);
+  else return 0;
+  return 1;
+}
+
+static int report_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  report_ctx *c = ctx;
+  int rc = fg_border_report(b, w, c->date, c->port, out, e);
+  if (rc == FG_OK && c->plot) rc = fg_border_report_plot(*out, c->plot, e);
+  return rc;
+}
+
+int cmd_report(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    printf("usage: facegate report --date YYYY-MM-DD [--at-port P] [--plot FILE.png] [--json]\n\n"
+           "The day's figures (UTC): encounters by outcome, capture rate, failure-to-\n"
+           "acquire rate (FTAR), match rate, referrals by reason, opt-outs, watchlist\n"
+           "hits, median transaction time, with their ISO/IEC 19795-1 names, and the\n"
+           "audit chain's head as an anchor to keep elsewhere.\n\n" CLI_BORDER_OPTIONS_HELP);
+    return EXIT_OK;
+  }
+  cli_border o;
+  cli_border_init(&o, "facegate report");
+  report_ctx c = {0};
+  const char *pos[1];
+  int np, ex = parse(&o, argc, argv, report_opt, &c, pos, 0, &np);
+  if (ex != EXIT_OK) return ex;
+  if (!c.date) {
+    fprintf(stderr, "%s: --date YYYY-MM-DD is required\n", o.cmd);
+    return EXIT_USAGE;
+  }
+  cli_parse_time(o.cmd, c.date, "--date");
+  return run(&o, "reporting", report_fn, json_text, &c, NULL);
+}
+
+/* ---------------------------------------------------------------- audit, key, policy */
+
+typedef struct audit_ctx {
+  const char *anchor;
+  long long after;
+  long limit;
+} audit_ctx;
+
+static int audit_opt(void *vctx, cli_border *o, int argc, char **argv, int *i) {
+  audit_ctx *c = vctx;
+  if (!strcmp(argv[*i], "--anchor")) c->anchor = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(argv[*i], "--after"))
+    c->after = cli_parse_long(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--after", 0, 1L << 62);
+  else if (!strcmp(argv[*i], "--limit"))
+    c->limit = cli_parse_long(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--limit", 1, 100000);
+  else return 0;
+  return 1;
+}
+
+static int audit_verify_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  return fg_border_audit_verify(b, w, ((audit_ctx *)ctx)->anchor, out, e);
+}
+static int audit_list_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  audit_ctx *c = ctx;
+  return fg_border_audit_list(b, w, c->after, (int)c->limit, out, e);
+}
+
+static void audit_verify_text(const json_t *out, void *ctx) {
+  (void)ctx;
+  char b1[64], b2[64];
+  if (json_is_true(json_object_get(out, "ok")))
+    printf("audit chain OK: %s events; head %s:%s\n", cli_jstr(out, "events", b1, 64),
+           cli_jstr(out, "head_seq", b2, 64), json_string_value(json_object_get(out, "head_hash")));
+  else
+    printf("audit chain BROKEN at event %s: %s\n", cli_jstr(out, "bad_seq", b1, 64),
+           json_string_value(json_object_get(out, "problem")));
+}
+
+static int audit_verify_exit(const json_t *out) {
+  return json_is_true(json_object_get(out, "ok")) ? EXIT_OK : EXIT_VERIFY;
+}
+
+static void audit_list_text(const json_t *out, void *ctx) {
+  (void)ctx;
+  const json_t *rows = json_is_array(out) ? out : json_object_get(out, "events");
+  static const char *const keys[] = {"seq", "at", "actor", "role", "action", "object", "purpose"};
+  print_rows(rows, keys, 7);
+}
+
+int cmd_audit(int argc, char **argv) {
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") || cli_wants_help(argc, argv)) {
+    printf("usage: facegate audit verify [--anchor SEQ:HASH]\n"
+           "       facegate audit list [--after SEQ] [--limit N]\n\n"
+           "verify walks the hash chain and names the first edited, deleted or reordered\n"
+           "event (exit 3 when broken); --anchor checks a head recorded earlier (e.g. from\n"
+           "a daily report), which also catches deleted newest events.\n\n"
+           CLI_BORDER_OPTIONS_HELP);
+    return sub ? EXIT_OK : EXIT_USAGE;
+  }
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "facegate audit %s", sub);
+  cli_border o;
+  cli_border_init(&o, cmd);
+  audit_ctx c = {NULL, 0, 100};
+  const char *pos[1];
+  int np, ex = parse(&o, argc - 1, argv + 1, audit_opt, &c, pos, 0, &np);
+  if (ex != EXIT_OK) return ex;
+  if (!strcmp(sub, "verify"))
+    return run(&o, "audit", audit_verify_fn, audit_verify_text, &c, audit_verify_exit);
+  if (!strcmp(sub, "list")) return run(&o, "audit", audit_list_fn, audit_list_text, &c, NULL);
+  fprintf(stderr, "facegate audit: unknown subcommand '%s' (verify, list)\n", sub);
+  return EXIT_USAGE;
+}
+
+static int key_rotate_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  (void)ctx;
+  return fg_border_key_rotate(b, w, out, e);
+}
+
+int cmd_key(int argc, char **argv) {
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") || cli_wants_help(argc, argv)) {
+    printf("usage: facegate key rotate\n\n"
+           "Creates a new data key, re-seals every stored image and template under it in\n"
+           "one transaction, then drops the old key from the key file (<data>/facegate.key).\n\n"
+           CLI_BORDER_OPTIONS_HELP);
+    return sub ? EXIT_OK : EXIT_USAGE;
+  }
+  if (strcmp(sub, "rotate")) {
+    fprintf(stderr, "facegate key: unknown subcommand '%s' (rotate)\n", sub);
+    return EXIT_USAGE;
+  }
+  cli_border o;
+  cli_border_init(&o, "facegate key rotate");
+  const char *pos[1];
+  int np, ex = parse(&o, argc - 1, argv + 1, NULL, NULL, pos, 0, &np);
+  if (ex != EXIT_OK) return ex;
+  return run(&o, "key management", key_rotate_fn, json_text, NULL, NULL);
+}
+
+int cmd_policy(int argc, char **argv) {
+  const char *sub = argc > 1 ? argv[1] : NULL;
+  if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") || cli_wants_help(argc, argv)) {
+    printf("usage: facegate policy show [--config FILE]\n"
+           "       facegate policy check FILE\n\n"
+           "show prints the policy in force (the defaults, or --config over them);\n"
+           "check reads a policy file and says what is wrong with it, if anything.\n"
+           "The format and every default: docs/policy.md.\n");
+    return sub ? EXIT_OK : EXIT_USAGE;
+  }
+  fg_policy p;
+  fg_policy_defaults(&p);
+  fg_error e;
+  const char *file = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--config")) file = cli_arg_val("facegate policy", argc, argv, &i);
+    else if (!strcmp(argv[i], "--json")) continue;
+    else if (!strcmp(sub, "check") && !file) file = argv[i];
+    else {
+      fprintf(stderr, "facegate policy %s: unexpected argument '%s'\n", sub, argv[i]);
+      return EXIT_USAGE;
+    }
+  }
+  if (strcmp(sub, "show") && strcmp(sub, "check")) {
+    fprintf(stderr, "facegate policy: unknown subcommand '%s' (show, check)\n", sub);
+    return EXIT_USAGE;
+  }
+  if (!strcmp(sub, "check") && !file) {
+    fprintf(stderr, "facegate policy check: which file?\n");
+    return EXIT_USAGE;
+  }
+  if (file && fg_policy_load(file, &p, &e) != FG_OK) {
+    fprintf(stderr, "facegate policy %s: %s\n", sub, e.msg);
+    return EXIT_FAIL;
+  }
+  if (!strcmp(sub, "check")) printf("%s: a valid policy\n", file);
+  else cli_print_json(fg_policy_to_json(&p));
+  return EXIT_OK;
+}
