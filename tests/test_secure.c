@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -489,6 +490,40 @@ static void test_tokens(void **state) {
   tmp_clean(&t);
 }
 
+/* The fuzz target's corpus, each copied to a 0600 file and opened. */
+static void test_keyring_corpus(void **state) {
+  (void)state;
+  DIR *d = opendir("fuzz/corpus/fuzz_keyring");
+  if (!d) TU_SKIP("fuzz/corpus/fuzz_keyring not found (run from the project root)");
+  tmp t;
+  tmp_make(&t);
+  int files = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    if (de->d_name[0] == '.') continue;
+    char src[512];
+    snprintf(src, sizeof src, "fuzz/corpus/fuzz_keyring/%s", de->d_name);
+    size_t n;
+    uint8_t *data = tu_read(src, &n);
+    write_text(t.key, (const char *)data, n, 0600);
+    free(data);
+    fg_keyring *kr = NULL;
+    fg_error e = {0};
+    if (fg_keyring_open(t.key, 0, &kr, &e) == FG_OK) {
+      uint8_t *s, *p;
+      size_t sn, pn;
+      assert_int_equal(fg_seal(kr, "x", 1, "ad", &s, &sn, &e), FG_OK);
+      assert_int_equal(fg_unseal(kr, s, sn, "ad", &p, &pn, &e), FG_OK);
+      free(s);
+      free(p);
+      fg_keyring_destroy(kr);
+    }
+    files++;
+  }
+  closedir(d);
+  assert_true(files >= 2);
+  tmp_clean(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keyring_file),
@@ -496,6 +531,7 @@ int main(void) {
       cmocka_unit_test(test_rotation),
       cmocka_unit_test(test_audit),
       cmocka_unit_test(test_tokens),
+      cmocka_unit_test(test_keyring_corpus),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
