@@ -166,3 +166,18 @@ $(BUILD)/bench/bench_search: bench/search/bench_search.c $(BUILD)/libfacegate.a
 
 bench-search: setup $(BUILD)/bench/bench_search
 	scripts/bench-search
+
+# ---- one gate encounter end to end (docs/encounters.md) -------------------------
+# 1920x1080 JPEG, 420-traveller flight, 10,000-entry watchlist, durable write;
+# breakdown and the face pipeline alone on the same bytes; build/bench/encounter.json.
+.PHONY: bench-encounter
+$(BUILD)/bench/bench_encounter: bench/encounter/bench_encounter.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) -lturbojpeg
+
+bench-encounter: setup $(BUILD)/bench/bench_encounter
+	@if [ ! -d "$(FACEGATE_LFW)/lfw-deepfunneled" ]; then \
+	  echo "make bench-encounter: skipped: LFW not found at $(FACEGATE_LFW) (set FACEGATE_LFW)"; \
+	else \
+	  $(BUILD)/bench/bench_encounter --lfw "$(FACEGATE_LFW)" --out $(BUILD)/bench/encounter.json; \
+	fi

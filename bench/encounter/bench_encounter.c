@@ -1,0 +1,266 @@
+/*
+ * bench/encounter — `make bench-encounter`: one gate encounter end to end,
+ * as a gate would submit it: a 1920x1080 JPEG, a staged 420-traveller flight
+ * gallery, a 10,000-entry watchlist, and the durable write (synchronous
+ * commit) of the encounter, its crossing and its audit events.
+ *
+ * Set-up (not timed): a fresh store in a temporary directory; the flight is
+ * staged from LFW (first photo of 420 people with two or more photos); the
+ * watchlist holds 10,000 entries of synthetic unit vectors (timing only: a
+ * watchlist search costs the same whatever the vectors; say so when quoting).
+ * Captures: each traveller's second LFW photo scaled 2x into a 1920x1080
+ * frame, JPEG quality 90, encoded before timing.
+ *
+ * Timed: fg_border_encounter on one thread, once per capture, with its own
+ * breakdown (face pipeline incl. decode, flight search, watchlist search,
+ * store incl. commit). The reference in the same run is the face pipeline
+ * alone on the same bytes (fg_face_process_buffer), so the ratio is the cost
+ * of everything border operations add. Medians and p90; JSON to --out.
+ *
+ * usage: bench_encounter --lfw DIR [--runs N] [--watchlist N] [--out FILE]
+ *                        [--models-dir D]
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <turbojpeg.h>
+
+#include "facegate/border.h"
+#include "facegate/eval.h"
+#include "facegate/image.h"
+#include "facegate/store.h"
+
+#define TRAVELLERS 420
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double quantile(double *v, size_t n, double q) {
+  if (!n) return NAN;
+  qsort(v, n, sizeof *v, cmp_double);
+  double pos = q * (double)(n - 1);
+  size_t i = (size_t)pos;
+  return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[i];
+}
+
+static void die(const char *what, const char *msg) {
+  fprintf(stderr, "bench_encounter: %s: %s\n", what, msg);
+  exit(1);
+}
+
+/* A 1920x1080 JPEG with the photo scaled 2x at (x, y). */
+static uint8_t *frame_jpeg(const char *photo, int x, int y, unsigned long *len) {
+  fg_image src, big, frame;
+  fg_error e;
+  if (fg_image_decode_file(photo, NULL, &src, &e) != FG_OK) die(photo, e.msg);
+  if (fg_image_resize_bilinear(&src, src.width * 2, src.height * 2, &big, &e) != FG_OK) die(photo, e.msg);
+  if (fg_image_init(&frame, 1920, 1080, 3, &e) != FG_OK) die("frame", e.msg);
+  for (int r = 0; r < 1080; r++)
+    for (int c = 0; c < 1920; c++) {
+      uint8_t *p = frame.data + 3 * ((size_t)r * 1920 + c);
+      p[0] = (uint8_t)(90 + c / 40); /* a gentle gradient: a hall, not a void */
+      p[1] = (uint8_t)(95 + r / 30);
+      p[2] = 100;
+    }
+  for (int r = 0; r < big.height && y + r < 1080; r++)
+    memcpy(frame.data + 3 * ((size_t)(y + r) * 1920 + x), big.data + 3 * (size_t)r * big.width,
+           3 * (size_t)(x + big.width <= 1920 ? big.width : 1920 - x));
+  tjhandle tj = tjInitCompress();
+  uint8_t *jpg = NULL;
+  *len = 0;
+  if (!tj || tjCompress2(tj, frame.data, 1920, 0, 1080, TJPF_RGB, &jpg, len, TJSAMP_420, 90, 0))
+    die("jpeg", tj ? tjGetErrorStr2(tj) : "tjInitCompress");
+  tjDestroy(tj);
+  fg_image_release(&src);
+  fg_image_release(&big);
+  fg_image_release(&frame);
+  return jpg;
+}
+
+int main(int argc, char **argv) {
+  const char *lfw = NULL, *out = "build/bench/encounter.json", *models = "var/models";
+  int runs = TRAVELLERS, watch = 10000;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--lfw") && i + 1 < argc) lfw = argv[++i];
+    else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--watchlist") && i + 1 < argc) watch = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(argv[i], "--models-dir") && i + 1 < argc) models = argv[++i];
+    else {
+      fprintf(stderr, "usage: bench_encounter --lfw DIR [--runs N] [--watchlist N] [--out FILE]\n");
+      return 2;
+    }
+  }
+  if (!lfw) die("--lfw", "LFW directory required");
+  if (runs < 1 || runs > TRAVELLERS) runs = TRAVELLERS;
+  char rel[PATH_MAX], images[PATH_MAX];
+  snprintf(rel, sizeof rel, "%s/lfw-deepfunneled", lfw);
+  if (!realpath(rel, images)) die(rel, "not found");
+
+  /* People with 2+ photos, spread over the alphabet. */
+  fg_lfw_images set = {0};
+  fg_error e;
+  if (fg_lfw_images_scan(images, &set, &e) != FG_OK) die(images, e.msg);
+  size_t *first = calloc(set.identities, sizeof *first);
+  int *count = calloc(set.identities, sizeof *count);
+  for (size_t i = set.count; i-- > 0;) {
+    first[set.images[i].identity] = i;
+    count[set.images[i].identity]++;
+  }
+  size_t multi = 0;
+  for (size_t p = 0; p < set.identities; p++) multi += count[p] >= 2;
+  size_t step = multi / TRAVELLERS, seen = 0;
+  static char enrol[TRAVELLERS][PATH_MAX], capture[TRAVELLERS][PATH_MAX];
+  int n = 0;
+  json_t *pax = json_array();
+  for (size_t p = 0; p < set.identities && n < TRAVELLERS; p++) {
+    if (count[p] < 2 || seen++ % step) continue;
+    fg_lfw_image_path(images, &set.images[first[p]], enrol[n], PATH_MAX, NULL);
+    fg_lfw_image_path(images, &set.images[first[p] + 1], capture[n], PATH_MAX, NULL);
+    char doc[16];
+    snprintf(doc, sizeof doc, "B%06d", n);
+    json_array_append_new(pax, json_pack("{s:s, s:s, s:{s:s, s:s}, s:[s]}", "surname",
+                                         set.images[first[p]].name, "category",
+                                         n % 2 ? "foreign" : "citizen", "document", "number",
+                                         doc, "issuing_state", "XXA", "photos", enrol[n] + 1));
+    n++;
+  }
+  json_t *man = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "carrier", "XA", "flight", "XA1",
+                          "port", "JFK", "scheduled", "2026-11-27T10:00:00Z", "direction",
+                          "entry", "passengers", pax);
+  char *man_text = json_dumps(man, 0);
+  json_decref(man);
+
+  char dir[] = "/tmp/facegate-bench-XXXXXX";
+  if (!mkdtemp(dir)) die("mkdtemp", "failed");
+  fg_border_options o;
+  fg_border_options_init(&o);
+  o.data_dir = dir;
+  o.port = "JFK";
+  o.face.models_dir = models;
+  o.store_flags = FG_STORE_NOSYNC; /* set-up only: the timed runs reopen with full sync */
+  fg_border *b;
+  if (fg_border_open(&o, &b, &e) != FG_OK) die("open", e.msg);
+  fprintf(stderr, "staging %d travellers...\n", n);
+  fg_actor sup = {"bench", "supervisor", NULL};
+  fg_manifest_import_opts io = {.format = FG_MANIFEST_JSON, .base_dir = "/"};
+  json_t *rep;
+  if (fg_border_manifest_import_buffer(b, &sup, man_text, strlen(man_text), &io, &rep, &e) != FG_OK)
+    die("import", e.msg);
+  int64_t manifest = json_integer_value(json_object_get(rep, "manifest_id"));
+  json_decref(rep);
+  free(man_text);
+
+  fprintf(stderr, "watchlist of %d synthetic entries...\n", watch);
+  srand(7);
+  float v[512];
+  for (int w = 0; w < watch; w++) {
+    double norm = 0;
+    for (int k = 0; k < 512; k++) {
+      double u1 = (rand() + 1.0) / (RAND_MAX + 2.0), u2 = (rand() + 1.0) / (RAND_MAX + 2.0);
+      v[k] = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+      norm += (double)v[k] * v[k];
+    }
+    for (int k = 0; k < 512; k++) v[k] = (float)(v[k] / sqrt(norm));
+    char name[32];
+    snprintf(name, sizeof name, "synthetic %d", w);
+    int64_t id;
+    if (fg_border_watchlist_add_embeddings(b, &sup, name, "benchmark", 0, v, 1, 512, &id, &e) != FG_OK)
+      die("watchlist", e.msg);
+  }
+  fg_border_close(b);
+
+  fprintf(stderr, "encoding %d 1920x1080 captures...\n", runs);
+  uint8_t **jpg = calloc((size_t)runs, sizeof *jpg);
+  unsigned long *jlen = calloc((size_t)runs, sizeof *jlen);
+  for (int i = 0; i < runs; i++)
+    jpg[i] = frame_jpeg(capture[i], 300 + (i * 97) % 1100, 40 + (i * 31) % 500, &jlen[i]);
+
+  o.store_flags = 0; /* durable: synchronous commit */
+  if (fg_border_open(&o, &b, &e) != FG_OK) die("reopen", e.msg);
+  fg_face_engine *fe;
+  fg_face_options fo = o.face;
+  if (fg_face_engine_create(&fo, &fe, &e) != FG_OK) die("engine", e.msg);
+  fg_face_result *fr = malloc(sizeof *fr);
+
+  double *tot = calloc((size_t)runs, sizeof(double)), *face = calloc((size_t)runs, sizeof(double)),
+         *srch = calloc((size_t)runs, sizeof(double)), *wl = calloc((size_t)runs, sizeof(double)),
+         *st = calloc((size_t)runs, sizeof(double)), *wall = calloc((size_t)runs, sizeof(double)),
+         *ref = calloc((size_t)runs, sizeof(double));
+  int outcomes[5] = {0};
+  fg_actor gate = {"bench-gate", "gate", NULL};
+  /* Warm-up of the engine and caches on a capture not counted afterwards. */
+  for (int i = 0; i < 3; i++) fg_face_process_buffer(fe, jpg[0], jlen[0], NULL, fr, &e);
+  for (int i = 0; i < runs; i++) {
+    double t0 = now_ms();
+    if (fg_face_process_buffer(fe, jpg[i], jlen[i], NULL, fr, &e) != FG_OK) die("pipeline", e.msg);
+    ref[i] = now_ms() - t0;
+    fg_encounter_request rq = {.manifest_id = manifest, .gate = "G1", .image = jpg[i],
+                               .image_len = jlen[i]};
+    fg_encounter_result r;
+    t0 = now_ms();
+    if (fg_border_encounter(b, &gate, &rq, &r, &e) != FG_OK) die("encounter", e.msg);
+    wall[i] = now_ms() - t0;
+    tot[i] = r.ms_total;
+    face[i] = r.ms_face;
+    srch[i] = r.ms_search;
+    wl[i] = r.ms_watchlist;
+    st[i] = r.ms_store;
+    if ((unsigned)r.outcome < 5) outcomes[r.outcome]++;
+  }
+  double m_wall = quantile(wall, runs, 0.5), p90_wall = quantile(wall, runs, 0.9);
+  double m_ref = quantile(ref, runs, 0.5);
+  json_t *res = json_pack(
+      "{s:i, s:i, s:i, s:{s:f, s:f, s:f, s:f, s:f, s:f}, s:{s:f}, s:f, s:f, s:{s:i, s:i, s:i, s:i, s:i}}",
+      "captures", runs, "gallery", n, "watchlist", watch, "median_ms", "encounter", m_wall,
+      "face", quantile(face, runs, 0.5), "flight_search", quantile(srch, runs, 0.5), "watchlist",
+      quantile(wl, runs, 0.5), "store", quantile(st, runs, 0.5), "library_total",
+      quantile(tot, runs, 0.5), "p90_ms", "encounter", p90_wall, "pipeline_alone_median_ms", m_ref,
+      "ratio_to_pipeline", m_wall / m_ref, "outcomes", "MATCHED", outcomes[0], "NO_MATCH",
+      outcomes[1], "FAILURE_TO_ACQUIRE", outcomes[2], "LIVENESS_SUSPECT", outcomes[3], "OPT_OUT",
+      outcomes[4]);
+  printf("encounter, 1920x1080 JPEG, %d-traveller gallery, %d-entry watchlist, 1 thread, "
+         "synchronous commit (%d captures)\n", n, watch, runs);
+  printf("  %-26s %9s\n", "stage", "median ms");
+  printf("  %-26s %9.2f\n", "face pipeline (decode..)", quantile(face, runs, 0.5));
+  printf("  %-26s %9.3f\n", "flight search", quantile(srch, runs, 0.5));
+  printf("  %-26s %9.3f\n", "watchlist search", quantile(wl, runs, 0.5));
+  printf("  %-26s %9.2f\n", "store (durable commit)", quantile(st, runs, 0.5));
+  printf("  %-26s %9.2f   (p90 %.2f; target <= 15)\n", "encounter, end to end", m_wall, p90_wall);
+  printf("  %-26s %9.2f   (same bytes, same run)\n", "face pipeline alone", m_ref);
+  printf("  ratio encounter / pipeline alone: %.2f\n", m_wall / m_ref);
+  printf("  outcomes: MATCHED %d, NO_MATCH %d, FAILURE_TO_ACQUIRE %d\n", outcomes[0], outcomes[1],
+         outcomes[2]);
+  FILE *f = fopen(out, "w");
+  if (f) {
+    char *s = json_dumps(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fprintf(f, "%s\n", s);
+    free(s);
+    fclose(f);
+    printf("wrote %s\n", out);
+  }
+  json_decref(res);
+  fg_border_close(b);
+  fg_face_engine_destroy(fe);
+  free(fr);
+  for (int i = 0; i < runs; i++) tjFree(jpg[i]);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) fprintf(stderr, "bench_encounter: could not remove %s\n", dir);
+  fg_lfw_images_release(&set);
+  return 0;
+}
