@@ -194,6 +194,8 @@ int main(int argc, char **argv) {
   if (fg_border_open(&o, &b, &e) != FG_OK) die("reopen", e.msg);
   fg_face_engine *fe;
   fg_face_options fo = o.face;
+  fo.liveness = fg_border_policy(b)->liveness_min > 0; /* as the border module runs it */
+  fo.quality_min = fg_border_policy(b)->quality_min;
   if (fg_face_engine_create(&fo, &fe, &e) != FG_OK) die("engine", e.msg);
   fg_face_result *fr = malloc(sizeof *fr);
 
