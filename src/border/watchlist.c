@@ -1,0 +1,241 @@
+/*
+ * The watchlist: people an officer must see if they present at a gate. A
+ * hit at a gate (encounter.c) is only ever a referral for review.
+ *
+ * An entry has a name, a reason, who added it, an optional expiry, and one
+ * template per photo. fg_border_watchlist_add runs every photo through the
+ * face pipeline first and refuses the whole entry, naming the photo, if one
+ * has no acceptable face; fg_border_watchlist_add_embeddings takes
+ * embeddings already computed (bulk loading, benchmarks). Templates (FGT1,
+ * fp32) and photos are stored sealed, each bound to its watchlist_templates
+ * row. Every change bumps meta 'watchlist_revision' (so cached watchlist
+ * galleries are rebuilt) and is audited in the same transaction. Removing an
+ * entry keeps its row (removed_at, for the audit trail) and deletes its
+ * templates and photos: biometric data does not outlive the entry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "border/border_internal.h"
+#include "store/sql_encounter.h"
+
+/* One template (and optionally the photo it came from) sealed to a new
+ * watchlist_templates row of entry `entry`. */
+static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
+                        const uint8_t *image, size_t image_len, fg_error *err) {
+  int64_t row = 0;
+  static const uint8_t placeholder[1] = {0};
+  fg_val v[2] = {FG_V_INT(entry), FG_V_BLOB(placeholder, 0)};
+  int rc = fg_store_exec_int(b->store, &FG_Q_WL_TEMPLATE_INSERT, v, 2, &row, NULL, err);
+  if (rc != FG_OK) return rc;
+  uint8_t *tpl = NULL, *tpl_sealed = NULL, *img_sealed = NULL;
+  size_t tpl_n = 0, tpl_sealed_n = 0, img_sealed_n = 0;
+  rc = fg__border_template(b, emb, dim, &tpl, &tpl_n, err);
+  if (rc == FG_OK)
+    rc = fg__border_seal(b, "watchlist_templates", "template_sealed", row, tpl, tpl_n,
+                         &tpl_sealed, &tpl_sealed_n, err);
+  if (rc == FG_OK && image)
+    rc = fg__border_seal(b, "watchlist_templates", "image_sealed", row, image, image_len,
+                         &img_sealed, &img_sealed_n, err);
+  if (rc == FG_OK) {
+    fg_val u[3] = {FG_V_BLOB(img_sealed, img_sealed_n), FG_V_BLOB(tpl_sealed, tpl_sealed_n),
+                   FG_V_INT(row)};
+    rc = fg_store_exec(b->store, &FG_Q_WL_TEMPLATE_SEAL, u, 3, NULL, NULL, err);
+  }
+  if (tpl) memset(tpl, 0, tpl_n);
+  free(tpl);
+  free(tpl_sealed);
+  free(img_sealed);
+  return rc;
+}
+
+/* Insert the entry and its n templates (embs: n x dim; images may be NULL)
+ * in one transaction with the revision bump and the audit event. */
+static int insert_entry(fg_border *b, const fg_actor *who, const char *name, const char *reason,
+                        int64_t expires_at, const float *embs, int n, int dim,
+                        const uint8_t *const *images, const size_t *lens, const char *source,
+                        int64_t *id, fg_error *err) {
+  int rc = fg_store_begin(b->store, err);
+  if (rc != FG_OK) return rc;
+  int64_t entry = 0;
+  fg_val v[5] = {FG_V_TEXT(name), FG_V_TEXT(reason),
+                 FG_V_TEXT(who && who->name ? who->name : "unknown"), FG_V_INT(fg_border_now(b)),
+                 expires_at > 0 ? FG_V_INT(expires_at) : FG_V_NULL};
+  rc = fg_store_exec_int(b->store, &FG_Q_WL_INSERT, v, 5, &entry, NULL, err);
+  for (int i = 0; rc == FG_OK && i < n; i++)
+    rc = add_template(b, entry, embs + (size_t)i * (size_t)dim, dim, images ? images[i] : NULL,
+                      images ? lens[i] : 0, err);
+  if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
+  if (rc == FG_OK) {
+    json_t *d = json_pack("{s:i,s:s,s:o}", "templates", n, "source", source, "expires_at",
+                          fg__json_time(expires_at));
+    char obj[48];
+    snprintf(obj, sizeof obj, "watchlist:%lld", (long long)entry);
+    rc = d ? fg__border_audit_json(b, who, "watchlist.add", obj, "watchlist", d, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(d);
+  }
+  if (rc == FG_OK) rc = fg_store_commit(b->store, err);
+  else fg_store_rollback(b->store);
+  if (rc == FG_OK) {
+    fg__gallery_cache_reset(b);
+    if (id) *id = entry;
+  }
+  return rc;
+}
+
+static int check_entry(const char *name, const char *reason, int n, fg_error *err) {
+  if (!name || !*name) return fg__seterr(err, FG_EINVAL, "watchlist: a name is required");
+  if (!reason || !*reason) return fg__seterr(err, FG_EINVAL, "watchlist: a reason is required");
+  if (n < 1) return fg__seterr(err, FG_EINVAL, "watchlist: at least one photo is required");
+  return FG_OK;
+}
+
+int fg_border_watchlist_add(fg_border *b, const fg_actor *who, const char *name,
+                            const char *reason, int64_t expires_at,
+                            const uint8_t *const *images, const size_t *lens, int n,
+                            int64_t *id, fg_error *err) {
+  if (!b) return fg__seterr(err, FG_EINVAL, "watchlist: no handle");
+  int rc = check_entry(name, reason, n, err);
+  if (rc != FG_OK) return rc;
+  if (!images || !lens) return fg__seterr(err, FG_EINVAL, "watchlist: no photos given");
+  fg_face_engine *fe;
+  if ((rc = fg__border_face(b, &fe, err)) != FG_OK) return rc;
+  int dim = fg_face_engine_dim(fe);
+  float *embs = malloc((size_t)n * (size_t)dim * sizeof *embs);
+  if (!embs) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  fg_face_result *fr = b->scratch;
+  for (int i = 0; i < n && rc == FG_OK; i++) {
+    fg_error e2 = {0};
+    if (!images[i] || !lens[i]) {
+      rc = fg__seterr(err, FG_EINVAL, "watchlist photo %d is empty", i + 1);
+    } else if ((rc = fg_face_process_buffer(fe, images[i], lens[i], NULL, fr, &e2)) != FG_OK) {
+      rc = fg__seterr(err, FG_EINVAL, "watchlist photo %d cannot be read: %s", i + 1, e2.msg);
+    } else if (fr->status == FG_FACE_NO_FACE) {
+      rc = fg__seterr(err, FG_EINVAL, "watchlist photo %d: no face found", i + 1);
+    } else if (fr->status != FG_FACE_OK || fr->dim != dim) {
+      char why[256] = "";
+      size_t used = 0;
+      for (unsigned k = 0; k < FG_QUALITY_REASON_COUNT; k++)
+        if (fr->quality.reasons & (1u << k) && used < sizeof why)
+          used += (size_t)snprintf(why + used, sizeof why - used, "%s%s", used ? ", " : "",
+                                   fg_quality_reason_text(1u << k));
+      rc = fg__seterr(err, FG_EINVAL, "watchlist photo %d: quality %.0f too low%s%s", i + 1,
+                      (double)fr->quality.score, why[0] ? ": " : "", why);
+    } else {
+      memcpy(embs + (size_t)i * (size_t)dim, fr->embedding, (size_t)dim * sizeof *embs);
+    }
+  }
+  if (rc == FG_OK)
+    rc = insert_entry(b, who, name, reason, expires_at, embs, n, dim, images, lens, "photos", id,
+                      err);
+  memset(embs, 0, (size_t)n * (size_t)dim * sizeof *embs);
+  free(embs);
+  return rc;
+}
+
+int fg_border_watchlist_add_embeddings(fg_border *b, const fg_actor *who, const char *name,
+                                       const char *reason, int64_t expires_at,
+                                       const float *emb, int n, int dim, int64_t *id,
+                                       fg_error *err) {
+  if (!b) return fg__seterr(err, FG_EINVAL, "watchlist: no handle");
+  int rc = check_entry(name, reason, n, err);
+  if (rc != FG_OK) return rc;
+  if (!emb) return fg__seterr(err, FG_EINVAL, "watchlist: no embeddings given");
+  fg_face_engine *fe;
+  if ((rc = fg__border_face(b, &fe, err)) != FG_OK) return rc;
+  if (dim != fg_face_engine_dim(fe))
+    return fg__seterr(err, FG_EINVAL, "watchlist: %d-d embeddings, the recognition model makes %d",
+                      dim, fg_face_engine_dim(fe));
+  return insert_entry(b, who, name, reason, expires_at, emb, n, dim, NULL, NULL, "embeddings",
+                      id, err);
+}
+
+static int removed_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)err;
+  int *state = ctx; /* 1: live, 2: removed */
+  *state = n > 0 && c[0].type != FG_VAL_NULL ? 2 : 1;
+  return 1;
+}
+
+int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg_error *err) {
+  if (!b) return fg__seterr(err, FG_EINVAL, "watchlist: no handle");
+  int rc = fg_store_begin(b->store, err);
+  if (rc != FG_OK) return rc;
+  int state = 0;
+  fg_val k = FG_V_INT(id);
+  rc = fg_store_exec(b->store, &FG_Q_WL_GET, &k, 1, removed_cb, &state, err);
+  if (rc == FG_OK && state == 0)
+    rc = fg__seterr(err, FG_ENOTFOUND, "watchlist entry %lld not found", (long long)id);
+  if (rc == FG_OK && state == 2)
+    rc = fg__seterr(err, FG_ECONFLICT, "watchlist entry %lld was already removed", (long long)id);
+  if (rc == FG_OK) {
+    fg_val v[2] = {FG_V_INT(fg_border_now(b)), FG_V_INT(id)};
+    rc = fg_store_exec(b->store, &FG_Q_WL_REMOVE, v, 2, NULL, NULL, err);
+  }
+  int64_t deleted = 0;
+  if (rc == FG_OK && (rc = fg_store_exec(b->store, &FG_Q_WL_TEMPLATES_DELETE, &k, 1, NULL, NULL,
+                                         err)) == FG_OK)
+    deleted = fg_store_changes(b->store);
+  if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
+  if (rc == FG_OK) {
+    json_t *d = json_pack("{s:I}", "templates_deleted", (json_int_t)deleted);
+    char obj[48];
+    snprintf(obj, sizeof obj, "watchlist:%lld", (long long)id);
+    rc = d ? fg__border_audit_json(b, who, "watchlist.remove", obj, "watchlist", d, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(d);
+  }
+  if (rc == FG_OK) rc = fg_store_commit(b->store, err);
+  else fg_store_rollback(b->store);
+  if (rc == FG_OK) fg__gallery_cache_reset(b);
+  return rc;
+}
+
+typedef struct list_ctx {
+  json_t *arr;
+  int64_t now;
+} list_ctx;
+
+static json_t *text_or_null(const fg_val *v) {
+  return v->type == FG_VAL_TEXT ? json_string(v->s) : json_null();
+}
+
+static int list_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  list_ctx *l = ctx;
+  if (n < 8) return fg__seterr(err, FG_EFORMAT, "watchlist_list: %d columns", n);
+  int64_t expires = c[5].type == FG_VAL_INT ? c[5].i : 0;
+  int64_t removed = c[6].type == FG_VAL_INT ? c[6].i : 0;
+  const char *status = removed ? "removed" : (expires > 0 && expires <= l->now) ? "expired"
+                                                                               : "active";
+  json_t *o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:I}", "id", (json_int_t)c[0].i, "name",
+                        text_or_null(&c[1]), "reason", text_or_null(&c[2]), "added_by",
+                        text_or_null(&c[3]), "created_at",
+                        fg__json_time(c[4].type == FG_VAL_INT ? c[4].i : 0), "expires_at",
+                        fg__json_time(expires), "removed_at", fg__json_time(removed), "status",
+                        status, "templates", (json_int_t)(c[7].type == FG_VAL_INT ? c[7].i : 0));
+  if (!o || json_array_append_new(l->arr, o) != 0)
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  return 0;
+}
+
+int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
+  if (!b || !out) return fg__seterr(err, FG_EINVAL, "watchlist: missing argument");
+  *out = NULL;
+  list_ctx l = {json_array(), fg_border_now(b)};
+  if (!l.arr) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  int rc = fg_store_exec(b->store, &FG_Q_WL_LIST, NULL, 0, list_cb, &l, err);
+  if (rc == FG_OK) {
+    json_t *d = json_pack("{s:I}", "entries", (json_int_t)json_array_size(l.arr));
+    rc = d ? fg__border_audit_json(b, who, "watchlist.list", "watchlist", "watchlist", d, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(d);
+  }
+  if (rc != FG_OK) {
+    json_decref(l.arr);
+    return rc;
+  }
+  *out = l.arr;
+  return FG_OK;
+}

@@ -1,0 +1,50 @@
+/*
+ * The queries of the gate encounter, the 1:1 document check and the
+ * watchlist (src/border/encounter.c, verify.c, watchlist.c). The SQL text is
+ * in sql_encounter.c, next to the schema it reads, so that nothing above
+ * src/store/ holds SQL; each query's comment lists its parameters and the
+ * columns of its rows, in order.
+ */
+#ifndef FG_SQL_ENCOUNTER_H
+#define FG_SQL_ENCOUNTER_H
+
+#include "facegate/store.h"
+
+/* (manifest id) -> status, direction, port */
+extern const fg_query FG_Q_ENC_MANIFEST;
+/* (manifest id, document number) -> traveller id of the passenger holding it */
+extern const fg_query FG_Q_ENC_DOC_HOLDER;
+/* (manifest id, traveller id) -> status, admitted_until, category, surname, given_names */
+extern const fg_query FG_Q_ENC_PASSENGER;
+/* (port, gate, port, gate) -> consecutive failures to acquire at the gate since
+ * its last encounter that was not one or that opened a referral */
+extern const fg_query FG_Q_ENC_FTA_RUN;
+/* (manifest, port, gate, at, outcome, traveller, category, score, threshold,
+ * quality, quality_reasons, liveness, watchlist_id, watchlist_score, actor) -> id */
+extern const fg_query FG_Q_ENC_INSERT;
+/* (capture_sealed, template_sealed, ms, id) */
+extern const fg_query FG_Q_ENC_FINISH;
+/* (status, manifest id, traveller id): only a passenger still 'expected'
+ * becomes 'referred' */
+extern const fg_query FG_Q_ENC_PASSENGER_REFER;
+/* (manifest id, traveller id) */
+extern const fg_query FG_Q_ENC_PASSENGER_CROSS;
+
+/* (name, reason, added_by, created_at, expires_at) -> id */
+extern const fg_query FG_Q_WL_INSERT;
+/* (entry id, placeholder blob) -> template row id (sealed blobs follow) */
+extern const fg_query FG_Q_WL_TEMPLATE_INSERT;
+/* (image_sealed, template_sealed, id) */
+extern const fg_query FG_Q_WL_TEMPLATE_SEAL;
+/* () meta 'watchlist_revision' += 1 (created at 1) */
+extern const fg_query FG_Q_WL_REVISION_BUMP;
+/* (id) -> removed_at (NULL while live); no row: no such entry */
+extern const fg_query FG_Q_WL_GET;
+/* (removed_at, id) */
+extern const fg_query FG_Q_WL_REMOVE;
+/* (entry id) */
+extern const fg_query FG_Q_WL_TEMPLATES_DELETE;
+/* () -> id, name, reason, added_by, created_at, expires_at, removed_at, templates */
+extern const fg_query FG_Q_WL_LIST;
+
+#endif

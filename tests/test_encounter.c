@@ -1,0 +1,629 @@
+/*
+ * Gate encounters, the 1:1 document check and the watchlist
+ * (fg_border_encounter, fg_border_verify, fg_border_watchlist_*) on real
+ * faces: a small flight of LFW people staged through a manifest in a fresh
+ * data directory, then captures with other photos of them.
+ *
+ * What is checked, in order (the tests share one store and run in sequence):
+ * every traveller's second photo is MATCHED and records one crossing; a
+ * person not on the flight is NO_MATCH with a referral naming the nearest
+ * traveller; a traveller presenting someone else's document is NO_MATCH; a
+ * second capture of a crossed traveller is an already_crossed referral with
+ * no second crossing; noise is a failure to acquire whose tries count up to
+ * a referral at policy.fta_max_tries; a citizen's opt-out records OPT_OUT and
+ * no image (the image pointer is poisoned: it must not be read); a foreign
+ * national's opt-out is refused with nothing recorded; a watchlisted
+ * passenger is referred and not crossed, and removing the entry deletes its
+ * templates; a policy with a high liveness minimum gives LIVENESS_SUSPECT;
+ * 1:1 verify of the same and of different people; a closed manifest refuses
+ * encounters. LFW is needed for the flight (FACEGATE_LFW, default
+ * ../shared/data/lfw); without it those tests are skipped with the reason
+ * and only the request checks and a samples-based verify run.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "facegate/border.h"
+#include "facegate/store.h"
+
+#define NPAX 8
+/* Passengers (enrolled with _0001, captured with _0002; _0003 for the
+ * watchlist), and one person who is not on the flight. */
+static const char *const PEOPLE[NPAX] = {
+    "Colin_Powell",   "Tony_Blair",   "Donald_Rumsfeld",   "Gerhard_Schroeder",
+    "Ariel_Sharon",   "Hugo_Chavez",  "Junichiro_Koizumi", "Jean_Chretien"};
+static const char *const CATEGORY[NPAX] = {"citizen", "foreign", "resident", "foreign",
+                                           "citizen", "exempt",  "foreign",  "citizen"};
+#define STRANGER "Vladimir_Putin"
+/* Roles in the scenario (indices into PEOPLE). */
+#define WATCHED 7   /* put on the watchlist before any capture */
+#define OPT_CIT 4   /* citizen who opts out */
+#define OPT_FOR 6   /* foreign national who tries to opt out */
+#define LIVE 5      /* captured under the liveness policy */
+
+static char data_dir[256], db_path[300], lfw_root[4096];
+static int have_lfw, have_models;
+static int64_t clock_now;
+static fg_border *border;
+static int64_t manifest_id;
+static int64_t traveller[NPAX];
+static fg_actor gate = {"gate-b12", "gate", "boarding"};
+static fg_actor officer = {"officer-7", "supervisor", NULL};
+
+static int64_t test_clock(void *ctx) {
+  (void)ctx;
+  return clock_now;
+}
+
+static void lfw_photo(char *buf, size_t n, const char *person, int k) {
+  snprintf(buf, n, "%s/lfw-deepfunneled/%s/%s_%04d.jpg", lfw_root, person, person, k);
+}
+
+static uint8_t *read_photo(const char *person, int k, size_t *len) {
+  char p[4400];
+  lfw_photo(p, sizeof p, person, k);
+  return tu_read(p, len);
+}
+
+/* ---- the database, read directly for assertions ----------------------- */
+
+static int64_t sql_int(const char *sql, int64_t arg) {
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    print_error("%s: %s\n", sql, sqlite3_errmsg(db));
+    fail();
+  }
+  if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, arg);
+  int64_t v = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static int64_t count_encounters(void) { return sql_int("SELECT COUNT(*) FROM encounters", 0); }
+static int64_t count_crossings(int64_t t) {
+  return sql_int("SELECT COUNT(*) FROM crossings WHERE traveller_id = ?", t);
+}
+
+/* ---- images made here ------------------------------------------------------ */
+
+/* A 256x256 PGM of uniform noise (no face). */
+static uint8_t *noise_pgm(size_t *len, unsigned seed) {
+  const char *hdr = "P5\n256 256\n255\n";
+  size_t h = strlen(hdr);
+  uint8_t *p = malloc(h + 256 * 256);
+  assert_non_null(p);
+  memcpy(p, hdr, h);
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < 256 * 256; i++) {
+    x = x * 1664525u + 1013904223u;
+    p[h + i] = (uint8_t)(x >> 24);
+  }
+  *len = h + 256 * 256;
+  return p;
+}
+
+/* ---- set-up: data directory, border, manifest ----------------------------- */
+
+static int open_border(const char *policy_file, fg_border **out) {
+  fg_border_options o;
+  fg_border_options_init(&o);
+  o.data_dir = data_dir;
+  o.store_flags = FG_STORE_NOSYNC;
+  o.policy_file = policy_file;
+  o.face.models_dir = tu_models_dir();
+  o.clock = test_clock;
+  fg_error e = {0};
+  int rc = fg_border_open(&o, out, &e);
+  if (rc != FG_OK) fprintf(stderr, "fg_border_open: %s\n", e.msg);
+  return rc;
+}
+
+static int stage_manifest(void) {
+  json_t *pax = json_array();
+  for (int i = 0; i < NPAX; i++) {
+    char photo[512], num[16];
+    /* relative to base_dir (the manifest importer refuses absolute paths) */
+    snprintf(photo, sizeof photo, "lfw-deepfunneled/%s/%s_0001.jpg", PEOPLE[i], PEOPLE[i]);
+    snprintf(num, sizeof num, "X%07d", i + 1);
+    json_array_append_new(
+        pax, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s},s:[s]}", "surname",
+                       PEOPLE[i], "given_names", "T", "date_of_birth", "1950-01-01",
+                       "nationality", strcmp(CATEGORY[i], "citizen") ? "FRA" : "XXA", "sex", "M",
+                       "category", CATEGORY[i], "document", "type", "P", "number", num,
+                       "issuing_state", strcmp(CATEGORY[i], "citizen") ? "FRA" : "XXA", "expiry",
+                       "2031-01-01", "photos", photo));
+  }
+  json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "carrier", "FG", "flight", "FG101", "port",
+                        "XXX", "scheduled", "2026-11-27T10:00:00Z", "direction", "entry",
+                        "passengers", pax);
+  char *text = json_dumps(m, 0);
+  json_decref(m);
+  fg_manifest_import_opts io;
+  memset(&io, 0, sizeof io);
+  io.base_dir = lfw_root;
+  json_t *report = NULL;
+  fg_error e = {0};
+  int rc = fg_border_manifest_import_buffer(border, &officer, text, strlen(text), &io, &report,
+                                            &e);
+  free(text);
+  if (rc != FG_OK) {
+    fprintf(stderr, "manifest import: %s\n", e.msg);
+    return rc;
+  }
+  json_t *id = json_object_get(report, "manifest_id");
+  if (!id) id = json_object_get(report, "id");
+  manifest_id = json_integer_value(id);
+  json_t *problems = json_object_get(report, "problems");
+  if (json_array_size(problems) > 0) {
+    char *s = json_dumps(problems, JSON_COMPACT);
+    fprintf(stderr, "manifest problems: %s\n", s);
+    free(s);
+  }
+  json_decref(report);
+  if (manifest_id <= 0) manifest_id = sql_int("SELECT MAX(id) FROM manifests", 0);
+  for (int i = 0; i < NPAX; i++) {
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT id FROM travellers WHERE surname = '%s'", PEOPLE[i]);
+    traveller[i] = sql_int(sql, 0);
+  }
+  return FG_OK;
+}
+
+static int group_setup(void **state) {
+  (void)state;
+  struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = 27, .tm_hour = 9};
+  clock_now = (int64_t)timegm(&tm);
+  snprintf(data_dir, sizeof data_dir, "/tmp/fg_encounter_XXXXXX");
+  if (!mkdtemp(data_dir)) return -1;
+  snprintf(db_path, sizeof db_path, "%s/facegate.db", data_dir);
+  char models[1024];
+  tu_path(models, sizeof models, tu_models_dir(), "fr_feature.onnx");
+  have_models = tu_exists(models);
+  char pairs[4200];
+  if (realpath(tu_lfw_dir(), lfw_root)) {
+    tu_path(pairs, sizeof pairs, lfw_root, "lfw-deepfunneled/" STRANGER "/" STRANGER "_0001.jpg");
+    have_lfw = tu_exists(pairs);
+  }
+  if (!have_models) {
+    fprintf(stderr, "models not found in %s: encounter tests will be skipped\n", tu_models_dir());
+    return 0;
+  }
+  if (open_border(NULL, &border) != FG_OK) return -1;
+  if (!have_lfw) {
+    fprintf(stderr, "LFW not found at %s: the flight scenario will be skipped\n", tu_lfw_dir());
+    return 0;
+  }
+  return stage_manifest() == FG_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state) {
+  (void)state;
+  fg_border_close(border);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", data_dir);
+  return 0;
+}
+
+#define NEED_FLIGHT()                                                                        \
+  do {                                                                                       \
+    if (!have_models) TU_SKIP("models not found in %s (run scripts/setup)", tu_models_dir()); \
+    if (!have_lfw) TU_SKIP("LFW not found at %s (set FACEGATE_LFW)", tu_lfw_dir());          \
+  } while (0)
+
+static int capture(const char *gate_name, const char *person, int k, const char *document,
+                   fg_encounter_result *r) {
+  size_t n;
+  uint8_t *img = read_photo(person, k, &n);
+  fg_encounter_request rq = {.manifest_id = manifest_id, .gate = gate_name, .image = img,
+                             .image_len = n, .document = document};
+  fg_error e = {0};
+  int rc = fg_border_encounter(border, &gate, &rq, r, &e);
+  if (rc != FG_OK) fprintf(stderr, "encounter %s_%04d: %s\n", person, k, e.msg);
+  free(img);
+  clock_now += 7;
+  return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_request_checks(void **state) {
+  (void)state;
+  if (!have_models) TU_SKIP("models not found in %s (run scripts/setup)", tu_models_dir());
+  fg_encounter_result r;
+  fg_error e = {0};
+  uint8_t byte = 0xff;
+  fg_encounter_request rq = {.manifest_id = 999999, .gate = "A1", .image = &byte, .image_len = 1};
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_ENOTFOUND);
+  rq.gate = "";
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_EINVAL);
+  rq.gate = "A1";
+  rq.image = NULL;
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_EINVAL);
+  rq.opt_out = 1; /* opting out needs the document */
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_EINVAL);
+  assert_string_equal(fg_outcome_name(FG_OUTCOME_LIVENESS_SUSPECT), "LIVENESS_SUSPECT");
+}
+
+static void test_watchlist_add(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_error e = {0};
+  size_t n[2];
+  uint8_t *good = read_photo(PEOPLE[WATCHED], 3, &n[0]);
+  uint8_t *noise = noise_pgm(&n[1], 1);
+  const uint8_t *imgs[2] = {good, noise};
+  int64_t id = 0;
+  int64_t before = sql_int("SELECT COUNT(*) FROM watchlist", 0);
+  /* One photo without a face refuses the whole entry, naming the photo. */
+  assert_int_equal(fg_border_watchlist_add(border, &officer, "J. Chretien", "test", 0, imgs, n, 2,
+                                           &id, &e),
+                   FG_EINVAL);
+  assert_non_null(strstr(e.msg, "photo 2"));
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM watchlist", 0), before);
+  assert_int_equal(fg_border_watchlist_add(border, &officer, "J. Chretien", "test", 0, imgs, n, 1,
+                                           &id, &e),
+                   FG_OK);
+  assert_true(id > 0);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM watchlist_templates WHERE entry_id = ?"
+                           " AND image_sealed IS NOT NULL AND length(template_sealed) > 48", id),
+                   1);
+  free(good);
+  free(noise);
+}
+
+static void test_matched(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  double total[NPAX], face[NPAX], search[NPAX], wl[NPAX], store[NPAX];
+  int k = 0;
+  for (int i = 0; i < NPAX; i++) {
+    if (i == WATCHED || i == OPT_CIT || i == OPT_FOR || i == LIVE) continue;
+    fg_encounter_result r;
+    assert_int_equal(capture("B12", PEOPLE[i], 2, NULL, &r), FG_OK);
+    if (r.outcome != FG_OUTCOME_MATCHED)
+      fprintf(stderr, "%s: %s score %.3f threshold %.3f quality %.1f\n", PEOPLE[i],
+              fg_outcome_name(r.outcome), (double)r.score, (double)r.threshold,
+              (double)r.quality);
+    assert_int_equal(r.outcome, FG_OUTCOME_MATCHED);
+    assert_int_equal(r.traveller_id, traveller[i]);
+    assert_non_null(strstr(r.traveller_name, PEOPLE[i]));
+    assert_true(r.crossing_id > 0);
+    assert_int_equal(r.referral_id, 0);
+    assert_int_equal(r.watchlist_id, 0);
+    assert_string_equal(r.gate_action, "proceed");
+    assert_true(r.score >= r.threshold);
+    assert_int_equal(count_crossings(traveller[i]), 1);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM encounters WHERE id = ? AND"
+                             " capture_sealed IS NOT NULL AND template_sealed IS NOT NULL",
+                             r.encounter_id),
+                     1);
+    total[k] = r.ms_total;
+    face[k] = r.ms_face;
+    search[k] = r.ms_search;
+    wl[k] = r.ms_watchlist;
+    store[k] = r.ms_store;
+    k++;
+  }
+  fprintf(stderr, "encounter ms (median of %d, 250x250 JPEG, gallery %d, NOSYNC): total %.2f "
+          "face %.2f search %.3f watchlist %.3f store %.2f\n",
+          k, NPAX, median(total, k), median(face, k), median(search, k), median(wl, k),
+          median(store, k));
+}
+
+static void test_json(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_encounter_result r;
+  assert_int_equal(capture("B12", STRANGER, 1, NULL, &r), FG_OK);
+  json_t *j = fg_encounter_result_json(&r);
+  assert_non_null(j);
+  static const char *const members[] = {"encounter_id", "outcome",  "gate_action", "traveller_id",
+                                        "score",        "threshold", "quality",    "quality_reasons",
+                                        "liveness",     "tries",     "watchlist",  "referral",
+                                        "crossing_id",  "ms"};
+  for (size_t i = 0; i < sizeof members / sizeof *members; i++)
+    assert_non_null(json_object_get(j, members[i]));
+  assert_string_equal(json_string_value(json_object_get(j, "outcome")), "NO_MATCH");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(j, "referral"), "reason")), "no_match");
+  json_decref(j);
+}
+
+static void test_not_on_flight(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_encounter_result r;
+  assert_int_equal(capture("B12", STRANGER, 2, NULL, &r), FG_OK);
+  assert_int_equal(r.outcome, FG_OUTCOME_NO_MATCH);
+  assert_int_equal(r.traveller_id, 0);
+  assert_int_equal(r.crossing_id, 0);
+  assert_true(r.referral_id > 0);
+  assert_string_equal(r.referral_reason, "no_match");
+  assert_string_equal(r.gate_action, "see_officer");
+  assert_true(r.score < r.threshold);
+  /* The officer is shown the nearest traveller. */
+  int64_t cand = sql_int("SELECT candidate_id FROM referrals WHERE id = ?", r.referral_id);
+  int known = 0;
+  for (int i = 0; i < NPAX; i++) known |= cand == traveller[i];
+  assert_true(known);
+  assert_true(sql_int("SELECT COUNT(*) FROM encounters WHERE id = ? AND category IS NULL",
+                      r.encounter_id) == 1);
+}
+
+static void test_stolen_document(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  /* Passenger 1 presents passenger 2's passport: X0000003. */
+  int64_t before = count_crossings(traveller[1]) + count_crossings(traveller[2]);
+  fg_encounter_result r;
+  assert_int_equal(capture("B12", PEOPLE[1], 3, "X0000003", &r), FG_OK);
+  assert_int_equal(r.outcome, FG_OUTCOME_NO_MATCH);
+  assert_int_equal(r.crossing_id, 0);
+  assert_string_equal(r.referral_reason, "no_match");
+  assert_int_equal(count_crossings(traveller[1]) + count_crossings(traveller[2]), before);
+  /* Their own document matches, but they have crossed already. */
+  assert_int_equal(capture("B12", PEOPLE[1], 3, "X0000002", &r), FG_OK);
+  assert_int_equal(r.outcome, FG_OUTCOME_MATCHED);
+  assert_string_equal(r.referral_reason, "already_crossed");
+}
+
+static void test_already_crossed(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_encounter_result r;
+  assert_int_equal(capture("B14", PEOPLE[0], 4, NULL, &r), FG_OK);
+  assert_int_equal(r.outcome, FG_OUTCOME_MATCHED);
+  assert_int_equal(r.traveller_id, traveller[0]);
+  assert_int_equal(r.crossing_id, 0);
+  assert_true(r.referral_id > 0);
+  assert_string_equal(r.referral_reason, "already_crossed");
+  assert_string_equal(r.gate_action, "see_officer");
+  assert_int_equal(count_crossings(traveller[0]), 1);
+}
+
+static void test_failure_to_acquire(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  int max = fg_border_policy(border)->fta_max_tries;
+  for (int round = 0; round < 2; round++) {
+    for (int t = 1; t <= max; t++) {
+      size_t n;
+      uint8_t *img = noise_pgm(&n, (unsigned)(round * 100 + t));
+      fg_encounter_request rq = {.manifest_id = manifest_id, .gate = "C3", .image = img,
+                                 .image_len = n};
+      fg_encounter_result r;
+      fg_error e = {0};
+      assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_OK);
+      free(img);
+      assert_int_equal(r.outcome, FG_OUTCOME_FAILURE_TO_ACQUIRE);
+      assert_int_equal(r.tries, t); /* a referral starts the count again */
+      assert_true(isnan(r.score));
+      assert_int_equal(r.crossing_id, 0);
+      if (t < max) {
+        assert_string_equal(r.gate_action, "retry");
+        assert_int_equal(r.referral_id, 0);
+      } else {
+        assert_string_equal(r.gate_action, "see_officer");
+        assert_string_equal(r.referral_reason, "failure_to_acquire");
+      }
+      /* The capture is kept (sealed) for the officer; there is no template. */
+      assert_int_equal(sql_int("SELECT COUNT(*) FROM encounters WHERE id = ? AND"
+                               " capture_sealed IS NOT NULL AND template_sealed IS NULL",
+                               r.encounter_id),
+                       1);
+    }
+  }
+  /* A match at the gate ends a run of failures. */
+  size_t n;
+  uint8_t *img = noise_pgm(&n, 7);
+  fg_encounter_request rq = {.manifest_id = manifest_id, .gate = "C3", .image = img,
+                             .image_len = n};
+  fg_encounter_result r;
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, NULL), FG_OK);
+  assert_int_equal(r.tries, 1);
+  assert_int_equal(capture("C3", PEOPLE[2], 3, NULL, &r), FG_OK);
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, NULL), FG_OK);
+  assert_int_equal(r.tries, 1);
+  free(img);
+}
+
+static void test_opt_out(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  /* A poisoned pointer: reading it would crash. */
+  const uint8_t *poison = (const uint8_t *)(uintptr_t)16;
+  fg_encounter_request rq = {.manifest_id = manifest_id, .gate = "B12", .image = poison,
+                             .image_len = 4096, .opt_out = 1, .document = "X0000005"};
+  fg_encounter_result r;
+  fg_error e = {0};
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_OK);
+  assert_int_equal(r.outcome, FG_OUTCOME_OPT_OUT);
+  assert_int_equal(r.traveller_id, traveller[OPT_CIT]);
+  assert_string_equal(r.referral_reason, "opt_out");
+  assert_string_equal(r.gate_action, "see_officer");
+  assert_int_equal(r.crossing_id, 0);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM encounters WHERE id = ? AND capture_sealed IS"
+                           " NULL AND template_sealed IS NULL AND quality IS NULL",
+                           r.encounter_id),
+                   1);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM passengers WHERE traveller_id = ? AND"
+                           " status = 'referred'", traveller[OPT_CIT]),
+                   1);
+  /* A document no passenger holds. */
+  rq.document = "NOSUCH";
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_ENOTFOUND);
+}
+
+static void test_opt_out_refused(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  int64_t before = count_encounters();
+  int64_t audit = sql_int("SELECT COUNT(*) FROM audit", 0);
+  fg_encounter_request rq = {.manifest_id = manifest_id, .gate = "B12", .opt_out = 1,
+                             .document = "X0000007"};
+  fg_encounter_result r;
+  fg_error e = {0};
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_EPERM);
+  assert_non_null(strstr(e.msg, "foreign nationals"));
+  assert_int_equal(count_encounters(), before);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM audit", 0), audit);
+  assert_int_equal(r.encounter_id, 0);
+}
+
+static void test_watchlist_hit(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_encounter_result r;
+  assert_int_equal(capture("B12", PEOPLE[WATCHED], 2, NULL, &r), FG_OK);
+  assert_true(r.watchlist_id > 0);
+  assert_true(r.watchlist_score > 0);
+  assert_string_equal(r.referral_reason, "watchlist");
+  assert_string_equal(r.gate_action, "see_officer");
+  assert_int_equal(r.crossing_id, 0);
+  assert_int_equal(count_crossings(traveller[WATCHED]), 0);
+  assert_int_equal(sql_int("SELECT candidate_id FROM referrals WHERE id = ?", r.referral_id),
+                   traveller[WATCHED]);
+  /* Screening was audited without names. */
+  assert_true(sql_int("SELECT COUNT(*) FROM audit WHERE action = 'watchlist.search'", 0) > 0);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM audit WHERE detail LIKE '%Chretien%'", 0), 0);
+
+  /* Removal deletes the templates; the entry's row stays, marked removed. */
+  fg_error e = {0};
+  assert_int_equal(fg_border_watchlist_remove(border, &officer, r.watchlist_id, &e), FG_OK);
+  assert_int_equal(fg_border_watchlist_remove(border, &officer, r.watchlist_id, &e),
+                   FG_ECONFLICT);
+  assert_int_equal(fg_border_watchlist_remove(border, &officer, 424242, &e), FG_ENOTFOUND);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM watchlist_templates WHERE entry_id = ?",
+                           r.watchlist_id),
+                   0);
+  json_t *list = NULL;
+  assert_int_equal(fg_border_watchlist_list(border, &officer, &list, &e), FG_OK);
+  assert_int_equal(json_array_size(list), 1);
+  json_t *it = json_array_get(list, 0);
+  assert_string_equal(json_string_value(json_object_get(it, "status")), "removed");
+  assert_int_equal(json_integer_value(json_object_get(it, "templates")), 0);
+  json_decref(list);
+  /* Off the list, the same traveller's next capture matches and crosses. */
+  assert_int_equal(capture("B12", PEOPLE[WATCHED], 4, NULL, &r), FG_OK);
+  assert_int_equal(r.watchlist_id, 0);
+  assert_int_equal(r.outcome, FG_OUTCOME_MATCHED);
+  assert_true(r.crossing_id > 0);
+}
+
+static void test_liveness_policy(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  char pol[400];
+  snprintf(pol, sizeof pol, "%s/policy.json", data_dir);
+  FILE *f = fopen(pol, "w");
+  assert_non_null(f);
+  fputs("{\"liveness_min\": 1.0}\n", f);
+  fclose(f);
+  fg_border *b2;
+  assert_int_equal(open_border(pol, &b2), FG_OK);
+  size_t n;
+  uint8_t *img = read_photo(PEOPLE[LIVE], 2, &n);
+  fg_encounter_request rq = {.manifest_id = manifest_id, .gate = "D1", .image = img,
+                             .image_len = n};
+  fg_encounter_result r;
+  fg_error e = {0};
+  assert_int_equal(fg_border_encounter(b2, &gate, &rq, &r, &e), FG_OK);
+  free(img);
+  fg_border_close(b2);
+  if (!(r.liveness < 1.0f)) TU_SKIP("liveness model scored exactly 1: cannot fall below 1");
+  assert_int_equal(r.outcome, FG_OUTCOME_LIVENESS_SUSPECT);
+  assert_string_equal(r.referral_reason, "liveness");
+  assert_int_equal(r.crossing_id, 0);
+  assert_int_equal(r.traveller_id, 0);
+  assert_int_equal(count_crossings(traveller[LIVE]), 0);
+}
+
+static void test_verify(void **state) {
+  (void)state;
+  if (!have_models) TU_SKIP("models not found in %s (run scripts/setup)", tu_models_dir());
+  fg_verify_result r;
+  fg_error e = {0};
+  size_t na, nb, nc;
+  uint8_t *a, *b, *c;
+  if (have_lfw) {
+    a = read_photo(PEOPLE[3], 2, &na);
+    b = read_photo(PEOPLE[3], 1, &nb);
+    c = read_photo(STRANGER, 1, &nc);
+  } else {
+    char p[1024];
+    tu_path(p, sizeof p, tu_samples_dir(), "sample3.jpg");
+    if (!tu_exists(p)) TU_SKIP("neither LFW nor %s available", p);
+    fprintf(stderr, "LFW absent: verify checks a sample photo against itself and noise\n");
+    a = tu_read(p, &na);
+    b = tu_read(p, &nb);
+    c = noise_pgm(&nc, 3);
+  }
+  assert_int_equal(fg_border_verify(border, &officer, a, na, b, nb, 0, &r, &e), FG_OK);
+  assert_int_equal(r.decision, 1);
+  assert_true(r.score >= r.threshold);
+  assert_true(fabs(r.fmr - fg_border_policy(border)->verify_fmr) < 1e-12);
+  json_t *j = fg_verify_result_json(&r);
+  assert_non_null(j);
+  assert_true(json_is_true(json_object_get(j, "same_person")));
+  json_decref(j);
+  assert_int_equal(fg_border_verify(border, &officer, a, na, c, nc, 1e-4, &r, &e), FG_OK);
+  if (have_lfw) {
+    assert_int_equal(r.decision, 0);
+    assert_true(r.score < r.threshold);
+  } else {
+    assert_int_equal(r.decision, -1);
+    assert_int_equal(r.document_status, FG_FACE_NO_FACE);
+  }
+  assert_true(sql_int("SELECT COUNT(*) FROM audit WHERE action = 'verify.document'", 0) >= 2);
+  free(a);
+  free(b);
+  free(c);
+}
+
+static void test_closed_manifest(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_error e = {0};
+  assert_int_equal(fg_border_manifest_close(border, &officer, manifest_id, &e), FG_OK);
+  int64_t before = count_encounters();
+  fg_encounter_result r;
+  size_t n;
+  uint8_t *img = read_photo(PEOPLE[2], 2, &n);
+  fg_encounter_request rq = {.manifest_id = manifest_id, .gate = "B12", .image = img,
+                             .image_len = n};
+  assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_ECONFLICT);
+  free(img);
+  assert_int_equal(count_encounters(), before);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_request_checks),  cmocka_unit_test(test_watchlist_add),
+      cmocka_unit_test(test_matched),         cmocka_unit_test(test_json),
+      cmocka_unit_test(test_not_on_flight),   cmocka_unit_test(test_stolen_document),
+      cmocka_unit_test(test_already_crossed), cmocka_unit_test(test_failure_to_acquire),
+      cmocka_unit_test(test_opt_out),         cmocka_unit_test(test_opt_out_refused),
+      cmocka_unit_test(test_watchlist_hit),   cmocka_unit_test(test_liveness_policy),
+      cmocka_unit_test(test_verify),          cmocka_unit_test(test_closed_manifest),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
