@@ -181,3 +181,12 @@ bench-encounter: setup $(BUILD)/bench/bench_encounter
 	else \
 	  $(BUILD)/bench/bench_encounter --lfw "$(FACEGATE_LFW)" --out $(BUILD)/bench/encounter.json; \
 	fi
+
+# ---- officer console browser test (docs/console.md) ----------------------------
+# Headless Chromium (Debian chromium) driven by npm playwright-core against a real
+# `facegate serve` on a free loopback port with a fresh data directory; prints the
+# sign-in screen's cold first-render time; screenshots in $(BUILD)/browser/.
+.PHONY: browser-test
+browser-test: setup $(BUILD)/facegate
+	FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser FACEGATE_LFW="$(FACEGATE_LFW)" \
+	  tests/browser/run.sh
