@@ -1,0 +1,163 @@
+/*
+ * The staged galleries in memory: each open manifest's flight gallery and the
+ * live watchlist, built from the sealed templates in the store and kept in
+ * the fg_border until the data they came from changes.
+ *
+ * Flight galleries (fp32; subject id = the traveller id in decimal, one
+ * template per accepted document photo) are cached in b->flights[], at most
+ * FG__FLIGHT_CACHE manifests, the oldest slot replaced first (round-robin).
+ * A cached gallery is reused while manifests.revision is unchanged: every
+ * import and amend bumps it in the transaction that changes the photos, and
+ * the revision is read BEFORE the templates, so a gallery is never labelled
+ * with a revision newer than its contents (at worst it is rebuilt once more).
+ *
+ * The watchlist gallery (fp16; subject id = the watchlist entry id) holds the
+ * templates of entries neither removed nor expired. It is rebuilt when meta
+ * 'watchlist_revision' changes (watchlist.c bumps it on every add and
+ * remove) and when the earliest expiry among the entries it holds has come.
+ * That expiry is kept in the cache's `key` (the watchlist has no other key).
+ *
+ * Every template is unsealed (bound to its row) and decoded against the face
+ * engine's model: a template that does not open or was made by another model
+ * fails the build (FG_EAUTH, FG_EMODEL...) rather than silently leaving a
+ * traveller out. Plaintext templates are wiped once added.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "border/border_internal.h"
+#include "store/sql_manifest.h"
+
+typedef struct build_ctx {
+  fg_border *b;
+  const char *table;     /* whose template_sealed column (sealing's associated data) */
+  fg_encoding enc;
+  uint8_t model8[FG_TEMPLATE_MODEL_ID_BYTES];
+  uint8_t model16[FG_GALLERY_MODEL_ID_BYTES];
+  fg_gallery *g;
+  int64_t min_expiry;    /* watchlist: earliest expires_at included (0: none) */
+} build_ctx;
+
+static void cache_clear(fg__gallery_cache *c) {
+  fg_gallery_destroy(c->g);
+  memset(c, 0, sizeof *c);
+}
+
+/* One row: (template row id, subject id, template_sealed[, expires_at]). */
+static int add_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  build_ctx *bc = ctx;
+  if (n < 3 || c[0].type != FG_VAL_INT || c[1].type != FG_VAL_INT || c[2].type != FG_VAL_BLOB)
+    return fg__seterr(err, FG_EFORMAT, "%s: a template row of the wrong shape", bc->table);
+  if (n > 3 && c[3].type == FG_VAL_INT && c[3].i > 0 &&
+      (bc->min_expiry == 0 || c[3].i < bc->min_expiry))
+    bc->min_expiry = c[3].i;
+  uint8_t *plain = NULL;
+  size_t len = 0;
+  int rc = fg__border_unseal(bc->b, bc->table, "template_sealed", c[0].i, c[2].b, c[2].n, &plain,
+                             &len, err);
+  if (rc != FG_OK) return rc;
+  fg_template t;
+  fg_error e = {0};
+  rc = fg_template_decode(plain, len, bc->model8, &t, &e);
+  sodium_memzero(plain, len);
+  free(plain);
+  if (rc != FG_OK)
+    return fg__seterr(err, rc, "%s %" PRId64 ": %s", bc->table, c[0].i, e.msg);
+  if (!bc->g)
+    rc = fg_gallery_create((uint32_t)t.dim, bc->enc, bc->model16, &bc->g, err);
+  char subject[24];
+  snprintf(subject, sizeof subject, "%" PRId64, c[1].i);
+  if (rc == FG_OK) rc = fg_gallery_add(bc->g, subject, t.values, (size_t)t.dim, NULL, err);
+  sodium_memzero(t.values, (size_t)t.dim * sizeof(float));
+  fg_template_release(&t);
+  return rc;
+}
+
+/* Run q over the store and build a gallery from its rows. */
+static int build(fg_border *b, const char *table, fg_encoding enc, const fg_query *q,
+                 const fg_val *params, int np, fg_gallery **g, int64_t *min_expiry,
+                 fg_error *err) {
+  fg_face_engine *fe;
+  int rc = fg__border_face(b, &fe, err);
+  if (rc != FG_OK) return rc;
+  build_ctx bc = {.b = b, .table = table, .enc = enc};
+  fg_face_engine_model_id(fe, bc.model8);
+  fg_gallery_model_id_from_hex(fg_face_engine_model_sha256(fe), bc.model16);
+  rc = fg_store_exec(b->store, q, params, np, add_row, &bc, err);
+  if (rc != FG_OK) {
+    fg_gallery_destroy(bc.g);
+    return rc;
+  }
+  *g = bc.g;
+  if (min_expiry) *min_expiry = bc.min_expiry;
+  return FG_OK;
+}
+
+int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, fg_error *err) {
+  *g = NULL;
+  fg_val id = FG_V_INT(manifest_id);
+  int64_t revision = 0;
+  int found = 0;
+  int rc = fg_store_exec_int(b->store, &FG_Q_GAL_FLIGHT_REVISION, &id, 1, &revision, &found, err);
+  if (rc != FG_OK) return rc;
+  if (!found) return fg__seterr(err, FG_ENOTFOUND, "no manifest %lld", (long long)manifest_id);
+  fg__gallery_cache *slot = NULL;
+  for (int i = 0; i < FG__FLIGHT_CACHE; i++)
+    if (b->flights[i].valid && b->flights[i].key == manifest_id) slot = &b->flights[i];
+  if (slot && slot->revision == revision) {
+    *g = slot->g;
+    return FG_OK;
+  }
+  if (!slot) {
+    slot = &b->flights[b->flight_next % FG__FLIGHT_CACHE];
+    b->flight_next = (b->flight_next + 1) % FG__FLIGHT_CACHE;
+  }
+  cache_clear(slot);
+  fg_gallery *ng = NULL;
+  rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, &ng, NULL, err);
+  if (rc != FG_OK) return rc;
+  slot->key = manifest_id;
+  slot->revision = revision;
+  slot->valid = 1;
+  slot->g = ng;
+  *g = ng;
+  return FG_OK;
+}
+
+int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, fg_error *err) {
+  *g = NULL;
+  int64_t revision = 0, now = fg_border_now(b);
+  int rc = fg_store_exec_int(b->store, &FG_Q_GAL_WATCHLIST_REVISION, NULL, 0, &revision, NULL, err);
+  if (rc != FG_OK) return rc;
+  fg__gallery_cache *c = &b->watchlist;
+  /* c->key: the earliest expiry among the entries held (0: none expires). */
+  if (c->valid && c->revision == revision && (c->key == 0 || now < c->key)) {
+    *g = c->g;
+    return FG_OK;
+  }
+  cache_clear(c);
+  fg_gallery *ng = NULL;
+  int64_t min_expiry = 0;
+  fg_val at = FG_V_INT(now);
+  rc = build(b, "watchlist_templates", FG_ENCODING_FP16, &FG_Q_GAL_WATCHLIST_TEMPLATES, &at, 1,
+             &ng, &min_expiry, err);
+  if (rc != FG_OK) return rc;
+  c->key = min_expiry;
+  c->revision = revision;
+  c->valid = 1;
+  c->g = ng;
+  *g = ng;
+  return FG_OK;
+}
+
+void fg__gallery_cache_reset(fg_border *b) {
+  for (int i = 0; i < FG__FLIGHT_CACHE; i++) cache_clear(&b->flights[i]);
+  cache_clear(&b->watchlist);
+  b->flight_next = 0;
+}
+
+void fg__gallery_cache_release(fg_border *b) { fg__gallery_cache_reset(b); }
