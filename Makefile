@@ -70,6 +70,11 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/onnx_build.h $(BUILD)/libface
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+# The HTTP service: docs/openapi.json is built into the library (.incbin in
+# src/server/openapi.c), and test_server uses libcurl as its HTTP client.
+$(BUILD)/obj/src/server/openapi.o: docs/openapi.json
+$(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
+
 unit: all $(TEST_BIN)
 	@BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
 

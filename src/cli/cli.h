@@ -34,6 +34,9 @@ int cmd_gallery(int argc, char **argv);
 /* `facegate eval identify` (src/cli/cmd_identify.c); argv[0] is "identify". */
 int cmd_eval_identify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* The service (src/cli/cmd_serve.c) and its API tokens (src/cli/cmd_token.c). */
+int cmd_serve(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 /* Border operations (src/cli/cmd_manifest.c, cmd_encounter.c, cmd_records.c). */
 int cmd_manifest(int argc, char **argv);
 int cmd_watchlist(int argc, char **argv);

@@ -23,6 +23,8 @@ static const struct {
   {"devset", cmd_devset, "measure the face pipeline on the LFW development subset"},
   {"gallery", cmd_gallery, "galleries of templates: create, add, remove, info, 1:N search"},
   {"eval", cmd_eval, "accuracy on a benchmark: eval lfw DIR (10-fold, TAR@FAR, EER, DET, calibration)"},
+  {"serve", cmd_serve, "serve the HTTP JSON API and the officer console (facegate serve --help)"},
+  {"token", cmd_token, "API tokens for the service: create --role ROLE --name NAME, list, revoke NAME"},
   {"manifest", cmd_manifest, "flight manifests: import (stages the gallery), close, list, show"},
   {"encounter", cmd_encounter, "one gate capture against a flight: MATCHED, NO_MATCH, ..."},
   {"verify", cmd_verify, "1:1 check of a live capture against a document photo or DG2"},

@@ -1,0 +1,153 @@
+/*
+ * facegate/server.h — `facegate serve`: the HTTP JSON API over the border
+ * operations (facegate/border.h), its route table and roles, API tokens, and
+ * the one process-wide logger.
+ *
+ *     fg_server_options o;
+ *     fg_server_options_init(&o);           // 127.0.0.1:8080, var/data, 2 threads
+ *     o.listen = "127.0.0.1:0";             // an ephemeral port
+ *     fg_server *s;
+ *     if (fg_server_create(&o, &s, &e)) die(e.msg);
+ *     printf("port %u\n", fg_server_port(s));
+ *     ...                                   // until SIGTERM
+ *     fg_server_destroy(s);                 // stop accepting, finish in-flight requests
+ *
+ * Every route is authorised by the route table (fg_server_routes): a request
+ * to a route that needs a role carries `Authorization: Bearer fgt_...`, an
+ * API token whose hash is in the store's `tokens` table (fg_api_token_*).
+ * Missing, unknown or revoked tokens get 401; a role the route does not allow
+ * gets 403 and an "auth.denied" audit event; failed authentications are
+ * rate-limited per client address (429 with Retry-After). The library audits
+ * each action under the token's name and role. docs/api.md documents every
+ * route, docs/openapi.json is the same table as OpenAPI 3.0 (served at
+ * GET /openapi.json; a test checks that the two agree).
+ *
+ * Threads: the server runs its own threads (libmicrohttpd's pool, one
+ * fg_border per worker, a purge timer). An fg_server handle may be used from
+ * any one thread at a time; fg_server_shutdown may be called from another.
+ */
+#ifndef FACEGATE_SERVER_H
+#define FACEGATE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "facegate/border.h"
+#include "facegate/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- roles and the route table ------------------------------------------- */
+
+/* Roles are bits so that a route names the set it allows. */
+#define FG_ROLE_GATE 0x01u
+#define FG_ROLE_OFFICER 0x02u
+#define FG_ROLE_SUPERVISOR 0x04u
+#define FG_ROLE_AUDITOR 0x08u
+#define FG_ROLE_ADMIN 0x10u
+#define FG_ROLE_ANY 0x1fu
+#define FG_ROLE_COUNT 5
+
+/* "gate", "officer", "supervisor", "auditor", "admin" for one bit; NULL otherwise. */
+const char *fg_role_name(unsigned role);
+/* The bit for a role name; FG_EINVAL (and *role untouched) for anything else. */
+int fg_role_parse(const char *name, unsigned *role);
+
+typedef struct fg_route_info {
+  const char *method; /* "GET", "POST", "DELETE" */
+  const char *path;   /* OpenAPI template: "/v1/manifests/{id}" */
+  unsigned roles;     /* FG_ROLE_* allowed; 0: public (no token needed) */
+} fg_route_info;
+
+/* The server's route table (static; *n receives its length). */
+const fg_route_info *fg_server_routes(size_t *n);
+/* The OpenAPI document the server serves (static, NUL-terminated JSON). */
+const char *fg_server_openapi(size_t *len);
+
+/* ---- the server ------------------------------------------------------------ */
+
+typedef struct fg_server fg_server;
+
+typedef struct fg_server_options {
+  const char *listen;       /* "ADDR:PORT" or "[V6]:PORT"; default "127.0.0.1:8080" */
+  const char *web_dir;      /* static console files; default "web" (absent: 404) */
+  const char *tls_cert;     /* PEM files: both or neither; TLS when given */
+  const char *tls_key;
+  int insecure_bind;        /* allow a non-loopback address without TLS */
+  int threads;              /* worker threads (= fg_border handles); default 2 */
+  int purge_interval;       /* seconds between purges; 0: no timer; default 600 */
+  unsigned conn_timeout;    /* idle connection timeout, seconds; default 30 */
+  size_t max_manifest;      /* body limits, bytes: manifests (16 MiB), */
+  size_t max_image;         /*   one image after decoding (8 MiB), */
+  size_t max_json;          /*   any other JSON body (64 KiB) */
+  int auth_fail_limit;      /* failed authentications per address per window (10) */
+  int auth_fail_window;     /* seconds (60) */
+  fg_border_options border; /* how each worker opens its fg_border (data_dir, policy...) */
+} fg_server_options;
+
+void fg_server_options_init(fg_server_options *o);
+
+/* Open the border handles, bind and start serving. Refuses (FG_EPERM) a
+ * non-loopback address without TLS unless insecure_bind, and (FG_EUNSUPPORTED)
+ * TLS when libmicrohttpd was built without it. On error *out is NULL and
+ * nothing is left running. */
+int fg_server_create(const fg_server_options *o, fg_server **out, fg_error *err);
+/* The port bound (useful with port 0). */
+unsigned fg_server_port(const fg_server *s);
+/* Requests being processed now. */
+int fg_server_in_flight(const fg_server *s);
+/* Stop accepting connections and wait (up to timeout_ms) for the requests in
+ * flight to finish and their responses to be sent. Idempotent; safe to call
+ * from another thread than the one that will destroy. Returns FG_OK when
+ * everything finished, FG_ELIMIT on timeout. */
+int fg_server_shutdown(fg_server *s, int timeout_ms);
+/* fg_server_shutdown (30 s) if not done yet, stop the threads, close the
+ * border handles and free. NULL does nothing. */
+void fg_server_destroy(fg_server *s);
+
+/* ---- API tokens --------------------------------------------------------------- */
+
+#define FG_API_TOKEN_LEN (4 + 43 + 1) /* "fgt_" + 43 base64url chars + NUL */
+#define FG_API_TOKEN_NAME_MAX 64
+
+typedef struct fg_api_token_info {
+  int64_t id;
+  char name[FG_API_TOKEN_NAME_MAX + 1];
+  unsigned role; /* one FG_ROLE_* bit */
+} fg_api_token_info;
+
+/* Create a token for `name` (1-64 of [A-Za-z0-9._@-]) with `role`; the token
+ * text goes to token[] and is never stored (only fg_token_hash of it).
+ * FG_ECONFLICT if the name is taken (revoked names included), FG_EINVAL for a
+ * bad name or role. Audited as "token.create". */
+int fg_api_token_create(fg_border *b, const fg_actor *who, const char *name, const char *role,
+                        char token[FG_API_TOKEN_LEN], int64_t *id, fg_error *err);
+/* All tokens, oldest first: [{id, name, role, created_at, created_by, revoked_at}]. */
+int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* Revoke by id (> 0) or else by name. FG_ENOTFOUND if there is no such
+ * token, FG_ECONFLICT if already revoked. Audited as "token.revoke". */
+int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const char *name,
+                        fg_error *err);
+/* Check a presented token: FG_OK and *info for a live token, FG_EAUTH for a
+ * malformed, unknown or revoked one (err says which; never the token). */
+int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
+
+/* ---- logging --------------------------------------------------------------- */
+
+#define FG_LOG_ERROR 0
+#define FG_LOG_WARN 1
+#define FG_LOG_INFO 2
+
+/* Where the server's log lines go (one line, no newline). NULL (the
+ * default): nowhere. The only process-wide mutable state of the server. */
+typedef void (*fg_log_fn)(void *ctx, int level, const char *line);
+void fg_log_set(fg_log_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,137 @@
+/*
+ * `facegate serve`: the HTTP JSON API and the officer console
+ * (facegate/server.h, docs/api.md). Logs one line per request to stderr
+ * (never tokens or images), and on SIGTERM or SIGINT stops accepting
+ * connections, lets the requests in flight finish (an encounter being
+ * matched and written), then exits 0.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "facegate/server.h"
+
+#define CMD "facegate serve"
+
+/* Set by the signal handler, read by the main loop: the one flag main keeps. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static void log_stderr(void *ctx, int level, const char *line) {
+  (void)ctx;
+  char ts[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  static const char *const LEVELS[] = {"error", "warn", "info"};
+  fprintf(stderr, "%s %s %s\n", ts, level >= 0 && level <= 2 ? LEVELS[level] : "info", line);
+}
+
+static void help(FILE *f) {
+  fprintf(f,
+          "usage: facegate serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [options]\n"
+          "\n"
+          "Serve the HTTP JSON API (docs/api.md, /openapi.json) and the officer console.\n"
+          "\n"
+          "options:\n"
+          "  --listen ADDR:PORT    address to bind (default 127.0.0.1:8080; port 0: any free port)\n"
+          "  --data DIR            data directory: facegate.db, facegate.key (default var/data)\n"
+          "  --config FILE         policy file (docs/border.md; default: the built-in policy)\n"
+          "  --web DIR             console files to serve (default web)\n"
+          "  --threads N           worker threads, one border handle each (default 2)\n"
+          "  --tls-cert FILE       PEM certificate: serve HTTPS (with --tls-key;\n"
+          "                        or $FACEGATE_TLS_CERT / $FACEGATE_TLS_KEY)\n"
+          "  --tls-key FILE        PEM private key\n"
+          "  --insecure-bind       allow plain HTTP on a non-loopback address\n"
+          "  --purge-interval S    run the retention purge every S seconds (default 600; 0: never)\n"
+          "  --timeout S           idle connection timeout (default 30)\n"
+          "  --models-dir DIR      models (default $FACEGATE_MODELS or var/models)\n"
+          "  --port-code CODE      this installation's port code (default XXX)\n"
+          "\n"
+          "Tokens: facegate token create --role ROLE --name NAME. Stop with SIGTERM or Ctrl-C:\n"
+          "in-flight requests finish first.\n"
+          "exit codes: 0 stopped cleanly, 1 failure, 2 usage (a refused --listen included)\n");
+}
+
+int cmd_serve(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    help(stdout);
+    return EXIT_OK;
+  }
+  fg_server_options o;
+  fg_server_options_init(&o);
+  const char *models = NULL;
+  o.tls_cert = getenv("FACEGATE_TLS_CERT");
+  o.tls_key = getenv("FACEGATE_TLS_KEY");
+  if (o.tls_cert && !*o.tls_cert) o.tls_cert = NULL;
+  if (o.tls_key && !*o.tls_key) o.tls_key = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--listen")) o.listen = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--data")) o.border.data_dir = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--config")) o.border.policy_file = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--web")) o.web_dir = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--threads"))
+      o.threads = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--threads", 1, 256);
+    else if (!strcmp(a, "--tls-cert")) o.tls_cert = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--tls-key")) o.tls_key = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--insecure-bind")) o.insecure_bind = 1;
+    else if (!strcmp(a, "--purge-interval"))
+      o.purge_interval = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i),
+                                             "--purge-interval", 0, 7L * 24 * 3600);
+    else if (!strcmp(a, "--timeout"))
+      o.conn_timeout = (unsigned)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--timeout", 1, 3600);
+    else if (!strcmp(a, "--models-dir")) models = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--port-code")) o.border.port = cli_arg_val(CMD, argc, argv, &i);
+    else {
+      fprintf(stderr, CMD ": unknown option '%s' (see --help)\n", a);
+      return EXIT_USAGE;
+    }
+  }
+  if (!o.tls_cert != !o.tls_key) {
+    fprintf(stderr, CMD ": --tls-cert and --tls-key go together\n");
+    return EXIT_USAGE;
+  }
+  o.border.face.models_dir = cli_models_dir(models);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  fg_log_set(log_stderr, NULL);
+  fg_server *s;
+  fg_error e;
+  int rc = fg_server_create(&o, &s, &e);
+  if (rc != FG_OK) {
+    fprintf(stderr, CMD ": %s\n", e.msg);
+    return rc == FG_EPERM || rc == FG_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+  }
+  const char *listen = o.listen;
+  char host[128] = "127.0.0.1";
+  const char *colon = strrchr(listen, ':');
+  if (colon && (size_t)(colon - listen) < sizeof host) {
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+  }
+  fprintf(stderr, "facegate: serving %s://%s:%u/ (console at /, API under /v1/, %d threads); "
+                  "SIGTERM or Ctrl-C stops\n",
+          o.tls_cert ? "https" : "http", host, fg_server_port(s), o.threads);
+  while (!stop_requested) pause();
+  fprintf(stderr, "facegate: stopping: finishing %d request(s) in flight\n", fg_server_in_flight(s));
+  fg_server_destroy(s);
+  fg_log_set(NULL, NULL);
+  fprintf(stderr, "facegate: stopped\n");
+  return EXIT_OK;
+}

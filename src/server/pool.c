@@ -1,0 +1,61 @@
+/*
+ * A pool of fg_border handles. An fg_border is not thread-safe, so each
+ * request borrows one for the time its handler runs and gives it back; the
+ * pool holds one per worker thread plus one for the purge timer, so a worker
+ * never waits for long. All handles share the database (SQLite WAL: readers
+ * beside one writer) and the key file.
+ */
+#include <stdlib.h>
+
+#include "server/server_internal.h"
+
+int fg__pool_init(fg__pool *p, int size, const fg_border_options *o, fg_error *err) {
+  p->size = 0;
+  p->nfree = 0;
+  p->free_list = calloc((size_t)size, sizeof *p->free_list);
+  p->all = calloc((size_t)size, sizeof *p->all);
+  if (!p->free_list || !p->all) {
+    free(p->free_list);
+    free(p->all);
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  for (int i = 0; i < size; i++) {
+    int rc = fg_border_open(o, &p->all[i], err);
+    if (rc != FG_OK) {
+      fg__pool_release_all(p);
+      return rc;
+    }
+    p->free_list[p->nfree++] = p->all[i];
+    p->size++;
+  }
+  return FG_OK;
+}
+
+fg_border *fg__pool_acquire(fg__pool *p) {
+  pthread_mutex_lock(&p->mu);
+  while (p->nfree == 0) pthread_cond_wait(&p->cv, &p->mu);
+  fg_border *b = p->free_list[--p->nfree];
+  pthread_mutex_unlock(&p->mu);
+  return b;
+}
+
+void fg__pool_release(fg__pool *p, fg_border *b) {
+  if (!b) return;
+  pthread_mutex_lock(&p->mu);
+  p->free_list[p->nfree++] = b;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void fg__pool_release_all(fg__pool *p) {
+  if (!p->all) return;
+  for (int i = 0; i < p->size; i++) fg_border_close(p->all[i]);
+  free(p->all);
+  free(p->free_list);
+  p->all = p->free_list = NULL;
+  p->size = p->nfree = 0;
+  pthread_cond_destroy(&p->cv);
+  pthread_mutex_destroy(&p->mu);
+}

@@ -1,0 +1,78 @@
+/*
+ * The audit trail and retention (auditor; purge also admin):
+ * GET /v1/audit?after=N&limit=M, GET /v1/audit/verify?anchor=SEQ:HEX,
+ * GET /v1/purge (the newest "purge.run" event: when, by whom, the counts),
+ * POST /v1/purge (run the purge now, as the admin). Nothing here returns
+ * biometric data: audit events never hold any.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "border/border_internal.h"
+#include "server/server_internal.h"
+
+static int query_long(fg__req *r, const char *key, long long lo, long long hi, long long *v) {
+  const char *s = fg__query(r, key);
+  if (!s || !*s) return FG_OK;
+  char *e;
+  errno = 0;
+  long long x = strtoll(s, &e, 10);
+  if (errno || *e || x < lo || x > hi)
+    return fg__fail(r, FG_EINVAL, "%s must be an integer in %lld..%lld", key, lo, hi);
+  *v = x;
+  return FG_OK;
+}
+
+int fg__route_audit_list(fg__req *r) {
+  long long after = 0, limit = 100;
+  int rc = query_long(r, "after", 0, INT64_MAX, &after);
+  if (rc == FG_OK) rc = query_long(r, "limit", 1, 1000, &limit);
+  if (rc != FG_OK) return rc;
+  json_t *out = NULL;
+  fg_error e;
+  if ((rc = fg_border_audit_list(r->b, &r->actor, after, (int)limit, &out, &e)) != FG_OK)
+    return fg__lib_fail(r, rc, &e);
+  return fg__reply(r, 200, out);
+}
+
+int fg__route_audit_verify(fg__req *r) {
+  const char *anchor = fg__query(r, "anchor");
+  json_t *out = NULL;
+  fg_error e;
+  int rc = fg_border_audit_verify(r->b, &r->actor, anchor && *anchor ? anchor : NULL, &out, &e);
+  if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
+  return fg__reply(r, 200, out);
+}
+
+static const fg_query Q_LAST_PURGE = {
+    "server_last_purge",
+    "SELECT seq, at, actor, role, detail FROM audit WHERE action = 'purge.run' "
+    "ORDER BY seq DESC LIMIT 1"};
+
+static int purge_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n;
+  json_t **out = ctx;
+  json_t *detail = c[4].type == FG_VAL_TEXT && c[4].s[0] ? json_loads(c[4].s, 0, NULL) : NULL;
+  *out = json_pack("{s:I, s:o, s:s, s:s, s:o}", "seq", (json_int_t)c[0].i, "at",
+                   fg__json_time(c[1].i), "actor", c[2].type == FG_VAL_TEXT ? c[2].s : "", "role",
+                   c[3].type == FG_VAL_TEXT ? c[3].s : "", "detail", detail ? detail : json_null());
+  return *out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
+}
+
+int fg__route_purge_status(fg__req *r) {
+  json_t *last = NULL;
+  fg_error e;
+  int rc = fg_store_exec(r->b->store, &Q_LAST_PURGE, NULL, 0, purge_row, &last, &e);
+  if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
+  return fg__reply(r, 200, json_pack("{s:o, s:i}", "last", last ? last : json_null(),
+                                     "interval_seconds", r->srv->opt.purge_interval));
+}
+
+int fg__route_purge_run(fg__req *r) {
+  json_t *out = NULL;
+  fg_error e;
+  int rc = fg_border_purge(r->b, &r->actor, &out, &e);
+  if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
+  return fg__reply(r, 200, out ? out : json_object());
+}
