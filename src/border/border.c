@@ -259,6 +259,18 @@ int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_
   if (rc != FG_OK) return rc;
   double th;
   rc = fg_fpir_threshold(&b->fpir, fg_face_engine_model_sha256(fe), n ? n : 1, fpir, &th, err);
+  if (rc == FG_ELIMIT) {
+    /* A gallery so large (a big watchlist) that the target needs a threshold
+     * beyond every measured one: use the strictest measured threshold rather
+     * than refuse the encounter. Fewer false hits than asked, and less
+     * sensitivity than the calibration can vouch for (docs/encounters.md). */
+    const fg_fpir_calibration *c = &b->fpir;
+    th = c->threshold[c->n_sizes - 1][c->n_fpir - 1];
+    for (int i = 0; i < c->n_sizes; i++)
+      for (int j = 0; j < c->n_fpir; j++)
+        if (c->threshold[i][j] > th) th = c->threshold[i][j];
+    rc = FG_OK;
+  }
   if (rc == FG_OK) *t = (float)th;
   return rc;
 }
