@@ -156,6 +156,9 @@ typedef struct fg_manifest_import_opts {
   const char *base_dir;  /* photo paths are relative to this (default: the file's dir) */
   /* CSV carries passengers only; the flight comes from these (JSON: ignored) */
   const char *carrier, *flight, *port, *scheduled, *direction;
+  /* refuse photos given as file paths (each such photo is an invalid_field
+   * problem): set by the service, which must never read its own files */
+  int inline_photos_only;
   /* progress: called after each passenger (may be NULL) */
   void (*progress)(void *ctx, size_t done, size_t total);
   void *progress_ctx;

@@ -295,6 +295,11 @@ static int stage_photo(import_ctx *c, fg_face_engine *fe, size_t i, int j, fg_er
   if (ph->kind == FG__PHOTO_BASE64) {
     sp.bytes = ph->data;
     sp.len = ph->len;
+  } else if (c->o && c->o->inline_photos_only) {
+    fg__manifest_problem_add(p, FG__PROBLEM_INVALID, ph->pos,
+                             "photos[%d]: a file path is not accepted here (send the photo "
+                             "as base64)", ph->pos);
+    return FG_OK;
   } else {
     char *full = photo_path(c->base_dir, ph->path);
     if (!full) return fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -323,11 +328,15 @@ static int stage_photo(import_ctx *c, fg_face_engine *fe, size_t i, int j, fg_er
     code = FG__PROBLEM_NO_FACE;
     snprintf(detail, sizeof detail, "no face found");
   } else if (r->status != FG_FACE_OK) {
+    /* A document photo is the only reference there is: a poor one is still
+     * enrolled (a gate capture of the same quality would be retaken instead),
+     * and flagged so the supervisor can ask for a better one. */
     char why[120];
     reasons_text(r->quality.reasons, why, sizeof why);
-    code = FG__PROBLEM_LOW_QUALITY;
-    snprintf(detail, sizeof detail, "quality %.0f below %.0f (%s)", r->quality.score,
-             c->b->policy.quality_min, why[0] ? why : "no single reason");
+    fg__manifest_problem_add(p, FG__PROBLEM_LOW_QUALITY, ph->pos,
+                             "photos[%d]: enrolled with quality %.0f below %.0f (%s)", ph->pos,
+                             r->quality.score, c->b->policy.quality_min,
+                             why[0] ? why : "no single reason");
   }
   if (code) {
     fg__manifest_problem_add(p, code, ph->pos, "photos[%d]: %s", ph->pos, detail);

@@ -68,7 +68,7 @@ static int import(fg__req *r, int64_t amend) {
   memset(&o, 0, sizeof o);
   o.format = FG_MANIFEST_JSON;
   o.amend = amend;
-  o.base_dir = "/nonexistent/facegate-http-no-paths";
+  o.inline_photos_only = 1; /* and the library refuses them too */
   json_t *report = NULL;
   fg_error e;
   rc = fg_border_manifest_import_buffer(r->b, &r->actor, r->body, r->body_len, &o, &report, &e);
