@@ -1,0 +1,210 @@
+/*
+ * Retention: fg_border_purge deletes what policy says must go by now (the
+ * module's clock, fg_border_now), in one transaction with one "purge.run"
+ * audit event that carries the counts, per kind and per category:
+ *
+ *   captures, templates   gate captures and their templates, by the encounter's
+ *                         category (NULL: policy.unidentified) and
+ *                         capture_/template_retention; the blob becomes NULL
+ *                         and *_purged_at records when;
+ *   gallery_photos        staged document photos and templates of manifests
+ *                         whose scheduled_at + gallery_retention has passed
+ *                         (the manifest becomes 'purged');
+ *   crossings             entry/exit records older than their category's
+ *                         crossing_retention, or overstay_crossing_retention
+ *                         for travellers who overstayed;
+ *   watchlist_templates   photos and templates of removed or expired entries.
+ *
+ * A retention of -1 keeps forever; a blob is due when at + retention <= now.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "border/border_internal.h"
+#include "store/sql_records.h"
+
+typedef struct purge_counts {
+  int64_t captures[FG_CATEGORY_COUNT + 1]; /* last: unidentified */
+  int64_t templates[FG_CATEGORY_COUNT + 1];
+  int64_t gallery_photos[FG_CATEGORY_COUNT + 1];
+  int64_t crossings[FG_CATEGORY_COUNT + 1];
+  int64_t overstayer_crossings;
+  int64_t galleries;
+  int64_t watchlist_templates;
+} purge_counts;
+
+static int category_index(const char *name) {
+  fg_category c;
+  return name && fg_category_parse(name, &c) == FG_OK ? (int)c : FG_CATEGORY_COUNT;
+}
+
+static json_t *counts_json(const int64_t *n) {
+  json_t *o = json_object();
+  for (int i = 0; o && i <= FG_CATEGORY_COUNT; i++) {
+    const char *k = i < FG_CATEGORY_COUNT ? fg_category_name((fg_category)i) : "unidentified";
+    if (json_object_set_new(o, k, json_integer(n[i]))) {
+      json_decref(o);
+      return NULL;
+    }
+  }
+  return o;
+}
+
+static int64_t sum(const int64_t *n) {
+  int64_t s = 0;
+  for (int i = 0; i <= FG_CATEGORY_COUNT; i++) s += n[i];
+  return s;
+}
+
+/* Captures and templates of encounters, per category. */
+static int purge_encounters(fg_border *b, int64_t now, purge_counts *pc, fg_error *err) {
+  for (int i = 0; i <= FG_CATEGORY_COUNT; i++) {
+    const fg_category_policy *cp =
+        i < FG_CATEGORY_COUNT ? &b->policy.category[i] : &b->policy.unidentified;
+    const char *cat = i < FG_CATEGORY_COUNT ? fg_category_name((fg_category)i) : NULL;
+    int64_t ret[2] = {cp->capture_retention, cp->template_retention};
+    const fg_query *q[2] = {cat ? &FG_Q_REC_PURGE_CAPTURES : &FG_Q_REC_PURGE_CAPTURES_UNIDENTIFIED,
+                            cat ? &FG_Q_REC_PURGE_TEMPLATES
+                                : &FG_Q_REC_PURGE_TEMPLATES_UNIDENTIFIED};
+    int64_t *out[2] = {&pc->captures[i], &pc->templates[i]};
+    for (int k = 0; k < 2; k++) {
+      if (ret[k] < 0) continue;
+      fg_val p[3] = {FG_V_INT(now), FG_V_TEXT(cat), FG_V_INT(now - ret[k])};
+      fg_val pu[2] = {p[0], p[2]};
+      int rc = cat ? fg_store_exec(b->store, q[k], p, 3, NULL, NULL, err)
+                   : fg_store_exec(b->store, q[k], pu, 2, NULL, NULL, err);
+      if (rc != FG_OK) return rc;
+      *out[k] = fg_store_changes(b->store);
+    }
+  }
+  return FG_OK;
+}
+
+static int gallery_count_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)err;
+  purge_counts *pc = ctx;
+  if (n >= 2 && c[1].type == FG_VAL_INT)
+    pc->gallery_photos[category_index(c[0].type == FG_VAL_TEXT ? c[0].s : NULL)] += c[1].i;
+  return 0;
+}
+
+/* Staged galleries of flights that left long enough ago. */
+static int purge_galleries(fg_border *b, int64_t now, purge_counts *pc, fg_error *err) {
+  if (b->policy.gallery_retention < 0) return FG_OK;
+  fg_val cut = FG_V_INT(now - b->policy.gallery_retention);
+  fg_val mp[2] = {FG_V_INT(now), cut};
+  int rc;
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_GALLERY_COUNT, &cut, 1, gallery_count_row, pc,
+                          err)) != FG_OK ||
+      (rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_GALLERY_PHOTOS, &cut, 1, NULL, NULL, err)) !=
+          FG_OK ||
+      (rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_GALLERY_PASSENGERS, &cut, 1, NULL, NULL,
+                          err)) != FG_OK ||
+      (rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_GALLERY_MANIFESTS, mp, 2, NULL, NULL, err)) !=
+          FG_OK)
+    return rc;
+  pc->galleries = fg_store_changes(b->store);
+  return FG_OK;
+}
+
+typedef struct due_crossings {
+  fg_border *b;
+  int64_t now;
+  purge_counts *pc;
+  int64_t *ids;
+  size_t n, cap;
+} due_crossings;
+
+static int crossing_candidate(void *ctx, const fg_val *c, int n, fg_error *err) {
+  due_crossings *d = ctx;
+  if (n < 4) return fg__seterr(err, FG_EIO, "purge: unexpected columns");
+  int cat = category_index(c[1].type == FG_VAL_TEXT ? c[1].s : NULL);
+  int overstayer = c[3].type == FG_VAL_INT && c[3].i;
+  int64_t ret = overstayer ? d->b->policy.overstay_crossing_retention
+                : cat < FG_CATEGORY_COUNT ? d->b->policy.category[cat].crossing_retention
+                                          : d->b->policy.unidentified.crossing_retention;
+  if (ret < 0 || c[2].i + ret > d->now) return 0;
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? 2 * d->cap : 64;
+    int64_t *ids = realloc(d->ids, cap * sizeof *ids);
+    if (!ids) return fg__seterr(err, FG_ENOMEM, "out of memory");
+    d->ids = ids;
+    d->cap = cap;
+  }
+  d->ids[d->n++] = c[0].i;
+  d->pc->crossings[cat]++;
+  d->pc->overstayer_crossings += overstayer;
+  return 0;
+}
+
+/* Crossings: which are due is decided in C (per category, overstayers apart)
+ * over the rows old enough for the shortest retention, then deleted by id. */
+static int purge_crossings(fg_border *b, int64_t now, purge_counts *pc, fg_error *err) {
+  int64_t shortest = b->policy.overstay_crossing_retention;
+  for (int i = 0; i <= FG_CATEGORY_COUNT; i++) {
+    int64_t r = i < FG_CATEGORY_COUNT ? b->policy.category[i].crossing_retention
+                                      : b->policy.unidentified.crossing_retention;
+    if (r >= 0 && (shortest < 0 || r < shortest)) shortest = r;
+  }
+  if (shortest < 0) return FG_OK;
+  due_crossings d = {b, now, pc, NULL, 0, 0};
+  fg_val p[2] = {FG_V_INT(now), FG_V_INT(now - shortest)};
+  int rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_CROSSING_CANDIDATES, p, 2, crossing_candidate,
+                         &d, err);
+  for (size_t i = 0; rc == FG_OK && i < d.n; i++) {
+    fg_val id = FG_V_INT(d.ids[i]);
+    rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_CROSSING_DELETE, &id, 1, NULL, NULL, err);
+  }
+  free(d.ids);
+  return rc;
+}
+
+static json_t *purge_json(int64_t now, const purge_counts *pc) {
+  int64_t total = sum(pc->captures) + sum(pc->templates) + sum(pc->gallery_photos) +
+                  sum(pc->crossings) + pc->watchlist_templates;
+  return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:I, s:I, s:I}", "at", fg__json_time(now),
+                   "captures", counts_json(pc->captures), "templates",
+                   counts_json(pc->templates), "gallery_photos",
+                   counts_json(pc->gallery_photos), "galleries", (json_int_t)pc->galleries,
+                   "crossings", counts_json(pc->crossings), "overstayer_crossings",
+                   (json_int_t)pc->overstayer_crossings, "watchlist_templates",
+                   (json_int_t)pc->watchlist_templates, "total", (json_int_t)total);
+}
+
+int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
+  if (out) *out = NULL;
+  int64_t now = fg_border_now(b);
+  purge_counts pc;
+  memset(&pc, 0, sizeof pc);
+  json_t *j = NULL;
+  int rc = fg_store_begin(b->store, err);
+  if (rc != FG_OK) return rc;
+  fg_val nv = FG_V_INT(now);
+  if ((rc = purge_encounters(b, now, &pc, err)) != FG_OK ||
+      (rc = purge_galleries(b, now, &pc, err)) != FG_OK ||
+      (rc = purge_crossings(b, now, &pc, err)) != FG_OK ||
+      (rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_WATCHLIST_TEMPLATES, &nv, 1, NULL, NULL,
+                          err)) != FG_OK)
+    goto fail;
+  pc.watchlist_templates = fg_store_changes(b->store);
+  if (!(j = purge_json(now, &pc))) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+    goto fail;
+  }
+  if ((rc = fg__border_audit_json(b, who, "purge.run", "retention", "retention", j, err)) != FG_OK)
+    goto fail;
+  if ((rc = fg_store_commit(b->store, err)) != FG_OK) { /* the store rolled it back */
+    json_decref(j);
+    return rc;
+  }
+  if (json_integer_value(json_object_get(j, "total")) > 0 || pc.galleries > 0)
+    fg__gallery_cache_reset(b);
+  if (out) *out = j;
+  else json_decref(j);
+  return FG_OK;
+fail:
+  fg_store_rollback(b->store);
+  json_decref(j);
+  return rc;
+}

@@ -1,0 +1,520 @@
+/*
+ * The officer's queue: opening a referral for an encounter (called by the
+ * gate encounter), listing and showing referrals, and an officer's decision.
+ *
+ * A referral is opened 'open' with a reason (no_match, failure_to_acquire,
+ * liveness, opt_out, watchlist, already_crossed) and, when there is one, the
+ * candidate traveller. Decisions: "confirm" (identity checked by hand: a
+ * manual crossing is recorded under the officer's name for the given
+ * traveller or the candidate, the referral becomes 'confirmed'), "secondary"
+ * (sent to secondary inspection; still undecided), "close" (no crossing) and
+ * "note" (a note only). A confirmed or closed referral takes no further
+ * decision (FG_ECONFLICT). Every decision names the officer and is audited
+ * with the change, in one transaction.
+ *
+ * Showing a referral with images unseals the gate capture and the
+ * candidate's staged document photos: a read of biometric data, audited as
+ * "biometric.read" with the purpose "referral review".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "border/border_internal.h"
+#include "store/sql_records.h"
+
+static const char *const REASONS[] = {"no_match",  "failure_to_acquire", "liveness",
+                                      "opt_out",   "watchlist",          "already_crossed"};
+static const char *const STATUSES[] = {"open", "secondary", "confirmed", "closed"};
+
+static int one_of(const char *s, const char *const *set, size_t n) {
+  for (size_t i = 0; s && i < n; i++)
+    if (strcmp(s, set[i]) == 0) return 1;
+  return 0;
+}
+
+static json_t *val_json(const fg_val *v) {
+  switch (v->type) {
+  case FG_VAL_INT: return json_integer(v->i);
+  case FG_VAL_REAL: return json_real(v->r);
+  case FG_VAL_TEXT: return json_string(v->s);
+  default: return json_null();
+  }
+}
+
+static int64_t val_int(const fg_val *v) { return v->type == FG_VAL_INT ? v->i : 0; }
+
+/* A JSON text column parsed (quality reasons), or the text itself if it is not JSON. */
+static json_t *val_json_text(const fg_val *v) {
+  if (v->type != FG_VAL_TEXT) return json_null();
+  json_t *j = json_loads(v->s, JSON_DECODE_ANY, NULL);
+  return j ? j : json_string(v->s);
+}
+
+static json_t *name_json(const fg_val *surname, const fg_val *given) {
+  if (surname->type != FG_VAL_TEXT) return json_null();
+  char buf[320];
+  if (given->type == FG_VAL_TEXT && given->s[0])
+    snprintf(buf, sizeof buf, "%s, %s", surname->s, given->s);
+  else
+    snprintf(buf, sizeof buf, "%s", surname->s);
+  return json_string(buf);
+}
+
+/* ---- opening ----------------------------------------------------------------------- */
+
+int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
+                      const char *reason, int64_t traveller_id, int64_t *referral_id,
+                      fg_error *err) {
+  if (!one_of(reason, REASONS, sizeof REASONS / sizeof *REASONS))
+    return fg__seterr(err, FG_EINVAL, "referral: unknown reason \"%s\"", reason ? reason : "");
+  int rc = fg_store_begin(b->store, err);
+  if (rc != FG_OK) return rc;
+  fg_val p[4] = {FG_V_INT(encounter_id), FG_V_TEXT(reason), FG_V_INT(fg_border_now(b)),
+                 traveller_id > 0 ? FG_V_INT(traveller_id) : FG_V_NULL};
+  int64_t id = 0;
+  rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p, 4, &id, NULL, err);
+  if (rc == FG_OK) {
+    char object[48];
+    snprintf(object, sizeof object, "referral:%lld", (long long)id);
+    json_t *d = json_pack("{s:I, s:s, s:o}", "encounter_id", (json_int_t)encounter_id, "reason",
+                          reason, "candidate_id",
+                          traveller_id > 0 ? json_integer(traveller_id) : json_null());
+    rc = d ? fg__border_audit_json(b, who, "referral.create", object, "referral", d, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(d);
+  }
+  if (rc == FG_OK) rc = fg_store_commit(b->store, err);
+  else fg_store_rollback(b->store);
+  if (rc == FG_OK && referral_id) *referral_id = id;
+  return rc;
+}
+
+/* ---- reading ----------------------------------------------------------------------- */
+
+/* One row of REFERRAL_SELECT (sql_records.c lists the columns) as JSON. */
+static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  json_t *arr = ctx;
+  if (n < 25) return fg__seterr(err, FG_EIO, "referral: unexpected columns");
+  json_t *candidate = c[5].type == FG_VAL_INT
+                          ? json_pack("{s:o, s:o}", "id", val_json(&c[5]), "name",
+                                      name_json(&c[21], &c[22]))
+                          : json_null();
+  json_t *watch = c[19].type == FG_VAL_INT
+                      ? json_pack("{s:o, s:o, s:o, s:o}", "id", val_json(&c[19]), "name",
+                                  val_json(&c[23]), "reason", val_json(&c[24]), "score",
+                                  val_json(&c[20]))
+                      : json_null();
+  json_t *r = json_pack(
+      "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+      " s:o, s:o}",
+      "id", val_json(&c[0]), "reason", val_json(&c[1]), "status", val_json(&c[2]), "created_at",
+      fg__json_time(val_int(&c[3])), "encounter_id", val_json(&c[4]), "manifest_id",
+      val_json(&c[18]), "port", val_json(&c[11]), "gate", val_json(&c[12]), "encounter_at",
+      fg__json_time(val_int(&c[13])), "outcome", val_json(&c[14]), "score", val_json(&c[15]),
+      "threshold", val_json(&c[16]), "reasons", val_json_text(&c[17]), "candidate", candidate,
+      "watchlist", watch, "officer", val_json(&c[6]), "decided_at",
+      fg__json_time(val_int(&c[7])), "resolution", val_json(&c[8]), "traveller_id",
+      val_json(&c[9]));
+  if (!r || json_object_set_new(r, "crossing_id", val_json(&c[10])) ||
+      json_array_append_new(arr, r))
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  return 0;
+}
+
+int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
+                            fg_error *err) {
+  *out = NULL;
+  if (status && !one_of(status, STATUSES, sizeof STATUSES / sizeof *STATUSES))
+    return fg__seterr(err, FG_EINVAL,
+                      "referral status must be open, secondary, confirmed or closed, not \"%s\"",
+                      status);
+  json_t *list = json_array();
+  if (!list) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  fg_val p = FG_V_TEXT(status);
+  int rc = status ? fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST_STATUS, &p, 1, referral_row,
+                                  list, err)
+                  : fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST, NULL, 0, referral_row, list,
+                                  err);
+  if (rc == FG_OK) {
+    json_t *d = json_pack("{s:o, s:I}", "status", status ? json_string(status) : json_null(),
+                          "count", (json_int_t)json_array_size(list));
+    rc = d ? fg__border_audit_json(b, who, "referral.list", "referrals", "referral review", d, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(d);
+  }
+  if (rc != FG_OK) {
+    json_decref(list);
+    return rc;
+  }
+  *out = list;
+  return FG_OK;
+}
+
+static int encounter_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  json_t **out = ctx;
+  if (n < 21) return fg__seterr(err, FG_EIO, "encounter: unexpected columns");
+  *out = json_pack(
+      "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+      " s:b, s:b, s:o, s:o}",
+      "id", val_json(&c[0]), "manifest_id", val_json(&c[1]), "port", val_json(&c[2]), "gate",
+      val_json(&c[3]), "at", fg__json_time(val_int(&c[4])), "outcome", val_json(&c[5]),
+      "traveller_id", val_json(&c[6]), "category", val_json(&c[7]), "score", val_json(&c[8]),
+      "threshold", val_json(&c[9]), "quality", val_json(&c[10]), "quality_reasons",
+      val_json_text(&c[11]), "liveness", val_json(&c[12]), "watchlist_id", val_json(&c[13]),
+      "watchlist_score", val_json(&c[14]), "actor", val_json(&c[15]), "ms", val_json(&c[16]),
+      "has_capture", (int)val_int(&c[17]), "has_template", (int)val_int(&c[18]),
+      "capture_purged_at", fg__json_time(val_int(&c[19])), "template_purged_at",
+      fg__json_time(val_int(&c[20])));
+  return *out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
+}
+
+static int note_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  json_t *arr = ctx;
+  if (n < 3) return fg__seterr(err, FG_EIO, "note: unexpected columns");
+  json_t *x = json_pack("{s:o, s:o, s:o}", "officer", val_json(&c[0]), "at",
+                        fg__json_time(val_int(&c[1])), "note", val_json(&c[2]));
+  if (!x || json_array_append_new(arr, x)) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  return 0;
+}
+
+/* The referral with "encounter" and "notes" (no images, not audited). */
+static int load_referral(fg_border *b, int64_t id, json_t **out, fg_error *err) {
+  *out = NULL;
+  json_t *arr = json_array(), *enc = NULL, *notes = json_array();
+  int rc = FG_OK;
+  fg_val p = FG_V_INT(id);
+  if (!arr || !notes) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+    goto done;
+  }
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_GET, &p, 1, referral_row, arr, err)) !=
+      FG_OK)
+    goto done;
+  json_t *r = json_array_get(arr, 0);
+  if (!r) {
+    rc = fg__seterr(err, FG_ENOTFOUND, "no referral %lld", (long long)id);
+    goto done;
+  }
+  fg_val e = FG_V_INT(json_integer_value(json_object_get(r, "encounter_id")));
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_GET, &e, 1, encounter_row, &enc, err)) !=
+          FG_OK ||
+      (rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_NOTES, &p, 1, note_row, notes, err)) !=
+          FG_OK)
+    goto done;
+  if (json_object_set(r, "encounter", enc ? enc : json_null()) ||
+      json_object_set(r, "notes", notes)) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+    goto done;
+  }
+  *out = json_incref(r);
+done:
+  json_decref(arr);
+  json_decref(enc);
+  json_decref(notes);
+  return rc;
+}
+
+static json_t *base64_json(const uint8_t *p, size_t n) {
+  size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+  char *s = malloc(cap);
+  if (!s) return NULL;
+  sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+  json_t *j = json_string(s);
+  free(s);
+  return j;
+}
+
+/* A sealed blob copied out of a row (values live only during the callback). */
+typedef struct blob_row {
+  int64_t id, purged_at;
+  uint8_t *p;
+  size_t n;
+} blob_row;
+
+static int capture_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  blob_row *r = ctx;
+  if (n < 2) return fg__seterr(err, FG_EIO, "capture: unexpected columns");
+  r->purged_at = val_int(&c[1]);
+  if (c[0].type == FG_VAL_BLOB && c[0].n) {
+    if (!(r->p = malloc(c[0].n))) return fg__seterr(err, FG_ENOMEM, "out of memory");
+    memcpy(r->p, c[0].b, c[0].n);
+    r->n = c[0].n;
+  }
+  return 1;
+}
+
+typedef struct blob_list {
+  blob_row *rows;
+  size_t n, cap;
+} blob_list;
+
+static int photo_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  blob_list *l = ctx;
+  if (n < 2 || c[1].type != FG_VAL_BLOB) return 0;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 4;
+    blob_row *rows = realloc(l->rows, cap * sizeof *rows);
+    if (!rows) return fg__seterr(err, FG_ENOMEM, "out of memory");
+    l->rows = rows;
+    l->cap = cap;
+  }
+  blob_row *r = &l->rows[l->n];
+  memset(r, 0, sizeof *r);
+  r->id = val_int(&c[0]);
+  if (!(r->p = malloc(c[1].n ? c[1].n : 1))) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  memcpy(r->p, c[1].b, c[1].n);
+  r->n = c[1].n;
+  l->n++;
+  return 0;
+}
+
+/* Unseal (table.column, id) into a base64 JSON string; the plaintext is wiped. */
+static int unseal_base64(fg_border *b, const char *table, const char *column, int64_t id,
+                         const uint8_t *sealed, size_t n, json_t **out, fg_error *err) {
+  uint8_t *plain = NULL;
+  size_t pn = 0;
+  int rc = fg__border_unseal(b, table, column, id, sealed, n, &plain, &pn, err);
+  if (rc != FG_OK) return rc;
+  *out = base64_json(plain, pn);
+  sodium_memzero(plain, pn);
+  free(plain);
+  return *out ? FG_OK : fg__seterr(err, FG_ENOMEM, "out of memory");
+}
+
+/* Add "capture" (+ "capture_purged_at") and "document_photos" to r. */
+static int add_images(fg_border *b, json_t *r, int *n_capture, size_t *n_photos, fg_error *err) {
+  json_t *enc = json_object_get(r, "encounter");
+  int64_t eid = json_integer_value(json_object_get(r, "encounter_id"));
+  int64_t mid = json_integer_value(json_object_get(enc, "manifest_id"));
+  int64_t cid = json_integer_value(json_object_get(json_object_get(r, "candidate"), "id"));
+  blob_row cap = {0};
+  blob_list photos = {0};
+  json_t *capture = NULL, *docs = json_array();
+  fg_val e = FG_V_INT(eid);
+  int rc = docs ? fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_CAPTURE, &e, 1, capture_cb, &cap,
+                                err)
+                : fg__seterr(err, FG_ENOMEM, "out of memory");
+  if (rc == FG_OK && mid > 0 && cid > 0) {
+    fg_val p[2] = {FG_V_INT(mid), FG_V_INT(cid)};
+    rc = fg_store_exec(b->store, &FG_Q_REC_DOCUMENT_PHOTOS, p, 2, photo_cb, &photos, err);
+  }
+  if (rc == FG_OK && cap.p)
+    rc = unseal_base64(b, "encounters", "capture_sealed", eid, cap.p, cap.n, &capture, err);
+  for (size_t i = 0; rc == FG_OK && i < photos.n; i++) {
+    json_t *one = NULL;
+    rc = unseal_base64(b, "photos", "image_sealed", photos.rows[i].id, photos.rows[i].p,
+                       photos.rows[i].n, &one, err);
+    if (rc == FG_OK && json_array_append_new(docs, one))
+      rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  if (rc == FG_OK &&
+      (json_object_set_new(r, "capture", capture ? capture : json_null()) ||
+       json_object_set_new(r, "capture_purged_at", fg__json_time(cap.purged_at)) ||
+       json_object_set(r, "document_photos", docs)))
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  else if (rc != FG_OK)
+    json_decref(capture);
+  *n_capture = cap.p != NULL;
+  *n_photos = photos.n;
+  free(cap.p);
+  for (size_t i = 0; i < photos.n; i++) free(photos.rows[i].p);
+  free(photos.rows);
+  json_decref(docs);
+  return rc;
+}
+
+int fg_border_referral_show(fg_border *b, const fg_actor *who, int64_t id, int images,
+                            json_t **out, fg_error *err) {
+  *out = NULL;
+  json_t *r = NULL;
+  int rc = load_referral(b, id, &r, err);
+  if (rc != FG_OK) return rc;
+  char object[48];
+  snprintf(object, sizeof object, "referral:%lld", (long long)id);
+  if ((rc = fg_store_begin(b->store, err)) != FG_OK) goto fail;
+  if (images) {
+    int n_capture = 0;
+    size_t n_photos = 0;
+    rc = add_images(b, r, &n_capture, &n_photos, err);
+    if (rc == FG_OK) {
+      json_t *d = json_pack("{s:I, s:b, s:I}", "encounter_id",
+                            json_integer_value(json_object_get(r, "encounter_id")), "capture",
+                            n_capture, "document_photos", (json_int_t)n_photos);
+      rc = d ? fg__border_audit_json(b, who, "biometric.read", object, "referral review", d, err)
+             : fg__seterr(err, FG_ENOMEM, "out of memory");
+      json_decref(d);
+    }
+  } else {
+    rc = fg__border_audit(b, who, "referral.read", object, "referral review", NULL, err);
+  }
+  if (rc == FG_OK) rc = fg_store_commit(b->store, err);
+  else fg_store_rollback(b->store);
+  if (rc != FG_OK) goto fail;
+  *out = r;
+  return FG_OK;
+fail:
+  json_decref(r);
+  return rc;
+}
+
+/* ---- deciding ------------------------------------------------------------------------ */
+
+typedef struct referral_state {
+  char status[16];
+  int64_t encounter_id, candidate_id;
+} referral_state;
+
+static int state_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  referral_state *s = ctx;
+  if (n < 6) return fg__seterr(err, FG_EIO, "referral: unexpected columns");
+  snprintf(s->status, sizeof s->status, "%s", c[2].type == FG_VAL_TEXT ? c[2].s : "");
+  s->encounter_id = val_int(&c[4]);
+  s->candidate_id = val_int(&c[5]);
+  return 1;
+}
+
+typedef struct encounter_place {
+  int64_t manifest_id;
+  char port[64];
+  char direction[16];
+} encounter_place;
+
+static int place_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  encounter_place *pl = ctx;
+  if (n < 3) return fg__seterr(err, FG_EIO, "encounter: unexpected columns");
+  pl->manifest_id = val_int(&c[1]);
+  snprintf(pl->port, sizeof pl->port, "%s", c[2].type == FG_VAL_TEXT ? c[2].s : "");
+  return 1;
+}
+
+static int direction_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)err;
+  encounter_place *pl = ctx;
+  if (n > 0 && c[0].type == FG_VAL_TEXT) snprintf(pl->direction, sizeof pl->direction, "%s", c[0].s);
+  return 1;
+}
+
+static int category_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)err;
+  if (n > 0 && c[0].type == FG_VAL_TEXT) snprintf((char *)ctx, 16, "%s", c[0].s);
+  return 1;
+}
+
+/* "confirm": the manual crossing, the referral confirmed, the encounter
+ * attributed to the traveller (its retention is now their category's) and
+ * the passenger marked 'manual' when on the manifest. */
+static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const referral_state *s,
+                   int64_t traveller_id, int64_t now, int64_t *crossing_id, fg_error *err) {
+  encounter_place pl = {0};
+  fg_val e = FG_V_INT(s->encounter_id);
+  int rc = fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_GET, &e, 1, place_row, &pl, err);
+  if (rc != FG_OK) return rc;
+  if (pl.manifest_id <= 0)
+    return fg__seterr(err, FG_ECONFLICT,
+                      "referral %lld: its encounter has no manifest, so no direction to record",
+                      (long long)id);
+  fg_val m = FG_V_INT(pl.manifest_id);
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_MANIFEST_DIRECTION, &m, 1, direction_row, &pl,
+                          err)) != FG_OK)
+    return rc;
+  if (!pl.direction[0])
+    return fg__seterr(err, FG_ENOTFOUND, "referral %lld: no manifest %lld", (long long)id,
+                      (long long)pl.manifest_id);
+  fg_val mt[2] = {FG_V_INT(pl.manifest_id), FG_V_INT(traveller_id)};
+  int64_t admitted = 0;
+  if ((rc = fg_store_exec_int(b->store, &FG_Q_REC_PASSENGER_ADMITTED, mt, 2, &admitted, NULL,
+                              err)) != FG_OK)
+    return rc;
+  if ((rc = fg__record_crossing(b, officer, traveller_id, pl.direction, now,
+                                pl.port[0] ? pl.port : NULL, pl.manifest_id, s->encounter_id,
+                                "manual", officer->name, admitted, crossing_id, err)) != FG_OK)
+    return rc;
+  char category[16] = "";
+  fg_val t = FG_V_INT(traveller_id);
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_CATEGORY, &t, 1, category_row, category,
+                          err)) != FG_OK)
+    return rc;
+  fg_val ident[3] = {t, FG_V_TEXT(category), e};
+  fg_val conf[5] = {FG_V_TEXT(officer->name), FG_V_INT(now), t, FG_V_INT(*crossing_id),
+                    FG_V_INT(id)};
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_IDENTIFY, ident, 3, NULL, NULL, err)) !=
+          FG_OK ||
+      (rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_CONFIRM, conf, 5, NULL, NULL, err)) !=
+          FG_OK)
+    return rc;
+  return fg_store_exec(b->store, &FG_Q_REC_PASSENGER_MANUAL, mt, 2, NULL, NULL, err);
+}
+
+int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
+                              const char *decision, int64_t traveller_id, const char *note,
+                              json_t **out, fg_error *err) {
+  if (out) *out = NULL;
+  if (!officer || !officer->name || !officer->name[0])
+    return fg__seterr(err, FG_EINVAL, "referral decision: the officer's name is required");
+  static const char *const DECISIONS[] = {"confirm", "secondary", "close", "note"};
+  if (!one_of(decision, DECISIONS, 4))
+    return fg__seterr(err, FG_EINVAL,
+                      "referral decision must be confirm, secondary, close or note, not \"%s\"",
+                      decision ? decision : "");
+  int is_note = strcmp(decision, "note") == 0;
+  if (is_note && (!note || !note[0]))
+    return fg__seterr(err, FG_EINVAL, "referral decision \"note\" needs a note");
+
+  int rc = fg_store_begin(b->store, err);
+  if (rc != FG_OK) return rc;
+  referral_state s = {0};
+  fg_val p = FG_V_INT(id);
+  int64_t now = fg_border_now(b), crossing_id = 0, who_id = 0;
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_GET, &p, 1, state_row, &s, err)) != FG_OK)
+    goto fail;
+  if (!s.status[0]) {
+    rc = fg__seterr(err, FG_ENOTFOUND, "no referral %lld", (long long)id);
+    goto fail;
+  }
+  if (strcmp(s.status, "confirmed") == 0 || strcmp(s.status, "closed") == 0) {
+    rc = fg__seterr(err, FG_ECONFLICT, "referral %lld is already %s", (long long)id, s.status);
+    goto fail;
+  }
+  if (strcmp(decision, "confirm") == 0) {
+    who_id = traveller_id > 0 ? traveller_id : s.candidate_id;
+    if (who_id <= 0) {
+      rc = fg__seterr(err, FG_EINVAL,
+                      "referral %lld has no candidate: confirm needs the traveller's id",
+                      (long long)id);
+      goto fail;
+    }
+    if ((rc = confirm(b, officer, id, &s, who_id, now, &crossing_id, err)) != FG_OK) goto fail;
+  } else if (!is_note) {
+    const char *status = strcmp(decision, "secondary") == 0 ? "secondary" : "closed";
+    fg_val u[5] = {FG_V_TEXT(status), FG_V_TEXT(officer->name), FG_V_INT(now),
+                   FG_V_TEXT(decision), p};
+    if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_DECIDE, u, 5, NULL, NULL, err)) != FG_OK)
+      goto fail;
+  }
+  if (note && note[0]) {
+    fg_val nv[4] = {p, FG_V_TEXT(officer->name), FG_V_INT(now), FG_V_TEXT(note)};
+    if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_NOTE_INSERT, nv, 4, NULL, NULL, err)) !=
+        FG_OK)
+      goto fail;
+  }
+  char object[48];
+  snprintf(object, sizeof object, "referral:%lld", (long long)id);
+  json_t *d = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "decision", decision, "officer",
+                        officer->name, "previous_status", s.status, "traveller_id",
+                        who_id > 0 ? json_integer(who_id) : json_null(), "crossing_id",
+                        crossing_id > 0 ? json_integer(crossing_id) : json_null(), "note",
+                        note && note[0]);
+  rc = d ? fg__border_audit_json(b, officer, "referral.decide", object, "referral decision", d,
+                                 err)
+         : fg__seterr(err, FG_ENOMEM, "out of memory");
+  json_decref(d);
+  if (rc != FG_OK) goto fail;
+  if ((rc = fg_store_commit(b->store, err)) != FG_OK) return rc;
+  return out ? load_referral(b, id, out, err) : FG_OK;
+fail:
+  fg_store_rollback(b->store);
+  return rc;
+}

@@ -1,0 +1,316 @@
+/*
+ * SQL of the records side of border operations: referrals, crossings and
+ * overstays, the retention purge, the daily report, key rotation and the
+ * audit listing (declared in sql_records.h, used by src/border/referral.c,
+ * crossings.c, purge.c, report.c, keys.c and audit_api.c).
+ *
+ * Portable SQL only (the subset SQLite and PostgreSQL share): `?`
+ * placeholders, RETURNING, CASE and COALESCE, no backend functions; times are
+ * integer seconds, so day windows and cut-offs are computed by the caller.
+ * Each comment lists the parameters in order; column lists are relied on by
+ * position in the callers, so change both together.
+ */
+#include "store/sql_records.h"
+
+/* ---- travellers and documents ------------------------------------------- */
+
+/* (traveller_id) → category */
+const fg_query FG_Q_REC_TRAVELLER_CATEGORY = {
+    "rec_traveller_category", "SELECT category FROM travellers WHERE id = ?"};
+
+/* (traveller_id) → id, surname, given_names, date_of_birth, nationality, sex, category */
+const fg_query FG_Q_REC_TRAVELLER_GET = {
+    "rec_traveller_get",
+    "SELECT id, surname, given_names, date_of_birth, nationality, sex, category"
+    " FROM travellers WHERE id = ?"};
+
+/* (doc_number) → traveller_id (one row per holder; several states may issue the number) */
+const fg_query FG_Q_REC_TRAVELLER_BY_DOCUMENT = {
+    "rec_traveller_by_document",
+    "SELECT DISTINCT traveller_id FROM documents WHERE doc_number = ? ORDER BY traveller_id"};
+
+/* (traveller_id) → doc_type, doc_number, issuing_state, expiry */
+const fg_query FG_Q_REC_TRAVELLER_DOCUMENTS = {
+    "rec_traveller_documents",
+    "SELECT doc_type, doc_number, issuing_state, expiry FROM documents"
+    " WHERE traveller_id = ? ORDER BY id"};
+
+/* ---- crossings and overstays --------------------------------------------- */
+
+/* (traveller_id) → id of the latest entry no exit closes yet */
+const fg_query FG_Q_REC_OPEN_ENTRY = {
+    "rec_open_entry",
+    "SELECT e.id FROM crossings e WHERE e.traveller_id = ? AND e.direction = 'entry'"
+    " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id)"
+    " ORDER BY e.at DESC, e.id DESC LIMIT 1"};
+
+/* (traveller_id, direction, at, port, manifest_id, encounter_id, method, officer,
+ *  admitted_until, entry_id, category) → id */
+const fg_query FG_Q_REC_CROSSING_INSERT = {
+    "rec_crossing_insert",
+    "INSERT INTO crossings(traveller_id, direction, at, port, manifest_id, encounter_id,"
+    " method, officer, admitted_until, entry_id, category)"
+    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"};
+
+/* (traveller_id) → 0 id, 1 direction, 2 at, 3 port, 4 manifest_id, 5 carrier, 6 flight,
+ * 7 encounter_id, 8 method, 9 officer, 10 admitted_until, 11 entry_id, 12 category,
+ * 13 id of the exit that closes this entry; newest first */
+const fg_query FG_Q_REC_CROSSINGS_OF = {
+    "rec_crossings_of",
+    "SELECT c.id, c.direction, c.at, c.port, c.manifest_id, m.carrier, m.flight,"
+    " c.encounter_id, c.method, c.officer, c.admitted_until, c.entry_id, c.category, x.id"
+    " FROM crossings c LEFT JOIN manifests m ON m.id = c.manifest_id"
+    " LEFT JOIN crossings x ON x.entry_id = c.id"
+    " WHERE c.traveller_id = ? ORDER BY c.at DESC, c.id DESC"};
+
+/* (as_of, as_of, as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
+ * 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign nationals' entries
+ * whose admission ended before as_of and that no exit up to as_of closes */
+const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
+    "rec_overstay_no_exit",
+    "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
+    " e.admitted_until FROM crossings e JOIN travellers t ON t.id = e.traveller_id"
+    " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
+    " AND e.admitted_until < ? AND e.at <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id AND x.at <= ?)"
+    " ORDER BY e.admitted_until, e.id"};
+
+/* (as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names, 4 nationality,
+ * 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at, 10 exit port:
+ * foreign nationals whose linked exit (up to as_of) came after admitted_until */
+const fg_query FG_Q_REC_OVERSTAY_LATE = {
+    "rec_overstay_late",
+    "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
+    " e.admitted_until, x.id, x.at, x.port"
+    " FROM crossings e JOIN crossings x ON x.entry_id = e.id"
+    " JOIN travellers t ON t.id = e.traveller_id"
+    " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
+    " AND x.at > e.admitted_until AND x.at <= ? ORDER BY x.at, x.id"};
+
+/* ---- referrals ------------------------------------------------------------ */
+
+/* (encounter_id, reason, created_at, candidate_id) → id */
+const fg_query FG_Q_REC_REFERRAL_INSERT = {
+    "rec_referral_insert",
+    "INSERT INTO referrals(encounter_id, reason, status, created_at, candidate_id)"
+    " VALUES(?, ?, 'open', ?, ?) RETURNING id"};
+
+/* Columns of a referral row (list, get): 0 id, 1 reason, 2 status, 3 created_at,
+ * 4 encounter_id, 5 candidate_id, 6 officer, 7 decided_at, 8 resolution,
+ * 9 traveller_id, 10 crossing_id, 11 port, 12 gate, 13 encounter at, 14 outcome,
+ * 15 score, 16 threshold, 17 quality_reasons, 18 manifest_id, 19 watchlist_id,
+ * 20 watchlist_score, 21 candidate surname, 22 candidate given_names,
+ * 23 watchlist name, 24 watchlist reason */
+#define REFERRAL_SELECT                                                                    \
+  "SELECT r.id, r.reason, r.status, r.created_at, r.encounter_id, r.candidate_id,"        \
+  " r.officer, r.decided_at, r.resolution, r.traveller_id, r.crossing_id,"                \
+  " e.port, e.gate, e.at, e.outcome, e.score, e.threshold, e.quality_reasons,"            \
+  " e.manifest_id, e.watchlist_id, e.watchlist_score, t.surname, t.given_names,"          \
+  " w.name, w.reason"                                                                     \
+  " FROM referrals r JOIN encounters e ON e.id = r.encounter_id"                          \
+  " LEFT JOIN travellers t ON t.id = r.candidate_id"                                      \
+  " LEFT JOIN watchlist w ON w.id = e.watchlist_id"
+
+/* () → referral rows, oldest first */
+const fg_query FG_Q_REC_REFERRAL_LIST = {"rec_referral_list", REFERRAL_SELECT " ORDER BY r.id"};
+/* (status) → referral rows, oldest first */
+const fg_query FG_Q_REC_REFERRAL_LIST_STATUS = {
+    "rec_referral_list_status", REFERRAL_SELECT " WHERE r.status = ? ORDER BY r.id"};
+/* (id) → one referral row */
+const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?"};
+
+/* (referral_id) → officer, at, note; oldest first */
+const fg_query FG_Q_REC_REFERRAL_NOTES = {
+    "rec_referral_notes",
+    "SELECT officer, at, note FROM referral_notes WHERE referral_id = ? ORDER BY id"};
+
+/* (referral_id, officer, at, note) */
+const fg_query FG_Q_REC_REFERRAL_NOTE_INSERT = {
+    "rec_referral_note_insert",
+    "INSERT INTO referral_notes(referral_id, officer, at, note) VALUES(?, ?, ?, ?)"};
+
+/* (status, officer, decided_at, resolution, id) */
+const fg_query FG_Q_REC_REFERRAL_DECIDE = {
+    "rec_referral_decide",
+    "UPDATE referrals SET status = ?, officer = ?, decided_at = ?, resolution = ? WHERE id = ?"};
+
+/* (officer, decided_at, traveller_id, crossing_id, id) */
+const fg_query FG_Q_REC_REFERRAL_CONFIRM = {
+    "rec_referral_confirm",
+    "UPDATE referrals SET status = 'confirmed', officer = ?, decided_at = ?,"
+    " resolution = 'confirm', traveller_id = ?, crossing_id = ? WHERE id = ?"};
+
+/* (id) → 0 id, 1 manifest_id, 2 port, 3 gate, 4 at, 5 outcome, 6 traveller_id,
+ * 7 category, 8 score, 9 threshold, 10 quality, 11 quality_reasons, 12 liveness,
+ * 13 watchlist_id, 14 watchlist_score, 15 actor, 16 ms, 17 has capture (0/1),
+ * 18 has template (0/1), 19 capture_purged_at, 20 template_purged_at */
+const fg_query FG_Q_REC_ENCOUNTER_GET = {
+    "rec_encounter_get",
+    "SELECT id, manifest_id, port, gate, at, outcome, traveller_id, category, score,"
+    " threshold, quality, quality_reasons, liveness, watchlist_id, watchlist_score, actor, ms,"
+    " CASE WHEN capture_sealed IS NULL THEN 0 ELSE 1 END,"
+    " CASE WHEN template_sealed IS NULL THEN 0 ELSE 1 END,"
+    " capture_purged_at, template_purged_at FROM encounters WHERE id = ?"};
+
+/* (id) → capture_sealed, capture_purged_at */
+const fg_query FG_Q_REC_ENCOUNTER_CAPTURE = {
+    "rec_encounter_capture",
+    "SELECT capture_sealed, capture_purged_at FROM encounters WHERE id = ?"};
+
+/* (traveller_id, category, id): an officer said who an encounter's traveller is */
+const fg_query FG_Q_REC_ENCOUNTER_IDENTIFY = {
+    "rec_encounter_identify",
+    "UPDATE encounters SET traveller_id = COALESCE(traveller_id, ?),"
+    " category = COALESCE(category, ?) WHERE id = ?"};
+
+/* (manifest_id) → direction, port */
+const fg_query FG_Q_REC_MANIFEST_DIRECTION = {
+    "rec_manifest_direction", "SELECT direction, port FROM manifests WHERE id = ?"};
+
+/* (manifest_id, traveller_id) → admitted_until */
+const fg_query FG_Q_REC_PASSENGER_ADMITTED = {
+    "rec_passenger_admitted",
+    "SELECT admitted_until FROM passengers WHERE manifest_id = ? AND traveller_id = ?"};
+
+/* (manifest_id, traveller_id) */
+const fg_query FG_Q_REC_PASSENGER_MANUAL = {
+    "rec_passenger_manual",
+    "UPDATE passengers SET status = 'manual' WHERE manifest_id = ? AND traveller_id = ?"};
+
+/* (manifest_id, traveller_id) → id, image_sealed */
+const fg_query FG_Q_REC_DOCUMENT_PHOTOS = {
+    "rec_document_photos",
+    "SELECT id, image_sealed FROM photos WHERE manifest_id = ? AND traveller_id = ?"
+    " AND image_sealed IS NOT NULL ORDER BY id"};
+
+/* ---- purge -------------------------------------------------------------------- */
+
+/* (purged_at, category, cutoff) */
+const fg_query FG_Q_REC_PURGE_CAPTURES = {
+    "rec_purge_captures",
+    "UPDATE encounters SET capture_sealed = NULL, capture_purged_at = ?"
+    " WHERE capture_sealed IS NOT NULL AND category = ? AND at <= ?"};
+/* (purged_at, cutoff) */
+const fg_query FG_Q_REC_PURGE_CAPTURES_UNIDENTIFIED = {
+    "rec_purge_captures_unidentified",
+    "UPDATE encounters SET capture_sealed = NULL, capture_purged_at = ?"
+    " WHERE capture_sealed IS NOT NULL AND category IS NULL AND at <= ?"};
+/* (purged_at, category, cutoff) */
+const fg_query FG_Q_REC_PURGE_TEMPLATES = {
+    "rec_purge_templates",
+    "UPDATE encounters SET template_sealed = NULL, template_purged_at = ?"
+    " WHERE template_sealed IS NOT NULL AND category = ? AND at <= ?"};
+/* (purged_at, cutoff) */
+const fg_query FG_Q_REC_PURGE_TEMPLATES_UNIDENTIFIED = {
+    "rec_purge_templates_unidentified",
+    "UPDATE encounters SET template_sealed = NULL, template_purged_at = ?"
+    " WHERE template_sealed IS NOT NULL AND category IS NULL AND at <= ?"};
+
+#define GALLERY_DUE "SELECT id FROM manifests WHERE status <> 'purged' AND scheduled_at <= ?"
+
+/* (cutoff) → category, count of staged photos due */
+const fg_query FG_Q_REC_PURGE_GALLERY_COUNT = {
+    "rec_purge_gallery_count",
+    "SELECT t.category, COUNT(*) FROM photos p JOIN travellers t ON t.id = p.traveller_id"
+    " WHERE p.manifest_id IN (" GALLERY_DUE ") GROUP BY t.category"};
+/* (cutoff) */
+const fg_query FG_Q_REC_PURGE_GALLERY_PHOTOS = {
+    "rec_purge_gallery_photos", "DELETE FROM photos WHERE manifest_id IN (" GALLERY_DUE ")"};
+/* (cutoff) */
+const fg_query FG_Q_REC_PURGE_GALLERY_PASSENGERS = {
+    "rec_purge_gallery_passengers",
+    "UPDATE passengers SET enrolled = 0 WHERE manifest_id IN (" GALLERY_DUE ")"};
+/* (purged_at, cutoff) */
+const fg_query FG_Q_REC_PURGE_GALLERY_MANIFESTS = {
+    "rec_purge_gallery_manifests",
+    "UPDATE manifests SET status = 'purged', purged_at = ?, revision = revision + 1"
+    " WHERE status <> 'purged' AND scheduled_at <= ?"};
+
+/* (now, cutoff) → 0 id, 1 category, 2 at, 3 overstayer (0/1): crossings old enough
+ * for the shortest crossing retention; an overstayer is a traveller with an entry
+ * whose admission ended before now and that no exit up to admitted_until closes */
+const fg_query FG_Q_REC_PURGE_CROSSING_CANDIDATES = {
+    "rec_purge_crossing_candidates",
+    "SELECT c.id, c.category, c.at, CASE WHEN c.traveller_id IN ("
+    "SELECT e.traveller_id FROM crossings e WHERE e.direction = 'entry'"
+    " AND e.admitted_until IS NOT NULL AND e.admitted_until < ?"
+    " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id"
+    " AND x.at <= e.admitted_until)) THEN 1 ELSE 0 END"
+    " FROM crossings c WHERE c.at <= ? ORDER BY c.id"};
+/* (id) */
+const fg_query FG_Q_REC_PURGE_CROSSING_DELETE = {"rec_purge_crossing_delete",
+                                                 "DELETE FROM crossings WHERE id = ?"};
+
+/* (now) */
+const fg_query FG_Q_REC_PURGE_WATCHLIST_TEMPLATES = {
+    "rec_purge_watchlist_templates",
+    "DELETE FROM watchlist_templates WHERE entry_id IN (SELECT id FROM watchlist"
+    " WHERE removed_at IS NOT NULL OR (expires_at > 0 AND expires_at <= ?))"};
+
+/* ---- report ---------------------------------------------------------------------- */
+
+/* (from, to[, port]) → outcome, ms, watchlist_id */
+const fg_query FG_Q_REC_REPORT_ENCOUNTERS = {
+    "rec_report_encounters",
+    "SELECT outcome, ms, watchlist_id FROM encounters WHERE at >= ? AND at < ?"};
+const fg_query FG_Q_REC_REPORT_ENCOUNTERS_PORT = {
+    "rec_report_encounters_port",
+    "SELECT outcome, ms, watchlist_id FROM encounters WHERE at >= ? AND at < ? AND port = ?"};
+
+/* (from, to[, port]) → reason, count of referrals of that day's encounters */
+const fg_query FG_Q_REC_REPORT_REFERRALS = {
+    "rec_report_referrals",
+    "SELECT r.reason, COUNT(*) FROM referrals r JOIN encounters e ON e.id = r.encounter_id"
+    " WHERE e.at >= ? AND e.at < ? GROUP BY r.reason"};
+const fg_query FG_Q_REC_REPORT_REFERRALS_PORT = {
+    "rec_report_referrals_port",
+    "SELECT r.reason, COUNT(*) FROM referrals r JOIN encounters e ON e.id = r.encounter_id"
+    " WHERE e.at >= ? AND e.at < ? AND e.port = ? GROUP BY r.reason"};
+
+/* (from, to[, port]) → method, direction, count */
+const fg_query FG_Q_REC_REPORT_CROSSINGS = {
+    "rec_report_crossings",
+    "SELECT method, direction, COUNT(*) FROM crossings WHERE at >= ? AND at < ?"
+    " GROUP BY method, direction"};
+const fg_query FG_Q_REC_REPORT_CROSSINGS_PORT = {
+    "rec_report_crossings_port",
+    "SELECT method, direction, COUNT(*) FROM crossings WHERE at >= ? AND at < ? AND port = ?"
+    " GROUP BY method, direction"};
+
+/* ---- audit table ------------------------------------------------------------------ */
+
+/* (after, limit) → seq, at, actor, role, action, object, purpose, detail */
+const fg_query FG_Q_REC_AUDIT_LIST = {
+    "rec_audit_list",
+    "SELECT seq, at, actor, role, action, object, purpose, detail FROM audit"
+    " WHERE seq > ? ORDER BY seq LIMIT ?"};
+
+/* ---- key rotation: every sealed column ---------------------------------------------- */
+
+#define SEALED(tbl, col)                                                                    \
+  static const fg_query Q_IDS_##tbl##_##col = {                                             \
+      "rec_sealed_ids_" #tbl "_" #col,                                                      \
+      "SELECT id FROM " #tbl " WHERE " #col " IS NOT NULL ORDER BY id"};                    \
+  static const fg_query Q_GET_##tbl##_##col = {"rec_sealed_get_" #tbl "_" #col,             \
+                                               "SELECT " #col " FROM " #tbl " WHERE id = ?"}; \
+  static const fg_query Q_PUT_##tbl##_##col = {"rec_sealed_put_" #tbl "_" #col,             \
+                                               "UPDATE " #tbl " SET " #col " = ? WHERE id = ?"};
+
+SEALED(photos, image_sealed)
+SEALED(photos, template_sealed)
+SEALED(encounters, capture_sealed)
+SEALED(encounters, template_sealed)
+SEALED(watchlist_templates, image_sealed)
+SEALED(watchlist_templates, template_sealed)
+
+#define COLUMN(tbl, col) {#tbl, #col, &Q_IDS_##tbl##_##col, &Q_GET_##tbl##_##col, &Q_PUT_##tbl##_##col}
+
+const fg__sealed_column fg__sealed_columns[] = {
+    COLUMN(photos, image_sealed),
+    COLUMN(photos, template_sealed),
+    COLUMN(encounters, capture_sealed),
+    COLUMN(encounters, template_sealed),
+    COLUMN(watchlist_templates, image_sealed),
+    COLUMN(watchlist_templates, template_sealed),
+};
+const int fg__sealed_column_count = (int)(sizeof fg__sealed_columns / sizeof fg__sealed_columns[0]);
