@@ -262,6 +262,39 @@ static void scan_for_plaintext(const scenario *sc, const char *capture_path) {
   free(cap);
 }
 
+/* 64 bytes from the middle of the first citizen capture's sealed blob. */
+static int sealed_sample(const scenario *sc, uint8_t out[64]) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/facegate.db", sc->dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT capture_sealed FROM encounters WHERE category = "
+                                          "'citizen' AND capture_sealed IS NOT NULL LIMIT 1",
+                                      -1, &st, NULL), SQLITE_OK);
+  int found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 256;
+  if (found) memcpy(out, (const uint8_t *)sqlite3_column_blob(st, 0) + 128, 64);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return found;
+}
+
+/* Whether those bytes are anywhere in the database or its write-ahead log. */
+static int bytes_on_disk(const scenario *sc, const uint8_t probe[64]) {
+  static const char *const files[] = {"facegate.db", "facegate.db-wal"};
+  int hit = 0;
+  for (int f = 0; f < 2; f++) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", sc->dir, files[f]);
+    if (!tu_exists(path)) continue;
+    size_t n;
+    uint8_t *db = tu_read(path, &n);
+    hit |= memmem(db, n, probe, 64) != NULL;
+    free(db);
+  }
+  return hit;
+}
+
 static void test_flight(void **state) {
   (void)state;
   scenario sc = {0};
@@ -427,6 +460,9 @@ static void test_flight(void **state) {
 
   /* Retention: 12 h 30 after boarding, citizens' captures and templates are
    * gone, foreign nationals' stay (14 days); the staged gallery is gone. */
+  uint8_t sealed[64];
+  assert_true(sealed_sample(&sc, sealed));
+  assert_true(bytes_on_disk(&sc, sealed));
   sc.now = at("2026-11-27T22:30:00Z");
   fg_actor sys = {"facegate", "system", "retention"};
   json_t *pc;
@@ -444,6 +480,8 @@ static void test_flight(void **state) {
                               "AND capture_sealed IS NOT NULL") > 0);
   assert_int_equal(count_rows(&sc, "SELECT count(*) FROM photos"), 0);
   assert_int_equal(count_rows(&sc, "SELECT count(*) FROM manifests WHERE status = 'purged'"), 1);
+  /* Deleted for real: the purged blob's bytes are in neither file any more. */
+  assert_false(bytes_on_disk(&sc, sealed));
   assert_int_equal(count_rows(&sc, "SELECT count(*) FROM audit WHERE action = 'purge.run'"), 1);
 
   /* Exits, weeks later. */

@@ -126,6 +126,12 @@ int64_t fg_store_changes(fg_store *st);
 int fg_store_exec_int(fg_store *st, const fg_query *q, const fg_val *params, int np,
                       int64_t *out, int *found, fg_error *err);
 
+/* Make deletions physical: deleted rows are overwritten when deleted (SQLite's
+ * secure_delete), and this also removes the copies the write-ahead log still
+ * holds (a WAL checkpoint that truncates it; what open readers still need goes
+ * at the next one). Outside a transaction (FG_ECONFLICT otherwise). */
+int fg_store_flush(fg_store *st, fg_error *err);
+
 /* Copy the whole database to `path` (a consistent snapshot, online). */
 int fg_store_backup(fg_store *st, const char *path, fg_error *err);
 

@@ -79,8 +79,11 @@ static int sq_open(const char *target, unsigned flags, void **conn, fg_error *er
   sqlite3_busy_timeout(c->db, 5000);
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
-  char pragmas[160];
-  snprintf(pragmas, sizeof pragmas, "%sPRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
+  /* secure_delete: deleted rows (purged captures) are overwritten with zeros,
+   * not left in free pages until reused. */
+  char pragmas[200];
+  snprintf(pragmas, sizeof pragmas,
+           "%sPRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = %s;",
            (flags & FG_STORE_READONLY) ? "" : "PRAGMA journal_mode = WAL; ",
            (flags & FG_STORE_NOSYNC) ? "NORMAL" : "FULL");
   /* Reading the header (journal_mode does) tells a non-database file apart. */
@@ -218,6 +221,16 @@ static int sq_exec(void *conn, const fg_query *q, const fg_val *params, int np, 
 
 static int64_t sq_changes(void *conn) { return sqlite3_changes64(((sq_conn *)conn)->db); }
 
+/* Copy the WAL into the database and truncate it, so that the page images of
+ * deleted rows it still holds are gone too. */
+static int sq_flush(void *conn, fg_error *err) {
+  sq_conn *c = conn;
+  int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+  if (rc == SQLITE_BUSY) /* readers still on old pages: what is left goes at their end */
+    return FG_OK;
+  return rc == SQLITE_OK ? FG_OK : sq_err(c->db, rc, "checkpoint", err);
+}
+
 static int sq_backup(void *conn, const char *path, fg_error *err) {
   sq_conn *c = conn;
   sqlite3 *dst = NULL;
@@ -258,4 +271,5 @@ const fg__store_backend fg__store_sqlite = {
     .exec = sq_exec,
     .changes = sq_changes,
     .backup = sq_backup,
+    .flush = sq_flush,
 };

@@ -233,4 +233,10 @@ int fg_store_backup(fg_store *st, const char *path, fg_error *err) {
   return st->be->backup(st->conn, path, err);
 }
 
+int fg_store_flush(fg_store *st, fg_error *err) {
+  if (st->depth > 0)
+    return fg__seterr(err, FG_ECONFLICT, "store: flush inside a transaction");
+  return st->be->flush ? st->be->flush(st->conn, err) : FG_OK;
+}
+
 void *fg__store_conn(fg_store *st) { return st ? st->conn : NULL; }

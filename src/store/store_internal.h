@@ -23,6 +23,9 @@ typedef struct fg__store_backend {
   int64_t (*changes)(void *conn);
   /* Optional (NULL: FG_EUNSUPPORTED). */
   int (*backup)(void *conn, const char *path, fg_error *err);
+  /* Optional (NULL: nothing to do): make deletions physical (SQLite: checkpoint
+   * and truncate the WAL). */
+  int (*flush)(void *conn, fg_error *err);
 } fg__store_backend;
 
 extern const fg__store_backend fg__store_sqlite;
