@@ -75,8 +75,11 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/onnx_build.h $(BUILD)/libface
 $(BUILD)/obj/src/server/openapi.o: docs/openapi.json
 $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 
+# The unit tests, then the officer console in headless Chromium against a real
+# `facegate serve` (tests/browser/run.sh, also `make browser-test`).
 unit: all $(TEST_BIN)
-	@BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser \
+	  FACEGATE_LFW="$(FACEGATE_LFW)" tests/run.sh $(TEST_BIN) tests/browser/run.sh
 
 test: setup
 	@$(MAKE) --no-print-directory unit
