@@ -6,11 +6,13 @@
  * embed, total).
  *
  * usage: pipeline_bench [--threads N] [--runs R] [--warmup W] [--models-dir D]
- *                       [--flip|--no-flip] [--options-out F.json] IMAGE...
+ *                       [--flip|--no-flip] [--no-liveness] [--options-out F.json] IMAGE...
  *   --threads N  threads per inference (fg_face_options.threads; default 1):
  *                one image at a time, as a gate processes its camera
  *   --runs R     timed runs per image (default 1); --warmup W untimed runs of
  *                the first image first (default 5)
+ *   --no-liveness  liveness model off (fg_face_options.liveness = 0, as the
+ *                border module runs by default when its policy has no liveness check)
  *   --options-out F  write the engine's resolved options as JSON, so that the
  *                ONNX Runtime peer (bench/pipeline_ort.js) runs the same stages
  * Each image's bytes are read into memory once, before timing: the decode
@@ -77,7 +79,7 @@ static void write_options(const char *path, const fg_face_engine *fe) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 1, runs = 1, warmup = 5, flip = -1;
+  int threads = 1, runs = 1, warmup = 5, flip = -1, liveness = 1;
   const char *models = NULL, *opts_out = NULL;
   char **files = calloc((size_t)argc, sizeof *files);
   int nfiles = 0;
@@ -90,6 +92,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--options-out") && i + 1 < argc) opts_out = argv[++i];
     else if (!strcmp(a, "--flip")) flip = 1;
     else if (!strcmp(a, "--no-flip")) flip = 0;
+    else if (!strcmp(a, "--no-liveness")) liveness = 0;
     else if (a[0] == '-') {
       fprintf(stderr, "pipeline_bench: unknown option %s\n", a);
       return 2;
@@ -97,7 +100,7 @@ int main(int argc, char **argv) {
   }
   if (!nfiles || threads < 1 || runs < 1 || warmup < 0) {
     fprintf(stderr, "usage: pipeline_bench [--threads N] [--runs R] [--warmup W] [--models-dir D] "
-                    "[--flip|--no-flip] [--options-out F] IMAGE...\n");
+                    "[--flip|--no-flip] [--no-liveness] [--options-out F] IMAGE...\n");
     return 2;
   }
   fg_face_options o;
@@ -106,6 +109,7 @@ int main(int argc, char **argv) {
   else if (getenv("FACEGATE_MODELS")) o.models_dir = getenv("FACEGATE_MODELS");
   o.threads = threads;
   if (flip >= 0) o.flip = flip;
+  o.liveness = liveness;
   fg_face_engine *fe;
   fg_error e = {0};
   if (fg_face_engine_create(&o, &fe, &e)) {
