@@ -260,7 +260,7 @@ int fg_border_report_plot(const json_t *report, const char *path, fg_error *err)
   for (int i = 0; i < N_REASONS; i++)
     reasons[i] = (bar){REASONS[i], (double)json_integer_value(json_object_get(rf, REASONS[i]))};
 
-  const int W = 760, H = 470;
+  const int W = 760, H = 500;
   cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
   cairo_t *cr = cairo_create(s);
   cairo_set_source_rgb(cr, 1, 1, 1);

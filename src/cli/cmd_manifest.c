@@ -141,19 +141,26 @@ static int manifest_simple(const char *sub, int argc, char **argv) {
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {
-      if (is_list)
-        printf("%6s  %-4s %-8s %-5s %-20s %-6s %-6s passengers %s, crossed %s, referred %s\n",
-               cli_jstr(r, "id", b1, 64), cli_jstr(r, "carrier", b2, 64),
-               cli_jstr(r, "flight", b3, 64), cli_jstr(r, "port", b4, 64),
-               cli_jstr(r, "scheduled", b5, 64), cli_jstr(r, "direction", b6, 64),
-               json_string_value(json_object_get(r, "status")),
-               cli_jstr(r, "passengers", b1, 64), cli_jstr(r, "crossed", b2, 64),
-               cli_jstr(r, "referred", b3, 64));
-      else
-        printf("  %6s  %-24s %-10s %-12s %-9s enrolled %s\n", cli_jstr(r, "traveller_id", b1, 64),
-               cli_jstr(r, "surname", b2, 64), cli_jstr(r, "category", b3, 64),
-               cli_jstr(r, "document", b4, 64), cli_jstr(r, "status", b5, 64),
-               cli_jstr(r, "enrolled", b6, 64));
+      char c1[64], c2[64], c3[64], c4[64], c5[64];
+      if (is_list) {
+        printf("%6s  %-4s %-8s %-5s %-20s %-6s %-7s", cli_jstr(r, "id", b1, 64),
+               cli_jstr(r, "carrier", b2, 64), cli_jstr(r, "flight", b3, 64),
+               cli_jstr(r, "port", b4, 64), cli_jstr(r, "scheduled", b5, 64),
+               cli_jstr(r, "direction", b6, 64), cli_jstr(r, "status", c1, 64));
+        printf(" passengers %s, enrolled %s, crossed %s, manual %s, referred %s\n",
+               cli_jstr(r, "passengers", c1, 64), cli_jstr(r, "enrolled", c2, 64),
+               cli_jstr(r, "crossed", c3, 64), cli_jstr(r, "manual", c4, 64),
+               cli_jstr(r, "referred", c5, 64));
+      } else {
+        json_t *d = json_object_get(r, "document");
+        char doc[96];
+        snprintf(doc, sizeof doc, "%s %s", cli_jstr(d, "issuing_state", c1, 64),
+                 cli_jstr(d, "number", c2, 64));
+        printf("  %6s  %-20s %-20s %-9s %-14s %-9s enrolled %s\n",
+               cli_jstr(r, "traveller_id", b1, 64), cli_jstr(r, "surname", b2, 64),
+               cli_jstr(r, "given_names", b3, 64), cli_jstr(r, "category", b4, 64), doc,
+               cli_jstr(r, "status", b5, 64), cli_jstr(r, "enrolled", b6, 64));
+      }
     }
     json_decref(out);
   }

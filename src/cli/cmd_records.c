@@ -109,8 +109,20 @@ static int referral_decide_fn(fg_border *b, const fg_actor *w, void *ctx, json_t
 
 static void referral_list_text(const json_t *out, void *ctx) {
   (void)ctx;
-  static const char *const keys[] = {"id", "reason", "status", "gate", "created", "score"};
-  print_rows(out, keys, 6);
+  size_t i;
+  json_t *r;
+  char b1[64], b2[64], b3[64], b4[64], b5[64], b6[64], b7[64];
+  json_array_foreach(out, i, r) {
+    json_t *cand = json_object_get(r, "candidate"), *wl = json_object_get(r, "watchlist");
+    printf("%6s  %-18s %-9s gate %-4s %s  score %s / %s", cli_jstr(r, "id", b1, 64),
+           cli_jstr(r, "reason", b2, 64), cli_jstr(r, "status", b3, 64),
+           cli_jstr(r, "gate", b4, 64), cli_jstr(r, "created_at", b5, 64),
+           cli_jstr(r, "score", b6, 64), cli_jstr(r, "threshold", b7, 64));
+    if (json_is_object(cand)) printf("  candidate %s", cli_jstr(cand, "name", b2, 64));
+    if (json_is_object(wl)) printf("  WATCHLIST %s", cli_jstr(wl, "name", b3, 64));
+    printf("\n");
+  }
+  if (json_array_size(out) == 0) printf("(none)\n");
 }
 
 static void referral_text(const json_t *out, void *ctx) {
@@ -287,6 +299,48 @@ static int report_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, f
   return rc;
 }
 
+static void print_rate(const json_t *rates, const char *key, const char *label) {
+  json_t *r = json_object_get(rates, key);
+  if (!json_is_object(r)) return;
+  char b1[64], b2[64];
+  json_t *v = json_object_get(r, "value");
+  if (json_is_number(v))
+    printf("  %-22s %6.2f%%  (%s of %s)\n", label, 100 * json_number_value(v),
+           cli_jstr(r, "numerator", b1, 64), cli_jstr(r, "denominator", b2, 64));
+  else printf("  %-22s      -  (no encounters)\n", label);
+}
+
+static void report_text(const json_t *out, void *ctx) {
+  const report_ctx *c = ctx;
+  char b1[64], b2[64], b3[64], b4[64];
+  printf("report %s, %s\n", cli_jstr(out, "date", b1, 64), c->port ? c->port : "all ports");
+  printf("  encounters %s (with a face %s, opt-outs %s, watchlist hits %s)\n",
+         cli_jstr(out, "encounters", b1, 64), cli_jstr(out, "with_face", b2, 64),
+         cli_jstr(out, "opt_outs", b3, 64), cli_jstr(out, "watchlist_hits", b4, 64));
+  const char *key;
+  json_t *v;
+  printf("  outcomes:");
+  json_object_foreach(json_object_get(out, "outcomes"), key, v)
+    printf(" %s %lld", key, (long long)json_integer_value(v));
+  printf("\n");
+  json_t *rates = json_object_get(out, "rates");
+  print_rate(rates, "capture_rate", "capture rate");
+  print_rate(rates, "ftar", "FTAR");
+  print_rate(rates, "match_rate", "match rate");
+  printf("  referrals:");
+  json_object_foreach(json_object_get(out, "referrals"), key, v)
+    if (json_integer_value(v)) printf(" %s %lld", key, (long long)json_integer_value(v));
+  printf("\n");
+  json_t *t = json_object_get(out, "transaction_ms");
+  printf("  transaction time: median %.1f ms, p90 %.1f ms\n",
+         json_number_value(json_object_get(t, "median")), json_number_value(json_object_get(t, "p90")));
+  json_t *cr = json_object_get(out, "crossings");
+  printf("  crossings: %s biometric, %s manual\n", cli_jstr(cr, "biometric", b1, 64),
+         cli_jstr(cr, "manual", b2, 64));
+  printf("  audit anchor (keep it elsewhere): %s\n", cli_jstr(out, "audit_anchor", b1, 64));
+  if (c->plot) printf("  chart: %s\n", c->plot);
+}
+
 int cmd_report(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
     printf("usage: facegate report --date YYYY-MM-DD [--at-port P] [--plot FILE.png] [--json]\n\n"
@@ -307,7 +361,7 @@ int cmd_report(int argc, char **argv) {
     return EXIT_USAGE;
   }
   cli_parse_time(o.cmd, c.date, "--date");
-  return run(&o, "reporting", report_fn, json_text, &c, NULL);
+  return run(&o, "reporting", report_fn, report_text, &c, NULL);
 }
 
 /* ---------------------------------------------------------------- audit, key, policy */
