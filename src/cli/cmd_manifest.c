@@ -274,10 +274,13 @@ static int watchlist_other(const char *sub, int argc, char **argv) {
     size_t i;
     json_t *r;
     char b1[64], b2[64], b3[64], b4[64], b5[64];
-    json_array_foreach(out, i, r)
-      printf("%6s  %-28s %-28s templates %s, expires %s\n", cli_jstr(r, "id", b1, 64),
+    json_array_foreach(out, i, r) {
+      const char *exp = cli_jstr(r, "expires_at", b5, 64);
+      printf("%6s  %-28s %-28s %-8s templates %s, expires %s\n", cli_jstr(r, "id", b1, 64),
              cli_jstr(r, "name", b2, 64), cli_jstr(r, "reason", b3, 64),
-             cli_jstr(r, "templates", b4, 64), cli_jstr(r, "expires", b5, 64));
+             json_string_value(json_object_get(r, "status")), cli_jstr(r, "templates", b4, 64),
+             *exp ? exp : "never");
+    }
     json_decref(out);
   }
   fg_border_close(b);
