@@ -29,6 +29,30 @@ int cli_border_option(cli_border *o, int argc, char **argv, int *i) {
   return 1;
 }
 
+int cli_border_id_args(cli_border *o, int argc, char **argv, int required, const char *what,
+                       const char *hint, long long *id) {
+  *id = 0;
+  char label[64];
+  snprintf(label, sizeof label, "the %s id", what);
+  for (int i = 1; i < argc; i++) {
+    if (cli_border_option(o, argc, argv, &i)) continue;
+    if (argv[i][0] == '-') {
+      fprintf(stderr, "%s: unknown option %s\n", o->cmd, argv[i]);
+      return EXIT_USAGE;
+    }
+    if (*id) {
+      fprintf(stderr, "%s: one %s at a time\n", o->cmd, what);
+      return EXIT_USAGE;
+    }
+    *id = cli_parse_long(o->cmd, argv[i], label, 1, 1L << 62);
+  }
+  if (required && !*id) {
+    fprintf(stderr, "%s: which %s? (%s)\n", o->cmd, what, hint);
+    return EXIT_USAGE;
+  }
+  return EXIT_OK;
+}
+
 fg_border *cli_border_open(const cli_border *o) {
   fg_border_options bo;
   fg_border_options_init(&bo);

@@ -33,6 +33,12 @@ void cli_border_init(cli_border *o, const char *cmd);
 /* Consume the common option at argv[*i] (advancing *i past its value);
  * returns 1 if it was one. */
 int cli_border_option(cli_border *o, int argc, char **argv, int *i);
+/* Parse the arguments of a command that takes the common options and at most
+ * one id (`manifest show 7`, `watchlist remove 3`): *id is 0 when none was
+ * given; with `required`, none is a usage error naming `what` ("manifest",
+ * "entry") and where ids come from (`hint`). Returns EXIT_OK or the exit code. */
+int cli_border_id_args(cli_border *o, int argc, char **argv, int required, const char *what,
+                       const char *hint, long long *id);
 /* Open the border module; on failure print "cmd: message" and return NULL. */
 fg_border *cli_border_open(const cli_border *o);
 /* The local actor: {--as or $USER, "local", purpose}. */

@@ -103,20 +103,11 @@ static int manifest_simple(const char *sub, int argc, char **argv) {
   snprintf(cmd, sizeof cmd, "facegate manifest %s", sub);
   cli_border o;
   cli_border_init(&o, cmd);
-  long long id = 0;
-  for (int i = 1; i < argc; i++) {
-    if (cli_border_option(&o, argc, argv, &i)) continue;
-    if (argv[i][0] == '-') {
-      fprintf(stderr, "%s: unknown option %s\n", o.cmd, argv[i]);
-      return EXIT_USAGE;
-    }
-    id = cli_parse_long(o.cmd, argv[i], "the manifest id", 1, 1L << 62);
-  }
+  long long id;
   int is_list = !strcmp(sub, "list");
-  if (!is_list && !id) {
-    fprintf(stderr, "%s: which manifest? (an id from `facegate manifest list`)\n", o.cmd);
-    return EXIT_USAGE;
-  }
+  int ex = cli_border_id_args(&o, argc, argv, !is_list, "manifest",
+                              "an id from `facegate manifest list`", &id);
+  if (ex != EXIT_OK) return ex;
   fg_border *b = cli_border_open(&o);
   if (!b) return EXIT_FAIL;
   fg_actor who = cli_border_actor(&o, "flight staging");
@@ -126,7 +117,7 @@ static int manifest_simple(const char *sub, int argc, char **argv) {
   if (!strcmp(sub, "close")) rc = fg_border_manifest_close(b, &who, id, &e);
   else if (is_list) rc = fg_border_manifest_list(b, &who, &out, &e);
   else rc = fg_border_manifest_show(b, &who, id, &out, &e);
-  int ex = EXIT_OK;
+  ex = EXIT_OK;
   if (rc != FG_OK) ex = cli_border_fail(&o, &e);
   else if (!out) printf("manifest %lld closed\n", id);
   else if (o.json) cli_print_json(out);
@@ -245,26 +236,17 @@ static int watchlist_other(const char *sub, int argc, char **argv) {
   snprintf(cmd, sizeof cmd, "facegate watchlist %s", sub);
   cli_border o;
   cli_border_init(&o, cmd);
-  long long id = 0;
-  for (int i = 1; i < argc; i++) {
-    if (cli_border_option(&o, argc, argv, &i)) continue;
-    if (argv[i][0] == '-') {
-      fprintf(stderr, "%s: unknown option %s\n", o.cmd, argv[i]);
-      return EXIT_USAGE;
-    }
-    id = cli_parse_long(o.cmd, argv[i], "the entry id", 1, 1L << 62);
-  }
+  long long id;
   int is_list = !strcmp(sub, "list");
-  if (!is_list && !id) {
-    fprintf(stderr, "%s: which entry? (an id from `facegate watchlist list`)\n", o.cmd);
-    return EXIT_USAGE;
-  }
+  int ex = cli_border_id_args(&o, argc, argv, !is_list, "entry",
+                              "an id from `facegate watchlist list`", &id);
+  if (ex != EXIT_OK) return ex;
   fg_border *b = cli_border_open(&o);
   if (!b) return EXIT_FAIL;
   fg_actor who = cli_border_actor(&o, "watchlist maintenance");
   fg_error e;
   json_t *out = NULL;
-  int ex = EXIT_OK;
+  ex = EXIT_OK;
   int rc = is_list ? fg_border_watchlist_list(b, &who, &out, &e)
                    : fg_border_watchlist_remove(b, &who, id, &e);
   if (rc != FG_OK) ex = cli_border_fail(&o, &e);
