@@ -38,6 +38,10 @@ int fg__image_check_dims(uint64_t w, uint64_t h, const fg_image_limits *lim, con
 /* Allocate w*h*channels bytes into *img (uninitialised pixels). */
 int fg__image_alloc(fg_image *img, int w, int h, int channels, fg_error *err);
 
+/* fg_image_resize_area with the SIMD passes (simd != 0; SSE2 on x86-64) or
+ * the portable scalar ones: identical results (tests compare them). */
+int fg__image_resize_area_impl(const fg_image *src, int dw, int dh, fg_image *out, int simd, fg_error *err);
+
 /* Re-lay *img for EXIF orientation 2..8 (1 or invalid: unchanged). Replaces
  * img->data; on FG_ENOMEM *img is left as it was. */
 int fg__image_orient(fg_image *img, int orientation, fg_error *err);
