@@ -6,13 +6,15 @@
  * embed, total).
  *
  * usage: pipeline_bench [--threads N] [--runs R] [--warmup W] [--models-dir D]
- *                       [--flip|--no-flip] [--no-liveness] [--options-out F.json] IMAGE...
+ *                       [--flip|--no-flip] [--no-liveness] [--decode-side N]
+ *                       [--options-out F.json] IMAGE...
  *   --threads N  threads per inference (fg_face_options.threads; default 1):
  *                one image at a time, as a gate processes its camera
  *   --runs R     timed runs per image (default 1); --warmup W untimed runs of
  *                the first image first (default 5)
  *   --no-liveness  liveness model off (fg_face_options.liveness = 0, as the
  *                border module runs by default when its policy has no liveness check)
+ *   --decode-side N  fg_face_options.decode_side (default: the engine's)
  *   --options-out F  write the engine's resolved options as JSON, so that the
  *                ONNX Runtime peer (bench/pipeline_ort.js) runs the same stages
  * Each image's bytes are read into memory once, before timing: the decode
@@ -79,7 +81,7 @@ static void write_options(const char *path, const fg_face_engine *fe) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 1, runs = 1, warmup = 5, flip = -1, liveness = 1;
+  int threads = 1, runs = 1, warmup = 5, flip = -1, liveness = 1, decode_side = -1;
   const char *models = NULL, *opts_out = NULL;
   char **files = calloc((size_t)argc, sizeof *files);
   int nfiles = 0;
@@ -93,6 +95,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--flip")) flip = 1;
     else if (!strcmp(a, "--no-flip")) flip = 0;
     else if (!strcmp(a, "--no-liveness")) liveness = 0;
+    else if (!strcmp(a, "--decode-side") && i + 1 < argc) decode_side = atoi(argv[++i]);
     else if (a[0] == '-') {
       fprintf(stderr, "pipeline_bench: unknown option %s\n", a);
       return 2;
@@ -100,7 +103,7 @@ int main(int argc, char **argv) {
   }
   if (!nfiles || threads < 1 || runs < 1 || warmup < 0) {
     fprintf(stderr, "usage: pipeline_bench [--threads N] [--runs R] [--warmup W] [--models-dir D] "
-                    "[--flip|--no-flip] [--no-liveness] [--options-out F] IMAGE...\n");
+                    "[--flip|--no-flip] [--no-liveness] [--decode-side N] [--options-out F] IMAGE...\n");
     return 2;
   }
   fg_face_options o;
@@ -110,6 +113,7 @@ int main(int argc, char **argv) {
   o.threads = threads;
   if (flip >= 0) o.flip = flip;
   o.liveness = liveness;
+  if (decode_side >= 0) o.decode_side = decode_side;
   fg_face_engine *fe;
   fg_error e = {0};
   if (fg_face_engine_create(&o, &fe, &e)) {

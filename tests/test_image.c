@@ -1253,12 +1253,30 @@ static void test_resize_area_simd_matches_scalar(void **state) {
       if (w < 1) w = 1;
       if (h < 1) h = 1;
       fg_image a, b;
-      assert_int_equal(fg__image_resize_area_impl(&srcs[i], w, h, &a, 1, &e), FG_OK);
-      assert_int_equal(fg__image_resize_area_impl(&srcs[i], w, h, &b, 0, &e), FG_OK);
+      assert_int_equal(fg__image_resize_area_impl(&srcs[i], w, h, &a, 0, &e), FG_OK);
+      assert_int_equal(fg__image_resize_area_impl(&srcs[i], w, h, &b, 1, &e), FG_OK);
       assert_same_image(&a, &b);
       fg_image_release(&a);
       fg_image_release(&b);
     }
+  /* A rectangle read in place gives the bytes of a crop then a resize. */
+  for (int i = 0; i < ns; i++) {
+    const fg_image *im = &srcs[i];
+    int x = im->width / 5, y = im->height / 7, w = im->width / 2 + 1, h = im->height / 3 + 1;
+    fg_image cut, a, b;
+    assert_int_equal(fg_image_crop(im, x, y, w, h, &cut, &e), FG_OK);
+    for (int k = 1; k <= 3; k++) {
+      int dw = w * 2 / (k + 2) > 0 ? w * 2 / (k + 2) : 1, dh = h / k > 0 ? h / k : 1;
+      assert_int_equal(fg__image_resize_area_rect(im, x, y, w, h, dw, dh, &a, 1, &e), FG_OK);
+      assert_int_equal(fg_image_resize_area(&cut, dw, dh, &b, &e), FG_OK);
+      assert_same_image(&a, &b);
+      fg_image_release(&a);
+      fg_image_release(&b);
+    }
+    fg_image_release(&cut);
+    assert_int_equal(fg__image_resize_area_rect(im, x, y, w, h, w + 1, h, &a, 1, &e), FG_EINVAL);
+    assert_int_equal(fg__image_resize_area_rect(im, x + w, y, w * 2, h, 1, 1, &a, 1, &e), FG_EINVAL);
+  }
   for (int i = 0; i < ns; i++) fg_image_release(&srcs[i]);
 }
 

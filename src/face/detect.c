@@ -54,9 +54,19 @@ int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg
     if (rc) return rc;
     src = &small;
   }
-  /* Letterbox: zero (mid-grey) everywhere, then the scaled image in the middle. */
+  /* Letterbox: the scaled image in the middle, zero (mid-grey) in the bars
+   * around it (only the bars are cleared: the rest is written below). */
   const size_t plane = (size_t)W * H;
-  memset(fe->det_in, 0, 3 * plane * sizeof(float));
+  for (int k = 0; k < 3; k++) {
+    float *pl = fe->det_in + k * plane;
+    memset(pl, 0, (size_t)oy * W * sizeof(float));
+    memset(pl + (size_t)(oy + nh) * W, 0, (size_t)(H - oy - nh) * W * sizeof(float));
+    if (nw < W)
+      for (int y = oy; y < oy + nh; y++) {
+        memset(pl + (size_t)y * W, 0, (size_t)ox * sizeof(float));
+        memset(pl + (size_t)y * W + ox + nw, 0, (size_t)(W - ox - nw) * sizeof(float));
+      }
+  }
   const float mean = 127.f, scale = 1.f / 128.f;
   int bgr = fe->o.det_channels == FG_CHANNELS_BGR;
   for (int y = 0; y < nh; y++) {

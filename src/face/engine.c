@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "face/face_internal.h"
+#include "image/image_internal.h"
 
 
 static const char *const default_file[FG__NMODELS] = {"fr_detect.onnx", "fr_landmark.onnx",
@@ -303,7 +304,11 @@ int fg__face_crop_resize(const fg_image *src, int x, int y, int w, int h, int ou
   if (w <= 0 || h <= 0) return fg__seterr(err, FG_EINVAL, "empty crop");
   fg_image tmp = {0};
   int rc;
-  if (x >= 0 && y >= 0 && x + w <= src->width && y + h <= src->height) {
+  const int inside = x >= 0 && y >= 0 && x <= src->width - w && y <= src->height - h;
+  /* A reduction of a rectangle inside the image is read in place (no copy). */
+  if (inside && out_w <= w && out_h <= h && (out_w < w || out_h < h))
+    return fg__image_resize_area_rect(src, x, y, w, h, out_w, out_h, out, 1, err);
+  if (inside) {
     rc = fg_image_crop(src, x, y, w, h, &tmp, err);
   } else {
     /* Past the border: a pure integer translation through the warp is an

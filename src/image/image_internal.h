@@ -41,6 +41,12 @@ int fg__image_alloc(fg_image *img, int w, int h, int channels, fg_error *err);
 /* fg_image_resize_area with the SIMD passes (simd != 0; SSE2 on x86-64) or
  * the portable scalar ones: identical results (tests compare them). */
 int fg__image_resize_area_impl(const fg_image *src, int dw, int dh, fg_image *out, int simd, fg_error *err);
+/* The area resize of the rectangle (x, y, w, h) of src, which must lie inside
+ * it, to dw x dh <= w x h, read in place (no copy of the rectangle first):
+ * the same bytes as fg_image_crop followed by fg_image_resize_area.
+ * FG_EINVAL for a rectangle outside src or an enlargement. */
+int fg__image_resize_area_rect(const fg_image *src, int x, int y, int w, int h, int dw, int dh, fg_image *out,
+                               int simd, fg_error *err);
 
 /* Re-lay *img for EXIF orientation 2..8 (1 or invalid: unchanged). Replaces
  * img->data; on FG_ENOMEM *img is left as it was. */

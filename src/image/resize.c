@@ -120,10 +120,15 @@ static int area_table(int sn, int dn, area_tab *t) {
  * 0..255). Each has a portable scalar version and, on x86-64, an SSE2 one
  * (baseline there: no CPU check needed) that performs the same float
  * operations in the same order, so the two give identical bytes
- * (tests/test_image.c compares them). acc must have 4 floats of slack after
- * len for the 3-channel SSE2 horizontal pass. */
-static void area_vpass_scalar(const uint8_t *const *rows, const float *w, int n, size_t len, float *acc) {
-  for (size_t i = 0; i < len; i++) {
+ * (tests/test_image.c compares them). (An AVX2 vertical pass, 8 floats at a
+ * time, measured slower on the 2-vCPU EPYC: 0.47 against 0.33 ms for
+ * 960x540 -> 320x180, so there is none.)
+ * acc must have 4 floats of slack after len for the 3-channel SSE2
+ * horizontal pass. */
+/* The scalar pass over elements [from, len). */
+static void area_vpass_scalar_from(const uint8_t *const *rows, const float *w, int n, size_t from, size_t len,
+                                   float *acc) {
+  for (size_t i = from; i < len; i++) {
     float s = w[0] * (float)rows[0][i];
     for (int j = 1; j < n; j++) {
       float t = w[j] * (float)rows[j][i];
@@ -131,6 +136,10 @@ static void area_vpass_scalar(const uint8_t *const *rows, const float *w, int n,
     }
     acc[i] = s;
   }
+}
+
+static void area_vpass_scalar(const uint8_t *const *rows, const float *w, int n, size_t len, float *acc) {
+  area_vpass_scalar_from(rows, w, n, 0, len, acc);
 }
 
 static inline uint8_t area_round(float v) {
@@ -181,14 +190,7 @@ static void area_vpass_sse2(const uint8_t *const *rows, const float *w, int n, s
     _mm_storeu_ps(acc + i + 8, s2);
     _mm_storeu_ps(acc + i + 12, s3);
   }
-  for (; i < len; i++) { /* the tail: the scalar pass's arithmetic */
-    float s = w[0] * (float)rows[0][i];
-    for (int j = 1; j < n; j++) {
-      float t = w[j] * (float)rows[j][i];
-      s += t;
-    }
-    acc[i] = s;
-  }
+  area_vpass_scalar_from(rows, w, n, i, len, acc); /* the tail */
 }
 
 static void area_hpass_sse2(const float *acc, const area_tab *tx, int dw, int c, uint8_t *d) {
@@ -214,11 +216,14 @@ static void area_hpass_sse2(const float *acc, const area_tab *tx, int dw, int c,
 }
 #endif
 
-int fg__image_resize_area_impl(const fg_image *src, int dw, int dh, fg_image *out, int simd, fg_error *err) {
+int fg__image_resize_area_rect(const fg_image *src, int x, int y, int w, int h, int dw, int dh, fg_image *out,
+                               int simd, fg_error *err) {
   int rc = check_args(src, dw, dh, out, "fg_image_resize_area", err);
   if (rc) return rc;
-  const int sw = src->width, sh = src->height, c = src->channels;
-  if (dw > sw || dh > sh) return fg_image_resize_bilinear(src, dw, dh, out, err);
+  if (x < 0 || y < 0 || w <= 0 || h <= 0 || x > src->width - w || y > src->height - h || dw > w || dh > h)
+    return fg__seterr(err, FG_EINVAL, "fg_image_resize_area: rectangle %d,%d %dx%d -> %dx%d not a reduction inside %dx%d",
+                      x, y, w, h, dw, dh, src->width, src->height);
+  const int c = src->channels;
   void (*vpass)(const uint8_t *const *, const float *, int, size_t, float *) = area_vpass_scalar;
   void (*hpass)(const float *, const area_tab *, int, int, uint8_t *) = area_hpass_scalar;
 #ifdef FG_AREA_SSE2
@@ -227,20 +232,21 @@ int fg__image_resize_area_impl(const fg_image *src, int dw, int dh, fg_image *ou
   (void)simd;
 #endif
   area_tab tx = {0}, ty = {0};
-  const size_t len = (size_t)sw * c;
+  const size_t len = (size_t)w * c, stride = (size_t)src->width * c;
+  const uint8_t *base = src->data + (size_t)y * stride + (size_t)x * c;
   float *acc = malloc(sizeof(float) * (len + 4));
-  const uint8_t **rows = malloc(sizeof *rows * ((size_t)sh / dh + 3));
-  if (!acc || !rows || area_table(sw, dw, &tx) || area_table(sh, dh, &ty)) {
+  const uint8_t **rows = malloc(sizeof *rows * ((size_t)h / dh + 3));
+  if (!acc || !rows || area_table(w, dw, &tx) || area_table(h, dh, &ty)) {
     rc = fg__seterr(err, FG_ENOMEM, "resize: out of memory");
     goto done;
   }
   memset(acc + len, 0, 4 * sizeof(float));
   if ((rc = fg__image_alloc(out, dw, dh, c, err))) goto done;
-  for (int y = 0; y < dh; y++) {
-    const int n = ty.cnt[y];
-    for (int j = 0; j < n; j++) rows[j] = src->data + (size_t)(ty.first[y] + j) * len;
-    vpass(rows, ty.w + ty.off[y], n, len, acc);
-    hpass(acc, &tx, dw, c, out->data + (size_t)y * dw * c);
+  for (int r = 0; r < dh; r++) {
+    const int n = ty.cnt[r];
+    for (int j = 0; j < n; j++) rows[j] = base + (size_t)(ty.first[r] + j) * stride;
+    vpass(rows, ty.w + ty.off[r], n, len, acc);
+    hpass(acc, &tx, dw, c, out->data + (size_t)r * dw * c);
   }
 done:
   free(acc);
@@ -250,6 +256,13 @@ done:
   free(ty.first);
   free(ty.w);
   return rc;
+}
+
+int fg__image_resize_area_impl(const fg_image *src, int dw, int dh, fg_image *out, int simd, fg_error *err) {
+  int rc = check_args(src, dw, dh, out, "fg_image_resize_area", err);
+  if (rc) return rc;
+  if (dw > src->width || dh > src->height) return fg_image_resize_bilinear(src, dw, dh, out, err);
+  return fg__image_resize_area_rect(src, 0, 0, src->width, src->height, dw, dh, out, simd, err);
 }
 
 int fg_image_resize_area(const fg_image *src, int dw, int dh, fg_image *out, fg_error *err) {
