@@ -29,7 +29,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models run demo install clean distclean
+.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models run run-check demo install clean distclean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/facegate $(BUILD)/libfacegate.a $(BUILD)/libfacegate.so $(BUILD)/facegate.pc
@@ -118,8 +118,19 @@ bench: bench-models
 bench-models: setup all
 	scripts/bench-models
 
-demo run: setup all
+# `make run`: facegate serve on var/data with a demo flight, the console URL and
+# demo tokens printed, in the foreground until Ctrl-C (scripts/run-service).
+# `make run-check`: the same, started and checked on a fresh data directory and
+# a free port, twice (the second run reuses the flight), then stopped.
+# `make demo`: the four models on real photos (scripts/demo).
+demo: setup all
 	scripts/demo
+
+run: setup all
+	scripts/run-service
+
+run-check: setup $(BUILD)/facegate
+	scripts/run-service --check
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/facegate $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -198,3 +209,18 @@ bench-encounter: setup $(BUILD)/bench/bench_encounter
 browser-test: setup $(BUILD)/facegate
 	FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser FACEGATE_LFW="$(FACEGATE_LFW)" \
 	  tests/browser/run.sh
+
+# ---- the service under load (docs/service-bench.md) ---------------------------
+# wrk -t2 -c50 posting LFW gate captures to POST /v1/encounters against a staged
+# 420-traveller flight, and the same captures through the library in one
+# process (bench_service_lib, 2 threads) as the reference; ratio, p50/p99,
+# errors, stored encounters = 2xx answers; build/bench/service.json.
+.PHONY: bench-service
+$(BUILD)/bench/bench_service_lib: bench/service/bench_service_lib.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+
+bench-service: setup $(BUILD)/facegate $(BUILD)/bench/bench_service_lib
+	@scripts/setup packages wrk >/dev/null
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate \
+	  BENCH_LIB_BIN=$(BUILD)/bench/bench_service_lib OUT=$(BUILD)/bench/service.json bench/service/run
