@@ -6,6 +6,10 @@
  * FG_EINVAL/FG_EFORMAT 400, FG_EAUTH 401, FG_EPERM 403, FG_ENOTFOUND 404,
  * FG_ECONFLICT 409, FG_ELIMIT 413, anything else 500. The few problems that
  * come from HTTP itself (405, 415, 429) keep a code from the same list.
+ * The detail often quotes the request (a path, a parameter, a query value)
+ * and may be cut at any byte: anything that is not well-formed UTF-8 is
+ * replaced with '?', since JSON text must be UTF-8 (jansson refuses it and
+ * the problem would be sent with an empty body).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -42,12 +46,41 @@ static const char *title_of(int status) {
   }
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF); 0 if there is none. */
+static size_t utf8_seq(const unsigned char *s) {
+  unsigned c = s[0];
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80) return 0;
+  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+      (c == 0xf4 && s[1] > 0x8f))
+    return 0;
+  return n;
+}
+
 json_t *fg__problem(int status, const char *code, const char *detail) {
+  char text[FG_ERROR_MSG_MAX];
+  size_t k = 0;
+  for (const unsigned char *d = (const unsigned char *)(detail ? detail : ""); *d && k + 1 < sizeof text;) {
+    size_t n = utf8_seq(d);
+    if (n == 0 || k + n >= sizeof text) {
+      text[k++] = '?';
+      d++;
+      continue;
+    }
+    memcpy(text + k, d, n);
+    k += n;
+    d += n;
+  }
+  text[k] = '\0';
+
   char type[64] = "urn:facegate:error:";
   size_t at = strlen(type);
   const char *c = strncmp(code, "FG_E", 4) == 0 ? code + 4 : code;
   for (; *c && at + 1 < sizeof type; c++) type[at++] = (char)tolower((unsigned char)*c);
   type[at] = '\0';
   return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title_of(status), "status",
-                   status, "detail", detail ? detail : "", "code", code);
+                   status, "detail", text, "code", code);
 }
