@@ -78,6 +78,7 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
   (void)kind, (void)filename, (void)content_type, (void)transfer_encoding, (void)off;
   fg__form *f = cls;
   fg__part *p = NULL;
+  if (!key) return MHD_YES; /* a part whose Content-Disposition has no name: ignored */
   for (int i = 0; i < f->n; i++)
     if (strcmp(f->part[i].name, key) == 0) p = &f->part[i];
   if (!p) {
