@@ -69,6 +69,25 @@ static size_t body_limit(const fg_server *s, int cls) {
   }
 }
 
+/* Whether s is text a JSON string may hold (well-formed UTF-8). */
+static int utf8_ok(const char *s) {
+  json_t *j = json_string(s);
+  json_decref(j);
+  return j != NULL;
+}
+
+/* Query arguments end up in JSON (reports, audit events): each key and value
+ * must be UTF-8 once %-decoded. */
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  (void)kind;
+  const char **bad = cls;
+  if ((key && !utf8_ok(key)) || (value && !utf8_ok(value))) {
+    *bad = key ? key : "";
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
 static void client_addr(struct MHD_Connection *c, char out[48]) {
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   snprintf(out, 48, "unknown");
@@ -187,6 +206,12 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
       return queue(r);
     }
     if (fg__authorise(r) != FG_OK) return queue(r);
+    const char *bad = NULL;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
+    if (bad) {
+      fg__fail(r, FG_EINVAL, "the query string is not UTF-8 (argument '%s')", bad);
+      return queue(r);
+    }
     r->body_limit = body_limit(s, fg__routes[r->route].body);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > r->body_limit) {
