@@ -490,6 +490,40 @@ static void test_problems(void **state) {
   resp_free(&r);
 }
 
+/* Inputs fuzz/fuzz_http.c found (each also kept in fuzz/corpus/fuzz_http/). */
+static void test_fuzz_found(void **state) {
+  (void)state;
+  /* A problem's detail quoting a path that is not UTF-8 once %-decoded: the
+   * document used to be sent with an empty body (jansson refuses such text). */
+  resp r;
+  get("/v1/manifests/%9A", token_of("officer"), &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
+  get("/no-such-%FF%C3.js", NULL, &r);
+  assert_problem(&r, 404, "FG_ENOTFOUND");
+  resp_free(&r);
+  /* A query value that is not UTF-8 reached the library's JSON (the report's
+   * port): 500 "out of memory". */
+  get("/v1/reports/2026-01-01?port=JFK%8E", token_of("supervisor"), &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
+  /* A multipart part whose Content-Disposition has no name: the post
+   * processor hands it over with a NULL key, which crashed the server. */
+  static const char form[] =
+      "--fgfuzz\r\nContent-Disposition: for\000\000\000\000\000\000\000\354name=\"manifest_id\"\r\n\r\n1"
+      "\r\n--fgfuzz\r\nContent-Disposition: form-data; name=\"gate\"\r\n\r\nB12"
+      "\r\n--fgfuzz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.pgm\"\r\n\r\nP5\n1 1\n255\n\200"
+      "\r\n--fgfuzz--\r\n";
+  req q = {.method = "POST", .path = "/v1/encounters", .token = token_of("gate"),
+           .ctype = "multipart/form-data; boundary=fgfuzz", .body = form, .len = sizeof form - 1};
+  http(&q, &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
+  get("/healthz", NULL, &r);
+  assert_int_equal(r.status, 200);
+  resp_free(&r);
+}
+
 static void test_body_limits(void **state) {
   (void)state;
   size_t n = 200 * 1024; /* over the 64 KiB JSON limit */
@@ -842,6 +876,7 @@ int main(void) {
       cmocka_unit_test(test_openapi_matches_routes),
       cmocka_unit_test(test_route_role_matrix),
       cmocka_unit_test(test_problems),
+      cmocka_unit_test(test_fuzz_found),
       cmocka_unit_test(test_body_limits),
       cmocka_unit_test(test_rate_limit),
       cmocka_unit_test(test_bind_refusals),
