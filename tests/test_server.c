@@ -519,6 +519,16 @@ static void test_fuzz_found(void **state) {
   http(&q, &r);
   assert_problem(&r, 400, "FG_EINVAL");
   resp_free(&r);
+  /* Form fields that are not UTF-8 went into the encounter's JSON: 500. */
+  static const char form2[] = "--fgfuzz\r\nContent-Disposition: form-data; name=\"manifest_id\"\r\n\r\n1\r\n"
+                              "--fgfuzz\r\nContent-Disposition: form-data; name=\"gate\"\r\n\r\nB\377\r\n"
+                              "--fgfuzz\r\nContent-Disposition: form-data; name=\"opt_out\"\r\n\r\n1\r\n"
+                              "--fgfuzz\r\nContent-Disposition: form-data; name=\"document\"\r\n\r\nX1\r\n--fgfuzz--\r\n";
+  q = (req){.method = "POST", .path = "/v1/encounters", .token = token_of("gate"),
+            .ctype = "multipart/form-data; boundary=fgfuzz", .body = form2, .len = sizeof form2 - 1};
+  http(&q, &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
   get("/healthz", NULL, &r);
   assert_int_equal(r.status, 200);
   resp_free(&r);

@@ -23,6 +23,14 @@ static const char *field(const fg__form *f, const char *name) {
   return p && p->data ? p->data : NULL;
 }
 
+/* Whether s is text a JSON string may hold (well-formed UTF-8): a form's
+ * fields go into the result and the audit log as JSON. */
+static int utf8_ok(const char *s) {
+  json_t *j = json_string(s);
+  json_decref(j);
+  return j != NULL;
+}
+
 static int parse_id(const char *s, int64_t *out) {
   char *e;
   long long v = s ? strtoll(s, &e, 10) : 0;
@@ -48,6 +56,10 @@ int fg__route_encounter(fg__req *r) {
     rq.gate = field(&form, "gate");
     rq.opt_out = truthy(field(&form, "opt_out"));
     rq.document = field(&form, "document");
+    if ((rq.gate && !utf8_ok(rq.gate)) || (rq.document && !utf8_ok(rq.document))) {
+      rc = fg__fail(r, FG_EINVAL, "gate and document must be UTF-8 text");
+      goto out;
+    }
     const fg__part *img = fg__form_get(&form, "image");
     if (img && img->len) {
       rq.image = (const uint8_t *)img->data;
