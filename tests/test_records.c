@@ -760,6 +760,51 @@ static void test_key_rotation(void **state) {
   assert_int_equal(check_blobs(f, f->b->keys, fg_keyring_current(f->b->keys)), before);
 }
 
+/* A rotation interrupted after fg_keyring_rotate_begin (a crash, or an error before the
+ * commit) leaves the key file with two keys; running the rotation again must resume and
+ * finish it (docs/records.md: "run the rotation again"), not refuse for good. */
+static void test_key_rotation_resumes(void **state) {
+  NEED_FACES();
+  fx *f = *state;
+  const person *in[] = {&CITIZEN};
+  int64_t m = import(f, "FG510", "entry", T0, in, NULL, 1);
+  encounter(f, m, &CITIZEN, 0);
+  uint32_t old = fg_keyring_current(f->b->keys);
+  int64_t before = check_blobs(f, f->b->keys, old);
+  assert_true(before >= 2);
+  fg_border_close(f->b);
+  f->b = NULL;
+
+  /* The "crash": step 1 done (both keys in the file), nothing re-sealed. */
+  fg_keyring *kr = NULL;
+  assert_int_equal(fg_keyring_open(f->key, 0, &kr, NULL), FG_OK);
+  assert_int_equal(fg_keyring_rotate_begin(kr, f->key, NULL), FG_OK);
+  uint32_t mid = fg_keyring_current(kr);
+  fg_keyring_destroy(kr);
+
+  fx_open(f);
+  assert_int_equal(fg_keyring_count(f->b->keys), 2);
+  json_t *out = NULL;
+  fg_error e = {0};
+  int rc = fg_border_key_rotate(f->b, &SUPERVISOR, &out, &e);
+  if (rc != FG_OK) print_error("resumed rotate: %s\n", e.msg);
+  assert_int_equal(rc, FG_OK);
+  assert_int_equal(json_integer_value(json_object_get(out, "total")), before);
+  assert_true(json_is_true(json_object_get(out, "resumed")));
+  json_decref(out);
+  assert_int_equal(fg_keyring_count(f->b->keys), 1);
+  assert_int_equal(fg_keyring_current(f->b->keys), mid);
+  fg_border_close(f->b);
+  f->b = NULL;
+
+  kr = NULL;
+  assert_int_equal(fg_keyring_open(f->key, 0, &kr, NULL), FG_OK);
+  assert_int_equal(fg_keyring_count(kr), 1);
+  assert_int_equal(check_blobs(f, kr, mid), before);
+  fg_keyring_destroy(kr);
+  fx_open(f);
+}
+
 /* ---- report ----------------------------------------------------------------------------------- */
 
 static void add_encounter(fx *f, int64_t at, const char *port, const char *outcome, double ms,
@@ -939,6 +984,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge_watchlist_and_opt_out, setup, teardown),
       cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_key_rotation_resumes, setup, teardown),
   };
   return cmocka_run_group_tests_name("records", tests, NULL, NULL);
 }

@@ -15,8 +15,9 @@
  * A failure before the commit rolls everything back: the blobs are still
  * sealed under the old key, which the file keeps (with the new one) until a
  * rotation finishes, so nothing becomes unreadable. Blobs already under the
- * current key are left as they are, so a rotation re-run after a crash
- * between commit and finish only finishes.
+ * current key are left as they are, and a key file found holding two keys
+ * (a rotation interrupted before or after its commit) is resumed rather than
+ * refused: the blobs still under the old key are re-sealed, then finish.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,8 +119,13 @@ static int reseal_all(fg_border *b, uint32_t current, json_t *counts, int64_t *t
 
 int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
   if (out) *out = NULL;
+  /* A key file that still holds two keys is a rotation that was interrupted
+   * (a crash, or an error before the commit): resume it (re-seal what is not
+   * yet under its current key, then finish) instead of refusing to start a
+   * new one, which would leave the old key in the file for good. */
+  int resume = fg_keyring_count(b->keys) > 1;
   uint32_t old_id = fg_keyring_current(b->keys);
-  int rc = fg_keyring_rotate_begin(b->keys, b->key_path, err);
+  int rc = resume ? FG_OK : fg_keyring_rotate_begin(b->keys, b->key_path, err);
   if (rc != FG_OK) return rc;
   uint32_t new_id = fg_keyring_current(b->keys);
   json_t *counts = json_object(), *j = NULL;
@@ -127,8 +133,9 @@ int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_err
   if (!counts) return fg__seterr(err, FG_ENOMEM, "out of memory");
   if ((rc = fg_store_begin(b->store, err)) != FG_OK) goto done;
   if ((rc = reseal_all(b, new_id, counts, &total, err)) == FG_OK) {
-    j = json_pack("{s:I, s:I, s:O, s:I}", "old_key", (json_int_t)old_id, "new_key",
-                  (json_int_t)new_id, "resealed", counts, "total", (json_int_t)total);
+    j = json_pack("{s:o, s:I, s:O, s:I, s:b}", "old_key",
+                  resume ? json_null() : json_integer(old_id), "new_key", (json_int_t)new_id,
+                  "resealed", counts, "total", (json_int_t)total, "resumed", resume);
     rc = j ? fg__border_audit_json(b, who, "key.rotate", "keyring", "key rotation", j, err)
            : fg__seterr(err, FG_ENOMEM, "out of memory");
   }
