@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "border/border_internal.h"
 #include "store/sql_encounter.h"
 
@@ -403,7 +405,7 @@ static int finish_row(enc *c, fg_error *err) {
     rc = fg_store_exec(b->store, &FG_Q_ENC_FINISH, v, 4, NULL, NULL, err);
   }
   free(cap);
-  if (tpl) memset(tpl, 0, tpl_n);
+  if (tpl) sodium_memzero(tpl, tpl_n);
   free(tpl);
   free(tpl_sealed);
   return rc;
@@ -532,6 +534,7 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
   else r->gate_action = "see_officer";
   r->ms_total = now_ms() - c.t0;
 done:
+  if (c.emb) sodium_memzero(c.emb, (size_t)c.dim * sizeof *c.emb);
   free(c.emb);
   if (rc != FG_OK) {
     result_init(r);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "border/border_internal.h"
 #include "store/sql_encounter.h"
 
@@ -43,7 +45,7 @@ static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
                    FG_V_INT(row)};
     rc = fg_store_exec(b->store, &FG_Q_WL_TEMPLATE_SEAL, u, 3, NULL, NULL, err);
   }
-  if (tpl) memset(tpl, 0, tpl_n);
+  if (tpl) sodium_memzero(tpl, tpl_n);
   free(tpl);
   free(tpl_sealed);
   free(img_sealed);
@@ -130,7 +132,7 @@ int fg_border_watchlist_add(fg_border *b, const fg_actor *who, const char *name,
   if (rc == FG_OK)
     rc = insert_entry(b, who, name, reason, expires_at, embs, n, dim, images, lens, "photos", id,
                       err);
-  memset(embs, 0, (size_t)n * (size_t)dim * sizeof *embs);
+  sodium_memzero(embs, (size_t)n * (size_t)dim * sizeof *embs);
   free(embs);
   return rc;
 }
