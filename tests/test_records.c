@@ -672,6 +672,42 @@ static void test_purge_watchlist_and_opt_out(void **state) {
   assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM watchlist_templates"), 0);
 }
 
+/* A purge whose WAL checkpoint is blocked by a reader leaves the purged pages in the WAL;
+ * the next purge must checkpoint even when it has nothing new to delete, or the copies
+ * stay there until SQLite happens to overwrite them. */
+static long long wal_size(const fx *f) {
+  char p[320];
+  snprintf(p, sizeof p, "%s-wal", f->db);
+  struct stat sb;
+  return stat(p, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+static void test_purge_flushes_after_a_blocked_checkpoint(void **state) {
+  fx *f = *state;
+  sql_exec(f, "INSERT INTO encounters(port, gate, at, outcome, actor, category, capture_sealed)"
+              " VALUES('AAA', 'G1', 1795773600, 'MATCHED', 'gate-1', 'citizen', zeroblob(8000));");
+  /* A reader holding a snapshot from before the purge. */
+  sqlite3 *reader;
+  assert_int_equal(sqlite3_open(f->db, &reader), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT COUNT(*) FROM encounters;", NULL, NULL,
+                                NULL), SQLITE_OK);
+  f->now = T0 + 13 * HOUR;
+  json_t *out = NULL;
+  assert_int_equal(fg_border_purge(f->b, &SYSTEM, &out, NULL), FG_OK);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "captures"), "citizen")), 1);
+  json_decref(out);
+  assert_true(wal_size(f) > 0); /* the reader kept the checkpoint from truncating */
+  sqlite3_exec(reader, "COMMIT;", NULL, NULL, NULL);
+  sqlite3_close(reader);
+
+  /* Nothing new is due, but the copies left in the WAL must go now. */
+  f->now += HOUR;
+  assert_int_equal(fg_border_purge(f->b, &SYSTEM, &out, NULL), FG_OK);
+  assert_int_equal(json_integer_value(json_object_get(out, "total")), 0);
+  json_decref(out);
+  assert_int_equal(wal_size(f), 0);
+}
+
 /* ---- key rotation ---------------------------------------------------------------------------- */
 
 static const char *const SEALED[][2] = {
@@ -983,6 +1019,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_referrals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge_watchlist_and_opt_out, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_purge_flushes_after_a_blocked_checkpoint, setup, teardown),
       cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
       cmocka_unit_test_setup_teardown(test_key_rotation_resumes, setup, teardown),
   };

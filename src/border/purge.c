@@ -198,14 +198,15 @@ int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *e
     json_decref(j);
     return rc;
   }
-  if (json_integer_value(json_object_get(j, "total")) > 0 || pc.galleries > 0) {
+  if (json_integer_value(json_object_get(j, "total")) > 0 || pc.galleries > 0)
     fg__gallery_cache_reset(b);
-    /* The rows are gone; make sure no copy lingers in the write-ahead log.
-     * Inside a caller's transaction this waits for the next purge. */
-    if (fg_store_depth(b->store) == 0 && (rc = fg_store_flush(b->store, err)) != FG_OK) {
-      json_decref(j);
-      return rc;
-    }
+  /* Make sure no copy of a deleted row lingers in the write-ahead log: on every
+   * purge, not only one that deleted something, because a checkpoint that an
+   * open reader blocked last time left those pages there. Inside a caller's
+   * transaction this waits for the next purge. */
+  if (fg_store_depth(b->store) == 0 && (rc = fg_store_flush(b->store, err)) != FG_OK) {
+    json_decref(j);
+    return rc;
   }
   if (out) *out = j;
   else json_decref(j);
