@@ -112,7 +112,7 @@ void fg_store_rollback(fg_store *st);
 int fg_store_depth(const fg_store *st);
 
 /* Run query q with np parameters, calling fn for each row (fn may be NULL).
- * Errors: FG_EIO (database), FG_ECONFLICT (a UNIQUE, CHECK or FOREIGN KEY
+ * Errors: FG_EIO (database), FG_ECONFLICT (a UNIQUE, CHECK, NOT NULL or FOREIGN KEY
  * constraint; the message names the query), whatever fn returned. */
 int fg_store_exec(fg_store *st, const fg_query *q, const fg_val *params, int np, fg_row_fn fn,
                   void *ctx, fg_error *err);
