@@ -979,6 +979,26 @@ static void test_inline_photos_only(void **state) {
   json_decref(r);
 }
 
+/* Times in manifests and on the command line: real dates only, digits only. */
+static void test_time_parse(void **state) {
+  (void)state;
+  int64_t t;
+  assert_int_equal(fg_time_parse("2026-11-27T10:00:00Z", &t), FG_OK);
+  assert_int_equal(t, 1795773600);
+  assert_int_equal(fg_time_parse("2026-11-27", &t), FG_OK);
+  assert_int_equal(t, 1795737600);
+  char buf[32];
+  fg_time_format(1795773600, buf);
+  assert_string_equal(buf, "2026-11-27T10:00:00Z");
+  static const char *const bad[] = {"2026-02-31", "2026-13-01", "2026-01-02T10:-5Z",
+                                    "2026-01-02T+1:05Z", "2026-1-02", "2026-01-02T10:05+02:00",
+                                    "", "tomorrow", "2026-01-02T25:00Z"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    if (fg_time_parse(bad[i], &t) == FG_OK) print_error("accepted '%s'\n", bad[i]);
+    assert_int_equal(fg_time_parse(bad[i], &t), FG_EINVAL);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_json),      cmocka_unit_test(test_parse_csv),
@@ -986,6 +1006,7 @@ int main(void) {
       cmocka_unit_test(test_amend),           cmocka_unit_test(test_flight_gallery),
       cmocka_unit_test(test_import_csv),      cmocka_unit_test(test_watchlist_gallery),
       cmocka_unit_test(test_list_show_close), cmocka_unit_test(test_inline_photos_only),
+      cmocka_unit_test(test_time_parse),
   };
   int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
   free(b64_c);

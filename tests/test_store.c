@@ -138,6 +138,21 @@ static void test_refusals(void **state) {
   assert_int_equal(fg_store_open(path, FG_STORE_READONLY, &st, &e), FG_EFORMAT);
   assert_int_equal(fg_store_open(path, 0, &st, &e), FG_EFORMAT);
 
+  /* Somebody else's database without a clashing table: refused, left as it was. */
+  snprintf(path, sizeof path, "%s/people.db", t.dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "CREATE TABLE people (name TEXT)", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(fg_store_open(path, 0, &st, &e), FG_EFORMAT);
+  assert_non_null(strstr(e.msg, "not a facegate database"));
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(q, 0), 1);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+
   /* A directory that does not exist. */
   assert_int_equal(fg_store_open("/nonexistent/dir/fg.db", 0, &st, &e), FG_EIO);
   tmp_clean(&t);

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "border/border_internal.h"
 
 #define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
@@ -170,6 +172,7 @@ void fg_border_close(fg_border *b) {
   fg_store_close(b->store);
   fg_keyring_destroy(b->keys);
   for (int i = 0; i < 5; i++) free(b->face_strings[i]);
+  if (b->scratch) sodium_memzero(b->scratch, sizeof *b->scratch); /* the last embedding */
   free(b->scratch);
   free(b->data_dir);
   free(b->store_target);
@@ -298,6 +301,10 @@ int fg__parse_time(const char *s, int64_t *t) {
   memset(&tm, 0, sizeof tm);
   int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
   size_t len = strlen(s);
+  /* Digits where digits belong: sscanf alone would take "-5" or "+5". */
+  static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+  for (size_t i = 0; i < len && i < 19; i++)
+    if (shape[i] == 'd' && (s[i] < '0' || s[i] > '9')) return FG_EINVAL;
   if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10) return FG_EINVAL;
   if (len > 10) {
     int used2 = 0;

@@ -108,12 +108,36 @@ static int read_passenger(fg_border *b, int64_t manifest, int64_t traveller, pas
   return fg_store_exec(b->store, &FG_Q_ENC_PASSENGER, v, 2, passenger_cb, p, err);
 }
 
-/* Traveller id of the passenger holding document number `doc` (0: none). */
+typedef struct holder_ctx {
+  int64_t id;
+  int rows;
+} holder_ctx;
+
+static int holder_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)err;
+  holder_ctx *h = ctx;
+  if (n > 0 && c[0].type == FG_VAL_INT && h->rows++ == 0) h->id = c[0].i;
+  return 0;
+}
+
+/* Traveller id of the passenger travelling on document number `doc` (0:
+ * none). Two passengers whose documents share a number (different issuing
+ * states) cannot be told apart by the number alone: FG_ECONFLICT, rather than
+ * judge one by the other's category. */
 static int read_holder(fg_border *b, int64_t manifest, const char *doc, int64_t *holder,
                        fg_error *err) {
   *holder = 0;
+  holder_ctx h = {0, 0};
   fg_val v[2] = {FG_V_INT(manifest), FG_V_TEXT(doc)};
-  return fg_store_exec_int(b->store, &FG_Q_ENC_DOC_HOLDER, v, 2, holder, NULL, err);
+  int rc = fg_store_exec(b->store, &FG_Q_ENC_DOC_HOLDER, v, 2, holder_cb, &h, err);
+  if (rc != FG_OK) return rc;
+  if (h.rows > 1)
+    return fg__seterr(err, FG_ECONFLICT,
+                      "document number %s is held by several passengers of manifest %lld "
+                      "(different issuing states): process this traveller by hand",
+                      doc, (long long)manifest);
+  *holder = h.id;
+  return FG_OK;
 }
 
 /* ---- the encounter's working state ---------------------------------------- */

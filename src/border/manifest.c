@@ -711,7 +711,6 @@ static int passenger_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_t **out,
                             fg_error *err) {
-  (void)who;
   *out = NULL;
   manifest_row m;
   int rc = get_manifest(b, id, &m, err);
@@ -734,5 +733,15 @@ int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_
                    "passengers_count", (json_int_t)json_array_size(pax), "enrolled",
                    (json_int_t)enrolled, "passengers", pax);
   if (!*out) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  /* Names, dates of birth and documents: a read of personal data, audited. */
+  char obj[48], detail[64];
+  snprintf(obj, sizeof obj, "manifest:%lld", (long long)id);
+  snprintf(detail, sizeof detail, "{\"passengers\":%zu}", json_array_size(pax));
+  if ((rc = fg__border_audit(b, who, "manifest.read", obj, "flight staging", detail, err)) !=
+      FG_OK) {
+    json_decref(*out);
+    *out = NULL;
+    return rc;
+  }
   return FG_OK;
 }

@@ -223,6 +223,7 @@ static json_t *base64_json(const uint8_t *p, size_t n) {
   if (!s) return NULL;
   sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
   json_t *j = json_string(s);
+  sodium_memzero(s, cap); /* an image in clear, however encoded */
   free(s);
   return j;
 }

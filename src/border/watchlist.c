@@ -191,7 +191,12 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
   }
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
-  if (rc == FG_OK) fg__gallery_cache_reset(b);
+  if (rc == FG_OK) {
+    fg__gallery_cache_reset(b);
+    /* The templates are deleted; their copies in the write-ahead log go now
+     * (best effort: every purge flushes again). */
+    if (fg_store_depth(b->store) == 0) fg_store_flush(b->store, NULL);
+  }
   return rc;
 }
 

@@ -11,9 +11,9 @@ const fg_query FG_Q_ENC_MANIFEST = {
 const fg_query FG_Q_ENC_DOC_HOLDER = {
     "encounter_doc_holder",
     "SELECT p.traveller_id FROM passengers p"
-    " JOIN documents d ON d.traveller_id = p.traveller_id"
+    " JOIN documents d ON d.id = p.document_id"
     " WHERE p.manifest_id = ? AND d.doc_number = ?"
-    " ORDER BY p.traveller_id LIMIT 1"};
+    " ORDER BY p.traveller_id LIMIT 2"};
 
 const fg_query FG_Q_ENC_PASSENGER = {
     "encounter_passenger",

@@ -221,11 +221,28 @@ static int sq_exec(void *conn, const fg_query *q, const fg_val *params, int np, 
 
 static int64_t sq_changes(void *conn) { return sqlite3_changes64(((sq_conn *)conn)->db); }
 
+static int sq_count_tables(void *conn, int64_t *n, fg_error *err) {
+  sq_conn *c = conn;
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                              -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    *n = sqlite3_column_int64(st, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? FG_OK : sq_err(c->db, rc, "count tables", err);
+}
+
 /* Copy the WAL into the database and truncate it, so that the page images of
  * deleted rows it still holds are gone too. */
 static int sq_flush(void *conn, fg_error *err) {
   sq_conn *c = conn;
+  /* Do not wait the full busy timeout for readers: what they still hold goes
+   * at the next flush. */
+  sqlite3_busy_timeout(c->db, 100);
   int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+  sqlite3_busy_timeout(c->db, 5000);
   if (rc == SQLITE_BUSY) /* readers still on old pages: what is left goes at their end */
     return FG_OK;
   return rc == SQLITE_OK ? FG_OK : sq_err(c->db, rc, "checkpoint", err);
@@ -272,4 +289,5 @@ const fg__store_backend fg__store_sqlite = {
     .changes = sq_changes,
     .backup = sq_backup,
     .flush = sq_flush,
+    .count_tables = sq_count_tables,
 };

@@ -82,6 +82,16 @@ static int migrate(fg_store *st, const char *target, fg_error *err) {
                       "store %s: schema version %d is newer than this facegate's (%d)", target,
                       version, fg__store_migration_count);
   if (version < 0) return fg__seterr(err, FG_EFORMAT, "store %s: bad schema version", target);
+  if (!has_meta && st->be->count_tables) {
+    /* Never add facegate's tables to somebody else's database. */
+    int64_t tables = 0;
+    int rc = st->be->count_tables(st->conn, &tables, err);
+    if (rc != FG_OK) return rc;
+    if (tables > 0)
+      return fg__seterr(err, FG_EFORMAT,
+                        "store %s: not a facegate database (%lld tables, no facegate schema)",
+                        target, (long long)tables);
+  }
   if (st->flags & FG_STORE_READONLY) {
     if (version == 0)
       return fg__seterr(err, FG_EFORMAT, "store %s: not a facegate database (no schema version)",

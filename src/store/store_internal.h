@@ -23,6 +23,9 @@ typedef struct fg__store_backend {
   int64_t (*changes)(void *conn);
   /* Optional (NULL: FG_EUNSUPPORTED). */
   int (*backup)(void *conn, const char *path, fg_error *err);
+  /* Optional (NULL: not checked): the number of tables in the database, so
+   * that opening someone else's database is refused rather than migrated. */
+  int (*count_tables)(void *conn, int64_t *n, fg_error *err);
   /* Optional (NULL: nothing to do): make deletions physical (SQLite: checkpoint
    * and truncate the WAL). */
   int (*flush)(void *conn, fg_error *err);
