@@ -627,7 +627,15 @@ static void test_purge(void **state) {
   p = purge(f);
   assert_int_equal(jcount(p, "crossings", "citizen"), 1);
   assert_int_equal(jcount(p, "crossings", "foreign"), 0);
+  /* The citizen's encounter record (who, where, when) goes with it, and its
+   * referrals; the foreign national's stays. */
+  assert_true(jcount(p, "encounter_records", "citizen") >= 1);
+  assert_int_equal(jcount(p, "encounter_records", "foreign"), 0);
   json_decref(p);
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM encounters WHERE category = 'citizen'"), 0);
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM referrals r JOIN encounters e"
+                              " ON e.id = r.encounter_id WHERE e.category = 'citizen'"), 0);
+  assert_true(sql_int(f, "SELECT COUNT(*) FROM encounters WHERE category = 'foreign'") > 0);
   f->now = T0 + 1095 * DAY + 10 * DAY;
   p = purge(f);
   assert_int_equal(jcount(p, "crossings", "foreign"), 2); /* the visitor's entry and exit */
@@ -642,6 +650,8 @@ static void test_purge(void **state) {
   assert_int_equal(jcount(p, "overstayer_crossings", NULL), 1);
   json_decref(p);
   assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM crossings"), 0);
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM encounters"), 0);
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM referrals"), 0);
 }
 
 static void test_purge_watchlist_and_opt_out(void **state) {

@@ -13,7 +13,11 @@
  *   crossings             entry/exit records older than their category's
  *                         crossing_retention, or overstay_crossing_retention
  *                         for travellers who overstayed;
- *   watchlist_templates   photos and templates of removed or expired entries.
+ *   watchlist_templates   photos and templates of removed or expired entries;
+ *   encounter_records     the encounter rows themselves (who, where, when,
+ *                         outcome) and their referrals and notes, once older
+ *                         than the category's crossing_retention (the record
+ *                         retention; unidentified: policy.unidentified's).
  *
  * A retention of -1 keeps forever; a blob is due when at + retention <= now.
  */
@@ -30,6 +34,7 @@ typedef struct purge_counts {
   int64_t gallery_photos[FG_CATEGORY_COUNT + 1];
   int64_t crossings[FG_CATEGORY_COUNT + 1];
   int64_t overstayer_crossings;
+  int64_t encounter_records[FG_CATEGORY_COUNT + 1];
   int64_t galleries;
   int64_t watchlist_templates;
 } purge_counts;
@@ -77,6 +82,30 @@ static int purge_encounters(fg_border *b, int64_t now, purge_counts *pc, fg_erro
       if (rc != FG_OK) return rc;
       *out[k] = fg_store_changes(b->store);
     }
+  }
+  return FG_OK;
+}
+
+/* Encounter rows past their category's record retention, with their referrals. */
+static int purge_encounter_records(fg_border *b, int64_t now, purge_counts *pc, fg_error *err) {
+  for (int i = 0; i <= FG_CATEGORY_COUNT; i++) {
+    const fg_category_policy *cp =
+        i < FG_CATEGORY_COUNT ? &b->policy.category[i] : &b->policy.unidentified;
+    if (cp->crossing_retention < 0) continue;
+    const char *cat = i < FG_CATEGORY_COUNT ? fg_category_name((fg_category)i) : NULL;
+    fg_val p[2] = {FG_V_TEXT(cat), FG_V_INT(now - cp->crossing_retention)};
+    const fg_val *args = cat ? p : p + 1;
+    int np = cat ? 2 : 1;
+    int rc = fg_store_exec(b->store,
+                           cat ? &FG_Q_REC_PURGE_ENC_REFERRALS
+                               : &FG_Q_REC_PURGE_ENC_REFERRALS_UNIDENTIFIED,
+                           args, np, NULL, NULL, err);
+    if (rc == FG_OK)
+      rc = fg_store_exec(b->store,
+                         cat ? &FG_Q_REC_PURGE_ENC_ROWS : &FG_Q_REC_PURGE_ENC_ROWS_UNIDENTIFIED,
+                         args, np, NULL, NULL, err);
+    if (rc != FG_OK) return rc;
+    pc->encounter_records[i] = fg_store_changes(b->store);
   }
   return FG_OK;
 }
@@ -162,13 +191,14 @@ static int purge_crossings(fg_border *b, int64_t now, purge_counts *pc, fg_error
 
 static json_t *purge_json(int64_t now, const purge_counts *pc) {
   int64_t total = sum(pc->captures) + sum(pc->templates) + sum(pc->gallery_photos) +
-                  sum(pc->crossings) + pc->watchlist_templates;
-  return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:I, s:I, s:I}", "at", fg__json_time(now),
+                  sum(pc->crossings) + pc->watchlist_templates + sum(pc->encounter_records);
+  return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:I, s:o, s:I, s:I}", "at", fg__json_time(now),
                    "captures", counts_json(pc->captures), "templates",
                    counts_json(pc->templates), "gallery_photos",
                    counts_json(pc->gallery_photos), "galleries", (json_int_t)pc->galleries,
                    "crossings", counts_json(pc->crossings), "overstayer_crossings",
-                   (json_int_t)pc->overstayer_crossings, "watchlist_templates",
+                   (json_int_t)pc->overstayer_crossings, "encounter_records",
+                   counts_json(pc->encounter_records), "watchlist_templates",
                    (json_int_t)pc->watchlist_templates, "total", (json_int_t)total);
 }
 
@@ -184,6 +214,7 @@ int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *e
   if ((rc = purge_encounters(b, now, &pc, err)) != FG_OK ||
       (rc = purge_galleries(b, now, &pc, err)) != FG_OK ||
       (rc = purge_crossings(b, now, &pc, err)) != FG_OK ||
+      (rc = purge_encounter_records(b, now, &pc, err)) != FG_OK ||
       (rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_WATCHLIST_TEMPLATES, &nv, 1, NULL, NULL,
                           err)) != FG_OK)
     goto fail;

@@ -314,3 +314,18 @@ const fg__sealed_column fg__sealed_columns[] = {
     COLUMN(watchlist_templates, template_sealed),
 };
 const int fg__sealed_column_count = (int)(sizeof fg__sealed_columns / sizeof fg__sealed_columns[0]);
+
+/* Encounter records (and their referrals; notes cascade) older than their
+ * category's record retention. (category, cutoff) or (cutoff). */
+const fg_query FG_Q_REC_PURGE_ENC_REFERRALS = {
+    "rec_purge_enc_referrals",
+    "DELETE FROM referrals WHERE encounter_id IN"
+    " (SELECT id FROM encounters WHERE category = ? AND at <= ?)"};
+const fg_query FG_Q_REC_PURGE_ENC_REFERRALS_UNIDENTIFIED = {
+    "rec_purge_enc_referrals_unidentified",
+    "DELETE FROM referrals WHERE encounter_id IN"
+    " (SELECT id FROM encounters WHERE category IS NULL AND at <= ?)"};
+const fg_query FG_Q_REC_PURGE_ENC_ROWS = {
+    "rec_purge_enc_rows", "DELETE FROM encounters WHERE category = ? AND at <= ?"};
+const fg_query FG_Q_REC_PURGE_ENC_ROWS_UNIDENTIFIED = {
+    "rec_purge_enc_rows_unidentified", "DELETE FROM encounters WHERE category IS NULL AND at <= ?"};

@@ -54,6 +54,10 @@ extern const fg_query FG_Q_REC_PURGE_GALLERY_MANIFESTS;
 extern const fg_query FG_Q_REC_PURGE_CROSSING_CANDIDATES;
 extern const fg_query FG_Q_REC_PURGE_CROSSING_DELETE;
 extern const fg_query FG_Q_REC_PURGE_WATCHLIST_TEMPLATES;
+extern const fg_query FG_Q_REC_PURGE_ENC_REFERRALS;
+extern const fg_query FG_Q_REC_PURGE_ENC_REFERRALS_UNIDENTIFIED;
+extern const fg_query FG_Q_REC_PURGE_ENC_ROWS;
+extern const fg_query FG_Q_REC_PURGE_ENC_ROWS_UNIDENTIFIED;
 
 /* report */
 extern const fg_query FG_Q_REC_REPORT_ENCOUNTERS;
