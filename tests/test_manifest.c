@@ -999,6 +999,21 @@ static void test_time_parse(void **state) {
   }
 }
 
+/* Text that JSON cannot carry never reaches a record: refused at the door. */
+static void test_text_refused(void **state) {
+  (void)state;
+  fg_error e = {0};
+  json_t *out = NULL;
+  assert_int_equal(fg_border_report(border, &local, "2026-11-27", "JF\xff", &out, &e), FG_EINVAL);
+  assert_null(out);
+  fg_encounter_request rq = {.manifest_id = 1, .gate = "A\x01", .opt_out = 1, .document = "X1"};
+  fg_encounter_result r;
+  assert_int_equal(fg_border_encounter(border, &local, &rq, &r, &e), FG_EINVAL);
+  fg_actor bad = {"officer\xc3", "officer", NULL};
+  assert_int_equal(fg_border_audit_list(border, &bad, 0, 1, &out, &e), FG_EINVAL);
+  assert_non_null(strstr(e.msg, "actor name"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_json),      cmocka_unit_test(test_parse_csv),
@@ -1006,7 +1021,7 @@ int main(void) {
       cmocka_unit_test(test_amend),           cmocka_unit_test(test_flight_gallery),
       cmocka_unit_test(test_import_csv),      cmocka_unit_test(test_watchlist_gallery),
       cmocka_unit_test(test_list_show_close), cmocka_unit_test(test_inline_photos_only),
-      cmocka_unit_test(test_time_parse),
+      cmocka_unit_test(test_time_parse), cmocka_unit_test(test_text_refused),
   };
   int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
   free(b64_c);

@@ -190,8 +190,23 @@ int fg__border_face(fg_border *b, fg_face_engine **fe, fg_error *err) {
   return FG_OK;
 }
 
+int fg__border_text(const char *what, const char *s, size_t max, fg_error *err) {
+  if (!s) return FG_OK;
+  size_t n = strlen(s);
+  if (n > max) return fg__seterr(err, FG_EINVAL, "%s: longer than %zu bytes", what, max);
+  if (!fg__utf8_text((const unsigned char *)s, n))
+    return fg__seterr(err, FG_EINVAL, "%s: not UTF-8 text (or has control characters)", what);
+  return FG_OK;
+}
+
 int fg__border_audit(fg_border *b, const fg_actor *who, const char *action, const char *object,
                      const char *purpose, const char *detail, fg_error *err) {
+  /* Who acted goes into every audit listing: refuse what JSON cannot carry. */
+  int rc;
+  if (who && ((rc = fg__border_text("actor name", who->name, 256, err)) != FG_OK ||
+              (rc = fg__border_text("actor role", who->role, 64, err)) != FG_OK ||
+              (rc = fg__border_text("purpose", who->purpose, 256, err)) != FG_OK))
+    return rc;
   fg_audit_event ev = {
       .at = fg_border_now(b),
       .actor = who && who->name ? who->name : "unknown",

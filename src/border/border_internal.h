@@ -52,6 +52,11 @@ struct fg_border {
 
 /* ---- border.c ---- */
 
+/* Check a caller's text before it reaches a record: NULL is allowed (when the
+ * field is optional), otherwise UTF-8 without control characters and at most
+ * max bytes; FG_EINVAL naming `what` if not. */
+int fg__border_text(const char *what, const char *s, size_t max, fg_error *err);
+
 /* The face engine, loading the models on first call. */
 int fg__border_face(fg_border *b, fg_face_engine **fe, fg_error *err);
 /* Append an audit event for `who` (purpose defaults to `purpose` when the

@@ -520,6 +520,10 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
   enc c = {.b = b, .who = who, .rq = rq, .r = r, .t0 = now_ms()};
   c.wl_best = c.wl_threshold = NAN;
   if (!rq->gate || !*rq->gate) return fg__seterr(err, FG_EINVAL, "encounter: no gate given");
+  int trc;
+  if ((trc = fg__border_text("encounter: gate", rq->gate, 64, err)) != FG_OK ||
+      (trc = fg__border_text("encounter: document number", rq->document, 64, err)) != FG_OK)
+    return trc;
   if (!rq->opt_out && (!rq->image || rq->image_len == 0))
     return fg__seterr(err, FG_EINVAL, "encounter: no image (and no opt-out)");
   if (rq->opt_out && (!rq->document || !*rq->document))

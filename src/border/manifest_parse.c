@@ -63,35 +63,6 @@ static const char *echo(const char *s, size_t n, char buf[40]) {
   return buf;
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
- * without control characters. */
-static int utf8_text(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return 0;
-      i++;
-      continue;
-    }
-    size_t k;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) k = 1, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) k = 2, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) k = 3, cp = c & 0x07;
-    else return 0;
-    if (n - i <= k) return 0;
-    for (size_t j = 1; j <= k; j++) {
-      if ((s[i + j] & 0xc0) != 0x80) return 0;
-      cp = (cp << 6) | (s[i + j] & 0x3f);
-    }
-    if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-      return 0;
-    if (cp >= 0x80 && cp < 0xa0) return 0; /* C1 controls */
-    i += k + 1;
-  }
-  return 1;
-}
 
 /* Copy s (n bytes) upper-cased into out if it has min..max characters, each
  * alphanumeric (alpha_only: letters only). */
@@ -141,7 +112,7 @@ static void set_field(fg__manifest_passenger *p, int f, const char *label, const
     if (n > FG__MANIFEST_MAX_NAME) {
       snprintf(msg, sizeof msg, "longer than %d bytes", FG__MANIFEST_MAX_NAME);
       invalid(p, label, msg);
-    } else if (!utf8_text((const unsigned char *)s, n)) {
+    } else if (!fg__utf8_text((const unsigned char *)s, n)) {
       invalid(p, label, "not UTF-8 text (or has control characters)");
     } else {
       memcpy(out, s, n);
@@ -248,7 +219,7 @@ static const char *path_problem(const char *s, size_t n) {
   if (n == 0) return "empty path";
   if (n > FG__MANIFEST_MAX_PATH) return "path too long";
   if (memchr(s, '\0', n)) return "path contains a NUL byte";
-  if (!utf8_text((const unsigned char *)s, n)) return "path is not UTF-8 text";
+  if (!fg__utf8_text((const unsigned char *)s, n)) return "path is not UTF-8 text";
   if (s[0] == '/' || s[0] == '\\') return "absolute path refused";
   for (size_t i = 0; i < n;) {
     size_t j = i;

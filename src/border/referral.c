@@ -460,6 +460,8 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
     return fg__seterr(err, FG_EINVAL,
                       "referral decision must be confirm, secondary, close or note, not \"%s\"",
                       decision ? decision : "");
+  int trc = fg__border_text("referral decision: note", note, 4096, err);
+  if (trc != FG_OK) return trc;
   int is_note = strcmp(decision, "note") == 0;
   if (is_note && (!note || !note[0]))
     return fg__seterr(err, FG_EINVAL, "referral decision \"note\" needs a note");

@@ -156,6 +156,8 @@ int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const 
   if (!date || strlen(date) != 10 || fg__parse_time(date, &from) != FG_OK)
     return fg__seterr(err, FG_EINVAL, "report: date must be YYYY-MM-DD, not \"%s\"",
                       date ? date : "");
+  int trc = fg__border_text("report: port", port, 64, err);
+  if (trc != FG_OK) return trc;
   day_figures f;
   memset(&f, 0, sizeof f);
   json_t *referrals = json_object(), *crossings = json_object(), *r = NULL;

@@ -91,7 +91,8 @@ static int check_entry(const char *name, const char *reason, int n, fg_error *er
   if (!name || !*name) return fg__seterr(err, FG_EINVAL, "watchlist: a name is required");
   if (!reason || !*reason) return fg__seterr(err, FG_EINVAL, "watchlist: a reason is required");
   if (n < 1) return fg__seterr(err, FG_EINVAL, "watchlist: at least one photo is required");
-  return FG_OK;
+  int rc = fg__border_text("watchlist: name", name, 256, err);
+  return rc == FG_OK ? fg__border_text("watchlist: reason", reason, 1024, err) : rc;
 }
 
 int fg_border_watchlist_add(fg_border *b, const fg_actor *who, const char *name,

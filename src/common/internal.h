@@ -26,6 +26,10 @@ static inline int fg__mul_size(size_t a, size_t b, size_t *out) {
 /* Read a whole file into malloc'd memory, refusing files above max_bytes. */
 int fg__read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len, fg_error *err);
 
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
+ * without control characters: text that can go into JSON and a record. */
+int fg__utf8_text(const unsigned char *s, size_t n);
+
 /* SHA-256 of a buffer as 64 lowercase hex characters plus NUL. */
 void fg__sha256_hex(const uint8_t *data, size_t len, char hex[65]);
 
