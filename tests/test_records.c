@@ -652,6 +652,11 @@ static void test_purge(void **state) {
   assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM crossings"), 0);
   assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM encounters"), 0);
   assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM referrals"), 0);
+  /* And the people: passenger lists, then travellers and documents nothing
+   * refers to any more. */
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM passengers"), 0);
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM travellers"), 0);
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM documents"), 0);
 }
 
 static void test_purge_watchlist_and_opt_out(void **state) {

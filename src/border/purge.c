@@ -17,7 +17,10 @@
  *   encounter_records     the encounter rows themselves (who, where, when,
  *                         outcome) and their referrals and notes, once older
  *                         than the category's crossing_retention (the record
- *                         retention; unidentified: policy.unidentified's).
+ *                         retention; unidentified: policy.unidentified's);
+ *   passengers            a flight's passenger list, per traveller, once the
+ *                         flight is older than the category's record retention;
+ *   travellers            people (names, documents) nothing refers to any more.
  *
  * A retention of -1 keeps forever; a blob is due when at + retention <= now.
  */
@@ -35,6 +38,8 @@ typedef struct purge_counts {
   int64_t crossings[FG_CATEGORY_COUNT + 1];
   int64_t overstayer_crossings;
   int64_t encounter_records[FG_CATEGORY_COUNT + 1];
+  int64_t passengers[FG_CATEGORY_COUNT + 1];
+  int64_t travellers;
   int64_t galleries;
   int64_t watchlist_templates;
 } purge_counts;
@@ -108,6 +113,22 @@ static int purge_encounter_records(fg_border *b, int64_t now, purge_counts *pc, 
     pc->encounter_records[i] = fg_store_changes(b->store);
   }
   return FG_OK;
+}
+
+/* Passenger lists past their record retention, then the people nothing refers
+ * to any more: names and documents do not outlive the records about them. */
+static int purge_people(fg_border *b, int64_t now, purge_counts *pc, fg_error *err) {
+  for (int i = 0; i < FG_CATEGORY_COUNT; i++) {
+    int64_t ret = b->policy.category[i].crossing_retention;
+    if (ret < 0) continue;
+    fg_val p[2] = {FG_V_TEXT(fg_category_name((fg_category)i)), FG_V_INT(now - ret)};
+    int rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_PASSENGERS, p, 2, NULL, NULL, err);
+    if (rc != FG_OK) return rc;
+    pc->passengers[i] = fg_store_changes(b->store);
+  }
+  int rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_TRAVELLERS, NULL, 0, NULL, NULL, err);
+  if (rc == FG_OK) pc->travellers = fg_store_changes(b->store);
+  return rc;
 }
 
 static int gallery_count_row(void *ctx, const fg_val *c, int n, fg_error *err) {
@@ -191,14 +212,18 @@ static int purge_crossings(fg_border *b, int64_t now, purge_counts *pc, fg_error
 
 static json_t *purge_json(int64_t now, const purge_counts *pc) {
   int64_t total = sum(pc->captures) + sum(pc->templates) + sum(pc->gallery_photos) +
-                  sum(pc->crossings) + pc->watchlist_templates + sum(pc->encounter_records);
-  return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:I, s:o, s:I, s:I}", "at", fg__json_time(now),
+                  sum(pc->crossings) + pc->watchlist_templates + sum(pc->encounter_records) +
+                  sum(pc->passengers) + pc->travellers;
+  return json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I}", "at",
+                   fg__json_time(now),
                    "captures", counts_json(pc->captures), "templates",
                    counts_json(pc->templates), "gallery_photos",
                    counts_json(pc->gallery_photos), "galleries", (json_int_t)pc->galleries,
                    "crossings", counts_json(pc->crossings), "overstayer_crossings",
                    (json_int_t)pc->overstayer_crossings, "encounter_records",
-                   counts_json(pc->encounter_records), "watchlist_templates",
+                   counts_json(pc->encounter_records), "passengers",
+                   counts_json(pc->passengers), "travellers", (json_int_t)pc->travellers,
+                   "watchlist_templates",
                    (json_int_t)pc->watchlist_templates, "total", (json_int_t)total);
 }
 
@@ -215,6 +240,7 @@ int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *e
       (rc = purge_galleries(b, now, &pc, err)) != FG_OK ||
       (rc = purge_crossings(b, now, &pc, err)) != FG_OK ||
       (rc = purge_encounter_records(b, now, &pc, err)) != FG_OK ||
+      (rc = purge_people(b, now, &pc, err)) != FG_OK ||
       (rc = fg_store_exec(b->store, &FG_Q_REC_PURGE_WATCHLIST_TEMPLATES, &nv, 1, NULL, NULL,
                           err)) != FG_OK)
     goto fail;

@@ -329,3 +329,20 @@ const fg_query FG_Q_REC_PURGE_ENC_ROWS = {
     "rec_purge_enc_rows", "DELETE FROM encounters WHERE category = ? AND at <= ?"};
 const fg_query FG_Q_REC_PURGE_ENC_ROWS_UNIDENTIFIED = {
     "rec_purge_enc_rows_unidentified", "DELETE FROM encounters WHERE category IS NULL AND at <= ?"};
+
+/* Passenger lists past their record retention: (category, cutoff on the
+ * flight's scheduled time). */
+const fg_query FG_Q_REC_PURGE_PASSENGERS = {
+    "rec_purge_passengers",
+    "DELETE FROM passengers WHERE traveller_id IN (SELECT id FROM travellers WHERE category = ?)"
+    " AND manifest_id IN (SELECT id FROM manifests WHERE scheduled_at <= ?)"};
+/* Travellers nothing refers to any more (their documents cascade). */
+const fg_query FG_Q_REC_PURGE_TRAVELLERS = {
+    "rec_purge_travellers",
+    "DELETE FROM travellers WHERE"
+    " NOT EXISTS (SELECT 1 FROM passengers p WHERE p.traveller_id = travellers.id)"
+    " AND NOT EXISTS (SELECT 1 FROM crossings c WHERE c.traveller_id = travellers.id)"
+    " AND NOT EXISTS (SELECT 1 FROM encounters e WHERE e.traveller_id = travellers.id)"
+    " AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.traveller_id = travellers.id)"
+    " AND NOT EXISTS (SELECT 1 FROM referrals r"
+    "   WHERE r.candidate_id = travellers.id OR r.traveller_id = travellers.id)"};

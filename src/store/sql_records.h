@@ -58,6 +58,8 @@ extern const fg_query FG_Q_REC_PURGE_ENC_REFERRALS;
 extern const fg_query FG_Q_REC_PURGE_ENC_REFERRALS_UNIDENTIFIED;
 extern const fg_query FG_Q_REC_PURGE_ENC_ROWS;
 extern const fg_query FG_Q_REC_PURGE_ENC_ROWS_UNIDENTIFIED;
+extern const fg_query FG_Q_REC_PURGE_PASSENGERS;
+extern const fg_query FG_Q_REC_PURGE_TRAVELLERS;
 
 /* report */
 extern const fg_query FG_Q_REC_REPORT_ENCOUNTERS;
