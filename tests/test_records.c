@@ -530,6 +530,119 @@ static void test_referrals(void **state) {
                                              NULL), FG_ENOTFOUND);
 }
 
+/* The queue's summary: counts, the newest id and the oldest open referral's
+ * age, and nothing about anyone; it writes nothing, so no audit event. */
+static json_int_t summary_int(const json_t *s, const char *group, const char *key) {
+  const json_t *g = group ? json_object_get(s, group) : s;
+  const json_t *v = json_object_get(g, key);
+  if (!json_is_integer(v)) print_error("summary: %s.%s is not an integer\n", group ? group : "", key);
+  assert_true(json_is_integer(v));
+  return json_integer_value(v);
+}
+
+static void test_referral_summary(void **state) {
+  fx *f = *state;
+  /* An empty queue: every status and reason at 0, no newest id, no age. */
+  json_t *s = NULL;
+  fg_error e = {0};
+  int rc = fg_border_referral_summary(f->b, &s, &e);
+  if (rc != FG_OK) print_error("summary: %s\n", e.msg);
+  assert_int_equal(rc, FG_OK);
+  assert_int_equal(summary_int(s, NULL, "open"), 0);
+  const char *const statuses[] = {"open", "secondary", "confirmed", "closed"};
+  const char *const reasons[] = {"no_match", "failure_to_acquire", "liveness", "opt_out",
+                                 "watchlist", "already_crossed"};
+  for (int i = 0; i < 4; i++) assert_int_equal(summary_int(s, "by_status", statuses[i]), 0);
+  for (int i = 0; i < 6; i++) assert_int_equal(summary_int(s, "open_by_reason", reasons[i]), 0);
+  assert_true(json_is_null(json_object_get(s, "newest_id")));
+  assert_true(json_is_null(json_object_get(s, "oldest_open_age_s")));
+  json_decref(s);
+
+  NEED_FACES();
+  const person *in[] = {&CITIZEN, &FOREIGN};
+  int64_t m = import(f, "FG250", "entry", T0, in, NULL, 2);
+  f->now = T0 + HOUR;
+  int64_t opened = f->now;
+  fg_encounter_result r1 = encounter(f, m, &CITIZEN, 1); /* opt-out: a referral */
+  f->now += 60;
+  fg_encounter_result r2 = encounter(f, m, &STRANGER, 0); /* no match (LFW) or FTA (samples) */
+  size_t blen;
+  uint8_t *blank = blank_png(&blen);
+  fg_encounter_result r3;
+  for (int i = 0; i < 3; i++) {
+    f->now += 10;
+    fg_encounter_request rq = {.manifest_id = m, .gate = "G2", .image = blank, .image_len = blen};
+    assert_int_equal(fg_border_encounter(f->b, &GATE, &rq, &r3, NULL), FG_OK);
+  }
+  free(blank);
+  assert_true(r1.referral_id > 0 && r3.referral_id > 0);
+  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r3.referral_id, "secondary", 0, NULL,
+                                             NULL, NULL), FG_OK);
+  f->now += 100;
+
+  /* Ten summaries: not one row written, the audit table unchanged. */
+  int64_t audit_rows = sql_int(f, "SELECT COUNT(*) FROM audit");
+  int64_t audit_head = sql_int(f, "SELECT MAX(seq) FROM audit");
+  for (int i = 0; i < 10; i++) {
+    json_decref(s);
+    assert_int_equal(fg_border_referral_summary(f->b, &s, NULL), FG_OK);
+  }
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit"), audit_rows);
+  assert_int_equal(sql_int(f, "SELECT MAX(seq) FROM audit"), audit_head);
+
+  /* The figures agree with the database and with the (audited) list. */
+  int64_t open = sql_int(f, "SELECT COUNT(*) FROM referrals WHERE status = 'open'");
+  assert_true(open >= 1);
+  assert_int_equal(summary_int(s, NULL, "open"), open);
+  assert_int_equal(summary_int(s, "by_status", "open"), open);
+  assert_int_equal(summary_int(s, "by_status", "secondary"), 1);
+  assert_int_equal(summary_int(s, "by_status", "confirmed"), 0);
+  assert_int_equal(summary_int(s, "by_status", "closed"), 0);
+  assert_int_equal(summary_int(s, "open_by_reason", "opt_out"), 1);
+  json_int_t by_reason = 0;
+  for (int i = 0; i < 6; i++) by_reason += summary_int(s, "open_by_reason", reasons[i]);
+  assert_int_equal(by_reason, open);
+  assert_int_equal(summary_int(s, NULL, "newest_id"), sql_int(f, "SELECT MAX(id) FROM referrals"));
+  assert_int_equal(summary_int(s, NULL, "newest_id"), r3.referral_id);
+  assert_int_equal(summary_int(s, NULL, "oldest_open_age_s"), f->now - opened);
+  json_t *list = NULL;
+  assert_int_equal(fg_border_referral_list(f->b, &OFFICER, "open", &list, NULL), FG_OK);
+  assert_int_equal(json_array_size(list), (size_t)open);
+  json_decref(list);
+
+  /* Nothing about a person: no name, document, gate, candidate or encounter. */
+  char *text = json_dumps(s, JSON_COMPACT);
+  assert_non_null(text);
+  const char *const never[] = {"POWELL", "COLIN", "BLAIR", "ASHCROFT", CITIZEN.doc, "G1", "G2",
+                               "candidate", "encounter", "name", "gate", "score"};
+  for (size_t i = 0; i < sizeof never / sizeof *never; i++) {
+    if (strstr(text, never[i])) print_error("summary mentions \"%s\": %s\n", never[i], text);
+    assert_null(strstr(text, never[i]));
+  }
+  size_t keys = json_object_size(s);
+  free(text);
+  json_decref(s);
+  assert_int_equal(keys, 6); /* open, by_status, open_by_reason, newest_id, oldest_open_age_s, at */
+
+  /* Once every open referral is decided, no age; the newest id stays. */
+  list = NULL;
+  assert_int_equal(fg_border_referral_list(f->b, &OFFICER, "open", &list, NULL), FG_OK);
+  size_t i;
+  json_t *x;
+  json_array_foreach(list, i, x) {
+    assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, json_integer_value(json_object_get(x, "id")),
+                                               "close", 0, NULL, NULL, NULL), FG_OK);
+  }
+  json_decref(list);
+  assert_int_equal(fg_border_referral_summary(f->b, &s, NULL), FG_OK);
+  assert_int_equal(summary_int(s, NULL, "open"), 0);
+  assert_int_equal(summary_int(s, "by_status", "closed"), open);
+  assert_true(json_is_null(json_object_get(s, "oldest_open_age_s")));
+  assert_int_equal(summary_int(s, NULL, "newest_id"), r3.referral_id);
+  (void)r2;
+  json_decref(s);
+}
+
 /* ---- purge -------------------------------------------------------------------------------- */
 
 static int64_t blobs(fx *f, const char *col, const char *category) {
@@ -1032,6 +1145,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_audit_verify_and_tamper, setup, teardown),
       cmocka_unit_test_setup_teardown(test_entry_exit_overstays, setup, teardown),
       cmocka_unit_test_setup_teardown(test_referrals, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_referral_summary, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge_watchlist_and_opt_out, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge_flushes_after_a_blocked_checkpoint, setup, teardown),

@@ -277,6 +277,30 @@ int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg
 /* status: NULL (all), "open", "secondary", "confirmed", "closed". Oldest first. */
 int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
                             fg_error *err);
+/* The queue at a glance, for screens that poll it (the officer's console
+ * every 2 s) and for staffing:
+ *
+ *   {"open": 3,
+ *    "by_status": {"open": 3, "secondary": 1, "confirmed": 40, "closed": 7},
+ *    "open_by_reason": {"no_match": 2, "failure_to_acquire": 0, "liveness": 0,
+ *                       "opt_out": 1, "watchlist": 0, "already_crossed": 0},
+ *    "newest_id": 51,             (the highest referral id; null when none)
+ *    "oldest_open_age_s": 412,    (seconds since the oldest open referral was
+ *                                  opened; null when none is open)
+ *    "at": "2026-11-27T10:06:52Z"}
+ *
+ * Every status and reason is listed, 0 included. It carries no personal
+ * data: counts, one sequential id and one age, never a name, document,
+ * gate, encounter, score or image; it cannot say who is waiting, only how
+ * many and for how long (the figure /metrics already exports as
+ * facegate_referrals_open). So, unlike fg_border_referral_list, it is NOT
+ * audited and takes no actor: the audit chain records reads of personal and
+ * biometric data, and an event per poll would cost a durable write (and the
+ * store's write lock, which gate encounters need) for nothing a reviewer
+ * could use. It writes nothing at all: one read-only statement, one
+ * snapshot, no transaction. A client that wants the list polls this and
+ * fetches the (audited) list only when "newest_id" or "open" changes. */
+int fg_border_referral_summary(fg_border *b, json_t **out, fg_error *err);
 /* One referral with its encounter, candidate, watchlist hit and notes. With
  * images, also the capture and the candidate's document photos (base64 JPEG),
  * which is a read of biometric data and audited as such. */

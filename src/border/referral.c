@@ -12,6 +12,9 @@
  * decision (FG_ECONFLICT). Every decision names the officer and is audited
  * with the change, in one transaction.
  *
+ * The summary (fg_border_referral_summary: counts, the newest id, the oldest
+ * open referral's age) carries no personal data and is not audited.
+ *
  * Showing a referral with images unseals the gate capture and the
  * candidate's staged document photos: a read of biometric data, audited as
  * "biometric.read" with the purpose "referral review".
@@ -151,6 +154,62 @@ int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *statu
   }
   *out = list;
   return FG_OK;
+}
+
+/* ---- the queue's summary (no personal data, not audited) ---------------------- */
+
+typedef struct summary_ctx {
+  json_t *by_status, *by_reason;
+  int64_t newest, oldest_open; /* 0: none */
+} summary_ctx;
+
+static int summary_row(void *vctx, const fg_val *c, int n, fg_error *err) {
+  summary_ctx *s = vctx;
+  if (n < 4 || c[0].type != FG_VAL_TEXT) return fg__seterr(err, FG_EIO, "referral summary: unexpected columns");
+  if (strcmp(c[0].s, "newest") == 0) {
+    s->newest = val_int(&c[2]);
+    return 0;
+  }
+  json_t *into = strcmp(c[0].s, "status") == 0 ? s->by_status : s->by_reason;
+  if (c[1].type != FG_VAL_TEXT || !json_object_get(into, c[1].s)) return 0; /* not a known key */
+  if (json_object_set_new(into, c[1].s, json_integer(val_int(&c[2]))))
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  int64_t created = val_int(&c[3]);
+  if (into == s->by_reason && c[3].type == FG_VAL_INT && (!s->oldest_open || created < s->oldest_open))
+    s->oldest_open = created;
+  return 0;
+}
+
+int fg_border_referral_summary(fg_border *b, json_t **out, fg_error *err) {
+  *out = NULL;
+  summary_ctx s = {json_object(), json_object(), 0, 0};
+  json_t *r = NULL;
+  int rc = FG_OK;
+  if (!s.by_status || !s.by_reason) goto oom;
+  for (size_t i = 0; i < sizeof STATUSES / sizeof *STATUSES; i++)
+    if (json_object_set_new(s.by_status, STATUSES[i], json_integer(0))) goto oom;
+  for (size_t i = 0; i < sizeof REASONS / sizeof *REASONS; i++)
+    if (json_object_set_new(s.by_reason, REASONS[i], json_integer(0))) goto oom;
+  /* A plain read outside any transaction: nothing is written, no audit event. */
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_SUMMARY, NULL, 0, summary_row, &s, err)) !=
+      FG_OK)
+    goto done;
+  int64_t now = fg_border_now(b);
+  int64_t age = s.oldest_open && now > s.oldest_open ? now - s.oldest_open : 0;
+  r = json_pack("{s:O, s:O, s:O, s:o, s:o, s:o}", "open",
+                json_object_get(s.by_status, "open"), "by_status", s.by_status,
+                "open_by_reason", s.by_reason, "newest_id",
+                s.newest > 0 ? json_integer(s.newest) : json_null(), "oldest_open_age_s",
+                s.oldest_open ? json_integer(age) : json_null(), "at", fg__json_time(now));
+  if (!r) goto oom;
+  *out = r;
+  goto done;
+oom:
+  rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+done:
+  json_decref(s.by_status);
+  json_decref(s.by_reason);
+  return rc;
 }
 
 static int encounter_row(void *ctx, const fg_val *c, int n, fg_error *err) {

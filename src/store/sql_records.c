@@ -119,6 +119,19 @@ const fg_query FG_Q_REC_REFERRAL_LIST_STATUS = {
 /* (id) → one referral row */
 const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?"};
 
+/* () → the queue's summary, one read-only statement (so one snapshot, no
+ * transaction, no write lock): rows (kind, key, count, min created_at):
+ *   'status', status, referrals with that status, NULL
+ *   'open_reason', reason, open referrals with that reason, oldest created_at
+ *   'newest', NULL, the highest referral id (NULL when there is none), NULL
+ * Counts and one id only: no column of a person is read. */
+const fg_query FG_Q_REC_REFERRAL_SUMMARY = {
+    "rec_referral_summary",
+    "SELECT 'status', status, COUNT(*), NULL FROM referrals GROUP BY status"
+    " UNION ALL SELECT 'open_reason', reason, COUNT(*), MIN(created_at) FROM referrals"
+    " WHERE status = 'open' GROUP BY reason"
+    " UNION ALL SELECT 'newest', NULL, MAX(id), NULL FROM referrals"};
+
 /* (referral_id) → officer, at, note; oldest first */
 const fg_query FG_Q_REC_REFERRAL_NOTES = {
     "rec_referral_notes",

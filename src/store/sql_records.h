@@ -30,6 +30,7 @@ extern const fg_query FG_Q_REC_REFERRAL_INSERT;
 extern const fg_query FG_Q_REC_REFERRAL_LIST;
 extern const fg_query FG_Q_REC_REFERRAL_LIST_STATUS;
 extern const fg_query FG_Q_REC_REFERRAL_GET;
+extern const fg_query FG_Q_REC_REFERRAL_SUMMARY;
 extern const fg_query FG_Q_REC_REFERRAL_NOTES;
 extern const fg_query FG_Q_REC_REFERRAL_NOTE_INSERT;
 extern const fg_query FG_Q_REC_REFERRAL_DECIDE;
