@@ -6,6 +6,8 @@
  * One token per role is created through the library. The tests walk every
  * route of the table with every role (and with no token, a wrong token, a
  * malformed one and a revoked one) and assert the authorisation matrix;
+ * check that the referral queue's summary adds no audit event while the list
+ * adds one per call, and that its path is not taken for a referral id;
  * check that /openapi.json lists exactly the server's routes; check problem
  * documents, body limits, the authentication rate limit and the refusal of
  * manifest photos given as paths; stage a real flight from real faces (LFW
@@ -432,6 +434,105 @@ static void test_route_role_matrix(void **state) {
   get("/v1/audit?limit=1000", token_of("auditor"), &r);
   assert_int_equal(r.status, 200);
   assert_non_null(strstr(r.body, "auth.denied"));
+  resp_free(&r);
+}
+
+/* ---- the queue's summary: not audited, unlike the list -------------------------------- */
+
+/* Audit events with this action (NULL: every event but the "audit.read" each
+ * page of this count appends), read through the API as the auditor. */
+static long audit_count(const char *action) {
+  long n = 0;
+  long long after = 0;
+  for (;;) {
+    char path[96];
+    snprintf(path, sizeof path, "/v1/audit?after=%lld&limit=1000", after);
+    resp r;
+    get(path, token_of("auditor"), &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = body_json(&r);
+    json_t *ev = json_object_get(j, "events");
+    size_t i;
+    json_t *x;
+    json_array_foreach(ev, i, x) {
+      const char *a = json_string_value(json_object_get(x, "action"));
+      if (action ? !strcmp(a, action) : strcmp(a, "audit.read") != 0) n++;
+      after = json_integer_value(json_object_get(x, "seq"));
+    }
+    size_t got = json_array_size(ev);
+    json_decref(j);
+    resp_free(&r);
+    if (got < 1000) break;
+  }
+  return n;
+}
+
+static void test_referral_summary(void **state) {
+  (void)state;
+  /* Ten summaries: not one audit event. */
+  long list0 = audit_count("referral.list"), all0 = audit_count(NULL);
+  json_t *j = NULL;
+  for (int i = 0; i < 10; i++) {
+    resp r;
+    get("/v1/referrals/summary", token_of(i % 2 ? "supervisor" : "officer"), &r);
+    if (r.status != 200) print_error("summary: %ld %.300s\n", r.status, r.body ? r.body : "");
+    assert_int_equal(r.status, 200);
+    json_decref(j);
+    j = body_json(&r);
+    resp_free(&r);
+  }
+  assert_int_equal(audit_count("referral.list"), list0);
+  assert_int_equal(audit_count(NULL), all0);
+  /* Its shape: counts, the newest id, the oldest open age, and nothing else. */
+  assert_true(json_is_integer(json_object_get(j, "open")));
+  assert_true(json_is_object(json_object_get(j, "by_status")));
+  assert_true(json_is_integer(json_object_get(json_object_get(j, "by_status"), "secondary")));
+  assert_true(json_is_integer(json_object_get(json_object_get(j, "open_by_reason"), "watchlist")));
+  assert_non_null(json_object_get(j, "newest_id"));
+  assert_non_null(json_object_get(j, "oldest_open_age_s"));
+  assert_int_equal(json_object_size(j), 6);
+  json_int_t open = json_integer_value(json_object_get(j, "open"));
+  json_decref(j);
+
+  /* The list: one "referral.list" event per call, and it agrees on the count. */
+  for (int i = 0; i < 3; i++) {
+    resp r;
+    get("/v1/referrals?status=open", token_of("officer"), &r);
+    assert_int_equal(r.status, 200);
+    j = body_json(&r);
+    assert_int_equal(json_array_size(j), (size_t)open);
+    json_decref(j);
+    resp_free(&r);
+  }
+  assert_int_equal(audit_count("referral.list"), list0 + 3);
+  assert_int_equal(audit_count(NULL), all0 + 3);
+
+  /* The literal path wins over /v1/referrals/{id}, and {id} must be numeric. */
+  resp r;
+  get("/v1/referrals/summary", token_of("gate"), &r);
+  assert_problem(&r, 403, "FG_EPERM");
+  resp_free(&r);
+  get("/v1/referrals/summary", token_of("auditor"), &r);
+  assert_problem(&r, 403, "FG_EPERM");
+  resp_free(&r);
+  get("/v1/referrals/summary/", token_of("officer"), &r);
+  assert_problem(&r, 404, "FG_ENOTFOUND");
+  resp_free(&r);
+  get("/v1/referrals/summaryx", token_of("officer"), &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
+  get("/v1/referrals/12abc", token_of("officer"), &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
+  get("/v1/referrals/999999", token_of("officer"), &r);
+  assert_problem(&r, 404, "FG_ENOTFOUND");
+  resp_free(&r);
+  post_json("/v1/referrals/summary", token_of("officer"), "{}", &r);
+  assert_problem(&r, 405, "FG_EUNSUPPORTED");
+  assert_string_equal(r.allow, "GET");
+  resp_free(&r);
+  get("/v1/referrals/summary", token_of("supervisor"), &r);
+  assert_int_equal(r.status, 200);
   resp_free(&r);
 }
 
@@ -885,6 +986,7 @@ int main(void) {
       cmocka_unit_test(test_healthz),
       cmocka_unit_test(test_openapi_matches_routes),
       cmocka_unit_test(test_route_role_matrix),
+      cmocka_unit_test(test_referral_summary),
       cmocka_unit_test(test_problems),
       cmocka_unit_test(test_fuzz_found),
       cmocka_unit_test(test_body_limits),

@@ -121,18 +121,20 @@ static void put(sbuf *b, const char *fmt, ...) {
   }
 }
 
-static const fg_query Q_REFERRALS_OPEN = {"server_referrals_open",
-                                          "SELECT COUNT(*) FROM referrals WHERE status = 'open'"};
-
 static const char *route_label(size_t h) {
   return h < fg__nroutes ? fg__routes[h].info.path : "unmatched";
 }
 
 int fg__route_metrics(fg__req *r) {
   fg__metrics *m = &r->srv->metrics;
+  /* The open count is the queue summary's (GET /v1/referrals/summary): one
+   * figure, one query, not audited. */
   int64_t open = 0;
   fg_error e;
-  int have_open = fg_store_exec_int(r->b->store, &Q_REFERRALS_OPEN, NULL, 0, &open, NULL, &e) == FG_OK;
+  json_t *summary = NULL;
+  int have_open = fg_border_referral_summary(r->b, &summary, &e) == FG_OK;
+  if (have_open) open = json_integer_value(json_object_get(summary, "open"));
+  json_decref(summary);
   sbuf b = {0};
   put(&b, "# HELP facegate_http_requests_total HTTP requests by route, method and status.\n"
           "# TYPE facegate_http_requests_total counter\n");

@@ -5,7 +5,11 @@
  * checks that docs/openapi.json lists exactly these paths and methods.
  *
  * Paths are OpenAPI templates; a `{name}` segment matches one non-empty path
- * segment and is handed to the handler as a parameter, in order.
+ * segment and is handed to the handler as a parameter, in order. A path
+ * without parameters wins over a template that also matches it, wherever
+ * the two are in the table: /v1/referrals/summary is never a referral
+ * whose id is "summary" (and {id} segments must be numeric anyway:
+ * fg__param_id answers 400 otherwise).
  */
 #include <string.h>
 
@@ -34,6 +38,7 @@
   XX("POST", "/v1/watchlist", S, fg__route_watchlist_add, FG__BODY_MANIFEST, 0) \
   XX("DELETE", "/v1/watchlist/{id}", S, fg__route_watchlist_remove, FG__BODY_NONE, 0) \
   XX("GET", "/v1/referrals", O, fg__route_referral_list, FG__BODY_NONE, 0) \
+  XX("GET", "/v1/referrals/summary", O | S, fg__route_referral_summary, FG__BODY_NONE, 0) \
   XX("GET", "/v1/referrals/{id}", O, fg__route_referral_show, FG__BODY_NONE, 0) \
   XX("POST", "/v1/referrals/{id}/decision", O, fg__route_referral_decide, FG__BODY_JSON, 0) \
   XX("GET", "/v1/travellers/{ref}/crossings", O, fg__route_crossings, FG__BODY_NONE, 0) \
@@ -91,17 +96,22 @@ static int match_path(const char *t, const char *p, char params[FG__MAX_PARAMS][
 int fg__route_match(const char *method, const char *path, char params[FG__MAX_PARAMS][128],
                     int *nparams) {
   int path_found = 0, static_idx = -1;
-  for (size_t i = 0; i < fg__nroutes; i++) {
-    const fg__route *rt = &fg__routes[i];
-    if (rt->prefix) static_idx = (int)i;
-    int np = 0;
-    if (!match_path(rt->info.path, path, params, &np)) continue;
-    if (strcmp(rt->info.method, method) != 0) {
-      path_found = 1;
-      continue;
+  /* Pass 0: literal paths; pass 1: templates. A literal path that matches
+   * (with another method: 405) is not handed to a template either. */
+  for (int pass = 0; pass < 2 && !path_found; pass++) {
+    for (size_t i = 0; i < fg__nroutes; i++) {
+      const fg__route *rt = &fg__routes[i];
+      if (rt->prefix) static_idx = (int)i;
+      if ((strchr(rt->info.path, '{') != NULL) != pass) continue;
+      int np = 0;
+      if (!match_path(rt->info.path, path, params, &np)) continue;
+      if (strcmp(rt->info.method, method) != 0) {
+        path_found = 1;
+        continue;
+      }
+      *nparams = np;
+      return (int)i;
     }
-    *nparams = np;
-    return (int)i;
   }
   if (path_found) return -2;
   /* Everything outside the API is a static file of the console. */

@@ -1,5 +1,8 @@
 /*
- * The officer's queue: GET /v1/referrals?status=open, GET
+ * The officer's queue: GET /v1/referrals?status=open (audited: it names
+ * people), GET /v1/referrals/summary (counts, the newest id and the oldest
+ * open referral's age: no personal data, not audited, for the console to
+ * poll and for supervisors' staffing), GET
  * /v1/referrals/{id}?images=1 (the capture and document photos, a read of
  * biometric data the library audits), POST /v1/referrals/{id}/decision
  * ({decision: confirm|secondary|close|note, traveller_id?, note?}), recorded
@@ -15,6 +18,14 @@ int fg__route_referral_list(fg__req *r) {
   json_t *out = NULL;
   fg_error e;
   int rc = fg_border_referral_list(r->b, &r->actor, status, &out, &e);
+  if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
+  return fg__reply(r, 200, out);
+}
+
+int fg__route_referral_summary(fg__req *r) {
+  json_t *out = NULL;
+  fg_error e;
+  int rc = fg_border_referral_summary(r->b, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   return fg__reply(r, 200, out);
 }

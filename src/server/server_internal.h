@@ -244,6 +244,7 @@ int fg__route_watchlist_list(fg__req *r);
 int fg__route_watchlist_add(fg__req *r);
 int fg__route_watchlist_remove(fg__req *r);
 int fg__route_referral_list(fg__req *r);
+int fg__route_referral_summary(fg__req *r);
 int fg__route_referral_show(fg__req *r);
 int fg__route_referral_decide(fg__req *r);
 int fg__route_crossings(fg__req *r);
