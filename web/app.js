@@ -268,6 +268,9 @@ const state = {
   queueSel: null,    // selected referral id
   queueTimer: null,
   queueError: null,
+  queueKey: null,    // [newest id, open count] of the summary the list was fetched for
+  queueForce: false, // fetch the list at the next poll whatever the summary says
+  queuePolling: false,
   referral: null,    // the referral on screen
   travellerRef: '',
   auditAfter: null,
@@ -408,6 +411,7 @@ function signOut(message) {
   closeDialogs();
   Object.assign(state, {
     me: null, screen: null, queue: [], queueSeen: null, queueSel: null, queueTimer: null,
+    queueKey: null, queueForce: false, queuePolling: false, queueError: null,
     referral: null, travellerRef: '', auditAfter: null, gen: state.gen + 1,
   });
   history.replaceState(null, '', location.pathname);
@@ -421,26 +425,44 @@ function closeDialogs() {
 
 // ---- referral queue ------------------------------------------------------------------
 
-async function pollQueue() {
-  clearTimeout(state.queueTimer);
+// The queue is kept fresh without auditing a read of personal data every 2 s:
+// the poll asks for the summary (counts, the newest referral id; no personal
+// data, not audited) and fetches the list (audited: referral.list) only when
+// the newest id or the open count changed, when forced (entering the queue
+// screen), or when the last list fetch failed.
+async function pollQueue(force = false) {
+  if (force) state.queueForce = true;
+  if (state.queuePolling) return; // the poll under way sees queueForce, or runs again for it
   if (!state.me || state.me.role !== 'officer') return;
+  clearTimeout(state.queueTimer);
   const me = state.me;
+  state.queuePolling = true;
   try {
-    const data = await api('/v1/referrals?status=open');
+    const sum = await api('/v1/referrals/summary');
     if (state.me !== me) return;
-    const list = listOf(data, 'referrals').slice();
-    list.sort((a, b) => (toDate(pick(a, 'created_at', 'at'))?.getTime() ?? 0) - (toDate(pick(b, 'created_at', 'at'))?.getTime() ?? 0) || (a.id - b.id));
-    state.queue = list;
+    const open = pick(sum, 'open', 'by_status.open');
+    const key = JSON.stringify([pick(sum, 'newest_id') ?? null, open ?? null]);
+    if (state.queueForce || key !== state.queueKey) {
+      state.queueForce = false;
+      const data = await api('/v1/referrals?status=open');
+      if (state.me !== me) return;
+      const list = listOf(data, 'referrals').slice();
+      list.sort((a, b) => (toDate(pick(a, 'created_at', 'at'))?.getTime() ?? 0) - (toDate(pick(b, 'created_at', 'at'))?.getTime() ?? 0) || (a.id - b.id));
+      state.queue = list;
+      state.queueKey = key;
+    }
     state.queueError = null;
     const count = $('#queue-count');
-    if (count) count.textContent = String(list.length);
+    if (count) count.textContent = String(isNum(open) ? open : state.queue.length);
     if (state.screen === 'queue') renderQueueRows();
   } catch (e) {
     if (state.me !== me) return;
     state.queueError = e;
     if (state.screen === 'queue') renderQueueRows();
+  } finally {
+    if (state.me === me) state.queuePolling = false;
   }
-  if (state.me === me) state.queueTimer = setTimeout(pollQueue, POLL_MS);
+  if (state.me === me) state.queueTimer = setTimeout(() => pollQueue(), state.queueForce ? 0 : POLL_MS);
 }
 
 const refGate = (r) => pick(r, 'gate', 'encounter.gate');
@@ -456,7 +478,7 @@ function viewQueue(view) {
       ' to move, ', h('kbd', { text: 'Enter' }), ' to open, ', h('kbd', { text: '?' }), ' for all keys.'),
     h('div', { id: 'queue-body' }));
   renderQueueRows();
-  pollQueue();
+  pollQueue(true);
   const tick = setInterval(() => {
     for (const td of view.querySelectorAll('td[data-age]')) td.textContent = fmtAge(td.dataset.age);
   }, 1000);
@@ -740,7 +762,7 @@ async function startDecision(kind) {
         note: `Note added to referral #${r.id} by ${who}.`,
       };
       say(msgs[kind]);
-      pollQueue();
+      pollQueue(); // the summary changed: the list follows (the queue screen also forces it)
       if (kind === 'note') go('referral', r.id);
       else go('queue');
     } catch (e) {

@@ -15,7 +15,8 @@
 // captures (matches, a no-match of someone not on the flight, the watchlisted
 // passenger), then in headless Chromium: measures the cold first render of the
 // sign-in screen (< 1000 ms), signs in as the officer, watches the queue update
-// without a reload, opens the no-match referral, sees capture and score,
+// without a reload, checks that the idle queue adds no referral.list audit
+// events (it polls the unaudited summary), opens the no-match referral, sees capture and score,
 // confirms the identity with the keyboard, and checks through the API that the
 // decision carries the officer's name and the crossing is manual; then signs in
 // as the auditor and sees the audit chain verify. Screenshots of each main
@@ -90,6 +91,19 @@ async function api(role, method, p, body) {
   return r.json;
 }
 const b64 = (file) => fs.readFileSync(file).toString('base64');
+
+// Audit events with this action, counted through the API as the auditor
+// (each page read appends an "audit.read", never the action counted here).
+async function auditCount(action) {
+  let after = 0;
+  let n = 0;
+  for (;;) {
+    const page = await api('auditor', 'GET', `/v1/audit?after=${after}&limit=1000`);
+    const events = listOf(page, 'events');
+    for (const e of events) { if (pick(e, 'action') === action) n++; after = Math.max(after, Number(pick(e, 'seq')) || 0); }
+    if (events.length < 1000) return n;
+  }
+}
 
 // ---- faces -------------------------------------------------------------------------
 
@@ -264,6 +278,21 @@ async function runBrowser(browser, ctx) {
     'queue row shows reason, gate and score', `${reason}: ${rowText.replace(/\s+/g, ' ').trim()}`);
   ok(wantReason === 'no_match', 'the outsider\'s referral is a no-match one (no watchlist hit)', wantReason);
   await shot('queue');
+
+  // Idle on the queue: the console polls the summary (not audited) and does
+  // not fetch the list (audited as referral.list) while nothing changes.
+  const idleRequests = [];
+  const onIdleRequest = (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/v1/referrals')) idleRequests.push(u.pathname + u.search); };
+  const listsBefore = await auditCount('referral.list');
+  page.on('request', onIdleRequest);
+  await page.waitForTimeout(5000);
+  page.off('request', onIdleRequest);
+  const listsAfter = await auditCount('referral.list');
+  const summaries = idleRequests.filter((u) => u === '/v1/referrals/summary').length;
+  ok(summaries >= 2, 'idle queue polls the summary', `${summaries} summary requests in 5 s`);
+  ok(idleRequests.every((u) => u === '/v1/referrals/summary'), 'idle queue fetches no list', idleRequests.join(' ') || 'no requests');
+  ok(listsAfter === listsBefore, 'idle queue adds no referral.list audit events in 5 s', `${listsBefore} before, ${listsAfter} after`);
+  ok(await page.isVisible(`#queue-table tr[data-id="${noMatchRef}"]`), 'queue still shows the referrals after idling');
 
   section('console: the watchlist referral side by side');
   await selectInQueue(page, watchRef);
