@@ -19,7 +19,9 @@
  * Every function takes the acting person or device (fg_actor) and writes an
  * audit event for what it did (reads of biometric data included) in the same
  * transaction as the change, so a change and its audit record are committed
- * together or not at all. Authorisation by role is the caller's job (the
+ * together or not at all. The one read that is not audited is the referral
+ * queue's summary (fg_border_referral_summary: counts, no personal data).
+ * Authorisation by role is the caller's job (the
  * service's route table); the library records the role it was given.
  *
  * Results that are lists or documents come back as jansson objects (json_t,
