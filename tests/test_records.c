@@ -557,6 +557,7 @@ static void test_referral_summary(void **state) {
   assert_true(json_is_null(json_object_get(s, "newest_id")));
   assert_true(json_is_null(json_object_get(s, "oldest_open_age_s")));
   json_decref(s);
+  s = NULL;
 
   NEED_FACES();
   const person *in[] = {&CITIZEN, &FOREIGN};
