@@ -7,7 +7,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-PKGS    := libprotobuf-c libsodium libturbojpeg libpng libopenjp2 cairo jansson sqlite3 libmicrohttpd
+PKGS    := libprotobuf-c libsodium libturbojpeg libjpeg libpng libopenjp2 cairo jansson sqlite3 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

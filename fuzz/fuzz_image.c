@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the image decoders: every format behind
  * fg_image_decode (JPEG, PNG, JPEG 2000, PGM/PPM, DG2), plus the scaled and
- * region paths (TurboJPEG scaling and lossless crop) on inputs that decode.
+ * region paths (TurboJPEG scaling; libjpeg partial decode, plain and scaled) on
+ * inputs that decode, and the scaled region on inputs that do not.
  * Small limits keep each run cheap and within libFuzzer's memory limit; the
  * decoder must refuse anything larger cleanly. Seeds: fuzz/corpus/fuzz_image
  * (written by tests/test_image.c with FACEGATE_SEED_DIR set). Decoded images of up
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "facegate/image.h"
+#include "image/image_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -75,8 +77,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fg_image img;
   fg_error err;
   volatile unsigned sink = 0;
+  int ox, oy, od;
   if (fg_image_decode(data, size, &lim, &img, &err) != FG_OK) {
     if (img.data) abort(); /* the error contract: *out zeroed */
+    /* The scaled region decode stops after the region, so it may succeed
+     * where the whole decode failed: it must still never crash or leak. */
+    if (fg__image_decode_region_scaled(data, size, &lim, 0, 0, 1, 1, 2, &img, &ox, &oy, &od, &err) == FG_OK) {
+      sink += touch(&img);
+      fg_image_release(&img);
+    } else if (img.data) {
+      abort();
+    }
     return 0;
   }
   if (img.width <= 0 || img.height <= 0 || (img.channels != 3)) abort();
@@ -96,6 +107,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (img.width != (w + 1) / 2 || img.height != (h + 1) / 2) abort();
     sink += touch(&img);
     fg_image_release(&img);
+  }
+  /* The libjpeg partial decode at a scale drawn from the input: the fewest
+   * scaled pixels covering the region. */
+  const int sd = 1 << (size % 4), rx = w / 4, ry = h / 5, rw = (w + 2) / 3, rh = (h + 1) / 2;
+  if (fg__image_decode_region_scaled(data, size, &lim, rx, ry, rw, rh, sd, &img, &ox, &oy, &od, &err) == FG_OK) {
+    if (img.width < 1 || img.height < 1 || ox > rx || oy > ry || ox + img.width * od < rx + rw ||
+        oy + img.height * od < ry + rh || img.width > (w + od - 1) / od + 1 || img.height > (h + od - 1) / od + 1)
+      abort();
+    sink += touch(&img);
+    fg_image_release(&img);
+  } else if (img.data) {
+    abort();
   }
   (void)sink;
   return 0;

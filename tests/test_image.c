@@ -1077,6 +1077,104 @@ static void test_scaled_decode(void **state) {
   free(buf);
 }
 
+/* The scaled region decode (libjpeg: columns cropped, rows above skipped,
+ * decoding stopped after the region) against the same pixels cut from a
+ * whole decode at the same DCT scale. The crop is widened by an iMCU on each
+ * side before the cut, so the chroma upsampling at the crop edges stays
+ * outside the region: the pixels must be identical (tolerance 0), in every
+ * EXIF orientation. */
+static void test_region_decode_scaled(void **state) {
+  (void)state;
+  NEED_SAMPLE(buf, len);
+  fg_image reg, ref, scaled;
+  fg_error e;
+  static const int rects[][4] = {{0, 0, 64, 64},     {701, 333, 250, 310}, {1800, 1200, 120, 80},
+                                 {5, 1279, 1915, 1}, {0, 0, 1920, 1280},   {1919, 0, 1, 1280},
+                                 {1001, 7, 3, 5}};
+  static const int side[4] = {0, 960, 480, 240}; /* -> 1/1, 1/2, 1/4, 1/8 of 1920x1280 */
+  for (int d = 0; d < 4; d++) {
+    int den = 1 << d, num, sden;
+    assert_int_equal(fg_image_decode_jpeg_scaled(buf, len, NULL, side[d], &scaled, &num, &sden, &e), FG_OK);
+    assert_int_equal(sden, den);
+    for (size_t i = 0; i < sizeof rects / sizeof rects[0]; i++) {
+      const int *r = rects[i];
+      int ox, oy, od;
+      assert_int_equal(
+          fg__image_decode_region_scaled(buf, len, NULL, r[0], r[1], r[2], r[3], den, &reg, &ox, &oy, &od, &e),
+          FG_OK);
+      assert_int_equal(od, den);
+      /* the fewest scaled pixels covering the region */
+      assert_int_equal(ox, r[0] / den * den);
+      assert_int_equal(oy, r[1] / den * den);
+      assert_int_equal(reg.width, (r[0] + r[2] + den - 1) / den - r[0] / den);
+      assert_int_equal(reg.height, (r[1] + r[3] + den - 1) / den - r[1] / den);
+      assert_int_equal(fg_image_crop(&scaled, ox / den, oy / den, reg.width, reg.height, &ref, &e), FG_OK);
+      int maxd;
+      double mad = mean_abs_diff(&reg, &ref, &maxd);
+      if (maxd != 0) fail_msg("1/%d region %zu: mean diff %.3f max %d", den, i, mad, maxd);
+      fg_image_release(&reg);
+      fg_image_release(&ref);
+    }
+    fg_image_release(&scaled);
+  }
+  int ox, oy, od;
+  assert_int_equal(fg__image_decode_region_scaled(buf, len, NULL, 0, 0, 8, 8, 3, &reg, &ox, &oy, &od, &e),
+                   FG_EINVAL);
+  assert_int_equal(fg__image_decode_region_scaled(buf, len, NULL, 1900, 0, 21, 10, 2, &reg, &ox, &oy, &od, &e),
+                   FG_EINVAL);
+  assert_null(reg.data);
+
+  /* EXIF orientation: (ox, oy) in the displayed image, pixels as the
+   * displayed image's own scaled decode (160 x 96 is a multiple of 8) */
+  fg_image small;
+  small_photo(buf, len, 160, 96, &small);
+  size_t jl, xl;
+  uint8_t *j = jpeg_encode(&small, 92, TJSAMP_420, &jl);
+  for (int o = 1; o <= 8; o++) {
+    uint8_t *x = with_exif(j, jl, o, 0, &xl);
+    for (int d = 0; d < 3; d++) {
+      int den = 1 << d, num, sden;
+      assert_int_equal(fg_image_decode_jpeg_scaled(x, xl, NULL, d ? 160 / den : 0, &scaled, &num, &sden, &e),
+                       FG_OK);
+      assert_int_equal(sden, den);
+      int rx = 13, ry = 21, rw = 40, rh = 50;
+      assert_int_equal(fg__image_decode_region_scaled(x, xl, NULL, rx, ry, rw, rh, den, &reg, &ox, &oy, &od, &e),
+                       FG_OK);
+      assert_true(ox <= rx && oy <= ry && ox + reg.width * den >= rx + rw && oy + reg.height * den >= ry + rh);
+      assert_int_equal(ox % den, 0);
+      assert_int_equal(oy % den, 0);
+      assert_int_equal(fg_image_crop(&scaled, ox / den, oy / den, reg.width, reg.height, &ref, &e), FG_OK);
+      int maxd;
+      double mad = mean_abs_diff(&reg, &ref, &maxd);
+      if (maxd != 0) fail_msg("orientation %d, 1/%d: region mean diff %.3f max %d", o, den, mad, maxd);
+      fg_image_release(&reg);
+      fg_image_release(&ref);
+      fg_image_release(&scaled);
+    }
+    free(x);
+  }
+
+  /* Damage inside or above the region is an error, never a partial image;
+   * the plain region decode reads the whole file, so a cut below the region
+   * is an error there too. */
+  size_t cut = len / 2;
+  assert_int_equal(fg__image_decode_region_scaled(buf, cut, NULL, 0, 1200, 64, 64, 1, &reg, &ox, &oy, &od, &e),
+                   FG_EFORMAT);
+  assert_null(reg.data);
+  assert_int_equal(fg_image_decode_region(buf, cut, NULL, 0, 0, 64, 64, &reg, &e), FG_EFORMAT);
+  assert_null(reg.data);
+  uint8_t *bad = malloc(len);
+  memcpy(bad, buf, len);
+  for (size_t i = len / 3; i < len / 3 + 64; i++) bad[i] = (uint8_t)(bad[i] * 31 + 7);
+  int rc = fg__image_decode_region_scaled(bad, len, NULL, 0, 1200, 1920, 80, 2, &reg, &ox, &oy, &od, &e);
+  if (rc == FG_OK) fail_msg("corrupt data decoded");
+  assert_null(reg.data);
+  free(bad);
+  free(j);
+  fg_image_release(&small);
+  free(buf);
+}
+
 static void test_region_decode(void **state) {
   (void)state;
   NEED_SAMPLE(buf, len);
@@ -1421,6 +1519,7 @@ int main(void) {
       cmocka_unit_test(test_truncated_inputs),
       cmocka_unit_test(test_scaled_decode),
       cmocka_unit_test(test_region_decode),
+      cmocka_unit_test(test_region_decode_scaled),
       cmocka_unit_test(test_crop_grey_flip),
       cmocka_unit_test(test_resize),
       cmocka_unit_test(test_resize_area_simd_matches_scalar),

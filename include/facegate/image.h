@@ -115,11 +115,11 @@ int fg_image_decode_jpeg_scaled(const uint8_t *buf, size_t len, const fg_image_l
 
 /* Decode only the rectangle (x, y, w, h) of the full-resolution, upright
  * (EXIF-oriented) image; it must lie inside the image (FG_EINVAL otherwise).
- * For JPEG the region is first cut out losslessly in the DCT domain (TurboJPEG
- * tjTransform with TJXOPT_CROP, on MCU boundaries, in the stored orientation),
- * so only the blocks covering the region are inverse-transformed and
- * colour-converted; the entropy-coded data is still read in full. Other
- * formats are decoded whole and cropped. Same limits and errors as
+ * For JPEG, libjpeg's partial decode (jpeg_crop_scanline, jpeg_skip_scanlines,
+ * in the stored orientation) inverse-transforms and colour-converts only the
+ * blocks about the region, and the pixels are those of a whole decode; the
+ * entropy-coded data is still read in full, so damage anywhere is an error.
+ * Other formats are decoded whole and cropped. Same limits and errors as
  * fg_image_decode. */
 int fg_image_decode_region(const uint8_t *buf, size_t len, const fg_image_limits *lim,
                            int x, int y, int w, int h, fg_image *out, fg_error *err);

@@ -158,14 +158,31 @@ static int finish_channels(fg_image *img, const fg_image_limits *lim, fg_error *
 
 /* ---- decode entry points ---------------------------------------------------------- */
 
-enum { MODE_FULL, MODE_SCALED, MODE_REGION };
+enum { MODE_FULL, MODE_SCALED, MODE_REGION, MODE_REGION_SCALED };
 
 typedef struct decode_req {
   int mode;
   int max_side;           /* MODE_SCALED */
-  int rx, ry, rw, rh;     /* MODE_REGION, displayed coordinates */
+  int rx, ry, rw, rh;     /* MODE_REGION(_SCALED), displayed coordinates */
+  int den;                /* MODE_REGION_SCALED: the DCT factor asked for (1, 2, 4, 8) */
+  int ox, oy;             /* MODE_REGION_SCALED: full-size displayed position of out's corner */
   int scale_num, scale_den;
 } decode_req;
+
+/* Displayed position of the raw rectangle (x, y, w, h)'s top-left corner
+ * after orientation o (raw image W x H). */
+static void orient_rect_origin(int o, int W, int H, int x, int y, int w, int h, int *dx, int *dy) {
+  switch (o) {
+  case 2: *dx = W - x - w; *dy = y; break;
+  case 3: *dx = W - x - w; *dy = H - y - h; break;
+  case 4: *dx = x; *dy = H - y - h; break;
+  case 5: *dx = y; *dy = x; break;
+  case 6: *dx = H - y - h; *dy = x; break;
+  case 7: *dx = H - y - h; *dy = W - x - w; break;
+  case 8: *dx = y; *dy = W - x - w; break;
+  default: *dx = x; *dy = y; break;
+  }
+}
 
 static int decode_region_generic(fg_image *full, const decode_req *q, fg_image *out,
                                  fg_error *err) {
@@ -187,17 +204,24 @@ static int decode_jpeg(const uint8_t *buf, size_t len, const fg_image_limits *li
   int o = (lim->flags & FG_IMAGE_IGNORE_EXIF) ? 1 : fg__exif_orientation(buf, len);
   if (o < 1 || o > 8) o = 1;
   int rc;
-  if (q->mode == MODE_REGION) {
+  if (q->mode == MODE_REGION || q->mode == MODE_REGION_SCALED) {
     int W, H;
     if ((rc = fg__jpeg_probe(buf, len, &W, &H, err))) return rc;
     if ((rc = fg__image_check_dims((uint64_t)W, (uint64_t)H, lim, "jpeg", err))) return rc;
     int dw = o >= 5 ? H : W, dh = o >= 5 ? W : H;
     if ((rc = region_check(dw, dh, q, err))) return rc;
-    int x, y, w, h;
+    int x, y, w, h, sx, sy;
     fg__orient_rect_to_raw(o, W, H, q->rx, q->ry, q->rw, q->rh, &x, &y, &w, &h);
-    rc = fg__jpeg_decode_raw_region(buf, len, lim, x, y, w, h, out, err);
+    int den = q->mode == MODE_REGION ? 1 : q->den;
+    /* A plain region decode reads the whole file, so that damage anywhere is
+     * an error; the scaled one stops after the region (see image.h). */
+    rc = fg__jpeg_decode_raw_region_scaled(buf, len, lim, x, y, w, h, den, q->mode == MODE_REGION, out, &sx,
+                                           &sy, err);
     if (rc) return rc;
     /* The region was cut in the stored orientation: orient the region itself. */
+    orient_rect_origin(o, W, H, sx * den, sy * den, out->width * den, out->height * den, &q->ox, &q->oy);
+    q->scale_num = 1;
+    q->scale_den = den;
   } else {
     rc = fg__jpeg_decode(buf, len, lim, q->mode == MODE_SCALED ? q->max_side : 0, &q->scale_num,
                          &q->scale_den, out, err);
@@ -228,7 +252,8 @@ static int decode_plain(const uint8_t *buf, size_t len, fg_image_format fmt,
                                        "JPEG 2000, PGM/PPM or DG2)");
   }
   if (rc) return rc;
-  if (q->mode == MODE_REGION) {
+  if (q->mode == MODE_REGION || q->mode == MODE_REGION_SCALED) {
+    q->ox = q->rx, q->oy = q->ry;
     if ((rc = region_check(full.width, full.height, q, err))) {
       fg_image_release(&full);
       return rc;
@@ -301,6 +326,21 @@ int fg_image_decode_region(const uint8_t *buf, size_t len, const fg_image_limits
                            int y, int w, int h, fg_image *out, fg_error *err) {
   decode_req q = {.mode = MODE_REGION, .rx = x, .ry = y, .rw = w, .rh = h};
   return decode_any(buf, len, lim, &q, out, err);
+}
+
+int fg__image_decode_region_scaled(const uint8_t *buf, size_t len, const fg_image_limits *lim, int x, int y,
+                                   int w, int h, int den, fg_image *out, int *ox, int *oy, int *out_den,
+                                   fg_error *err) {
+  if (den != 1 && den != 2 && den != 4 && den != 8) {
+    if (out) memset(out, 0, sizeof *out);
+    return fg__seterr(err, FG_EINVAL, "region decode: scale 1/%d (1, 2, 4 or 8)", den);
+  }
+  decode_req q = {.mode = MODE_REGION_SCALED, .rx = x, .ry = y, .rw = w, .rh = h, .den = den};
+  int rc = decode_any(buf, len, lim, &q, out, err);
+  *ox = rc ? 0 : q.ox;
+  *oy = rc ? 0 : q.oy;
+  *out_den = rc ? 0 : q.scale_den;
+  return rc;
 }
 
 int fg_image_decode_file(const char *path, const fg_image_limits *lim_in, fg_image *out,

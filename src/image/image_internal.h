@@ -63,9 +63,26 @@ int fg__exif_orientation(const uint8_t *p, size_t n);
 /* JPEG decode at factor 1/(2^k) chosen for max_side (0: full size); stored orientation. */
 int fg__jpeg_decode(const uint8_t *buf, size_t len, const fg_image_limits *lim, int max_side,
                     int *scale_num, int *scale_den, fg_image *out, fg_error *err);
-/* JPEG decode of the raw (stored orientation) rectangle via lossless crop. */
-int fg__jpeg_decode_raw_region(const uint8_t *buf, size_t len, const fg_image_limits *lim,
-                               int x, int y, int w, int h, fg_image *out, fg_error *err);
+/* JPEG decode, through the libjpeg API (jpeg_crop_scanline, jpeg_skip_scanlines),
+ * of the raw (stored orientation) rectangle at DCT factor 1/den (1, 2, 4, 8):
+ * *out holds the scaled pixels [*sx, *sx + out->width) x [*sy, ...) of the
+ * 1/den image, the fewest that cover the rectangle (exactly the rectangle for
+ * den 1). read_all: also read the entropy-coded data after the region (so
+ * damage there is an error); otherwise decoding stops after its last row. */
+int fg__jpeg_decode_raw_region_scaled(const uint8_t *buf, size_t len, const fg_image_limits *lim, int x,
+                                      int y, int w, int h, int den, int read_all, fg_image *out, int *sx,
+                                      int *sy, fg_error *err);
+/* The region (x, y, w, h) of the displayed full-size image decoded at DCT
+ * factor 1/den where the format allows it (JPEG, plain or in a DG2; others at
+ * 1/1, *out_den says which): *out's pixel (i, j) covers the full-size
+ * displayed pixels from (*ox + i * den, *oy + j * den), den x den of them
+ * (the last row or column may be partial when the image size is not a
+ * multiple of den). For JPEG, decoding stops after the region's last row, so
+ * damage below it is not detected: use it on bytes that have already decoded
+ * whole (as fg_face_process_buffer does after its reduced decode). */
+int fg__image_decode_region_scaled(const uint8_t *buf, size_t len, const fg_image_limits *lim, int x, int y,
+                                   int w, int h, int den, fg_image *out, int *ox, int *oy, int *out_den,
+                                   fg_error *err);
 /* JPEG header dimensions. */
 int fg__jpeg_probe(const uint8_t *buf, size_t len, int *w, int *h, fg_error *err);
 

@@ -1,8 +1,8 @@
 /*
- * JPEG through the TurboJPEG API of libjpeg-turbo (2.1): header-first decoding
- * so the pixel limit is checked before any pixel memory exists, DCT-domain
- * scaling for reduced-size decodes, and lossless DCT-domain cropping
- * (tjTransform, TJXOPT_CROP) for region decodes.
+ * JPEG through libjpeg-turbo (2.1): whole and reduced-size decodes through
+ * the TurboJPEG API (header-first, so the pixel limit is checked before any
+ * pixel memory exists; DCT-domain scaling), region decodes through the libjpeg
+ * API underneath it (partial decode: TurboJPEG 2.1 has none; see below).
  *
  * libjpeg treats much damage as a "warning" and would hand back a partly grey
  * image (a truncated file gets a fake end-of-image marker). We decode with
@@ -157,68 +157,189 @@ done:
   return rc;
 }
 
-typedef struct xform_ctx {
-  tjhandle tj;
-  const uint8_t *buf;
-  size_t len;
-  tjtransform *xf;
-  unsigned char *dst;
-  unsigned long dst_len;
-} xform_ctx;
+/* ---- region decode through the libjpeg API ------------------------------------------
+ *
+ * TurboJPEG 2.1 has no partial decode, but the libjpeg API underneath it does:
+ * jpeg_crop_scanline (columns, widened to iMCU boundaries) and
+ * jpeg_skip_scanlines (rows above the region: their entropy-coded data is
+ * still read, but nothing is inverse-transformed, upsampled or
+ * colour-converted). With scale_num/scale_denom the region comes out reduced.
+ * The same policy as above: a warning is an error unless it is on the benign
+ * list (here checked as each warning arrives: no retry needed), progressive
+ * images are limited to 500 scans (TJFLAG_LIMITSCANS's limit), errors
+ * longjmp back here and are reported as FG_EFORMAT (FG_ENOMEM for allocation
+ * failures). */
 
-static int xform_op(void *p, int flags) {
-  xform_ctx *c = p;
-  if (c->dst) {
-    tjFree(c->dst);
-    c->dst = NULL;
-  }
-  c->dst_len = 0;
-  return tjTransform(c->tj, c->buf, (unsigned long)c->len, 1, &c->dst, &c->dst_len, c->xf, flags);
+#include <setjmp.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+#define JPEG_MAX_SCANS 500
+
+typedef struct lj_err {
+  struct jpeg_error_mgr pub;
+  jmp_buf jb;
+  int code;
+  char msg[JMSG_LENGTH_MAX];
+} lj_err;
+
+static void lj_error_exit(j_common_ptr ci) {
+  lj_err *e = (lj_err *)ci->err;
+  (*ci->err->format_message)(ci, e->msg);
+  e->code = ci->err->msg_code == JERR_OUT_OF_MEMORY ? FG_ENOMEM : FG_EFORMAT;
+  longjmp(e->jb, 1);
 }
 
-int fg__jpeg_decode_raw_region(const uint8_t *buf, size_t len, const fg_image_limits *lim,
-                               int x, int y, int w, int h, fg_image *out, fg_error *err) {
+static void lj_emit(j_common_ptr ci, int level) {
+  if (level >= 0) return; /* trace messages */
+  lj_err *e = (lj_err *)ci->err;
+  char m[JMSG_LENGTH_MAX];
+  (*ci->err->format_message)(ci, m);
+  ci->err->num_warnings++;
+  if (warning_is_benign(m)) return;
+  memcpy(e->msg, m, sizeof m);
+  e->code = FG_EFORMAT;
+  longjmp(e->jb, 1);
+}
+
+static void lj_progress(j_common_ptr ci) {
+  if (ci->is_decompressor) {
+    j_decompress_ptr d = (j_decompress_ptr)ci;
+    if (d->progressive_mode && d->input_scan_number > JPEG_MAX_SCANS) {
+      lj_err *e = (lj_err *)ci->err;
+      snprintf(e->msg, sizeof e->msg, "progressive JPEG image has more than %d scans", JPEG_MAX_SCANS);
+      e->code = FG_ELIMIT;
+      longjmp(e->jb, 1);
+    }
+  }
+}
+
+int fg__jpeg_decode_raw_region_scaled(const uint8_t *buf, size_t len, const fg_image_limits *lim, int x,
+                                      int y, int w, int h, int den, int read_all, fg_image *out, int *sx,
+                                      int *sy, fg_error *err) {
   memset(out, 0, sizeof *out);
-  tjhandle tj = tjInitTransform();
-  if (!tj) return fg__seterr(err, FG_ENOMEM, "jpeg: cannot create a transformer");
-  fg_image cut = {0};
-  xform_ctx c = {tj, buf, len, NULL, NULL, 0};
-  int W, H, ss, cs, rc;
-  if ((rc = read_header(tj, buf, len, &W, &H, &ss, &cs, err))) goto done;
-  if ((rc = fg__image_check_dims((uint64_t)W, (uint64_t)H, lim, "jpeg", err))) goto done;
+  if (den != 1 && den != 2 && den != 4 && den != 8)
+    return fg__seterr(err, FG_EINVAL, "jpeg: scale 1/%d (1, 2, 4 or 8)", den);
+  if (len > (size_t)(unsigned long)-1) return fg__seterr(err, FG_ELIMIT, "jpeg: input too large");
+  /* volatile: read after a longjmp */
+  uint8_t *volatile px = NULL;
+  uint8_t *volatile row = NULL;
+  struct jpeg_decompress_struct ci;
+  lj_err je;
+  struct jpeg_progress_mgr prog;
+  memset(&ci, 0, sizeof ci);
+  ci.err = jpeg_std_error(&je.pub);
+  je.pub.error_exit = lj_error_exit;
+  je.pub.emit_message = lj_emit;
+  je.code = FG_OK;
+  je.msg[0] = 0;
+  if (setjmp(je.jb)) {
+    int code = je.code ? je.code : FG_EFORMAT;
+    jpeg_destroy_decompress(&ci);
+    free(px);
+    free(row);
+    memset(out, 0, sizeof *out);
+    return fg__seterr(err, code, "jpeg: region: %s", je.msg);
+  }
+  jpeg_create_decompress(&ci);
+  prog.progress_monitor = lj_progress;
+  ci.progress = &prog;
+  jpeg_mem_src(&ci, buf, (unsigned long)len);
+  jpeg_read_header(&ci, TRUE);
+  int rc;
+  if ((rc = fg__image_check_dims(ci.image_width, ci.image_height, lim, "jpeg", err))) goto fail;
+  int W = (int)ci.image_width, H = (int)ci.image_height;
   if (w <= 0 || h <= 0 || x < 0 || y < 0 || x > W - w || y > H - h) {
-    rc = fg__seterr(err, FG_EINVAL, "jpeg: region %d,%d %dx%d is not inside %dx%d", x, y, w, h,
-                    W, H);
-    goto done;
+    rc = fg__seterr(err, FG_EINVAL, "jpeg: region %d,%d %dx%d is not inside %dx%d", x, y, w, h, W, H);
+    goto fail;
   }
-  if (ss < 0 || ss >= TJ_NUMSAMP) {
-    rc = fg__seterr(err, FG_EUNSUPPORTED, "jpeg: unknown chroma subsampling");
-    goto done;
+  int cmyk = ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK;
+  int chn = ci.jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
+  ci.out_color_space = chn == 1 ? JCS_GRAYSCALE : cmyk ? JCS_CMYK : JCS_RGB;
+  ci.scale_num = 1;
+  ci.scale_denom = (unsigned)den;
+  ci.dct_method = JDCT_ISLOW; /* TurboJPEG's default: the same pixels as fg__jpeg_decode */
+  jpeg_start_decompress(&ci);
+  int SW = (int)ci.output_width, SH = (int)ci.output_height, oc = ci.output_components;
+  /* The scaled pixels covering the region. */
+  int x0 = x / den, y0 = y / den, x1 = (x + w + den - 1) / den, y1 = (y + h + den - 1) / den;
+  if (x1 > SW) x1 = SW;
+  if (y1 > SH) y1 = SH;
+  if (x0 >= x1) x0 = x1 - 1;
+  if (y0 >= y1) y0 = y1 - 1;
+  /* Decode one iMCU more on each side where there is one, so that the cut
+   * edges' chroma upsampling (which treats a crop edge as an image edge)
+   * falls outside the region. */
+  int imcu = ci.max_h_samp_factor * ci.min_DCT_scaled_size;
+  int cx0 = x0 - imcu < 0 ? 0 : x0 - imcu, cx1 = x1 + imcu > SW ? SW : x1 + imcu;
+  JDIMENSION xoff = (JDIMENSION)cx0, cw = (JDIMENSION)(cx1 - cx0);
+  if (cx0 > 0 || cx1 < SW) jpeg_crop_scanline(&ci, &xoff, &cw);
+  int ry0 = y0 - 2 < 0 ? 0 : y0 - 2; /* a little context above: the vertical upsampling */
+  if (ry0 > 0) jpeg_skip_scanlines(&ci, (JDIMENSION)ry0);
+  size_t rw = (size_t)ci.output_width * (size_t)oc, n;
+  int ow = x1 - x0, oh = y1 - y0;
+  if (fg__mul_size((size_t)ow, (size_t)oh, &n) || fg__mul_size(n, (size_t)oc, &n)) {
+    rc = fg__seterr(err, FG_ELIMIT, "jpeg: region %dx%d: size overflows", ow, oh);
+    goto fail;
   }
-  /* The lossless crop must start on an MCU boundary: widen to the left/top. */
-  int ax = x - x % tjMCUWidth[ss], ay = y - y % tjMCUHeight[ss];
-  tjtransform xf;
-  memset(&xf, 0, sizeof xf);
-  xf.r.x = ax;
-  xf.r.y = ay;
-  xf.r.w = x + w - ax;
-  xf.r.h = y + h - ay;
-  xf.op = TJXOP_NONE;
-  xf.options = TJXOPT_CROP | TJXOPT_COPYNONE;
-  c.xf = &xf;
-  if ((rc = run_strict(tj, xform_op, &c, "crop", err))) goto done;
-  int cw, ch, css, ccs;
-  if ((rc = read_header(tj, c.dst, c.dst_len, &cw, &ch, &css, &ccs, err))) goto done;
-  if (cw != xf.r.w || ch != xf.r.h) {
-    rc = fg__seterr(err, FG_EFORMAT, "jpeg: cropped size %dx%d, expected %dx%d", cw, ch, xf.r.w,
-                    xf.r.h);
-    goto done;
+  px = malloc(n);
+  row = malloc(rw);
+  if (!px || !row) {
+    rc = fg__seterr(err, FG_ENOMEM, "jpeg: region %dx%d: out of memory", ow, oh);
+    goto fail;
   }
-  if ((rc = decompress(tj, c.dst, c.dst_len, ccs, cw, ch, &cut, err))) goto done;
-  rc = fg_image_crop(&cut, x - ax, y - ay, w, h, out, err);
-done:
-  fg_image_release(&cut);
-  if (c.dst) tjFree(c.dst);
-  tjDestroy(tj);
+  size_t off = (size_t)(x0 - (int)xoff) * (size_t)oc, ob = (size_t)ow * (size_t)oc;
+  while ((int)ci.output_scanline < y1) {
+    int s = (int)ci.output_scanline;
+    JSAMPROW rp = row;
+    if (jpeg_read_scanlines(&ci, &rp, 1) != 1) {
+      rc = fg__seterr(err, FG_EFORMAT, "jpeg: region: no data at row %d", s);
+      goto fail;
+    }
+    if (s >= y0) memcpy(px + (size_t)(s - y0) * ob, row + off, ob);
+  }
+  if (read_all) {
+    /* Read the rest of the entropy-coded data too, so that damage below the
+     * region is an error as in a full decode. (Skipping to the very end
+     * reads nothing: jpeg_skip_scanlines then only marks the input done. So
+     * skip to the last row, which entropy-decodes, and read that row.) */
+    JDIMENSION left = ci.output_height - ci.output_scanline;
+    if (left > 1) jpeg_skip_scanlines(&ci, left - 1);
+    if (ci.output_scanline < ci.output_height) {
+      JSAMPROW rp = row;
+      if (jpeg_read_scanlines(&ci, &rp, 1) != 1) {
+        rc = fg__seterr(err, FG_EFORMAT, "jpeg: region: no data at the last row");
+        goto fail;
+      }
+    }
+    jpeg_finish_decompress(&ci);
+  }
+  jpeg_destroy_decompress(&ci);
+  free(row);
+  uint8_t *p = px;
+  if (cmyk) {
+    size_t np = (size_t)ow * oh;
+    for (size_t i = 0; i < np; i++) {
+      unsigned k = p[4 * i + 3];
+      p[3 * i + 0] = (uint8_t)((p[4 * i + 0] * k + 127) / 255);
+      p[3 * i + 1] = (uint8_t)((p[4 * i + 1] * k + 127) / 255);
+      p[3 * i + 2] = (uint8_t)((p[4 * i + 2] * k + 127) / 255);
+    }
+    uint8_t *shrunk = realloc(p, np * 3);
+    if (shrunk) p = shrunk;
+  }
+  out->width = ow;
+  out->height = oh;
+  out->channels = chn;
+  out->data = p;
+  if (sx) *sx = x0;
+  if (sy) *sy = y0;
+  return FG_OK;
+fail:
+  jpeg_destroy_decompress(&ci);
+  free(px);
+  free(row);
   return rc;
 }
