@@ -272,7 +272,8 @@ int fg_face_process(fg_face_engine *fe, const fg_image *img, fg_face_result *r, 
 /* The same from the bytes of anything fg_image_decode accepts (JPEG, PNG,
  * JPEG 2000, PGM/PPM, DG2). A JPEG much larger than the detector needs is
  * decoded at a reduced DCT scale for detection; the face region is decoded
- * again at full resolution only when the reduced image is too coarse for it. */
+ * again (only that region, at the finer DCT scale it needs) only when the
+ * reduced image is too coarse for it. */
 int fg_face_process_buffer(fg_face_engine *fe, const uint8_t *buf, size_t len,
                            const fg_image_limits *lim, fg_face_result *r, fg_error *err);
 int fg_face_process_file(fg_face_engine *fe, const char *path, const fg_image_limits *lim,

@@ -8,7 +8,9 @@
  * decoded at a reduced DCT scale (1/2, 1/4 or 1/8, keeping the long side
  * >= options.decode_side) for detection; if the chosen face is then at least
  * FACE_MIN_W pixels wide in that reduced image it is used as is, otherwise
- * just the face's region is decoded again at full resolution. Faces wider
+ * just the face's region is decoded again, at the coarsest finer DCT scale
+ * that makes it FACE_MIN_W wide (libjpeg's partial decode: columns cropped,
+ * rows above skipped, decoding stopped after the region's last row). Faces wider
  * than FACE_MAX_W in whichever image is used are first area-reduced (in a
  * region around them) to FACE_TARGET_W, so that the bilinear alignment warp
  * never shrinks by more than about 2x and does not alias. docs/pipeline.md
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "face/face_internal.h"
+#include "image/image_internal.h"
 
 #define FACE_MIN_W 80.0      /* narrowest box (px) the face stages accept from a reduced decode */
 #define FACE_MAX_W 160.0     /* wider boxes are area-reduced first ... */
@@ -61,11 +64,17 @@ static int face_view(const fg_face_options *o, const fg_face_box *box, const fg_
   face_region(o, box, det->full_w, det->full_h, R);
   int rc;
   if (hi && bw / det->kx < FACE_MIN_W && det->kx > 1) {
+    /* The coarsest finer DCT scale at which the face is FACE_MIN_W wide. */
+    int den = (int)lround(det->kx) / 2;
+    while (den > 1 && bw / den < FACE_MIN_W) den /= 2;
+    if (den < 1) den = 1;
     fg_image reg = {0};
-    rc = fg_image_decode_region(hi->buf, hi->len, hi->lim, R[0], R[1], R[2] - R[0], R[3] - R[1], &reg, err);
+    int ox, oy, od;
+    rc = fg__image_decode_region_scaled(hi->buf, hi->len, hi->lim, R[0], R[1], R[2] - R[0], R[3] - R[1], den, &reg,
+                                        &ox, &oy, &od, err);
     if (rc == FG_OK) {
       *owned = reg;
-      *v = (fg__face_view){owned, 1, 1, R[0], R[1], det->full_w, det->full_h};
+      *v = (fg__face_view){owned, od, od, ox, oy, det->full_w, det->full_h};
     } else if (rc == FG_ENOMEM) {
       return rc;
     }
