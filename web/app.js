@@ -511,6 +511,9 @@ function renderQueueRows() {
     put(body, table);
   }
   const tbody = $('tbody', table);
+  // A refresh must never take the keyboard focus away from the officer.
+  const active = document.activeElement;
+  const focusedId = active && active.closest && active.closest('#queue-table') ? active.dataset.id : null;
   const rows = new Map([...tbody.rows].map((tr) => [tr.dataset.id, tr]));
   const ids = q.map((r) => String(r.id));
   if (!ids.includes(String(state.queueSel))) {
@@ -539,10 +542,16 @@ function renderQueueRows() {
       h('td', { text: refCandidate(r) || DASH }));
     tr.classList.toggle('selected', id === String(state.queueSel));
     tr.setAttribute('aria-selected', id === String(state.queueSel) ? 'true' : 'false');
-    tbody.append(tr); // (re)appends in queue order
+    // Move a row only when it is out of queue order: moving a node drops its focus.
+    const at = ids.indexOf(id);
+    if (tbody.rows[at] !== tr) tbody.insertBefore(tr, tbody.rows[at] || null);
   }
   for (const tr of rows.values()) tr.remove();
   state.queueSeen = seen;
+  if (focusedId && document.activeElement !== active) {
+    const f = tbody.querySelector(`tr[data-id="${CSS.escape(focusedId)}"]`) || tbody.querySelector('tr.selected');
+    if (f) f.focus({ preventScroll: true });
+  }
 }
 
 function moveQueue(delta) {
