@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "border/border_internal.h"
+#include "store/sql_admin.h"
 
 #define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
 
@@ -62,19 +63,14 @@ static int make_dirs(const char *path, fg_error *err) {
   return FG_OK;
 }
 
-/* Record the policy in the audit chain when it differs from the last one
- * recorded (meta 'policy_sha256'). */
-static const fg_query Q_META_GET = {"meta_get", "SELECT value FROM meta WHERE key = ?"};
-static const fg_query Q_META_PUT = {
-    "meta_put",
-    "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"};
-
 static int copy_text(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)err;
   if (n > 0 && c[0].type == FG_VAL_TEXT) snprintf((char *)ctx, 65, "%s", c[0].s);
   return 1;
 }
 
+/* Record the policy in the audit chain when it differs from the last one
+ * recorded (meta 'policy_sha256'). */
 static int audit_policy(fg_border *b, fg_error *err) {
   json_t *pj = fg_policy_to_json(&b->policy);
   if (!pj) return fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -84,13 +80,13 @@ static int audit_policy(fg_border *b, fg_error *err) {
   char hex[65], old[65] = "";
   fg__sha256_hex((const uint8_t *)text, strlen(text), hex);
   fg_val k = FG_V_TEXT("policy_sha256");
-  int rc = fg_store_exec(b->store, &Q_META_GET, &k, 1, copy_text, old, err);
+  int rc = fg_store_exec(b->store, &FG_Q_ADM_META_GET, &k, 1, copy_text, old, err);
   if (rc == FG_OK && strcmp(old, hex) != 0) {
     fg_actor sys = {"facegate", "system", "policy"};
     rc = fg_store_begin(b->store, err);
     if (rc == FG_OK) {
       fg_val kv[2] = {FG_V_TEXT("policy_sha256"), FG_V_TEXT(hex)};
-      rc = fg_store_exec(b->store, &Q_META_PUT, kv, 2, NULL, NULL, err);
+      rc = fg_store_exec(b->store, &FG_Q_ADM_META_PUT, kv, 2, NULL, NULL, err);
       if (rc == FG_OK)
         rc = fg__border_audit(b, &sys, old[0] ? "policy.change" : "policy.set", "policy",
                               "policy", text, err);
@@ -226,6 +222,17 @@ int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,
   if (detail && !text) return fg__seterr(err, FG_ENOMEM, "out of memory");
   int rc = fg__border_audit(b, who, action, object, purpose, text, err);
   free(text);
+  return rc;
+}
+
+int fg__border_audit_about(fg_border *b, const fg_actor *who, const char *action,
+                           const char *kind, int64_t id, const char *purpose, json_t *detail,
+                           fg_error *err) {
+  if (!detail) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  char object[64];
+  snprintf(object, sizeof object, "%s:%lld", kind, (long long)id);
+  int rc = fg__border_audit_json(b, who, action, object, purpose, detail, err);
+  json_decref(detail);
   return rc;
 }
 

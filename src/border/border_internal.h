@@ -68,6 +68,12 @@ int fg__border_audit(fg_border *b, const fg_actor *who, const char *action, cons
 int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,
                           const char *object, const char *purpose, const json_t *detail,
                           fg_error *err);
+/* An event about the object "<kind>:<id>" with a JSON detail that this takes
+ * over: NULL means the json_pack that should have made it failed (FG_ENOMEM),
+ * so callers pass json_pack's result straight in. */
+int fg__border_audit_about(fg_border *b, const fg_actor *who, const char *action,
+                           const char *kind, int64_t id, const char *purpose, json_t *detail,
+                           fg_error *err);
 /* Seal / unseal a blob bound to (table, column, id). */
 int fg__border_seal(fg_border *b, const char *table, const char *column, int64_t id,
                     const void *plain, size_t n, uint8_t **out, size_t *out_len, fg_error *err);

@@ -83,20 +83,17 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
       FG_V_TEXT(category),
   };
   rc = fg_store_exec_int(b->store, &FG_Q_REC_CROSSING_INSERT, p, 11, &id, NULL, err);
-  if (rc == FG_OK) {
-    char object[48];
-    snprintf(object, sizeof object, "crossing:%lld", (long long)id);
-    json_t *d = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "traveller_id",
-                          (json_int_t)traveller_id, "direction", direction, "method", method,
-                          "port", port ? port : b->port,
-                          "entry_id", entry_id > 0 ? json_integer(entry_id) : json_null(),
-                          "encounter_id", encounter_id > 0 ? json_integer(encounter_id) : json_null(),
-                          "officer", officer && *officer ? json_string(officer) : json_null(),
-                          "admitted_until", fg__json_time(until));
-    if (!d) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
-    else rc = fg__border_audit_json(b, who, "crossing.create", object, "entry/exit record", d, err);
-    json_decref(d);
-  }
+  if (rc == FG_OK)
+    rc = fg__border_audit_about(
+        b, who, "crossing.create", "crossing", id, "entry/exit record",
+        json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "traveller_id",
+                  (json_int_t)traveller_id, "direction", direction, "method", method, "port",
+                  port ? port : b->port, "entry_id",
+                  entry_id > 0 ? json_integer(entry_id) : json_null(), "encounter_id",
+                  encounter_id > 0 ? json_integer(encounter_id) : json_null(), "officer",
+                  officer && *officer ? json_string(officer) : json_null(), "admitted_until",
+                  fg__json_time(until)),
+        err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK && crossing_id) *crossing_id = id;
@@ -243,13 +240,10 @@ int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto done;
   }
-  char object[48];
-  snprintf(object, sizeof object, "traveller:%lld", (long long)id);
-  json_t *d = json_pack("{s:s, s:I}", "query", traveller, "crossings",
-                        (json_int_t)json_array_size(list));
-  rc = d ? fg__border_audit_json(b, who, "crossings.read", object, "entry/exit history", d, err)
-         : fg__seterr(err, FG_ENOMEM, "out of memory");
-  json_decref(d);
+  rc = fg__border_audit_about(b, who, "crossings.read", "traveller", id, "entry/exit history",
+                              json_pack("{s:s, s:I}", "query", traveller, "crossings",
+                                        (json_int_t)json_array_size(list)),
+                              err);
   if (rc != FG_OK) goto done;
   *out = json_pack("{s:O, s:O, s:O}", "traveller", person, "crossings", list, "open_entry",
                    open ? open : json_null());

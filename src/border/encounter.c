@@ -38,12 +38,6 @@ const char *fg_outcome_name(fg_outcome o) {
   return "?";
 }
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ---- reading rows ---------------------------------------------------------- */
 
 typedef struct manifest_row {
@@ -222,13 +216,13 @@ static int run_face(enc *c, fg_error *err) {
   fg_border *b = c->b;
   fg_encounter_result *r = c->r;
   fg_face_engine *fe;
-  double t = now_ms();
+  double t = fg__ms();
   int rc = fg__border_face(b, &fe, err);
   if (rc != FG_OK) return rc;
   fg_face_result *fr = b->scratch;
   rc = fg_face_process_buffer(fe, c->rq->image, c->rq->image_len, NULL, fr, err);
   if (rc != FG_OK) return rc;
-  r->ms_face = now_ms() - t;
+  r->ms_face = fg__ms() - t;
   /* Copy out what is needed: the gallery cache may use the scratch result. */
   c->acquired = fr->status == FG_FACE_OK;
   c->have_face = fr->status != FG_FACE_NO_FACE && fr->dim > 0;
@@ -248,7 +242,7 @@ static int run_face(enc *c, fg_error *err) {
 
 static int screen_watchlist(enc *c, fg_error *err) {
   fg_border *b = c->b;
-  double t = now_ms();
+  double t = fg__ms();
   const fg_gallery *g = NULL;
   int rc = fg__watchlist_gallery(b, &g, err);
   if (rc == FG_OK)
@@ -262,14 +256,14 @@ static int screen_watchlist(enc *c, fg_error *err) {
     c->r->watchlist_id = c->wl_best_id;
     c->r->watchlist_score = c->wl_best;
   }
-  c->r->ms_watchlist = now_ms() - t;
+  c->r->ms_watchlist = fg__ms() - t;
   return FG_OK;
 }
 
 static int search_flight(enc *c, fg_error *err) {
   fg_border *b = c->b;
   fg_encounter_result *r = c->r;
-  double t = now_ms();
+  double t = fg__ms();
   const fg_gallery *g = NULL;
   float best;
   int rc = fg__flight_gallery(b, c->rq->manifest_id, &g, err);
@@ -282,7 +276,7 @@ static int search_flight(enc *c, fg_error *err) {
   c->searched = 1;
   r->score = best;
   if (c->nearest > 0 && best >= r->threshold) c->candidate = c->nearest;
-  r->ms_search = now_ms() - t;
+  r->ms_search = fg__ms() - t;
   return FG_OK;
 }
 
@@ -364,15 +358,13 @@ static fg_val id_or_null(int64_t x) { return x > 0 ? FG_V_INT(x) : FG_V_NULL; }
 static int audit_searches(enc *c, fg_error *err) {
   fg_border *b = c->b;
   int rc = FG_OK;
-  char obj[48];
   if (c->searched) {
-    json_t *d = json_pack("{s:I,s:o,s:f}", "gallery_templates", (json_int_t)c->flight_templates,
-                          "best_score", isnan(c->r->score) ? json_null() : json_real(c->r->score),
-                          "threshold", (double)c->r->threshold);
-    if (!d) return fg__seterr(err, FG_ENOMEM, "out of memory");
-    snprintf(obj, sizeof obj, "manifest:%lld", (long long)c->rq->manifest_id);
-    rc = fg__border_audit_json(b, c->who, "gallery.search", obj, "border control", d, err);
-    json_decref(d);
+    rc = fg__border_audit_about(
+        b, c->who, "gallery.search", "manifest", c->rq->manifest_id, "border control",
+        json_pack("{s:I,s:o,s:f}", "gallery_templates", (json_int_t)c->flight_templates,
+                  "best_score", isnan(c->r->score) ? json_null() : json_real(c->r->score),
+                  "threshold", (double)c->r->threshold),
+        err);
     if (rc != FG_OK) return rc;
   }
   if (c->wl_searched) {
@@ -399,11 +391,8 @@ static int audit_encounter(enc *c, fg_error *err) {
     json_object_set_new(d, "referral", json_string(r->referral_reason));
   }
   if (r->watchlist_id > 0) json_object_set_new(d, "watchlist_id", json_integer(r->watchlist_id));
-  char obj[48];
-  snprintf(obj, sizeof obj, "encounter:%lld", (long long)r->encounter_id);
-  int rc = fg__border_audit_json(c->b, c->who, "encounter.create", obj, "border control", d, err);
-  json_decref(d);
-  return rc;
+  return fg__border_audit_about(c->b, c->who, "encounter.create", "encounter", r->encounter_id,
+                                "border control", d, err);
 }
 
 /* Seal the capture and its template to the encounter row and note the time. */
@@ -425,7 +414,7 @@ static int finish_row(enc *c, fg_error *err) {
   }
   if (rc == FG_OK) {
     fg_val v[4] = {FG_V_BLOB(cap, cap_n), FG_V_BLOB(tpl_sealed, tpl_sealed_n),
-                   FG_V_REAL(now_ms() - c->t0), FG_V_INT(r->encounter_id)};
+                   FG_V_REAL(fg__ms() - c->t0), FG_V_INT(r->encounter_id)};
     rc = fg_store_exec(b->store, &FG_Q_ENC_FINISH, v, 4, NULL, NULL, err);
   }
   free(cap);
@@ -492,7 +481,7 @@ static int write_records(enc *c, fg_error *err) {
 
 static int record(enc *c, fg_error *err) {
   fg_border *b = c->b;
-  double t = now_ms();
+  double t = fg__ms();
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
   manifest_row again;
@@ -501,7 +490,7 @@ static int record(enc *c, fg_error *err) {
   if (rc == FG_OK) rc = write_records(c, err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
-  c->r->ms_store = now_ms() - t;
+  c->r->ms_store = fg__ms() - t;
   return rc;
 }
 
@@ -517,7 +506,7 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
                         fg_encounter_result *r, fg_error *err) {
   if (!b || !rq || !r) return fg__seterr(err, FG_EINVAL, "encounter: missing argument");
   result_init(r);
-  enc c = {.b = b, .who = who, .rq = rq, .r = r, .t0 = now_ms()};
+  enc c = {.b = b, .who = who, .rq = rq, .r = r, .t0 = fg__ms()};
   c.wl_best = c.wl_threshold = NAN;
   if (!rq->gate || !*rq->gate) return fg__seterr(err, FG_EINVAL, "encounter: no gate given");
   int trc;
@@ -560,7 +549,7 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
   else if (r->referral_id > 0) r->gate_action = "see_officer";
   else if (r->outcome == FG_OUTCOME_FAILURE_TO_ACQUIRE) r->gate_action = "retry";
   else r->gate_action = "see_officer";
-  r->ms_total = now_ms() - c.t0;
+  r->ms_total = fg__ms() - c.t0;
 done:
   if (c.emb) sodium_memzero(c.emb, (size_t)c.dim * sizeof *c.emb);
   free(c.emb);

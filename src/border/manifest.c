@@ -502,21 +502,17 @@ static int write_records(import_ctx *c, fg_error *err) {
     fg_val id = FG_V_INT(c->manifest_id);
     rc = fg_store_exec_int(b->store, &FG_Q_MAN_BUMP, &id, 1, &c->revision, NULL, err);
   }
-  if (rc == FG_OK) {
-    char object[40];
-    snprintf(object, sizeof object, "manifest:%lld", (long long)c->manifest_id);
-    json_t *detail = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "format",
-        c->doc.format == FG_MANIFEST_CSV ? "csv" : "json", "revision", (json_int_t)c->revision,
-        "rows", (json_int_t)c->doc.n, "passengers", (json_int_t)c->added,
-        "enrolled_passengers", (json_int_t)c->enrolled, "templates", (json_int_t)c->templates,
-        "problems", (json_int_t)problem_count(c));
-    if (!detail) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
-    else
-      rc = fg__border_audit_json(b, c->who, c->amend ? "manifest.amend" : "manifest.import",
-                                 object, "flight staging", detail, err);
-    json_decref(detail);
-  }
+  if (rc == FG_OK)
+    rc = fg__border_audit_about(
+        b, c->who, c->amend ? "manifest.amend" : "manifest.import", "manifest", c->manifest_id,
+        "flight staging",
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "format",
+                  c->doc.format == FG_MANIFEST_CSV ? "csv" : "json", "revision",
+                  (json_int_t)c->revision, "rows", (json_int_t)c->doc.n, "passengers",
+                  (json_int_t)c->added, "enrolled_passengers", (json_int_t)c->enrolled,
+                  "templates", (json_int_t)c->templates, "problems",
+                  (json_int_t)problem_count(c)),
+        err);
   if (rc == FG_OK) return fg_store_commit(b->store, err);
   fg_store_rollback(b->store);
   return rc;
@@ -734,11 +730,10 @@ int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_
                    (json_int_t)enrolled, "passengers", pax);
   if (!*out) return fg__seterr(err, FG_ENOMEM, "out of memory");
   /* Names, dates of birth and documents: a read of personal data, audited. */
-  char obj[48], detail[64];
-  snprintf(obj, sizeof obj, "manifest:%lld", (long long)id);
-  snprintf(detail, sizeof detail, "{\"passengers\":%zu}", json_array_size(pax));
-  if ((rc = fg__border_audit(b, who, "manifest.read", obj, "flight staging", detail, err)) !=
-      FG_OK) {
+  if ((rc = fg__border_audit_about(b, who, "manifest.read", "manifest", id, "flight staging",
+                                    json_pack("{s:I}", "passengers",
+                                              (json_int_t)json_array_size(pax)),
+                                    err)) != FG_OK) {
     json_decref(*out);
     *out = NULL;
     return rc;

@@ -79,16 +79,12 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
                  traveller_id > 0 ? FG_V_INT(traveller_id) : FG_V_NULL};
   int64_t id = 0;
   rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p, 4, &id, NULL, err);
-  if (rc == FG_OK) {
-    char object[48];
-    snprintf(object, sizeof object, "referral:%lld", (long long)id);
-    json_t *d = json_pack("{s:I, s:s, s:o}", "encounter_id", (json_int_t)encounter_id, "reason",
-                          reason, "candidate_id",
-                          traveller_id > 0 ? json_integer(traveller_id) : json_null());
-    rc = d ? fg__border_audit_json(b, who, "referral.create", object, "referral", d, err)
-           : fg__seterr(err, FG_ENOMEM, "out of memory");
-    json_decref(d);
-  }
+  if (rc == FG_OK)
+    rc = fg__border_audit_about(
+        b, who, "referral.create", "referral", id, "referral",
+        json_pack("{s:I, s:s, s:o}", "encounter_id", (json_int_t)encounter_id, "reason", reason,
+                  "candidate_id", traveller_id > 0 ? json_integer(traveller_id) : json_null()),
+        err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK && referral_id) *referral_id = id;
@@ -562,17 +558,13 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
         FG_OK)
       goto fail;
   }
-  char object[48];
-  snprintf(object, sizeof object, "referral:%lld", (long long)id);
-  json_t *d = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "decision", decision, "officer",
-                        officer->name, "previous_status", s.status, "traveller_id",
-                        who_id > 0 ? json_integer(who_id) : json_null(), "crossing_id",
-                        crossing_id > 0 ? json_integer(crossing_id) : json_null(), "note",
-                        note && note[0]);
-  rc = d ? fg__border_audit_json(b, officer, "referral.decide", object, "referral decision", d,
-                                 err)
-         : fg__seterr(err, FG_ENOMEM, "out of memory");
-  json_decref(d);
+  rc = fg__border_audit_about(
+      b, officer, "referral.decide", "referral", id, "referral decision",
+      json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "decision", decision, "officer", officer->name,
+                "previous_status", s.status, "traveller_id",
+                who_id > 0 ? json_integer(who_id) : json_null(), "crossing_id",
+                crossing_id > 0 ? json_integer(crossing_id) : json_null(), "note", note && note[0]),
+      err);
   if (rc != FG_OK) goto fail;
   if ((rc = fg_store_commit(b->store, err)) != FG_OK) return rc;
   return out ? load_referral(b, id, out, err) : FG_OK;

@@ -69,15 +69,11 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
     rc = add_template(b, entry, embs + (size_t)i * (size_t)dim, dim, images ? images[i] : NULL,
                       images ? lens[i] : 0, err);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
-  if (rc == FG_OK) {
-    json_t *d = json_pack("{s:i,s:s,s:o}", "templates", n, "source", source, "expires_at",
-                          fg__json_time(expires_at));
-    char obj[48];
-    snprintf(obj, sizeof obj, "watchlist:%lld", (long long)entry);
-    rc = d ? fg__border_audit_json(b, who, "watchlist.add", obj, "watchlist", d, err)
-           : fg__seterr(err, FG_ENOMEM, "out of memory");
-    json_decref(d);
-  }
+  if (rc == FG_OK)
+    rc = fg__border_audit_about(b, who, "watchlist.add", "watchlist", entry, "watchlist",
+                                json_pack("{s:i,s:s,s:o}", "templates", n, "source", source,
+                                          "expires_at", fg__json_time(expires_at)),
+                                err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK) {
@@ -182,14 +178,9 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
                                          err)) == FG_OK)
     deleted = fg_store_changes(b->store);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
-  if (rc == FG_OK) {
-    json_t *d = json_pack("{s:I}", "templates_deleted", (json_int_t)deleted);
-    char obj[48];
-    snprintf(obj, sizeof obj, "watchlist:%lld", (long long)id);
-    rc = d ? fg__border_audit_json(b, who, "watchlist.remove", obj, "watchlist", d, err)
-           : fg__seterr(err, FG_ENOMEM, "out of memory");
-    json_decref(d);
-  }
+  if (rc == FG_OK)
+    rc = fg__border_audit_about(b, who, "watchlist.remove", "watchlist", id, "watchlist",
+                                json_pack("{s:I}", "templates_deleted", (json_int_t)deleted), err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK) {

@@ -11,6 +11,7 @@
 
 #include "border/border_internal.h"
 #include "server/server_internal.h"
+#include "store/sql_admin.h"
 
 static int query_long(fg__req *r, const char *key, long long lo, long long hi, long long *v) {
   const char *s = fg__query(r, key);
@@ -45,11 +46,6 @@ int fg__route_audit_verify(fg__req *r) {
   return fg__reply(r, 200, out);
 }
 
-static const fg_query Q_LAST_PURGE = {
-    "server_last_purge",
-    "SELECT seq, at, actor, role, detail FROM audit WHERE action = 'purge.run' "
-    "ORDER BY seq DESC LIMIT 1"};
-
 static int purge_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n;
   json_t **out = ctx;
@@ -63,7 +59,7 @@ static int purge_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 int fg__route_purge_status(fg__req *r) {
   json_t *last = NULL;
   fg_error e;
-  int rc = fg_store_exec(r->b->store, &Q_LAST_PURGE, NULL, 0, purge_row, &last, &e);
+  int rc = fg_store_exec(r->b->store, &FG_Q_ADM_LAST_PURGE, NULL, 0, purge_row, &last, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   return fg__reply(r, 200, json_pack("{s:o, s:i}", "last", last ? last : json_null(),
                                      "interval_seconds", r->srv->opt.purge_interval));

@@ -13,22 +13,7 @@
 
 #include "border/border_internal.h"
 #include "server/server_internal.h"
-
-static const fg_query Q_TOKEN_INSERT = {
-    "token_insert",
-    "INSERT INTO tokens(name, role, hash, created_at, created_by) VALUES(?, ?, ?, ?, ?) "
-    "RETURNING id"};
-static const fg_query Q_TOKEN_LIST = {
-    "token_list",
-    "SELECT id, name, role, created_at, created_by, revoked_at FROM tokens ORDER BY id"};
-static const fg_query Q_TOKEN_BY_ID = {
-    "token_by_id", "SELECT id, name, revoked_at FROM tokens WHERE id = ?"};
-static const fg_query Q_TOKEN_BY_NAME = {
-    "token_by_name", "SELECT id, name, revoked_at FROM tokens WHERE name = ?"};
-static const fg_query Q_TOKEN_REVOKE = {
-    "token_revoke", "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"};
-static const fg_query Q_TOKEN_BY_HASH = {
-    "token_by_hash", "SELECT id, name, role, revoked_at FROM tokens WHERE hash = ?"};
+#include "store/sql_admin.h"
 
 const char *fg_role_name(unsigned role) {
   switch (role) {
@@ -81,16 +66,11 @@ int fg_api_token_create(fg_border *b, const fg_actor *who, const char *name, con
   if (rc != FG_OK) return rc;
   fg_val p[5] = {FG_V_TEXT(name), FG_V_TEXT(role), FG_V_BLOB(hash, sizeof hash),
                  FG_V_INT(fg_border_now(b)), FG_V_TEXT(who && who->name ? who->name : "unknown")};
-  rc = fg_store_exec_int(b->store, &Q_TOKEN_INSERT, p, 5, &new_id, NULL, err);
+  rc = fg_store_exec_int(b->store, &FG_Q_ADM_TOKEN_INSERT, p, 5, &new_id, NULL, err);
   if (rc == FG_ECONFLICT) fg__seterr(err, rc, "a token named '%s' exists already", name);
-  if (rc == FG_OK) {
-    char object[32];
-    snprintf(object, sizeof object, "token:%lld", (long long)new_id);
-    json_t *d = json_pack("{s:s, s:s}", "name", name, "role", role);
-    rc = d ? fg__border_audit_json(b, who, "token.create", object, "access control", d, err)
-           : fg__seterr(err, FG_ENOMEM, "out of memory");
-    json_decref(d);
-  }
+  if (rc == FG_OK)
+    rc = fg__border_audit_about(b, who, "token.create", "token", new_id, "access control",
+                                json_pack("{s:s, s:s}", "name", name, "role", role), err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK) {
@@ -116,7 +96,7 @@ int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error 
   (void)who;
   json_t *arr = json_array();
   if (!arr) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  int rc = fg_store_exec(b->store, &Q_TOKEN_LIST, NULL, 0, list_row, arr, err);
+  int rc = fg_store_exec(b->store, &FG_Q_ADM_TOKEN_LIST, NULL, 0, list_row, arr, err);
   if (rc != FG_OK) {
     json_decref(arr);
     return rc;
@@ -150,7 +130,7 @@ int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const cha
   fg_val key = id > 0 ? FG_V_INT(id) : FG_V_TEXT(name ? name : "");
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
-  rc = fg_store_exec(b->store, id > 0 ? &Q_TOKEN_BY_ID : &Q_TOKEN_BY_NAME, &key, 1, found_row, &f,
+  rc = fg_store_exec(b->store, id > 0 ? &FG_Q_ADM_TOKEN_BY_ID : &FG_Q_ADM_TOKEN_BY_NAME, &key, 1, found_row, &f,
                      err);
   if (rc == FG_OK && !f.found) {
     if (id > 0) rc = fg__seterr(err, FG_ENOTFOUND, "no token %lld", (long long)id);
@@ -159,16 +139,11 @@ int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const cha
   if (rc == FG_OK && f.revoked) rc = fg__seterr(err, FG_ECONFLICT, "token '%s' is already revoked", f.name);
   if (rc == FG_OK) {
     fg_val p[2] = {FG_V_INT(fg_border_now(b)), FG_V_INT(f.id)};
-    rc = fg_store_exec(b->store, &Q_TOKEN_REVOKE, p, 2, NULL, NULL, err);
+    rc = fg_store_exec(b->store, &FG_Q_ADM_TOKEN_REVOKE, p, 2, NULL, NULL, err);
   }
-  if (rc == FG_OK) {
-    char object[32];
-    snprintf(object, sizeof object, "token:%lld", (long long)f.id);
-    json_t *d = json_pack("{s:s}", "name", f.name);
-    rc = d ? fg__border_audit_json(b, who, "token.revoke", object, "access control", d, err)
-           : fg__seterr(err, FG_ENOMEM, "out of memory");
-    json_decref(d);
-  }
+  if (rc == FG_OK)
+    rc = fg__border_audit_about(b, who, "token.revoke", "token", f.id, "access control",
+                                json_pack("{s:s}", "name", f.name), err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   return rc;
@@ -205,7 +180,7 @@ int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info,
   fg_token_hash(b->keys, token, hash);
   found_token f = {0};
   fg_val key = FG_V_BLOB(hash, sizeof hash);
-  int rc = fg_store_exec(b->store, &Q_TOKEN_BY_HASH, &key, 1, check_row, &f, err);
+  int rc = fg_store_exec(b->store, &FG_Q_ADM_TOKEN_BY_HASH, &key, 1, check_row, &f, err);
   if (rc != FG_OK) return rc;
   if (!f.found) return fg__seterr(err, FG_EAUTH, "unknown token");
   if (f.revoked) return fg__seterr(err, FG_EAUTH, "revoked token (%s)", f.name);
