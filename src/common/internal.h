@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "facegate/error.h"
 
@@ -17,6 +18,13 @@
 
 /* Fill *err (if non-NULL) and return code, so callers can `return fg__seterr(...)`. */
 int fg__seterr(fg_error *err, int code, const char *fmt, ...) FG__PRINTF(3, 4);
+
+/* Monotonic clock in milliseconds (stage timings). */
+static inline double fg__ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 /* Multiply with overflow detection: returns 0 and stores a*b, or -1 on overflow. */
 static inline int fg__mul_size(size_t a, size_t b, size_t *out) {

@@ -46,13 +46,6 @@ struct fg_face_engine {
   uint8_t model_id[8];
 };
 
-/* Monotonic clock in milliseconds. */
-static inline double fg__ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* The rectangle (x, y, w, h) of src, zero outside the image, resized to
  * out_w x out_h with area averaging (bilinear where it enlarges). Integer
  * rectangle so the crop itself is an exact copy. */

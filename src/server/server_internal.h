@@ -171,7 +171,8 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
                                const char *upload_data, size_t *upload_size, void **con_cls);
 void fg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe);
-double fg__now_sec(void);
+/* Monotonic seconds (request timing): the common millisecond clock. */
+static inline double fg__now_sec(void) { return fg__ms() / 1e3; }
 
 /* Query-string argument (NULL when absent). */
 const char *fg__query(fg__req *r, const char *key);
