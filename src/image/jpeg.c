@@ -83,6 +83,20 @@ static int decomp_op(void *p, int flags) {
 }
 
 /* Decompress buf (header already read: colour space cs) to sw x sh pixels. */
+/* Adobe-style (inverted) CMYK as libjpeg returns it, 4 bytes a pixel, turned
+ * in place into RGB: R = C*K/255 etc. No colour management: good enough for a
+ * face, documented as approximate. Returns the (possibly shrunk) buffer. */
+static uint8_t *cmyk_to_rgb(uint8_t *px, size_t np) {
+  for (size_t i = 0; i < np; i++) {
+    unsigned k = px[4 * i + 3];
+    px[3 * i + 0] = (uint8_t)((px[4 * i + 0] * k + 127) / 255);
+    px[3 * i + 1] = (uint8_t)((px[4 * i + 1] * k + 127) / 255);
+    px[3 * i + 2] = (uint8_t)((px[4 * i + 2] * k + 127) / 255);
+  }
+  uint8_t *shrunk = realloc(px, np * 3);
+  return shrunk ? shrunk : px;
+}
+
 static int decompress(tjhandle tj, const uint8_t *buf, size_t len, int cs, int sw, int sh,
                       fg_image *out, fg_error *err) {
   memset(out, 0, sizeof *out);
@@ -100,19 +114,7 @@ static int decompress(tjhandle tj, const uint8_t *buf, size_t len, int cs, int s
     free(px);
     return rc;
   }
-  if (cmyk) {
-    /* Adobe-style (inverted) CMYK as libjpeg returns it: R = C*K/255 etc. No
-     * colour management: good enough for a face, documented as approximate. */
-    size_t np = (size_t)sw * sh;
-    for (size_t i = 0; i < np; i++) {
-      unsigned k = px[4 * i + 3];
-      px[3 * i + 0] = (uint8_t)((px[4 * i + 0] * k + 127) / 255);
-      px[3 * i + 1] = (uint8_t)((px[4 * i + 1] * k + 127) / 255);
-      px[3 * i + 2] = (uint8_t)((px[4 * i + 2] * k + 127) / 255);
-    }
-    uint8_t *shrunk = realloc(px, np * 3);
-    if (shrunk) px = shrunk;
-  }
+  if (cmyk) px = cmyk_to_rgb(px, (size_t)sw * sh);
   out->width = sw;
   out->height = sh;
   out->channels = ch;
@@ -318,18 +320,7 @@ int fg__jpeg_decode_raw_region_scaled(const uint8_t *buf, size_t len, const fg_i
   }
   jpeg_destroy_decompress(&ci);
   free(row);
-  uint8_t *p = px;
-  if (cmyk) {
-    size_t np = (size_t)ow * oh;
-    for (size_t i = 0; i < np; i++) {
-      unsigned k = p[4 * i + 3];
-      p[3 * i + 0] = (uint8_t)((p[4 * i + 0] * k + 127) / 255);
-      p[3 * i + 1] = (uint8_t)((p[4 * i + 1] * k + 127) / 255);
-      p[3 * i + 2] = (uint8_t)((p[4 * i + 2] * k + 127) / 255);
-    }
-    uint8_t *shrunk = realloc(p, np * 3);
-    if (shrunk) p = shrunk;
-  }
+  uint8_t *p = cmyk ? cmyk_to_rgb(px, (size_t)ow * oh) : px;
   out->width = ow;
   out->height = oh;
   out->channels = chn;
