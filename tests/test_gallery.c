@@ -196,6 +196,51 @@ static void test_add_errors(void **state) {
   assert_int_equal(fg_gallery_model_id_from_hex("87aa", id), FG_EINVAL);
 }
 
+/* The centroid: normalised mean of normalised inputs, scored like any template. */
+static void test_add_centroid(void **state) {
+  (void)state;
+  fg_gallery *g;
+  fg_error e;
+  assert_int_equal(fg_gallery_create(4, FG_ENCODING_FP32, NULL, &g, &e), FG_OK);
+  /* two photos of different lengths in a stride of 5: each counts once, whatever its norm */
+  const float two[10] = {3, 0, 0, 0, 99, 0, 0.5f, 0, 0, 99};
+  size_t t = 99;
+  assert_int_equal(fg_gallery_add_centroid(g, "p", two, 2, 4, 5, &t, &e), FG_OK);
+  assert_int_equal(t, 0);
+  float c[4];
+  uint32_t subj;
+  assert_int_equal(fg_gallery_template(g, 0, &subj, c), FG_OK);
+  assert_float_equal(c[0], 0.70710678f, 1e-6);
+  assert_float_equal(c[1], 0.70710678f, 1e-6);
+  assert_float_equal(c[2], 0, 0);
+  /* a probe along the first photo scores 1/sqrt(2) against the centroid; max-fusion would give 1 */
+  const float probe[4] = {1, 0, 0, 0};
+  fg_match m;
+  size_t cnt;
+  assert_int_equal(fg_gallery_search(g, probe, 1, 0, 1, NULL, &m, &cnt, &e), FG_OK);
+  assert_int_equal(cnt, 1);
+  assert_float_equal(m.score, 0.70710678f, 1e-6);
+  /* one embedding: the same template as fg_gallery_add */
+  const float one[4] = {0, 0, 2, 0};
+  assert_int_equal(fg_gallery_add_centroid(g, "q", one, 1, 4, 0, NULL, &e), FG_OK);
+  assert_int_equal(fg_gallery_template(g, 1, &subj, c), FG_OK);
+  assert_float_equal(c[2], 1, 0);
+  /* refusals leave the gallery as it was */
+  const float opposite[8] = {1, 0, 0, 0, -1, 0, 0, 0}, bad[8] = {1, 0, 0, 0, NAN, 0, 0, 0};
+  assert_int_equal(fg_gallery_add_centroid(g, "r", opposite, 2, 4, 0, NULL, &e), FG_EINVAL);
+  assert_non_null(strstr(e.msg, "cancel"));
+  assert_int_equal(fg_gallery_add_centroid(g, "r", bad, 2, 4, 0, NULL, &e), FG_EINVAL);
+  assert_non_null(strstr(e.msg, "embedding 1"));
+  assert_int_equal(fg_gallery_add_centroid(g, "r", one, 0, 4, 0, NULL, &e), FG_EINVAL);
+  assert_int_equal(fg_gallery_add_centroid(g, "r", one, 1, 3, 0, NULL, &e), FG_EINVAL);
+  assert_int_equal(fg_gallery_add_centroid(g, "r", two, 2, 4, 3, NULL, &e), FG_EINVAL);
+  assert_int_equal(fg_gallery_add_centroid(g, "", one, 1, 4, 0, NULL, &e), FG_EINVAL);
+  fg_gallery_info in;
+  fg_gallery_get_info(g, &in);
+  assert_int_equal(in.n_templates, 2);
+  fg_gallery_destroy(g);
+}
+
 static void test_int8_encoding(void **state) {
   (void)state;
   /* rounding half away from zero, scale max|x|/127, symmetric range */
@@ -491,6 +536,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_add_remove_compact),
       cmocka_unit_test(test_add_errors),
+      cmocka_unit_test(test_add_centroid),
       cmocka_unit_test(test_int8_encoding),
       cmocka_unit_test(test_fp16_conversion),
       cmocka_unit_test(test_save_open_roundtrip),

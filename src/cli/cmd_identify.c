@@ -13,6 +13,11 @@
  * image each of people not on the flight (a random person, then a random image
  * of theirs). The same draws serve both settings, so they are compared pair by
  * pair. Search is the product's: an int8 gallery (--encoding), exact top 1.
+ * Two images are enrolled both ways: as one template, their centroid
+ * (fg_gallery_add_centroid, what facegate's workflows do), and as two
+ * templates with max-fusion. Since only about half the travellers have a
+ * third image, the three settings are repeated on flights drawn from the
+ * people with 3+ images, where every traveller is enrolled with two.
  *
  * Metrics (ISO/IEC 19795-1, NIST IR 8381). FPIR(T): the share of non-mated
  * searches whose top score is >= T. FNIR(T): the share of mated searches whose
@@ -310,20 +315,36 @@ static int search_images(const fg_gallery *g, const lfw *L, const uint32_t *imgs
   return fg_gallery_search(g, buf, n, 0, k, &o, m, cnt, e);
 }
 
-/* The flights: settings[0] one image per traveller, settings[1] two where available. */
-static int run_flights(const run_cfg *c, setting st[2], fg_error *e) {
+/* Enrol two images of one traveller as their centroid (the product's way). */
+static int add_centroid(fg_gallery *g, const lfw *L, uint32_t a, uint32_t b, fg_error *e) {
+  size_t d = (size_t)L->dim;
+  float *two = malloc(2 * d * sizeof *two);
+  if (!two) return e->code = FG_ENOMEM;
+  memcpy(two, L->emb + (size_t)a * d, d * sizeof *two);
+  memcpy(two + d, L->emb + (size_t)b * d, d * sizeof *two);
+  int rc = fg_gallery_add_centroid(g, L->set.images[a].name, two, 2, d, 0, NULL, e);
+  free(two);
+  return rc;
+}
+
+/* The flights, travellers drawn from the people with at least min_images
+ * images: st[0] one image per traveller; st[1] a second where available,
+ * enrolled as one centroid template; st[2] the same two as two templates
+ * (max-fusion). */
+static int run_flights(const run_cfg *c, uint32_t min_images, setting st[3], fg_error *e) {
   const lfw *L = c->L;
   size_t N = c->gallery_size, F = c->flights;
   uint32_t *p2 = malloc(L->ids * sizeof *p2), *others = malloc(L->ids * sizeof *others);
   uint8_t *on = calloc(L->ids, 1);
   uint32_t *probe = malloc(N * sizeof *probe), *non = malloc(N * sizeof *non);
   uint32_t (*enrol)[2] = malloc(N * sizeof *enrol);
-  uint32_t *tmpl_img[2] = {malloc(2 * N * sizeof(uint32_t)), malloc(2 * N * sizeof(uint32_t))};
+  uint32_t *tmpl_img[3] = {malloc(2 * N * sizeof(uint32_t)), malloc(2 * N * sizeof(uint32_t)),
+                           malloc(2 * N * sizeof(uint32_t))};
   float *buf = malloc(N * (size_t)L->dim * sizeof *buf);
   fg_match *m = malloc(N * sizeof *m);
   size_t *cnt = malloc(N * sizeof *cnt), np2 = 0;
   int rc = FG_OK;
-  for (int s = 0; s < 2; s++) {
+  for (int s = 0; s < 3; s++) {
     st[s].nm = st[s].nn = F * N;
     st[s].per_flight = N;
     st[s].mated = malloc(F * N * sizeof *st[s].mated);
@@ -331,23 +352,25 @@ static int run_flights(const run_cfg *c, setting st[2], fg_error *e) {
     st[s].enrolled_extra = 0;
     if (!st[s].mated || !st[s].non) rc = FG_ENOMEM;
   }
-  if (rc || !p2 || !others || !on || !probe || !non || !enrol || !tmpl_img[0] || !tmpl_img[1] || !buf || !m || !cnt) {
+  if (rc || !p2 || !others || !on || !probe || !non || !enrol || !tmpl_img[0] || !tmpl_img[1] || !tmpl_img[2] || !buf || !m || !cnt) {
     rc = e->code = FG_ENOMEM;
     snprintf(e->msg, sizeof e->msg, "out of memory");
     goto out;
   }
   for (size_t i = 0; i < L->ids; i++)
-    if (L->count[i] >= 2) p2[np2++] = (uint32_t)i;
+    if (L->count[i] >= min_images) p2[np2++] = (uint32_t)i;
   if (np2 < N || L->ids - N < N) {
     rc = e->code = FG_EINVAL;
-    snprintf(e->msg, sizeof e->msg, "gallery size %zu needs %zu people with 2+ images (LFW has %zu) and as many others",
-             N, N, np2);
+    snprintf(e->msg, sizeof e->msg,
+             "gallery size %zu needs %zu people with %u+ images (LFW has %zu) and as many others", N, N, min_images,
+             np2);
     goto out;
   }
   cli_progress prog;
-  cli_progress_init(&prog, "flights", "flights", F);
+  cli_progress_init(&prog, min_images > 2 ? "flights (3+ images)" : "flights", "flights", F);
   for (size_t f = 0; f < F && !rc; f++) {
-    rng r = {c->seed * 0x100000001b3ull + f};
+    /* the 2+ draws are those of every earlier version; the 3+ flights draw their own */
+    rng r = {c->seed * 0x100000001b3ull + f + (min_images > 2 ? 0x3000000000ull : 0)};
     /* travellers: the first N of a shuffled copy of p2 */
     uint32_t *tr = malloc(np2 * sizeof *tr);
     memcpy(tr, p2, np2 * sizeof *tr);
@@ -383,14 +406,16 @@ static int run_flights(const run_cfg *c, setting st[2], fg_error *e) {
       non[i] = L->start[others[i]] + rbelow(&r, L->count[others[i]]);
     }
     free(tr);
-    for (int s = 0; s < 2 && !rc; s++) {
+    for (int s = 0; s < 3 && !rc; s++) {
       fg_gallery *g = NULL;
       size_t nt = 0;
       rc = fg_gallery_create((uint32_t)L->dim, c->enc, L->model, &g, e);
       for (size_t i = 0; i < N && !rc; i++) {
-        rc = add_image(g, L, enrol[i][0], e);
+        int two = s > 0 && enrol[i][1] != UINT32_MAX;
+        rc = s == 1 && two ? add_centroid(g, L, enrol[i][0], enrol[i][1], e) : add_image(g, L, enrol[i][0], e);
         tmpl_img[s][nt++] = enrol[i][0];
-        if (!rc && s == 1 && enrol[i][1] != UINT32_MAX) {
+        if (s == 1 && two) st[s].enrolled_extra++;
+        if (!rc && s == 2 && two) {
           rc = add_image(g, L, enrol[i][1], e);
           tmpl_img[s][nt++] = enrol[i][1];
           st[s].enrolled_extra++;
@@ -409,7 +434,8 @@ static int run_flights(const run_cfg *c, setting st[2], fg_error *e) {
   }
   cli_progress_finish(&prog);
 out:
-  free(p2), free(others), free(on), free(probe), free(non), free(enrol), free(tmpl_img[0]), free(tmpl_img[1]);
+  free(p2), free(others), free(on), free(probe), free(non), free(enrol);
+  free(tmpl_img[0]), free(tmpl_img[1]), free(tmpl_img[2]);
   free(buf), free(m), free(cnt);
   return rc;
 }
@@ -594,14 +620,16 @@ static int plot_curves(const char *path, setting *const *s, int ns, size_t galle
   snprintf(title, sizeof title, "Open-set identification on LFW: flights of %zu travellers (NIST IR 8381 set-up)",
            gallery_size);
   cairo_move_to(cr, X0, 25), cairo_show_text(cr, title);
-  static const double col[3][3] = {{0.80, 0.15, 0.10}, {0.10, 0.35, 0.80}, {0.15, 0.60, 0.20}};
+  static const double col[7][3] = {{0.80, 0.15, 0.10}, {0.10, 0.35, 0.80}, {0.45, 0.65, 0.95},
+                                   {0.85, 0.55, 0.10}, {0.50, 0.15, 0.65}, {0.75, 0.55, 0.85},
+                                   {0.15, 0.60, 0.20}};
   cairo_set_line_width(cr, 2);
   for (int k = 0; k < ns; k++) {
     const setting *S = s[k];
     float *nsr = malloc(S->nn * sizeof *nsr);
     for (size_t i = 0; i < S->nn; i++) nsr[i] = S->non[i].score;
     qsort(nsr, S->nn, sizeof *nsr, cmp_desc);
-    cairo_set_source_rgb(cr, col[k % 3][0], col[k % 3][1], col[k % 3][2]);
+    cairo_set_source_rgb(cr, col[k % 7][0], col[k % 7][1], col[k % 7][2]);
     int started = 0;
     for (double lf = fx0; lf <= fx1 + 1e-9; lf += 0.02) {
       double f = pow(10, lf), T = threshold_at(nsr, S->nn, f);
@@ -758,14 +786,17 @@ static void usage(FILE *f) {
           "--gallery-size travellers drawn from people with 2+ images; mated searches use\n"
           "another image of each traveller, non-mated searches images of people not on the\n"
           "flight. Reports FNIR at FPIR = 0.003 and 0.01 (threshold set on all non-mated\n"
-          "searches; FNIR mean over flights and its spread), the same with two enrolment\n"
-          "images per traveller where available, and for one gallery of every LFW person.\n"
+          "searches; FNIR mean over flights and its spread); the same with two enrolment\n"
+          "images per traveller where available, enrolled as their centroid (the\n"
+          "product's way) and as two templates (max-fusion); the same three for flights of\n"
+          "people with 3+ images (two enrolment images for every traveller); and for one\n"
+          "gallery of every LFW person.\n"
           "\n"
           "  --embeddings F      use embeddings of every LFW image (rows in sorted image\n"
           "                      order, e.g. from `facegate eval lfw --calibrate\n"
           "                      --save-embeddings F`) instead of running the pipeline\n"
           "  --save-embeddings F write the embeddings computed here\n"
-          "  --plot FILE.png     FNIR against FPIR for the three settings\n"
+          "  --plot FILE.png     FNIR against FPIR for every setting\n"
           "  --failures FILE.png missed mated searches at FPIR 0.003 (one image per\n"
           "                      traveller) as aligned faces: probe, enrolled, wrong top\n"
           "  --calibrate OUT     write the FPIR calibration `gallery search --fpir` reads\n"
@@ -838,8 +869,14 @@ int cmd_eval_identify(int argc, char **argv) {
   memset(&L, 0, sizeof L);
   fg_error e = {0};
   int code = EXIT_OK;
-  setting st[3] = {{.name = "1 image per traveller"}, {.name = "2 images per traveller where available"},
-                   {.name = "all LFW people, 1 image each"}};
+  enum { NSET = 7, ALL = 6 };
+  setting st[NSET] = {{.name = "1 image per traveller"},
+                      {.name = "2 images where available, centroid"},
+                      {.name = "2 images where available, max-fusion"},
+                      {.name = "3+ people: 1 image per traveller"},
+                      {.name = "3+ people: 2 images each, centroid"},
+                      {.name = "3+ people: 2 images each, max-fusion"},
+                      {.name = "all LFW people, 1 image each"}};
   snprintf(L.images_dir, sizeof L.images_dir, "%s/lfw-deepfunneled", dir);
   if (fg_lfw_images_scan(L.images_dir, &L.set, &e)) goto fail;
   L.n = L.set.count, L.ids = L.set.identities;
@@ -880,12 +917,14 @@ int cmd_eval_identify(int argc, char **argv) {
     if (!json) printf("wrote the FPIR calibration %s\n", calib);
   }
   run_cfg cfg = {&L, enc, (size_t)N, (size_t)F, (uint64_t)seed};
-  if (run_flights(&cfg, st, &e) || run_all(&cfg, &st[2], &e)) goto fail;
-  for (int s = 0; s < 3; s++) evaluate(&st[s], L.state);
+  if (run_flights(&cfg, 2, &st[0], &e) || run_flights(&cfg, 3, &st[3], &e) || run_all(&cfg, &st[ALL], &e))
+    goto fail;
+  for (int s = 0; s < NSET; s++) evaluate(&st[s], L.state);
   size_t shown = 0;
   if (plot) {
-    setting *ps[3] = {&st[0], &st[1], &st[2]};
-    if (plot_curves(plot, ps, 3, (size_t)N, &e)) goto fail;
+    setting *ps[NSET];
+    for (int s = 0; s < NSET; s++) ps[s] = &st[s];
+    if (plot_curves(plot, ps, NSET, (size_t)N, &e)) goto fail;
   }
   if (fails && plot_failures(fails, &L, &st[0], st[0].thr[0], models_dir, &shown, &e)) goto fail;
   double wall = now_s() - t0;
@@ -899,8 +938,16 @@ int cmd_eval_identify(int argc, char **argv) {
     print_setting_json(stdout, &st[0]);
     printf(", \"two_images\": ");
     print_setting_json(stdout, &st[1]);
-    printf(", \"all_lfw\": ");
+    printf(", \"two_images_max_fusion\": ");
     print_setting_json(stdout, &st[2]);
+    printf(", \"three_plus_one_image\": ");
+    print_setting_json(stdout, &st[3]);
+    printf(", \"three_plus_two_images\": ");
+    print_setting_json(stdout, &st[4]);
+    printf(", \"three_plus_two_images_max_fusion\": ");
+    print_setting_json(stdout, &st[5]);
+    printf(", \"all_lfw\": ");
+    print_setting_json(stdout, &st[ALL]);
     printf(", \"model_sha256\": \"%s\", \"embed_s\": %.1f, \"wall_s\": %.1f}\n", L.model_sha, t_embed, wall);
   } else {
     printf("LFW open-set identification (NIST IR 8381 flights): %zu images of %zu people, %s gallery\n", L.n, L.ids,
@@ -908,7 +955,7 @@ int cmd_eval_identify(int argc, char **argv) {
     printf("detection failures (centre box used) %zu, low quality (kept) %zu\n\n", fallback, lowq);
     printf("%-42s %9s %9s  %-26s %-26s %9s\n", "setting", "mated", "non-mated", "FNIR @ FPIR 0.003 (spread)",
            "FNIR @ FPIR 0.01 (spread)", "rank-1 miss");
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < NSET; s++) {
       char a[64], b[64];
       if (st[s].per_flight) {
         snprintf(a, sizeof a, "%.2f%% (sd %.2f, %.2f-%.2f)", 100 * st[s].fnir_mean[0], 100 * st[s].fnir_std[0],
@@ -921,13 +968,15 @@ int cmd_eval_identify(int argc, char **argv) {
       }
       printf("%-42s %9zu %9zu  %-26s %-26s %8.2f%%\n", st[s].name, st[s].nm, st[s].nn, a, b, 100 * st[s].rank1_miss);
     }
-    printf("\nthresholds (cosine): 1 image %.4f / %.4f, 2 images %.4f / %.4f, all LFW %.4f / %.4f (FPIR 0.003 / 0.01)\n",
-           st[0].thr[0], st[0].thr[1], st[1].thr[0], st[1].thr[1], st[2].thr[0], st[2].thr[1]);
+    printf("\nthresholds (cosine, FPIR 0.003 / 0.01):");
+    for (int s = 0; s < NSET; s++) printf("%s %s %.4f / %.4f", s ? ";" : "", st[s].name, st[s].thr[0], st[s].thr[1]);
+    printf("\n");
     printf("misses at FPIR 0.003 (1 image): %zu with the mate at rank 1 below the threshold, %zu outranked; %zu "
            "involve a low-quality or undetected image\n",
            st[0].miss_below[0], st[0].miss_outranked[0], st[0].miss_lowq[0]);
-    printf("%ld flights of %ld travellers (seed %ld); %zu travellers enrolled with two images; %.1f s\n", F, N, seed,
-           st[1].enrolled_extra, wall);
+    printf("%ld flights of %ld travellers (seed %ld) from the people with 2+ images and as many from those with 3+;\n"
+           "%zu and %zu travellers enrolled with two images; %.1f s\n",
+           F, N, seed, st[1].enrolled_extra, st[4].enrolled_extra, wall);
     if (plot) printf("wrote %s\n", plot);
     if (fails) printf("wrote %s (%zu failure cases)\n", fails, shown);
   }
@@ -939,7 +988,7 @@ fail:
   fprintf(stderr, "facegate eval identify: %s\n", e.msg);
   code = EXIT_FAIL;
 out:
-  for (int s = 0; s < 3; s++) free(st[s].mated), free(st[s].non);
+  for (int s = 0; s < NSET; s++) free(st[s].mated), free(st[s].non);
   free(L.start), free(L.count), free(L.state), free(L.emb);
   fg_lfw_images_release(&L.set);
   return code;

@@ -300,6 +300,40 @@ out:
   return rc;
 }
 
+int fg_embedding_centroid(const float *embeddings, size_t n, size_t dim, size_t stride, float *out,
+                          fg_error *err) {
+  if (!embeddings || !out) return fg__seterr(err, FG_EINVAL, "embeddings or output is NULL");
+  if (n == 0 || dim == 0) return fg__seterr(err, FG_EINVAL, "no embeddings to average");
+  if (!stride) stride = dim;
+  if (stride < dim) return fg__seterr(err, FG_EINVAL, "stride %zu < dimension %zu", stride, dim);
+  float *x = malloc(dim * sizeof *x);
+  double *acc = calloc(dim, sizeof *acc);
+  int rc = FG_OK;
+  if (!x || !acc) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (fg__normalise(embeddings + i * stride, dim, x))
+      rc = fg__seterr(err, FG_EINVAL, "embedding %zu is zero or not finite", i);
+    for (size_t d = 0; d < dim && !rc; d++) acc[d] += x[d];
+  }
+  for (size_t d = 0; d < dim && !rc; d++) x[d] = (float)acc[d];
+  if (!rc && fg__normalise(x, dim, out))
+    rc = fg__seterr(err, FG_EINVAL, "the embeddings cancel out: no centroid");
+  free(x), free(acc);
+  return rc;
+}
+
+int fg_gallery_add_centroid(fg_gallery *g, const char *subject, const float *embeddings, size_t n,
+                            size_t dim, size_t stride, size_t *template_index, fg_error *err) {
+  if (!g) return fg__seterr(err, FG_EINVAL, "gallery is NULL");
+  if (dim != g->dim) return fg__seterr(err, FG_EINVAL, "embedding has %zu values, gallery holds %u", dim, g->dim);
+  float *c = malloc(dim * sizeof *c);
+  if (!c) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  int rc = fg_embedding_centroid(embeddings, n, dim, stride, c, err);
+  if (!rc) rc = fg_gallery_add(g, subject, c, dim, template_index, err);
+  free(c);
+  return rc;
+}
+
 int fg_gallery_remove(fg_gallery *g, const char *subject, size_t *n_removed, fg_error *err) {
   size_t len;
   uint32_t s;
