@@ -27,12 +27,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "border/border_internal.h"
 #include "facegate/border.h"
 #include "facegate/store.h"
 
 #define NPAX 8
 /* Passengers (enrolled with _0001, captured with _0002; _0003 for the
- * watchlist), and one person who is not on the flight. */
+ * watchlist), and one person who is not on the flight. The first passenger's
+ * document also carries _0004 (two photos: enrolled as their centroid). */
 static const char *const PEOPLE[NPAX] = {
     "Colin_Powell",   "Tony_Blair",   "Donald_Rumsfeld",   "Gerhard_Schroeder",
     "Ariel_Sharon",   "Hugo_Chavez",  "Junichiro_Koizumi", "Jean_Chretien"};
@@ -140,6 +142,10 @@ static int stage_manifest(void) {
                        "category", CATEGORY[i], "document", "type", "P", "number", num,
                        "issuing_state", strcmp(CATEGORY[i], "citizen") ? "FRA" : "XXA", "expiry",
                        "2031-01-01", "photos", photo));
+    if (i == 0) {
+      snprintf(photo, sizeof photo, "lfw-deepfunneled/%s/%s_0004.jpg", PEOPLE[i], PEOPLE[i]);
+      json_array_append_new(json_object_get(json_array_get(pax, (size_t)i), "photos"), json_string(photo));
+    }
   }
   json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "carrier", "FG", "flight", "FG101", "port",
                         "XXX", "scheduled", "2026-11-27T10:00:00Z", "direction", "entry",
@@ -327,6 +333,56 @@ static void test_matched(void **state) {
           "face %.2f search %.3f watchlist %.3f store %.2f\n",
           k, NPAX, median(total, k), median(face, k), median(search, k), median(wl, k),
           median(store, k));
+}
+
+/* The flight gallery holds one template per traveller: the centroid of their
+ * document photos (the first passenger has two). */
+static void test_flight_gallery_centroid(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  const fg_gallery *g = NULL;
+  fg_error e = {0};
+  assert_int_equal(fg__flight_gallery(border, manifest_id, &g, &e), FG_OK);
+  fg_gallery_info in;
+  fg_gallery_get_info(g, &in);
+  assert_int_equal(in.n_subjects, NPAX);
+  assert_int_equal(in.n_templates, NPAX);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM photos WHERE traveller_id = ? AND template_sealed IS NOT NULL",
+                           traveller[0]),
+                   2);
+  /* the template is the centroid of the two photos' embeddings */
+  fg_face_options fo;
+  fg_face_options_init(&fo);
+  fo.models_dir = tu_models_dir();
+  fg_face_engine *fe = NULL;
+  assert_int_equal(fg_face_engine_create(&fo, &fe, &e), FG_OK);
+  fg_face_result *r = malloc(sizeof *r);
+  assert_non_null(r);
+  float two[2 * FG_FACE_MAX_DIM], c[FG_FACE_MAX_DIM], t[FG_FACE_MAX_DIM];
+  int dim = fg_face_engine_dim(fe);
+  for (int k = 0; k < 2; k++) {
+    char path[4600];
+    snprintf(path, sizeof path, "%s/lfw-deepfunneled/%s/%s_%04d.jpg", lfw_root, PEOPLE[0], PEOPLE[0], k ? 4 : 1);
+    assert_int_equal(fg_face_process_file(fe, path, NULL, r, &e), FG_OK);
+    memcpy(two + k * dim, r->embedding, (size_t)dim * sizeof(float));
+  }
+  assert_int_equal(fg_embedding_centroid(two, 2, (size_t)dim, 0, c, &e), FG_OK);
+  char id[24];
+  snprintf(id, sizeof id, "%lld", (long long)traveller[0]);
+  uint32_t subj, ts;
+  assert_int_equal(fg_gallery_find_subject(g, id, &subj), FG_OK);
+  int found = 0;
+  for (size_t i = 0; i < in.n_templates; i++)
+    if (fg_gallery_template(g, i, &ts, t) == FG_OK && ts == subj) {
+      double dot = 0, d0 = 0, d1 = 0;
+      for (int d = 0; d < dim; d++) dot += (double)t[d] * c[d], d0 += (double)t[d] * two[d], d1 += (double)t[d] * two[dim + d];
+      assert_true(dot > 0.999);        /* stored templates may be fp16: not bit-exact */
+      assert_true(d0 < 0.99 && d1 < 0.99); /* and it is neither photo on its own */
+      found++;
+    }
+  assert_int_equal(found, 1);
+  free(r);
+  fg_face_engine_destroy(fe);
 }
 
 static void test_json(void **state) {
@@ -618,7 +674,7 @@ static void test_closed_manifest(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_request_checks),  cmocka_unit_test(test_watchlist_add),
-      cmocka_unit_test(test_matched),         cmocka_unit_test(test_json),
+      cmocka_unit_test(test_matched),         cmocka_unit_test(test_flight_gallery_centroid),         cmocka_unit_test(test_json),
       cmocka_unit_test(test_not_on_flight),   cmocka_unit_test(test_stolen_document),
       cmocka_unit_test(test_already_crossed), cmocka_unit_test(test_failure_to_acquire),
       cmocka_unit_test(test_opt_out),         cmocka_unit_test(test_opt_out_refused),

@@ -3,16 +3,18 @@
  * live watchlist, built from the sealed templates in the store and kept in
  * the fg_border until the data they came from changes.
  *
- * Flight galleries (fp32; subject id = the traveller id in decimal, one
- * template per accepted document photo) are cached in b->flights[], at most
+ * Flight galleries (fp32; subject id = the traveller id in decimal) hold one
+ * template per traveller: the centroid of their accepted document photos'
+ * templates (fg_gallery_add_centroid; with two photos it misses fewer mates
+ * than max-fusion over separate templates, docs/matching.md). They are cached in b->flights[], at most
  * FG__FLIGHT_CACHE manifests, the oldest slot replaced first (round-robin).
  * A cached gallery is reused while manifests.revision is unchanged: every
  * import and amend bumps it in the transaction that changes the photos, and
  * the revision is read BEFORE the templates, so a gallery is never labelled
  * with a revision newer than its contents (at worst it is rebuilt once more).
  *
- * The watchlist gallery (fp16; subject id = the watchlist entry id) holds the
- * templates of entries neither removed nor expired. It is rebuilt when meta
+ * The watchlist gallery (fp16; subject id = the watchlist entry id) holds one
+ * template per entry neither removed nor expired, the centroid of its photos. It is rebuilt when meta
  * 'watchlist_revision' changes (watchlist.c bumps it on every add and
  * remove) and when the earliest expiry among the entries it holds has come.
  * That expiry is kept in the cache's `key` (the watchlist has no other key).
@@ -40,11 +42,56 @@ typedef struct build_ctx {
   uint8_t model16[FG_GALLERY_MODEL_ID_BYTES];
   fg_gallery *g;
   int64_t min_expiry;    /* watchlist: earliest expires_at included (0: none) */
+  /* the current subject's templates (rows arrive ordered by subject), enrolled as
+   * their centroid when the subject changes and at the end */
+  int64_t subject;
+  float *pending;        /* n_pending x dim plaintext values, wiped after use */
+  size_t n_pending, cap_pending, dim;
 } build_ctx;
 
 static void cache_clear(fg__gallery_cache *c) {
   fg_gallery_destroy(c->g);
   memset(c, 0, sizeof *c);
+}
+
+/* Enrol the pending subject's templates as one centroid template. */
+static int flush_subject(build_ctx *bc, fg_error *err) {
+  if (bc->n_pending == 0) return FG_OK;
+  int rc = FG_OK;
+  if (!bc->g) rc = fg_gallery_create((uint32_t)bc->dim, bc->enc, bc->model16, &bc->g, err);
+  char subject[24];
+  snprintf(subject, sizeof subject, "%" PRId64, bc->subject);
+  if (rc == FG_OK)
+    rc = fg_gallery_add_centroid(bc->g, subject, bc->pending, bc->n_pending, bc->dim, 0, NULL, err);
+  sodium_memzero(bc->pending, bc->n_pending * bc->dim * sizeof(float));
+  bc->n_pending = 0;
+  return rc;
+}
+
+/* Keep one decoded template of the current subject. */
+static int keep_template(build_ctx *bc, int64_t subject, const fg_template *t, fg_error *err) {
+  if (bc->n_pending && subject != bc->subject) {
+    int rc = flush_subject(bc, err);
+    if (rc != FG_OK) return rc;
+  }
+  if (!bc->g && bc->n_pending == 0) bc->dim = (size_t)t->dim;
+  if ((size_t)t->dim != bc->dim)
+    return fg__seterr(err, FG_EFORMAT, "%s: templates of %d and %zu values", bc->table, t->dim, bc->dim);
+  if (bc->n_pending == bc->cap_pending) {
+    size_t cap = bc->cap_pending ? 2 * bc->cap_pending : 4;
+    float *p = malloc(cap * bc->dim * sizeof *p);
+    if (!p) return fg__seterr(err, FG_ENOMEM, "out of memory");
+    if (bc->pending) { /* not realloc: the old copy of plaintext biometrics is wiped first */
+      memcpy(p, bc->pending, bc->n_pending * bc->dim * sizeof *p);
+      sodium_memzero(bc->pending, bc->n_pending * bc->dim * sizeof *p);
+    }
+    free(bc->pending);
+    bc->pending = p, bc->cap_pending = cap;
+  }
+  memcpy(bc->pending + bc->n_pending * bc->dim, t->values, bc->dim * sizeof(float));
+  bc->n_pending++;
+  bc->subject = subject;
+  return FG_OK;
 }
 
 /* One row: (template row id, subject id, template_sealed[, expires_at]). */
@@ -67,11 +114,7 @@ static int add_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   free(plain);
   if (rc != FG_OK)
     return fg__seterr(err, rc, "%s %" PRId64 ": %s", bc->table, c[0].i, e.msg);
-  if (!bc->g)
-    rc = fg_gallery_create((uint32_t)t.dim, bc->enc, bc->model16, &bc->g, err);
-  char subject[24];
-  snprintf(subject, sizeof subject, "%" PRId64, c[1].i);
-  if (rc == FG_OK) rc = fg_gallery_add(bc->g, subject, t.values, (size_t)t.dim, NULL, err);
+  rc = keep_template(bc, c[1].i, &t, err);
   sodium_memzero(t.values, (size_t)t.dim * sizeof(float));
   fg_template_release(&t);
   return rc;
@@ -88,6 +131,9 @@ static int build(fg_border *b, const char *table, fg_encoding enc, const fg_quer
   fg_face_engine_model_id(fe, bc.model8);
   fg_gallery_model_id_from_hex(fg_face_engine_model_sha256(fe), bc.model16);
   rc = fg_store_exec(b->store, q, params, np, add_row, &bc, err);
+  if (rc == FG_OK) rc = flush_subject(&bc, err);
+  if (bc.pending) sodium_memzero(bc.pending, bc.n_pending * bc.dim * sizeof(float));
+  free(bc.pending);
   if (rc != FG_OK) {
     fg_gallery_destroy(bc.g);
     return rc;

@@ -98,7 +98,7 @@ const fg_query FG_Q_GAL_FLIGHT_REVISION = {
 const fg_query FG_Q_GAL_FLIGHT_TEMPLATES = {
     "gallery_flight_templates",
     "SELECT id, traveller_id, template_sealed FROM photos"
-    " WHERE manifest_id = ? AND template_sealed IS NOT NULL ORDER BY id"};
+    " WHERE manifest_id = ? AND template_sealed IS NOT NULL ORDER BY traveller_id, id"};
 
 const fg_query FG_Q_GAL_WATCHLIST_REVISION = {
     "gallery_watchlist_revision",
@@ -109,4 +109,4 @@ const fg_query FG_Q_GAL_WATCHLIST_TEMPLATES = {
     "SELECT t.id, t.entry_id, t.template_sealed, w.expires_at"
     " FROM watchlist_templates t JOIN watchlist w ON w.id = t.entry_id"
     " WHERE w.removed_at IS NULL AND (w.expires_at IS NULL OR w.expires_at > ?)"
-    " ORDER BY t.id"};
+    " ORDER BY t.entry_id, t.id"};
