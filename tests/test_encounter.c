@@ -342,11 +342,13 @@ static void test_flight_gallery_centroid(void **state) {
   NEED_FLIGHT();
   const fg_gallery *g = NULL;
   fg_error e = {0};
-  assert_int_equal(fg__flight_gallery(border, manifest_id, &g, &e), FG_OK);
+  size_t photos = 0;
+  assert_int_equal(fg__flight_gallery(border, manifest_id, &g, &photos, &e), FG_OK);
   fg_gallery_info in;
   fg_gallery_get_info(g, &in);
   assert_int_equal(in.n_subjects, NPAX);
   assert_int_equal(in.n_templates, NPAX);
+  assert_int_equal(photos, NPAX + 1); /* the FPIR threshold counts photos (the safe side) */
   assert_int_equal(sql_int("SELECT COUNT(*) FROM photos WHERE traveller_id = ? AND template_sealed IS NOT NULL",
                            traveller[0]),
                    2);

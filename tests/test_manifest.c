@@ -735,7 +735,7 @@ static void test_flight_gallery(void **state) {
   fg_error e = {0};
   assert_int_equal(fg_border_manifest_show(border, &local, json_id, &show, &e), FG_OK);
   const fg_gallery *g;
-  int rc = fg__flight_gallery(border, json_id, &g, &e);
+  int rc = fg__flight_gallery(border, json_id, &g, NULL, &e);
   if (rc) print_error("%s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   int enrolled = n_ok() + face_ok[4];
@@ -769,11 +769,11 @@ static void test_flight_gallery(void **state) {
 
   /* Cached while the revision holds. */
   const fg_gallery *g2;
-  assert_int_equal(fg__flight_gallery(border, json_id, &g2, &e), FG_OK);
+  assert_int_equal(fg__flight_gallery(border, json_id, &g2, NULL, &e), FG_OK);
   assert_ptr_equal(g, g2);
-  assert_int_equal(fg__flight_gallery(border, 424242, &g2, &e), FG_ENOTFOUND);
+  assert_int_equal(fg__flight_gallery(border, 424242, &g2, NULL, &e), FG_ENOTFOUND);
   fg__gallery_cache_reset(border);
-  assert_int_equal(fg__flight_gallery(border, json_id, &g2, &e), FG_OK);
+  assert_int_equal(fg__flight_gallery(border, json_id, &g2, NULL, &e), FG_OK);
   fg_gallery_get_info(g2, &info);
   assert_int_equal(info.n_subjects, enrolled);
 }
@@ -847,7 +847,7 @@ static void test_watchlist_gallery(void **state) {
   assert_non_null(emb);
   emb[0] = 1;
   const fg_gallery *g;
-  assert_int_equal(fg__watchlist_gallery(border, &g, &e), FG_OK);
+  assert_int_equal(fg__watchlist_gallery(border, &g, NULL, &e), FG_OK);
   assert_null(g);
   int64_t soon, later;
   int rc = fg_border_watchlist_add_embeddings(border, &local, "Expiring", "test", clock_now + 3600,
@@ -859,7 +859,7 @@ static void test_watchlist_gallery(void **state) {
   assert_int_equal(fg_border_watchlist_add_embeddings(border, &local, "Lasting", "test", 0, emb, 1,
                                                       dim, &later, &e),
                    FG_OK);
-  assert_int_equal(fg__watchlist_gallery(border, &g, &e), FG_OK);
+  assert_int_equal(fg__watchlist_gallery(border, &g, NULL, &e), FG_OK);
   assert_non_null(g);
   fg_gallery_info info;
   fg_gallery_get_info(g, &info);
@@ -870,11 +870,11 @@ static void test_watchlist_gallery(void **state) {
   snprintf(id, sizeof id, "%lld", (long long)soon);
   assert_int_equal(fg_gallery_find_subject(g, id, &idx), FG_OK);
   const fg_gallery *g2;
-  assert_int_equal(fg__watchlist_gallery(border, &g2, &e), FG_OK);
+  assert_int_equal(fg__watchlist_gallery(border, &g2, NULL, &e), FG_OK);
   assert_ptr_equal(g, g2);
   /* The first entry expires: rebuilt without it, though nothing was written. */
   clock_now += 3601;
-  assert_int_equal(fg__watchlist_gallery(border, &g, &e), FG_OK);
+  assert_int_equal(fg__watchlist_gallery(border, &g, NULL, &e), FG_OK);
   assert_non_null(g);
   fg_gallery_get_info(g, &info);
   assert_int_equal(info.n_subjects, 1);
@@ -883,7 +883,7 @@ static void test_watchlist_gallery(void **state) {
   assert_int_equal(fg_gallery_find_subject(g, id, &idx), FG_OK);
   /* Removing the other: the revision changes. */
   assert_int_equal(fg_border_watchlist_remove(border, &local, later, &e), FG_OK);
-  assert_int_equal(fg__watchlist_gallery(border, &g, &e), FG_OK);
+  assert_int_equal(fg__watchlist_gallery(border, &g, NULL, &e), FG_OK);
   assert_null(g);
   free(emb);
 }

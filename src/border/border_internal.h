@@ -27,6 +27,7 @@ typedef struct fg__gallery_cache {
   int64_t revision;  /* manifests.revision / the watchlist's change counter */
   int valid;
   fg_gallery *g;     /* NULL when empty */
+  size_t photos;     /* templates before fusion: what sets the FPIR threshold */
 } fg__gallery_cache;
 
 #define FG__FLIGHT_CACHE 4
@@ -118,10 +119,13 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
 /* ---- gallery_cache.c ---- */
 
 /* The staged gallery of manifest id (NULL *g when nobody is enrolled). The
- * gallery stays owned by the cache; valid until the next call on b. */
-int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, fg_error *err);
+ * gallery stays owned by the cache; valid until the next call on b.
+ * *photos (if non-NULL): the enrolled photos' templates it was made from
+ * (each subject's are fused into one centroid template). */
+int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, size_t *photos,
+                       fg_error *err);
 /* The live watchlist gallery (expired and removed entries left out). */
-int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, fg_error *err);
+int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err);
 /* Forget cached galleries (after a purge, key rotation, watchlist change). */
 void fg__gallery_cache_reset(fg_border *b);
 void fg__gallery_cache_release(fg_border *b);

@@ -47,6 +47,7 @@ typedef struct build_ctx {
   int64_t subject;
   float *pending;        /* n_pending x dim plaintext values, wiped after use */
   size_t n_pending, cap_pending, dim;
+  size_t photos;         /* templates read */
 } build_ctx;
 
 static void cache_clear(fg__gallery_cache *c) {
@@ -90,6 +91,7 @@ static int keep_template(build_ctx *bc, int64_t subject, const fg_template *t, f
   }
   memcpy(bc->pending + bc->n_pending * bc->dim, t->values, bc->dim * sizeof(float));
   bc->n_pending++;
+  bc->photos++;
   bc->subject = subject;
   return FG_OK;
 }
@@ -122,8 +124,8 @@ static int add_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 /* Run q over the store and build a gallery from its rows. */
 static int build(fg_border *b, const char *table, fg_encoding enc, const fg_query *q,
-                 const fg_val *params, int np, fg_gallery **g, int64_t *min_expiry,
-                 fg_error *err) {
+                 const fg_val *params, int np, fg_gallery **g, size_t *photos,
+                 int64_t *min_expiry, fg_error *err) {
   fg_face_engine *fe;
   int rc = fg__border_face(b, &fe, err);
   if (rc != FG_OK) return rc;
@@ -139,12 +141,15 @@ static int build(fg_border *b, const char *table, fg_encoding enc, const fg_quer
     return rc;
   }
   *g = bc.g;
+  *photos = bc.photos;
   if (min_expiry) *min_expiry = bc.min_expiry;
   return FG_OK;
 }
 
-int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, fg_error *err) {
+int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, size_t *photos,
+                       fg_error *err) {
   *g = NULL;
+  if (photos) *photos = 0;
   fg_val id = FG_V_INT(manifest_id);
   int64_t revision = 0;
   int found = 0;
@@ -156,6 +161,7 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
     if (b->flights[i].valid && b->flights[i].key == manifest_id) slot = &b->flights[i];
   if (slot && slot->revision == revision) {
     *g = slot->g;
+    if (photos) *photos = slot->photos;
     return FG_OK;
   }
   if (!slot) {
@@ -164,8 +170,11 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
   }
   cache_clear(slot);
   fg_gallery *ng = NULL;
-  rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, &ng, NULL, err);
+  size_t n = 0;
+  rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, &ng, &n, NULL, err);
   if (rc != FG_OK) return rc;
+  slot->photos = n;
+  if (photos) *photos = n;
   slot->key = manifest_id;
   slot->revision = revision;
   slot->valid = 1;
@@ -174,8 +183,9 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
   return FG_OK;
 }
 
-int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, fg_error *err) {
+int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err) {
   *g = NULL;
+  if (photos) *photos = 0;
   int64_t revision = 0, now = fg_border_now(b);
   int rc = fg_store_exec_int(b->store, &FG_Q_GAL_WATCHLIST_REVISION, NULL, 0, &revision, NULL, err);
   if (rc != FG_OK) return rc;
@@ -183,15 +193,19 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, fg_error *err) {
   /* c->key: the earliest expiry among the entries held (0: none expires). */
   if (c->valid && c->revision == revision && (c->key == 0 || now < c->key)) {
     *g = c->g;
+    if (photos) *photos = c->photos;
     return FG_OK;
   }
   cache_clear(c);
   fg_gallery *ng = NULL;
   int64_t min_expiry = 0;
   fg_val at = FG_V_INT(now);
+  size_t n = 0;
   rc = build(b, "watchlist_templates", FG_ENCODING_FP16, &FG_Q_GAL_WATCHLIST_TEMPLATES, &at, 1,
-             &ng, &min_expiry, err);
+             &ng, &n, &min_expiry, err);
   if (rc != FG_OK) return rc;
+  c->photos = n;
+  if (photos) *photos = n;
   c->key = min_expiry;
   c->revision = revision;
   c->valid = 1;
