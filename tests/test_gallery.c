@@ -48,12 +48,12 @@ static int teardown(void **state) {
 
 static void path_in_tmp(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tmpdir, name); }
 
-static fg_gallery *sample(fg_encoding enc, uint32_t dim, int subjects, int per) {
+static fg_gallery *sample_ex(fg_encoding enc, unsigned flags, uint32_t dim, int subjects, int per) {
   fg_gallery *g;
   fg_error e;
   static const uint8_t model[16] = {0x87, 0xaa, 0xcd, 0xfe, 0x57, 0x51, 0x0d, 0xbd,
                                     0xb8, 0x8e, 0xc8, 0xf8, 0xb0, 0xf1, 0x22, 0xfb};
-  assert_int_equal(fg_gallery_create(dim, enc, model, &g, &e), FG_OK);
+  assert_int_equal(fg_gallery_create_ex(dim, enc, model, flags, &g, &e), FG_OK);
   float *x = malloc(dim * sizeof *x);
   for (int s = 0; s < subjects; s++)
     for (int t = 0; t < per; t++) {
@@ -65,6 +65,15 @@ static fg_gallery *sample(fg_encoding enc, uint32_t dim, int subjects, int per) 
   free(x);
   return g;
 }
+
+static fg_gallery *sample(fg_encoding enc, uint32_t dim, int subjects, int per) {
+  return sample_ex(enc, 0, dim, subjects, per);
+}
+
+/* Variants for the file tests: each encoding, and int8 with refine rows. */
+#define N_VARIANTS 4
+static fg_encoding variant_enc(int v) { return v < 3 ? encs[v] : FG_ENCODING_INT8; }
+static unsigned variant_flags(int v) { return v < 3 ? 0 : FG_GALLERY_REFINE; }
 
 /* Aligned copy of a file's first len bytes. */
 static uint8_t *aligned_copy(const uint8_t *src, size_t len) {
@@ -306,8 +315,8 @@ __attribute__((target("f16c"))) uint16_t fg_test_f16c(float f) {
 
 static void test_save_open_roundtrip(void **state) {
   (void)state;
-  for (int ei = 0; ei < 3; ei++) {
-    fg_gallery *g = sample(encs[ei], 64, 30, 2);
+  for (int ei = 0; ei < N_VARIANTS; ei++) {
+    fg_gallery *g = sample_ex(variant_enc(ei), variant_flags(ei), 64, 30, 2);
     fg_error e;
     assert_int_equal(fg_gallery_remove(g, "traveller-003", NULL, &e), FG_OK); /* saved compacted */
     char path[300];
@@ -322,7 +331,9 @@ static void test_save_open_roundtrip(void **state) {
     assert_int_equal(b.n_templates, a.n_templates);
     assert_int_equal(b.n_subjects, 29);
     assert_int_equal(b.template_slots, 58);
-    assert_int_equal(b.encoding, encs[ei]);
+    assert_int_equal(b.encoding, variant_enc(ei));
+    assert_int_equal(b.refine, variant_flags(ei) != 0);
+    assert_int_equal(b.refine_bytes_per_template, variant_flags(ei) ? 1024 / 8 : 0); /* 64 fp16 values */
     assert_memory_equal(a.model_id, b.model_id, 16);
     /* zero-copy: the vectors are read inside the mapping */
     same_results(g, h, 64);
@@ -373,8 +384,8 @@ static void test_save_open_roundtrip(void **state) {
 }
 
 /* Save a small gallery and read the file back into memory. */
-static uint8_t *small_file(fg_encoding enc, size_t *len) {
-  fg_gallery *g = sample(enc, 24, 5, 2);
+static uint8_t *small_file_ex(fg_encoding enc, unsigned flags, size_t *len) {
+  fg_gallery *g = sample_ex(enc, flags, 24, 5, 2);
   char path[300];
   path_in_tmp(path, sizeof path, "small.fgg");
   assert_int_equal(fg_gallery_save(g, path, NULL), FG_OK);
@@ -382,11 +393,13 @@ static uint8_t *small_file(fg_encoding enc, size_t *len) {
   return tu_read(path, len);
 }
 
+static uint8_t *small_file(fg_encoding enc, size_t *len) { return small_file_ex(enc, 0, len); }
+
 static void test_every_truncation_refused(void **state) {
   (void)state;
-  for (int ei = 0; ei < 3; ei++) {
+  for (int ei = 0; ei < N_VARIANTS; ei++) {
     size_t len;
-    uint8_t *file = small_file(encs[ei], &len);
+    uint8_t *file = small_file_ex(variant_enc(ei), variant_flags(ei), &len);
     uint8_t *buf = aligned_copy(file, len);
     fg_gallery *g;
     fg_error e;
@@ -396,7 +409,7 @@ static void test_every_truncation_refused(void **state) {
       for (unsigned fl = 0; fl <= FG_GALLERY_OPEN_NO_VERIFY; fl += FG_GALLERY_OPEN_NO_VERIFY) {
         int rc = fg_gallery_open_memory(buf, n, NULL, fl, &g, &e);
         if (rc == FG_OK) {
-          print_error("%s: truncation to %zu of %zu bytes accepted\n", fg_encoding_name(encs[ei]), n, len);
+          print_error("%s: truncation to %zu of %zu bytes accepted\n", fg_encoding_name(variant_enc(ei)), n, len);
           fail();
         }
         assert_null(g);
@@ -420,40 +433,42 @@ static void test_every_truncation_refused(void **state) {
 
 static void test_every_flipped_byte_refused(void **state) {
   (void)state;
-  size_t len;
-  uint8_t *file = small_file(FG_ENCODING_INT8, &len);
-  uint8_t *buf = aligned_copy(file, len);
-  fg_gallery *g;
-  fg_error e;
-  for (size_t i = 0; i < len; i++) {
-    buf[i] ^= 0x20;
-    int rc = fg_gallery_open_memory(buf, len, NULL, 0, &g, &e);
-    if (rc == FG_OK) {
-      print_error("flipping byte %zu of %zu went unnoticed\n", i, len);
-      fail();
+  for (unsigned flags = 0; flags <= FG_GALLERY_REFINE; flags += FG_GALLERY_REFINE) {
+    size_t len;
+    uint8_t *file = small_file_ex(FG_ENCODING_INT8, flags, &len);
+    uint8_t *buf = aligned_copy(file, len);
+    fg_gallery *g;
+    fg_error e;
+    for (size_t i = 0; i < len; i++) {
+      buf[i] ^= 0x20;
+      int rc = fg_gallery_open_memory(buf, len, NULL, 0, &g, &e);
+      if (rc == FG_OK) {
+        print_error("flipping byte %zu of %zu went unnoticed\n", i, len);
+        fail();
+      }
+      assert_true(rc == FG_ECHECKSUM || rc == FG_EFORMAT || rc == FG_EUNSUPPORTED);
+      /* without digests: refused or, if accepted, still safe to search */
+      if (fg_gallery_open_memory(buf, len, NULL, FG_GALLERY_OPEN_NO_VERIFY, &g, &e) == FG_OK) {
+        fg_gallery_info in;
+        fg_gallery_get_info(g, &in); /* the dimension itself may be the flipped byte */
+        float *q = calloc(in.dim, sizeof *q);
+        q[0] = 1;
+        fg_match m[3];
+        size_t cnt;
+        fg_gallery_search(g, q, 1, 0, 3, NULL, m, &cnt, NULL);
+        free(q);
+        fg_gallery_destroy(g);
+      }
+      buf[i] ^= 0x20;
     }
-    assert_true(rc == FG_ECHECKSUM || rc == FG_EFORMAT || rc == FG_EUNSUPPORTED);
-    /* without digests: refused or, if accepted, still safe to search */
-    if (fg_gallery_open_memory(buf, len, NULL, FG_GALLERY_OPEN_NO_VERIFY, &g, &e) == FG_OK) {
-      fg_gallery_info in;
-      fg_gallery_get_info(g, &in); /* the dimension itself may be the flipped byte */
-      float *q = calloc(in.dim, sizeof *q);
-      q[0] = 1;
-      fg_match m[3];
-      size_t cnt;
-      fg_gallery_search(g, q, 1, 0, 3, NULL, m, &cnt, NULL);
-      free(q);
-      fg_gallery_destroy(g);
-    }
-    buf[i] ^= 0x20;
+    /* appended bytes are refused too */
+    uint8_t *longer = NULL;
+    assert_int_equal(posix_memalign((void **)&longer, 64, len + 1), 0);
+    memcpy(longer, file, len);
+    longer[len] = 0;
+    assert_int_equal(fg_gallery_open_memory(longer, len + 1, NULL, 0, &g, &e), FG_EFORMAT);
+    free(longer), free(buf), free(file);
   }
-  /* appended bytes are refused too */
-  uint8_t *longer = NULL;
-  assert_int_equal(posix_memalign((void **)&longer, 64, len + 1), 0);
-  memcpy(longer, file, len);
-  longer[len] = 0;
-  assert_int_equal(fg_gallery_open_memory(longer, len + 1, NULL, 0, &g, &e), FG_EFORMAT);
-  free(longer), free(buf), free(file);
 }
 
 static void test_version_model_lazy(void **state) {

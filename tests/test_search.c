@@ -433,6 +433,76 @@ static void test_encoding_error(void **state) {
   free(orig);
 }
 
+/* Refine: an int8 gallery with fp16 copies answers exactly like an fp16
+ * gallery of the same vectors (same kernel for the final scores), where int8
+ * alone does not. Near-ties are built in: 24 subjects around one centre, a
+ * probe near it, so int8's rounding reorders them; plus 3000 random others. */
+static void test_refine_matches_fp16(void **state) {
+  (void)state;
+  uint32_t dim = 512;
+  size_t n = 3024, k = 5;
+  fg_gallery *r, *h;
+  fg_error e;
+  assert_int_equal(fg_gallery_create_ex(dim, FG_ENCODING_INT8, NULL, FG_GALLERY_REFINE, &r, &e), FG_OK);
+  assert_int_equal(fg_gallery_create(dim, FG_ENCODING_FP16, NULL, &h, &e), FG_OK);
+  float *x = malloc(dim * sizeof *x), *centre = malloc(dim * sizeof *centre), *q = malloc(8 * dim * sizeof *q);
+  rand_unit(centre, dim);
+  for (size_t t = 0; t < n; t++) {
+    char id[32];
+    snprintf(id, sizeof id, "s%zu", t % 1500); /* two templates for most subjects: fusion too */
+    rand_unit(x, dim);
+    if (t < 24)
+      for (uint32_t i = 0; i < dim; i++) x[i] = centre[i] + 0.004f * x[i];
+    assert_int_equal(fg_gallery_add(r, id, x, dim, NULL, &e), FG_OK);
+    assert_int_equal(fg_gallery_add(h, id, x, dim, NULL, &e), FG_OK);
+  }
+  for (int j = 0; j < 8; j++) {
+    rand_unit(x, dim);
+    for (uint32_t i = 0; i < dim; i++) q[j * dim + i] = centre[i] + 0.5f * x[i];
+  }
+  int differs = 0;
+  for (unsigned fl = 0; fl <= FG_SEARCH_TEMPLATES; fl += FG_SEARCH_TEMPLATES)
+    for (unsigned th = 1; th <= 3; th++) {
+      fg_match mr[8 * 5], mh[8 * 5], mi[8 * 5];
+      size_t cr[8], ch[8], ci[8];
+      fg_search_opts o = {.threads = th, .batch = th, .flags = fl};
+      assert_int_equal(fg_gallery_search(r, q, 8, 0, k, &o, mr, cr, &e), FG_OK);
+      assert_int_equal(fg_gallery_search(h, q, 8, 0, k, &o, mh, ch, &e), FG_OK);
+      o.flags |= FG_SEARCH_NO_REFINE;
+      assert_int_equal(fg_gallery_search(r, q, 8, 0, k, &o, mi, ci, &e), FG_OK);
+      for (int j = 0; j < 8; j++) {
+        assert_int_equal(cr[j], k);
+        assert_int_equal(ch[j], k);
+        for (size_t i = 0; i < k; i++) {
+          assert_int_equal(mr[j * k + i].subject, mh[j * k + i].subject);
+          assert_int_equal(mr[j * k + i].template_index, mh[j * k + i].template_index);
+          assert_true(mr[j * k + i].score == mh[j * k + i].score);
+          differs += mi[j * k + i].template_index != mh[j * k + i].template_index;
+        }
+      }
+    }
+  assert_true(differs > 0); /* int8 alone does reorder these near-ties */
+  /* a threshold is applied to the refined scores: exactly the fp16 gallery's answer */
+  {
+    fg_match mr[8 * 5], mh[8 * 5];
+    size_t cr[8], ch[8];
+    fg_search_opts o = {.flags = FG_SEARCH_THRESHOLD};
+    assert_int_equal(fg_gallery_search(h, q, 1, 0, k, NULL, mh, ch, &e), FG_OK);
+    o.threshold = mh[2].score; /* between ranks: keeps exactly 3 */
+    assert_int_equal(fg_gallery_search(r, q, 1, 0, k, &o, mr, cr, &e), FG_OK);
+    assert_int_equal(fg_gallery_search(h, q, 1, 0, k, &o, mh, ch, &e), FG_OK);
+    assert_int_equal(cr[0], ch[0]);
+    assert_int_equal(cr[0], 3);
+  }
+  /* refine is for int8 only */
+  fg_gallery *bad = NULL;
+  assert_int_equal(fg_gallery_create_ex(dim, FG_ENCODING_FP16, NULL, FG_GALLERY_REFINE, &bad, &e), FG_EINVAL);
+  assert_null(bad);
+  assert_int_equal(fg_gallery_create_ex(dim, FG_ENCODING_INT8, NULL, 0x80, &bad, &e), FG_EINVAL);
+  fg_gallery_destroy(r), fg_gallery_destroy(h);
+  free(x), free(centre), free(q);
+}
+
 static void test_search_errors(void **state) {
   (void)state;
   fg_gallery *g = make_gallery(8, FG_ENCODING_INT8, 5, 1, NULL);
@@ -509,6 +579,7 @@ int main(void) {
       cmocka_unit_test(test_ties_deterministic),
       cmocka_unit_test(test_threads_batches_identical),
       cmocka_unit_test(test_encoding_error),
+      cmocka_unit_test(test_refine_matches_fp16),
       cmocka_unit_test(test_search_errors),
       cmocka_unit_test(test_fpir_calibration),
   };

@@ -16,6 +16,12 @@
  * Bytes scanned per probe are the rows plus the per-template metadata the scan
  * reads; "bandwidth" is bytes per probe / mean single-probe latency.
  *
+ * "int8r" is int8 with FG_GALLERY_REFINE, searched the way a service would
+ * hold a large one: saved to DIR/refine-N.fgg (deleted afterwards), dropped
+ * from the page cache, opened mapped; after its searches, mincore() counts
+ * how much of the fp16 refine section was ever read into memory
+ * ("refine_resident_bytes").
+ *
  * It also measures the machine's streaming read bandwidth with a plain read
  * kernel (sum of 64-bit words over a 1 GiB buffer, AVX-512 or AVX2 loads, 8
  * independent accumulators) at each thread count, best of 5 passes.
@@ -51,6 +57,40 @@ static void die(const char *fmt, const char *a) {
   fprintf(stderr, fmt, a);
   fprintf(stderr, "\n");
   exit(1);
+}
+
+/* ---------------------------------------------------------------- refine galleries */
+
+/* Save g to path, drop the file from the page cache, open it mapped (lazy:
+ * the digest pass would read every byte) and return that instead of g. */
+static fg_gallery *reopen_cold(fg_gallery *g, const char *path) {
+  fg_error e;
+  if (fg_gallery_save(g, path, &e)) die("%s", e.msg);
+  fg_gallery_destroy(g);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0 || fdatasync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)) die("%s: cannot drop from cache", path);
+  close(fd);
+  fg_gallery *h;
+  if (fg_gallery_open(path, NULL, FG_GALLERY_OPEN_LAZY, &h, &e)) die("%s", e.msg);
+  return h;
+}
+
+/* Bytes of the last `tail` bytes of the file that are in the page cache. */
+static size_t resident_tail(const char *path, size_t tail) {
+  int fd = open(path, O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st)) die("%s: cannot open", path);
+  size_t len = (size_t)st.st_size, pg = (size_t)sysconf(_SC_PAGESIZE);
+  void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (m == MAP_FAILED) die("%s: cannot map", path);
+  size_t from = (len - tail) / pg * pg, pages = (len - from + pg - 1) / pg, res = 0;
+  unsigned char *v = malloc(pages);
+  if (!v || mincore((char *)m + from, len - from, v)) die("%s: mincore failed", path);
+  for (size_t i = 0; i < pages; i++) res += v[i] & 1;
+  free(v);
+  munmap(m, len);
+  return res * pg;
 }
 
 /* ---------------------------------------------------------------- .npy (mmap) */
@@ -220,7 +260,7 @@ int main(int argc, char **argv) {
   free(buf);
 
   fprintf(out, ", \"sizes\": {");
-  static const fg_encoding encs[] = {FG_ENCODING_FP32, FG_ENCODING_FP16, FG_ENCODING_INT8};
+  static const fg_encoding encs[] = {FG_ENCODING_FP32, FG_ENCODING_FP16, FG_ENCODING_INT8, FG_ENCODING_INT8};
   for (int si = 0; si < nsizes; si++) {
     size_t n = sizes[si];
     if (n > base.rows) die("%s: fewer base vectors than a requested size", dir);
@@ -231,10 +271,12 @@ int main(int argc, char **argv) {
     size_t *cnt = malloc(nb * sizeof *cnt);
     fprintf(out, "%s\"%zu\": {\"batched_probes\": %zu, \"single_probes\": %zu, \"encodings\": {", si ? ", " : "", n, nb,
             ns1);
-    for (int ei = 0; ei < 3; ei++) {
+    for (int ei = 0; ei < 4; ei++) {
       fg_gallery *g;
       fg_error e;
-      if (fg_gallery_create(dim, encs[ei], NULL, &g, &e)) die("%s", e.msg);
+      int refine = ei == 3;
+      const char *ename = refine ? "int8r" : fg_encoding_name(encs[ei]);
+      if (fg_gallery_create_ex(dim, encs[ei], NULL, refine ? FG_GALLERY_REFINE : 0, &g, &e)) die("%s", e.msg);
       double t0 = now();
       char id[32];
       for (size_t t = 0; t < n; t++) {
@@ -242,12 +284,15 @@ int main(int argc, char **argv) {
         if (fg_gallery_add(g, id, B + t * dim, dim, NULL, &e)) die("%s", e.msg);
       }
       double build_s = now() - t0;
+      char rpath[4200];
+      snprintf(rpath, sizeof rpath, "%s/refine-%zu.fgg", dir, n);
+      if (refine) g = reopen_cold(g, rpath);
       fg_gallery_info in;
       fg_gallery_get_info(g, &in);
       size_t scanned = n * (in.row_bytes + 4 + (encs[ei] == FG_ENCODING_INT8 ? 8 : 0));
       fprintf(out, "%s\"%s\": {\"build_s\": %.3f, \"bytes_per_template\": %zu, \"bytes_ids\": %zu, "
                    "\"bytes_scanned_per_probe\": %zu, \"threads\": {",
-              ei ? ", " : "", fg_encoding_name(encs[ei]), build_s, in.bytes_per_template, in.bytes_ids, scanned);
+              ei ? ", " : "", ename, build_s, in.bytes_per_template, in.bytes_ids, scanned);
       fg_search_opts o = {0};
       fg_gallery_search(g, P, 1, 0, k, &o, m, cnt, &e); /* warm up */
       for (int ti = 0; ti < nthr; ti++) {
@@ -286,11 +331,20 @@ int main(int argc, char **argv) {
                 (double)agree / (double)nb, mated ? (double)agree_m / (double)mated : 1.0,
                 mated ? (double)ident / (double)mated : 0.0);
         fprintf(stderr, "bench_search: n=%zu %s %zu thr: single %.1f us (%.2f GB/s), batched %.0f probes/s, recall@1 %.4f\n",
-                n, fg_encoding_name(encs[ei]), thr[ti], mean * 1e6, (double)scanned / mean / 1e9, (double)nb / bt,
+                n, ename, thr[ti], mean * 1e6, (double)scanned / mean / 1e9, (double)nb / bt,
                 (double)agree / (double)nb);
       }
-      fprintf(out, "}}");
+      fprintf(out, "}");
+      if (refine) {
+        size_t rb = resident_tail(rpath, n * in.refine_bytes_per_template);
+        fprintf(out, ", \"refine_bytes_per_template\": %zu, \"refine_resident_bytes\": %zu, \"searches\": %zu",
+                in.refine_bytes_per_template, rb, (size_t)nthr * (ns1 + nb) + 1);
+        fprintf(stderr, "bench_search: n=%zu int8r: %zu bytes of the %zu-byte refine section read into memory\n", n, rb,
+                n * in.refine_bytes_per_template);
+      }
+      fprintf(out, "}");
       fg_gallery_destroy(g);
+      if (refine) unlink(rpath);
     }
     fprintf(out, "}, \"exact_top1\": [");
     for (size_t i = 0; i < nb; i++) fprintf(out, "%s%u", i ? "," : "", exact[i]);

@@ -111,6 +111,18 @@ def main():
         tg["1M_int8_1thr_fraction_of_read_bandwidth"] = {"value": m.get("single_of_read_bandwidth"),
                                                          "target": 0.70,
                                                          "met": (m.get("single_of_read_bandwidth") or 0) >= 0.70}
+        r = big["facegate"]["encodings"].get("int8r")
+        if r:  # int8 with fp16 refine rows, mapped from a file
+            m = r["threads"].get("1", {})
+            tg["1M_int8r_1thr_single_vs_faiss_fp32"] = {"value": m.get("single_vs_faiss"), "target": 3.0,
+                                                        "met": (m.get("single_vs_faiss") or 0) >= 3.0}
+            tg["1M_int8r_recall_at_1_all_probes"] = {"value": m.get("recall_at_1"), "target": 0.999,
+                                                     "met": (m.get("recall_at_1") or 0) >= 0.999}
+            tg["1M_int8r_1thr_fraction_of_read_bandwidth"] = {
+                "value": m.get("single_of_read_bandwidth"), "target": 0.70,
+                "met": (m.get("single_of_read_bandwidth") or 0) >= 0.70}
+            tg["1M_int8r_refine_bytes_in_memory_per_search"] = {
+                "value": r["refine_resident_bytes"] / max(1, r["searches"]), "target": None, "met": None}
     small = result["sizes"].get("420")
     if small:
         for enc in ("int8", "fp16", "fp32"):
@@ -135,12 +147,16 @@ def main():
                  "probes per second at the same thread count (single: 1 / mean latency); GB/s: bytes scanned per "
                  "probe / mean single-probe latency, and its share of the streaming read bandwidth (above 100%: the "
                  "gallery fits in cache); recall@1 against facegate's exact fp32 search (all probes; mated probes; "
-                 "FAISS row: agreement of its top 1)")
+                 "FAISS row: agreement of its top 1); int8r: int8 with fp16 refine rows, mapped from a file "
+                 "dropped from the page cache, its best candidates re-scored in fp16")
     lines.append("targets:")
     for k, v in tg.items():
         val = v["value"]
         vs = f"{val:.4g}" if isinstance(val, (int, float)) else str(val)
-        lines.append(f"  {k}: {vs} (target {v['target']:.4g}) {'MET' if v['met'] else 'NOT MET'}")
+        if v["target"] is None:
+            lines.append(f"  {k}: {vs} (measured)")
+        else:
+            lines.append(f"  {k}: {vs} (target {v['target']:.4g}) {'MET' if v['met'] else 'NOT MET'}")
     print("\n".join(lines))
     result["table"] = lines
     with open(a.out, "w") as f:

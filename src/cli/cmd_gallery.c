@@ -207,9 +207,11 @@ static int gallery_create(int argc, char **argv) {
   fg_encoding enc = FG_ENCODING_INT8;
   long dim = 512;
   int force = 0, json = 0;
+  unsigned gflags = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--encoding")) {
+    if (!strcmp(a, "--refine")) gflags |= FG_GALLERY_REFINE;
+    else if (!strcmp(a, "--encoding")) {
       const char *v = arg_val(argc, argv, &i);
       if (fg_encoding_parse(v, &enc)) {
         fprintf(stderr, "facegate gallery create: --encoding must be int8, fp16 or fp32 (got '%s')\n", v);
@@ -250,7 +252,7 @@ static int gallery_create(int argc, char **argv) {
     return EXIT_USAGE;
   }
   fg_gallery *g;
-  if (fg_gallery_create((uint32_t)dim, enc, id, &g, &e) || fg_gallery_save(g, path, &e)) {
+  if (fg_gallery_create_ex((uint32_t)dim, enc, id, gflags, &g, &e) || fg_gallery_save(g, path, &e)) {
     fg_gallery_destroy(g);
     return fail("create", &e);
   }
@@ -260,8 +262,11 @@ static int gallery_create(int argc, char **argv) {
   if (json) {
     printf("{\"file\": ");
     cli_json_str(stdout, path);
-    printf(", \"encoding\": \"%s\", \"dim\": %ld, \"model_id\": \"%s\"}\n", fg_encoding_name(enc), dim, idh);
-  } else printf("created %s: %s, dimension %ld, model %s...\n", path, fg_encoding_name(enc), dim, idh);
+    printf(", \"encoding\": \"%s\", \"refine\": %s, \"dim\": %ld, \"model_id\": \"%s\"}\n", fg_encoding_name(enc),
+           gflags ? "true" : "false", dim, idh);
+  } else
+    printf("created %s: %s%s, dimension %ld, model %s...\n", path, fg_encoding_name(enc),
+           gflags ? " with fp16 refine rows" : "", dim, idh);
   return EXIT_OK;
 }
 
@@ -544,9 +549,11 @@ static int gallery_info(int argc, char **argv) {
     cli_json_str(stdout, path);
     printf(", \"format_version\": %u, \"encoding\": \"%s\", \"dim\": %u, \"row_bytes\": %u, \"model_id\": \"%s\", "
            "\"templates\": %zu, \"subjects\": %zu, \"file_bytes\": %lld, \"memory_bytes\": %zu, "
-           "\"bytes_per_template\": %zu, \"bytes_ids\": %zu, \"checksums\": \"ok\"",
+           "\"bytes_per_template\": %zu, \"refine\": %s, \"refine_bytes_per_template\": %zu, \"bytes_ids\": %zu, "
+           "\"checksums\": \"ok\"",
            FG_GALLERY_FORMAT_VERSION, fg_encoding_name(in.encoding), in.dim, in.row_bytes, id, in.n_templates,
-           in.n_subjects, (long long)st.st_size, in.bytes_total, in.bytes_per_template, in.bytes_ids);
+           in.n_subjects, (long long)st.st_size, in.bytes_total, in.bytes_per_template, in.refine ? "true" : "false",
+           in.refine_bytes_per_template, in.bytes_ids);
     if (subjects) {
       printf(", \"subject_list\": [");
       for (uint32_t s = 0, first = 1; s < in.subject_slots; s++) {
@@ -571,6 +578,10 @@ static int gallery_info(int argc, char **argv) {
     printf("  memory        %zu bytes per template (vector and metadata) + %zu bytes of ids;"
            " %.1f bytes per template in all\n",
            in.bytes_per_template, in.bytes_ids, per);
+    if (in.refine)
+      printf("  refine        %zu bytes per template of fp16 rows (in the file; a search reads only its\n"
+             "                candidates' rows, so they stay out of memory when the file is mapped)\n",
+             in.refine_bytes_per_template);
     if (subjects)
       for (uint32_t s = 0; s < in.subject_slots; s++) {
         size_t nt;
@@ -698,7 +709,7 @@ out:
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: facegate gallery create FILE [--encoding int8|fp16|fp32] [--dim 512]\n"
+          "usage: facegate gallery create FILE [--encoding int8|fp16|fp32] [--refine] [--dim 512]\n"
           "                               [--model ONNX | --model-sha256 HEX] [--force] [--json]\n"
           "       facegate gallery add FILE SUBJECT INPUT... [--centroid] [--keep-going] [--json]\n"
           "       facegate gallery add FILE --manifest LIST [--centroid] [--keep-going] [--json]\n"
@@ -717,7 +728,9 @@ static void usage(FILE *f) {
           "create     a new, empty gallery. --encoding: int8 (default: 1 byte per value\n"
           "           plus 8 per template), fp16, fp32. The model is the default\n"
           "           recognition model unless --model (its SHA-256 is taken) or\n"
-          "           --model-sha256 says otherwise.\n"
+          "           --model-sha256 says otherwise. --refine (int8): also keep each\n"
+          "           template in fp16 and re-score every search's best candidates with\n"
+          "           it (exact order at int8 speed; the file holds 2 more bytes per value).\n"
           "add        enrol INPUTs for SUBJECT, or the SUBJECT<TAB>PATH lines of LIST.\n"
           "           All or nothing unless --keep-going. --allow-low-quality enrols\n"
           "           faces below the quality minimum. A progress bar shows on a\n"

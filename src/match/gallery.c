@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <sodium.h>
+
 #include "common/internal.h"
 #include "match/match.h"
 
@@ -87,14 +89,35 @@ int fg__gallery_alloc(uint32_t dim, fg_encoding enc, const uint8_t *model_id, fg
   return FG_OK;
 }
 
+int fg__gallery_set_refine(fg_gallery *g, fg_error *err) {
+  if (g->enc != FG_ENCODING_INT8)
+    return fg__seterr(err, FG_EINVAL, "refine rows are for int8 galleries (this one is %s)", fg_encoding_name(g->enc));
+  g->refine = 1;
+  g->ref_row_bytes = (uint32_t)fg_encoding_row_bytes(FG_ENCODING_FP16, g->dim);
+  return FG_OK;
+}
+
+int fg_gallery_create_ex(uint32_t dim, fg_encoding enc, const uint8_t *model_id, unsigned flags,
+                         fg_gallery **out, fg_error *err) {
+  if (!out) return fg__seterr(err, FG_EINVAL, "out is NULL");
+  *out = NULL;
+  if (flags & ~FG_GALLERY_REFINE) return fg__seterr(err, FG_EINVAL, "unknown gallery flags %#x", flags);
+  int rc = fg__gallery_alloc(dim, enc, model_id, out, err);
+  if (!rc && (flags & FG_GALLERY_REFINE) && (rc = fg__gallery_set_refine(*out, err))) {
+    fg_gallery_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 int fg_gallery_create(uint32_t dim, fg_encoding enc, const uint8_t *model_id, fg_gallery **out,
                       fg_error *err) {
-  if (!out) return fg__seterr(err, FG_EINVAL, "out is NULL");
-  return fg__gallery_alloc(dim, enc, model_id, out, err);
+  return fg_gallery_create_ex(dim, enc, model_id, 0, out, err);
 }
 
 static void free_owned(fg_gallery *g) {
   free(g->vec);
+  free(g->ref);
   free(g->tsubj);
   free(g->tscale);
   free(g->tsum);
@@ -126,23 +149,25 @@ int fg__gallery_own(fg_gallery *g, fg_error *err) {
   int i8 = g->enc == FG_ENCODING_INT8;
   size_t n = g->n ? g->n : 1, ns = g->ns ? g->ns : 1;
   uint8_t *vec = alloc_rows(n * g->row_bytes);
+  uint8_t *ref = g->refine ? alloc_rows(n * g->ref_row_bytes) : NULL;
   uint32_t *tsubj = malloc(n * 4);
   float *tscale = i8 ? malloc(n * 4) : NULL;
   int32_t *tsum = i8 ? malloc(n * 4) : NULL;
   fg__subject *subj = malloc(ns * sizeof *subj);
   char *names = malloc(g->names_len ? g->names_len : 1);
-  if (!vec || !tsubj || (i8 && (!tscale || !tsum)) || !subj || !names) {
-    free(vec), free(tsubj), free(tscale), free(tsum), free(subj), free(names);
+  if (!vec || (g->refine && !ref) || !tsubj || (i8 && (!tscale || !tsum)) || !subj || !names) {
+    free(vec), free(ref), free(tsubj), free(tscale), free(tsum), free(subj), free(names);
     return fg__seterr(err, FG_ENOMEM, "out of memory copying a mapped gallery of %zu templates", g->n);
   }
   if (g->n) {
     memcpy(vec, g->vec, g->n * g->row_bytes);
+    if (ref) memcpy(ref, g->ref, g->n * g->ref_row_bytes);
     memcpy(tsubj, g->tsubj, g->n * 4);
     if (i8) memcpy(tscale, g->tscale, g->n * 4), memcpy(tsum, g->tsum, g->n * 4);
   }
   if (g->ns) memcpy(subj, g->subj, g->ns * sizeof *subj);
   if (g->names_len) memcpy(names, g->names, g->names_len);
-  g->vec = vec, g->tsubj = tsubj, g->tscale = tscale, g->tsum = tsum;
+  g->vec = vec, g->ref = ref, g->tsubj = tsubj, g->tscale = tscale, g->tsum = tsum;
   g->subj = subj, g->names = names;
   g->cap = n, g->scap = ns, g->names_cap = g->names_len ? g->names_len : 1;
   g->mapped = 0;
@@ -247,10 +272,15 @@ static int reserve_templates(fg_gallery *g, size_t need) {
     g->tsum = su;
   }
   uint8_t *v = alloc_rows(nc * g->row_bytes);
-  if (!v) return -1;
+  uint8_t *r = g->refine ? alloc_rows(nc * g->ref_row_bytes) : NULL;
+  if (!v || (g->refine && !r)) {
+    free(v), free(r);
+    return -1;
+  }
   if (g->n) memcpy(v, g->vec, g->n * g->row_bytes);
-  free(g->vec);
-  g->vec = v, g->cap = nc;
+  if (g->n && r) memcpy(r, g->ref, g->n * g->ref_row_bytes);
+  free(g->vec), free(g->ref);
+  g->vec = v, g->ref = r, g->cap = nc;
   return 0;
 }
 
@@ -292,6 +322,7 @@ int fg_gallery_add(fg_gallery *g, const char *subject, const float *embedding, s
   float scale;
   int32_t sum;
   fg__encode_row(g, x, g->vec + t * g->row_bytes, &scale, &sum);
+  if (g->refine) fg__encode_f16(x, g->dim, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
   g->tsubj[t] = s;
   if (g->enc == FG_ENCODING_INT8) g->tscale[t] = scale, g->tsum[t] = sum;
   if (template_index) *template_index = t;
@@ -318,6 +349,8 @@ int fg_embedding_centroid(const float *embeddings, size_t n, size_t dim, size_t 
   for (size_t d = 0; d < dim && !rc; d++) x[d] = (float)acc[d];
   if (!rc && fg__normalise(x, dim, out))
     rc = fg__seterr(err, FG_EINVAL, "the embeddings cancel out: no centroid");
+  if (x) sodium_memzero(x, dim * sizeof *x); /* copies of biometric data do not outlive the call */
+  if (acc) sodium_memzero(acc, dim * sizeof *acc);
   free(x), free(acc);
   return rc;
 }
@@ -330,6 +363,7 @@ int fg_gallery_add_centroid(fg_gallery *g, const char *subject, const float *emb
   if (!c) return fg__seterr(err, FG_ENOMEM, "out of memory");
   int rc = fg_embedding_centroid(embeddings, n, dim, stride, c, err);
   if (!rc) rc = fg_gallery_add(g, subject, c, dim, template_index, err);
+  sodium_memzero(c, dim * sizeof *c);
   free(c);
   return rc;
 }
@@ -397,6 +431,7 @@ int fg_gallery_compact(fg_gallery *g, fg_error *err) {
     if (g->tsubj[t] == FG__DEAD) continue;
     if (n != t) {
       memcpy(g->vec + n * g->row_bytes, g->vec + t * g->row_bytes, g->row_bytes);
+      if (g->refine) memcpy(g->ref + n * g->ref_row_bytes, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
       if (g->enc == FG_ENCODING_INT8) g->tscale[n] = g->tscale[t], g->tsum[n] = g->tsum[t];
     }
     g->tsubj[n++] = remap[g->tsubj[t]];
@@ -425,8 +460,10 @@ void fg_gallery_get_info(const fg_gallery *g, fg_gallery_info *info) {
   info->subject_slots = g->ns;
   memcpy(info->model_id, g->model_id, sizeof info->model_id);
   info->bytes_per_template = g->row_bytes + 4 + (g->enc == FG_ENCODING_INT8 ? 8 : 0);
+  info->refine = g->refine;
+  info->refine_bytes_per_template = g->refine ? g->ref_row_bytes : 0;
   info->bytes_ids = g->ns * sizeof(fg__subject) + g->names_len + g->hash_cap * sizeof(uint32_t);
-  info->bytes_total = info->bytes_per_template * g->n + info->bytes_ids;
+  info->bytes_total = info->bytes_per_template * g->n + info->bytes_ids; /* refine rows apart: paged in on demand */
   info->mapped = g->mapped;
 }
 
@@ -450,6 +487,14 @@ int fg_gallery_template(const fg_gallery *g, size_t t, uint32_t *subject, float 
   if (subject) *subject = g->tsubj[t];
   if (!embedding) return FG_OK;
   const uint8_t *row = g->vec + t * g->row_bytes;
+  if (g->refine) { /* the finer copy */
+    for (uint32_t i = 0; i < g->dim; i++) {
+      uint16_t h;
+      memcpy(&h, g->ref + t * g->ref_row_bytes + 2 * (size_t)i, 2);
+      embedding[i] = fg__f16_to_f32(h);
+    }
+    return FG_OK;
+  }
   for (uint32_t i = 0; i < g->dim; i++) {
     switch (g->enc) {
     case FG_ENCODING_FP32: memcpy(&embedding[i], row + 4 * (size_t)i, 4); break;

@@ -8,18 +8,19 @@
  *   16   4  dimension
  *   20   4  encoding (1 fp32, 2 fp16, 3 int8)
  *   24   4  row bytes (dimension * element size, rounded up to 64)
- *   28   4  flags (0)
+ *   28   4  flags (bit 0: FG_GALLERY_REFINE, int8 only)
  *   32   8  templates
  *   40   8  subjects
  *   48  16  model id (first 16 bytes of the recognition model's SHA-256)
- *   64 288  6 section entries {u64 offset, u64 size, 32-byte BLAKE2b-256 digest}:
- *           subjects, names, template_subject, template_scale, template_sum, vectors
- *  352  64  zero
+ *   64 336  7 section entries {u64 offset, u64 size, 32-byte BLAKE2b-256 digest}:
+ *           subjects, names, template_subject, template_scale, template_sum, vectors,
+ *           refine (all zero without FG_GALLERY_REFINE: files from before it are valid)
+ *  400  16  zero
  *  416  32  BLAKE2b-256 of bytes 0..415
  *
  * All integers little-endian. Sections follow in that order, each at the
- * first offset past the previous one aligned to 64 bytes (vectors: 4096), the
- * gaps zero-filled, and the file ends where the vectors end. The layout is
+ * first offset past the previous one aligned to 64 bytes (vectors and refine:
+ * 4096), the gaps zero-filled, and the file ends where the last one ends. The layout is
  * canonical: the loader recomputes every offset and size from the counts and
  * refuses any other, and checks the gaps are zero, so every byte of a valid
  * file is either covered by a digest or known to be zero.
@@ -30,6 +31,8 @@
  *   template_scale    int8 only: n_templates x f32 (else empty)
  *   template_sum      int8 only: n_templates x i32 sum of the row's values (else empty)
  *   vectors           n_templates x row bytes, zero-padded rows
+ *   refine            FG_GALLERY_REFINE: n_templates x fp16 rows (dimension * 2
+ *                     rounded up to 64), the same templates; else absent
  *
  * Validation never trusts a count or offset before checking it against the
  * buffer, with or without digests, so a hostile file cannot cause an
@@ -58,12 +61,13 @@
 #define HDR_BYTES 448u
 #define HDR_DIGEST_AT 416u
 #define SECT_AT 64u
-#define N_SECT 6
+#define N_SECT 7
+#define RESERVED_AT 400u
 #define DIGEST 32u
 
-enum { S_SUBJ, S_NAMES, S_TSUBJ, S_SCALE, S_SUM, S_VEC };
-static const char *const sect_name[N_SECT] = {"subjects", "names", "template_subject",
-                                               "template_scale", "template_sum", "vectors"};
+enum { S_SUBJ, S_NAMES, S_TSUBJ, S_SCALE, S_SUM, S_VEC, S_REF };
+static const char *const sect_name[N_SECT] = {"subjects", "names", "template_subject", "template_scale",
+                                               "template_sum", "vectors", "refine"};
 static const char MAGIC[8] = {'F', 'G', 'G', 'A', 'L', 'L', 'R', 'Y'};
 
 typedef struct sect {
@@ -72,7 +76,7 @@ typedef struct sect {
 } sect;
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
-static uint64_t sect_align(int s) { return s == S_VEC ? 4096 : 64; }
+static uint64_t sect_align(int s) { return s >= S_VEC ? 4096 : 64; }
 
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
@@ -89,10 +93,15 @@ static void hex_id(const uint8_t *id, char out[2 * FG_GALLERY_MODEL_ID_BYTES + 1
   sodium_bin2hex(out, 2 * FG_GALLERY_MODEL_ID_BYTES + 1, id, FG_GALLERY_MODEL_ID_BYTES);
 }
 
-/* Canonical offsets from sizes; 0 on success, -1 if they overflow. */
-static int layout(sect s[N_SECT], uint64_t *end) {
+/* Canonical offsets from sizes; 0 on success, -1 if they overflow. Without
+ * refine rows the refine entry stays all zero. */
+static int layout(sect s[N_SECT], int refine, uint64_t *end) {
   uint64_t off = HDR_BYTES;
   for (int i = 0; i < N_SECT; i++) {
+    if (i == S_REF && !refine) {
+      s[i].off = s[i].size = 0;
+      break;
+    }
     off = align_up(off, sect_align(i));
     s[i].off = off;
     if (s[i].size > UINT64_MAX - off - 4096) return -1;
@@ -148,8 +157,9 @@ int fg_gallery_save(const fg_gallery *g, const char *path, fg_error *err) {
   sc[S_SCALE].size = i8 ? (uint64_t)n * 4 : 0;
   sc[S_SUM].size = i8 ? (uint64_t)n * 4 : 0;
   sc[S_VEC].size = (uint64_t)n * g->row_bytes;
+  sc[S_REF].size = g->refine ? (uint64_t)n * g->ref_row_bytes : 0;
   uint64_t end = 0;
-  layout(sc, &end);
+  layout(sc, g->refine, &end);
 
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
@@ -217,6 +227,12 @@ int fg_gallery_save(const fg_gallery *g, const char *path, fg_error *err) {
     t = u;
   }
   w_end(&w, &sc[S_VEC]);
+  if (g->refine) {
+    w_begin(&w, sc[S_REF].off);
+    for (size_t t = 0; t < g->n; t++)
+      if (g->tsubj[t] != FG__DEAD) w_bytes(&w, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
+    w_end(&w, &sc[S_REF]);
+  }
 
   /* header */
   uint8_t h[HDR_BYTES] = {0};
@@ -226,11 +242,12 @@ int fg_gallery_save(const fg_gallery *g, const char *path, fg_error *err) {
   put32(h + 16, g->dim);
   put32(h + 20, (uint32_t)g->enc);
   put32(h + 24, g->row_bytes);
-  put32(h + 28, 0);
+  put32(h + 28, g->refine ? FG_GALLERY_REFINE : 0);
   put64(h + 32, n);
   put64(h + 40, ns);
   memcpy(h + 48, g->model_id, FG_GALLERY_MODEL_ID_BYTES);
   for (int i = 0; i < N_SECT; i++) {
+    if (i == S_REF && !g->refine) break; /* stays zero */
     uint8_t *e = h + SECT_AT + 48 * i;
     put64(e, sc[i].off);
     put64(e + 8, sc[i].size);
@@ -267,9 +284,11 @@ static int all_zero(const uint8_t *p, size_t n) {
   return 1;
 }
 
-static int check_digests(const uint8_t *buf, const sect *sc, int vectors_too, int meta_too, fg_error *err) {
+static int check_digests(const uint8_t *buf, const sect *sc, int refine, int vectors_too, int meta_too,
+                         fg_error *err) {
   for (int i = 0; i < N_SECT; i++) {
-    if (i == S_VEC ? !vectors_too : !meta_too) continue;
+    if (i == S_REF && !refine) continue;
+    if (i >= S_VEC ? !vectors_too : !meta_too) continue;
     uint8_t d[DIGEST];
     digest(buf + sc[i].off, (size_t)sc[i].size, d);
     if (memcmp(d, sc[i].digest, DIGEST))
@@ -307,8 +326,15 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
   if (dim == 0 || dim > FG_GALLERY_MAX_DIM) return fg__seterr(err, FG_EFORMAT, "gallery dimension %u", dim);
   if (rb != fg_encoding_row_bytes((fg_encoding)enc, dim))
     return fg__seterr(err, FG_EFORMAT, "gallery row size %u inconsistent with dimension %u", rb, dim);
-  if (get32(buf + 28) != 0) return fg__seterr(err, FG_EUNSUPPORTED, "gallery flags %#x unknown", get32(buf + 28));
-  if (!all_zero(buf + 352, HDR_DIGEST_AT - 352)) return fg__seterr(err, FG_EFORMAT, "gallery header reserved bytes set");
+  uint32_t gflags = get32(buf + 28);
+  if (gflags & ~FG_GALLERY_REFINE) return fg__seterr(err, FG_EUNSUPPORTED, "gallery flags %#x unknown", gflags);
+  int refine = (gflags & FG_GALLERY_REFINE) != 0;
+  if (refine && enc != FG_ENCODING_INT8)
+    return fg__seterr(err, FG_EFORMAT, "gallery has refine rows but is not int8");
+  if (!all_zero(buf + RESERVED_AT, HDR_DIGEST_AT - RESERVED_AT))
+    return fg__seterr(err, FG_EFORMAT, "gallery header reserved bytes set");
+  if (!refine && !all_zero(buf + SECT_AT + 48 * S_REF, 48))
+    return fg__seterr(err, FG_EFORMAT, "gallery has a refine section entry but no refine flag");
   if (n > FG_GALLERY_MAX_TEMPLATES || ns > n)
     return fg__seterr(err, FG_EFORMAT, "gallery counts invalid (%llu templates, %llu subjects)",
                       (unsigned long long)n, (unsigned long long)ns);
@@ -333,11 +359,13 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
   want[S_SCALE].size = i8 ? n * 4 : 0;
   want[S_SUM].size = i8 ? n * 4 : 0;
   want[S_VEC].size = n * rb;
+  uint64_t ref_rb = fg_encoding_row_bytes(FG_ENCODING_FP16, dim);
+  want[S_REF].size = refine ? n * ref_rb : 0;
   if (sc[S_NAMES].size < ns * 2 || sc[S_NAMES].size > ns * (FG_GALLERY_ID_MAX + 1))
     return fg__seterr(err, FG_EFORMAT, "gallery names section size %llu invalid for %llu subjects",
                       (unsigned long long)sc[S_NAMES].size, (unsigned long long)ns);
   uint64_t end;
-  if (layout(want, &end)) return fg__seterr(err, FG_EFORMAT, "gallery sections overflow");
+  if (layout(want, refine, &end)) return fg__seterr(err, FG_EFORMAT, "gallery sections overflow");
   for (int i = 0; i < N_SECT; i++)
     if (sc[i].off != want[i].off || sc[i].size != want[i].size)
       return fg__seterr(err, FG_EFORMAT, "gallery section '%s' at %llu+%llu, expected %llu+%llu", sect_name[i],
@@ -350,12 +378,13 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
     return fg__seterr(err, FG_EFORMAT, "gallery has %llu bytes after its end", (unsigned long long)(len - end));
   uint64_t prev = HDR_BYTES;
   for (int i = 0; i < N_SECT; i++) {
+    if (i == S_REF && !refine) break;
     if (!all_zero(buf + prev, (size_t)(sc[i].off - prev)))
       return fg__seterr(err, FG_EFORMAT, "gallery padding before section '%s' is not zero", sect_name[i]);
     prev = sc[i].off + sc[i].size;
   }
   if (verify) {
-    int rc = check_digests(buf, sc, !(flags & FG_GALLERY_OPEN_LAZY), 1, err);
+    int rc = check_digests(buf, sc, refine, !(flags & FG_GALLERY_OPEN_LAZY), 1, err);
     if (rc) return rc;
   }
 
@@ -395,6 +424,11 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
 
   fg_gallery *g;
   if ((rc = fg__gallery_alloc(dim, (fg_encoding)enc, buf + 48, &g, err))) return rc;
+  if (refine && (rc = fg__gallery_set_refine(g, err))) {
+    fg_gallery_destroy(g);
+    return rc;
+  }
+  if (refine) g->ref = (uint8_t *)(uintptr_t)(buf + sc[S_REF].off);
   g->n = (size_t)n;
   g->vec = (uint8_t *)(uintptr_t)(buf + sc[S_VEC].off);
   g->tsubj = (uint32_t *)(uintptr_t)tsubj;
@@ -463,6 +497,12 @@ int fg_gallery_open(const char *path, const uint8_t *expect_model, unsigned flag
   }
   g->map = map;
   g->map_len = len;
+#ifdef MADV_RANDOM
+  if (g->refine && g->n) { /* only candidates' rows are read: no read-ahead around them */
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), off = (size_t)(g->ref - (const uint8_t *)map) / pg * pg;
+    madvise((uint8_t *)map + off, len - off, MADV_RANDOM);
+  }
+#endif
   *out = g;
   return FG_OK;
 }
@@ -481,5 +521,5 @@ int fg_gallery_verify(const fg_gallery *g, fg_error *err) {
     sc[i].size = get64(e + 8);
     memcpy(sc[i].digest, e + 16, DIGEST);
   }
-  return check_digests(g->file, sc, 1, 1, err);
+  return check_digests(g->file, sc, g->refine, 1, 1, err);
 }

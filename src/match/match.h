@@ -40,6 +40,11 @@ struct fg_gallery {
   uint32_t *tsubj;     /* subject index per template, FG__DEAD if removed */
   float *tscale;       /* int8: scale per template (NULL otherwise) */
   int32_t *tsum;       /* int8: sum of the quantised values (NULL otherwise) */
+  /* FG_GALLERY_REFINE (int8 only): an fp16 copy of every template, n * ref_row_bytes,
+   * read only to re-score a search's best candidates */
+  int refine;
+  uint32_t ref_row_bytes;
+  uint8_t *ref;
 
   /* subjects: ns slots, ns_live with templates */
   size_t ns, scap, ns_live;
@@ -67,6 +72,8 @@ float fg__f16_to_f32(uint16_t h);  /* exact */
 float fg__quantize_i8(const float *x, size_t n, int8_t *q, int32_t *sum);
 /* Encode a normalised vector into a zero-padded row of g's encoding. */
 void fg__encode_row(const fg_gallery *g, const float *x, uint8_t *row, float *scale, int32_t *sum);
+/* The same as a zero-padded fp16 row of ref_row_bytes (the refine copy). */
+void fg__encode_f16(const float *x, uint32_t dim, uint8_t *row, size_t row_bytes);
 /* L2-normalise src (n floats) into dst; FG_EINVAL if zero or non-finite. */
 int fg__normalise(const float *src, size_t n, float *dst);
 
@@ -108,5 +115,7 @@ int fg__gallery_own(fg_gallery *g, fg_error *err);
 /* Allocate an empty gallery struct with dim/encoding/model set. */
 int fg__gallery_alloc(uint32_t dim, fg_encoding enc, const uint8_t *model_id, fg_gallery **out,
                       fg_error *err);
+/* Mark g as keeping refine rows (int8 only; before any template). */
+int fg__gallery_set_refine(fg_gallery *g, fg_error *err);
 
 #endif

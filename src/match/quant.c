@@ -89,6 +89,14 @@ int fg__normalise(const float *src, size_t n, float *dst) {
   return FG_OK;
 }
 
+void fg__encode_f16(const float *x, uint32_t dim, uint8_t *row, size_t row_bytes) {
+  memset(row, 0, row_bytes);
+  for (uint32_t i = 0; i < dim; i++) {
+    uint16_t h = fg__f32_to_f16(x[i]);
+    memcpy(row + 2 * (size_t)i, &h, 2);
+  }
+}
+
 void fg__encode_row(const fg_gallery *g, const float *x, uint8_t *row, float *scale, int32_t *sum) {
   memset(row, 0, g->row_bytes);
   *scale = 0.0f;

@@ -285,6 +285,42 @@ static void *scan(void *arg) {
   return NULL;
 }
 
+/* ------------------------------------------------------------ refine */
+
+/* An int8 score is within REFINE_ERR of the fp16 one (measured: at most
+ * 2.6e-3 over 4 million pairs of real embeddings, docs/matching.md), so a
+ * candidate more than 2 * REFINE_ERR below the k-th best int8 score cannot
+ * reach the top k: only the others are re-scored (each costs a random read
+ * of its fp16 row). */
+#define REFINE_ERR 4e-3f
+
+/* Re-score one probe's n candidates (the int8 pass's best, at most k +
+ * FG_SEARCH_REFINE_EXTRA) with their fp16 copies (the fp16 kernel, one row at
+ * a time: candidates are scattered), drop those below thr and order them best
+ * first. f: 8 * pdim floats, slot 0 the normalised probe, the rest zero
+ * (fg__probes). A fused candidate is re-scored on the template that gave its
+ * int8 score; when two templates of one subject are within 2 * REFINE_ERR in
+ * int8, its fp16 maximum may be the other one's, so a multi-template
+ * subject's refined score can be that much below an fp16 gallery's (the
+ * gallery keeps no per-subject template list to re-score them all). */
+static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const float *f, ent *e, size_t n,
+                                size_t k, float thr) {
+  fg__probes p = {.nq = 1, .pdim = g->ref_row_bytes / 2, .f32 = f};
+  qsort(e, n, sizeof *e, cmp_best_first);
+  if (n > k) {
+    float cut = e[k - 1].score - 2 * REFINE_ERR;
+    while (n > k && e[n - 1].score < cut) n--;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    float s;
+    f16(g->ref + (size_t)e[i].tmpl * g->ref_row_bytes, g->ref_row_bytes, 1, NULL, NULL, &p, &s);
+    if (s >= thr) e[kept] = e[i], e[kept++].score = s;
+  }
+  qsort(e, kept, sizeof *e, cmp_best_first);
+  return kept;
+}
+
 /* ------------------------------------------------------------ entry point */
 
 int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride,
@@ -316,6 +352,18 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
   int fused = !(opts->flags & FG_SEARCH_TEMPLATES);
   float thr = (opts->flags & FG_SEARCH_THRESHOLD) ? opts->threshold : -INFINITY;
   if (isnan(thr)) return fg__seterr(err, FG_EINVAL, "threshold is NaN");
+  /* Refine: the int8 pass keeps FG_SEARCH_REFINE_EXTRA more candidates, and
+   * candidates up to 2 * REFINE_ERR below the threshold, for the fp16 pass to
+   * decide. */
+  const float REFINE_MARGIN = 2 * REFINE_ERR;
+  int refine = g->refine && !(opts->flags & FG_SEARCH_NO_REFINE);
+  size_t kout = k;
+  float thr_out = thr;
+  if (refine) {
+    k = k + FG_SEARCH_REFINE_EXTRA < FG_SEARCH_MAX_K ? k + FG_SEARCH_REFINE_EXTRA : FG_SEARCH_MAX_K;
+    if (k < kout) k = kout;
+    thr = thr - REFINE_MARGIN;
+  }
 
   size_t want = opts->threads > 1 ? opts->threads : 1, batch = opts->batch ? opts->batch : FG_SEARCH_MAX_BATCH;
   if (want > 256) want = 256;
@@ -330,8 +378,10 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
   heap *heaps = calloc(nt * n_probes, sizeof *heaps);
   ent *storage = malloc((nt * per + k) * sizeof *storage);
   pthread_t *tids = calloc(nt, sizeof *tids);
+  size_t rpdim = refine ? g->ref_row_bytes / 2 : 0;
+  float *rprobe = refine ? calloc(FG_SEARCH_MAX_BATCH * rpdim, sizeof *rprobe) : NULL;
   int rc = FG_OK;
-  if (!jobs || !heaps || !storage || !tids) {
+  if (!jobs || !heaps || !storage || !tids || (refine && !rprobe)) {
     rc = fg__seterr(err, FG_ENOMEM, "out of memory for search state");
     goto out;
   }
@@ -374,13 +424,18 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
       }
       res = &h;
     }
-    qsort(res->e, res->n, sizeof *res->e, cmp_best_first);
-    for (size_t e = 0; e < res->n; e++)
-      matches[i * k + e] = (fg_match){.subject = fused ? res->e[e].key : g->tsubj[res->e[e].tmpl],
-                                      .template_index = res->e[e].tmpl, .score = res->e[e].score};
-    counts[i] = res->n;
+    size_t n = res->n;
+    if (refine) {
+      fg__normalise(probes + i * stride, g->dim, rprobe); /* checked above */
+      n = refine_candidates(g, kt->f16, rprobe, res->e, n, kout, thr_out);
+      if (n > kout) n = kout;
+    } else qsort(res->e, n, sizeof *res->e, cmp_best_first);
+    for (size_t e = 0; e < n; e++)
+      matches[i * kout + e] = (fg_match){.subject = fused ? res->e[e].key : g->tsubj[res->e[e].tmpl],
+                                         .template_index = res->e[e].tmpl, .score = res->e[e].score};
+    counts[i] = n;
   }
 out:
-  free(jobs), free(heaps), free(storage), free(tids);
+  free(jobs), free(heaps), free(storage), free(tids), free(rprobe);
   return rc;
 }
