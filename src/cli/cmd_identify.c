@@ -934,20 +934,17 @@ int cmd_eval_identify(int argc, char **argv) {
     printf(", \"encoding\": \"%s\", \"seed\": %ld, \"images\": %zu, \"people\": %zu, \"detect_failures\": %zu, "
            "\"low_quality\": %zu, \"two_images_enrolled_travellers\": %zu",
            fg_encoding_name(enc), seed, L.n, L.ids, fallback, lowq, st[1].enrolled_extra);
-    printf(", \"one_image\": ");
-    print_setting_json(stdout, &st[0]);
-    printf(", \"two_images\": ");
-    print_setting_json(stdout, &st[1]);
-    printf(", \"two_images_max_fusion\": ");
-    print_setting_json(stdout, &st[2]);
-    printf(", \"three_plus_one_image\": ");
-    print_setting_json(stdout, &st[3]);
-    printf(", \"three_plus_two_images\": ");
-    print_setting_json(stdout, &st[4]);
-    printf(", \"three_plus_two_images_max_fusion\": ");
-    print_setting_json(stdout, &st[5]);
-    printf(", \"all_lfw\": ");
-    print_setting_json(stdout, &st[ALL]);
+    static const char *const key[NSET] = {"one_image",
+                                          "two_images", /* centroid: the product's way */
+                                          "two_images_max_fusion",
+                                          "three_plus_one_image",
+                                          "three_plus_two_images",
+                                          "three_plus_two_images_max_fusion",
+                                          "all_lfw"};
+    for (int s = 0; s < NSET; s++) {
+      printf(", \"%s\": ", key[s]);
+      print_setting_json(stdout, &st[s]);
+    }
     printf(", \"model_sha256\": \"%s\", \"embed_s\": %.1f, \"wall_s\": %.1f}\n", L.model_sha, t_embed, wall);
   } else {
     printf("LFW open-set identification (NIST IR 8381 flights): %zu images of %zu people, %s gallery\n", L.n, L.ids,
