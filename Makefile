@@ -77,11 +77,12 @@ $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 
 # The unit tests, then the officer console in headless Chromium against a real
 # `facegate serve` (tests/browser/run.sh, also `make browser-test`), then what
-# `make run` does, on a fresh data directory (tests/run_service_check.sh).
+# `make run` does, on a fresh data directory (tests/run_service_check.sh); the
+# gallery command line is checked by tests/cli_gallery.sh.
 unit: all $(TEST_BIN)
 	@BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser \
 	  FACEGATE_LFW="$(FACEGATE_LFW)" tests/run.sh $(TEST_BIN) tests/browser/run.sh \
-	  tests/run_service_check.sh
+	  tests/cli_gallery.sh tests/run_service_check.sh
 
 test: setup
 	@$(MAKE) --no-print-directory unit
