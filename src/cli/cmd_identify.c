@@ -181,18 +181,19 @@ static void *embed_worker(void *arg) {
   return NULL;
 }
 
-static int make_engines(const char *models_dir, int n, fg_face_engine **fe, fg_error *e) {
+static int make_engines(const char *models_dir, int flip, int n, fg_face_engine **fe, fg_error *e) {
   fg_face_options o;
   fg_face_options_init(&o);
   o.models_dir = models_dir;
+  o.flip = flip;
   for (int t = 0; t < n; t++)
     if (fg_face_engine_create(&o, &fe[t], e)) return e->code;
   return FG_OK;
 }
 
-static int embed_all(lfw *L, const char *models_dir, int threads, fg_error *e) {
+static int embed_all(lfw *L, const char *models_dir, int flip, int threads, fg_error *e) {
   fg_face_engine *fe[64] = {0};
-  int rc = make_engines(models_dir, threads, fe, e);
+  int rc = make_engines(models_dir, flip, threads, fe, e);
   if (!rc) {
     L->dim = fg_face_engine_dim(fe[0]);
     snprintf(L->model_sha, sizeof L->model_sha, "%s", fg_face_engine_model_sha256(fe[0]));
@@ -715,7 +716,7 @@ static int plot_failures(const char *path, const lfw *L, const setting *s, doubl
   *shown = n;
   if (!n) return FG_OK;
   fg_face_engine *fe = NULL;
-  if (make_engines(models_dir, 1, &fe, e)) return e->code;
+  if (make_engines(models_dir, 0, 1, &fe, e)) return e->code;
   fg_face_result *r = malloc(sizeof *r);
   fg_face_detections *det = malloc(sizeof *det);
   int W = 3 * (SIDE + PAD) + TEXTW, H = (int)n * (SIDE + PAD) + 50;
@@ -777,7 +778,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: facegate eval identify DIR [--gallery-size 420] [--flights 200] [--seed 1]\n"
           "                                  [--encoding int8|fp16|fp32] [--threads 2]\n"
-          "                                  [--embeddings F.npy] [--save-embeddings F.npy]\n"
+          "                                  [--embeddings F.npy] [--save-embeddings F.npy] [--flip]\n"
           "                                  [--plot FILE.png] [--failures FILE.png]\n"
           "                                  [--calibrate OUT.json] [--json] [--models-dir DIR]\n"
           "\n"
@@ -796,6 +797,8 @@ static void usage(FILE *f) {
           "                      order, e.g. from `facegate eval lfw --calibrate\n"
           "                      --save-embeddings F`) instead of running the pipeline\n"
           "  --save-embeddings F write the embeddings computed here\n"
+          "  --flip              add each face's mirrored crop to its embedding (test-time\n"
+          "                      augmentation, as `facegate eval lfw --flip`)\n"
           "  --plot FILE.png     FNIR against FPIR for every setting\n"
           "  --failures FILE.png missed mated searches at FPIR 0.003 (one image per\n"
           "                      traveller) as aligned faces: probe, enrolled, wrong top\n"
@@ -825,7 +828,7 @@ int cmd_eval_identify(int argc, char **argv) {
   const char *dir = NULL, *emb_in = NULL, *emb_out = NULL, *plot = NULL, *fails = NULL, *calib = NULL,
              *models_dir = NULL;
   long N = 420, F = 200, threads = 2, seed = 1;
-  int json = 0;
+  int json = 0, flip = 0;
   fg_encoding enc = FG_ENCODING_INT8;
   if (cli_wants_help(argc, argv)) {
     usage(stdout);
@@ -850,6 +853,7 @@ int cmd_eval_identify(int argc, char **argv) {
     else if (!strcmp(a, "--calibrate")) calib = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--models-dir")) models_dir = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--json")) json = 1;
+    else if (!strcmp(a, "--flip")) flip = 1;
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "facegate eval identify: unknown option '%s'\n", a);
       return EXIT_USAGE;
@@ -901,7 +905,7 @@ int cmd_eval_identify(int argc, char **argv) {
     for (size_t i = 0; (dm = fg_default_model_at(i)); i++)
       if (!strcmp(dm->role, "feature")) snprintf(L.model_sha, sizeof L.model_sha, "%s", dm->sha256);
   } else {
-    if (embed_all(&L, models_dir, (int)threads, &e)) goto fail;
+    if (embed_all(&L, models_dir, flip, (int)threads, &e)) goto fail;
     if (emb_out) {
       int64_t dims[2] = {(int64_t)L.n, L.dim};
       if (fg_npy_write(emb_out, L.emb, 2, dims, &e)) goto fail;
