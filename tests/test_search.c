@@ -456,6 +456,16 @@ static void test_refine_matches_fp16(void **state) {
     assert_int_equal(fg_gallery_add(r, id, x, dim, NULL, &e), FG_OK);
     assert_int_equal(fg_gallery_add(h, id, x, dim, NULL, &e), FG_OK);
   }
+  /* subjects whose two templates are near-tied with each other too: the refined
+   * score must be the best of both in fp16, whichever int8 preferred */
+  for (int j = 0; j < 40; j++) {
+    char id[32];
+    snprintf(id, sizeof id, "twin%d", j / 2);
+    rand_unit(x, dim);
+    for (uint32_t i = 0; i < dim; i++) x[i] = centre[i] + 0.004f * x[i];
+    assert_int_equal(fg_gallery_add(r, id, x, dim, NULL, &e), FG_OK);
+    assert_int_equal(fg_gallery_add(h, id, x, dim, NULL, &e), FG_OK);
+  }
   for (int j = 0; j < 8; j++) {
     rand_unit(x, dim);
     for (uint32_t i = 0; i < dim; i++) q[j * dim + i] = centre[i] + 0.5f * x[i];

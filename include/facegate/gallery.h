@@ -99,8 +99,7 @@ int fg_gallery_model_id_from_hex(const char *hex, uint8_t id[FG_GALLERY_MODEL_ID
  * streams the int8 rows as usual, keeps the best k + FG_SEARCH_REFINE_EXTRA
  * candidates and re-scores them with their fp16 copies, so its order is that
  * of exact search (recall@1 against fp32 0.996 -> 1.000 on a million real
- * templates, docs/matching.md) at int8 speed. (A subject with several
- * templates is re-scored on its best int8 template only.) Only the candidates' fp16 rows
+ * templates, docs/matching.md) at int8 speed. Only the candidates' fp16 rows
  * are read: a mapped gallery's resident memory stays about the int8 size,
  * while the file (and a gallery built in memory) holds 2 bytes more per value. */
 #define FG_GALLERY_REFINE 0x1u

@@ -294,38 +294,73 @@ static void *scan(void *arg) {
  * of its fp16 row). */
 #define REFINE_ERR 4e-3f
 
+static float refine_score(const fg_gallery *g, fg__score_fn f16, const fg__probes *p, size_t t) {
+  float s;
+  f16(g->ref + t * g->ref_row_bytes, g->ref_row_bytes, 1, NULL, NULL, p, &s);
+  return s;
+}
+
 /* Re-score one probe's n candidates (the int8 pass's best, at most k +
  * FG_SEARCH_REFINE_EXTRA) with their fp16 copies (the fp16 kernel, one row at
  * a time: candidates are scattered), drop those below thr and order them best
  * first. f: 8 * pdim floats, slot 0 the normalised probe, the rest zero
- * (fg__probes). A fused candidate is re-scored on the template that gave its
- * int8 score; when two templates of one subject are within 2 * REFINE_ERR in
- * int8, its fp16 maximum may be the other one's, so a multi-template
- * subject's refined score can be that much below an fp16 gallery's (the
- * gallery keeps no per-subject template list to re-score them all). */
+ * (fg__probes). A fused candidate's score is the best of its templates' in
+ * fp16: with `mark` (a bit per subject, all clear; the gallery has subjects
+ * with several templates) every template of the candidates is re-scored,
+ * found by one pass over the template-to-subject array (no per-subject list
+ * is kept); without it, the one template the int8 pass chose. */
 static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const float *f, ent *e, size_t n,
-                                size_t k, float thr) {
+                                size_t k, float thr, uint8_t *mark, int *unsure) {
   fg__probes p = {.nq = 1, .pdim = g->ref_row_bytes / 2, .f32 = f};
   qsort(e, n, sizeof *e, cmp_best_first);
+  *unsure = 0;
   if (n > k) {
+    /* a subject's fp16 best is within REFINE_ERR of its best int8 template */
     float cut = e[k - 1].score - 2 * REFINE_ERR;
+    size_t full = n;
     while (n > k && e[n - 1].score < cut) n--;
+    /* nothing pruned from a full pool: a candidate left out of it may still reach the top k */
+    *unsure = n == full;
+    if (*unsure) return 0;
   }
+  if (mark) {
+    for (size_t i = 0; i < n; i++) mark[e[i].key >> 3] |= (uint8_t)(1u << (e[i].key & 7)), e[i].score = -INFINITY;
+    for (size_t t = 0; t < g->n; t++) {
+      uint32_t u = g->tsubj[t];
+      if (u == FG__DEAD || !(mark[u >> 3] & (1u << (u & 7)))) continue;
+      float s = refine_score(g, f16, &p, t);
+      for (size_t i = 0; i < n; i++)
+        if (e[i].key == u) {
+          if (s > e[i].score) e[i].score = s, e[i].tmpl = (uint32_t)t; /* ties: the earlier template */
+          break;
+        }
+    }
+    for (size_t i = 0; i < n; i++) mark[e[i].key >> 3] = 0;
+  } else
+    for (size_t i = 0; i < n; i++) e[i].score = refine_score(g, f16, &p, e[i].tmpl);
   size_t kept = 0;
-  for (size_t i = 0; i < n; i++) {
-    float s;
-    f16(g->ref + (size_t)e[i].tmpl * g->ref_row_bytes, g->ref_row_bytes, 1, NULL, NULL, &p, &s);
-    if (s >= thr) e[kept] = e[i], e[kept++].score = s;
-  }
+  for (size_t i = 0; i < n; i++)
+    if (e[i].score >= thr) e[kept++] = e[i];
   qsort(e, kept, sizeof *e, cmp_best_first);
   return kept;
 }
 
 /* ------------------------------------------------------------ entry point */
 
+static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride, size_t k,
+                       const fg_search_opts *opts, fg_match *matches, size_t *counts, size_t extra, fg_error *err);
+
 int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride,
                       size_t k, const fg_search_opts *opts, fg_match *matches, size_t *counts,
                       fg_error *err) {
+  return search_impl(g, probes, n_probes, probe_stride, k, opts, matches, counts, FG_SEARCH_REFINE_EXTRA, err);
+}
+
+/* fg_gallery_search; with refine rows, the int8 pass keeps `extra` more
+ * candidates than k (a probe whose pool turns out too small is searched again
+ * with four times as many, up to FG_SEARCH_MAX_K). */
+static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride, size_t k,
+                       const fg_search_opts *opts, fg_match *matches, size_t *counts, size_t extra, fg_error *err) {
   static const fg_search_opts defaults = {0};
   if (!opts) opts = &defaults;
   if (counts) memset(counts, 0, n_probes * sizeof *counts);
@@ -360,7 +395,7 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
   size_t kout = k;
   float thr_out = thr;
   if (refine) {
-    k = k + FG_SEARCH_REFINE_EXTRA < FG_SEARCH_MAX_K ? k + FG_SEARCH_REFINE_EXTRA : FG_SEARCH_MAX_K;
+    k = k + extra < FG_SEARCH_MAX_K ? k + extra : FG_SEARCH_MAX_K;
     if (k < kout) k = kout;
     thr = thr - REFINE_MARGIN;
   }
@@ -380,8 +415,11 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
   pthread_t *tids = calloc(nt, sizeof *tids);
   size_t rpdim = refine ? g->ref_row_bytes / 2 : 0;
   float *rprobe = refine ? calloc(FG_SEARCH_MAX_BATCH * rpdim, sizeof *rprobe) : NULL;
+  /* subjects with several templates: each candidate's templates are all re-scored */
+  int multi = refine && fused && g->n - g->n_dead > g->ns_live;
+  uint8_t *mark = multi ? calloc(g->ns / 8 + 1, 1) : NULL;
   int rc = FG_OK;
-  if (!jobs || !heaps || !storage || !tids || (refine && !rprobe)) {
+  if (!jobs || !heaps || !storage || !tids || (refine && !rprobe) || (multi && !mark)) {
     rc = fg__seterr(err, FG_ENOMEM, "out of memory for search state");
     goto out;
   }
@@ -427,7 +465,16 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
     size_t n = res->n;
     if (refine) {
       fg__normalise(probes + i * stride, g->dim, rprobe); /* checked above */
-      n = refine_candidates(g, kt->f16, rprobe, res->e, n, kout, thr_out);
+      int unsure = 0;
+      n = refine_candidates(g, kt->f16, rprobe, res->e, n, kout, thr_out, mark, &unsure);
+      if (unsure && n == 0 && res->n == k && k < FG_SEARCH_MAX_K) { /* rare: near-ties beyond the pool */
+        rc = search_impl(g, probes + i * stride, 1, stride, kout, opts, matches + i * kout, counts + i,
+                         4 * (k - kout) + kout, err);
+        if (rc) goto out;
+        continue;
+      }
+      if (unsure) /* the pool could not grow (or held everything): refine what it holds */
+        n = refine_candidates(g, kt->f16, rprobe, res->e, res->n, res->n, thr_out, mark, &unsure);
       if (n > kout) n = kout;
     } else qsort(res->e, n, sizeof *res->e, cmp_best_first);
     for (size_t e = 0; e < n; e++)
@@ -436,6 +483,6 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
     counts[i] = n;
   }
 out:
-  free(jobs), free(heaps), free(storage), free(tids), free(rprobe);
+  free(jobs), free(heaps), free(storage), free(tids), free(rprobe), free(mark);
   return rc;
 }
