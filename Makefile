@@ -29,7 +29,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models run run-check demo install clean distclean
+.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models bench-peak run run-check demo install clean distclean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/facegate $(BUILD)/libfacegate.a $(BUILD)/libfacegate.so $(BUILD)/facegate.pc
@@ -120,6 +120,16 @@ bench: bench-models
 
 bench-models: setup all
 	scripts/bench-models
+
+# The core's peak fp32 multiply-add rate, and int8 against fp32 convolutions in
+# this XNNPACK: the compute floor of the pipeline (docs/pipeline.md).
+bench-peak: setup
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O3 -march=native -Wall -Wextra -Werror -o $(BUILD)/bench/peak_fma bench/peak/peak_fma.c
+	$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/conv_int8_vs_fp32 bench/peak/conv_int8_vs_fp32.c \
+	  -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
+	$(BUILD)/bench/peak_fma
+	$(BUILD)/bench/conv_int8_vs_fp32
 
 # `make run`: facegate serve on var/data with a demo flight, the console URL and
 # demo tokens printed, in the foreground until Ctrl-C (scripts/run-service).
