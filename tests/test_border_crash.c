@@ -193,9 +193,7 @@ static void test_sigkill(void **state) {
   json_decref(av);
   fg_border_close(b);
   free(acked);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tu_rm_rf(data_dir), 0);
 }
 
 int main(void) {

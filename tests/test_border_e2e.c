@@ -544,9 +544,7 @@ static void test_flight(void **state) {
   fg_border_close(b);
   free(idx);
   free(sc.people);
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", sc.dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tu_rm_rf(sc.dir), 0);
 }
 
 int main(void) {

@@ -41,9 +41,7 @@ static int setup(void **state) {
 }
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd);
+  return tu_rm_rf(tmpdir);
 }
 
 static void path_in_tmp(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tmpdir, name); }

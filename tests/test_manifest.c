@@ -228,9 +228,7 @@ static int group_teardown(void **state) {
   (void)state;
   fg_border_close(border);
   json_decref(json_report);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+  if (tu_rm_rf(tmp) != 0) fprintf(stderr, "could not remove %s\n", tmp);
   return 0;
 }
 

@@ -101,9 +101,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fx *f = *state;
   fg_border_close(f->b);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", f->dir);
+  if (tu_rm_rf(f->dir) != 0) fprintf(stderr, "could not remove %s\n", f->dir);
   free(f);
   return 0;
 }

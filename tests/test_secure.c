@@ -29,9 +29,7 @@ static void tmp_make(tmp *t) {
 }
 
 static void tmp_clean(tmp *t) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(tu_rm_rf(t->dir), 0);
 }
 
 static void write_text(const char *path, const char *text, size_t n, mode_t mode) {

@@ -271,9 +271,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
   (void)state;
   fg_server_destroy(srv);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", data_dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", data_dir);
+  if (tu_rm_rf(data_dir) != 0) fprintf(stderr, "could not remove %s\n", data_dir);
   curl_global_cleanup();
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -47,6 +48,13 @@ static inline int tu_exists(const char *path) { return access(path, R_OK) == 0; 
     fprintf(stderr, "\n");                                                      \
     skip();                                                                     \
   } while (0)
+
+static inline int tu_rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st, (void)ftw;
+  return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+/* Remove a test's scratch directory and everything in it (no shell). 0 on success. */
+static inline int tu_rm_rf(const char *dir) { return nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
 /* Read a whole file (test helper; aborts the test on failure). */
 static inline uint8_t *tu_read(const char *path, size_t *len) {
