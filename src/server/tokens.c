@@ -113,14 +113,16 @@ typedef struct found_token {
   unsigned role;
 } found_token;
 
-static int found_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+/* One row of TOKEN_BY_ID / _BY_NAME / _BY_HASH: id, name, role, revoked_at. */
+static int token_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n;
   (void)err;
   found_token *f = ctx;
   f->found = 1;
   f->id = c[0].i;
   snprintf(f->name, sizeof f->name, "%s", c[1].type == FG_VAL_TEXT ? c[1].s : "");
-  f->revoked = c[2].type != FG_VAL_NULL;
+  if (c[2].type != FG_VAL_TEXT || fg_role_parse(c[2].s, &f->role) != FG_OK) f->role = 0;
+  f->revoked = c[3].type != FG_VAL_NULL;
   return 1;
 }
 
@@ -130,7 +132,7 @@ int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const cha
   fg_val key = id > 0 ? FG_V_INT(id) : FG_V_TEXT(name ? name : "");
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
-  rc = fg_store_exec(b->store, id > 0 ? &FG_Q_ADM_TOKEN_BY_ID : &FG_Q_ADM_TOKEN_BY_NAME, &key, 1, found_row, &f,
+  rc = fg_store_exec(b->store, id > 0 ? &FG_Q_ADM_TOKEN_BY_ID : &FG_Q_ADM_TOKEN_BY_NAME, &key, 1, token_row, &f,
                      err);
   if (rc == FG_OK && !f.found) {
     if (id > 0) rc = fg__seterr(err, FG_ENOTFOUND, "no token %lld", (long long)id);
@@ -147,18 +149,6 @@ int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const cha
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   return rc;
-}
-
-static int check_row(void *ctx, const fg_val *c, int n, fg_error *err) {
-  (void)n;
-  (void)err;
-  found_token *f = ctx;
-  f->found = 1;
-  f->id = c[0].i;
-  snprintf(f->name, sizeof f->name, "%s", c[1].type == FG_VAL_TEXT ? c[1].s : "");
-  if (c[2].type != FG_VAL_TEXT || fg_role_parse(c[2].s, &f->role) != FG_OK) f->role = 0;
-  f->revoked = c[3].type != FG_VAL_NULL;
-  return 1;
 }
 
 /* "fgt_" and 43 characters of the base64url alphabet. */
@@ -180,7 +170,7 @@ int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info,
   fg_token_hash(b->keys, token, hash);
   found_token f = {0};
   fg_val key = FG_V_BLOB(hash, sizeof hash);
-  int rc = fg_store_exec(b->store, &FG_Q_ADM_TOKEN_BY_HASH, &key, 1, check_row, &f, err);
+  int rc = fg_store_exec(b->store, &FG_Q_ADM_TOKEN_BY_HASH, &key, 1, token_row, &f, err);
   if (rc != FG_OK) return rc;
   if (!f.found) return fg__seterr(err, FG_EAUTH, "unknown token");
   if (f.revoked) return fg__seterr(err, FG_EAUTH, "revoked token (%s)", f.name);

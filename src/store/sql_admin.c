@@ -12,9 +12,9 @@ const fg_query FG_Q_ADM_TOKEN_LIST = {
     "token_list",
     "SELECT id, name, role, created_at, created_by, revoked_at FROM tokens ORDER BY id"};
 const fg_query FG_Q_ADM_TOKEN_BY_ID = {
-    "token_by_id", "SELECT id, name, revoked_at FROM tokens WHERE id = ?"};
+    "token_by_id", "SELECT id, name, role, revoked_at FROM tokens WHERE id = ?"};
 const fg_query FG_Q_ADM_TOKEN_BY_NAME = {
-    "token_by_name", "SELECT id, name, revoked_at FROM tokens WHERE name = ?"};
+    "token_by_name", "SELECT id, name, role, revoked_at FROM tokens WHERE name = ?"};
 const fg_query FG_Q_ADM_TOKEN_REVOKE = {
     "token_revoke", "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"};
 const fg_query FG_Q_ADM_TOKEN_BY_HASH = {
