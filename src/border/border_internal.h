@@ -23,7 +23,7 @@
 /* A staged gallery in memory: subjects are traveller ids in decimal (flight)
  * or watchlist entry ids (watchlist). Rebuilt when the revision changes. */
 typedef struct fg__gallery_cache {
-  int64_t key;       /* manifest id (flight); 0 for the watchlist */
+  int64_t key;       /* manifest id (flight); watchlist: earliest expiry held (0: none) */
   int64_t revision;  /* manifests.revision / the watchlist's change counter */
   int valid;
   fg_gallery *g;     /* NULL when empty */

@@ -55,6 +55,20 @@ static void cache_clear(fg__gallery_cache *c) {
   memset(c, 0, sizeof *c);
 }
 
+/* Hand out a cached gallery and the photo count it was built from. */
+static int cache_give(const fg__gallery_cache *c, const fg_gallery **g, size_t *photos) {
+  *g = c->g;
+  if (photos) *photos = c->photos;
+  return FG_OK;
+}
+
+/* Keep a freshly built gallery in c, then hand it out. */
+static int cache_keep(fg__gallery_cache *c, int64_t key, int64_t revision, fg_gallery *ng, size_t n,
+                      const fg_gallery **g, size_t *photos) {
+  *c = (fg__gallery_cache){.key = key, .revision = revision, .valid = 1, .g = ng, .photos = n};
+  return cache_give(c, g, photos);
+}
+
 /* Enrol the pending subject's templates as one centroid template. */
 static int flush_subject(build_ctx *bc, fg_error *err) {
   if (bc->n_pending == 0) return FG_OK;
@@ -159,11 +173,7 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
   fg__gallery_cache *slot = NULL;
   for (int i = 0; i < FG__FLIGHT_CACHE; i++)
     if (b->flights[i].valid && b->flights[i].key == manifest_id) slot = &b->flights[i];
-  if (slot && slot->revision == revision) {
-    *g = slot->g;
-    if (photos) *photos = slot->photos;
-    return FG_OK;
-  }
+  if (slot && slot->revision == revision) return cache_give(slot, g, photos);
   if (!slot) {
     slot = &b->flights[b->flight_next % FG__FLIGHT_CACHE];
     b->flight_next = (b->flight_next + 1) % FG__FLIGHT_CACHE;
@@ -173,14 +183,7 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
   size_t n = 0;
   rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, &ng, &n, NULL, err);
   if (rc != FG_OK) return rc;
-  slot->photos = n;
-  if (photos) *photos = n;
-  slot->key = manifest_id;
-  slot->revision = revision;
-  slot->valid = 1;
-  slot->g = ng;
-  *g = ng;
-  return FG_OK;
+  return cache_keep(slot, manifest_id, revision, ng, n, g, photos);
 }
 
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err) {
@@ -191,11 +194,7 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
   if (rc != FG_OK) return rc;
   fg__gallery_cache *c = &b->watchlist;
   /* c->key: the earliest expiry among the entries held (0: none expires). */
-  if (c->valid && c->revision == revision && (c->key == 0 || now < c->key)) {
-    *g = c->g;
-    if (photos) *photos = c->photos;
-    return FG_OK;
-  }
+  if (c->valid && c->revision == revision && (c->key == 0 || now < c->key)) return cache_give(c, g, photos);
   cache_clear(c);
   fg_gallery *ng = NULL;
   int64_t min_expiry = 0;
@@ -204,14 +203,7 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
   rc = build(b, "watchlist_templates", FG_ENCODING_FP16, &FG_Q_GAL_WATCHLIST_TEMPLATES, &at, 1,
              &ng, &n, &min_expiry, err);
   if (rc != FG_OK) return rc;
-  c->photos = n;
-  if (photos) *photos = n;
-  c->key = min_expiry;
-  c->revision = revision;
-  c->valid = 1;
-  c->g = ng;
-  *g = ng;
-  return FG_OK;
+  return cache_keep(c, min_expiry, revision, ng, n, g, photos);
 }
 
 void fg__gallery_cache_reset(fg_border *b) {

@@ -390,14 +390,12 @@ static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes
   /* Refine: the int8 pass keeps FG_SEARCH_REFINE_EXTRA more candidates, and
    * candidates up to 2 * REFINE_ERR below the threshold, for the fp16 pass to
    * decide. */
-  const float REFINE_MARGIN = 2 * REFINE_ERR;
   int refine = g->refine && !(opts->flags & FG_SEARCH_NO_REFINE);
   size_t kout = k;
   float thr_out = thr;
   if (refine) {
     k = k + extra < FG_SEARCH_MAX_K ? k + extra : FG_SEARCH_MAX_K;
-    if (k < kout) k = kout;
-    thr = thr - REFINE_MARGIN;
+    thr = thr - 2 * REFINE_ERR;
   }
 
   size_t want = opts->threads > 1 ? opts->threads : 1, batch = opts->batch ? opts->batch : FG_SEARCH_MAX_BATCH;
