@@ -206,7 +206,11 @@ int fg_face_select(const fg_face_detections *det, int width, int height);
 #define FG_QUALITY_LOW_CONTRAST 0x040u  /* "low contrast" */
 #define FG_QUALITY_OUT_OF_FRAME 0x080u  /* "face partly outside the frame" */
 #define FG_QUALITY_SEVERAL_FACES 0x100u /* "several faces" */
-#define FG_QUALITY_REASON_COUNT 9
+#define FG_QUALITY_NO_FACE 0x200u       /* "no face found" (with FG_FACE_NO_FACE) */
+#define FG_QUALITY_BACKLIGHT 0x400u     /* "light behind you: face the light" */
+#define FG_QUALITY_UNEVEN_LIGHT 0x800u  /* "uneven light on the face" (side light) */
+#define FG_QUALITY_ALIGNMENT 0x1000u    /* "face not found reliably: look at the camera" */
+#define FG_QUALITY_REASON_COUNT 13
 
 /* Feedback text for one reason bit ("too dark"); "" for an unknown bit. */
 const char *fg_quality_reason_text(unsigned bit);

@@ -50,6 +50,10 @@ static const struct {
     {FG_QUALITY_LOW_CONTRAST, "low_contrast", "low contrast"},
     {FG_QUALITY_OUT_OF_FRAME, "out_of_frame", "face partly outside the frame"},
     {FG_QUALITY_SEVERAL_FACES, "several_faces", "several faces"},
+    {FG_QUALITY_NO_FACE, "no_face", "no face found"},
+    {FG_QUALITY_BACKLIGHT, "backlight", "light behind you: face the light"},
+    {FG_QUALITY_UNEVEN_LIGHT, "uneven_light", "uneven light on the face"},
+    {FG_QUALITY_ALIGNMENT, "alignment", "face not found reliably: look at the camera"},
 };
 
 const char *fg_quality_reason_text(unsigned bit) {
