@@ -73,6 +73,7 @@ typedef struct work {
   float *emb;
   uint8_t *status;
   unsigned *reasons;
+  fg_face_quality *quality;
   const char *write_dir;
   atomic_size_t next;
   atomic_int failed;
@@ -136,6 +137,7 @@ static int one_image(work *w, fg_face_engine *fe, size_t i, fg_face_detections *
     if (!rc) {
       w->status[i] = r->status == FG_FACE_OK ? ST_OK : r->status == FG_FACE_NO_FACE ? ST_NO_FACE : ST_LOW_QUALITY;
       w->reasons[i] = r->quality.reasons;
+      w->quality[i] = r->quality;
       if (r->dim == w->dim) memcpy(w->emb + i * (size_t)w->dim, r->embedding, (size_t)w->dim * sizeof(float));
       else memset(w->emb + i * (size_t)w->dim, 0, (size_t)w->dim * sizeof(float));
     }
@@ -404,6 +406,31 @@ static void count_capture(const work *w, const uint8_t *none_status, stats *s) {
   }
 }
 
+/* One row per image of this condition (--per-image). */
+static void write_rows(FILE *f, const work *w, double cal) {
+  const fg_lfw_images *set = w->set;
+  int dim = w->dim;
+  for (size_t j = 0; j < set->count; j++) {
+    double sum = 0, mn = 2, mx_imp = -2;
+    size_t ng = 0, acc = 0;
+    if (w->status[j] != ST_NO_FACE)
+      for (size_t i = 0; i < set->count; i++) {
+        if (!w->ref_ok[i] || i == j) continue;
+        float sc = fg_dot(w->ref_emb + i * (size_t)dim, w->emb + j * (size_t)dim, (size_t)dim);
+        if (set->images[i].identity == set->images[j].identity) sum += sc, ng++, acc += sc >= cal, mn = fmin(mn, sc);
+        else mx_imp = fmax(mx_imp, sc);
+      }
+    const fg_face_quality *q = &w->quality[j];
+    fprintf(f, "%s\t%s_%04d\t%d\t%u\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.4f\t%d", w->cond->name,
+            set->images[j].name, set->images[j].number, w->status[j], w->reasons[j], q->score, q->inter_eye_px, q->yaw,
+            q->pitch, q->roll, q->sharpness, q->brightness, q->contrast, q->in_frame, q->landmarks_inside);
+    fprintf(f, "\t%.3f\t%.4f\t%.3f\t%.1f\t%.3f", q->coverage, q->align_error, q->light_unevenness, q->surround,
+            q->feature_norm);
+    fprintf(f, "\t%zu\t%.4f\t%.4f\t%.4f\t%.4f\n", ng, ng ? sum / ng : NAN, ng ? mn : NAN,
+            ng ? (double)acc / ng : NAN, mx_imp);
+  }
+}
+
 /* ------------------------------------------------------------ output */
 
 static double pc(size_t a, size_t b) { return b ? 100.0 * a / b : NAN; }
@@ -507,7 +534,13 @@ static void usage(FILE *f) {
           "  --people N          dev: only the first N people (a quick look)\n"
           "  --threads N         worker threads, one face engine each (default 2)\n"
           "  --quality-min Q     the gate's quality minimum (default: the engine's)\n"
+          "  --det-pad P, --light-norm A, --lm-light-norm A, --realign 0|1\n"
+          "                      the engine's options of those names (default: the engine's)\n"
           "  --calibration FILE  thresholds (default data/calibration/fr_feature.json)\n"
+          "  --per-image FILE    one TSV row per condition and image: status, reasons, the\n"
+          "                      quality measurements, and the probe's genuine scores against\n"
+          "                      the acquired references (mean, minimum, share >= the\n"
+          "                      calibrated FMR 1e-3 threshold) and its highest impostor score\n"
           "  --write DIR         also write every condition image as DIR/<condition>/<name>/\n"
           "                      <name>_NNNN.png (for facegate embed / gallery)\n"
           "  --json, --json-out FILE   the results as JSON (stdout / a file)\n");
@@ -541,7 +574,8 @@ int cmd_eval_robustness(int argc, char **argv) {
   const char *dir = NULL, *set_name = "dev", *cond_list = NULL, *cal_path = "data/calibration/fr_feature.json";
   const char *models = NULL, *write_dir = NULL, *json_out = NULL;
   int threads = 2, per = 10, json = 0, max_people = 0;
-  float qmin = -1;
+  float qmin = -1, det_pad = -1, light_norm = -1, lm_light_norm = -1, realign = -1;
+  const char *per_image = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--set")) set_name = cli_arg_val(CMD, argc, argv, &i);
@@ -552,6 +586,11 @@ int cmd_eval_robustness(int argc, char **argv) {
     else if (!strcmp(a, "--threads")) threads = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--threads", 1, 64);
     else if (!strcmp(a, "--quality-min"))
       qmin = (float)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--quality-min", 0, 100);
+    else if (!strcmp(a, "--det-pad")) det_pad = (float)atof(cli_arg_val(CMD, argc, argv, &i));
+    else if (!strcmp(a, "--light-norm")) light_norm = (float)atof(cli_arg_val(CMD, argc, argv, &i));
+    else if (!strcmp(a, "--lm-light-norm")) lm_light_norm = (float)atof(cli_arg_val(CMD, argc, argv, &i));
+    else if (!strcmp(a, "--realign")) realign = (float)atof(cli_arg_val(CMD, argc, argv, &i));
+    else if (!strcmp(a, "--per-image")) per_image = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--calibration")) cal_path = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--models-dir")) models = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--write")) write_dir = cli_arg_val(CMD, argc, argv, &i);
@@ -597,6 +636,7 @@ int cmd_eval_robustness(int argc, char **argv) {
   uint32_t *ia = NULL, *ib = NULL;
   uint8_t *none_status = NULL;
   work w = {0};
+  FILE *rows = NULL;
   fg_calibration cal;
   double thr[2];
   if (!st) goto oom;
@@ -635,6 +675,10 @@ int cmd_eval_robustness(int argc, char **argv) {
   o.models_dir = cli_models_dir(models);
   o.liveness = 0;
   if (qmin >= 0) o.quality_min = qmin;
+  if (det_pad >= 0) o.det_pad = det_pad;
+  if (light_norm >= 0) o.light_norm = light_norm;
+  if (realign >= 0) o.realign = (int)realign;
+  if (lm_light_norm >= 0) o.lm_light_norm = lm_light_norm;
   for (int t = 0; t < threads; t++)
     if (fg_face_engine_create(&o, &engines[t], &e)) {
       fprintf(stderr, CMD ": %s\n", e.msg);
@@ -648,11 +692,20 @@ int cmd_eval_robustness(int argc, char **argv) {
   w.emb = malloc(n * (size_t)w.dim * sizeof(float));
   w.status = calloc(n, 1);
   w.reasons = calloc(n, sizeof *w.reasons);
+  w.quality = calloc(n, sizeof *w.quality);
   none_status = calloc(n, 1);
-  if (!w.face || !w.ref_emb || !w.ref_ok || !w.emb || !w.status || !w.reasons || !none_status) goto oom;
+  if (!w.face || !w.ref_emb || !w.ref_ok || !w.emb || !w.status || !w.reasons || !w.quality || !none_status) goto oom;
   atomic_init(&w.next, 0);
   atomic_init(&w.failed, 0);
   pthread_mutex_init(&w.lock, NULL);
+  if (per_image) {
+    if (!(rows = fopen(per_image, "w"))) {
+      fprintf(stderr, CMD ": cannot write %s\n", per_image);
+      goto out_lock;
+    }
+    fprintf(rows, "condition\timage\tstatus\treasons\tscore\tied\tyaw\tpitch\troll\tsharpness\tbrightness"
+                  "\tcontrast\tin_frame\tlm_inside\tcoverage\talign_error\tlight_uneven\tsurround\tfnorm\tgenuine\tgen_mean\tgen_min\tgen_acc\timp_max\n");
+  }
   double t0 = now_s();
   if (run_pass(&w, threads, "reference")) goto out_lock;
   /* "none" (unmodified) runs first, whatever was asked: +FTA is measured against it. */
@@ -666,6 +719,7 @@ int cmd_eval_robustness(int argc, char **argv) {
     count_capture(&w, none_status, s);
     if (dev ? verify_dev(&w, thr, s) : verify_lfw(&w, &pairs, ia, ib, thr, s)) goto oom_lock;
     rank1(set, w.emb, w.dim, w.status, s);
+    if (rows) write_rows(rows, &w, thr[0]);
     if (!json)
       fprintf(stderr, "  %-15s FTA %.2f%%  acc %.2f%%  TAR@1e-3 %.2f%%  FMR@cal1e-3 %.2fx  rank-1 %.2f%%\n", cd->name,
               pc(s->no_face + s->low_quality, s->images), 100 * s->accuracy, 100 * s->tar_1e3, s->fmr_cal[0] / 1e-3,
@@ -691,13 +745,14 @@ int cmd_eval_robustness(int argc, char **argv) {
 oom_lock:
   fprintf(stderr, CMD ": out of memory\n");
 out_lock:
+  if (rows) fclose(rows);
   pthread_mutex_destroy(&w.lock);
   goto out;
 oom:
   fprintf(stderr, CMD ": out of memory\n");
 out:
   for (int t = 0; t < threads; t++) fg_face_engine_destroy(engines[t]);
-  free(w.face), free(w.ref_emb), free(w.ref_ok), free(w.emb), free(w.status), free(w.reasons);
+  free(w.face), free(w.ref_emb), free(w.ref_ok), free(w.emb), free(w.status), free(w.reasons), free(w.quality);
   free(none_status), free(st), free(ia), free(ib);
   fg_lfw_images_release(&all);
   fg_lfw_images_release(&devset);
