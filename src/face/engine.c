@@ -16,6 +16,12 @@
 #include "image/image_internal.h"
 
 
+/* The default recognition model (GUIDE §3) and the feature-norm limits
+ * measured for it with its default preprocessing. */
+#define DEFAULT_FEATURE_SHA256 "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
+#define FNORM_GOOD 3.8f
+#define FNORM_BAD 3.4f
+
 static const char *const default_file[FG__NMODELS] = {"fr_detect.onnx", "fr_landmark.onnx",
                                                       "fr_feature.onnx", "fr_liveness.onnx"};
 
@@ -242,6 +248,12 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
       sscanf(fe->sha256 + 2 * i, "%2x", &v);
       fe->model_id[i] = (uint8_t)v;
     }
+    /* The feature-norm limits of the light factor were measured for the
+     * default recognition model (docs/pipeline.md, "Robustness"); another
+     * model's norms are on another scale, so it goes without them. */
+    if (!strcmp(fe->sha256, DEFAULT_FEATURE_SHA256) && fe->o.feat_channels == FG_CHANNELS_BGR &&
+        fe->o.feat_mean == 127.f && fe->o.feat_scale == 1.f / 128.f)
+      fe->fnorm_good = FNORM_GOOD, fe->fnorm_bad = FNORM_BAD;
   }
 
   /* Liveness: 1x3xHxW in, a few class scores out. */

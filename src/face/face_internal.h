@@ -36,6 +36,7 @@ struct fg_face_engine {
   int feat_w, feat_h, dim;
   float *feat_in, *feat_out, *feat_out2;
   float feat_norm;                   /* raw output norm of the last embedding, per run */
+  float fnorm_good, fnorm_bad;       /* the light factor's feature-norm limits (0: unknown model) */
 
   int live_w, live_h, live_n;
   float *live_in;
@@ -122,14 +123,19 @@ void fg__face_live_rect(const fg_face_options *o, const fg_face_box *box, int fu
 /* Liveness of the face in box: the model's outputs in raw, P(live) in *p_live. */
 int fg__face_liveness(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
                       float raw[3], float *p_live, fg_error *err);
-/* Fill q from the aligned crop, the landmarks, 5 points, the full-source ->
- * crop similarity `align` and the box in full-source pixels of a src_w x
- * src_h image with `faces` faces; tmpl68 is the mean 68-point shape in crop
- * pixels, surround the mean grey around the face (fg__face_surround). */
-void fg__face_quality(const fg_face_options *o, const fg_image *aligned,
-                      const float lm[2 * FG_FACE_LANDMARKS], const float p5[10], const float align[6],
-                      const float tmpl68[136], const fg_face_box *box, int src_w, int src_h, int faces,
-                      float surround, fg_face_quality *q);
+/* Fill q's measurements from the aligned crop (before any light
+ * normalisation), the landmarks, 5 points, the full-source -> crop similarity
+ * `align` and the box in full-source pixels of a src_w x src_h image with
+ * `faces` faces; tmpl68 is the mean 68-point shape in crop pixels, surround
+ * the mean grey around the face (fg__face_surround). */
+void fg__face_quality_measure(const fg_face_options *o, const fg_image *aligned,
+                              const float lm[2 * FG_FACE_LANDMARKS], const float p5[10], const float align[6],
+                              const float tmpl68[136], const fg_face_box *box, int src_w, int src_h, int faces,
+                              float surround, fg_face_quality *q);
+/* Factors, score and reasons from q's measurements (q->feature_norm set from
+ * the embedding); fnorm_good/bad: the recognition model's feature-norm limits
+ * for faces in difficult light (0: none known for the model). */
+void fg__face_quality_score(const fg_face_options *o, float fnorm_good, float fnorm_bad, fg_face_quality *q);
 /* Quality of a frame where no face was found: reasons "no face", and "too
  * dark" or "too bright" from the frame's mean grey. */
 void fg__face_quality_no_face(const fg_image *img, fg_face_quality *q);

@@ -181,11 +181,14 @@ int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face
   return FG_OK;
 }
 
+#define RETRY_GAIN 0.6f /* a retry must cut the alignment error by 40% */
+
 int fg__face_landmarks_retry(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
                              float lm[2 * FG_FACE_LANDMARKS], fg_error *err) {
-  float best = fg__face_align_error(lm, fe->tmpl68);
-  if (!(best > FG__ALIGN_RETRY)) return FG_OK;
-  float cand[2 * FG_FACE_LANDMARKS];
+  const float first = fg__face_align_error(lm, fe->tmpl68);
+  if (!(first > FG__ALIGN_RETRY)) return FG_OK;
+  float best_lm[2 * FG_FACE_LANDMARKS], cand[2 * FG_FACE_LANDMARKS], best = first;
+  memcpy(best_lm, lm, sizeof best_lm);
   /* 1. More context: a box 1.3x as large about the same centre (a partial
    * box from a tight crop makes the model squeeze a whole face into it). */
   double cx = (box->x0 + box->x1) / 2, cy = (box->y0 + box->y1) / 2;
@@ -194,23 +197,29 @@ int fg__face_landmarks_retry(fg_face_engine *fe, const fg__face_view *v, const f
   int rc = fg__face_landmarks(fe, v, &big, cand, err);
   if (rc) return rc;
   float e = fg__face_align_error(cand, fe->tmpl68);
-  if (e < best) best = e, memcpy(lm, cand, sizeof cand);
-  if (!(best > FG__ALIGN_RETRY)) return FG_OK;
-  /* 2. A box from the best points so far: their extent, widened to the
-   * average box-to-points proportions (docs/pipeline.md: lm_size). */
-  double mx = 0, my = 0, ss = 0;
-  for (int i = 0; i < FG_FACE_LANDMARKS; i++) mx += lm[2 * i], my += lm[2 * i + 1];
-  mx /= FG_FACE_LANDMARKS, my /= FG_FACE_LANDMARKS;
-  for (int i = 0; i < FG_FACE_LANDMARKS; i++)
-    ss += (lm[2 * i] - mx) * (lm[2 * i] - mx) + (lm[2 * i + 1] - my) * (lm[2 * i + 1] - my);
-  double spread = sqrt(ss / FG_FACE_LANDMARKS);
-  if (!(spread > 1)) return FG_OK;
-  hw = 2.537 / 2 * spread, hh = 3.676 / 2 * spread;
-  fg_face_box pts = {(float)(mx - hw), (float)(my - 0.1 * 2 * hh - hh), (float)(mx + hw), (float)(my - 0.1 * 2 * hh + hh),
-                     box->score};
-  if ((rc = fg__face_landmarks(fe, v, &pts, cand, err))) return rc;
-  e = fg__face_align_error(cand, fe->tmpl68);
-  if (e < best) memcpy(lm, cand, sizeof cand);
+  if (e < best) best = e, memcpy(best_lm, cand, sizeof cand);
+  if (best > FG__ALIGN_RETRY) {
+    /* 2. A box from the most plausible points so far: their extent, widened
+     * to the average box-to-points proportions (docs/pipeline.md: lm_size),
+     * the points' centre 10% of its height below the box's. */
+    double mx = 0, my = 0, ss = 0;
+    for (int i = 0; i < FG_FACE_LANDMARKS; i++) mx += best_lm[2 * i], my += best_lm[2 * i + 1];
+    mx /= FG_FACE_LANDMARKS, my /= FG_FACE_LANDMARKS;
+    for (int i = 0; i < FG_FACE_LANDMARKS; i++)
+      ss += (best_lm[2 * i] - mx) * (best_lm[2 * i] - mx) + (best_lm[2 * i + 1] - my) * (best_lm[2 * i + 1] - my);
+    double spread = sqrt(ss / FG_FACE_LANDMARKS);
+    if (spread > 1) {
+      hw = 2.537 / 2 * spread, hh = 3.676 / 2 * spread;
+      double bcy = my - 0.2 * hh;
+      fg_face_box pts = {(float)(mx - hw), (float)(bcy - hh), (float)(mx + hw), (float)(bcy + hh), box->score};
+      if ((rc = fg__face_landmarks(fe, v, &pts, cand, err))) return rc;
+      e = fg__face_align_error(cand, fe->tmpl68);
+      if (e < best) best = e, memcpy(best_lm, cand, sizeof cand);
+    }
+  }
+  /* Taken only if clearly more plausible: a face turned far away is
+   * implausible by nature, and a "more average" fit of it is a wrong one. */
+  if (best < RETRY_GAIN * first) memcpy(lm, best_lm, sizeof best_lm);
   return FG_OK;
 }
 

@@ -160,8 +160,8 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
   r->ms.align = fg__ms() - t;
 
   t = fg__ms();
-  fg__face_quality(&fe->o, &fe->aligned, r->landmarks, r->points, r->align, fe->tmpl68, &r->box, r->width,
-                   r->height, r->det.total, fg__face_surround(&v, &r->box), &r->quality);
+  fg__face_quality_measure(&fe->o, &fe->aligned, r->landmarks, r->points, r->align, fe->tmpl68, &r->box, r->width,
+                           r->height, r->det.total, fg__face_surround(&v, &r->box), &r->quality);
   r->ms.quality = fg__ms() - t;
 
   if (fe->o.liveness) {
@@ -186,6 +186,9 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
   r->dim = fe->dim;
   r->quality.feature_norm = fe->feat_norm;
   r->ms.embed = fg__ms() - t;
+  t = fg__ms();
+  fg__face_quality_score(&fe->o, fe->fnorm_good, fe->fnorm_bad, &r->quality);
+  r->ms.quality += fg__ms() - t;
 
   r->status = fe->o.quality_min > 0 && r->quality.score < fe->o.quality_min ? FG_FACE_LOW_QUALITY : FG_FACE_OK;
 done:

@@ -30,16 +30,21 @@ static const float IED_GOOD = 22.f, IED_BAD = 14.f;        /* source px */
 static const float YAW_GOOD = 35.f, YAW_BAD = 52.f;        /* degrees */
 static const float PITCH_GOOD = 30.f, PITCH_BAD = 50.f;
 static const float ROLL_GOOD = 20.f, ROLL_BAD = 60.f;
-static const float SHARP_GOOD = 60.f, SHARP_BAD = 20.f;    /* Laplacian variance (contrast-scaled) */
-static const float DARK_GOOD = 35.f, DARK_BAD = 15.f;      /* mean grey */
-static const float BRIGHT_GOOD = 190.f, BRIGHT_BAD = 235.f;
-static const float CLIP_GOOD = 0.05f, CLIP_BAD = 0.4f;     /* clipped share */
+static const float SHARP_GOOD = 40.f, SHARP_BAD = 15.f;    /* Laplacian variance (contrast-scaled) */
+static const float DARK_GOOD = 12.f, DARK_BAD = 5.f;       /* mean grey */
+static const float DCLIP_GOOD = 0.1f, DCLIP_BAD = 0.5f;    /* share of black (<= 2) pixels */
+static const float BRIGHT_GOOD = 200.f, BRIGHT_BAD = 240.f;
+static const float CLIP_GOOD = 0.05f, CLIP_BAD = 0.4f;     /* share of clipped (>= 245) pixels */
 static const float CONTRAST_GOOD = 12.f, CONTRAST_BAD = 4.f; /* grey std (scaled up for dark faces) */
 static const float COVER_GOOD = 0.6f, COVER_BAD = 0.35f;   /* aligned crop share inside */
 static const float ALIGN_GOOD = 0.12f, ALIGN_BAD = 0.22f;  /* landmark RMS / eye distance */
-static const float UNEVEN_GOOD = 0.35f, UNEVEN_BAD = 0.7f; /* light unevenness */
-static const float BACK_SURROUND = 150.f;                  /* a surround this bright ... */
-static const float BACK_GOOD = 2.f, BACK_BAD = 4.f;        /* ... this many times the face */
+/* Light that needs a clear face to be acquired (light_factor) ... */
+static const float UNEVEN_FLAG = 0.35f;                    /* unevenness at or above */
+static const float DIM_FLAG = 35.f;                        /* mean grey below */
+static const float BRIGHT_FLAG = 170.f, CLIP_FLAG = 0.02f; /* mean grey or clipped share above */
+static const float BACK_SURROUND = 150.f, BACK_RATIO = 2.f;/* dim, with a surround this bright and this many times the face: backlight */
+/* ... and without feature-norm limits for the model, unevenness alone. */
+static const float UNEVEN_GOOD = 0.35f, UNEVEN_BAD = 0.7f;
 static const float FRAME_DARK = 45.f, FRAME_BRIGHT = 225.f;/* no face: mean grey of the frame */
 #define SHARP_REF_CONTRAST 34.4 /* devset median contrast: sharpness is scaled to it */
 
@@ -114,7 +119,7 @@ static float coverage(const float m[6], int w, int h, int src_w, int src_h) {
   return n ? (float)in / n : 0;
 }
 
-void fg__face_quality(const fg_face_options *o, const fg_image *al, const float lm[2 * FG_FACE_LANDMARKS],
+void fg__face_quality_measure(const fg_face_options *o, const fg_image *al, const float lm[2 * FG_FACE_LANDMARKS],
                       const float p5[10], const float align[6], const float tmpl68[136], const fg_face_box *box,
                       int src_w, int src_h, int faces, float surround, fg_face_quality *q) {
   memset(q, 0, sizeof *q);
@@ -150,17 +155,25 @@ void fg__face_quality(const fg_face_options *o, const fg_image *al, const float 
   const int W = al->width, C = al->channels;
   double sum = 0, sum2 = 0, lsum = 0, lsum2 = 0;
   size_t n = 0, dark = 0, bright = 0;
+  /* Pixels whose source (or a neighbour's) is outside the image are the
+   * warp's black fill, not the face: left out. */
+  float inv[6];
+  int have_inv = fg_image_affine_invert(align, inv) == 0;
 #define GREY(X, Y)                                                                              \
   (C == 3 ? (77 * al->data[((size_t)(Y) * W + (X)) * 3] + 150 * al->data[((size_t)(Y) * W + (X)) * 3 + 1] + \
              29 * al->data[((size_t)(Y) * W + (X)) * 3 + 2] + 128) >> 8                          \
           : al->data[(size_t)(Y) * W + (X)])
   for (int y = y0; y < y1; y++)
     for (int x = x0; x < x1; x++) {
+      if (have_inv) {
+        float sx = inv[0] * x + inv[1] * y + inv[2], sy = inv[3] * x + inv[4] * y + inv[5];
+        if (sx < 1 || sy < 1 || sx >= src_w - 1 || sy >= src_h - 1) continue;
+      }
       int g = GREY(x, y);
       int lap = GREY(x - 1, y) + GREY(x + 1, y) + GREY(x, y - 1) + GREY(x, y + 1) - 4 * g;
       sum += g, sum2 += (double)g * g;
       lsum += lap, lsum2 += (double)lap * lap;
-      dark += g <= 10;
+      dark += g <= 2;
       bright += g >= 245;
       n++;
     }
@@ -178,12 +191,31 @@ void fg__face_quality(const fg_face_options *o, const fg_image *al, const float 
     if (fg__face_light_unevenness(al, rect, &q->light_unevenness, NULL)) q->light_unevenness = 0;
   }
 
-  /* Factors. */
+}
+
+/* The light factor: a face lit unevenly, dimly or too brightly is acquired
+ * only if the recognition model still sees it clearly (its raw output norm:
+ * measured to track whether a face will match; docs/pipeline.md). Without
+ * limits for the model, the unevenness alone decides. */
+static float light_factor(const fg_face_quality *q, float fnorm_good, float fnorm_bad, unsigned *flags) {
+  *flags = 0;
+  if (q->light_unevenness >= UNEVEN_FLAG) *flags |= FG_QUALITY_UNEVEN_LIGHT;
+  if (q->brightness < DIM_FLAG)
+    *flags |= q->surround >= BACK_SURROUND && q->surround >= BACK_RATIO * q->brightness ? FG_QUALITY_BACKLIGHT
+                                                                                       : FG_QUALITY_DARK;
+  if (q->brightness > BRIGHT_FLAG || q->bright_fraction > CLIP_FLAG) *flags |= FG_QUALITY_BRIGHT;
+  if (!*flags) return 1;
+  if (fnorm_good > 0 && q->feature_norm > 0) return ramp(q->feature_norm, fnorm_good, fnorm_bad);
+  return ramp(q->light_unevenness, UNEVEN_GOOD, UNEVEN_BAD);
+}
+
+void fg__face_quality_score(const fg_face_options *o, float fnorm_good, float fnorm_bad, fg_face_quality *q) {
+  q->reasons = 0;
   q->f_size = ramp(q->inter_eye_px, IED_GOOD, IED_BAD);
   q->f_pose = ramp(fabsf(q->yaw), YAW_GOOD, YAW_BAD) * ramp(fabsf(q->pitch), PITCH_GOOD, PITCH_BAD);
   q->f_roll = ramp(fabsf(q->roll), ROLL_GOOD, ROLL_BAD);
   q->f_sharpness = ramp(q->sharpness, SHARP_GOOD, SHARP_BAD);
-  float f_dark = fminf(ramp(q->brightness, DARK_GOOD, DARK_BAD), ramp(q->dark_fraction, CLIP_GOOD, CLIP_BAD));
+  float f_dark = fminf(ramp(q->brightness, DARK_GOOD, DARK_BAD), ramp(q->dark_fraction, DCLIP_GOOD, DCLIP_BAD));
   float f_bright =
       fminf(ramp(q->brightness, BRIGHT_GOOD, BRIGHT_BAD), ramp(q->bright_fraction, CLIP_GOOD, CLIP_BAD));
   q->f_exposure = fminf(f_dark, f_bright);
@@ -192,10 +224,8 @@ void fg__face_quality(const fg_face_options *o, const fg_image *al, const float 
   q->f_frame = ramp(q->coverage, COVER_GOOD, COVER_BAD);
   if (!q->landmarks_inside) q->f_frame = fminf(q->f_frame, 0.5f);
   q->f_align = ramp(q->align_error, ALIGN_GOOD, ALIGN_BAD);
-  float f_uneven = ramp(q->light_unevenness, UNEVEN_GOOD, UNEVEN_BAD);
-  /* Backlight: a bright surround and a face much darker than it. */
-  float f_back = surround >= BACK_SURROUND ? ramp(surround / fmaxf(q->brightness, 1), BACK_GOOD, BACK_BAD) : 1;
-  q->f_light = fminf(f_uneven, f_back);
+  unsigned light_flags;
+  q->f_light = light_factor(q, fnorm_good, fnorm_bad, &light_flags);
 
   const struct {
     float f;
@@ -204,30 +234,29 @@ void fg__face_quality(const fg_face_options *o, const fg_image *al, const float 
               {q->f_roll, FG_QUALITY_TILT},          {q->f_sharpness, FG_QUALITY_BLUR},
               {f_dark, FG_QUALITY_DARK},             {f_bright, FG_QUALITY_BRIGHT},
               {q->f_contrast, FG_QUALITY_LOW_CONTRAST}, {q->f_frame, FG_QUALITY_OUT_OF_FRAME},
-              {q->f_align, FG_QUALITY_ALIGNMENT},    {f_uneven, FG_QUALITY_UNEVEN_LIGHT},
-              {f_back, FG_QUALITY_BACKLIGHT}};
+              {q->f_align, FG_QUALITY_ALIGNMENT}};
   const int nc = (int)(sizeof comp / sizeof comp[0]);
   double score = 1;
   int weakest = 0;
   for (int i = 0; i < nc; i++) {
     unsigned b = comp[i].bit;
-    /* Exposure counts once (the worse of dark and bright); light once (the
-     * worse of uneven and backlight). */
-    if (b != FG_QUALITY_DARK && b != FG_QUALITY_BRIGHT && b != FG_QUALITY_UNEVEN_LIGHT && b != FG_QUALITY_BACKLIGHT)
-      score *= comp[i].f;
+    /* Exposure counts once: the worse of dark and bright. */
+    if (b != FG_QUALITY_DARK && b != FG_QUALITY_BRIGHT) score *= comp[i].f;
     if (comp[i].f < REASON_BELOW) q->reasons |= b;
     if (comp[i].f < comp[weakest].f) weakest = i;
   }
   score *= q->f_exposure * q->f_light;
+  if (q->f_light < REASON_BELOW) q->reasons |= light_flags;
   q->score = (float)(100.0 * score);
-  if (q->score < o->quality_min && !q->reasons) q->reasons |= comp[weakest].bit;
+  if (q->score < o->quality_min && !q->reasons)
+    q->reasons |= q->f_light < comp[weakest].f && light_flags ? light_flags : comp[weakest].bit;
   /* Say what a person can act on: under a lighting problem the blur, contrast
    * and size readings are its symptoms, and backlight or side light explain a
    * dark face better than "too dark". */
   unsigned light = q->reasons & (FG_QUALITY_DARK | FG_QUALITY_BRIGHT | FG_QUALITY_UNEVEN_LIGHT | FG_QUALITY_BACKLIGHT);
-  if (light) q->reasons &= ~(FG_QUALITY_BLUR | FG_QUALITY_LOW_CONTRAST);
+  if (light) q->reasons &= ~(FG_QUALITY_BLUR | FG_QUALITY_LOW_CONTRAST | FG_QUALITY_TOO_SMALL);
   if (q->reasons & (FG_QUALITY_BACKLIGHT | FG_QUALITY_UNEVEN_LIGHT)) q->reasons &= ~FG_QUALITY_DARK;
-  if (faces > 1) q->reasons |= FG_QUALITY_SEVERAL_FACES;
+  if (q->faces > 1) q->reasons |= FG_QUALITY_SEVERAL_FACES;
 }
 
 void fg__face_quality_no_face(const fg_image *img, fg_face_quality *q) {
