@@ -98,6 +98,9 @@ typedef struct fg_face_options {
                                  or fills the frame's height (a tight crop), detect again
                                  with this share of the frame added on each side;
                                  0: never. measured: 0.25 */
+  int det_dark_gamma;         /* when no face is found in a dark frame (mean grey < 60),
+                                 detect again with a gamma curve bringing it to 110;
+                                 default 1 */
 
   /* --- landmarks --- */
   fg_landmark_crop lm_crop;   /* measured: FG_LANDMARK_CROP_BOX */

@@ -34,6 +34,7 @@ void fg_face_options_init(fg_face_options *o) {
   o->min_face_px = 20.f;
   o->det_channels = FG_CHANNELS_RGB;
   o->det_pad = 0.25f;
+  o->det_dark_gamma = 1;
   o->lm_crop = FG_LANDMARK_CROP_BOX;
   o->lm_crop_scale = 1.0f;
   o->lm_refine = 1;
