@@ -19,8 +19,8 @@
 /* The default recognition model (GUIDE §3) and the feature-norm limits
  * measured for it with its default preprocessing. */
 #define DEFAULT_FEATURE_SHA256 "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
-#define FNORM_GOOD 3.8f
-#define FNORM_BAD 3.4f
+#define FNORM_GOOD 3.6f
+#define FNORM_BAD 3.2f
 
 static const char *const default_file[FG__NMODELS] = {"fr_detect.onnx", "fr_landmark.onnx",
                                                       "fr_feature.onnx", "fr_liveness.onnx"};
