@@ -36,6 +36,8 @@ int cmd_eval_identify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 /* `facegate eval robustness` (src/cli/cmd_robust.c); argv[0] is "robustness". */
 int cmd_eval_robustness(int argc, char **argv);
+/* `facegate eval condition` (src/cli/cmd_robust.c): one image under one condition. */
+int cmd_eval_condition(int argc, char **argv);
 
 struct fg_face_engine;
 struct fg_image;

@@ -105,7 +105,8 @@ static void usage(FILE *f) {
           "  one DET curve per --scores file (up to 6), e.g. to compare flip and no flip\n"
           "\n"
           "usage: facegate eval identify ...   1:N on LFW flights (facegate eval identify --help)\n"
-          "usage: facegate eval robustness ... per capture condition derived from LFW (--help)\n");
+          "usage: facegate eval robustness ... per capture condition derived from LFW (--help)\n"
+          "usage: facegate eval condition IMG NAME -o OUT.png   one image under one condition\n");
 }
 
 /* ------------------------------------------------------------ embedding */
@@ -689,6 +690,8 @@ int cmd_eval(int argc, char **argv) {
   if (!strcmp(argv[1], "plot")) return eval_plot(argc - 1, argv + 1);
   if (!strcmp(argv[1], "identify")) return cmd_eval_identify(argc - 1, argv + 1);
   if (!strcmp(argv[1], "robustness")) return cmd_eval_robustness(argc - 1, argv + 1);
-  fprintf(stderr, "facegate eval: unknown benchmark '%s' (known: lfw, identify, robustness, plot)\n", argv[1]);
+  if (!strcmp(argv[1], "condition")) return cmd_eval_condition(argc - 1, argv + 1);
+  fprintf(stderr, "facegate eval: unknown benchmark '%s' (known: lfw, identify, robustness, condition, plot)\n",
+          argv[1]);
   return EXIT_USAGE;
 }
