@@ -226,6 +226,10 @@ void fg__face_quality_score(const fg_face_options *o, float fnorm_good, float fn
   q->f_align = ramp(q->align_error, ALIGN_GOOD, ALIGN_BAD);
   unsigned light_flags;
   q->f_light = light_factor(q, fnorm_good, fnorm_bad, &light_flags);
+  /* In difficult light the blur and contrast readings measure the shading,
+   * not the face; with the feature-norm gate judging whether it is clear
+   * enough, they do not count. */
+  if (light_flags && fnorm_good > 0 && q->feature_norm > 0) q->f_sharpness = q->f_contrast = 1;
 
   const struct {
     float f;
