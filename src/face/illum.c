@@ -1,12 +1,14 @@
 /*
  * Light normalisation of a face crop: the slowly varying part of the grey
- * image (the illumination: a normalised box blur of radius about a tenth of
- * the crop, three passes, so close to a Gaussian) is divided out partially,
+ * image (the illumination: at half resolution, a normalised box blur of
+ * radius about a tenth of the crop, three passes, so close to a Gaussian) is
+ * divided out partially,
  *
  *     out = in * (T / L(x))^alpha,   T = the mean of L over the crop,
  *
- * with the gain clamped to [1/4, MAX_GAIN], and the whole crop is then scaled
- * so that its mean grey is at least DARK_TARGET. A face shaded by side light
+ * with the gain clamped to [1/4, MAX_GAIN], and a face darker than DARK_BELOW
+ * is scaled as a whole to a mean of DARK_LIFT (fg__face_light_plan says how
+ * much of each a crop gets, from its unevenness). A face shaded by side light
  * or lit from above gets its dark half lifted towards the bright one; an
  * evenly lit face is nearly unchanged (L is then nearly flat). Pixels that
  * are exactly 0 in every channel (the warp's fill outside the image) are
@@ -53,66 +55,95 @@ static void box_blur(float *p, float *tmp, int w, int h, int r) {
   }
 }
 
-/* The illumination estimate of im: lum / mask is the smooth grey level at
- * each pixel (mask: the blurred share of pixels inside the image). */
+/* The illumination estimate of im, at half resolution (it is smooth): for the
+ * 2x2 block of pixel (x, y), lum / mask is the smooth grey level (mask: the
+ * blurred share of pixels inside the image; NULL when all are). */
 typedef struct illum {
   float *lum, *mask, *tmp;
-  int any;
+  int lw, lh, any;
 } illum;
 
 static void illum_release(illum *il) { free(il->lum), free(il->mask), free(il->tmp); }
 
 static int is_fill(const uint8_t *p, int C) { return C == 3 ? (p[0] | p[1] | p[2]) == 0 : p[0] == 0; }
 
+/* The smooth grey level at pixel (x, y); -1 where the estimate has no support. */
+static float level(const illum *il, int x, int y) {
+  size_t i = (size_t)(y / 2) * il->lw + x / 2;
+  if (!il->mask) return il->lum[i];
+  return il->mask[i] > 1e-3f ? il->lum[i] / il->mask[i] : -1.f;
+}
+
 static int illum_estimate(const fg_image *im, illum *il, fg_error *err) {
-  const int w = im->width, h = im->height, C = im->channels;
-  const size_t n = (size_t)w * h;
-  il->lum = malloc(n * sizeof *il->lum), il->mask = malloc(n * sizeof *il->mask);
-  il->tmp = malloc((size_t)(w > h ? w : h) * sizeof *il->tmp);
-  il->any = 0;
+  const int w = im->width, h = im->height, C = im->channels, lw = (w + 1) / 2, lh = (h + 1) / 2;
+  const size_t n = (size_t)lw * lh;
+  il->lw = lw, il->lh = lh, il->any = 0;
+  il->lum = calloc(n, sizeof *il->lum), il->mask = calloc(n, sizeof *il->mask);
+  il->tmp = malloc((size_t)(lw > lh ? lw : lh) * sizeof *il->tmp);
   if (!il->lum || !il->mask || !il->tmp) {
     illum_release(il);
     return fg__seterr(err, FG_ENOMEM, "out of memory");
   }
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t *p = im->data + i * C;
-    int inside = !is_fill(p, C);
-    il->mask[i] = (float)inside;
-    il->lum[i] = inside ? (float)(C == 3 ? (77 * p[0] + 150 * p[1] + 29 * p[2] + 128) >> 8 : p[0]) : 0.f;
-    il->any |= inside;
-  }
-  int r = (w + h) / 20;
+  int fill = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const uint8_t *p = im->data + ((size_t)y * w + x) * C;
+      size_t i = (size_t)(y / 2) * lw + x / 2;
+      if (is_fill(p, C)) {
+        fill = 1;
+        continue;
+      }
+      il->mask[i] += 0.25f;
+      il->lum[i] += 0.25f * (float)(C == 3 ? (77 * p[0] + 150 * p[1] + 29 * p[2] + 128) >> 8 : p[0]);
+      il->any = 1;
+    }
+  /* Odd edges: the last column or row holds fewer than 4 pixels. */
+  if ((w & 1) || (h & 1))
+    for (int y = 0; y < lh; y++)
+      for (int x = 0; x < lw; x++) {
+        int cw = (x == lw - 1 && (w & 1)) ? 1 : 2, ch = (y == lh - 1 && (h & 1)) ? 1 : 2;
+        float k = 4.f / (float)(cw * ch);
+        il->mask[(size_t)y * lw + x] *= k, il->lum[(size_t)y * lw + x] *= k;
+      }
+  int r = (w + h) / 40;
   if (r < 1) r = 1;
-  for (int pass = 0; pass < 3; pass++) box_blur(il->lum, il->tmp, w, h, r), box_blur(il->mask, il->tmp, w, h, r);
+  for (int pass = 0; pass < 3; pass++) box_blur(il->lum, il->tmp, lw, lh, r);
+  if (fill) {
+    for (int pass = 0; pass < 3; pass++) box_blur(il->mask, il->tmp, lw, lh, r);
+  } else {
+    free(il->mask);
+    il->mask = NULL;
+  }
   return FG_OK;
 }
 
-static int cmp_f(const void *a, const void *b) {
-  float x = *(const float *)a, y = *(const float *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* (q90 - q10) / (q90 + q10) of the illumination over the rectangle. */
+/* (q90 - q10) / (q90 + q10) of the illumination over the rectangle, the
+ * quantiles from a 256-bin histogram (the illumination is a grey level). */
 static float unevenness(const fg_image *im, const illum *il, const int rect[4]) {
   int x0 = rect[0] < 0 ? 0 : rect[0], y0 = rect[1] < 0 ? 0 : rect[1];
   int x1 = rect[2] > im->width ? im->width : rect[2], y1 = rect[3] > im->height ? im->height : rect[3];
-  if (x1 <= x0 || y1 <= y0) return 0;
-  float *v = malloc((size_t)(x1 - x0) * (y1 - y0) * sizeof *v);
-  if (!v) return 0;
+  unsigned hist[256] = {0};
   size_t k = 0;
   for (int y = y0; y < y1; y++)
     for (int x = x0; x < x1; x++) {
-      size_t i = (size_t)y * im->width + x;
-      if (il->mask[i] > 0.5f) v[k++] = il->lum[i] / il->mask[i];
+      if (il->mask && il->mask[(size_t)(y / 2) * il->lw + x / 2] <= 0.5f) continue;
+      int b = (int)level(il, x, y);
+      hist[b < 0 ? 0 : b > 255 ? 255 : b]++;
+      k++;
     }
-  float u = 0;
-  if (k > 10) {
-    qsort(v, k, sizeof *v, cmp_f);
-    float lo = v[k / 10], hi = v[k - 1 - k / 10];
-    u = (hi - lo) / fmaxf(hi + lo, 1);
+  if (k <= 10) return 0;
+  size_t lo_n = k / 10, hi_n = k - 1 - k / 10, c = 0;
+  int lo = -1, hi = 255;
+  for (int b = 0; b < 256; b++) {
+    c += hist[b];
+    if (lo < 0 && c > lo_n) lo = b;
+    if (c > hi_n) {
+      hi = b;
+      break;
+    }
   }
-  free(v);
-  return u;
+  float l = lo + 0.5f, h = hi + 0.5f;
+  return (h - l) / fmaxf(h + l, 1);
 }
 
 int fg__face_light_unevenness(const fg_image *im, const int rect[4], float *u, fg_error *err) {
@@ -134,25 +165,29 @@ int fg__face_light_normalise(fg_image *im, float alpha, float dark_lift, fg_erro
     return rc;
   }
   const int C = im->channels;
-  const size_t n = (size_t)im->width * im->height;
   double target = 0, tn = 0;
-  for (size_t i = 0; i < n; i++)
-    if (il.mask[i] > 0.5f) target += il.lum[i] / il.mask[i], tn++;
+  for (int y = 0; y < il.lh; y++)
+    for (int x = 0; x < il.lw; x++) {
+      float l = level(&il, 2 * x, 2 * y);
+      if (l >= 0 && (!il.mask || il.mask[(size_t)y * il.lw + x] > 0.5f)) target += l, tn++;
+    }
   target = tn > 0 ? target / tn : 128;
   /* A dark face is lifted as a whole to dark_lift. */
   double global = dark_lift > 0 && target < dark_lift ? fmin(dark_lift / fmax(target, 1), MAX_GAIN) : 1;
-  for (size_t i = 0; i < n; i++) {
-    uint8_t *p = im->data + i * C;
-    if (is_fill(p, C)) continue;
-    double l = il.mask[i] > 1e-3f ? il.lum[i] / il.mask[i] : target;
-    double g = (alpha > 0 ? pow(target / fmax(l, 1), alpha) : 1) * global;
-    if (g > MAX_GAIN) g = MAX_GAIN;
-    if (g < 0.25) g = 0.25;
-    for (int k = 0; k < C; k++) {
-      double v = p[k] * g;
-      p[k] = v >= 255 ? 255 : (uint8_t)(v + 0.5);
+  for (int y = 0; y < im->height; y++)
+    for (int x = 0; x < im->width; x++) {
+      uint8_t *p = im->data + ((size_t)y * im->width + x) * C;
+      if (is_fill(p, C)) continue;
+      double l = level(&il, x, y);
+      if (l < 0) l = target;
+      double g = (alpha > 0 ? pow(target / fmax(l, 1), alpha) : 1) * global;
+      if (g > MAX_GAIN) g = MAX_GAIN;
+      if (g < 0.25) g = 0.25;
+      for (int k = 0; k < C; k++) {
+        double v = p[k] * g;
+        p[k] = v >= 255 ? 255 : (uint8_t)(v + 0.5);
+      }
     }
-  }
   illum_release(&il);
   return FG_OK;
 }
