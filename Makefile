@@ -7,7 +7,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-PKGS    := libprotobuf-c libsodium libturbojpeg libjpeg libpng libopenjp2 cairo jansson sqlite3 libmicrohttpd
+PKGS    := libprotobuf-c libsodium libturbojpeg libjpeg libpng libopenjp2 cairo jansson sqlite3 libpq libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -66,7 +66,7 @@ $(BUILD)/facegate.pc: facegate.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # ---- tests -------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/onnx_build.h $(BUILD)/libfacegate.a
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.h $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 

@@ -104,20 +104,20 @@ static int contains(const uint8_t *hay, size_t n, const void *needle, size_t m) 
 
 /* ---- reading the store directly ---------------------------------------------------- */
 
-static const fg_query Q_TRAVELLERS = {"t_travellers", "SELECT COUNT(*) FROM travellers"};
-static const fg_query Q_MANIFESTS = {"t_manifests", "SELECT COUNT(*) FROM manifests"};
-static const fg_query Q_AUDIT = {"t_audit", "SELECT COUNT(*) FROM audit"};
+static const fg_query Q_TRAVELLERS = {"t_travellers", "SELECT COUNT(*) FROM travellers", 1};
+static const fg_query Q_MANIFESTS = {"t_manifests", "SELECT COUNT(*) FROM manifests", 1};
+static const fg_query Q_AUDIT = {"t_audit", "SELECT COUNT(*) FROM audit", 1};
 static const fg_query Q_PASSENGERS = {"t_passengers",
-                                      "SELECT COUNT(*) FROM passengers WHERE manifest_id = ?"};
-static const fg_query Q_REVISION = {"t_revision", "SELECT revision FROM manifests WHERE id = ?"};
+                                      "SELECT COUNT(*) FROM passengers WHERE manifest_id = ?", 1};
+static const fg_query Q_REVISION = {"t_revision", "SELECT revision FROM manifests WHERE id = ?", 1};
 static const fg_query Q_PHOTOS = {
-    "t_photos", "SELECT id, image_sealed, template_sealed FROM photos WHERE manifest_id = ?"};
+    "t_photos", "SELECT id, image_sealed, template_sealed FROM photos WHERE manifest_id = ?", 3};
 static const fg_query Q_PROBLEMS = {
     "t_problems",
     "SELECT p.problems, p.enrolled FROM passengers p JOIN documents d ON d.id = p.document_id"
-    " WHERE p.manifest_id = ? AND d.doc_number = ?"};
+    " WHERE p.manifest_id = ? AND d.doc_number = ?", 2};
 static const fg_query Q_AUDIT_MANIFEST = {
-    "t_audit_manifest", "SELECT action, detail FROM audit WHERE action LIKE 'manifest.%' ORDER BY seq"};
+    "t_audit_manifest", "SELECT action, detail FROM audit WHERE action LIKE 'manifest.%' ORDER BY seq", 2};
 
 static int64_t count(const fg_query *q, int64_t arg) {
   fg_store *st;

@@ -113,7 +113,7 @@ static int keep_template(build_ctx *bc, int64_t subject, const fg_template *t, f
 /* One row: (template row id, subject id, template_sealed[, expires_at]). */
 static int add_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   build_ctx *bc = ctx;
-  if (n < 3 || c[0].type != FG_VAL_INT || c[1].type != FG_VAL_INT || c[2].type != FG_VAL_BLOB)
+  if (c[0].type != FG_VAL_INT || c[1].type != FG_VAL_INT || c[2].type != FG_VAL_BLOB)
     return fg__seterr(err, FG_EFORMAT, "%s: a template row of the wrong shape", bc->table);
   if (n > 3 && c[3].type == FG_VAL_INT && c[3].i > 0 &&
       (bc->min_expiry == 0 || c[3].i < bc->min_expiry))

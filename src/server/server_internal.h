@@ -8,7 +8,7 @@
  * (one fg_border per worker), body.c (JSON, base64 and multipart bodies),
  * problem.c (application/problem+json), metrics.c (Prometheus text),
  * static.c (web/ files), openapi.c (the embedded docs/openapi.json),
- * purge_timer.c, log.c, and routes_*.c (the handlers, one file per area).
+ * purge_timer.c, and routes_*.c (the handlers, one file per area).
  */
 #ifndef FG_SERVER_INTERNAL_H
 #define FG_SERVER_INTERNAL_H
@@ -24,9 +24,6 @@
 #include "facegate/server.h"
 
 #define FG__SERVER_VERSION "0.1.0"
-
-/* ---- log.c ---- */
-void fg__log(int level, const char *fmt, ...) FG__PRINTF(2, 3);
 
 /* ---- pool.c: fg_border handles, one per worker ---- */
 typedef struct fg__pool {
