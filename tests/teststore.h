@@ -391,7 +391,7 @@ typedef struct ts_needle {
   const void *p;
   size_t n;
   int found;
-  char where[256];
+  char where[1500];
 } ts_needle;
 
 static inline int ts_needle_fn(void *ctx, const char *path, const uint8_t *data, size_t n) {
