@@ -103,13 +103,13 @@ check-asan: setup
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS_EXTRA=-fsanitize=address,undefined unit-asan
 
-# The store suite runs a second time on PostgreSQL (tests/pg/with-postgres).
+# The tests that use a store run a second time on PostgreSQL (tests/pg/with-postgres).
 unit-asan: LDLIBS += -fsanitize=address,undefined
 unit-asan: all $(TEST_BIN)
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(BUILD) TESTS_TALLY=$$tally; \
 	TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN); \
-	TESTS_LABEL=postgresql tests/pg/with-postgres -- tests/run.sh $(BUILD)/tests/test_store; \
+	TESTS_LABEL=postgresql tests/pg/with-postgres -- tests/run.sh $(STORE_TESTS); \
 	tests/run.sh --total $$tally sqlite postgresql
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
