@@ -206,7 +206,14 @@ typedef struct fg_encounter_request {
   const char *document;  /* the presented document's number: required with opt_out (its
                             holder's category decides whether opting out is allowed);
                             otherwise optional, and when given the match must be its holder */
+  const char *key;       /* idempotency key chosen by the gate (NULL: none): 1 to
+                            FG_ENCOUNTER_KEY_MAX letters, digits, '-', '_', '.', ':' (a UUID).
+                            A retry with the same key by the same gate returns the first
+                            outcome (result.replayed) and records nothing more; the same key
+                            with another capture is FG_ECONFLICT. */
 } fg_encounter_request;
+
+#define FG_ENCOUNTER_KEY_MAX 128
 
 typedef struct fg_encounter_result {
   int64_t encounter_id;
@@ -225,6 +232,7 @@ typedef struct fg_encounter_result {
   int64_t referral_id;      /* > 0: a referral was opened */
   char referral_reason[24];
   int64_t crossing_id;      /* > 0: a crossing was recorded */
+  int replayed;             /* 1: the first outcome of this idempotency key, returned again */
   /* milliseconds */
   double ms_face, ms_search, ms_watchlist, ms_store, ms_total;
 } fg_encounter_result;

@@ -147,6 +147,7 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
   }
   if ((rc = fg_keyring_open(b->key_path, FG_KEYRING_CREATE, &b->keys, err)) != FG_OK) goto fail;
   if ((rc = fg_store_open(b->store_target, o->store_flags, &b->store, err)) != FG_OK) goto fail;
+  if ((rc = fg__gallery_cache_listen(b, err)) != FG_OK) goto fail;
 
   const char *cal = o->calibration ? o->calibration : DEFAULT_CALIBRATION;
   b->have_cal = fg_calibration_load(cal, &b->cal, NULL) == FG_OK;

@@ -26,6 +26,8 @@ typedef struct fg__gallery_cache {
   int64_t key;       /* manifest id (flight); watchlist: earliest expiry held (0: none) */
   int64_t revision;  /* manifests.revision / the watchlist's change counter */
   int valid;
+  int trusted;       /* store notifies: no change announced since checked_ms */
+  double checked_ms; /* when the revision was last read (fg__ms) */
   fg_gallery *g;     /* NULL when empty */
   size_t photos;     /* templates before fusion: what sets the FPIR threshold */
 } fg__gallery_cache;
@@ -116,6 +118,23 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
                       const char *reason, int64_t traveller_id, int64_t *referral_id,
                       fg_error *err);
 
+/* ---- encounter_key.c: idempotent gates ---- */
+
+/* NULL or a well-formed key (FG_EINVAL naming the rule otherwise). */
+int fg__encounter_key_check(const char *key, fg_error *err);
+/* SHA-256 (hex) of what makes a capture the same request. */
+void fg__encounter_fingerprint(const fg_encounter_request *rq, char hex[65]);
+/* The first outcome of (who, rq->key), into r (replayed = 1) with *found = 1;
+ * *found = 0 when the key is new; FG_ECONFLICT when it was used for another
+ * request (fingerprint). */
+int fg__encounter_key_lookup(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
+                             const char fingerprint[65], fg_encounter_result *r, int *found,
+                             fg_error *err);
+/* Keep r as (who, rq->key)'s first outcome, inside the encounter's transaction. */
+int fg__encounter_key_store(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
+                            const char fingerprint[65], const fg_encounter_result *r, int64_t at,
+                            fg_error *err);
+
 /* ---- gallery_cache.c ---- */
 
 /* The staged gallery of manifest id (NULL *g when nobody is enrolled). The
@@ -129,5 +148,13 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
 /* Forget cached galleries (after a purge, key rotation, watchlist change). */
 void fg__gallery_cache_reset(fg_border *b);
 void fg__gallery_cache_release(fg_border *b);
+/* Several servers on one store: listen for the changes other servers
+ * announce (at open), and announce one (inside the writer's transaction, so
+ * it goes out with the commit): the watchlist, or manifest id's gallery (0:
+ * every manifest's). Nothing happens on a store without notifications. */
+#define FG__CHANNEL_WATCHLIST "facegate_watchlist"
+#define FG__CHANNEL_MANIFEST "facegate_manifest"
+int fg__gallery_cache_listen(fg_border *b, fg_error *err);
+int fg__border_announce(fg_border *b, const char *channel, int64_t id, fg_error *err);
 
 #endif

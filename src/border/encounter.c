@@ -166,6 +166,8 @@ typedef struct enc {
   int64_t enc_traveller;     /* encounters.traveller_id */
   const char *category;      /* encounters.category (NULL: unidentified) */
   passenger_row pax;         /* the candidate's or holder's passenger row */
+  char fingerprint[65];      /* of the request, with an idempotency key */
+  int replay;                /* the key's first outcome was found inside the transaction */
 } enc;
 
 /* Referral reasons by priority, highest first. */
@@ -486,6 +488,13 @@ static int write_records(enc *c, fg_error *err) {
   return finish_row(c, err);
 }
 
+static void set_gate_action(fg_encounter_result *r) {
+  if (r->crossing_id > 0) r->gate_action = "proceed";
+  else if (r->referral_id > 0) r->gate_action = "see_officer";
+  else if (r->outcome == FG_OUTCOME_FAILURE_TO_ACQUIRE) r->gate_action = "retry";
+  else r->gate_action = "see_officer";
+}
+
 static int record(enc *c, fg_error *err) {
   fg_border *b = c->b;
   double t = fg__ms();
@@ -493,12 +502,30 @@ static int record(enc *c, fg_error *err) {
   if (rc != FG_OK) return rc;
   manifest_row again;
   rc = read_manifest(b, c->rq->manifest_id, &again, err); /* closed meanwhile? */
+  if (rc == FG_OK && c->rq->key) { /* a retry of this key may have won the race */
+    rc = fg__encounter_key_lookup(b, c->who, c->rq, c->fingerprint, c->r, &c->replay, err);
+    if (rc == FG_OK && c->replay) {
+      fg_store_rollback(b->store);
+      return FG_OK;
+    }
+  }
   if (rc == FG_OK) rc = decide(c, err);
   if (rc == FG_OK) rc = write_records(c, err);
+  if (rc == FG_OK) set_gate_action(c->r);
+  if (rc == FG_OK && c->rq->key)
+    rc = fg__encounter_key_store(b, c->who, c->rq, c->fingerprint, c->r, fg_border_now(b), err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   c->r->ms_store = fg__ms() - t;
   return rc;
+}
+
+/* A retry of a key already answered: the first outcome again, nothing
+ * recorded but the audit event that it was handed out once more. */
+static int replay(fg_border *b, const fg_actor *who, fg_encounter_result *r, fg_error *err) {
+  return fg__border_audit_about(b, who, "encounter.replay", "encounter", r->encounter_id,
+                                "border control",
+                                json_pack("{s:s}", "outcome", fg_outcome_name(r->outcome)), err);
 }
 
 /* ---- the call -------------------------------------------------------------- */
@@ -518,12 +545,21 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
   if (!rq->gate || !*rq->gate) return fg__seterr(err, FG_EINVAL, "encounter: no gate given");
   int trc;
   if ((trc = fg__border_text("encounter: gate", rq->gate, 64, err)) != FG_OK ||
-      (trc = fg__border_text("encounter: document number", rq->document, 64, err)) != FG_OK)
+      (trc = fg__border_text("encounter: document number", rq->document, 64, err)) != FG_OK ||
+      (trc = fg__encounter_key_check(rq->key, err)) != FG_OK)
     return trc;
   if (!rq->opt_out && (!rq->image || rq->image_len == 0))
     return fg__seterr(err, FG_EINVAL, "encounter: no image (and no opt-out)");
   if (rq->opt_out && (!rq->document || !*rq->document))
     return fg__seterr(err, FG_EINVAL, "opt-out: the presented document's number is required");
+  if (rq->key) {
+    int found = 0;
+    fg__encounter_fingerprint(rq, c.fingerprint);
+    trc = fg__encounter_key_lookup(b, who, rq, c.fingerprint, r, &found, err);
+    if (trc == FG_OK && found) trc = replay(b, who, r, err);
+    if (trc != FG_OK) result_init(r);
+    if (trc != FG_OK || found) return trc;
+  }
   int rc = read_manifest(b, rq->manifest_id, &c.m, err);
   if (rc != FG_OK) return rc;
   if (rq->document && *rq->document &&
@@ -551,11 +587,10 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
     if (c.acquired && (rc = search_flight(&c, err)) != FG_OK) goto done;
   }
   if ((rc = record(&c, err)) != FG_OK) goto done;
-
-  if (r->crossing_id > 0) r->gate_action = "proceed";
-  else if (r->referral_id > 0) r->gate_action = "see_officer";
-  else if (r->outcome == FG_OUTCOME_FAILURE_TO_ACQUIRE) r->gate_action = "retry";
-  else r->gate_action = "see_officer";
+  if (c.replay) {
+    rc = replay(b, who, r, err);
+    goto done;
+  }
   r->ms_total = fg__ms() - c.t0;
 done:
   if (c.emb) sodium_memzero(c.emb, (size_t)c.dim * sizeof *c.emb);
@@ -597,6 +632,7 @@ json_t *fg_encounter_result_json(const fg_encounter_result *r) {
                           : json_null());
   json_object_set_new(o, "crossing_id",
                       r->crossing_id > 0 ? json_integer(r->crossing_id) : json_null());
+  json_object_set_new(o, "replayed", json_boolean(r->replayed));
   json_object_set_new(o, "ms",
                       json_pack("{s:f,s:f,s:f,s:f,s:f}", "face", r->ms_face, "search",
                                 r->ms_search, "watchlist", r->ms_watchlist, "store", r->ms_store,

@@ -48,6 +48,15 @@ const fg_query FG_Q_ENC_PASSENGER_CROSS = {
     "encounter_passenger_cross",
     "UPDATE passengers SET status = 'crossed' WHERE manifest_id = ? AND traveller_id = ?", 0};
 
+const fg_query FG_Q_ENC_KEY_GET = {
+    "encounter_key_get",
+    "SELECT encounter_id, result_sealed FROM encounter_keys WHERE actor = ? AND key = ?", 2};
+
+const fg_query FG_Q_ENC_KEY_INSERT = {
+    "encounter_key_insert",
+    "INSERT INTO encounter_keys(actor, key, encounter_id, created_at, result_sealed)"
+    " VALUES(?, ?, ?, ?, ?)", 0};
+
 const fg_query FG_Q_WL_INSERT = {
     "watchlist_insert",
     "INSERT INTO watchlist(name, reason, added_by, created_at, expires_at)"

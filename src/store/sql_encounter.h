@@ -29,6 +29,10 @@ extern const fg_query FG_Q_ENC_FINISH;
 extern const fg_query FG_Q_ENC_PASSENGER_REFER;
 /* (manifest id, traveller id) */
 extern const fg_query FG_Q_ENC_PASSENGER_CROSS;
+/* (actor, key) -> encounter_id, result_sealed: a gate's idempotency key */
+extern const fg_query FG_Q_ENC_KEY_GET;
+/* (actor, key, encounter_id, created_at, result_sealed) */
+extern const fg_query FG_Q_ENC_KEY_INSERT;
 
 /* (name, reason, added_by, created_at, expires_at) -> id */
 extern const fg_query FG_Q_WL_INSERT;
