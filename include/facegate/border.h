@@ -44,6 +44,7 @@
 
 #include "facegate/error.h"
 #include "facegate/face.h"
+#include "facegate/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -129,6 +130,11 @@ void fg_border_close(fg_border *b);
 const fg_policy *fg_border_policy(const fg_border *b);
 /* The clock the module runs on. */
 int64_t fg_border_now(fg_border *b);
+/* The store's backend ("sqlite", "postgresql") and its connection's counters
+ * (round trips, reconnections, commits the synchronous standby did not
+ * confirm), for the service's metrics. */
+const char *fg_border_store_backend(const fg_border *b);
+void fg_border_store_stats(const fg_border *b, fg_store_stats *out);
 
 /* Times: "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS]Z" to epoch
  * seconds (FG_EINVAL when malformed or not a real date), and back
@@ -287,6 +293,9 @@ int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg
 /* status: NULL (all), "open", "secondary", "confirmed", "closed". Oldest first. */
 int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
                             fg_error *err);
+/* The same, only referrals raised at port of entry `site` (NULL: every site). */
+int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *status,
+                               const char *site, json_t **out, fg_error *err);
 /* The queue at a glance, for screens that poll it (the officer's console
  * every 2 s) and for staffing:
  *
@@ -334,6 +343,9 @@ int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller
  * and those who exited after it (with the exit linked to its entry). */
 int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t **out,
                         fg_error *err);
+/* The same, only travellers who entered at port of entry `site` (NULL: all). */
+int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
+                           json_t **out, fg_error *err);
 
 /* ---- retention, reports, audit, keys --------------------------------------- */
 

@@ -78,6 +78,11 @@ int fg_unseal(const fg_keyring *kr, const uint8_t *sealed, size_t n, const char 
 int fg_sealed_key_id(const uint8_t *sealed, size_t n, uint32_t *key_id, fg_error *err);
 /* The associated data for a column of a row: "facegate:<table>.<column>:<id>". */
 void fg_seal_ad(char *buf, size_t cap, const char *table, const char *column, int64_t id);
+/* A value that tells key files apart without revealing a key (hex of a keyed
+ * BLAKE2b of a fixed label under the audit key, which rotation keeps): a
+ * store records it, so that a server holding another deployment's key file
+ * is refused instead of writing records nobody can open. */
+void fg_keyring_check_value(const fg_keyring *kr, char hex[65]);
 
 int fg_keyring_rotate_begin(fg_keyring *kr, const char *path, fg_error *err);
 int fg_keyring_rotate_finish(fg_keyring *kr, const char *path, fg_error *err);

@@ -294,16 +294,24 @@ static int overstay_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t **out,
                         fg_error *err) {
+  return fg_border_overstays_at(b, who, as_of, NULL, out, err);
+}
+
+int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
+                           json_t **out, fg_error *err) {
   *out = NULL;
+  if (site && *site && fg__border_text("site", site, 16, err) != FG_OK) return FG_EINVAL;
+  if (site && !*site) site = NULL;
   if (as_of <= 0) as_of = fg_border_now(b);
   overstay_ctx o = {json_array(), as_of, 0};
   if (!o.list) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  fg_val p[3] = {FG_V_INT(as_of), FG_V_INT(as_of), FG_V_INT(as_of)};
-  int rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_NO_EXIT, p, 3, overstay_row, &o, err);
+  fg_val p[4] = {FG_V_INT(as_of), FG_V_INT(as_of), FG_V_INT(as_of), FG_V_TEXT(site)};
+  fg_val late_p[2] = {FG_V_INT(as_of), FG_V_TEXT(site)};
+  int rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_NO_EXIT, p, 4, overstay_row, &o, err);
   size_t no_exit = json_array_size(o.list);
   o.late = 1;
   if (rc == FG_OK)
-    rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_LATE, p, 1, overstay_row, &o, err);
+    rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_LATE, late_p, 2, overstay_row, &o, err);
   size_t late = json_array_size(o.list) - no_exit;
   json_t *counts = json_pack("{s:I, s:I}", "no_exit", (json_int_t)no_exit, "exited_late",
                              (json_int_t)late);
@@ -311,15 +319,16 @@ int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t
   if (rc == FG_OK) {
     char when[32];
     fg__iso_time(as_of, when);
-    json_t *d = json_pack("{s:s, s:O}", "as_of", when, "counts", counts);
+    json_t *d = json_pack("{s:s, s:o, s:O}", "as_of", when, "site",
+                          site ? json_string(site) : json_null(), "counts", counts);
     rc = d ? fg__border_audit_json(b, who, "overstays.read", "overstays", "overstay review", d,
                                    err)
            : fg__seterr(err, FG_ENOMEM, "out of memory");
     json_decref(d);
   }
   if (rc == FG_OK) {
-    *out = json_pack("{s:o, s:O, s:O}", "as_of", fg__json_time(as_of), "counts", counts,
-                     "overstays", o.list);
+    *out = json_pack("{s:o, s:o, s:O, s:O}", "as_of", fg__json_time(as_of), "site",
+                     site ? json_string(site) : json_null(), "counts", counts, "overstays", o.list);
     if (!*out) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   }
   json_decref(counts);

@@ -562,6 +562,12 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
   }
   int rc = read_manifest(b, rq->manifest_id, &c.m, err);
   if (rc != FG_OK) return rc;
+  /* A server that serves one port of entry takes only that port's flights: a
+   * gate wired to the wrong server must not record a crossing elsewhere. */
+  if (strcmp(b->port, "XXX") != 0 && strcmp(c.m.port, b->port) != 0)
+    return fg__seterr(err, FG_ECONFLICT,
+                      "manifest %lld is processed at %s; this server serves %s (--site)",
+                      (long long)rq->manifest_id, c.m.port, b->port);
   if (rq->document && *rq->document &&
       (rc = read_holder(b, rq->manifest_id, rq->document, &c.holder, err)) != FG_OK)
     return rc;

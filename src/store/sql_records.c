@@ -63,9 +63,10 @@ const fg_query FG_Q_REC_CROSSINGS_OF = {
     " LEFT JOIN crossings x ON x.entry_id = c.id"
     " WHERE c.traveller_id = ? ORDER BY c.at DESC, c.id DESC", 14};
 
-/* (as_of, as_of, as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
- * 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign nationals' entries
- * whose admission ended before as_of and that no exit up to as_of closes */
+/* (as_of, as_of, as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname,
+ * 3 given_names, 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign
+ * nationals' entries whose admission ended before as_of and that no exit up to as_of
+ * closes */
 const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
     "rec_overstay_no_exit",
     "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
@@ -73,11 +74,12 @@ const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
     " AND e.admitted_until < ? AND e.at <= ?"
     " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id AND x.at <= ?)"
-    " ORDER BY e.admitted_until, e.id", 8};
+    " AND COALESCE(?, e.port) = e.port ORDER BY e.admitted_until, e.id", 8};
 
-/* (as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names, 4 nationality,
- * 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at, 10 exit port:
- * foreign nationals whose linked exit (up to as_of) came after admitted_until */
+/* (as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
+ * 4 nationality, 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at,
+ * 10 exit port: foreign nationals whose linked exit (up to as_of) came after
+ * admitted_until */
 const fg_query FG_Q_REC_OVERSTAY_LATE = {
     "rec_overstay_late",
     "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
@@ -85,7 +87,8 @@ const fg_query FG_Q_REC_OVERSTAY_LATE = {
     " FROM crossings e JOIN crossings x ON x.entry_id = e.id"
     " JOIN travellers t ON t.id = e.traveller_id"
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
-    " AND x.at > e.admitted_until AND x.at <= ? ORDER BY x.at, x.id", 11};
+    " AND x.at > e.admitted_until AND x.at <= ? AND COALESCE(?, e.port) = e.port"
+    " ORDER BY x.at, x.id", 11};
 
 /* ---- referrals ------------------------------------------------------------ */
 
@@ -111,11 +114,13 @@ const fg_query FG_Q_REC_REFERRAL_INSERT = {
   " LEFT JOIN travellers t ON t.id = r.candidate_id"                                      \
   " LEFT JOIN watchlist w ON w.id = e.watchlist_id"
 
-/* () → referral rows, oldest first */
-const fg_query FG_Q_REC_REFERRAL_LIST = {"rec_referral_list", REFERRAL_SELECT " ORDER BY r.id", 25};
-/* (status) → referral rows, oldest first */
+/* (site or NULL for every site) → referral rows, oldest first */
+const fg_query FG_Q_REC_REFERRAL_LIST = {
+    "rec_referral_list", REFERRAL_SELECT " WHERE COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
+/* (status, site or NULL) → referral rows, oldest first */
 const fg_query FG_Q_REC_REFERRAL_LIST_STATUS = {
-    "rec_referral_list_status", REFERRAL_SELECT " WHERE r.status = ? ORDER BY r.id", 25};
+    "rec_referral_list_status",
+    REFERRAL_SELECT " WHERE r.status = ? AND COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
 /* (id) → one referral row */
 const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?", 25};
 
