@@ -363,6 +363,18 @@ int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor
 /* Events with seq > after, oldest first, at most limit (0: 100). */
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
                          json_t **out, fg_error *err);
+/* Back the store up into the new file `path` (SQLite: a database file;
+ * PostgreSQL: a pg_dump custom-format file), sealed columns still sealed;
+ * audited ("store.backup"). *out: {backend, file, bytes, counts}. */
+int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, json_t **out,
+                     fg_error *err);
+/* Load a backup file into the empty store that o names (a SQLite path that
+ * does not exist yet, or an empty PostgreSQL database), open it with o's key
+ * file (which must be the one the backup was sealed with), apply retention as
+ * of now (fg_border_purge), verify the audit chain and record the restore.
+ * *out: {backend, file, counts, purge, audit}. Nothing of a failed load stays. */
+int fg_border_restore(const fg_border_options *o, const fg_actor *who, const char *path,
+                      json_t **out, fg_error *err);
 /* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
 int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
 

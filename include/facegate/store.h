@@ -184,6 +184,11 @@ int fg_store_backup(fg_store *st, const char *path, fg_error *err);
  * pg_restore runs in a single transaction). The caller then opens the store
  * (migrating a backup of an older schema) and applies retention. */
 int fg_store_restore(const char *target, const char *path, fg_error *err);
+/* Undo a restore that must not be used after all (the caller found the wrong
+ * key file, a newer schema...): SQLite removes the file (and its WAL);
+ * PostgreSQL drops and re-creates the schema it restored into, which
+ * fg_store_restore required to be empty. No connection may be open on it. */
+int fg_store_discard_restored(const char *target, fg_error *err);
 
 /* ---- several servers on one store ------------------------------------------ */
 

@@ -839,6 +839,7 @@ const fg__store_backend fg__store_postgres = {
     .count_tables = pg_count_tables,
     .backup = fg__pg_backup,
     .restore = fg__pg_restore,
+    .discard = fg__pg_discard,
     .notify = pg_notify,
     .listen = pg_listen,
     .poll = pg_poll,

@@ -368,6 +368,17 @@ static int sq_restore(const char *target, const char *path, fg_error *err) {
   return rc;
 }
 
+static int sq_discard(const char *target, fg_error *err) {
+  static const char *const SUFFIX[] = {"", "-wal", "-shm", "-journal"};
+  for (int i = 0; i < 4; i++) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s%s", target, SUFFIX[i]);
+    if (unlink(p) != 0 && errno != ENOENT)
+      return fg__seterr(err, FG_EIO, "%s: %s", p, strerror(errno));
+  }
+  return FG_OK;
+}
+
 /* Test hook: statements prepared and cached on this connection. */
 int fg__sqlite_cached(void *conn) { return conn ? ((sq_conn *)conn)->ncached : 0; }
 
@@ -386,4 +397,5 @@ const fg__store_backend fg__store_sqlite = {
     .flush = sq_flush,
     .backup = sq_backup,
     .restore = sq_restore,
+    .discard = sq_discard,
 };

@@ -331,6 +331,16 @@ int fg_store_restore(const char *target, const char *path, fg_error *err) {
   return be->restore(rest, path, err);
 }
 
+int fg_store_discard_restored(const char *target, fg_error *err) {
+  const fg__store_backend *be = NULL;
+  const char *rest = NULL;
+  int rc = target ? pick_backend(target, &be, &rest, err) : fg__seterr(err, FG_EINVAL, "discard: no target");
+  if (rc != FG_OK) return rc;
+  if (!be->discard)
+    return fg__seterr(err, FG_EUNSUPPORTED, "discard: the %s backend cannot", be->name);
+  return be->discard(rest, err);
+}
+
 int fg_store_flush(fg_store *st, fg_error *err) {
   if (st->depth > 0)
     return fg__seterr(err, FG_ECONFLICT, "store: flush inside a transaction");

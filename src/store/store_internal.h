@@ -44,6 +44,7 @@ typedef struct fg__store_backend {
    * loading one into an empty target (no connection open). */
   int (*backup)(void *conn, const char *path, fg_error *err);
   int (*restore)(const char *target, const char *path, fg_error *err);
+  int (*discard)(const char *target, fg_error *err);
   /* Optional (NULL: no notifications, fg_store_notify/listen/poll do nothing). */
   int (*notify)(void *conn, const char *channel, const char *payload, fg_error *err);
   int (*listen)(void *conn, const char *channel, fg_error *err);
