@@ -104,6 +104,21 @@ typedef struct fg_audit_event {
 int fg_audit_append(fg_store *st, const fg_keyring *kr, const fg_audit_event *ev, int64_t *seq,
                     fg_error *err);
 
+/* The chain's newest event as a writer sees it: a transaction that appends
+ * several events reads it once (fg_audit_tail_read, which may be part of a
+ * read batch: the tail is filled when the batch runs) and appends after it
+ * without reading again (fg_audit_append_after, which advances it). Valid only
+ * inside the writer transaction that read it: the writer lock keeps the chain
+ * still until the commit. */
+typedef struct fg_audit_tail {
+  int64_t seq;
+  uint8_t hash[32];
+  int malformed; /* the newest row is not an audit event: nothing may follow it */
+} fg_audit_tail;
+int fg_audit_tail_read(fg_store *st, fg_audit_tail *tail, fg_error *err);
+int fg_audit_append_after(fg_store *st, const fg_keyring *kr, fg_audit_tail *tail,
+                          const fg_audit_event *ev, int64_t *seq, fg_error *err);
+
 typedef struct fg_audit_check {
   int64_t events;      /* events examined */
   int ok;              /* 1: the whole chain verifies */

@@ -260,7 +260,21 @@ int fg__border_audit(fg_border *b, const fg_actor *who, const char *action, cons
       .purpose = who && who->purpose ? who->purpose : (purpose ? purpose : ""),
       .detail = detail ? detail : "",
   };
-  return fg_audit_append(b->store, b->keys, &ev, NULL, err);
+  uint64_t serial = fg_store_txn_serial(b->store);
+  if (serial == 0) return fg_audit_append(b->store, b->keys, &ev, NULL, err);
+  if (b->tail_serial != serial) {
+    int rc2 = fg_audit_tail_read(b->store, &b->tail, err);
+    if (rc2 != FG_OK) return rc2;
+    b->tail_serial = serial;
+  }
+  return fg_audit_append_after(b->store, b->keys, &b->tail, &ev, NULL, err);
+}
+
+int fg__border_audit_prefetch(fg_border *b, fg_error *err) {
+  uint64_t serial = fg_store_txn_serial(b->store);
+  if (serial == 0 || b->tail_serial == serial) return FG_OK;
+  b->tail_serial = serial;
+  return fg_audit_tail_read(b->store, &b->tail, err);
 }
 
 int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,

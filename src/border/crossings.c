@@ -43,8 +43,8 @@ static int copy_text64(void *ctx, const fg_val *c, int n, fg_error *err) {
 int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
                         const char *direction, int64_t at, const char *port,
                         int64_t manifest_id, int64_t encounter_id, const char *method,
-                        const char *officer, int64_t admitted_until, int64_t *crossing_id,
-                        fg_error *err) {
+                        const char *officer, int64_t admitted_until,
+                        const fg__crossing_facts *known, int64_t *crossing_id, fg_error *err) {
   int is_entry = direction && strcmp(direction, "entry") == 0;
   if (!is_entry && !(direction && strcmp(direction, "exit") == 0))
     return fg__seterr(err, FG_EINVAL, "crossing: direction must be \"entry\" or \"exit\"");
@@ -57,19 +57,25 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
   if (rc != FG_OK) return rc;
   char category[64] = "";
   fg_val tid = FG_V_INT(traveller_id);
-  rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_CATEGORY, &tid, 1, copy_text64, category, err);
-  if (rc == FG_OK && !category[0])
-    rc = fg__seterr(err, FG_ENOTFOUND, "crossing: no traveller %lld", (long long)traveller_id);
-  int64_t entry_id = 0, until = 0, id = 0;
-  if (rc == FG_OK && !is_entry)
-    rc = fg_store_exec_int(b->store, &FG_Q_REC_OPEN_ENTRY, &tid, 1, &entry_id, NULL, err);
-  else if (rc == FG_OK && strcmp(category, "foreign") == 0)
+  int64_t entry_id = 0, until = 0, id = known ? known->id : 0;
+  if (known && known->category) {
+    snprintf(category, sizeof category, "%s", known->category);
+    entry_id = known->open_entry;
+  } else {
+    rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_CATEGORY, &tid, 1, copy_text64, category, err);
+    if (rc == FG_OK && !category[0])
+      rc = fg__seterr(err, FG_ENOTFOUND, "crossing: no traveller %lld", (long long)traveller_id);
+    if (rc == FG_OK && !is_entry)
+      rc = fg_store_exec_int(b->store, &FG_Q_REC_OPEN_ENTRY, &tid, 1, &entry_id, NULL, err);
+  }
+  if (rc == FG_OK && is_entry && strcmp(category, "foreign") == 0)
     until = admitted_until > 0 ? admitted_until : at + (int64_t)b->policy.admit_days * DAY;
   if (rc != FG_OK) {
     fg_store_rollback(b->store);
     return rc;
   }
-  fg_val p[11] = {
+  fg_val p[12] = {
+      FG_V_INT(id),
       tid,
       FG_V_TEXT(direction),
       FG_V_INT(at),
@@ -82,7 +88,10 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
       entry_id > 0 ? FG_V_INT(entry_id) : FG_V_NULL,
       FG_V_TEXT(category),
   };
-  rc = fg_store_exec_int(b->store, &FG_Q_REC_CROSSING_INSERT, p, 11, &id, NULL, err);
+  if (id > 0) /* taken up front: nothing to wait for */
+    rc = fg_store_exec(b->store, &FG_Q_REC_CROSSING_INSERT_ID, p, 12, NULL, NULL, err);
+  else
+    rc = fg_store_exec_int(b->store, &FG_Q_REC_CROSSING_INSERT, p + 1, 11, &id, NULL, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "crossing.create", "crossing", id, "entry/exit record",

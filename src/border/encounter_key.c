@@ -113,16 +113,9 @@ static int result_from_json(const json_t *j, fg_encounter_result *r) {
 
 /* ---- lookup and store ---------------------------------------------------------- */
 
-typedef struct key_row {
-  int found;
-  int64_t encounter_id;
-  uint8_t *sealed;
-  size_t n;
-} key_row;
-
 static int key_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n;
-  key_row *k = ctx;
+  fg__key_row *k = ctx;
   if (c[0].type != FG_VAL_INT || c[1].type != FG_VAL_BLOB) return fg__seterr(err, FG_EFORMAT, "encounter key: malformed row");
   k->found = 1;
   k->encounter_id = c[0].i;
@@ -132,38 +125,51 @@ static int key_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 1;
 }
 
-int fg__encounter_key_lookup(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
-                             const char fingerprint[65], fg_encounter_result *r, int *found,
-                             fg_error *err) {
+int fg__encounter_key_read(fg_border *b, const fg_actor *who, const char *key, fg__key_row *k,
+                           fg_error *err) {
+  memset(k, 0, sizeof *k);
+  fg_val p[2] = {FG_V_TEXT(who && who->name ? who->name : "unknown"), FG_V_TEXT(key)};
+  return fg_store_exec(b->store, &FG_Q_ENC_KEY_GET, p, 2, key_cb, k, err);
+}
+
+int fg__encounter_key_resolve(fg_border *b, fg__key_row *k, const char *key,
+                              const char fingerprint[65], fg_encounter_result *r, int *found,
+                              fg_error *err) {
   *found = 0;
-  key_row k = {0};
-  fg_val p[2] = {FG_V_TEXT(who && who->name ? who->name : "unknown"), FG_V_TEXT(rq->key)};
-  int rc = fg_store_exec(b->store, &FG_Q_ENC_KEY_GET, p, 2, key_cb, &k, err);
-  if (rc != FG_OK || !k.found) {
-    free(k.sealed);
-    return rc;
-  }
+  if (!k->found) return FG_OK;
   uint8_t *plain = NULL;
   size_t len = 0;
-  rc = fg__border_unseal(b, "encounter_keys", "result_sealed", k.encounter_id, k.sealed, k.n,
-                         &plain, &len, err);
-  free(k.sealed);
+  int rc = fg__border_unseal(b, "encounter_keys", "result_sealed", k->encounter_id, k->sealed,
+                             k->n, &plain, &len, err);
+  free(k->sealed);
+  k->sealed = NULL;
   if (rc != FG_OK) return rc;
   json_error_t je;
   json_t *j = json_loadb((const char *)plain, len, 0, &je);
   sodium_memzero(plain, len);
   free(plain);
   const char *fp = json_string_value(json_object_get(j, "request"));
-  if (!j || !fp) rc = fg__seterr(err, FG_EFORMAT, "encounter key %s: the stored outcome is malformed", rq->key);
+  if (!j || !fp) rc = fg__seterr(err, FG_EFORMAT, "encounter key %s: the stored outcome is malformed", key);
   else if (strcmp(fp, fingerprint) != 0)
     rc = fg__seterr(err, FG_ECONFLICT,
                     "idempotency key %s was used for another capture (encounter %lld); "
                     "use a new key for each capture",
-                    rq->key, (long long)k.encounter_id);
+                    key, (long long)k->encounter_id);
   else if (result_from_json(json_object_get(j, "result"), r) != 0)
-    rc = fg__seterr(err, FG_EFORMAT, "encounter key %s: the stored outcome is malformed", rq->key);
+    rc = fg__seterr(err, FG_EFORMAT, "encounter key %s: the stored outcome is malformed", key);
   json_decref(j);
   if (rc == FG_OK) *found = 1;
+  return rc;
+}
+
+int fg__encounter_key_lookup(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
+                             const char fingerprint[65], fg_encounter_result *r, int *found,
+                             fg_error *err) {
+  fg__key_row k;
+  *found = 0;
+  int rc = fg__encounter_key_read(b, who, rq->key, &k, err);
+  if (rc == FG_OK) rc = fg__encounter_key_resolve(b, &k, rq->key, fingerprint, r, found, err);
+  free(k.sealed);
   return rc;
 }
 

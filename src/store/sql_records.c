@@ -52,6 +52,14 @@ const fg_query FG_Q_REC_CROSSING_INSERT = {
     " method, officer, admitted_until, entry_id, category)"
     " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", 1};
 
+/* (id, traveller_id, direction, at, port, manifest_id, encounter_id, method, officer,
+ *  admitted_until, entry_id, category) */
+const fg_query FG_Q_REC_CROSSING_INSERT_ID = {
+    "rec_crossing_insert_id",
+    "INSERT INTO crossings(id, traveller_id, direction, at, port, manifest_id, encounter_id,"
+    " method, officer, admitted_until, entry_id, category)"
+    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0};
+
 /* (traveller_id) → 0 id, 1 direction, 2 at, 3 port, 4 manifest_id, 5 carrier, 6 flight,
  * 7 encounter_id, 8 method, 9 officer, 10 admitted_until, 11 entry_id, 12 category,
  * 13 id of the exit that closes this entry; newest first */
@@ -97,6 +105,12 @@ const fg_query FG_Q_REC_REFERRAL_INSERT = {
     "rec_referral_insert",
     "INSERT INTO referrals(encounter_id, reason, status, created_at, candidate_id)"
     " VALUES(?, ?, 'open', ?, ?) RETURNING id", 1};
+
+/* (id, encounter_id, reason, created_at, candidate_id) */
+const fg_query FG_Q_REC_REFERRAL_INSERT_ID = {
+    "rec_referral_insert_id",
+    "INSERT INTO referrals(id, encounter_id, reason, status, created_at, candidate_id)"
+    " VALUES(?, ?, ?, 'open', ?, ?)", 0};
 
 /* Columns of a referral row (list, get): 0 id, 1 reason, 2 status, 3 created_at,
  * 4 encounter_id, 5 candidate_id, 6 officer, 7 decided_at, 8 resolution,
