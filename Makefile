@@ -252,3 +252,15 @@ bench-service: setup $(BUILD)/facegate $(BUILD)/bench/bench_service_lib
 	@scripts/setup packages wrk >/dev/null
 	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate \
 	  BENCH_LIB_BIN=$(BUILD)/bench/bench_service_lib OUT=$(BUILD)/bench/service.json bench/service/run
+
+# ---- the store: SQLite vs PostgreSQL vs PostgreSQL with a synchronous standby --
+# Encounter transactions per second (synthetic templates, the real encounter
+# code and durable commits), round trips per encounter, and a full encounter's
+# latency on each backend, in one run; build/bench/store.json (docs/deployment.md).
+.PHONY: bench-store
+$(BUILD)/bench/bench_store: bench/store/bench_store.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+
+bench-store: setup all $(BUILD)/bench/bench_store
+	BENCH_STORE_BIN=$(BUILD)/bench/bench_store scripts/bench-store

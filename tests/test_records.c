@@ -709,9 +709,9 @@ static void test_purge(void **state) {
   int64_t visitor = sql_int(f, "SELECT id FROM travellers WHERE surname = 'VISITOR'");
   assert_int_equal(fg_store_begin(f->b->store, NULL), FG_OK);
   assert_int_equal(fg__record_crossing(f->b, &GATE, visitor, "entry", T0, "XXX", 0, 0, "manual",
-                                       "Officer Smith", 0, NULL, NULL), FG_OK);
+                                       "Officer Smith", 0, NULL, NULL, NULL), FG_OK);
   assert_int_equal(fg__record_crossing(f->b, &GATE, visitor, "exit", T0 + 10 * DAY, "XXX", 0, 0,
-                                       "manual", "Officer Smith", 0, NULL, NULL), FG_OK);
+                                       "manual", "Officer Smith", 0, NULL, NULL, NULL), FG_OK);
   assert_int_equal(fg_store_commit(f->b->store, NULL), FG_OK);
 
   f->now = T0 + 365 * DAY - 1;

@@ -154,6 +154,27 @@ int fg_store_depth(const fg_store *st);
  * constraint; the message names the query), whatever fn returned. */
 int fg_store_exec(fg_store *st, const fg_query *q, const fg_val *params, int np, fg_row_fn fn,
                   void *ctx, fg_error *err);
+/* Several reads in one round trip. Between fg_store_batch_begin and
+ * fg_store_batch_run, fg_store_exec may only queue its query (PostgreSQL
+ * does; SQLite runs it at once): its callback is then called, in order, by
+ * fg_store_batch_run, which returns the first error of any of them. So a
+ * caller checks both, and uses what the callbacks filled only after the run.
+ * Inside a transaction, or outside one (each query is then its own). */
+void fg_store_batch_begin(fg_store *st);
+int fg_store_batch_run(fg_store *st, fg_error *err);
+
+/* The id the next row of `table` gets when the caller inserts it with that
+ * id explicitly (encounters, crossings, referrals): taken up front so that a
+ * row and what refers to it (seals, audit events, other rows) can be written
+ * together without waiting for the database. Inside a writer transaction; ask
+ * once per table before inserting (SQLite hands out the highest id + 1). In
+ * a batch, *id is set when the batch runs. */
+int fg_store_next_id(fg_store *st, const char *table, int64_t *id, fg_error *err);
+
+/* A number that changes with every outermost transaction (0: none open), so
+ * that what was read inside one can be told apart from another's. */
+uint64_t fg_store_txn_serial(const fg_store *st);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection (-1 if a
  * deferred statement failed: the next call returns its error). */
 int64_t fg_store_changes(fg_store *st);
@@ -184,6 +205,11 @@ int fg_store_backup(fg_store *st, const char *path, fg_error *err);
  * pg_restore runs in a single transaction). The caller then opens the store
  * (migrating a backup of an older schema) and applies retention. */
 int fg_store_restore(const char *target, const char *path, fg_error *err);
+/* Undo a restore that must not be used after all (the caller found the wrong
+ * key file, a newer schema...): SQLite removes the file (and its WAL);
+ * PostgreSQL drops and re-creates the schema it restored into, which
+ * fg_store_restore required to be empty. No connection may be open on it. */
+int fg_store_discard_restored(const char *target, fg_error *err);
 
 /* ---- several servers on one store ------------------------------------------ */
 

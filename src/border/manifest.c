@@ -502,6 +502,7 @@ static int write_records(import_ctx *c, fg_error *err) {
     fg_val id = FG_V_INT(c->manifest_id);
     rc = fg_store_exec_int(b->store, &FG_Q_MAN_BUMP, &id, 1, &c->revision, NULL, err);
   }
+  if (rc == FG_OK) rc = fg__border_announce(b, FG__CHANNEL_MANIFEST, c->manifest_id, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, c->who, c->amend ? "manifest.amend" : "manifest.import", "manifest", c->manifest_id,

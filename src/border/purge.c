@@ -155,7 +155,7 @@ static int purge_galleries(fg_border *b, int64_t now, purge_counts *pc, fg_error
           FG_OK)
     return rc;
   pc->galleries = fg_store_changes(b->store);
-  return FG_OK;
+  return pc->galleries > 0 ? fg__border_announce(b, FG__CHANNEL_MANIFEST, 0, err) : FG_OK;
 }
 
 typedef struct due_crossings {

@@ -75,10 +75,14 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
     return fg__seterr(err, FG_EINVAL, "referral: unknown reason \"%s\"", reason ? reason : "");
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
-  fg_val p[4] = {FG_V_INT(encounter_id), FG_V_TEXT(reason), FG_V_INT(fg_border_now(b)),
+  fg_val p[5] = {FG_V_INT(referral_id ? *referral_id : 0), FG_V_INT(encounter_id),
+                 FG_V_TEXT(reason), FG_V_INT(fg_border_now(b)),
                  traveller_id > 0 ? FG_V_INT(traveller_id) : FG_V_NULL};
-  int64_t id = 0;
-  rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p, 4, &id, NULL, err);
+  int64_t id = referral_id ? *referral_id : 0;
+  if (id > 0) /* taken up front: nothing to wait for */
+    rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_INSERT_ID, p, 5, NULL, NULL, err);
+  else
+    rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p + 1, 4, &id, NULL, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "referral.create", "referral", id, "referral",
@@ -125,20 +129,28 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
                             fg_error *err) {
+  return fg_border_referral_list_at(b, who, status, NULL, out, err);
+}
+
+int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *status,
+                               const char *site, json_t **out, fg_error *err) {
   *out = NULL;
   if (status && !one_of(status, STATUSES, sizeof STATUSES / sizeof *STATUSES))
     return fg__seterr(err, FG_EINVAL,
                       "referral status must be open, secondary, confirmed or closed, not \"%s\"",
                       status);
+  if (site && *site && fg__border_text("site", site, 16, err) != FG_OK) return FG_EINVAL;
+  if (site && !*site) site = NULL;
   json_t *list = json_array();
   if (!list) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  fg_val p = FG_V_TEXT(status);
-  int rc = status ? fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST_STATUS, &p, 1, referral_row,
+  fg_val p[2] = {FG_V_TEXT(status), FG_V_TEXT(site)};
+  int rc = status ? fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST_STATUS, p, 2, referral_row,
                                   list, err)
-                  : fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST, NULL, 0, referral_row, list,
+                  : fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST, p + 1, 1, referral_row, list,
                                   err);
   if (rc == FG_OK) {
-    json_t *d = json_pack("{s:o, s:I}", "status", status ? json_string(status) : json_null(),
+    json_t *d = json_pack("{s:o, s:o, s:I}", "status", status ? json_string(status) : json_null(),
+                          "site", site ? json_string(site) : json_null(),
                           "count", (json_int_t)json_array_size(list));
     rc = d ? fg__border_audit_json(b, who, "referral.list", "referrals", "referral review", d, err)
            : fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -489,7 +501,7 @@ static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const refe
     return rc;
   if ((rc = fg__record_crossing(b, officer, traveller_id, pl.direction, now,
                                 pl.port[0] ? pl.port : NULL, pl.manifest_id, s->encounter_id,
-                                "manual", officer->name, admitted, crossing_id, err)) != FG_OK)
+                                "manual", officer->name, admitted, NULL, crossing_id, err)) != FG_OK)
     return rc;
   char category[16] = "";
   fg_val t = FG_V_INT(traveller_id);

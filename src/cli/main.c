@@ -33,6 +33,8 @@ static const struct {
   {"crossings", cmd_crossings, "a traveller's entries and exits"},
   {"overstays", cmd_overstays, "foreign nationals past their admitted-until date"},
   {"purge", cmd_purge, "delete what the retention policy says must go"},
+  {"backup", cmd_backup, "copy the whole store into one file (sealed data stays sealed)"},
+  {"restore", cmd_restore, "load a backup into an empty store, then apply retention"},
   {"report", cmd_report, "the day's figures (capture, match, FTA rates, referrals; --plot)"},
   {"audit", cmd_audit, "the tamper-evident audit log: verify, list"},
   {"key", cmd_key, "the data key: rotate (re-seals every image and template)"},

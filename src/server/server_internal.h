@@ -32,12 +32,15 @@ typedef struct fg__pool {
   fg_border **free_list;
   int nfree, size;
   fg_border **all;
+  fg_store_stats *seen;  /* each handle's store counters when last given back */
+  fg_store_stats total;  /* the sum of what every handle did (under mu) */
 } fg__pool;
 
 int fg__pool_init(fg__pool *p, int size, const fg_border_options *o, fg_error *err);
 fg_border *fg__pool_acquire(fg__pool *p);
 void fg__pool_release(fg__pool *p, fg_border *b);
 void fg__pool_release_all(fg__pool *p); /* close every handle (all must be back) */
+void fg__pool_store_stats(fg__pool *p, fg_store_stats *out); /* totals so far */
 
 /* ---- auth.c: per-address failure counts ---- */
 #define FG__RATE_SLOTS 256

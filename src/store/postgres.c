@@ -22,7 +22,18 @@
  * Writers are serialised exactly as SQLite serialises them (BEGIN IMMEDIATE):
  * each transaction takes one transaction-scoped advisory lock first. This
  * keeps one audit chain and lets the border logic read-then-write without
- * races between servers; its cost is measured in `make bench-store`.
+ * races between servers. So that the lock is not held while the commit waits
+ * for the disk and the synchronous standby, a writer commits with
+ * synchronous_commit off — the lock goes as soon as the commit record is
+ * written — and then waits for durability with a barrier: a one-statement
+ * transaction with synchronous_commit on (SELECT txid_current()), sent in the
+ * same round trip. WAL is one ordered log, so when the barrier's commit is
+ * flushed (and confirmed by the standby) so is every commit before it: the
+ * caller hears FG_OK only then. Barriers of concurrent writers share flushes
+ * (group commit). A reader on another connection may see a commit whose
+ * barrier has not returned yet; a crash before it returns loses that commit
+ * and everything after it, none of which was acknowledged
+ * (docs/deployment.md). Its cost and gain are measured in `make bench-store`.
  *
  * Statements are prepared once per connection (placeholders `?` rewritten to
  * `$n`) and described, so the query's column count is checked once.
@@ -83,6 +94,8 @@ typedef struct pend {
   pend_kind kind;
   const fg_query *q; /* PREPARE/DESCRIBE/QUERY */
   const char *what;  /* COMMAND: for messages */
+  fg_row_fn fn;      /* QUERY: where its rows go (NULL: nowhere) */
+  void *ctx;
 } pend;
 
 typedef struct pg_conn {
@@ -95,6 +108,7 @@ typedef struct pg_conn {
   pend *pend;
   int npend, cap;
   int in_txn;
+  int batching;                 /* execs queue until batch_run */
   fg_error failure;             /* code != 0: the open transaction failed */
   int64_t changes;
   char channels[8][64];
@@ -173,7 +187,7 @@ static int push(pg_conn *c, pend_kind kind, const fg_query *q, const char *what,
     c->pend = p;
     c->cap = cap;
   }
-  c->pend[c->npend++] = (pend){kind, q, what};
+  c->pend[c->npend++] = (pend){kind, q, what, NULL, NULL};
   return FG_OK;
 }
 
@@ -316,12 +330,12 @@ static void note_failure(pg_conn *c, fg_error *first, int code, const char *fmt,
   if (c->in_txn && !c->failure.code) c->failure = *first;
 }
 
-/* Read the results of everything sent, in order. The rows of entry rows_at
- * (a query; -1: none) go to fn. Returns the first failure (or fn's code). */
-static int drain(pg_conn *c, int rows_at, fg_row_fn fn, void *ctx, double timeout_ms,
-                 int *cancelled_out, fg_error *err) {
+/* Read the results of everything sent, in order; each query's rows go to
+ * its callback until one fails. Returns the first failure (or a callback's
+ * code). */
+static int drain(pg_conn *c, double timeout_ms, int *cancelled_out, fg_error *err) {
   fg_error first = {0};
-  int fn_rc = FG_OK, fn_done = 0;
+  int fn_rc = FG_OK;
   int cancelled = 0, lost = 0;
   double deadline = fg__ms() + timeout_ms;
   if (c->npend > 0) c->stats.round_trips++;
@@ -329,6 +343,7 @@ static int drain(pg_conn *c, int rows_at, fg_row_fn fn, void *ctx, double timeou
   for (int k = 0; k < c->npend && !lost; k++) {
     pend *e = &c->pend[k];
     const char *name = e->q ? e->q->name : e->what;
+    int fn_done = 0;
     for (;;) {
       PGresult *r = next_result(c, deadline, &cancelled, &lost);
       if (!r) break;
@@ -360,7 +375,7 @@ static int drain(pg_conn *c, int rows_at, fg_row_fn fn, void *ctx, double timeou
       } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         const char *n = PQcmdTuples(r);
         if (n && *n) c->changes = strtoll(n, NULL, 10);
-        if (st == PGRES_TUPLES_OK && k == rows_at && fn && !first.code && !fn_done) {
+        if (st == PGRES_TUPLES_OK && e->fn && !first.code && fn_rc == FG_OK && !fn_done) {
           int nc = PQnfields(r);
           if (nc > MAX_COLS) {
             fn_rc = fg__seterr(err, FG_ELIMIT, "%s: %d columns (at most %d)", name, nc, MAX_COLS);
@@ -369,7 +384,7 @@ static int drain(pg_conn *c, int rows_at, fg_row_fn fn, void *ctx, double timeou
           fg_val cols[MAX_COLS];
           for (int row = 0; row < PQntuples(r) && !fn_done; row++) {
             int rc = read_row(r, row, cols, nc, e->q, err);
-            if (rc == FG_OK) rc = fn(ctx, cols, nc, err);
+            if (rc == FG_OK) rc = e->fn(e->ctx, cols, nc, err);
             if (rc == 1) fn_done = 1;
             else if (rc < 0) fn_rc = rc, fn_done = 1;
           }
@@ -398,14 +413,14 @@ static int drain(pg_conn *c, int rows_at, fg_row_fn fn, void *ctx, double timeou
 }
 
 /* Send a sync point and read everything (outside a transaction). */
-static int sync_all(pg_conn *c, int rows_at, fg_row_fn fn, void *ctx, fg_error *err) {
+static int sync_all(pg_conn *c, fg_error *err) {
   if (!PQpipelineSync(c->pc)) {
     char line[256];
     mark_broken(c, first_line(PQerrorMessage(c->pc), line, sizeof line));
     return fg__seterr(err, FG_EUNAVAILABLE, "database: %s", line);
   }
   int rc = push(c, PEND_SYNC, NULL, "sync", err);
-  return rc == FG_OK ? drain(c, rows_at, fn, ctx, c->timeout_ms, NULL, err) : rc;
+  return rc == FG_OK ? drain(c, c->timeout_ms, NULL, err) : rc;
 }
 
 static int valid_channel(const char *ch) {
@@ -447,7 +462,7 @@ static int connect_now(pg_conn *c, fg_error *err) {
     snprintf(sql, sizeof sql, "LISTEN \"%s\"", c->channels[i]);
     rc = send_command(c, sql, "listen", 0, err);
   }
-  if (rc == FG_OK) rc = sync_all(c, -1, NULL, NULL, err);
+  if (rc == FG_OK) rc = sync_all(c, err);
   if (rc != FG_OK) {
     if (c->pc) PQfinish(c->pc);
     c->pc = NULL;
@@ -659,22 +674,32 @@ static int pg_exec(void *conn, const fg_query *q, const fg_val *params, int np, 
   stmt *s = NULL;
   if ((rc = get_stmt(c, q, &s, err)) != FG_OK || (rc = send_exec(c, s, params, np, err)) != FG_OK)
     return rc;
-  int at = c->npend - 1;
-  if (!c->in_txn) return sync_all(c, at, fn, ctx, err);
+  c->pend[c->npend - 1].fn = fn;
+  c->pend[c->npend - 1].ctx = ctx;
+  if (c->batching) { /* read by batch_run; outside a transaction, each its own */
+    if (c->in_txn) return FG_OK;
+    if (!PQpipelineSync(c->pc)) {
+      char line[256];
+      mark_broken(c, first_line(PQerrorMessage(c->pc), line, sizeof line));
+      return fg__seterr(err, FG_EUNAVAILABLE, "database: %s", line);
+    }
+    return push(c, PEND_SYNC, NULL, "sync", err);
+  }
+  if (!c->in_txn) return sync_all(c, err);
   if (!fn) return FG_OK; /* deferred: read with the next rows or the commit */
   if (!PQsendFlushRequest(c->pc)) {
     char line[256];
     mark_broken(c, first_line(PQerrorMessage(c->pc), line, sizeof line));
     return txn_failed(c, err);
   }
-  return drain(c, at, fn, ctx, c->timeout_ms, NULL, err);
+  return drain(c, c->timeout_ms, NULL, err);
 }
 
 static int64_t pg_changes(void *conn) {
   pg_conn *c = conn;
   if (c->pc && c->npend > 0) {
     fg_error e;
-    if (!c->in_txn || !PQsendFlushRequest(c->pc) || drain(c, -1, NULL, NULL, c->timeout_ms, NULL, &e) != FG_OK)
+    if (!c->in_txn || !PQsendFlushRequest(c->pc) || drain(c, c->timeout_ms, NULL, &e) != FG_OK)
       return -1;
   }
   return c->failure.code ? -1 : c->changes;
@@ -698,6 +723,7 @@ static int pg_begin(void *conn, fg_error *err) {
 static void pg_rollback(void *conn) {
   pg_conn *c = conn;
   c->in_txn = 0;
+  c->batching = 0;
   memset(&c->failure, 0, sizeof c->failure);
   if (!c->pc) return;
   /* A sync first: after a failure the pipeline skips everything up to one. */
@@ -707,18 +733,29 @@ static void pg_rollback(void *conn) {
     if (c->pc) mark_broken(c, "rollback failed");
     return;
   }
-  sync_all(c, -1, NULL, NULL, &e);
+  sync_all(c, &e);
+}
+
+/* Queue a sync point. */
+static int send_sync(pg_conn *c, fg_error *err) {
+  if (!PQpipelineSync(c->pc)) return fg__seterr(err, FG_EUNAVAILABLE, "commit: connection lost");
+  return push(c, PEND_SYNC, NULL, "sync", err);
 }
 
 static int pg_commit(void *conn, fg_error *err) {
   pg_conn *c = conn;
   int rc = txn_failed(c, err);
+  int barrier = !(c->flags & (FG_STORE_READONLY | FG_STORE_NOSYNC));
   if (rc == FG_OK && !c->pc) rc = fg__seterr(err, FG_EUNAVAILABLE, "commit: no connection");
+  if (rc == FG_OK && barrier) /* the writer lock goes with the commit record */
+    rc = send_command(c, "SET LOCAL synchronous_commit = off", "commit", 0, err);
   if (rc == FG_OK) rc = send_command(c, "COMMIT", "commit", 0, err);
-  if (rc == FG_OK && !PQpipelineSync(c->pc)) rc = fg__seterr(err, FG_EUNAVAILABLE, "commit: connection lost");
-  if (rc == FG_OK) rc = push(c, PEND_SYNC, NULL, "sync", err);
+  if (rc == FG_OK) rc = send_sync(c, err);
+  if (rc == FG_OK && barrier) /* durable, and on the standby, when this one is */
+    rc = send_command(c, "SELECT txid_current()", "commit barrier", 1, err);
+  if (rc == FG_OK && barrier) rc = send_sync(c, err);
   int cancelled = 0;
-  if (rc == FG_OK) rc = drain(c, -1, NULL, NULL, c->commit_timeout_ms, &cancelled, err);
+  if (rc == FG_OK) rc = drain(c, c->commit_timeout_ms, &cancelled, err);
   if (rc == FG_OK && cancelled) {
     /* The commit itself ran: only the wait for the standby was cut short. */
     c->stats.unreplicated_commits++;
@@ -753,7 +790,7 @@ static int pg_exec_script(void *conn, const char *sql, fg_error *err) {
     rc = send_command(c, s, "migration", 0, err);
   }
   free(copy);
-  if (rc == FG_OK && !c->in_txn) rc = sync_all(c, -1, NULL, NULL, err);
+  if (rc == FG_OK && !c->in_txn) rc = sync_all(c, err);
   return rc;
 }
 
@@ -795,7 +832,7 @@ static int pg_listen(void *conn, const char *channel, fg_error *err) {
   char sql[96];
   snprintf(sql, sizeof sql, "LISTEN \"%s\"", channel);
   rc = send_command(c, sql, "listen", 0, err);
-  return rc == FG_OK ? sync_all(c, -1, NULL, NULL, err) : rc;
+  return rc == FG_OK ? sync_all(c, err) : rc;
 }
 
 static int pg_poll(void *conn, fg_notify_fn fn, void *ctx) {
@@ -821,6 +858,36 @@ static int pg_poll(void *conn, fg_notify_fn fn, void *ctx) {
 
 static void pg_stats(void *conn, fg_store_stats *out) { *out = ((pg_conn *)conn)->stats; }
 
+/* ---- batches of reads ------------------------------------------------------------ */
+
+static void pg_batch_begin(void *conn) { ((pg_conn *)conn)->batching = 1; }
+
+static int pg_batch_run(void *conn, fg_error *err) {
+  pg_conn *c = conn;
+  c->batching = 0;
+  int rc = txn_failed(c, err);
+  if (rc != FG_OK || !c->pc || c->npend == 0) return rc;
+  if (c->in_txn && !PQsendFlushRequest(c->pc)) {
+    char line[256];
+    mark_broken(c, first_line(PQerrorMessage(c->pc), line, sizeof line));
+    return txn_failed(c, err);
+  }
+  return drain(c, c->timeout_ms, NULL, err);
+}
+
+/* nextval of the identity column's sequence: taken whatever becomes of the
+ * transaction (a rolled-back one leaves a gap, as a failed INSERT would). */
+#define NEXT_ID(table)                                                                     \
+  {"next_id_" table, "SELECT nextval(pg_get_serial_sequence('" table "', 'id'))", 1}
+static const fg_query NEXT_IDS[] = {NEXT_ID("encounters"), NEXT_ID("crossings"),
+                                    NEXT_ID("referrals")};
+
+static const fg_query *pg_next_id(const char *table) {
+  for (size_t i = 0; i < sizeof NEXT_IDS / sizeof NEXT_IDS[0]; i++)
+    if (!strcmp(NEXT_IDS[i].name + 8, table)) return &NEXT_IDS[i];
+  return NULL;
+}
+
 /* The connection's URI without its password, and the password, for the
  * pg_dump / pg_restore child (postgres_dump.c). */
 const char *fg__pg_uri(void *conn) { return ((pg_conn *)conn)->uri; }
@@ -835,10 +902,14 @@ const fg__store_backend fg__store_postgres = {
     .exec_script = pg_exec_script,
     .exec = pg_exec,
     .changes = pg_changes,
+    .batch_begin = pg_batch_begin,
+    .batch_run = pg_batch_run,
+    .next_id = pg_next_id,
     .migrations = fg__postgres_migrations,
     .count_tables = pg_count_tables,
     .backup = fg__pg_backup,
     .restore = fg__pg_restore,
+    .discard = fg__pg_discard,
     .notify = pg_notify,
     .listen = pg_listen,
     .poll = pg_poll,

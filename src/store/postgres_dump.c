@@ -220,3 +220,25 @@ int fg__pg_restore(const char *uri, const char *path, fg_error *err) {
   memset(password, 0, sizeof password);
   return rc;
 }
+
+int fg__pg_discard(const char *uri, fg_error *err) {
+  char conninfo[2048], password[512];
+  int rc = split_uri(uri, conninfo, sizeof conninfo, password, sizeof password, err);
+  if (rc != FG_OK) return rc;
+  const char *kw[] = {"dbname", "password", "connect_timeout", NULL};
+  const char *vals[] = {conninfo, *password ? password : NULL, "5", NULL};
+  PGconn *pc = PQconnectdbParams(kw, vals, 1);
+  memset(password, 0, sizeof password);
+  if (!pc || PQstatus(pc) != CONNECTION_OK) {
+    rc = fg__seterr(err, FG_EUNAVAILABLE, "discard: cannot connect: %s", pc ? PQerrorMessage(pc) : "out of memory");
+  } else {
+    PGresult *r = PQexec(pc, "DO $$ DECLARE s text := current_schema(); BEGIN"
+                             " EXECUTE format('DROP SCHEMA %I CASCADE', s);"
+                             " EXECUTE format('CREATE SCHEMA %I', s); END $$");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      rc = fg__seterr(err, FG_EIO, "discard: %s", PQerrorMessage(pc));
+    PQclear(r);
+  }
+  PQfinish(pc);
+  return rc;
+}

@@ -14,5 +14,7 @@ const char *fg__pg_uri(void *conn);
 int fg__pg_backup(void *conn, const char *path, fg_error *err);
 /* pg_restore of a custom-format dump into the empty database at uri. */
 int fg__pg_restore(const char *uri, const char *path, fg_error *err);
+/* Drop and re-create the current schema of the database at uri (undoing a restore). */
+int fg__pg_discard(const char *uri, fg_error *err);
 
 #endif

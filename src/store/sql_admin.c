@@ -27,3 +27,9 @@ const fg_query FG_Q_ADM_LAST_PURGE = {
     "last_purge",
     "SELECT seq, at, actor, role, detail FROM audit WHERE action = 'purge.run' "
     "ORDER BY seq DESC LIMIT 1", 5};
+const fg_query FG_Q_ADM_COUNTS = {
+    "store_counts",
+    "SELECT (SELECT COUNT(*) FROM travellers), (SELECT COUNT(*) FROM manifests),"
+    " (SELECT COUNT(*) FROM encounters), (SELECT COUNT(*) FROM crossings),"
+    " (SELECT COUNT(*) FROM referrals), (SELECT COUNT(*) FROM watchlist),"
+    " (SELECT COUNT(*) FROM audit)", 7};

@@ -35,6 +35,13 @@ const fg_query FG_Q_ENC_INSERT = {
     " score, threshold, quality, quality_reasons, liveness, watchlist_id, watchlist_score,"
     " actor) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", 1};
 
+const fg_query FG_Q_ENC_INSERT_ID = {
+    "encounter_insert_id",
+    "INSERT INTO encounters(id, manifest_id, port, gate, at, outcome, traveller_id, category,"
+    " score, threshold, quality, quality_reasons, liveness, watchlist_id, watchlist_score,"
+    " actor, ms, capture_sealed, template_sealed)"
+    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0};
+
 const fg_query FG_Q_ENC_FINISH = {
     "encounter_finish",
     "UPDATE encounters SET capture_sealed = ?, template_sealed = ?, ms = ? WHERE id = ?", 0};
@@ -47,6 +54,15 @@ const fg_query FG_Q_ENC_PASSENGER_REFER = {
 const fg_query FG_Q_ENC_PASSENGER_CROSS = {
     "encounter_passenger_cross",
     "UPDATE passengers SET status = 'crossed' WHERE manifest_id = ? AND traveller_id = ?", 0};
+
+const fg_query FG_Q_ENC_KEY_GET = {
+    "encounter_key_get",
+    "SELECT encounter_id, result_sealed FROM encounter_keys WHERE actor = ? AND key = ?", 2};
+
+const fg_query FG_Q_ENC_KEY_INSERT = {
+    "encounter_key_insert",
+    "INSERT INTO encounter_keys(actor, key, encounter_id, created_at, result_sealed)"
+    " VALUES(?, ?, ?, ?, ?)", 0};
 
 const fg_query FG_Q_WL_INSERT = {
     "watchlist_insert",

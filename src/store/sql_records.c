@@ -52,6 +52,14 @@ const fg_query FG_Q_REC_CROSSING_INSERT = {
     " method, officer, admitted_until, entry_id, category)"
     " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", 1};
 
+/* (id, traveller_id, direction, at, port, manifest_id, encounter_id, method, officer,
+ *  admitted_until, entry_id, category) */
+const fg_query FG_Q_REC_CROSSING_INSERT_ID = {
+    "rec_crossing_insert_id",
+    "INSERT INTO crossings(id, traveller_id, direction, at, port, manifest_id, encounter_id,"
+    " method, officer, admitted_until, entry_id, category)"
+    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0};
+
 /* (traveller_id) → 0 id, 1 direction, 2 at, 3 port, 4 manifest_id, 5 carrier, 6 flight,
  * 7 encounter_id, 8 method, 9 officer, 10 admitted_until, 11 entry_id, 12 category,
  * 13 id of the exit that closes this entry; newest first */
@@ -63,9 +71,10 @@ const fg_query FG_Q_REC_CROSSINGS_OF = {
     " LEFT JOIN crossings x ON x.entry_id = c.id"
     " WHERE c.traveller_id = ? ORDER BY c.at DESC, c.id DESC", 14};
 
-/* (as_of, as_of, as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
- * 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign nationals' entries
- * whose admission ended before as_of and that no exit up to as_of closes */
+/* (as_of, as_of, as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname,
+ * 3 given_names, 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign
+ * nationals' entries whose admission ended before as_of and that no exit up to as_of
+ * closes */
 const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
     "rec_overstay_no_exit",
     "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
@@ -73,11 +82,12 @@ const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
     " AND e.admitted_until < ? AND e.at <= ?"
     " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id AND x.at <= ?)"
-    " ORDER BY e.admitted_until, e.id", 8};
+    " AND COALESCE(?, e.port) = e.port ORDER BY e.admitted_until, e.id", 8};
 
-/* (as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names, 4 nationality,
- * 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at, 10 exit port:
- * foreign nationals whose linked exit (up to as_of) came after admitted_until */
+/* (as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
+ * 4 nationality, 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at,
+ * 10 exit port: foreign nationals whose linked exit (up to as_of) came after
+ * admitted_until */
 const fg_query FG_Q_REC_OVERSTAY_LATE = {
     "rec_overstay_late",
     "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
@@ -85,7 +95,8 @@ const fg_query FG_Q_REC_OVERSTAY_LATE = {
     " FROM crossings e JOIN crossings x ON x.entry_id = e.id"
     " JOIN travellers t ON t.id = e.traveller_id"
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
-    " AND x.at > e.admitted_until AND x.at <= ? ORDER BY x.at, x.id", 11};
+    " AND x.at > e.admitted_until AND x.at <= ? AND COALESCE(?, e.port) = e.port"
+    " ORDER BY x.at, x.id", 11};
 
 /* ---- referrals ------------------------------------------------------------ */
 
@@ -94,6 +105,12 @@ const fg_query FG_Q_REC_REFERRAL_INSERT = {
     "rec_referral_insert",
     "INSERT INTO referrals(encounter_id, reason, status, created_at, candidate_id)"
     " VALUES(?, ?, 'open', ?, ?) RETURNING id", 1};
+
+/* (id, encounter_id, reason, created_at, candidate_id) */
+const fg_query FG_Q_REC_REFERRAL_INSERT_ID = {
+    "rec_referral_insert_id",
+    "INSERT INTO referrals(id, encounter_id, reason, status, created_at, candidate_id)"
+    " VALUES(?, ?, ?, 'open', ?, ?)", 0};
 
 /* Columns of a referral row (list, get): 0 id, 1 reason, 2 status, 3 created_at,
  * 4 encounter_id, 5 candidate_id, 6 officer, 7 decided_at, 8 resolution,
@@ -111,11 +128,13 @@ const fg_query FG_Q_REC_REFERRAL_INSERT = {
   " LEFT JOIN travellers t ON t.id = r.candidate_id"                                      \
   " LEFT JOIN watchlist w ON w.id = e.watchlist_id"
 
-/* () → referral rows, oldest first */
-const fg_query FG_Q_REC_REFERRAL_LIST = {"rec_referral_list", REFERRAL_SELECT " ORDER BY r.id", 25};
-/* (status) → referral rows, oldest first */
+/* (site or NULL for every site) → referral rows, oldest first */
+const fg_query FG_Q_REC_REFERRAL_LIST = {
+    "rec_referral_list", REFERRAL_SELECT " WHERE COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
+/* (status, site or NULL) → referral rows, oldest first */
 const fg_query FG_Q_REC_REFERRAL_LIST_STATUS = {
-    "rec_referral_list_status", REFERRAL_SELECT " WHERE r.status = ? ORDER BY r.id", 25};
+    "rec_referral_list_status",
+    REFERRAL_SELECT " WHERE r.status = ? AND COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
 /* (id) → one referral row */
 const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?", 25};
 

@@ -368,6 +368,30 @@ static int sq_restore(const char *target, const char *path, fg_error *err) {
   return rc;
 }
 
+static int sq_discard(const char *target, fg_error *err) {
+  static const char *const SUFFIX[] = {"", "-wal", "-shm", "-journal"};
+  for (int i = 0; i < 4; i++) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s%s", target, SUFFIX[i]);
+    if (unlink(p) != 0 && errno != ENOENT)
+      return fg__seterr(err, FG_EIO, "%s: %s", p, strerror(errno));
+  }
+  return FG_OK;
+}
+
+/* The highest id + 1: the writer holds the database's one write lock, so
+ * nobody takes it meanwhile (an id freed by deleting the newest row may come
+ * back, as SQLite's rowids do). */
+#define NEXT_ID(table) {"next_id_" table, "SELECT COALESCE(MAX(id), 0) + 1 FROM " table, 1}
+static const fg_query NEXT_IDS[] = {NEXT_ID("encounters"), NEXT_ID("crossings"),
+                                    NEXT_ID("referrals")};
+
+static const fg_query *sq_next_id(const char *table) {
+  for (size_t i = 0; i < sizeof NEXT_IDS / sizeof NEXT_IDS[0]; i++)
+    if (!strcmp(NEXT_IDS[i].name + 8, table)) return &NEXT_IDS[i];
+  return NULL;
+}
+
 /* Test hook: statements prepared and cached on this connection. */
 int fg__sqlite_cached(void *conn) { return conn ? ((sq_conn *)conn)->ncached : 0; }
 
@@ -381,9 +405,11 @@ const fg__store_backend fg__store_sqlite = {
     .exec_script = sq_exec_script,
     .exec = sq_exec,
     .changes = sq_changes,
+    .next_id = sq_next_id,
     .migrations = fg__sqlite_migrations,
     .count_tables = sq_count_tables,
     .flush = sq_flush,
     .backup = sq_backup,
     .restore = sq_restore,
+    .discard = sq_discard,
 };

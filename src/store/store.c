@@ -17,6 +17,17 @@
 #include "common/internal.h"
 #include "store/store_internal.h"
 
+/* Where fg_store_exec_int's callback writes. In a batch the callback runs
+ * after fg_store_exec_int has returned, so these live in the store until the
+ * batch has run. */
+typedef struct int_ctx {
+  int64_t *out;
+  int *found;
+  const fg_query *q;
+} int_ctx;
+
+#define BATCH_INTS 32
+
 struct fg_store {
   const fg__store_backend *be;
   void *conn;
@@ -24,6 +35,10 @@ struct fg_store {
   int depth;  /* nesting level of the open transaction */
   int doomed; /* rolled back at some level; the outer levels must unwind */
   uint64_t statements;
+  uint64_t serial, txn_serial; /* transactions begun; the open one's number */
+  int batching;
+  int nints;
+  int_ctx ints[BATCH_INTS];
 };
 
 static const struct {
@@ -251,6 +266,7 @@ int fg_store_begin(fg_store *st, fg_error *err) {
   if (st->depth == 0) {
     int rc = st->be->begin(st->conn, err);
     if (rc != FG_OK) return rc;
+    st->txn_serial = ++st->serial;
   }
   st->depth++;
   return FG_OK;
@@ -264,6 +280,7 @@ int fg_store_commit(fg_store *st, fg_error *err) {
     return fg__seterr(err, FG_ECONFLICT, "store: the transaction was rolled back");
   }
   if (st->depth > 0) return FG_OK;
+  st->txn_serial = 0;
   return st->be->commit(st->conn, err); /* the backend rolls back what failed */
 }
 
@@ -272,6 +289,20 @@ void fg_store_rollback(fg_store *st) {
   if (!st->doomed) st->be->rollback(st->conn);
   st->depth--;
   st->doomed = st->depth > 0;
+  if (st->depth == 0) st->txn_serial = 0;
+}
+
+uint64_t fg_store_txn_serial(const fg_store *st) { return st ? st->txn_serial : 0; }
+
+void fg_store_batch_begin(fg_store *st) {
+  st->batching = 1;
+  st->nints = 0;
+  if (st->be->batch_begin) st->be->batch_begin(st->conn);
+}
+
+int fg_store_batch_run(fg_store *st, fg_error *err) {
+  st->batching = 0;
+  return st->be->batch_run ? st->be->batch_run(st->conn, err) : FG_OK;
 }
 
 int fg_store_depth(const fg_store *st) { return st ? st->depth : 0; }
@@ -288,12 +319,6 @@ int fg_store_exec(fg_store *st, const fg_query *q, const fg_val *params, int np,
 
 int64_t fg_store_changes(fg_store *st) { return st->be->changes(st->conn); }
 
-typedef struct int_ctx {
-  int64_t *out;
-  int *found;
-  const fg_query *q;
-} int_ctx;
-
 static int take_int(void *ctx, const fg_val *cols, int ncols, fg_error *err) {
   int_ctx *c = ctx;
   (void)ncols; /* q->ncols >= 1, checked when prepared */
@@ -304,12 +329,24 @@ static int take_int(void *ctx, const fg_val *cols, int ncols, fg_error *err) {
   return 1;
 }
 
+int fg_store_next_id(fg_store *st, const char *table, int64_t *id, fg_error *err) {
+  const fg_query *q = st->be->next_id && table ? st->be->next_id(table) : NULL;
+  if (!q) return fg__seterr(err, FG_EINVAL, "next id: no sequence for table %s", table ? table : "?");
+  if (st->depth == 0) return fg__seterr(err, FG_EINVAL, "next id: outside a transaction");
+  return fg_store_exec_int(st, q, NULL, 0, id, NULL, err);
+}
+
 int fg_store_exec_int(fg_store *st, const fg_query *q, const fg_val *params, int np,
                       int64_t *out, int *found, fg_error *err) {
   if (found) *found = 0;
   if (q && q->ncols < 1) return fg__seterr(err, FG_EINVAL, "%s: returns no column", q->name);
-  int_ctx c = {out, found, q};
-  return fg_store_exec(st, q, params, np, take_int, &c, err);
+  int_ctx local = {out, found, q}, *c = &local;
+  if (st && st->batching) {
+    if (st->nints == BATCH_INTS) return fg__seterr(err, FG_ELIMIT, "%s: batch too long", q->name);
+    c = &st->ints[st->nints++];
+    *c = local;
+  }
+  return fg_store_exec(st, q, params, np, take_int, c, err);
 }
 
 int fg_store_backup(fg_store *st, const char *path, fg_error *err) {
@@ -329,6 +366,16 @@ int fg_store_restore(const char *target, const char *path, fg_error *err) {
   if (!be->restore)
     return fg__seterr(err, FG_EUNSUPPORTED, "restore: the %s backend cannot restore", be->name);
   return be->restore(rest, path, err);
+}
+
+int fg_store_discard_restored(const char *target, fg_error *err) {
+  const fg__store_backend *be = NULL;
+  const char *rest = NULL;
+  int rc = target ? pick_backend(target, &be, &rest, err) : fg__seterr(err, FG_EINVAL, "discard: no target");
+  if (rc != FG_OK) return rc;
+  if (!be->discard)
+    return fg__seterr(err, FG_EUNSUPPORTED, "discard: the %s backend cannot", be->name);
+  return be->discard(rest, err);
 }
 
 int fg_store_flush(fg_store *st, fg_error *err) {

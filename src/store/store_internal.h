@@ -31,6 +31,11 @@ typedef struct fg__store_backend {
   int (*exec)(void *conn, const fg_query *q, const fg_val *params, int np, fg_row_fn fn,
               void *ctx, fg_error *err);
   int64_t (*changes)(void *conn);
+  /* Optional (NULL: exec runs at once): queue execs until batch_run. */
+  void (*batch_begin)(void *conn);
+  int (*batch_run)(void *conn, fg_error *err);
+  /* The dialect's query for the next id of table (one column), or NULL. */
+  const fg_query *(*next_id)(const char *table);
   /* The dialect's migrations, NULL-terminated: migrations[i] takes version i
    * to i + 1. Every backend has the same number, meaning the same schema. */
   const char *const *migrations;
@@ -44,6 +49,7 @@ typedef struct fg__store_backend {
    * loading one into an empty target (no connection open). */
   int (*backup)(void *conn, const char *path, fg_error *err);
   int (*restore)(const char *target, const char *path, fg_error *err);
+  int (*discard)(const char *target, fg_error *err);
   /* Optional (NULL: no notifications, fg_store_notify/listen/poll do nothing). */
   int (*notify)(void *conn, const char *channel, const char *payload, fg_error *err);
   int (*listen)(void *conn, const char *channel, fg_error *err);
