@@ -83,7 +83,7 @@ $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 # throw-away cluster that tests/pg/with-postgres starts and removes (each test
 # gets a new database: tests/teststore.h, tests/pg/testdb). The closing line
 # counts both runs (tests/run.sh --total).
-STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_secure test_manifest test_encounter \
+STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
                  test_records test_border_e2e test_border_crash test_server)
 unit: all $(TEST_BIN)
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
