@@ -5,7 +5,7 @@
 # `make test` runs the tests twice (SQLite, then PostgreSQL under
 # tests/pg/with-postgres) and wants one closing line for both:
 #   TESTS_LABEL=WORD   names this run ("== test_store [postgresql]", and its
-#                      own line "tests on WORD: N passed, N failed")
+#                      own line "tests on WORD: N passed, N failed (S s)")
 #   TESTS_TALLY=FILE   also appends this run's counts to FILE
 #   tests/run.sh --total FILE LABEL...
 #                      prints "tests: N passed, N failed" over every run
@@ -40,7 +40,7 @@ for t in "$@"; do
 done
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 if [[ -n $label ]]; then
-  echo "tests on $label: $pass passed, $fail failed"
+  echo "tests on $label: $pass passed, $fail failed (${SECONDS} s)"
 else
   echo "tests: $pass passed, $fail failed"
 fi
