@@ -96,10 +96,13 @@ static inline void ts_pg_admin_exec(const char *sql) {
   PQfinish(pc);
 }
 
-/* A PostgreSQL target for a new database called name (created empty). */
+/* A PostgreSQL target for a new database called name (created empty).
+ * FILE_COPY copies template0's files rather than writing them to the WAL
+ * (PostgreSQL 15's default): quicker for the many small databases of a run,
+ * and it keeps the WAL that ts_disk_files scans to the test's own writes. */
 static inline void ts_pg_new_db(char *target, size_t cap, const char *name) {
   char sql[160];
-  snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'", name);
+  snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' STRATEGY FILE_COPY", name);
   ts_pg_admin_exec(sql);
   snprintf(target, cap, "%s/%s", getenv("FACEGATE_TEST_PG"), name);
 }
