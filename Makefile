@@ -257,3 +257,11 @@ bench-store: setup all $(BUILD)/bench/bench_store
 .PHONY: test-failover
 test-failover: setup all
 	@tests/failover/run
+
+# ---- two servers on one PostgreSQL database, under wrk ----------------------------
+# Errors, lost and duplicated encounters (all must be 0) and throughput against
+# one server on SQLite in the same run; build/bench/cluster.json (bench/cluster/run).
+.PHONY: bench-cluster
+bench-cluster: setup all
+	@scripts/setup packages wrk
+	bench/cluster/run
