@@ -264,3 +264,19 @@ $(BUILD)/bench/bench_store: bench/store/bench_store.c $(BUILD)/libfacegate.a
 
 bench-store: setup all $(BUILD)/bench/bench_store
 	BENCH_STORE_BIN=$(BUILD)/bench/bench_store scripts/bench-store
+
+# ---- failover: a primary, a synchronous standby, two servers under load ------------
+# The standby lost (503, counted, logged), then the primary killed and the standby
+# promoted: every acknowledged capture present exactly once, no 500, the outage
+# measured; build/failover.json (tests/failover/run). Also run by `make test`.
+.PHONY: test-failover
+test-failover: setup all
+	@tests/failover/run
+
+# ---- two servers on one PostgreSQL database, under wrk ----------------------------
+# Errors, lost and duplicated encounters (all must be 0) and throughput against
+# one server on SQLite in the same run; build/bench/cluster.json (bench/cluster/run).
+.PHONY: bench-cluster
+bench-cluster: setup all
+	@scripts/setup packages wrk
+	bench/cluster/run

@@ -241,6 +241,8 @@ typedef struct fg_store_stats {
   uint64_t statements;           /* named queries run */
   uint64_t reconnects;           /* connections re-established after a loss */
   uint64_t unreplicated_commits; /* commits the synchronous standby did not confirm */
+  int synchronous_standby;       /* 1: the server waits for a standby on every commit;
+                                    0: it does not (one copy only); -1: not applicable */
 } fg_store_stats;
 void fg_store_get_stats(const fg_store *st, fg_store_stats *out);
 

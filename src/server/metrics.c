@@ -11,6 +11,9 @@
  *   facegate_store_reconnects_total                      counter: connections re-established
  *   facegate_store_unreplicated_commits_total            counter: commits the synchronous
  *                                                        standby did not confirm in time
+ *   facegate_store_synchronous_standby                   gauge: 1 the primary waits for a
+ *                                                        standby on every commit, 0 it does not
+ *                                                        (PostgreSQL only)
  *   facegate_build_info{version}                         gauge, 1
  * `route` is the route table's path template ("/v1/manifests/{id}"), or
  * "unmatched" for requests no route took, so labels stay few.
@@ -198,6 +201,10 @@ int fg__route_metrics(fg__req *r) {
   put(&b, "# HELP facegate_store_unreplicated_commits_total Commits the synchronous standby did not confirm in time (they exist on the primary only).\n"
           "# TYPE facegate_store_unreplicated_commits_total counter\n"
           "facegate_store_unreplicated_commits_total %llu\n", (unsigned long long)st.unreplicated_commits);
+  if (st.synchronous_standby >= 0)
+    put(&b, "# HELP facegate_store_synchronous_standby 1: every commit waits for a standby; 0: commits exist on the primary only.\n"
+            "# TYPE facegate_store_synchronous_standby gauge\n"
+            "facegate_store_synchronous_standby %d\n", st.synchronous_standby);
   put(&b, "# HELP facegate_build_info The running facegate.\n"
           "# TYPE facegate_build_info gauge\n"
           "facegate_build_info{version=\"%s\"} 1\n", FG__SERVER_VERSION);

@@ -19,6 +19,7 @@ int fg__pool_init(fg__pool *p, int size, const fg_border_options *o, fg_error *e
   p->all = calloc((size_t)size, sizeof *p->all);
   p->seen = calloc((size_t)size, sizeof *p->seen);
   memset(&p->total, 0, sizeof p->total);
+  p->total.synchronous_standby = -1;
   if (!p->free_list || !p->all || !p->seen) {
     free(p->free_list);
     free(p->all);
@@ -59,6 +60,7 @@ static void count(fg__pool *p, fg_border *b) {
   p->total.statements += now.statements - p->seen[i].statements;
   p->total.reconnects += now.reconnects - p->seen[i].reconnects;
   p->total.unreplicated_commits += now.unreplicated_commits - p->seen[i].unreplicated_commits;
+  p->total.synchronous_standby = now.synchronous_standby; /* the latest connection's view */
   p->seen[i] = now;
 }
 

@@ -26,8 +26,9 @@
  * for the disk and the synchronous standby, a writer commits with
  * synchronous_commit off — the lock goes as soon as the commit record is
  * written — and then waits for durability with a barrier: a one-statement
- * transaction with synchronous_commit on (SELECT txid_current()), sent in the
- * same round trip. WAL is one ordered log, so when the barrier's commit is
+ * transaction with synchronous_commit on that writes one tiny WAL record
+ * (pg_logical_emit_message, transactional: a transaction that writes no WAL
+ * would not wait at all), sent in the same round trip. WAL is one ordered log, so when the barrier's commit is
  * flushed (and confirmed by the standby) so is every commit before it: the
  * caller hears FG_OK only then. Barriers of concurrent writers share flushes
  * (group commit). A reader on another connection may see a commit whose
@@ -431,6 +432,12 @@ static int valid_channel(const char *ch) {
   return 1;
 }
 
+static int take_flag(void *ctx, const fg_val *cols, int n, fg_error *err) {
+  (void)n, (void)err;
+  *(int *)ctx = cols[0].type == FG_VAL_INT ? (int)cols[0].i : -1;
+  return 1;
+}
+
 static int connect_now(pg_conn *c, fg_error *err) {
   int ro = (c->flags & FG_STORE_READONLY) != 0;
   const char *kw[] = {"connect_timeout", "application_name", "target_session_attrs",
@@ -462,7 +469,25 @@ static int connect_now(pg_conn *c, fg_error *err) {
     snprintf(sql, sizeof sql, "LISTEN \"%s\"", c->channels[i]);
     rc = send_command(c, sql, "listen", 0, err);
   }
+  /* Does this primary wait for a standby on every commit? Said once per
+   * connection: after a failover the new primary often has none yet. */
+  int sync = -1;
+  if (rc == FG_OK && !ro) {
+    rc = send_command(c, "SELECT current_setting('synchronous_standby_names') <> ''",
+                      "synchronous standby", 1, err);
+    if (rc == FG_OK) {
+      c->pend[c->npend - 1].fn = take_flag;
+      c->pend[c->npend - 1].ctx = &sync;
+    }
+  }
   if (rc == FG_OK) rc = sync_all(c, err);
+  if (rc == FG_OK && !ro) {
+    c->stats.synchronous_standby = sync;
+    if (sync == 0)
+      fg__log(FG_LOG_WARN, "store %s: the primary has no synchronous standby "
+              "(synchronous_standby_names is empty): an acknowledged commit exists on one server "
+              "only until a standby is attached (docs/deployment.md)", c->shown);
+  }
   if (rc != FG_OK) {
     if (c->pc) PQfinish(c->pc);
     c->pc = NULL;
@@ -512,6 +537,7 @@ static int pg_open(const char *target, unsigned flags, void **conn, fg_error *er
   }
   fg_store_redact(target, c->shown, sizeof c->shown);
   c->flags = flags;
+  c->stats.synchronous_standby = -1;
   c->timeout_ms = env_ms("FACEGATE_STORE_TIMEOUT_MS", FG__STORE_TIMEOUT_MS);
   c->commit_timeout_ms = env_ms("FACEGATE_STORE_COMMIT_TIMEOUT_MS", FG__STORE_COMMIT_TIMEOUT_MS);
   int rc = connect_now(c, err);
@@ -752,7 +778,8 @@ static int pg_commit(void *conn, fg_error *err) {
   if (rc == FG_OK) rc = send_command(c, "COMMIT", "commit", 0, err);
   if (rc == FG_OK) rc = send_sync(c, err);
   if (rc == FG_OK && barrier) /* durable, and on the standby, when this one is */
-    rc = send_command(c, "SELECT txid_current()", "commit barrier", 1, err);
+    rc = send_command(c, "SELECT pg_logical_emit_message(true, 'facegate', 'barrier')",
+                      "commit barrier", 1, err);
   if (rc == FG_OK && barrier) rc = send_sync(c, err);
   int cancelled = 0;
   if (rc == FG_OK) rc = drain(c, c->commit_timeout_ms, &cancelled, err);

@@ -406,6 +406,7 @@ int fg_store_poll(fg_store *st, fg_notify_fn fn, void *ctx) {
 
 void fg_store_get_stats(const fg_store *st, fg_store_stats *out) {
   memset(out, 0, sizeof *out);
+  out->synchronous_standby = -1;
   if (!st) return;
   if (st->be->stats) st->be->stats(st->conn, out);
   out->statements = st->statements;
