@@ -81,17 +81,18 @@ $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 # gallery command line is checked by tests/cli_gallery.sh. All of that on
 # SQLite; then the tests that use a store once more on PostgreSQL, in a
 # throw-away cluster that tests/pg/with-postgres starts and removes (each test
-# gets a new database: tests/teststore.h, tests/pg/testdb). The closing line
+# gets a new database: tests/teststore.h, tests/pg/testdb), and the failover
+# test (tests/failover/run, its own primary and standby). The closing line
 # counts both runs (tests/run.sh --total).
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
-                 test_records test_border_e2e test_border_crash test_server)
+                 test_records test_border_e2e test_border_crash test_server test_cluster)
 unit: all $(TEST_BIN)
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
 	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) tests/browser/run.sh \
 	  tests/cli_gallery.sh tests/run_service_check.sh; \
 	BROWSER_OUT=$(BUILD)/browser-postgresql TESTS_LABEL=postgresql tests/pg/with-postgres -- \
-	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh; \
+	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh tests/failover/run; \
 	tests/run.sh --total $$tally sqlite postgresql
 
 test: setup
