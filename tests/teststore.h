@@ -6,9 +6,13 @@
  *     holds the base URI of a throw-away cluster (tests/pg/with-postgres starts
  *     one and sets both): a new, empty database per test, dropped afterwards.
  *
- * Tests reach the database behind facegate's back only through ts_raw /
- * ts_raw_int (sqlite3 or libpq), to plant what an attacker or an older
- * facegate would leave there.
+ * Tests reach the database behind facegate's back only through ts_raw,
+ * ts_int / ts_raw_int and ts_rows (sqlite3 or libpq): to check rows, read
+ * sealed blobs, and plant what an attacker or an older facegate would leave
+ * there. ts_disk_files reads the files that hold the store, for the
+ * plaintext scans. Use ts_make in a cmocka set-up and ts_clean in its
+ * teardown, so that the database and directory go also when a test fails.
+ * docs/store-tests.md says how the two runs differ.
  */
 #ifndef FG_TESTSTORE_H
 #define FG_TESTSTORE_H
