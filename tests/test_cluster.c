@@ -13,7 +13,9 @@
  *     the watchlist cached, at its very next capture (LISTEN/NOTIFY on
  *     PostgreSQL; a revision read on SQLite); the same for a flight gallery
  *     amended elsewhere;
- *   - the audit chain, written by all of them, verifies.
+ *   - the audit chain, written by all of them, verifies;
+ *   - a server with another deployment's key file is refused, and one with
+ *     none does not create one beside a store sealed with a key.
  *
  * Faces are synthetic templates (random unit vectors) enrolled as an import
  * would and probed through fg__border_encounter_with: what is tested is the
@@ -266,11 +268,45 @@ static void test_changes_reach_cached_servers(void **state) {
   fg_border_close(hq);
 }
 
+/* A server holding another deployment's key file is refused at start, with
+ * a message that says so; one without a key file creates none next to a
+ * store sealed with one. */
+static void test_other_deployments_key(void **state) {
+  (void)state;
+  NEED_MODELS();
+  fg_border_close(open_site("XXX")); /* the store has this deployment's key check */
+  ts_store other;
+  ts_make(&other, "otherkey");
+  fg_border_options o;
+  fg_border_options_init(&o);
+  o.data_dir = other.dir; /* no key file there yet */
+  o.store = t.target;
+  o.store_flags = FG_STORE_NOSYNC;
+  fg_border *b = NULL;
+  fg_error e = {0};
+  assert_int_equal(fg_border_open(&o, &b, &e), FG_ENOTFOUND);
+  assert_null(b);
+  assert_non_null(strstr(e.msg, "key file"));
+  char key[128];
+  snprintf(key, sizeof key, "%s/facegate.key", other.dir);
+  assert_false(tu_exists(key));
+  /* Another deployment's key file. */
+  fg_border_options mine = o;
+  mine.store = other.target;
+  assert_int_equal(fg_border_open(&mine, &b, &e), FG_OK); /* makes a key for `other` */
+  fg_border_close(b);
+  assert_int_equal(fg_border_open(&o, &b, &e), FG_EPERM);
+  assert_null(b);
+  assert_non_null(strstr(e.msg, "another key file"));
+  ts_clean(&other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sites_and_exit_linking),
       cmocka_unit_test(test_same_traveller_twice_at_once),
       cmocka_unit_test(test_changes_reach_cached_servers),
+      cmocka_unit_test(test_other_deployments_key),
   };
   fprintf(stderr, "several servers on one %s store\n", ts_backend());
   return cmocka_run_group_tests(tests, setup, teardown);
