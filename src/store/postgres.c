@@ -907,13 +907,7 @@ static int pg_batch_run(void *conn, fg_error *err) {
 #define NEXT_ID(table)                                                                     \
   {"next_id_" table, "SELECT nextval(pg_get_serial_sequence('" table "', 'id'))", 1}
 static const fg_query NEXT_IDS[] = {NEXT_ID("encounters"), NEXT_ID("crossings"),
-                                    NEXT_ID("referrals")};
-
-static const fg_query *pg_next_id(const char *table) {
-  for (size_t i = 0; i < sizeof NEXT_IDS / sizeof NEXT_IDS[0]; i++)
-    if (!strcmp(NEXT_IDS[i].name + 8, table)) return &NEXT_IDS[i];
-  return NULL;
-}
+                                    NEXT_ID("referrals"), {NULL, NULL, 0}};
 
 /* The connection's URI without its password, and the password, for the
  * pg_dump / pg_restore child (postgres_dump.c). */
@@ -931,7 +925,7 @@ const fg__store_backend fg__store_postgres = {
     .changes = pg_changes,
     .batch_begin = pg_batch_begin,
     .batch_run = pg_batch_run,
-    .next_id = pg_next_id,
+    .next_ids = NEXT_IDS,
     .migrations = fg__postgres_migrations,
     .count_tables = pg_count_tables,
     .backup = fg__pg_backup,

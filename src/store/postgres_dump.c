@@ -196,16 +196,14 @@ static int count_tables(const char *conninfo, const char *password, int64_t *n, 
 }
 
 int fg__pg_restore(const char *uri, const char *path, fg_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return fg__seterr(err, FG_EIO, "%s: %s", path, strerror(errno));
-  char magic[5] = {0};
-  size_t got = fread(magic, 1, sizeof magic, f);
-  fclose(f);
-  if (got < 5 || memcmp(magic, "PGDMP", 5) != 0)
+  int dump = 0;
+  int rc = fg__store_file_starts_with(path, "PGDMP", 5, &dump, err);
+  if (rc != FG_OK) return rc;
+  if (!dump)
     return fg__seterr(err, FG_EFORMAT, "%s: not a PostgreSQL dump (a SQLite backup restores into a "
                       "SQLite path)", path);
   char conninfo[2048], password[512], dbopt[2100];
-  int rc = split_uri(uri, conninfo, sizeof conninfo, password, sizeof password, err);
+  rc = split_uri(uri, conninfo, sizeof conninfo, password, sizeof password, err);
   int64_t tables = 0;
   if (rc == FG_OK) rc = count_tables(conninfo, password, &tables, err);
   if (rc == FG_OK && tables > 0)

@@ -336,19 +336,17 @@ static int sq_backup(void *conn, const char *path, fg_error *err) {
 /* A SQLite backup becomes the new database file: it must be a SQLite file,
  * and the target must not exist (the caller then opens and migrates it). */
 static int sq_restore(const char *target, const char *path, fg_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return fg__seterr(err, FG_EIO, "%s: %s", path, strerror(errno));
-  char magic[16] = {0};
-  size_t got = fread(magic, 1, sizeof magic, f);
-  fclose(f);
-  if (got < 16 || memcmp(magic, "SQLite format 3", 16) != 0)
+  int sqlite = 0;
+  int rc = fg__store_file_starts_with(path, "SQLite format 3", 16, &sqlite, err);
+  if (rc != FG_OK) return rc;
+  if (!sqlite)
     return fg__seterr(err, FG_EFORMAT, "%s: not a SQLite backup (a PostgreSQL dump restores into "
                       "a postgresql:// store)", path);
   if (access(target, F_OK) == 0)
     return fg__seterr(err, FG_ECONFLICT, "%s: a store exists there already; restore into a new "
                       "path or data directory", target);
   sqlite3 *src = NULL;
-  int rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
+  rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
   sq_conn c = {.db = src};
   if (rc != SQLITE_OK) {
     rc = sq_err(src, rc, path, err);
@@ -384,13 +382,7 @@ static int sq_discard(const char *target, fg_error *err) {
  * back, as SQLite's rowids do). */
 #define NEXT_ID(table) {"next_id_" table, "SELECT COALESCE(MAX(id), 0) + 1 FROM " table, 1}
 static const fg_query NEXT_IDS[] = {NEXT_ID("encounters"), NEXT_ID("crossings"),
-                                    NEXT_ID("referrals")};
-
-static const fg_query *sq_next_id(const char *table) {
-  for (size_t i = 0; i < sizeof NEXT_IDS / sizeof NEXT_IDS[0]; i++)
-    if (!strcmp(NEXT_IDS[i].name + 8, table)) return &NEXT_IDS[i];
-  return NULL;
-}
+                                    NEXT_ID("referrals"), {NULL, NULL, 0}};
 
 /* Test hook: statements prepared and cached on this connection. */
 int fg__sqlite_cached(void *conn) { return conn ? ((sq_conn *)conn)->ncached : 0; }
@@ -405,7 +397,7 @@ const fg__store_backend fg__store_sqlite = {
     .exec_script = sq_exec_script,
     .exec = sq_exec,
     .changes = sq_changes,
-    .next_id = sq_next_id,
+    .next_ids = NEXT_IDS,
     .migrations = fg__sqlite_migrations,
     .count_tables = sq_count_tables,
     .flush = sq_flush,

@@ -10,6 +10,7 @@
  * the outermost level is closed, queries and commits fail with FG_ECONFLICT
  * instead of running outside any transaction.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,17 @@ static const fg_query q_version_set = {
     "schema_version_set",
     "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", 0};
+
+int fg__store_file_starts_with(const char *path, const void *magic, size_t n, int *yes,
+                               fg_error *err) {
+  unsigned char head[64];
+  FILE *f = fopen(path, "rb");
+  if (!f) return fg__seterr(err, FG_EIO, "%s: %s", path, strerror(errno));
+  size_t got = n <= sizeof head ? fread(head, 1, n, f) : 0;
+  fclose(f);
+  *yes = got == n && memcmp(head, magic, n) == 0;
+  return FG_OK;
+}
 
 int fg__store_migration_count(const fg__store_backend *be) {
   int n = 0;
@@ -330,7 +342,9 @@ static int take_int(void *ctx, const fg_val *cols, int ncols, fg_error *err) {
 }
 
 int fg_store_next_id(fg_store *st, const char *table, int64_t *id, fg_error *err) {
-  const fg_query *q = st->be->next_id && table ? st->be->next_id(table) : NULL;
+  const fg_query *q = NULL;
+  for (const fg_query *n = st->be->next_ids; n && n->name && table && !q; n++)
+    if (!strncmp(n->name, "next_id_", 8) && !strcmp(n->name + 8, table)) q = n;
   if (!q) return fg__seterr(err, FG_EINVAL, "next id: no sequence for table %s", table ? table : "?");
   if (st->depth == 0) return fg__seterr(err, FG_EINVAL, "next id: outside a transaction");
   return fg_store_exec_int(st, q, NULL, 0, id, NULL, err);

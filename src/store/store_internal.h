@@ -34,8 +34,9 @@ typedef struct fg__store_backend {
   /* Optional (NULL: exec runs at once): queue execs until batch_run. */
   void (*batch_begin)(void *conn);
   int (*batch_run)(void *conn, fg_error *err);
-  /* The dialect's query for the next id of table (one column), or NULL. */
-  const fg_query *(*next_id)(const char *table);
+  /* The dialect's queries for the next id of a table (one column each),
+   * named "next_id_<table>", ending with {NULL}. */
+  const fg_query *next_ids;
   /* The dialect's migrations, NULL-terminated: migrations[i] takes version i
    * to i + 1. Every backend has the same number, meaning the same schema. */
   const char *const *migrations;
@@ -69,6 +70,10 @@ int fg__sqlite_cached(void *conn);
 /* schema_sqlite.c, schema_postgres.c (NULL-terminated) */
 extern const char *const fg__sqlite_migrations[];
 extern const char *const fg__postgres_migrations[];
+/* Does the file at path begin with the n bytes of magic? FG_OK and *yes, or
+ * FG_EIO naming the file (store.c; backends' restore uses it). */
+int fg__store_file_starts_with(const char *path, const void *magic, size_t n, int *yes,
+                               fg_error *err);
 /* Entries of a NULL-terminated migration list (store.c). */
 int fg__store_migration_count(const fg__store_backend *be);
 
