@@ -41,7 +41,7 @@ static const float ALIGN_GOOD = 0.12f, ALIGN_BAD = 0.22f;  /* landmark RMS / eye
 /* Light that needs a clear face to be acquired (light_factor) ... */
 static const float UNEVEN_FLAG = 0.4f;                     /* unevenness at or above */
 static const float DIM_FLAG = 25.f;                        /* mean grey below */
-static const float BRIGHT_FLAG = 190.f, CLIP_FLAG = 0.05f; /* mean grey or clipped share above */
+static const float BRIGHT_FLAG = 190.f, CLIP_FLAG = 0.15f; /* mean grey or clipped share above */
 static const float BACK_SURROUND = 150.f, BACK_RATIO = 2.f;/* dim, with a surround this bright and this many times the face: backlight */
 /* ... and without feature-norm limits for the model, unevenness alone. */
 static const float UNEVEN_GOOD = 0.35f, UNEVEN_BAD = 0.7f;
