@@ -17,10 +17,14 @@
  *     fg_face_engine_destroy(fe);
  *
  * Stages (docs/pipeline.md has the measured evidence behind every choice):
- * detect (letterboxed into the detector's 320x240 input, never stretched) →
- * select (largest face; near-ties go to the one nearest the image centre) →
- * 68 landmarks → 5 points → least-squares similarity onto the alignment
- * template → bilinear warp → quality → liveness → embedding (L2-normalised).
+ * detect (letterboxed into the detector's 320x240 input, never stretched;
+ * again with margins when the face touches an edge, brightened when a dark
+ * frame shows none) → select (largest face; near-ties go to the one nearest
+ * the image centre) → 68 landmarks (re-aligned when implausible) → 5 points →
+ * least-squares similarity onto the alignment template → bilinear warp →
+ * quality measurements → liveness → light normalisation of a shaded or dark
+ * crop → embedding (L2-normalised) → quality score (whose light gate reads the
+ * embedding's raw norm).
  *
  * Threads: an fg_face_engine holds one inference session per model and scratch
  * buffers, so it is NOT thread-safe: use one engine per thread. (Its `threads`
