@@ -75,6 +75,14 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.
 $(BUILD)/obj/src/server/openapi.o: docs/openapi.json
 $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 
+# Allocation-failure injection (tests/faultalloc.h): the library's and the
+# test's calls to these functions go to the test's __wrap_* versions.
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup \
+              -Wl,--wrap=aligned_alloc,--wrap=posix_memalign \
+              -Wl,--wrap=json_loadb,--wrap=json_loads,--wrap=json_load_file
+$(BUILD)/tests/test_faults: tests/faultalloc.h
+$(BUILD)/tests/test_faults: LDLIBS += $(FAULT_WRAP) $(shell pkg-config --libs libcurl)
+
 # The unit tests, then the officer console in headless Chromium against a real
 # `facegate serve` (tests/browser/run.sh, also `make browser-test`), then what
 # `make run` does, on a fresh data directory (tests/run_service_check.sh); the

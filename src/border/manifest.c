@@ -479,7 +479,11 @@ static size_t problem_count(const import_ctx *c) {
   return n;
 }
 
-static int write_records(import_ctx *c, fg_error *err) {
+static json_t *build_report(const import_ctx *c);
+
+/* The report is built before the commit: an import that cannot report its
+ * outcome records nothing. */
+static int write_records(import_ctx *c, json_t **report, fg_error *err) {
   fg_border *b = c->b;
   int64_t now = fg_border_now(b);
   int rc = fg_store_begin(b->store, err);
@@ -514,7 +518,14 @@ static int write_records(import_ctx *c, fg_error *err) {
                   "templates", (json_int_t)c->templates, "problems",
                   (json_int_t)problem_count(c)),
         err);
-  if (rc == FG_OK) return fg_store_commit(b->store, err);
+  if (rc == FG_OK && !(*report = build_report(c))) rc = fg__seterr(err, FG_ENOMEM, "out of memory (report)");
+  if (rc == FG_OK) {
+    if ((rc = fg_store_commit(b->store, err)) != FG_OK) {
+      json_decref(*report);
+      *report = NULL;
+    }
+    return rc;
+  }
   fg_store_rollback(b->store);
   return rc;
 }
@@ -585,10 +596,7 @@ static int import(fg_border *b, const fg_actor *who, const char *data, size_t le
     if ((rc = find_document(b, &c.doc.p[i], &d, err)) == FG_OK)
       rc = check_on_manifest(&c, i, &d, err);
   }
-  if (rc != FG_OK || (rc = stage_faces(&c, err)) != FG_OK ||
-      (rc = write_records(&c, err)) != FG_OK)
-    goto out;
-  if (!(*report = build_report(&c))) rc = fg__seterr(err, FG_ENOMEM, "out of memory (report)");
+  if (rc == FG_OK && (rc = stage_faces(&c, err)) == FG_OK) rc = write_records(&c, report, err);
 out:
   free_staged(&c);
   return rc;

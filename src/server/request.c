@@ -66,9 +66,9 @@ static size_t body_limit(const fg_server *s, int cls) {
 
 /* Whether s is text a JSON string may hold (well-formed UTF-8). */
 static int utf8_ok(const char *s) {
-  json_t *j = json_string(s);
-  json_decref(j);
-  return j != NULL;
+  for (size_t n; *s; s += n) /* what json_string accepts, without allocating one */
+    if (!(n = fg__utf8_seq((const unsigned char *)s))) return 0;
+  return 1;
 }
 
 /* Query arguments end up in JSON (reports, audit events): each key and value
@@ -92,6 +92,17 @@ static void client_addr(struct MHD_Connection *c, char out[48]) {
     inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, 48);
   else if (sa->sa_family == AF_INET6)
     inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, 48);
+}
+
+/* The answer when the request's state or its answer cannot be allocated:
+ * a static problem document that MHD sends without copying. */
+static const char NOMEM_PROBLEM[] =
+    "{\"type\":\"urn:facegate:error:nomem\",\"title\":\"Internal Server Error\",\"status\":500,"
+    "\"detail\":\"out of memory\",\"code\":\"FG_ENOMEM\"}";
+
+static struct MHD_Response *nomem_response(void) {
+  return MHD_create_response_from_buffer(sizeof NOMEM_PROBLEM - 1, (void *)NOMEM_PROBLEM,
+                                         MHD_RESPMEM_PERSISTENT);
 }
 
 /* Build and queue the response r describes. */
@@ -119,8 +130,15 @@ static enum MHD_Result queue(fg__req *r) {
     len = text ? strlen(text) : 0;
     resp = text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!resp) free(text);
-  } else {
+  } else if (r->err.code == FG_OK && status < 400) {
     resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  } else {
+    resp = NULL; /* the problem document could not be made */
+  }
+  if (!resp) {
+    status = 500;
+    type = "application/problem+json";
+    resp = nomem_response();
   }
   if (!resp) return MHD_NO;
   if (status != 204) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -175,8 +193,20 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
   (void)version;
   fg_server *s = cls;
   fg__req *r = *con_cls;
+  if (r == (const void *)NOMEM_PROBLEM) { /* answered: no memory for the request */
+    *upload_size = 0;
+    return MHD_YES;
+  }
   if (!r) {
-    if (!(r = calloc(1, sizeof *r))) return MHD_NO;
+    if (!(r = calloc(1, sizeof *r))) {
+      struct MHD_Response *resp = nomem_response();
+      if (!resp) return MHD_NO;
+      *con_cls = (void *)NOMEM_PROBLEM;
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+      enum MHD_Result ok = MHD_queue_response(c, 500, resp);
+      MHD_destroy_response(resp);
+      return ok;
+    }
     *con_cls = r;
     r->srv = s;
     r->conn = c;
@@ -232,7 +262,11 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
       while (cap < r->body_len + n + 1) cap *= 2;
       if (cap > r->body_limit + 1) cap = r->body_limit + 1;
       char *nb = realloc(r->body, cap);
-      if (!nb) return MHD_NO;
+      if (!nb) { /* drained like a body over the limit, and answered 500 */
+        fg__fail(r, FG_ENOMEM, "out of memory reading the body");
+        r->too_large = 1;
+        return MHD_YES;
+      }
       r->body = nb;
       r->body_cap = cap;
     }
@@ -241,9 +275,9 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
     r->body[r->body_len] = '\0';
     return MHD_YES;
   }
-  if (r->too_large)
+  if (r->too_large && r->err.code == FG_OK)
     fg__fail(r, FG_ELIMIT, "the body is over this route's limit of %zu bytes", r->body_limit);
-  else
+  else if (!r->too_large)
     dispatch(r);
   return queue(r);
 }
@@ -253,8 +287,8 @@ void fg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   (void)c;
   fg_server *s = cls;
   fg__req *r = *con_cls;
-  if (!r) return;
   *con_cls = NULL;
+  if (!r || r == (const void *)NOMEM_PROBLEM) return;
   double sec = fg__now_sec() - r->t0;
   int status = r->queued ? r->status : 499; /* 499: the client left before an answer */
   fg__log(FG_LOG_INFO, "%s %s %d %.1f ms %s%s%s", r->log_method, r->log_path, status, sec * 1e3, r->addr,

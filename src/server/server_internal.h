@@ -190,6 +190,8 @@ int fg__param_id(fg__req *r, int i, int64_t *id);
 int fg__problem_status(int code);
 /* The problem document {type, title, status, detail, code}. */
 json_t *fg__problem(int status, const char *code, const char *detail);
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
+size_t fg__utf8_seq(const unsigned char *s);
 
 /* ---- body.c ---- */
 /* Parse r->body as a JSON object (FG_EFORMAT naming the place otherwise). */
@@ -210,6 +212,7 @@ typedef struct fg__form {
   fg__part part[8];
   int n;
   size_t max_part;
+  int nomem; /* a part could not be kept */
 } fg__form;
 int fg__form_parse(fg__req *r, fg__form *f, size_t max_part);
 const fg__part *fg__form_get(const fg__form *f, const char *name);
