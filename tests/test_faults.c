@@ -70,8 +70,12 @@ typedef struct ft_path {
   ft_fn run;           /* the faulted call sequence; frees what it made */
   void *ctx;
   void (*after_ok)(void *ctx); /* optional: after a run that succeeded (restore its state) */
-  int quick;           /* part of make test's slice */
+  unsigned flags;      /* FT_* */
 } ft_path;
+
+#define FT_QUICK 1u /* part of make test's slice */
+#define FT_SITES 2u /* each site once, also in full mode (a long path whose
+                       allocations repeat a few sites; see the comment at its use) */
 
 static int mode_full, mode_sites, mode_quick, persist, verbose, only_n;
 static const char *only_path;
@@ -81,13 +85,13 @@ static int total_bad;
 
 /* The failure points to try: 1..K (full), or the first allocation of each
  * distinct site in the counting run (sites). */
-static long *points_of(const uintptr_t *sites, long k, long *n) {
+static long *points_of(const uintptr_t *sites, long k, int by_site, long *n) {
   long *pts = malloc(sizeof *pts * (size_t)(k > 0 ? k : 1));
   assert_non_null(pts);
   *n = 0;
   for (long i = 0; i < k; i++) {
     int seen = 0;
-    if (mode_sites && i < FA_MAX_SITES)
+    if (by_site && i < FA_MAX_SITES)
       for (long j = 0; j < i && !seen; j++)
         seen = sites[2 * j] == sites[2 * i] && sites[2 * j + 1] == sites[2 * i + 1];
     if (!seen) pts[(*n)++] = i + 1;
@@ -109,17 +113,18 @@ static void run_path(const ft_path *p) {
   if (p->after_ok) p->after_ok(p->ctx);
 
   long npts = 0, *pts;
+  int by_site = mode_sites || (p->flags & FT_SITES);
   if (only_n) {
     pts = malloc(sizeof *pts);
     assert_non_null(pts);
     pts[0] = only_n, npts = 1;
   } else {
-    pts = points_of(sites, k, &npts);
+    pts = points_of(sites, k, by_site, &npts);
   }
   free(sites);
   long runs = 0, nomem = 0, routed = 0, bad = 0, beyond = 0;
   double t0 = fg__test_ms();
-  for (long i = 0; i < npts || (mode_full && !only_n && i < 4 * k + 100); i++) {
+  for (long i = 0; i < npts || (!by_site && !only_n && i < 4 * k + 100); i++) {
     long n = i < npts ? pts[i] : i + 1;
     memset(&e, 0, sizeof e);
     fa_arm(n, persist, NULL);
@@ -171,7 +176,7 @@ static void run_path(const ft_path *p) {
 
 static int selected(const ft_path *p) {
   if (only_path) return strcmp(only_path, p->name) == 0;
-  return !mode_quick || p->quick;
+  return !mode_quick || (p->flags & FT_QUICK);
 }
 
 static void run_paths(const ft_path *ps, size_t n) {
@@ -192,6 +197,12 @@ static int have_samples(void) {
   snprintf(p, sizeof p, "%s/sample1.jpg", tu_samples_dir());
   return tu_exists(p);
 }
+
+/* The paths that use no store run once, in the SQLite run. */
+#define SKIP_ON_POSTGRESQL()                                                                        \
+  do {                                                                                              \
+    if (ts_pg()) TU_SKIP("uses no store: run once, with SQLite");                                  \
+  } while (0)
 
 static int have_models(void) {
   char p[1024];
@@ -316,13 +327,14 @@ static int images_teardown(void **state) {
 
 static void test_images(void **state) {
   (void)state;
+  SKIP_ON_POSTGRESQL();
   if (!IMG.jpg) TU_SKIP("no sample photos in %s (run scripts/setup)", tu_samples_dir());
   const ft_path ps[] = {
-      {"image.jpeg", path_jpeg, &IMG, NULL, 1},
-      {"image.png", path_png, &IMG, NULL, 1},
-      {"image.pnm", path_pnm, &IMG, NULL, 1},
-      {"image.dg2", path_dg2, &IMG, NULL, 1},
-      {"image.ops", path_image_ops, &IMG, NULL, 1},
+      {"image.jpeg", path_jpeg, &IMG, NULL, FT_QUICK},
+      {"image.png", path_png, &IMG, NULL, FT_QUICK},
+      {"image.pnm", path_pnm, &IMG, NULL, FT_QUICK},
+      {"image.dg2", path_dg2, &IMG, NULL, FT_QUICK},
+      {"image.ops", path_image_ops, &IMG, NULL, FT_QUICK},
   };
   run_paths(ps, sizeof ps / sizeof *ps);
 }
@@ -412,6 +424,7 @@ static uint8_t *small_model(size_t *len) {
 
 static void test_nn(void **state) {
   (void)state;
+  SKIP_ON_POSTGRESQL();
   nn_ctx x = {0}, r = {0}, lx = {0}, lr = {0};
   x.small = small_model(&x.small_len);
   r = x;
@@ -420,10 +433,12 @@ static void test_nn(void **state) {
   memcpy(lr.landmark, lx.landmark, sizeof lr.landmark);
   lr.backend = FG_BACKEND_REFERENCE;
   ft_path ps[] = {
-      {"onnx.small.xnnpack", path_nn_small, &x, NULL, 1},
-      {"onnx.small.reference", path_nn_small, &r, NULL, 1},
+      {"onnx.small.xnnpack", path_nn_small, &x, NULL, FT_QUICK},
+      {"onnx.small.reference", path_nn_small, &r, NULL, FT_QUICK},
       {"onnx.landmark.xnnpack", path_nn_landmark, &lx, NULL, 0},
-      {"onnx.landmark.reference", path_nn_landmark, &lr, NULL, 0},
+      /* the reference backend's session: each site once (the loading is the same
+         as above, where every allocation fails in turn) */
+      {"onnx.landmark.reference", path_nn_landmark, &lr, NULL, FT_SITES},
   };
   size_t n = tu_exists(lx.landmark) ? 4 : 2;
   if (n == 2) fprintf(stderr, "  (fr_landmark.onnx not in %s: its paths skipped)\n", tu_models_dir());
@@ -491,6 +506,7 @@ static int path_gallery(void *ctx, fg_error *err) {
 
 static void test_gallery(void **state) {
   (void)state;
+  SKIP_ON_POSTGRESQL();
   static gal_ctx g[3];
   uint32_t x = 12345;
   for (int i = 0; i < GSUBJ; i++)
@@ -508,9 +524,9 @@ static void test_gallery(void **state) {
     snprintf(g[i].path, sizeof g[i].path, "%s/g%d.fgg", dir, i);
   }
   const ft_path ps[] = {
-      {"gallery.fp32", path_gallery, &g[0], NULL, 1},
+      {"gallery.fp32", path_gallery, &g[0], NULL, FT_QUICK},
       {"gallery.fp16", path_gallery, &g[1], NULL, 0},
-      {"gallery.int8.refine", path_gallery, &g[2], NULL, 1},
+      {"gallery.int8.refine", path_gallery, &g[2], NULL, FT_QUICK},
   };
   run_paths(ps, sizeof ps / sizeof *ps);
   tu_rm_rf(dir);
@@ -545,6 +561,7 @@ static int path_face_process(void *ctx, fg_error *err) {
 
 static void test_face(void **state) {
   (void)state;
+  SKIP_ON_POSTGRESQL();
   if (!have_models() || !have_samples()) TU_SKIP("models or sample photos missing (run scripts/setup)");
   face_ctx c = {0};
   fg_face_options o;
@@ -554,8 +571,10 @@ static void test_face(void **state) {
   assert_int_equal(fg_face_engine_create(&o, &c.fe, &e), FG_OK);
   c.jpg = read_sample(3, &c.len);
   const ft_path ps[] = {
-      {"face.engine", path_face_engine, &c, NULL, 0},
-      {"face.process", path_face_process, &c, NULL, 0},
+      /* four models' loading: 15000 allocations at some 70 sites, each site
+         failed once (one model's loading is failed at every allocation above) */
+      {"face.engine", path_face_engine, &c, NULL, FT_SITES},
+      {"face.process", path_face_process, &c, NULL, FT_QUICK},
   };
   run_paths(ps, sizeof ps / sizeof *ps);
   fg_face_engine_destroy(c.fe);
@@ -874,13 +893,13 @@ static void test_border(void **state) {
   fg_encounter_result r;
   assert_int_equal(fg_border_encounter(B, &GATE, &rq, &r, &e), FG_OK);
   const ft_path ps[] = {
-      {"border.open", path_border_open, NULL, NULL, 0},
+      {"border.open", path_border_open, NULL, NULL, FT_QUICK},
       {"manifest.import", path_manifest_import, &imp, after_import, 0},
       {"encounter.matched", path_encounter, &match, after_match, 0},
-      {"encounter.no_match", path_encounter, &stranger, NULL, 0},
+      {"encounter.no_match", path_encounter, &stranger, NULL, FT_QUICK},
       {"verify", path_verify, &match, NULL, 0},
       {"watchlist", path_watchlist, &stranger, NULL, 0},
-      {"records.reads", path_reads, &match, NULL, 1},
+      {"records.reads", path_reads, &match, NULL, FT_QUICK},
   };
   run_paths(ps, sizeof ps / sizeof *ps);
   free(imp.text);
@@ -1137,7 +1156,9 @@ static void test_server(void **state) {
     if (!rq[i].path) rq[i].path = decide;
     ps[i] = (ft_path){rq[i].name, path_http, &rq[i], rq[i].after_ok, 0};
   }
-  for (size_t i = 0; i < NRQ; i++) ps[i].quick = i < 7 || !strcmp(ps[i].name, "http.manifests");
+  for (size_t i = 0; i < NRQ; i++)
+    if (i < 7 || !strcmp(ps[i].name, "http.manifests") || !strcmp(ps[i].name, "http.encounter.form"))
+      ps[i].flags = FT_QUICK;
   run_paths(ps, NRQ);
   fg_server_destroy(SRV);
   SRV = NULL;
@@ -1165,8 +1186,8 @@ static void test_server_start(void **state) {
   (void)state;
   if (!B) TU_SKIP("models or sample photos missing (run scripts/setup)");
   const ft_path ps[] = {
-      {"server.start", path_server_start, NULL, NULL, 1},
-      {"purge", path_purge, NULL, NULL, 1},
+      {"server.start", path_server_start, NULL, NULL, FT_QUICK},
+      {"purge", path_purge, NULL, NULL, FT_QUICK},
   };
   run_paths(ps, sizeof ps / sizeof *ps);
 }
