@@ -121,9 +121,11 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
       "watchlist", watch, "officer", val_json(&c[6]), "decided_at",
       fg__json_time(val_int(&c[7])), "resolution", val_json(&c[8]), "traveller_id",
       val_json(&c[9]));
-  if (!r || json_object_set_new(r, "crossing_id", val_json(&c[10])) ||
-      json_array_append_new(arr, r))
+  if (!r || json_object_set_new(r, "crossing_id", val_json(&c[10]))) {
+    json_decref(r); /* set_new took only the value */
     return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  if (json_array_append_new(arr, r)) return fg__seterr(err, FG_ENOMEM, "out of memory");
   return 0;
 }
 

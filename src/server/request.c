@@ -105,6 +105,15 @@ static struct MHD_Response *nomem_response(void) {
                                          MHD_RESPMEM_PERSISTENT);
 }
 
+/* The answer to a request that changed something (POST, DELETE) and
+ * succeeded when its result cannot be written out for want of memory: the
+ * change is made, so the status stays a success (a 500 would send the
+ * client to retry, and a retried import is a conflict); the body says to
+ * read the result back. */
+static const char DONE_NO_BODY[] =
+    "{\"detail\":\"done, but the result could not be written out (out of memory): read it back\","
+    "\"code\":\"FG_ENOMEM\"}";
+
 /* Build and queue the response r describes. */
 static enum MHD_Result queue(fg__req *r) {
   const char *type = "application/json";
@@ -135,6 +144,9 @@ static enum MHD_Result queue(fg__req *r) {
   } else {
     resp = NULL; /* the problem document could not be made */
   }
+  if (!resp && status < 300 && strcmp(r->log_method, "GET") != 0 && strcmp(r->log_method, "HEAD") != 0)
+    resp = MHD_create_response_from_buffer(sizeof DONE_NO_BODY - 1, (void *)DONE_NO_BODY,
+                                           MHD_RESPMEM_PERSISTENT);
   if (!resp) {
     status = 500;
     type = "application/problem+json";
