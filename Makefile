@@ -73,7 +73,7 @@ $(BUILD)/facegate.pc: facegate.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # ---- tests -------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.h $(BUILD)/libfacegate.a
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.h tests/facefixture.h $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
