@@ -113,6 +113,10 @@ typedef struct fg_border_options {
   const char *policy_file;  /* NULL: the defaults */
   const char *calibration;  /* NULL: data/calibration/fr_feature.json */
   const char *fpir_calibration; /* NULL: FG_FPIR_CALIBRATION_DEFAULT */
+  int require_calibration;  /* 1: opening fails (FG_ENOTFOUND / FG_EFORMAT naming the
+                               file) unless both calibrations load, so that a server
+                               refuses to start rather than fail every encounter; 0:
+                               commands that never match (records, audit) open without */
   const char *port;         /* this installation's port code; default "XXX" */
   unsigned store_flags;     /* FG_STORE_* (facegate/store.h) */
   fg_face_options face;     /* models and pipeline */

@@ -197,9 +197,17 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
   if ((rc = fg__gallery_cache_listen(b, err)) != FG_OK) goto fail;
 
   const char *cal = o->calibration ? o->calibration : DEFAULT_CALIBRATION;
-  b->have_cal = fg_calibration_load(cal, &b->cal, NULL) == FG_OK;
+  fg_error ce = {0}, fe = {0};
+  b->have_cal = fg_calibration_load(cal, &b->cal, &ce) == FG_OK;
   const char *fcal = o->fpir_calibration ? o->fpir_calibration : FG_FPIR_CALIBRATION_DEFAULT;
-  b->have_fpir = fg_fpir_calibration_load(fcal, &b->fpir, NULL) == FG_OK;
+  b->have_fpir = fg_fpir_calibration_load(fcal, &b->fpir, &fe) == FG_OK;
+  if (o->require_calibration && (!b->have_cal || !b->have_fpir)) {
+    rc = fg__seterr(err, b->have_cal ? fe.code : ce.code,
+                    "calibration %s: %s (1:1 and 1:N thresholds come from %s and %s; start "
+                    "from the project directory or name the files)",
+                    b->have_cal ? fcal : cal, b->have_cal ? fe.msg : ce.msg, cal, fcal);
+    goto fail;
+  }
 
   if (!(o->store_flags & FG_STORE_READONLY) && (rc = audit_policy(b, err)) != FG_OK) goto fail;
   *out = b;

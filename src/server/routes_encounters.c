@@ -33,13 +33,7 @@ static int utf8_ok(const char *s) {
   return j != NULL;
 }
 
-static int parse_id(const char *s, int64_t *out) {
-  char *e;
-  long long v = s ? strtoll(s, &e, 10) : 0;
-  if (!s || !*s || *e || v <= 0) return 0;
-  *out = v;
-  return 1;
-}
+static int parse_id(const char *s, int64_t *out) { return fg__parse_id(s, out) == FG_OK; }
 
 int fg__route_encounter(fg__req *r) {
   fg_server *s = r->srv;
