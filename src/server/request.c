@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "border/manifest_parse.h"
 #include "server/server_internal.h"
 
 const char *fg__query(fg__req *r, const char *key) {
@@ -96,7 +97,7 @@ static size_t body_limit(const fg_server *s, int cls) {
  * dozen members; a watchlist entry: its fields and up to 16 photos. */
 static void json_limits(int cls, size_t *values, int *depth) {
   switch (cls) {
-  case FG__BODY_MANIFEST: *values = 400000, *depth = 8; break;
+  case FG__BODY_MANIFEST: *values = FG__MANIFEST_MAX_JSON_VALUES, *depth = FG__MANIFEST_MAX_JSON_DEPTH; break;
   case FG__BODY_WATCHLIST: *values = 256, *depth = 4; break;
   case FG__BODY_IMAGE:
   case FG__BODY_IMAGES: *values = 64, *depth = 3; break;
