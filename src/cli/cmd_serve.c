@@ -77,6 +77,8 @@ static void help(FILE *f) {
           "  --perm-fail-limit N   403s per token per window [20]\n"
           "  --denial-audit-interval S  one auth.denied event per source per S s [10]\n"
           "  --tls-priorities STR  GnuTLS priority string (default: TLS 1.2+, ECDHE, AEAD)\n"
+          "  --trusted-proxy ADDRS a reverse proxy's addresses (comma-separated): not limited per\n"
+          "                        address; the client is its X-Real-IP (deploy/nginx/facegate.conf)\n"
 
           "\n"
           "Tokens: facegate token create --role ROLE --name NAME. Stop with SIGTERM or Ctrl-C:\n"
@@ -142,6 +144,7 @@ int cmd_serve(int argc, char **argv) {
     else if (!strcmp(a, "--denial-audit-interval"))
       o.denial_audit_interval = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 86400);
     else if (!strcmp(a, "--tls-priorities")) o.tls_priorities = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--trusted-proxy")) o.trusted_proxies = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--site") || !strcmp(a, "--port-code"))
       o.border.port = cli_arg_val(CMD, argc, argv, &i);
     else {

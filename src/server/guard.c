@@ -19,6 +19,11 @@
  *     someone fills the server still gets in;
  *   - at the hard limit, nothing more is accepted.
  *
+ * A trusted reverse proxy (fg_server_options.trusted_proxies) carries many
+ * clients over its connections: it is exempt from the per-address and
+ * per-network limits (it applies its own, docs/deployment.md) and counts
+ * only towards the total.
+ *
  * Deadlines: a request's line and headers must arrive within
  * `header_deadline` seconds of the connection being accepted, or of the
  * previous response on a kept-alive connection (an idle keep-alive connection
@@ -84,6 +89,27 @@ int fg__guard_init(fg__guard *g, const fg_server_options *o) {
   g->hard = o->max_conns > 0 ? o->max_conns : 1024;
   g->soft = g->hard - g->hard / 8;
   g->header_deadline_ms = 1e3 * (o->header_timeout > 0 ? o->header_timeout : 10);
+  for (const char *p = o->trusted_proxies; p && *p && g->nproxies < 8;) {
+    size_t n = strcspn(p, ", ");
+    if (n > 0 && n < 48) {
+      /* written as fg__net_of writes addresses, so that they compare */
+      char text[48];
+      memcpy(text, p, n);
+      text[n] = 0;
+      struct sockaddr_storage ss = {0};
+      struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+      struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+      char net[48];
+      if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) v4->sin_family = AF_INET;
+      else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) v6->sin6_family = AF_INET6;
+      else return FG_EINVAL;
+      fg__net_of((struct sockaddr *)&ss, g->proxies[g->nproxies++], net);
+    } else if (n > 0) {
+      return FG_EINVAL;
+    }
+    p += n;
+    while (*p == ',' || *p == ' ') p++;
+  }
   g->conns = calloc((size_t)g->hard + 64, sizeof *g->conns);
   if (!g->conns) return FG_ENOMEM;
   pthread_mutex_init(&g->mu, NULL);
@@ -141,7 +167,12 @@ enum MHD_Result fg__guard_accept(void *cls, const struct sockaddr *sa, socklen_t
   }
   g->npending = live;
   size_t total = g->n + live;
-  if (n_addr >= g->per_addr) {
+  if (fg__guard_is_proxy(g, addr)) { /* the proxy limits its clients; only the total here */
+    if (total >= (size_t)g->hard) {
+      g->refused_total++;
+      ok = MHD_NO;
+    }
+  } else if (n_addr >= g->per_addr) {
     g->refused_addr++;
     ok = MHD_NO;
   } else if (n_net >= g->per_net) {
@@ -278,6 +309,12 @@ void fg__guard_release(fg__guard *g) {
   g->conns = NULL;
   pthread_mutex_destroy(&g->mu);
   pthread_cond_destroy(&g->cv);
+}
+
+int fg__guard_is_proxy(const fg__guard *g, const char *addr) {
+  for (int i = 0; i < g->nproxies; i++)
+    if (!strcmp(g->proxies[i], addr)) return 1;
+  return 0;
 }
 
 void fg__guard_stats(fg__guard *g, fg__guard_counts *out) {

@@ -143,9 +143,20 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
   return MHD_YES;
 }
 
-static void client_addr(struct MHD_Connection *c, char addr[48], char net[48]) {
+/* The client's address and network; behind a trusted reverse proxy, the
+ * address the proxy saw (its X-Real-IP header, a numeric address). */
+static void client_addr(fg_server *s, struct MHD_Connection *c, char addr[48], char net[48]) {
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   fg__net_of(ci ? ci->client_addr : NULL, addr, net);
+  if (!s->guard.nproxies || !fg__guard_is_proxy(&s->guard, addr)) return;
+  const char *real = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP");
+  struct sockaddr_storage ss = {0};
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  if (real && inet_pton(AF_INET, real, &v4->sin_addr) == 1) v4->sin_family = AF_INET;
+  else if (real && inet_pton(AF_INET6, real, &v6->sin6_addr) == 1) v6->sin6_family = AF_INET6;
+  else return; /* the proxy's own address, then */
+  fg__net_of((struct sockaddr *)&ss, addr, net);
 }
 
 /* The security headers every response gets (item by item in docs/api.md). */
@@ -256,7 +267,7 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
     r->counted = 1;
     atomic_fetch_add(&s->in_flight, 1);
     fg__guard_request_started(s, c);
-    client_addr(c, r->addr, r->net);
+    client_addr(s, c, r->addr, r->net);
     r->route = fg__route_match(method, url, r->params, &r->nparams);
     if (r->route >= 0 && !fg__routes[r->route].prefix)
       snprintf(r->log_route, sizeof r->log_route, "%s", fg__routes[r->route].info.path);

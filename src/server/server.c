@@ -144,12 +144,17 @@ int fg_server_create(const fg_server_options *o, fg_server **out, fg_error *err)
   s->opt = *o;
   s->opt.listen = NULL;
   if (!s->opt.max_body_in_flight) s->opt.max_body_in_flight = (size_t)64 << 20;
+  s->opt.trusted_proxies = NULL; /* copied into the guard below */
   s->tls = tls;
   pthread_mutex_init(&s->shut_mu, NULL);
   fg__throttle_init(&s->throttle, o);
   int pool_ok = 0, metrics_ok = 0, timer_ok = 0, guard_ok = 0;
-  if (fg__guard_init(&s->guard, o) != FG_OK) {
-    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  if ((rc = fg__guard_init(&s->guard, o)) != FG_OK) {
+    if (rc == FG_EINVAL)
+      fg__seterr(err, rc, "--trusted-proxy wants numeric addresses (at most 8), e.g. 127.0.0.1");
+    else
+      fg__seterr(err, rc, "out of memory");
+    if (s->guard.conns) fg__guard_release(&s->guard);
     goto fail;
   }
   guard_ok = 1;
@@ -181,7 +186,9 @@ int fg_server_create(const fg_server_options *o, fg_server **out, fg_error *err)
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)fg__guard_notify, s};
   /* The guard (guard.c) admits connections by address and network below this. */
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->guard.hard, NULL};
-  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->guard.per_addr, NULL};
+  /* Headers up to 64 KiB (libmicrohttpd answers larger ones itself, in HTML:
+   * docs/deployment.md has a reverse proxy that refuses them first). */
+  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
   if (o->threads > 1) opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
   if (tls) {
     opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};

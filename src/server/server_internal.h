@@ -90,6 +90,8 @@ typedef struct fg__guard {
   size_t n;
   fg__pending pending[FG__GUARD_PENDING]; /* admitted, not yet announced */
   size_t npending;
+  char proxies[8][48];    /* trusted reverse proxies (addresses, as fg__net_of writes them) */
+  int nproxies;
   int per_addr, per_net, soft, hard;
   double header_deadline_ms;
   pthread_t thread;
@@ -115,6 +117,8 @@ void fg__guard_notify(void *cls, struct MHD_Connection *c, void **socket_context
 void fg__guard_request_started(fg_server *s, struct MHD_Connection *c);
 void fg__guard_request_done(fg_server *s, struct MHD_Connection *c);
 void fg__guard_stats(fg__guard *g, fg__guard_counts *out);
+/* Whether addr is one of the trusted reverse proxies. */
+int fg__guard_is_proxy(const fg__guard *g, const char *addr);
 
 /* ---- metrics.c ---- */
 #define FG__METRIC_BUCKETS 12

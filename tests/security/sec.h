@@ -243,8 +243,11 @@ static inline void sec_http(const sec_server *s, const sec_req *q, sec_resp *r) 
   memset(r, 0, sizeof *r);
   CURL *c = curl_easy_init();
   assert_non_null(c);
-  char url[1024], auth[128], ct[160];
-  snprintf(url, sizeof url, "%s://127.0.0.1:%u%s", s->tls ? "https" : "http", s->port, q->path);
+  char auth[128], ct[160];
+  size_t ul = strlen(q->path) + 64;
+  char *url = malloc(ul);
+  assert_non_null(url);
+  snprintf(url, ul, "%s://127.0.0.1:%u%s", s->tls ? "https" : "http", s->port, q->path);
   struct curl_slist *h = NULL;
   if (q->token) {
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", q->token);
@@ -257,6 +260,7 @@ static inline void sec_http(const sec_server *s, const sec_req *q, sec_resp *r) 
   if (q->extra_header) h = curl_slist_append(h, q->extra_header);
   h = curl_slist_append(h, "Expect:");
   curl_easy_setopt(c, CURLOPT_URL, url);
+  if (getenv("SEC_VERBOSE")) curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
   if (q->method && !strcmp(q->method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   else curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method ? q->method : "GET");
@@ -282,6 +286,7 @@ static inline void sec_http(const sec_server *s, const sec_req *q, sec_resp *r) 
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
   curl_slist_free_all(h);
   curl_easy_cleanup(c);
+  free(url);
 }
 
 static inline void sec_free(sec_resp *r) {
