@@ -257,6 +257,30 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
                         fg_encounter_result *r, fg_error *err);
 json_t *fg_encounter_result_json(const fg_encounter_result *r);
 
+/* What a gate may be told, for the same result: the gate shows the traveller
+ * an action and, for a retake, what to correct, nothing else (a name, a
+ * watchlist hit, a referral's reason, a score or an outcome are a tip-off at
+ * an unattended gate; the officer's console has them):
+ *
+ *   {"encounter_id": 42, "gate_action": "proceed" | "retry" | "see_officer",
+ *    "retry_reasons": ["face_too_small", ...],   (gate_action "retry" only)
+ *    "tries": 2,                                  (gate_action "retry" only)
+ *    "replayed": false}
+ *
+ * An opt-out is told only {"gate_action": "see_officer"}, the same whether
+ * or not it was accepted, on a retry too (fg_border_opt_out_refusal), so a
+ * gate cannot learn whether a document is on the flight or its holder's
+ * category. The service answers gates with this; a replayed result (an
+ * idempotency key's first outcome) goes through the same function. */
+json_t *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out);
+
+/* After fg_border_encounter failed for an opt-out: why, when the reason is
+ * the traveller's (a static string: "not_on_manifest", "several_holders",
+ * "not_allowed" for the holder's category, "capture_mandatory"), or NULL when
+ * the failure was about the request or the manifest. The service records
+ * such a refusal in the audit chain and tells the gate only "see_officer". */
+const char *fg_border_opt_out_refusal(const fg_border *b);
+
 /* ---- 1:1 document check ------------------------------------------------- */
 
 typedef struct fg_verify_result {

@@ -51,6 +51,7 @@ struct fg_border {
   fg__gallery_cache flights[FG__FLIGHT_CACHE];
   unsigned flight_next;       /* round-robin eviction */
   fg__gallery_cache watchlist;
+  const char *opt_out_refusal; /* why the last encounter's opt-out was refused (static), or NULL */
   fg_audit_tail tail;         /* the audit chain's tail as this transaction left it */
   uint64_t tail_serial;       /* the store transaction it belongs to (0: none) */
 };

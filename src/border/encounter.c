@@ -274,6 +274,7 @@ int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encoun
                               fg_error *err) {
   if (!b || !rq || !r) return fg__seterr(err, FG_EINVAL, "encounter: missing argument");
   result_init(r);
+  b->opt_out_refusal = NULL;
   fg__enc c = {.b = b, .who = who, .rq = rq, .r = r, .t0 = fg__ms()};
   c.wl_best = c.wl_threshold = NAN;
   if (!rq->gate || !*rq->gate) return fg__seterr(err, FG_EINVAL, "encounter: no gate given");
@@ -301,8 +302,9 @@ int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encoun
   }
   free(f.key.sealed);
   if (rc == FG_OK) rc = fg__enc_check_manifest(&c.m, rq->manifest_id, err);
-  if (rc == FG_OK && rq->document && *rq->document)
-    rc = check_holder(&f.holder, rq->manifest_id, rq->document, err);
+  if (rc == FG_OK && rq->document && *rq->document &&
+      (rc = check_holder(&f.holder, rq->manifest_id, rq->document, err)) != FG_OK && rq->opt_out)
+    b->opt_out_refusal = "several_holders";
   if (rc != FG_OK) return rc;
   c.holder = f.holder.id;
   /* A server that serves one port of entry takes only that port's flights: a
@@ -314,14 +316,14 @@ int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encoun
 
   if (rq->opt_out) {
     /* The image is never looked at: policy first, then the record. */
-    if (c.holder == 0)
+    if (c.holder == 0 && (b->opt_out_refusal = "not_on_manifest"))
       return fg__seterr(err, FG_ENOTFOUND, "opt-out: document %s is not held by a passenger of "
                         "manifest %lld", rq->document, (long long)rq->manifest_id);
     if ((rc = fg__enc_read_passenger(b, rq->manifest_id, c.holder, &c.pax, err)) != FG_OK) return rc;
     const fg_policy *p = &b->policy;
-    if (p->capture_mandatory)
+    if (p->capture_mandatory && (b->opt_out_refusal = "capture_mandatory"))
       return fg__seterr(err, FG_EPERM, "opt-out is not allowed: capture is mandatory by policy");
-    if (!p->category[c.pax.category].opt_out_allowed) {
+    if (!p->category[c.pax.category].opt_out_allowed && (b->opt_out_refusal = "not_allowed")) {
       static const char *const plural[FG_CATEGORY_COUNT] = {
           "citizens", "permanent residents", "foreign nationals", "exempt travellers"};
       return fg__seterr(err, FG_EPERM, "opt-out is not allowed for %s by policy",

@@ -27,6 +27,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "facegate/secure.h"
 #include "facegate/server.h"
@@ -378,6 +379,117 @@ static inline void sec_more_fds(void) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+/* ---- a staged flight --------------------------------------------------------------- */
+
+/* Five passengers: LFW people with two photos or more (the first enrols, the
+ * second is the gate capture), or without LFW the npm sample photos (one
+ * each, capture = enrolment). Their names and document numbers are made-up
+ * strings that appear nowhere else, so that a scan of the disk or the log
+ * for them means something. */
+#define SEC_NPAX 5
+static const char *const SEC_PEOPLE[SEC_NPAX] = {"George_W_Bush", "Colin_Powell", "Tony_Blair",
+                                                 "Donald_Rumsfeld", "Gerhard_Schroeder"};
+static const char *const SEC_SURNAME[SEC_NPAX] = {"Qwertzuiopa", "Asdfghjklo", "Yxcvbnmqre",
+                                                  "Plokijuhzt", "Mnbvcxyqwe"};
+static const char *const SEC_GIVEN[SEC_NPAX] = {"Wulfhilde", "Ortwinius", "Sigismundo",
+                                                "Brunhildea", "Kunibertus"};
+static const char *const SEC_DOC[SEC_NPAX] = {"QX7302918", "QX8410293", "QX9527364", "QX6638475",
+                                              "QX5749586"};
+static const char *const SEC_CATEGORY[SEC_NPAX] = {"foreign", "citizen", "foreign", "citizen",
+                                                   "foreign"};
+static const char *const SEC_BIRTH[SEC_NPAX] = {"1961-03-17", "1972-11-04", "1958-07-29",
+                                                "1980-01-13", "1969-09-21"};
+
+typedef struct sec_flight {
+  int64_t manifest_id;
+  int use_lfw;
+} sec_flight;
+
+/* Photo k (1: enrolment, 2: a gate capture, 3: another) of passenger i. */
+static inline uint8_t *sec_photo(const sec_flight *f, int i, int k, size_t *len) {
+  char path[1024];
+  if (f->use_lfw) {
+    snprintf(path, sizeof path, "%s/lfw-deepfunneled/%s/%s_%04d.jpg", tu_lfw_dir(), SEC_PEOPLE[i],
+             SEC_PEOPLE[i], k);
+  } else { /* the sample photos that pass the gate's quality check first */
+    static const int SAMPLE[SEC_NPAX] = {3, 5, 6, 1, 2};
+    snprintf(path, sizeof path, "%s/sample%d.jpg", tu_samples_dir(), SAMPLE[i]);
+  }
+  return tu_read(path, len);
+}
+
+static inline char *sec_b64(const uint8_t *p, size_t n) {
+  size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+  char *b = malloc(cap);
+  assert_non_null(b);
+  sodium_bin2base64(b, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+  return b;
+}
+
+/* Stage the flight through the API (as a supervisor). 0, or -1 when there
+ * are no photos to stage it from (the caller skips, saying why). */
+static inline int sec_stage_flight(const sec_server *s, sec_flight *f, const char *flight) {
+  char probe[1024];
+  snprintf(probe, sizeof probe, "%s/lfw-deepfunneled/%s/%s_0003.jpg", tu_lfw_dir(), SEC_PEOPLE[0],
+           SEC_PEOPLE[0]);
+  f->use_lfw = tu_exists(probe);
+  snprintf(probe, sizeof probe, "%s/sample1.jpg", tu_samples_dir());
+  if (!f->use_lfw && !tu_exists(probe)) return -1;
+  snprintf(probe, sizeof probe, "%s/fr_feature.onnx", tu_models_dir());
+  if (!tu_exists(probe)) return -1;
+  json_t *pax = json_array();
+  for (int i = 0; i < SEC_NPAX; i++) {
+    size_t n;
+    uint8_t *jpg = sec_photo(f, i, 1, &n);
+    char *b64 = sec_b64(jpg, n);
+    json_array_append_new(
+        pax, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s},s:[{s:s}]}", "surname",
+                       SEC_SURNAME[i], "given_names", SEC_GIVEN[i], "category", SEC_CATEGORY[i],
+                       "nationality", "UTO", "sex", "X", "date_of_birth", SEC_BIRTH[i], "document",
+                       "type", "P", "number", SEC_DOC[i], "issuing_state", "UTO", "expiry",
+                       "2031-05-06", "photos", "base64", b64));
+    free(b64);
+    free(jpg);
+  }
+  json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "carrier", "FG", "flight", flight, "port",
+                        "XXX", "scheduled", "2026-11-27T10:00:00Z", "direction", "entry",
+                        "passengers", pax);
+  char *text = json_dumps(m, JSON_COMPACT);
+  json_decref(m);
+  sec_resp r;
+  sec_post_json(s, "/v1/manifests", sec_token(s, "supervisor"), text, strlen(text), &r);
+  free(text);
+  if (r.status != 201) print_error("manifest import: %ld %.500s\n", r.status, r.body ? r.body : "");
+  assert_int_equal(r.status, 201);
+  json_t *rep = sec_json(&r);
+  f->manifest_id = json_integer_value(json_object_get(rep, "manifest_id"));
+  json_decref(rep);
+  sec_free(&r);
+  return f->manifest_id > 0 ? 0 : -1;
+}
+
+/* POST /v1/encounters as the gate (JSON): a capture (img, n) or an opt-out
+ * with a document; key: an Idempotency-Key or NULL. */
+static inline void sec_encounter(const sec_server *s, int64_t manifest, const char *gate,
+                                 const uint8_t *img, size_t n, int opt_out, const char *document,
+                                 const char *key, sec_resp *r) {
+  char *b64 = img ? sec_b64(img, n) : NULL;
+  json_t *body = json_pack("{s:I,s:s,s:b}", "manifest_id", (json_int_t)manifest, "gate", gate,
+                           "opt_out", opt_out);
+  if (b64) json_object_set_new(body, "image_base64", json_string(b64));
+  if (document) json_object_set_new(body, "document", json_string(document));
+  char *text = json_dumps(body, JSON_COMPACT);
+  char hdr[200];
+  if (key) snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", key);
+  sec_req q = {.method = "POST", .path = "/v1/encounters", .token = sec_token(s, "gate"),
+               .ctype = "application/json", .body = text, .len = strlen(text),
+               .extra_header = key ? hdr : NULL};
+  sec_http(s, &q, r);
+  free(text);
+  free(b64);
+  json_decref(body);
 }
 
 #endif
