@@ -375,6 +375,34 @@ int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t
 int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
                            json_t **out, fg_error *err);
 
+/* Find travellers by a document number or by name: the search the officer's
+ * console offers (the store keeps names and numbers sealed, so this goes
+ * through their blind indexes, src/border/personal.c).
+ *
+ * Exactly one of `document` and `surname` is given. A document matches its
+ * number in any issuing state (or only `issuing_state`'s when given), compared
+ * upper-case with spaces, '-' and '<' ignored. A surname matches whole and
+ * exactly once normalised (upper-case ASCII; runs of spaces, '-', '\'' and
+ * ',' count as one space; letters beyond ASCII as written, no
+ * transliteration); given_names and date_of_birth, when given, must match
+ * too (given names normalised the same way; the date as YYYY-MM-DD). No
+ * prefixes, no wildcards, no fuzzy matching: a blind index can only say
+ * "equal".
+ *
+ *   [{"id", "surname", "given_names", "date_of_birth", "nationality", "sex",
+ *     "category", "documents": [{"type", "number", "issuing_state", "expiry"}]}]
+ *
+ * in traveller id order, at most `limit` (1-200; 0: 50), FG_ELIMIT when more
+ * match (narrow the search). Audited as "traveller.find" with how it searched
+ * and how many it found, never the values searched for. */
+typedef struct fg_traveller_query {
+  const char *document, *issuing_state;
+  const char *surname, *given_names, *date_of_birth;
+  int limit;
+} fg_traveller_query;
+int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_traveller_query *q,
+                             json_t **out, fg_error *err);
+
 /* ---- retention, reports, audit, keys --------------------------------------- */
 
 /* Delete everything policy says must go by now; counts per category and kind

@@ -70,21 +70,26 @@ int fg__enc_check_manifest(const fg__manifest_row *m, int64_t id, fg_error *err)
 }
 
 static int passenger_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
-  (void)n, (void)err;
+  (void)n;
   fg__passenger_row *p = ctx;
   p->found = 1;
   copy_col(p->status, sizeof p->status, &c[0]);
   p->admitted_until = c[1].type == FG_VAL_INT ? c[1].i : 0;
   if (c[2].type != FG_VAL_TEXT || fg_category_parse(c[2].s, &p->category) != FG_OK)
     p->category = FG_CATEGORY_FOREIGN;
-  snprintf(p->name, sizeof p->name, "%s, %s", c[3].type == FG_VAL_TEXT ? c[3].s : "",
-           c[4].type == FG_VAL_TEXT ? c[4].s : "");
+  fg__person person; /* sealed at rest (personal.c) */
+  int rc = fg__person_open(p->b, p->traveller, &c[3], &person, err);
+  if (rc != FG_OK) return rc;
+  fg__person_name(&person, p->name, sizeof p->name);
+  sodium_memzero(&person, sizeof person);
   return 1;
 }
 
 int fg__enc_read_passenger(fg_border *b, int64_t manifest, int64_t traveller,
                            fg__passenger_row *p, fg_error *err) {
   memset(p, 0, sizeof *p);
+  p->b = b;
+  p->traveller = traveller;
   fg_val v[2] = {FG_V_INT(manifest), FG_V_INT(traveller)};
   return fg_store_exec(b->store, &FG_Q_ENC_PASSENGER, v, 2, passenger_cb, p, err);
 }
@@ -118,6 +123,7 @@ static int check_holder(const holder_ctx *h, int64_t manifest, const char *doc, 
 typedef struct first_reads {
   holder_ctx holder;
   fg__key_row key;
+  uint8_t number_index[32]; /* the document number's blind index (a batch parameter) */
 } first_reads;
 
 static int read_first(fg__enc *c, first_reads *f, fg_error *err) {
@@ -128,7 +134,8 @@ static int read_first(fg__enc *c, first_reads *f, fg_error *err) {
   int rc = fg__enc_read_manifest(b, rq->manifest_id, &c->m, err);
   if (rc == FG_OK && rq->key) rc = fg__encounter_key_read(b, c->who, rq->key, &f->key, err);
   if (rc == FG_OK && rq->document && *rq->document) {
-    fg_val v[2] = {FG_V_INT(rq->manifest_id), FG_V_TEXT(rq->document)};
+    fg__document_number_index(b, rq->document, f->number_index); /* numbers are sealed */
+    fg_val v[2] = {FG_V_INT(rq->manifest_id), FG_V_BLOB(f->number_index, 32)};
     rc = fg_store_exec(b->store, &FG_Q_ENC_DOC_HOLDER, v, 2, holder_cb, &f->holder, err);
   }
   fg_error run_err;

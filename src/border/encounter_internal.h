@@ -16,6 +16,8 @@ typedef struct fg__manifest_row {
 } fg__manifest_row;
 
 typedef struct fg__passenger_row {
+  fg_border *b;        /* to open the traveller's sealed name */
+  int64_t traveller;
   int found;
   char status[16];
   int64_t admitted_until;

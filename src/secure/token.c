@@ -3,7 +3,8 @@
  * hash the database keeps instead of the token: keyed BLAKE2b-256 under a key
  * derived from the audit key (BLAKE2b keyed by the audit key over a context
  * string), so that a stolen database alone cannot test guessed tokens and the
- * audit key itself is never used for two purposes.
+ * audit key itself is never used for two purposes. The blind-index key
+ * (fg_blind_index) is derived the same way with its own context.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,22 @@
 #include "secure/secure_internal.h"
 
 #define CONTEXT "facegate token hash v1"
+#define INDEX_CONTEXT "facegate blind index v1"
 
 void fg__token_derive(fg_keyring *kr) {
   crypto_generichash(kr->token, sizeof kr->token, (const uint8_t *)CONTEXT, strlen(CONTEXT),
                      kr->audit, sizeof kr->audit);
+  crypto_generichash(kr->index, sizeof kr->index, (const uint8_t *)INDEX_CONTEXT,
+                     strlen(INDEX_CONTEXT), kr->audit, sizeof kr->audit);
+}
+
+void fg_blind_index(const fg_keyring *kr, const char *label, const void *value, size_t n,
+                    uint8_t out[32]) {
+  crypto_generichash_state h;
+  crypto_generichash_init(&h, kr->index, sizeof kr->index, 32);
+  crypto_generichash_update(&h, (const uint8_t *)label, strlen(label) + 1); /* with its NUL */
+  crypto_generichash_update(&h, value, n);
+  crypto_generichash_final(&h, out, 32);
 }
 
 void fg_keyring_check_value(const fg_keyring *kr, char hex[65]) {

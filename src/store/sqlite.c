@@ -70,8 +70,43 @@ static void sq_close(void *conn) {
   free(c);
 }
 
+/* A store holds sealed biometrics and personal records: its files are the
+ * owner's alone. A new database file is created 0600 whatever the umask
+ * (SQLite gives its -wal and -shm files the database file's mode), and an
+ * existing one that group or others may read or write is refused, as the key
+ * file is. */
+static int private_file(const char *target, unsigned flags, fg_error *err) {
+  struct stat st;
+  if (stat(target, &st) != 0) {
+    if (errno != ENOENT || (flags & FG_STORE_READONLY)) return FG_OK; /* SQLite reports it */
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST)
+      return fg__seterr(err, FG_EIO, "%s: cannot create: %s", target, strerror(errno));
+    if (fd >= 0) {
+      fchmod(fd, 0600);
+      close(fd);
+    }
+    return FG_OK;
+  }
+  static const char *const SUFFIX[] = {"", "-wal", "-shm"};
+  for (int i = 0; i < 3; i++) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s%s", target, SUFFIX[i]);
+    if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+      return fg__seterr(err, FG_EPERM,
+                        "store %s: mode %03o lets group or others at sealed biometrics and personal "
+                        "records; chmod 600 it (and its -wal and -shm files)",
+                        p, (unsigned)(st.st_mode & 0777));
+  }
+  return FG_OK;
+}
+
 static int sq_open(const char *target, unsigned flags, void **conn, fg_error *err) {
   *conn = NULL;
+  if (strcmp(target, ":memory:") != 0) {
+    int prc = private_file(target, flags, err);
+    if (prc != FG_OK) return prc;
+  }
   sq_conn *c = calloc(1, sizeof *c);
   if (!c) return fg__seterr(err, FG_ENOMEM, "%s: out of memory", target);
   int oflags = (flags & FG_STORE_READONLY) ? SQLITE_OPEN_READONLY
