@@ -406,8 +406,19 @@ int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_travell
 /* ---- retention, reports, audit, keys --------------------------------------- */
 
 /* Delete everything policy says must go by now; counts per category and kind
- * in *out (may be NULL) and in one audit event. */
+ * in *out (may be NULL) and in one audit event. Then the copies of the
+ * deleted rows that the store's write-ahead log still holds are removed
+ * (fg_store_flush), retried for about 1.6 s while another connection's read
+ * holds them; *out's "flush" says how it ended: {"state": "done" |
+ * "incomplete" | "not_applicable", "tries": n}. "incomplete" is not an
+ * error: the caller calls fg_border_retention_flush later (the service does,
+ * every second, and shows it in /metrics). */
 int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* One more try at what an incomplete purge left in the write-ahead log
+ * (*state: FG_FLUSH_*). When it completes and pending_since > 0 (when the
+ * purge that left it ran), a "retention.flush" audit event records it. */
+int fg_border_retention_flush(fg_border *b, const fg_actor *who, int64_t pending_since,
+                              int *state, fg_error *err);
 /* The day's figures (date "YYYY-MM-DD", UTC; port NULL for all). */
 int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const char *port,
                      json_t **out, fg_error *err);

@@ -188,9 +188,17 @@ int fg_store_exec_int(fg_store *st, const fg_query *q, const fg_val *params, int
 
 /* Make deletions physical: deleted rows are overwritten when deleted (SQLite's
  * secure_delete), and this also removes the copies the write-ahead log still
- * holds (a WAL checkpoint that truncates it; what open readers still need goes
- * at the next one). Outside a transaction (FG_ECONFLICT otherwise). */
-int fg_store_flush(fg_store *st, fg_error *err);
+ * holds (a WAL checkpoint that truncates it). *state (may be NULL) says how
+ * far it got: FG_FLUSH_DONE, FG_FLUSH_INCOMPLETE (another connection still
+ * reads pages the log holds: they cannot go until it moves on; call again
+ * later), or FG_FLUSH_NONE (a backend with nothing of the kind to remove:
+ * PostgreSQL, whose WAL, table pages and standby are beyond a client's
+ * reach, docs/records.md). It does not wait for readers. Outside a
+ * transaction (FG_ECONFLICT otherwise). */
+#define FG_FLUSH_DONE 1
+#define FG_FLUSH_INCOMPLETE 0
+#define FG_FLUSH_NONE 2
+int fg_store_flush(fg_store *st, int *state, fg_error *err);
 
 /* Copy the whole database to the file `path` (a consistent snapshot, online,
  * written to a temporary name and renamed into place, mode 0600): SQLite's

@@ -177,6 +177,10 @@ typedef struct fg__person_rows {
 int fg__traveller_row(void *ctx, const fg_val *c, int n, fg_error *err);
 int fg__document_row(void *ctx, const fg_val *c, int n, fg_error *err);
 
+/* ---- purge.c ---- */
+/* "done", "incomplete", "not_applicable" for an FG_FLUSH_* state. */
+const char *fg__flush_state_name(int state);
+
 /* ---- referral.c ---- */
 
 /* Open a referral for an encounter inside the caller's transaction.

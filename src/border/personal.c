@@ -363,6 +363,6 @@ int fg__personal_seal_legacy(fg_border *b, fg_error *err) {
   }
   if ((rc = fg_store_commit(b->store, err)) != FG_OK) return rc;
   /* The cleared values' old pages are still in the write-ahead log. */
-  if (count > 0) fg_store_flush(b->store, NULL);
+  if (count > 0) fg_store_flush(b->store, NULL, NULL);
   return FG_OK;
 }

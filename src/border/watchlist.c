@@ -201,7 +201,7 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
     fg__gallery_cache_reset(b);
     /* The templates are deleted; their copies in the write-ahead log go now
      * (best effort: every purge flushes again). */
-    if (fg_store_depth(b->store) == 0) fg_store_flush(b->store, NULL);
+    if (fg_store_depth(b->store) == 0) fg_store_flush(b->store, NULL, NULL);
   }
   return rc;
 }

@@ -30,7 +30,25 @@ static void *housekeeping(void *arg) {
   return NULL;
 }
 
+/* What a purge could not flush from the write-ahead log: once more. */
+static void retention_flush(fg_server *s) {
+  int64_t since = atomic_load(&s->flush_pending_since);
+  if (since <= 0) return;
+  fg_actor sys = {"facegate", "system", "retention"};
+  fg_border *b = fg__pool_acquire(&s->pool);
+  int state = FG_FLUSH_INCOMPLETE;
+  fg_error e;
+  if (fg_border_retention_flush(b, &sys, since, &state, &e) != FG_OK)
+    fg__log(FG_LOG_ERROR, "retention flush: %s", e.msg);
+  fg__pool_release(&s->pool, b);
+  if (state != FG_FLUSH_INCOMPLETE) {
+    atomic_compare_exchange_strong(&s->flush_pending_since, &since, 0);
+    fg__log(FG_LOG_INFO, "retention flush: the write-ahead log holds no copy of purged rows any more");
+  }
+}
+
 void fg__housekeeping_tick(fg_server *s) {
+  retention_flush(s);
   int due = 0;
   pthread_mutex_lock(&s->throttle.mu);
   if ((int64_t)time(NULL) - s->throttle.interval_start >= s->throttle.interval) {

@@ -158,6 +158,9 @@ struct fg_server {
   fg__metrics metrics;
   int tls;
   atomic_size_t body_bytes;   /* request bodies held in memory now */
+  /* retention: a purge whose write-ahead-log flush a reader held up */
+  _Atomic int64_t flush_pending_since; /* 0: none pending */
+  atomic_uint_fast64_t flush_incomplete; /* purges that ended so */
   atomic_uint_fast64_t body_refused; /* bodies refused because body_bytes was at its cap */
   atomic_int in_flight;
   atomic_int draining;
@@ -321,6 +324,8 @@ void fg__housekeeping_stop(fg_server *s);
 void fg__housekeeping_tick(fg_server *s);
 
 /* ---- purge_timer.c ---- */
+/* After a purge (timer or POST /v1/purge): note an incomplete flush. */
+void fg__purge_noted(fg_server *s, fg_border *b, const json_t *result);
 int fg__purge_timer_start(fg_server *s, fg_error *err);
 void fg__purge_timer_stop(fg_server *s);
 

@@ -295,16 +295,18 @@ static int sq_count_tables(void *conn, int64_t *n, fg_error *err) {
 }
 
 /* Copy the WAL into the database and truncate it, so that the page images of
- * deleted rows it still holds are gone too. */
-static int sq_flush(void *conn, fg_error *err) {
+ * deleted rows it still holds are gone too. A reader still on old pages
+ * keeps the checkpoint from finishing (SQLITE_BUSY, or a log that is not
+ * empty afterwards): *done 0, and the caller tries again later. */
+static int sq_flush(void *conn, int *done, fg_error *err) {
   sq_conn *c = conn;
-  /* Do not wait the full busy timeout for readers: what they still hold goes
-   * at the next flush. */
+  /* Wait for readers only briefly: the caller retries. */
   sqlite3_busy_timeout(c->db, 100);
-  int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+  int log = -1, ckpt = -1;
+  int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt);
   sqlite3_busy_timeout(c->db, 5000);
-  if (rc == SQLITE_BUSY) /* readers still on old pages: what is left goes at their end */
-    return FG_OK;
+  *done = rc == SQLITE_OK && log <= 0;
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return FG_OK;
   return rc == SQLITE_OK ? FG_OK : sq_err(c->db, rc, "checkpoint", err);
 }
 
