@@ -424,9 +424,33 @@ int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const 
                      json_t **out, fg_error *err);
 /* A chart of a report (PNG by cairo). */
 int fg_border_report_plot(const json_t *report, const char *path, fg_error *err);
-/* Verify the audit chain (against an optional "SEQ:HEX" anchor). */
+/* Verify the audit chain (against an optional "SEQ:HEX" anchor), reconcile
+ * every encounter, crossing and referral with the events that wrote them, and
+ * check the heads facegate published (docs/records.md, "Audit"):
+ *
+ *   {"ok", "chain_ok", "events", "bad_seq", "problem", "head_seq", "head_hash",
+ *    "records": {"ok", "problem_count", "problems": [...], "checked": {...},
+ *                "unverifiable"},
+ *    "anchors": {"file", "published", "checked", "ok", "problem", "newest"} or null}
+ *
+ * "ok" is true only if the chain verifies and is not empty, every record
+ * reconciles, and every published anchor is still in the chain. */
+typedef struct fg_audit_verify_options {
+  const char *anchor;      /* "SEQ:HEX" kept elsewhere (NULL: none) */
+  const char *anchor_file; /* the file fg_border_audit_publish appends to (NULL: none) */
+} fg_audit_verify_options;
+int fg_border_audit_verify_with(fg_border *b, const fg_actor *who,
+                                const fg_audit_verify_options *o, json_t **out, fg_error *err);
 int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, json_t **out,
                            fg_error *err);
+/* Publish the chain's head ("SEQ:HEX") where the database's writer cannot
+ * rewrite it: appended to `file` (0600, fsync'd; NULL: none) as
+ * "facegate-anchor 1 SEQ:HEX TIME", and to the system log (syslog(3),
+ * LOG_AUTHPRIV; the journal under systemd) when to_syslog. The service does
+ * it every --anchor-interval seconds when the chain has grown. *out (may be
+ * NULL): {"seq", "hash", "at"}. Not audited (it writes no record). */
+int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_t **out,
+                            fg_error *err);
 /* Events with seq > after, oldest first, at most limit (0: 100). */
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
                          json_t **out, fg_error *err);

@@ -97,6 +97,9 @@ typedef struct fg_server_options {
   int max_conns_per_net;    /* per client network, /24 or /64 (4 x per address) */
   int header_timeout;       /* seconds for a request's line and headers to arrive (10) */
   const char *tls_priorities; /* GnuTLS priority string; NULL: FG_TLS_PRIORITIES */
+  const char *anchor_file;  /* append the audit chain's head here (NULL: no file) ... */
+  int anchor_syslog;        /* ... and/or to the system log ... */
+  int anchor_interval;      /* ... every this many seconds when it has grown (60) */
   const char *trusted_proxies; /* comma-separated addresses of reverse proxies (NULL: none):
                                   their connections are not limited per address, and the
                                   client's address is taken from their X-Real-IP header */

@@ -177,6 +177,19 @@ typedef struct fg__person_rows {
 int fg__traveller_row(void *ctx, const fg_val *c, int n, fg_error *err);
 int fg__document_row(void *ctx, const fg_val *c, int n, fg_error *err);
 
+/* ---- reconcile.c: records against the audit chain ---- */
+/* The row hashes audit events carry (fg_audit_row_hash): an encounter from
+ * FG_Q_ENC_INSERT_ID's 19 values, a crossing from FG_Q_REC_CROSSING_INSERT_ID's
+ * 12, a referral from FG_Q_REC_REFERRAL_INSERT_ID's 5, and a referral's state
+ * as stored now (one read). */
+void fg__hash_encounter(fg_border *b, const fg_val insert[19], char hex[65]);
+void fg__hash_crossing(fg_border *b, const fg_val v[12], char hex[65]);
+void fg__hash_referral_created(fg_border *b, const fg_val v[5], char hex[65]);
+int fg__referral_state_hash(fg_border *b, int64_t id, char hex[65], fg_error *err);
+/* {"ok", "problem_count", "problems" (the first 20), "checked": {encounters,
+ * crossings, referrals}, "unverifiable"}. */
+int fg__reconcile(fg_border *b, json_t **out, fg_error *err);
+
 /* ---- purge.c ---- */
 /* "done", "incomplete", "not_applicable" for an FG_FLUSH_* state. */
 const char *fg__flush_state_name(int state);

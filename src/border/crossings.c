@@ -94,16 +94,21 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
     rc = fg_store_exec(b->store, &FG_Q_REC_CROSSING_INSERT_ID, p, 12, NULL, NULL, err);
   else
     rc = fg_store_exec_int(b->store, &FG_Q_REC_CROSSING_INSERT, p + 1, 11, &id, NULL, err);
+  char row[65];
+  p[0] = FG_V_INT(id);
+  fg__hash_crossing(b, p, row);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "crossing.create", "crossing", id, "entry/exit record",
-        json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "traveller_id",
+        json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "at",
+                  (json_int_t)at, "traveller_id",
                   (json_int_t)traveller_id, "direction", direction, "method", method, "port",
                   port ? port : b->port, "entry_id",
                   entry_id > 0 ? json_integer(entry_id) : json_null(), "encounter_id",
-                  encounter_id > 0 ? json_integer(encounter_id) : json_null(), "officer",
+                  encounter_id > 0 ? json_integer(encounter_id) : json_null(), "manifest_id",
+                  manifest_id > 0 ? json_integer(manifest_id) : json_null(), "officer",
                   officer && *officer ? json_string(officer) : json_null(), "admitted_until",
-                  fg__json_time(until)),
+                  fg__json_time(until), "category", category, "row", row),
         err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);

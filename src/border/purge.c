@@ -211,6 +211,25 @@ static int purge_crossings(fg_border *b, int64_t now, purge_counts *pc, fg_error
   return rc;
 }
 
+/* The cut-offs this purge applied to records: which encounters and crossings
+ * it deleted, as a rule (category and time) rather than a list of ids, so
+ * that `audit verify` can tell a purged record from one deleted behind
+ * facegate's back (reconcile.c). null: kept forever. */
+static json_t *cutoffs_json(const fg_border *b, int64_t now) {
+  json_t *enc = json_object(), *cro = json_object();
+  for (int i = 0; enc && cro && i <= FG_CATEGORY_COUNT; i++) {
+    const fg_category_policy *cp =
+        i < FG_CATEGORY_COUNT ? &b->policy.category[i] : &b->policy.unidentified;
+    const char *k = i < FG_CATEGORY_COUNT ? fg_category_name((fg_category)i) : "unidentified";
+    json_t *t = cp->crossing_retention < 0 ? json_null() : json_integer(now - cp->crossing_retention);
+    json_object_set(enc, k, t);
+    json_object_set_new(cro, k, t);
+  }
+  int64_t over = b->policy.overstay_crossing_retention;
+  return json_pack("{s:o, s:o, s:o}", "encounter_records", enc, "crossings", cro,
+                   "overstayer_crossings", over < 0 ? json_null() : json_integer(now - over));
+}
+
 static json_t *purge_json(int64_t now, const purge_counts *pc) {
   int64_t total = sum(pc->captures) + sum(pc->templates) + sum(pc->gallery_photos) +
                   sum(pc->crossings) + pc->watchlist_templates + sum(pc->encounter_records) +
@@ -246,7 +265,7 @@ int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *e
                           err)) != FG_OK)
     goto fail;
   pc.watchlist_templates = fg_store_changes(b->store);
-  if (!(j = purge_json(now, &pc))) {
+  if (!(j = purge_json(now, &pc)) || json_object_set_new(j, "cutoffs", cutoffs_json(b, now))) {
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto fail;
   }

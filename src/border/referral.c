@@ -90,11 +90,15 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
     rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_INSERT_ID, p, 5, NULL, NULL, err);
   else
     rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p + 1, 4, &id, NULL, err);
+  char row[65];
+  p[0] = FG_V_INT(id);
+  fg__hash_referral_created(b, p, row);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "referral.create", "referral", id, "referral",
-        json_pack("{s:I, s:s, s:o}", "encounter_id", (json_int_t)encounter_id, "reason", reason,
-                  "candidate_id", traveller_id > 0 ? json_integer(traveller_id) : json_null()),
+        json_pack("{s:I, s:s, s:o, s:s}", "encounter_id", (json_int_t)encounter_id, "reason",
+                  reason, "candidate_id",
+                  traveller_id > 0 ? json_integer(traveller_id) : json_null(), "row", row),
         err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
@@ -500,7 +504,8 @@ static int category_row(void *ctx, const fg_val *c, int n, fg_error *err) {
  * attributed to the traveller (its retention is now their category's) and
  * the passenger marked 'manual' when on the manifest. */
 static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const referral_state *s,
-                   int64_t traveller_id, int64_t now, int64_t *crossing_id, fg_error *err) {
+                   int64_t traveller_id, int64_t now, int64_t *crossing_id, char category[16],
+                   fg_error *err) {
   encounter_place pl = {0};
   fg_val e = FG_V_INT(s->encounter_id);
   int rc = fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_GET, &e, 1, place_row, &pl, err);
@@ -525,7 +530,7 @@ static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const refe
                                 pl.port[0] ? pl.port : NULL, pl.manifest_id, s->encounter_id,
                                 "manual", officer->name, admitted, NULL, crossing_id, err)) != FG_OK)
     return rc;
-  char category[16] = "";
+  category[0] = '\0';
   fg_val t = FG_V_INT(traveller_id);
   if ((rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_CATEGORY, &t, 1, category_row, category,
                           err)) != FG_OK)
@@ -563,6 +568,7 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
   referral_state s = {0};
   fg_val p = FG_V_INT(id);
   int64_t now = fg_border_now(b), crossing_id = 0, who_id = 0;
+  char category[16] = "", state[65] = "";
   if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_GET, &p, 1, state_row, &s, err)) != FG_OK)
     goto fail;
   if (!s.status[0]) {
@@ -581,7 +587,8 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
                       (long long)id);
       goto fail;
     }
-    if ((rc = confirm(b, officer, id, &s, who_id, now, &crossing_id, err)) != FG_OK) goto fail;
+    if ((rc = confirm(b, officer, id, &s, who_id, now, &crossing_id, category, err)) != FG_OK)
+      goto fail;
   } else if (!is_note) {
     const char *status = strcmp(decision, "secondary") == 0 ? "secondary" : "closed";
     fg_val u[5] = {FG_V_TEXT(status), FG_V_TEXT(officer->name), FG_V_INT(now),
@@ -607,12 +614,15 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
     free(sealed);
     if (rc != FG_OK) goto fail;
   }
+  /* The referral's state as stored now, for `audit verify` (reconcile.c). */
+  if ((rc = fg__referral_state_hash(b, id, state, err)) != FG_OK) goto fail;
   rc = fg__border_audit_about(
       b, officer, "referral.decide", "referral", id, "referral decision",
-      json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "decision", decision, "officer", officer->name,
-                "previous_status", s.status, "traveller_id",
+      json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:s}", "decision", decision, "officer",
+                officer->name, "previous_status", s.status, "traveller_id",
                 who_id > 0 ? json_integer(who_id) : json_null(), "crossing_id",
-                crossing_id > 0 ? json_integer(crossing_id) : json_null(), "note", note && note[0]),
+                crossing_id > 0 ? json_integer(crossing_id) : json_null(), "note", note && note[0],
+                "category", category[0] ? json_string(category) : json_null(), "state", state),
       err);
   if (rc != FG_OK) goto fail;
   if ((rc = fg_store_commit(b->store, err)) != FG_OK) return rc;

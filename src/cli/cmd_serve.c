@@ -77,6 +77,10 @@ static void help(FILE *f) {
           "  --perm-fail-limit N   403s per token per window [20]\n"
           "  --denial-audit-interval S  one auth.denied event per source per S s [10]\n"
           "  --tls-priorities STR  GnuTLS priority string (default: TLS 1.2+, ECDHE, AEAD)\n"
+          "  --anchor-file FILE    publish the audit chain's head to FILE (append-only, on another\n"
+          "                        volume: docs/records.md); GET /v1/audit/verify checks it\n"
+          "  --anchor-syslog       publish it to the system log (the journal) too\n"
+          "  --anchor-interval S   at most every S seconds, when the chain has grown [60]\n"
           "  --trusted-proxy ADDRS a reverse proxy's addresses (comma-separated): not limited per\n"
           "                        address; the client is its X-Real-IP (deploy/nginx/facegate.conf)\n"
 
@@ -145,6 +149,10 @@ int cmd_serve(int argc, char **argv) {
       o.denial_audit_interval = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 86400);
     else if (!strcmp(a, "--tls-priorities")) o.tls_priorities = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--trusted-proxy")) o.trusted_proxies = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--anchor-file")) o.anchor_file = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--anchor-syslog")) o.anchor_syslog = 1;
+    else if (!strcmp(a, "--anchor-interval"))
+      o.anchor_interval = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 86400);
     else if (!strcmp(a, "--site") || !strcmp(a, "--port-code"))
       o.border.port = cli_arg_val(CMD, argc, argv, &i);
     else {

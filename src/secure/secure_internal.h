@@ -26,6 +26,7 @@ struct fg_keyring {
   uint8_t audit[FG__KEY_BYTES];
   uint8_t token[FG__KEY_BYTES]; /* derived from audit (token.c) */
   uint8_t index[FG__KEY_BYTES]; /* blind indexes, derived from audit (token.c) */
+  uint8_t row[FG__KEY_BYTES];   /* audited rows' hashes, derived from audit (token.c) */
 };
 
 /* The data key with this id, or NULL. */

@@ -1,6 +1,8 @@
 /*
  * The server's housekeeping thread: once a second it writes the denials
- * counted in an interval that has ended to the audit chain (auth.c), and
+ * counted in an interval that has ended to the audit chain (auth.c),
+ * publishes the chain's head every --anchor-interval seconds when it has
+ * grown (fg_border_audit_publish: a file, the system log), and
  * gives the store a chance to finish what a purge could not: the copies of
  * purged rows that an open reader kept in SQLite's write-ahead log
  * (fg_border_retention_pending, retried every second until it completes).
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "border/border_internal.h"
 #include "server/server_internal.h"
 
 static void *housekeeping(void *arg) {
@@ -47,8 +50,32 @@ static void retention_flush(fg_server *s) {
   }
 }
 
+/* The audit chain's head, published where the database's writer cannot
+ * rewrite it, when it has grown and the interval has passed. */
+static void publish_anchor(fg_server *s) {
+  if (!s->anchor_file && !s->opt.anchor_syslog) return;
+  double now = fg__ms();
+  int interval = s->opt.anchor_interval > 0 ? s->opt.anchor_interval : 60;
+  if (s->anchored_ms > 0 && now - s->anchored_ms < interval * 1e3) return;
+  fg_border *b = fg__pool_acquire(&s->pool);
+  int64_t seq = 0;
+  char hex[65];
+  fg_error e;
+  int rc = fg_audit_head(b->store, &seq, hex, &e);
+  json_t *out = NULL;
+  if (rc == FG_OK && seq > s->anchored_seq) {
+    rc = fg_border_audit_publish(b, s->anchor_file, s->opt.anchor_syslog, &out, &e);
+    if (rc == FG_OK) s->anchored_seq = seq;
+  }
+  fg__pool_release(&s->pool, b);
+  json_decref(out);
+  if (rc != FG_OK) fg__log(FG_LOG_ERROR, "audit anchor not published: %s", e.msg);
+  s->anchored_ms = now;
+}
+
 void fg__housekeeping_tick(fg_server *s) {
   retention_flush(s);
+  publish_anchor(s);
   int due = 0;
   pthread_mutex_lock(&s->throttle.mu);
   if ((int64_t)time(NULL) - s->throttle.interval_start >= s->throttle.interval) {

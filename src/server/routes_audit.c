@@ -42,7 +42,8 @@ int fg__route_audit_verify(fg__req *r) {
   const char *anchor = fg__query(r, "anchor");
   json_t *out = NULL;
   fg_error e;
-  int rc = fg_border_audit_verify(r->b, &r->actor, anchor && *anchor ? anchor : NULL, &out, &e);
+  fg_audit_verify_options vo = {anchor && *anchor ? anchor : NULL, r->srv->anchor_file};
+  int rc = fg_border_audit_verify_with(r->b, &r->actor, &vo, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   return fg__reply(r, 200, out);
 }

@@ -43,6 +43,7 @@ void fg_server_options_init(fg_server_options *o) {
   o->max_conns_per_addr = 16;
   o->max_conns_per_net = 64;
   o->header_timeout = 10;
+  o->anchor_interval = 60;
   fg_border_options_init(&o->border);
 }
 
@@ -149,6 +150,11 @@ int fg_server_create(const fg_server_options *o, fg_server **out, fg_error *err)
   pthread_mutex_init(&s->shut_mu, NULL);
   fg__throttle_init(&s->throttle, o);
   int pool_ok = 0, metrics_ok = 0, timer_ok = 0, guard_ok = 0;
+  if (o->anchor_file && !(s->anchor_file = strdup(o->anchor_file))) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+    goto fail;
+  }
+  s->opt.anchor_file = s->anchor_file;
   if ((rc = fg__guard_init(&s->guard, o)) != FG_OK) {
     if (rc == FG_EINVAL)
       fg__seterr(err, rc, "--trusted-proxy wants numeric addresses (at most 8), e.g. 127.0.0.1");
@@ -232,6 +238,7 @@ fail:
   free(s->tls_key_pem);
   pthread_mutex_destroy(&s->shut_mu);
   fg__throttle_release(&s->throttle);
+  free(s->anchor_file);
   free(s);
   return rc;
 }
@@ -280,6 +287,7 @@ void fg_server_destroy(fg_server *s) {
   pthread_cond_destroy(&s->purge_cv);
   pthread_mutex_destroy(&s->shut_mu);
   fg__throttle_release(&s->throttle);
+  free(s->anchor_file);
   free(s->web_dir);
   free(s->tls_cert_pem);
   free(s->tls_key_pem);

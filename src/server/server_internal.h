@@ -166,6 +166,9 @@ struct fg_server {
   atomic_int draining;
   int shut_down;
   pthread_mutex_t shut_mu;
+  char *anchor_file;          /* a copy of opt.anchor_file */
+  int64_t anchored_seq;       /* the head last published (housekeeping thread only) */
+  double anchored_ms;
   /* housekeeping thread (housekeeping.c) */
   pthread_t hk_thread;
   int hk_running, hk_stop;

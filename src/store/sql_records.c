@@ -424,3 +424,32 @@ const fg_query FG_Q_PD_LEGACY_NOTES = {
     "pd_legacy_notes", "SELECT id, note FROM referral_notes WHERE note_sealed IS NULL ORDER BY id", 2};
 const fg_query FG_Q_PD_SEAL_NOTE = {
     "pd_seal_note", "UPDATE referral_notes SET note_sealed = ?, note = '' WHERE id = ?", 0};
+
+/* ---- reconciling records with the audit chain (src/border/reconcile.c) ------------- */
+
+/* The columns an audit event's row hash covers, in the order hashed; then
+ * what may change later and is checked against the events that change it. */
+const fg_query FG_Q_REC_AUDITED_ENCOUNTERS = {
+    "rec_audited_encounters",
+    "SELECT id, manifest_id, port, gate, at, outcome, score, threshold, quality, watchlist_id,"
+    " watchlist_score, actor, traveller_id, category FROM encounters ORDER BY id", 14};
+const fg_query FG_Q_REC_AUDITED_CROSSINGS = {
+    "rec_audited_crossings",
+    "SELECT id, traveller_id, direction, at, port, manifest_id, encounter_id, method, officer,"
+    " admitted_until, entry_id, category FROM crossings ORDER BY id", 12};
+const fg_query FG_Q_REC_AUDITED_REFERRALS = {
+    "rec_audited_referrals",
+    "SELECT id, encounter_id, reason, created_at, candidate_id, status, officer, decided_at,"
+    " resolution, traveller_id, crossing_id FROM referrals ORDER BY id", 11};
+/* (id) → status, officer, decided_at, resolution, traveller_id, crossing_id */
+const fg_query FG_Q_REC_REFERRAL_STATE = {
+    "rec_referral_state",
+    "SELECT status, officer, decided_at, resolution, traveller_id, crossing_id FROM referrals"
+    " WHERE id = ?", 6};
+/* The events that create, change or delete the reconciled records. */
+const fg_query FG_Q_REC_AUDIT_RECORD_EVENTS = {
+    "rec_audit_record_events",
+    "SELECT seq, action, object, detail, at FROM audit WHERE action IN ('encounter.create',"
+    " 'crossing.create', 'referral.create', 'referral.decide', 'purge.run') ORDER BY seq", 5};
+/* (seq) → hash */
+const fg_query FG_Q_REC_AUDIT_HASH = {"rec_audit_hash", "SELECT hash FROM audit WHERE seq = ?", 1};

@@ -79,6 +79,14 @@ extern const fg_query FG_Q_REC_REPORT_CROSSINGS_PORT;
 /* audit table */
 extern const fg_query FG_Q_REC_AUDIT_LIST;
 
+/* reconciling records with the audit chain */
+extern const fg_query FG_Q_REC_AUDITED_ENCOUNTERS;
+extern const fg_query FG_Q_REC_AUDITED_CROSSINGS;
+extern const fg_query FG_Q_REC_AUDITED_REFERRALS;
+extern const fg_query FG_Q_REC_REFERRAL_STATE;
+extern const fg_query FG_Q_REC_AUDIT_RECORD_EVENTS;
+extern const fg_query FG_Q_REC_AUDIT_HASH;
+
 /* Key rotation: one entry per sealed column. `ids` selects the ids of the
  * rows holding a blob (no parameters), `get` that row's blob (id), `put`
  * writes the re-sealed blob (blob, id). */
