@@ -66,6 +66,27 @@ int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_
   return FG_OK;
 }
 
+int fg__anchor_parse(const char *line, int64_t *seq, char hex[65]) {
+  size_t m = strlen(ANCHOR_MAGIC);
+  if (strncmp(line, ANCHOR_MAGIC, m) != 0) return -1;
+  const char *p = line + m;
+  if (*p == '0') return -1; /* written without leading zeros */
+  int64_t v = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9'; p++, digits++) {
+    if (v > (INT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (*p - '0');
+  }
+  if (!digits || v <= 0 || *p++ != ':') return -1;
+  for (int i = 0; i < 64; i++)
+    if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) return -1;
+  if (p[64] != ' ' && p[64] != '\n' && p[64] != '\0') return -1;
+  memcpy(hex, p, 64);
+  hex[64] = '\0';
+  *seq = v;
+  return 0;
+}
+
 static int hash_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n, (void)err;
   char *hex = ctx;
@@ -88,10 +109,9 @@ static int check_anchors(fg_border *b, const char *file, int64_t head, json_t **
   struct { int64_t seq; char hex[65]; } *a = malloc(cap * sizeof *a);
   char line[256], problem[256] = "";
   while (a && fgets(line, sizeof line, f)) {
-    long long seq;
+    int64_t seq;
     char hex[65];
-    if (strncmp(line, ANCHOR_MAGIC, strlen(ANCHOR_MAGIC)) != 0 ||
-        sscanf(line + strlen(ANCHOR_MAGIC), "%lld:%64[0-9a-f]", &seq, hex) != 2 || strlen(hex) != 64) {
+    if (fg__anchor_parse(line, &seq, hex) != 0) {
       if (!problem[0]) snprintf(problem, sizeof problem, "anchor file line %zu is malformed", published + 1);
       published++;
       continue;

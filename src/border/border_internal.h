@@ -190,6 +190,11 @@ int fg__referral_state_hash(fg_border *b, int64_t id, char hex[65], fg_error *er
  * crossings, referrals}, "unverifiable"}. */
 int fg__reconcile(fg_border *b, json_t **out, fg_error *err);
 
+/* ---- audit_api.c ---- */
+/* One line of an anchor file ("facegate-anchor 1 SEQ:HEX TIME"): 0 and its
+ * sequence number and hash, or -1 for anything else (fuzz/fuzz_anchor.c). */
+int fg__anchor_parse(const char *line, int64_t *seq, char hex[65]);
+
 /* ---- purge.c ---- */
 /* "done", "incomplete", "not_applicable" for an FG_FLUSH_* state. */
 const char *fg__flush_state_name(int state);
