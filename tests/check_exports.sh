@@ -25,5 +25,6 @@ done <<<"$syms"
 # the library's biggest user needs nothing else
 "$B/tests/facegate-shared" --version >/dev/null 2>&1 || "$B/tests/facegate-shared" --help >/dev/null ||
   fail "the command line linked against libfacegate.so does not run"
-ldd "$B/tests/facegate-shared" | grep -q 'libfacegate.so' || fail "facegate-shared is not linked against libfacegate.so"
+deps=$(ldd "$B/tests/facegate-shared")
+grep -q 'libfacegate\.so' <<<"$deps" || fail "facegate-shared is not linked against libfacegate.so"
 echo "check_exports: $(wc -l <<<"$syms") symbols exported, all public fg_ names; the CLI runs on the shared library"
