@@ -42,6 +42,13 @@ int fg__read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *le
  * without control characters: text that can go into JSON and a record. */
 int fg__utf8_text(const unsigned char *s, size_t n);
 
+/* The CPU features the library dispatches on (src/common/cpu.c): FG__CPU_* bits
+ * for what this CPU has and its OS lets run. */
+#define FG__CPU_AVX2 1u   /* AVX2 and FMA */
+#define FG__CPU_AVX512 2u /* AVX-512 F, BW and VNNI */
+#define FG__CPU_F16C 4u   /* F16C (with AVX) */
+unsigned fg__cpu_features(void);
+
 /* SHA-256 of a buffer as 64 lowercase hex characters plus NUL. */
 void fg__sha256_hex(const uint8_t *data, size_t len, char hex[65]);
 
