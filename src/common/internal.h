@@ -38,8 +38,14 @@ static inline int fg__mul_size(size_t a, size_t b, size_t *out) {
 /* Read a whole file into malloc'd memory, refusing files above max_bytes. */
 int fg__read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len, fg_error *err);
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
- * without control characters: text that can go into JSON and a record. */
+/* UTF-8 (RFC 3629), the one check the library has: the length of the
+ * well-formed sequence at s, of at most avail bytes (no overlong forms, no
+ * surrogates, nothing past U+10FFFF), 0 if there is none; */
+size_t fg__utf8_seq(const unsigned char *s, size_t avail);
+/* whether s[0..n) is well-formed UTF-8 throughout (what a JSON string holds); */
+int fg__utf8_valid(const unsigned char *s, size_t n);
+/* and whether it is besides free of control characters (C0, DEL, C1): text
+ * that can go into JSON and a record. */
 int fg__utf8_text(const unsigned char *s, size_t n);
 
 /* The CPU features the library dispatches on (src/common/cpu.c): FG__CPU_* bits

@@ -125,10 +125,8 @@ static void drop_body(fg__req *r) {
 }
 
 /* Whether s is text a JSON string may hold (well-formed UTF-8). */
-static int utf8_ok(const char *s) {
-  for (size_t n; *s; s += n) /* what json_string accepts, without allocating one */
-    if (!(n = fg__utf8_seq((const unsigned char *)s))) return 0;
-  return 1;
+static int utf8_ok(const char *s) { /* what json_string accepts, without allocating one */
+  return fg__utf8_valid((const unsigned char *)s, strlen(s));
 }
 
 /* Query arguments end up in JSON (reports, audit events): each key and value

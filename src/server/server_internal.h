@@ -284,8 +284,6 @@ int fg__parse_id(const char *s, int64_t *id);
 int fg__problem_status(int code);
 /* The problem document {type, title, status, detail, code}. */
 json_t *fg__problem(int status, const char *code, const char *detail);
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
-size_t fg__utf8_seq(const unsigned char *s);
 
 /* ---- body.c ---- */
 /* Parse r->body as a JSON object (FG_EFORMAT naming the place otherwise). */
