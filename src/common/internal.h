@@ -22,6 +22,9 @@ void fg__log(int level, const char *fmt, ...) FG__PRINTF(2, 3);
 
 /* Fill *err (if non-NULL) and return code, so callers can `return fg__seterr(...)`. */
 int fg__seterr(fg_error *err, int code, const char *fmt, ...) FG__PRINTF(3, 4);
+/* Put "PREFIX: " (PREFIX from fmt: a file's path, the step that failed) before
+ * the message a callee left in *err (if non-NULL), set its code, return code. */
+int fg__err_prefix(fg_error *err, int code, const char *fmt, ...) FG__PRINTF(3, 4);
 
 /* Monotonic clock in milliseconds (stage timings). */
 static inline double fg__ms(void) {
