@@ -441,3 +441,14 @@ json_t *fg__json_time(int64_t t) {
   fg__iso_time(t, buf);
   return json_string(buf);
 }
+
+json_t *fg__val_json(const fg_val *v) {
+  switch (v->type) {
+  case FG_VAL_INT: return json_integer(v->i);
+  case FG_VAL_REAL: return json_real(v->r);
+  case FG_VAL_TEXT: return json_string(v->s);
+  default: return json_null();
+  }
+}
+
+int64_t fg__val_int(const fg_val *v) { return v->type == FG_VAL_INT ? v->i : 0; }
