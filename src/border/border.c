@@ -19,8 +19,6 @@
 #include "border/border_internal.h"
 #include "store/sql_admin.h"
 
-#define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
-
 void fg_border_options_init(fg_border_options *o) {
   memset(o, 0, sizeof *o);
   o->data_dir = "var/data";
@@ -200,7 +198,7 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
     goto fail;
   if ((rc = fg__gallery_cache_listen(b, err)) != FG_OK) goto fail;
 
-  const char *cal = o->calibration ? o->calibration : DEFAULT_CALIBRATION;
+  const char *cal = o->calibration ? o->calibration : FG_CALIBRATION_DEFAULT;
   fg_error ce = {0}, fe = {0};
   b->have_cal = fg_calibration_load(cal, &b->cal, &ce) == FG_OK;
   const char *fcal = o->fpir_calibration ? o->fpir_calibration : FG_FPIR_CALIBRATION_DEFAULT;
@@ -377,7 +375,7 @@ int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_
 int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err) {
   if (!b->have_cal)
     return fg__seterr(err, FG_ENOTFOUND, "no FMR calibration (%s): cannot set a 1:1 threshold",
-                      DEFAULT_CALIBRATION);
+                      FG_CALIBRATION_DEFAULT);
   double th;
   int rc = fg_calibration_threshold(&b->cal, fmr, &th, err);
   if (rc == FG_OK) *t = (float)th;

@@ -28,8 +28,6 @@ static const struct {
   double fmr, threshold;
 } fallback_thresholds[] = {{1e-2, 0.2517}, {1e-3, 0.3452}, {1e-4, 0.4242}, {1e-5, 0.5207}};
 
-#define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
-
 /* ------------------------------------------------------------------ options */
 
 typedef struct common_opts {
@@ -637,7 +635,7 @@ int cmd_compare(int argc, char **argv) {
            "Compares two faces: each of A and B is an image, a passport chip's DG2, or a template\n"
            "file from `facegate embed`. Prints the cosine similarity and the decision at the chosen\n"
            "false-match rate, whose threshold comes from the calibration file for the recognition\n"
-           "model (default " DEFAULT_CALIBRATION "; written by the LFW calibration). Without\n"
+           "model (default " FG_CALIBRATION_DEFAULT "; written by the LFW calibration). Without\n"
            "one, a documented fallback measured on a development subset of LFW is used and said so.\n\n"
            "options:\n"
            "  --fmr R              false-match rate of the decision (default 1e-4; the calibration\n"
@@ -677,7 +675,7 @@ int cmd_compare(int argc, char **argv) {
   double thr = NAN;
   char source[700] = "";
   fg_calibration cal;
-  const char *cp = cal_path ? cal_path : DEFAULT_CALIBRATION;
+  const char *cp = cal_path ? cal_path : FG_CALIBRATION_DEFAULT;
   int crc = fg_calibration_load(cp, &cal, &e);
   if (crc == FG_OK && mid && strncmp(cal.model_sha256, model_hex, 16)) {
     snprintf(source, sizeof source, "calibration %s is for model %.16s, not %s", cp, cal.model_sha256, model_hex);
