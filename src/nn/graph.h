@@ -6,8 +6,9 @@
  *
  * Flow: onnx_load.c fills a graph from protobuf → fold.c folds constants and
  * infers every shape for the fixed input size → fuse.c folds BatchNormalization
- * into Conv/Gemm and activations into their producer → exec_xnn.c / exec_ref.c
- * build something runnable from it.
+ * into Conv/Gemm and activations into their producer → session.c builds the
+ * steps that run it (XNNPACK segments and the C kernels of kernels.c; the
+ * reference backend: C kernels only).
  */
 #ifndef FG_NN_GRAPH_H
 #define FG_NN_GRAPH_H
