@@ -27,7 +27,7 @@ static int fill_info(const fg__graph *g, const int *idx, int n, fg_tensor_info *
 /* Distinct operator types in first-seen order, comma-separated. */
 static void list_ops(const fg__graph *g, char *ops, size_t cap) {
   for (int i = 0; i < g->n_nodes; i++) {
-    const char *op = g->nodes[i].op;
+    const char *op = g->nodes[i].op_type;
     char key[80], probe[600];
     snprintf(key, sizeof key, ",%s,", op);
     snprintf(probe, sizeof probe, ",%s,", ops);
@@ -46,10 +46,10 @@ static void compute_stats(fg_model *m, const uint8_t *data, size_t len) {
   for (int i = 0; i < g->n_nodes; i++) {
     const fg__node *n = &g->nodes[i];
     if (n->dead) { s->nodes_folded++; continue; }
-    if (!strcmp(n->op, "Conv")) {
+    if (n->op == FG__OP_CONV) {
       const fg__tensor *w = &g->t[n->in[1]], *o = &g->t[n->out[0]];
       s->macs += (uint64_t)(fg__tensor_count(o)) * (uint64_t)(w->dims[1] * w->dims[2] * w->dims[3]);
-    } else if (!strcmp(n->op, "Gemm") || !strcmp(n->op, "MatMul")) {
+    } else if (n->op == FG__OP_GEMM || n->op == FG__OP_MATMUL) {
       const fg__tensor *a = &g->t[n->in[0]], *o = &g->t[n->out[0]];
       int64_t K = a->dims[a->rank - 1];
       s->macs += (uint64_t)fg__tensor_count(o) * (uint64_t)K;

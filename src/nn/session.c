@@ -97,16 +97,16 @@ static size_t tbytes(const fg__tensor *t) { return fg__tensor_count(t) * fg__dty
 static int const_scalar(const fg__tensor *t) { return t->data && fg__tensor_count(t) == 1; }
 
 static int xnn_can(const fg__graph *g, fg__node *n) {
-  const char *op = n->op;
+  int op = n->op;
   const fg__tensor *x = &g->t[n->in[0]], *o = &g->t[n->out[0]];
   if (x->dtype != FG__DT_FLOAT || o->dtype != FG__DT_FLOAT) return 0;
-  if (!strcmp(op, "Conv")) {
+  if (op == FG__OP_CONV) {
     const fg__tensor *w = &g->t[n->in[1]];
     return w->data && (n->n_in < 3 || n->in[2] < 0 || g->t[n->in[2]].data);
   }
-  if (!strcmp(op, "Gemm")) {
+  if (op == FG__OP_GEMM) {
     const fg__tensor *b = &g->t[n->in[1]];
-    if (fg__attr_int(n, "transA", 0) || fg__attr_float(n, "alpha", 1) != 1.f || fg__attr_float(n, "beta", 1) != 1.f) return 0;
+    if (n->p.trans_a || n->p.alpha != 1.f || n->p.beta != 1.f) return 0;
     if (!b->data || x->rank != 2) return 0;
     if (n->n_in > 2 && n->in[2] >= 0) {
       const fg__tensor *c = &g->t[n->in[2]];
@@ -114,7 +114,7 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
     }
     return 1;
   }
-  if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div")) {
+  if (op == FG__OP_ADD || op == FG__OP_SUB || op == FG__OP_MUL || op == FG__OP_DIV) {
     for (int i = 0; i < 2; i++) {
       const fg__tensor *t = &g->t[n->in[i]];
       if (const_scalar(t)) continue;
@@ -123,7 +123,7 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
     }
     return 1;
   }
-  if (!strcmp(op, "PRelu")) {
+  if (op == FG__OP_PRELU) {
     /* XNNPACK's slope is per channel: accept only slopes that broadcast along the
      * channel axis alone ([C,1,1] or [1,C,1,1] on 4-D, [C] or [1,C] on 2-D). */
     const fg__tensor *sl = &g->t[n->in[1]];
@@ -134,20 +134,15 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
     }
     return sl->rank >= x->rank - 1;
   }
-  if (!strcmp(op, "Relu") || !strcmp(op, "Clip") || !strcmp(op, "Sigmoid")) return 1;
-  if (!strcmp(op, "Softmax"))
-    return x->rank == 2 && fg__norm_axis(fg__attr_int(n, "axis", g->opset >= 13 ? -1 : 1), 2) == 1;
-  if (!strcmp(op, "GlobalAveragePool")) return 1;
-  if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
-    fg__pool_geom geo;
-    const int64_t *ks;
-    fg__attr_ints(n, "kernel_shape", &ks);
-    if (fg__node_geom(n, x, (int)ks[0], (int)ks[1], &geo, NULL)) return 0;
-    if (op[0] == 'A' && (geo.pt || geo.pl || geo.pb || geo.pr || geo.dh != 1 || geo.dw != 1)) return 0;
+  if (op == FG__OP_RELU || op == FG__OP_CLIP || op == FG__OP_SIGMOID) return 1;
+  if (op == FG__OP_SOFTMAX) return x->rank == 2 && n->p.axis == 1;
+  if (op == FG__OP_GLOBALAVGPOOL) return 1;
+  if (op == FG__OP_MAXPOOL || op == FG__OP_AVGPOOL) {
+    const fg__pool_geom *geo = &n->p.geo;
+    if (op == FG__OP_AVGPOOL && (geo->pt || geo->pl || geo->pb || geo->pr || geo->dh != 1 || geo->dw != 1)) return 0;
     return 1;
   }
-  if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze") ||
-      !strcmp(op, "Identity") || !strcmp(op, "Dropout"))
+  if (fg__op_is_reshape(op))
     return layout_trivial(x) && layout_trivial(o) && o->rank <= 6 && x->rank <= 6;
   return 0;
 }
@@ -260,17 +255,16 @@ static int out_value(seg_ctx *c, int ti, uint32_t *id) {
 static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
   fg_session *s = c->s;
   const fg__graph *g = s->g;
-  const char *op = n->op;
+  int op = n->op;
   const fg__tensor *x = &g->t[n->in[0]], *o = &g->t[n->out[0]];
   float lo = n->act.lo, hi = n->act.hi;
   uint32_t in, out, w = XNN_INVALID_VALUE_ID, b = XNN_INVALID_VALUE_ID;
   enum xnn_status st = xnn_status_success;
   int rc;
   if ((rc = value(c, n->in[0], o->rank, &in))) goto fail;
-  if (!strcmp(op, "Conv")) {
+  if (op == FG__OP_CONV) {
     const fg__tensor *wt = &g->t[n->in[1]];
-    fg__pool_geom geo;
-    if ((rc = fg__node_geom(n, x, (int)wt->dims[2], (int)wt->dims[3], &geo, err))) return rc;
+    const fg__pool_geom geo = n->p.geo;
     size_t M = (size_t)wt->dims[0], cpg = (size_t)wt->dims[1], kh = (size_t)geo.kh, kw = (size_t)geo.kw;
     size_t C = (size_t)x->dims[1], groups = C / cpg;
     const float *W = wt->data;
@@ -301,9 +295,9 @@ static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
     else
       st = xnn_define_convolution_2d(c->sg, geo.pt, geo.pr, geo.pb, geo.pl, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh,
                                      geo.dw, (uint32_t)groups, cpg, M / groups, lo, hi, in, w, b, out, 0);
-  } else if (!strcmp(op, "Gemm")) {
+  } else if (op == FG__OP_GEMM) {
     const fg__tensor *bt = &g->t[n->in[1]];
-    int tb = (int)fg__attr_int(n, "transB", 0);
+    int tb = n->p.trans_b;
     size_t K = (size_t)x->dims[1], N = (size_t)o->dims[1];
     const float *B = bt->data;
     float *P = own(s, tbytes(bt));
@@ -319,44 +313,35 @@ static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
     if (!rc) rc = out_value(c, n->out[0], &out);
     if (rc) goto fail;
     st = xnn_define_fully_connected(c->sg, lo, hi, in, w, b, out, 0);
-  } else if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div")) {
+  } else if (op == FG__OP_ADD || op == FG__OP_SUB || op == FG__OP_MUL || op == FG__OP_DIV) {
     uint32_t in2;
     if ((rc = value(c, n->in[1], o->rank, &in2)) || (rc = out_value(c, n->out[0], &out))) goto fail;
-    if (op[0] == 'A') st = xnn_define_add2(c->sg, lo, hi, in, in2, out, 0);
-    else if (op[0] == 'S') st = xnn_define_subtract(c->sg, lo, hi, in, in2, out, 0);
-    else if (op[0] == 'M') st = xnn_define_multiply2(c->sg, lo, hi, in, in2, out, 0);
+    if (op == FG__OP_ADD) st = xnn_define_add2(c->sg, lo, hi, in, in2, out, 0);
+    else if (op == FG__OP_SUB) st = xnn_define_subtract(c->sg, lo, hi, in, in2, out, 0);
+    else if (op == FG__OP_MUL) st = xnn_define_multiply2(c->sg, lo, hi, in, in2, out, 0);
     else st = xnn_define_divide(c->sg, lo, hi, in, in2, out, 0);
-  } else if (!strcmp(op, "PRelu")) {
+  } else if (op == FG__OP_PRELU) {
     size_t d[1] = {(size_t)x->dims[1]};
     if ((rc = define_static(c, 1, d, g->t[n->in[1]].data, &w)) || (rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_prelu(c->sg, in, w, out, 0);
-  } else if (!strcmp(op, "Relu") || !strcmp(op, "Clip")) {
+  } else if (op == FG__OP_RELU || op == FG__OP_CLIP) {
     float l = 0, h = INFINITY;
-    if (op[0] == 'C') {
-      if (g->opset < 11) { l = fg__attr_float(n, "min", -INFINITY); h = fg__attr_float(n, "max", INFINITY); }
-      else {
-        l = n->n_in > 1 && n->in[1] >= 0 ? *(float *)g->t[n->in[1]].data : -INFINITY;
-        h = n->n_in > 2 && n->in[2] >= 0 ? *(float *)g->t[n->in[2]].data : INFINITY;
-      }
-    }
+    if (op == FG__OP_CLIP) { l = n->p.lo; h = n->p.hi; }
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_clamp(c->sg, fmaxf(l, lo), fminf(h, hi), in, out, 0);
-  } else if (!strcmp(op, "Sigmoid")) {
+  } else if (op == FG__OP_SIGMOID) {
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_sigmoid(c->sg, in, out, 0);
-  } else if (!strcmp(op, "Softmax")) {
+  } else if (op == FG__OP_SOFTMAX) {
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_softmax(c->sg, in, out, 0);
-  } else if (!strcmp(op, "GlobalAveragePool")) {
+  } else if (op == FG__OP_GLOBALAVGPOOL) {
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_global_average_pooling_2d(c->sg, lo, hi, in, out, 0);
-  } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
-    const int64_t *ks;
-    fg__attr_ints(n, "kernel_shape", &ks);
-    fg__pool_geom geo;
-    if ((rc = fg__node_geom(n, x, (int)ks[0], (int)ks[1], &geo, err))) return rc;
+  } else if (op == FG__OP_MAXPOOL || op == FG__OP_AVGPOOL) {
+    const fg__pool_geom geo = n->p.geo;
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
-    if (op[0] == 'M')
+    if (op == FG__OP_MAXPOOL)
       st = xnn_define_max_pooling_2d(c->sg, geo.pt, geo.pr, geo.pb, geo.pl, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw, lo, hi, in, out, 0);
     else
       st = xnn_define_average_pooling_2d(c->sg, 0, 0, 0, 0, geo.kh, geo.kw, geo.sh, geo.sw, lo, hi, in, out, 0);
@@ -367,10 +352,10 @@ static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
     st = xnn_define_static_reshape(c->sg, r, d, in, out, 0);
   }
   if (st != xnn_status_success)
-    return fg__seterr(err, FG_EBACKEND, "node '%s' (%s): XNNPACK refused the node (status %d)", fg__node_label(n), op, (int)st);
+    return fg__seterr(err, FG_EBACKEND, "node '%s' (%s): XNNPACK refused the node (status %d)", fg__node_label(n), n->op_type, (int)st);
   return FG_OK;
 fail:
-  return fg__seterr(err, rc, "node '%s' (%s): %s", fg__node_label(n), op, fg_strerror(rc));
+  return fg__seterr(err, rc, "node '%s' (%s): %s", fg__node_label(n), n->op_type, fg_strerror(rc));
 }
 
 static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, step *stp, fg_error *err) {
@@ -510,20 +495,19 @@ static int plan(fg_session *s, int use_xnn, fg_error *err) {
     fg__node *n = &g->nodes[pick];
     done[pick] = 1;
     const fg__tensor *x = &g->t[n->in[0]];
-    const int64_t *perm;
+    const int64_t *perm = n->p.perm;
     int kind = ST_C;
-    if (!strcmp(n->op, "Transpose") && is4(x) && (s->made[n->in[0]] & 2) && !(s->made[n->in[0]] & 1) &&
-        fg__attr_ints(n, "perm", &perm) == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1)
+    if (n->op == FG__OP_TRANSPOSE && is4(x) && (s->made[n->in[0]] & 2) && !(s->made[n->in[0]] & 1) &&
+        perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1)
       kind = ST_T0231_NHWC;
-    if (!strcmp(n->op, "Concat") && is4(x) && fg__norm_axis(fg__attr_int(n, "axis", 0), 4) == 1) {
+    if (n->op == FG__OP_CONCAT && is4(x) && n->p.axis == 1) {
       int all = 1;
       for (int k = 0; k < n->n_in; k++)
         if (!(s->made[n->in[k]] & 2) || g->t[n->in[k]].data) all = 0;
       if (all) kind = ST_CONCAT_NHWC;
     }
     if (kind == ST_C && n->n_out == 1 && !x->data && !g->t[n->out[0]].is_output &&
-        (!strcmp(n->op, "Reshape") || !strcmp(n->op, "Flatten") || !strcmp(n->op, "Squeeze") ||
-         !strcmp(n->op, "Unsqueeze") || !strcmp(n->op, "Identity") || !strcmp(n->op, "Dropout")))
+        fg__op_is_reshape(n->op))
       kind = ST_ALIAS;
     if (kind == ST_C || kind == ST_ALIAS)
       for (int k = 0; k < n->n_in; k++)
