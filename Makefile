@@ -15,7 +15,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -pthread \
               -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
+LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -ldnnl -lgomp -lm -pthread
 
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 GEN_C   := $(BUILD)/gen/onnx.pb-c.c
@@ -73,6 +73,7 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/onnx_build.h $(BUILD)/libface
 # The HTTP service: docs/openapi.json is built into the library (.incbin in
 # src/server/openapi.c), and test_server uses libcurl as its HTTP client.
 $(BUILD)/obj/src/server/openapi.o: docs/openapi.json
+$(BUILD)/obj/src/nn/quant_builtin.o: $(wildcard data/quant/*.json)
 $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 
 # The unit tests, then the officer console in headless Chromium against a real

@@ -141,7 +141,8 @@ static int model_info(int argc, char **argv) {
 
 typedef struct run_opts {
   const char *file, *inputs[8], *outputs[8];
-  int n_in, n_out, threads, runs, warmup, json, backend;
+  int n_in, n_out, threads, runs, warmup, json, backend, precision, ranges_mean, describe;
+  const char *ranges;
 } run_opts;
 
 static int parse_run(int argc, char **argv, run_opts *o, const char *cmd) {
@@ -164,8 +165,19 @@ static int parse_run(int argc, char **argv, run_opts *o, const char *cmd) {
       const char *b = arg_val(argc, argv, &i);
       if (!strcmp(b, "xnnpack")) o->backend = FG_BACKEND_XNNPACK;
       else if (!strcmp(b, "reference")) o->backend = FG_BACKEND_REFERENCE;
-      else { fprintf(stderr, "facegate model %s: --backend must be xnnpack or reference\n", cmd); return EXIT_USAGE; }
-    } else if (argv[i][0] == '-') { fprintf(stderr, "facegate model %s: unknown option '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
+      else if (!strcmp(b, "onednn")) o->backend = FG_BACKEND_ONEDNN;
+      else { fprintf(stderr, "facegate model %s: --backend must be xnnpack, onednn or reference\n", cmd); return EXIT_USAGE; }
+    } else if (!strcmp(argv[i], "--precision")) {
+      const char *p = arg_val(argc, argv, &i);
+      if (!strcmp(p, "fp32")) o->precision = FG_PRECISION_FP32;
+      else if (!strcmp(p, "bf16")) o->precision = FG_PRECISION_BF16;
+      else if (!strcmp(p, "int8")) o->precision = FG_PRECISION_INT8;
+      else { fprintf(stderr, "facegate model %s: --precision must be fp32, bf16 or int8\n", cmd); return EXIT_USAGE; }
+      if (o->precision != FG_PRECISION_FP32) o->backend = FG_BACKEND_ONEDNN;
+    } else if (!strcmp(argv[i], "--ranges")) o->ranges = arg_val(argc, argv, &i);
+    else if (!strcmp(argv[i], "--ranges-mean")) o->ranges_mean = 1;
+    else if (!strcmp(argv[i], "--describe")) o->describe = 1;
+    else if (argv[i][0] == '-') { fprintf(stderr, "facegate model %s: unknown option '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
     else if (!o->file) o->file = argv[i];
     else { fprintf(stderr, "facegate model %s: unexpected argument '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
   }
@@ -237,8 +249,17 @@ static int model_run_or_bench(int argc, char **argv, int bench) {
     goto done;
   }
   if ((rc = prepare(m, &o, in, out))) goto done;
-  fg_session_options so = {.threads = o.threads, .backend = o.backend};
-  if (fg_session_create(m, &so, &s, &e)) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
+  fg_quant_ranges *qr = NULL;
+  if (o.ranges && fg_quant_ranges_load(o.ranges, m, &qr, &e)) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
+  fg_session_options so = {.threads = o.threads, .backend = o.backend, .precision = o.precision, .ranges = qr,
+                           .ranges_mean = o.ranges_mean};
+  int src = fg_session_create(m, &so, &s, &e);
+  fg_quant_ranges_destroy(qr);
+  if (src) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
+  if (o.describe) {
+    char desc[65536];
+    if (fg_session_describe(s, desc, sizeof desc) >= 0) fputs(desc, stderr);
+  }
   if (!bench) {
     if (fg_session_run(s, (const float *const *)in, out, &e)) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
     for (size_t i = 0; i < no; i++) {
@@ -319,11 +340,16 @@ int cmd_model(int argc, char **argv) {
       "  info FILE.onnx [--json]\n"
       "      inputs, outputs, ops used, parameter count, MACs and SHA-256 of a model.\n"
       "  run FILE.onnx --input IN.npy [--input ...] [--output OUT.npy ...] [--threads N]\n"
-      "          [--backend xnnpack|reference]\n"
+      "          [--backend xnnpack|onednn|reference] [--precision fp32|bf16|int8]\n"
+      "          [--ranges RANGES.json [--ranges-mean]] [--describe]\n"
       "      run once on .npy tensors (float32/float64/uint8/int64, converted to float32, NCHW)\n"
       "      and write each output as float32 .npy (or print the first values).\n"
       "  bench FILE.onnx [--input IN.npy] [--threads N] [--runs 200] [--warmup 20] [--json]\n"
+      "          [--backend ...] [--precision ...] [--ranges ...] [--describe]\n"
       "      median latency of one run (inputs from .npy or a fixed pattern).\n"
+      "  --precision bf16|int8 runs on oneDNN; int8 quantises activations with the given ranges\n"
+      "  (facegate devset --record-ranges), or the built-in ones of a default model.\n"
+      "  --describe prints how each node runs (precision; oneDNN, C kernel or no-op).\n"
       "  bench-all [--models-dir DIR] [--threads N] [--json]\n"
       "      load the four default models with one session each and report peak RSS.\n";
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

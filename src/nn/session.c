@@ -1,5 +1,6 @@
 /*
- * fg_session: turns a prepared graph into a list of steps and runs them.
+ * The XNNPACK backend (and the reference backend): turns a prepared graph into
+ * a list of steps and runs them.
  *
  * Steps are XNNPACK segments (maximal groups of nodes XNNPACK can run, compiled
  * once into one xnn_runtime each), single nodes run by the C kernels, and layout
@@ -11,6 +12,11 @@
  * The reference backend is the same machinery with XNNPACK switched off: every
  * node is a C step. Buffers are allocated once per session, so XNNPACK runtimes
  * are set up once and each run is just "copy in, invoke steps, copy out".
+ *
+ * With more than one thread every segment is compiled twice, once on the
+ * session's thread pool and once on the caller's thread alone: the session
+ * (model.c, adapt.c) runs whichever is faster at the moment, which on a busy
+ * machine is the single-threaded one.
  */
 #include <math.h>
 #include <pthread.h>
@@ -27,9 +33,10 @@
  * Both cost nothing at run time: the output buffer is the input buffer. */
 enum { ST_C, ST_XNN, ST_TO_NHWC, ST_TO_NCHW, ST_T0231_NHWC, ST_CONCAT_NHWC, ST_ALIAS };
 
-typedef struct step { int kind, node, tensor; xnn_runtime_t rt; } step;
+typedef struct step { int kind, node, tensor; xnn_runtime_t rt[2]; /* [0] caller's thread, [1] pool */ } step;
 
-struct fg_session {
+typedef struct xsession xsession;
+struct xsession {
   const fg_model *m;
   const fg__graph *g;
   float **nchw, **nhwc;   /* per tensor: buffer in each layout (NULL when not needed) */
@@ -44,7 +51,7 @@ struct fg_session {
 
 /* ---------------------------------------------------------------- utilities */
 
-static void *own(fg_session *s, size_t bytes) {
+static void *own(xsession *s, size_t bytes) {
   if (s->n_owned == s->cap_owned) {
     int cap = s->cap_owned ? s->cap_owned * 2 : 64;
     void **o = realloc(s->owned, (size_t)cap * sizeof *o);
@@ -57,7 +64,7 @@ static void *own(fg_session *s, size_t bytes) {
   return p;
 }
 
-static int add_step(fg_session *s, int kind, int node, int tensor) {
+static int add_step(xsession *s, int kind, int node, int tensor) {
   if (s->n_steps == s->cap_steps) {
     int cap = s->cap_steps ? s->cap_steps * 2 : 64;
     step *st = realloc(s->steps, (size_t)cap * sizeof *st);
@@ -65,7 +72,7 @@ static int add_step(fg_session *s, int kind, int node, int tensor) {
     s->steps = st;
     s->cap_steps = cap;
   }
-  s->steps[s->n_steps++] = (step){kind, node, tensor, NULL};
+  s->steps[s->n_steps++] = (step){kind, node, tensor, {NULL, NULL}};
   return FG_OK;
 }
 
@@ -151,7 +158,7 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
 static int want_nhwc(const fg__tensor *t) { return is4(t) && !layout_trivial(t); }
 
 /* Make tensor ti available in the requested layout, inserting a conversion. */
-static int need(fg_session *s, int ti, int nhwc) {
+static int need(xsession *s, int ti, int nhwc) {
   const fg__tensor *t = &s->g->t[ti];
   if (!is4(t) || layout_trivial(t)) {
     /* one buffer serves both layouts */
@@ -166,7 +173,7 @@ static int need(fg_session *s, int ti, int nhwc) {
 }
 
 /* Buffer for a produced tensor in the given layout. */
-static int produce(fg_session *s, int ti, int nhwc) {
+static int produce(xsession *s, int ti, int nhwc) {
   const fg__tensor *t = &s->g->t[ti];
   if (!is4(t) || layout_trivial(t)) {
     if (!s->nchw[ti] && !(s->nchw[ti] = own(s, tbytes(t)))) return FG_ENOMEM;
@@ -183,7 +190,7 @@ static int produce(fg_session *s, int ti, int nhwc) {
 /* ------------------------------------------------------------ XNNPACK build */
 
 typedef struct seg_ctx {
-  fg_session *s;
+  xsession *s;
   xnn_subgraph_t sg;
   uint32_t *vid;      /* per tensor value id in this subgraph, XNN_INVALID_VALUE_ID if none */
   int *seg_of;        /* per node: segment number, -1 for C nodes */
@@ -205,7 +212,7 @@ static int define_static(seg_ctx *c, size_t rank, const size_t *dims, const floa
 
 /* Value id for an activation (or constant operand) used inside the segment. */
 static int value(seg_ctx *c, int ti, int out_rank, uint32_t *id) {
-  fg_session *s = c->s;
+  xsession *s = c->s;
   const fg__graph *g = s->g;
   const fg__tensor *t = &g->t[ti];
   if (c->vid[ti] != XNN_INVALID_VALUE_ID) { *id = c->vid[ti]; return FG_OK; }
@@ -238,7 +245,7 @@ static int value(seg_ctx *c, int ti, int out_rank, uint32_t *id) {
 
 /* Value id for a node output: external if used outside the segment. */
 static int out_value(seg_ctx *c, int ti, uint32_t *id) {
-  fg_session *s = c->s;
+  xsession *s = c->s;
   const fg__graph *g = s->g;
   const fg__tensor *t = &g->t[ti];
   int external = t->is_output || c->used_outside[ti];
@@ -253,7 +260,7 @@ static int out_value(seg_ctx *c, int ti, uint32_t *id) {
 }
 
 static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
-  fg_session *s = c->s;
+  xsession *s = c->s;
   const fg__graph *g = s->g;
   int op = n->op;
   const fg__tensor *x = &g->t[n->in[0]], *o = &g->t[n->out[0]];
@@ -358,7 +365,7 @@ fail:
   return fg__seterr(err, rc, "node '%s' (%s): %s", fg__node_label(n), n->op_type, fg_strerror(rc));
 }
 
-static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, step *stp, fg_error *err) {
+static int build_segment(xsession *s, int segno, int *seg_of, uint32_t *vid, step *stp, fg_error *err) {
   const fg__graph *g = s->g;
   char *used_outside = calloc((size_t)g->n_t + 1, 1);
   if (!used_outside) return fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -377,9 +384,10 @@ static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, s
   int rc = FG_OK;
   for (int i = 0; i < g->n_nodes && !rc; i++)
     if (seg_of[i] == segno) rc = define_node(&c, &g->nodes[i], err);
-  if (!rc) {
+  /* One runtime on the caller's thread, and one on the pool if there is one. */
+  for (int w = 0; w < (s->pool ? 2 : 1) && !rc; w++) {
     xnn_runtime_t rt;
-    enum xnn_status st = xnn_create_runtime_v2(c.sg, s->pool, 0, &rt);
+    enum xnn_status st = xnn_create_runtime_v2(c.sg, w ? s->pool : NULL, 0, &rt);
     if (st != xnn_status_success) rc = fg__seterr(err, FG_EBACKEND, "XNNPACK could not create a runtime (status %d)", (int)st);
     else {
       struct xnn_external_value *ev = calloc(c.next_ext + 1, sizeof *ev);
@@ -395,7 +403,7 @@ static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, s
         rc = fg__seterr(err, FG_EBACKEND, "XNNPACK could not set up the runtime");
       free(ev);
       if (rc) xnn_delete_runtime(rt);
-      else stp->rt = rt;
+      else stp->rt[w] = rt;
     }
   }
   xnn_delete_subgraph(c.sg);
@@ -409,10 +417,12 @@ static pthread_once_t xnn_once = PTHREAD_ONCE_INIT;
 static enum xnn_status xnn_init_status;
 static void xnn_init(void) { xnn_init_status = xnn_initialize(NULL); }
 
-void fg_session_destroy(fg_session *s) {
+static void xnn_destroy(void *impl) {
+  xsession *s = impl;
   if (!s) return;
   for (int i = 0; i < s->n_steps; i++)
-    if (s->steps[i].rt) xnn_delete_runtime(s->steps[i].rt);
+    for (int w = 0; w < 2; w++)
+      if (s->steps[i].rt[w]) xnn_delete_runtime(s->steps[i].rt[w]);
   for (int i = 0; i < s->n_owned; i++) free(s->owned[i]);
   if (s->pool) pthreadpool_destroy(s->pool);
   free(s->owned);
@@ -431,7 +441,7 @@ static int ready(const fg__graph *g, int i, const char *avail) {
   return 1;
 }
 
-static int plan(fg_session *s, int use_xnn, fg_error *err) {
+static int plan(xsession *s, int use_xnn, fg_error *err) {
   const fg__graph *g = s->g;
   int rc = FG_OK, nseg = 0;
   char *avail = calloc((size_t)g->n_t + 1, 1), *done = calloc((size_t)g->n_nodes + 1, 1);
@@ -562,8 +572,10 @@ out:
   return rc;
 }
 
+static const fg__backend xnn_backend; /* below */
+
 static int create(const fg_model *m, int use_xnn, int threads, fg_session **out, fg_error *err) {
-  fg_session *s = calloc(1, sizeof *s);
+  xsession *s = calloc(1, sizeof *s);
   if (!s) return fg__seterr(err, FG_ENOMEM, "out of memory");
   s->m = m;
   s->g = &m->g;
@@ -572,22 +584,22 @@ static int create(const fg_model *m, int use_xnn, int threads, fg_session **out,
   s->nhwc = calloc(nt, sizeof *s->nhwc);
   s->made = calloc(nt, 1);
   s->direct = calloc((size_t)m->g.n_inputs + 1, 1);
-  if (!s->nchw || !s->nhwc || !s->made || !s->direct) { fg_session_destroy(s); return fg__seterr(err, FG_ENOMEM, "out of memory"); }
+  if (!s->nchw || !s->nhwc || !s->made || !s->direct) { xnn_destroy(s); return fg__seterr(err, FG_ENOMEM, "out of memory"); }
   if (use_xnn) {
     pthread_once(&xnn_once, xnn_init);
     if (xnn_init_status != xnn_status_success) {
-      fg_session_destroy(s);
+      xnn_destroy(s);
       return fg__seterr(err, FG_EBACKEND, "XNNPACK failed to initialise (status %d): unsupported CPU?", (int)xnn_init_status);
     }
     if (threads > 1 && !(s->pool = pthreadpool_create((size_t)threads))) {
-      fg_session_destroy(s);
+      xnn_destroy(s);
       return fg__seterr(err, FG_ENOMEM, "could not create a pool of %d threads", threads);
     }
   }
   int rc = plan(s, use_xnn, err);
-  if (rc) { fg_session_destroy(s); return rc; }
-  *out = s;
-  return FG_OK;
+  if (!rc) rc = fg__session_wrap(&xnn_backend, s, s->pool ? threads : 1, out, err);
+  if (rc) xnn_destroy(s);
+  return rc;
 }
 
 int fg__session_create_ref(const fg_model *m, fg_session **out, fg_error *err) { return create(m, 0, 1, out, err); }
@@ -597,7 +609,7 @@ int fg__session_create_xnn(const fg_model *m, int threads, fg_session **out, fg_
 
 /* ---------------------------------------------------------------- running */
 
-static void concat_nhwc(fg_session *s, const fg__node *n) {
+static void concat_nhwc(xsession *s, const fg__node *n) {
   const fg__graph *g = s->g;
   const fg__tensor *o = &g->t[n->out[0]];
   size_t pixels = (size_t)(o->dims[0] * o->dims[2] * o->dims[3]), OC = (size_t)o->dims[1], pos = 0;
@@ -610,7 +622,8 @@ static void concat_nhwc(fg_session *s, const fg__node *n) {
   }
 }
 
-int fg_session_run(fg_session *s, const float *const *inputs, float *const *outputs, fg_error *err) {
+static int xnn_run(void *impl, int wide, const float *const *inputs, float *const *outputs, fg_error *err) {
+  xsession *s = impl;
   const fg__graph *g = s->g;
   for (int i = 0; i < g->n_inputs; i++) {
     if (!inputs || !inputs[i]) return fg__seterr(err, FG_EINVAL, "input %d is NULL", i);
@@ -621,7 +634,7 @@ int fg_session_run(fg_session *s, const float *const *inputs, float *const *outp
     const step *st = &s->steps[i];
     switch (st->kind) {
     case ST_XNN:
-      if (xnn_invoke_runtime(st->rt) != xnn_status_success)
+      if (xnn_invoke_runtime(st->rt[wide && st->rt[1]]) != xnn_status_success)
         return fg__seterr(err, FG_EBACKEND, "XNNPACK runtime failed");
       break;
     case ST_TO_NHWC: nchw_to_nhwc(s->nchw[st->tensor], s->nhwc[st->tensor], g->t[st->tensor].dims); break;
@@ -651,3 +664,5 @@ int fg_session_run(fg_session *s, const float *const *inputs, float *const *outp
   }
   return FG_OK;
 }
+
+static const fg__backend xnn_backend = {"xnnpack", xnn_run, NULL, xnn_destroy};
