@@ -513,6 +513,150 @@ static void test_refine_matches_fp16(void **state) {
   free(x), free(centre), free(q);
 }
 
+
+/* ---------------------------------------------------------------- IVF index */
+
+/* A clustered gallery: `nc` cluster centres, templates centre + noise, so that
+ * k-means has structure to find (as face embeddings do: one cluster per person
+ * and pose). Subjects have `per` templates each (fusion). */
+static fg_gallery *clustered(uint32_t dim, fg_encoding enc, unsigned flags, size_t n, size_t nc, size_t per,
+                             float *centres, float *keep) {
+  fg_gallery *g;
+  fg_error e;
+  assert_int_equal(fg_gallery_create_ex(dim, enc, NULL, flags, &g, &e), FG_OK);
+  for (size_t c = 0; c < nc; c++) rand_unit(centres + c * dim, dim);
+  float *x = malloc(dim * sizeof *x);
+  for (size_t t = 0; t < n; t++) {
+    char id[32];
+    snprintf(id, sizeof id, "s%zu", t / per);
+    rand_unit(x, dim);
+    const float *c = centres + (rnd() % nc) * dim;
+    for (uint32_t i = 0; i < dim; i++) x[i] = c[i] + 0.6f * x[i];
+    if (keep) memcpy(keep + t * dim, x, dim * sizeof *x);
+    assert_int_equal(fg_gallery_add(g, id, x, dim, NULL, &e), FG_OK);
+  }
+  free(x);
+  return g;
+}
+
+static void same_answers(const fg_gallery *g, const float *q, size_t nq, size_t k, unsigned flags, float thr,
+                         unsigned nprobe) {
+  fg_match *a = malloc(nq * k * sizeof *a), *b = malloc(nq * k * sizeof *b);
+  size_t *ca = malloc(nq * sizeof *ca), *cb = malloc(nq * sizeof *cb);
+  fg_error e;
+  fg_search_opts oi = {.flags = flags, .threshold = thr, .nprobe = nprobe}, ox = oi;
+  ox.flags |= FG_SEARCH_EXACT;
+  assert_int_equal(fg_gallery_search(g, q, nq, 0, k, &oi, a, ca, &e), FG_OK);
+  assert_int_equal(fg_gallery_search(g, q, nq, 0, k, &ox, b, cb, &e), FG_OK);
+  for (size_t j = 0; j < nq; j++) {
+    assert_int_equal(ca[j], cb[j]);
+    for (size_t i = 0; i < ca[j]; i++) {
+      assert_int_equal(a[j * k + i].subject, b[j * k + i].subject);
+      assert_int_equal(a[j * k + i].template_index, b[j * k + i].template_index);
+      assert_true(a[j * k + i].score == b[j * k + i].score);
+    }
+  }
+  free(a), free(b), free(ca), free(cb);
+}
+
+/* Searching every cell gives exactly exact search's answers (subjects,
+ * templates, scores, order), whatever the encoding, with fusion, templates
+ * and thresholds: the candidates are re-scored with the gallery's own rows. */
+static void test_ivf_all_cells_is_exact(void **state) {
+  (void)state;
+  uint32_t dim = 64;
+  size_t n = 6000, nc = 40, nq = 24;
+  float *centres = malloc(nc * dim * sizeof *centres), *q = malloc(nq * dim * sizeof *q);
+  static const struct { fg_encoding enc; unsigned flags; } kinds[] = {
+    {FG_ENCODING_FP32, 0}, {FG_ENCODING_FP16, 0}, {FG_ENCODING_INT8, 0}, {FG_ENCODING_INT8, FG_GALLERY_REFINE}};
+  for (size_t kd = 0; kd < sizeof kinds / sizeof *kinds; kd++) {
+    fg_gallery *g = clustered(dim, kinds[kd].enc, kinds[kd].flags, n, nc, 2, centres, NULL);
+    fg_error e;
+    fg_ivf_opts io = {.nlist = 32, .threads = 2};
+    assert_int_equal(fg_gallery_ivf_build(g, &io, &e), FG_OK);
+    fg_ivf_info in;
+    assert_int_equal(fg_gallery_ivf_info(g, &in), FG_OK);
+    assert_int_equal(in.nlist, 32);
+    assert_int_equal(in.entries, n);
+    assert_true(in.largest_cell < n);
+    for (size_t j = 0; j < nq; j++) {
+      float *x = q + j * dim;
+      rand_unit(x, dim);
+      const float *c = centres + (j % nc) * dim;
+      for (uint32_t i = 0; i < dim; i++) x[i] = c[i] + 0.6f * x[i];
+    }
+    same_answers(g, q, nq, 1, 0, 0, 32);
+    same_answers(g, q, nq, 10, 0, 0, 32);
+    same_answers(g, q, nq, 10, FG_SEARCH_TEMPLATES, 0, 32);
+    same_answers(g, q, nq, 10, FG_SEARCH_THRESHOLD, 0.45f, 32);
+    fg_gallery_destroy(g);
+  }
+  free(centres), free(q);
+}
+
+/* A few cells still find the mate of a probe near its template; the index
+ * follows adds, removals and compaction. */
+static void test_ivf_recall_and_updates(void **state) {
+  (void)state;
+  uint32_t dim = 64;
+  size_t n = 20000, nc = 200;
+  float *centres = malloc(nc * dim * sizeof *centres), *keep = malloc(n * dim * sizeof *keep);
+  fg_gallery *g = clustered(dim, FG_ENCODING_FP16, 0, n, nc, 1, centres, keep);
+  fg_error e;
+  assert_int_equal(fg_gallery_ivf_build(g, &(fg_ivf_opts){.nlist = 128, .nprobe = 8}, &e), FG_OK);
+  float *x = malloc(dim * sizeof *x), *noise = malloc(dim * sizeof *noise);
+  fg_match m[5];
+  size_t cnt, found = 0, tries = 400;
+  for (size_t i = 0; i < tries; i++) {
+    size_t t = rnd() % n;
+    rand_unit(noise, dim);
+    for (uint32_t d = 0; d < dim; d++) x[d] = keep[t * dim + d] + 0.15f * noise[d]; /* a mated probe */
+    assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+    found += cnt == 1 && m[0].template_index == t;
+  }
+  assert_true(found >= tries * 99 / 100);
+  /* removed subjects never come back; an added one is found at once */
+  size_t removed;
+  assert_int_equal(fg_gallery_remove(g, "s7", &removed, &e), FG_OK);
+  assert_int_equal(removed, 1);
+  assert_int_equal(fg_gallery_search(g, keep + 7 * dim, 1, 0, 3, NULL, m, &cnt, &e), FG_OK);
+  for (size_t i = 0; i < cnt; i++) assert_int_not_equal(m[i].template_index, 7);
+  rand_unit(x, dim);
+  size_t t_new;
+  assert_int_equal(fg_gallery_add(g, "new", x, dim, &t_new, &e), FG_OK);
+  assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_int_equal(m[0].template_index, t_new);
+  fg_ivf_info in;
+  assert_int_equal(fg_gallery_ivf_info(g, &in), FG_OK);
+  assert_int_equal(in.entries, n);
+  /* compaction renumbers templates: the index follows */
+  for (int r = 100; r < 200; r++) {
+    char id[16];
+    snprintf(id, sizeof id, "s%d", r);
+    assert_int_equal(fg_gallery_remove(g, id, NULL, &e), FG_OK);
+  }
+  assert_int_equal(fg_gallery_compact(g, &e), FG_OK);
+  assert_int_equal(fg_gallery_ivf_info(g, &in), FG_OK);
+  assert_int_equal(in.entries, n - 100);
+  uint32_t s_new;
+  assert_int_equal(fg_gallery_find_subject(g, "new", &s_new), FG_OK);
+  assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_int_equal(m[0].subject, s_new);
+  assert_int_equal(fg_gallery_search(g, keep + 500 * dim, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_string_equal(fg_gallery_subject_id(g, m[0].subject, NULL), "s500");
+  same_answers(g, keep + 1000 * dim, 8, 5, 0, 0, 128);
+  /* dropping it goes back to the scan; errors */
+  fg_gallery_ivf_drop(g);
+  assert_int_equal(fg_gallery_ivf_info(g, &in), FG_ENOTFOUND);
+  assert_int_equal(fg_gallery_ivf_build(g, &(fg_ivf_opts){.nlist = 70000}, &e), FG_EINVAL);
+  fg_gallery *empty;
+  assert_int_equal(fg_gallery_create(dim, FG_ENCODING_FP16, NULL, &empty, &e), FG_OK);
+  assert_int_equal(fg_gallery_ivf_build(empty, NULL, &e), FG_EINVAL);
+  fg_gallery_destroy(empty);
+  fg_gallery_destroy(g);
+  free(centres), free(keep), free(x), free(noise);
+}
+
 static void test_search_errors(void **state) {
   (void)state;
   fg_gallery *g = make_gallery(8, FG_ENCODING_INT8, 5, 1, NULL);
@@ -590,6 +734,8 @@ int main(void) {
       cmocka_unit_test(test_threads_batches_identical),
       cmocka_unit_test(test_encoding_error),
       cmocka_unit_test(test_refine_matches_fp16),
+      cmocka_unit_test(test_ivf_all_cells_is_exact),
+      cmocka_unit_test(test_ivf_recall_and_updates),
       cmocka_unit_test(test_search_errors),
       cmocka_unit_test(test_fpir_calibration),
   };

@@ -294,9 +294,13 @@ static void *scan(void *arg) {
  * of its fp16 row). */
 #define REFINE_ERR 4e-3f
 
-static float refine_score(const fg_gallery *g, fg__score_fn f16, const fg__probes *p, size_t t) {
+/* The score exact search gives template t: its fp16 refine copy, or the
+ * gallery's own fp32/fp16 row (`fn` the kernel for it; p holds the probe in
+ * f32 for rows of that length). For the IVF search's candidates. */
+static float exact_score(const fg_gallery *g, fg__score_fn fn, const fg__probes *p, size_t t) {
   float s;
-  f16(g->ref + t * g->ref_row_bytes, g->ref_row_bytes, 1, NULL, NULL, p, &s);
+  if (g->refine) fn(g->ref + t * g->ref_row_bytes, g->ref_row_bytes, 1, NULL, NULL, p, &s);
+  else fn(g->vec + t * g->row_bytes, g->row_bytes, 1, NULL, NULL, p, &s);
   return s;
 }
 
@@ -311,7 +315,9 @@ static float refine_score(const fg_gallery *g, fg__score_fn f16, const fg__probe
  * is kept); without it, the one template the int8 pass chose. */
 static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const float *f, ent *e, size_t n,
                                 size_t k, float thr, uint8_t *mark, int *unsure) {
-  fg__probes p = {.nq = 1, .pdim = g->ref_row_bytes / 2, .f32 = f};
+  size_t exact_bytes = g->refine ? g->ref_row_bytes : g->row_bytes;
+  size_t elem = g->refine || g->enc == FG_ENCODING_FP16 ? 2 : 4;
+  fg__probes p = {.nq = 1, .pdim = exact_bytes / elem, .f32 = f};
   qsort(e, n, sizeof *e, cmp_best_first);
   *unsure = 0;
   if (n > k) {
@@ -328,7 +334,7 @@ static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const flo
     for (size_t t = 0; t < g->n; t++) {
       uint32_t u = g->tsubj[t];
       if (u == FG__DEAD || !(mark[u >> 3] & (1u << (u & 7)))) continue;
-      float s = refine_score(g, f16, &p, t);
+      float s = exact_score(g, f16, &p, t);
       for (size_t i = 0; i < n; i++)
         if (e[i].key == u) {
           if (s > e[i].score) e[i].score = s, e[i].tmpl = (uint32_t)t; /* ties: the earlier template */
@@ -337,12 +343,145 @@ static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const flo
     }
     for (size_t i = 0; i < n; i++) mark[e[i].key >> 3] = 0;
   } else
-    for (size_t i = 0; i < n; i++) e[i].score = refine_score(g, f16, &p, e[i].tmpl);
+    for (size_t i = 0; i < n; i++) e[i].score = exact_score(g, f16, &p, e[i].tmpl);
   size_t kept = 0;
   for (size_t i = 0; i < n; i++)
     if (e[i].score >= thr) e[kept++] = e[i];
   qsort(e, kept, sizeof *e, cmp_best_first);
   return kept;
+}
+
+/* ------------------------------------------------------------ IVF search */
+
+/* One probe through the IVF index (ivf.c): the nprobe cells whose centroids
+ * score highest, their int8 codes scanned into a heap of kpool candidates
+ * (the same heap and fusion as the exact scan), then, unless the gallery is
+ * plain int8 (whose codes are its rows), every candidate re-scored with the
+ * gallery's exact rows (refine_candidates) so that the scores returned are
+ * exact search's. f: the normalised probe (pdim floats for the gallery's rows,
+ * zero padded; 8 x that for the kernel's probe slots, the rest zero). */
+typedef struct ivf_scratch {
+  uint8_t *qb;       /* int8 probe in every form, prep_bytes(code pdim) */
+  float *cf;         /* the probe for centroid rows: BATCH x cent_stride floats */
+  float *cscore;     /* nlist */
+  uint32_t *cells;   /* nprobe best cells */
+  float *scores;     /* BLOCK_ROWS */
+  ent *e;            /* kpool */
+} ivf_scratch;
+
+static size_t ivf_one(const fg_gallery *g, const fg__kernels *kt, const float *x, size_t k, size_t kpool, unsigned nprobe,
+                      int fused, float thr_pool, float thr, int exact_rescore, const float *fexact, uint8_t *mark,
+                      ivf_scratch *sc, ent *out, int *unsure) {
+  const fg__ivf *v = g->ivf;
+  /* the probe in int8 for the cells' codes */
+  size_t pdim = v->code_bytes;
+  fg__probes p;
+  {
+    uint8_t *buf = sc->qb;
+    float *f = (float *)(void *)buf;
+    int16_t *w = (int16_t *)(void *)(buf + FG_SEARCH_MAX_BATCH * pdim * sizeof(float));
+    int8_t *q = (int8_t *)(buf + FG_SEARCH_MAX_BATCH * pdim * (sizeof(float) + sizeof(int16_t)));
+    uint8_t *u = (uint8_t *)q + FG_SEARCH_MAX_BATCH * pdim;
+    memset(q, 0, FG_SEARCH_MAX_BATCH * pdim);
+    int32_t sum;
+    p.qscale[0] = fg__quantize_i8(x, g->dim, q, &sum);
+    for (size_t i = 0; i < FG_SEARCH_MAX_BATCH * pdim; i++) u[i] = (uint8_t)(q[i] + 128), w[i] = q[i];
+    p.nq = 1, p.pdim = pdim, p.f32 = f, p.i8 = q, p.u8 = u, p.i16 = w;
+  }
+  /* centroid scores (fp32) and the nprobe best cells (ties: the lower cell) */
+  fg__probes pc = {.nq = 1, .pdim = v->cent_stride, .f32 = sc->cf};
+  memcpy(sc->cf, x, g->dim * sizeof(float));
+  kt->f32((const uint8_t *)v->cent, v->cent_stride * sizeof(float), v->nlist, NULL, NULL, &pc, sc->cscore);
+  unsigned nc = 0;
+  for (uint32_t l = 0; l < v->nlist; l++) { /* insertion into a sorted list of the best nprobe */
+    float s = sc->cscore[l];
+    if (nc == nprobe && !(s > sc->cscore[sc->cells[nc - 1]])) continue;
+    unsigned i = nc < nprobe ? nc++ : nprobe - 1;
+    while (i > 0 && s > sc->cscore[sc->cells[i - 1]]) sc->cells[i] = sc->cells[i - 1], i--;
+    sc->cells[i] = l;
+  }
+  heap h;
+  heap_init(&h, sc->e, kpool, thr_pool);
+  for (unsigned c = 0; c < nc; c++) {
+    const fg__ivf_list *L = &v->lists[sc->cells[c]];
+    for (uint32_t b = 0; b < L->n; b += BLOCK_ROWS) {
+      size_t nr = L->n - b < BLOCK_ROWS ? L->n - b : BLOCK_ROWS;
+      kt->i8(L->codes + (size_t)b * v->code_bytes, v->code_bytes, nr, L->scale + b, L->sum + b, &p, sc->scores);
+      if (!block_may_enter(sc->scores, nr, 1, &h)) continue;
+      for (size_t r = 0; r < nr; r++) {
+        if (!(sc->scores[r] >= h.floor)) continue;
+        uint32_t t = L->tmpl[b + r], s = g->tsubj[t];
+        if (s == FG__DEAD) continue;
+        offer(&h, sc->scores[r], fused ? s : t, t, fused);
+      }
+    }
+  }
+  *unsure = 0;
+  size_t n = h.n;
+  if (exact_rescore) {
+    n = refine_candidates(g, fg__kernel_fn(kt, g->refine ? FG_ENCODING_FP16 : g->enc), fexact, h.e, n, k, thr, mark, unsure);
+    if (*unsure && h.n < kpool) /* the pool held everything the cells had: refine all of it */
+      n = refine_candidates(g, fg__kernel_fn(kt, g->refine ? FG_ENCODING_FP16 : g->enc), fexact, h.e, h.n, h.n, thr,
+                            mark, unsure), *unsure = 0;
+  } else
+    qsort(h.e, n, sizeof *h.e, cmp_best_first);
+  if (n > k) n = k;
+  memcpy(out, h.e, n * sizeof *out);
+  return n;
+}
+
+static int ivf_search(const fg_gallery *g, const fg__kernels *kt, const float *probes, size_t n_probes, size_t stride,
+                      size_t k, const fg_search_opts *opts, int fused, float thr, fg_match *matches, size_t *counts,
+                      fg_error *err) {
+  const fg__ivf *v = g->ivf;
+  unsigned nprobe = opts->nprobe ? opts->nprobe : v->nprobe;
+  if (nprobe > v->nlist) nprobe = v->nlist;
+  if (nprobe < 1) nprobe = 1;
+  /* candidates are re-scored with the exact rows unless the codes are the rows (plain int8) */
+  int exact_rescore = g->enc != FG_ENCODING_INT8 || (g->refine && !(opts->flags & FG_SEARCH_NO_REFINE));
+  size_t extra = exact_rescore ? FG_SEARCH_REFINE_EXTRA : 0;
+  size_t exact_bytes = g->refine ? g->ref_row_bytes : g->row_bytes;
+  size_t exact_pdim = exact_bytes / (g->refine || g->enc == FG_ENCODING_FP16 ? 2 : g->enc == FG_ENCODING_FP32 ? 4 : 1);
+  ivf_scratch sc = {0};
+  float *x = malloc(((size_t)g->dim + FG_SEARCH_MAX_BATCH * exact_pdim) * sizeof *x), *fexact = NULL;
+  int multi = exact_rescore && fused && g->n - g->n_dead > g->ns_live;
+  uint8_t *mark = multi ? calloc(g->ns / 8 + 1, 1) : NULL;
+  ent *pool = malloc(FG_SEARCH_MAX_K * sizeof *pool);
+  int rc = FG_OK;
+  if (posix_memalign((void **)&sc.qb, 64, prep_bytes(v->code_bytes)) ||
+      posix_memalign((void **)&sc.cf, 64, FG_SEARCH_MAX_BATCH * v->cent_stride * sizeof(float)))
+    sc.qb = sc.qb ? sc.qb : NULL, rc = FG_ENOMEM;
+  sc.cscore = malloc((size_t)v->nlist * sizeof *sc.cscore);
+  sc.cells = malloc((size_t)nprobe * sizeof *sc.cells);
+  sc.scores = malloc(BLOCK_ROWS * sizeof *sc.scores);
+  sc.e = malloc(FG_SEARCH_MAX_K * sizeof *sc.e);
+  if (rc || !x || (multi && !mark) || !pool || !sc.cscore || !sc.cells || !sc.scores || !sc.e) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory for search state");
+    goto out;
+  }
+  memset(sc.cf, 0, FG_SEARCH_MAX_BATCH * v->cent_stride * sizeof(float));
+  fexact = x + g->dim;
+  memset(fexact, 0, FG_SEARCH_MAX_BATCH * exact_pdim * sizeof *fexact);
+  for (size_t i = 0; i < n_probes; i++) {
+    fg__normalise(probes + i * stride, g->dim, x); /* checked by the caller */
+    memcpy(fexact, x, g->dim * sizeof *x);
+    size_t kpool = k + extra < FG_SEARCH_MAX_K ? k + extra : FG_SEARCH_MAX_K;
+    int unsure = 0;
+    size_t n;
+    for (;;) {
+      n = ivf_one(g, kt, x, k, kpool, nprobe, fused, exact_rescore ? thr - 2 * REFINE_ERR : thr, thr, exact_rescore,
+                  fexact, mark, &sc, pool, &unsure);
+      if (!unsure || kpool == FG_SEARCH_MAX_K) break;
+      kpool = 4 * kpool < FG_SEARCH_MAX_K ? 4 * kpool : FG_SEARCH_MAX_K; /* near-ties beyond the pool */
+    }
+    for (size_t e = 0; e < n; e++)
+      matches[i * k + e] = (fg_match){.subject = fused ? pool[e].key : g->tsubj[pool[e].tmpl],
+                                      .template_index = pool[e].tmpl, .score = pool[e].score};
+    counts[i] = n;
+  }
+out:
+  free(x), free(mark), free(pool), free(sc.qb), free(sc.cf), free(sc.cscore), free(sc.cells), free(sc.scores), free(sc.e);
+  return rc;
 }
 
 /* ------------------------------------------------------------ entry point */
@@ -387,6 +526,8 @@ static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes
   int fused = !(opts->flags & FG_SEARCH_TEMPLATES);
   float thr = (opts->flags & FG_SEARCH_THRESHOLD) ? opts->threshold : -INFINITY;
   if (isnan(thr)) return fg__seterr(err, FG_EINVAL, "threshold is NaN");
+  if (g->ivf && !(opts->flags & FG_SEARCH_EXACT))
+    return ivf_search(g, kt, probes, n_probes, stride, k, opts, fused, thr, matches, counts, err);
   /* Refine: the int8 pass keeps FG_SEARCH_REFINE_EXTRA more candidates, and
    * candidates up to 2 * REFINE_ERR below the threshold, for the fp16 pass to
    * decide. */
