@@ -7,7 +7,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-PKGS    := libprotobuf-c libsodium libturbojpeg libjpeg libpng libopenjp2 cairo jansson sqlite3 libmicrohttpd
+PKGS    := libprotobuf-c libsodium libturbojpeg libjpeg libpng libopenjp2 cairo jansson sqlite3 libpq libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -66,7 +66,7 @@ $(BUILD)/facegate.pc: facegate.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # ---- tests -------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/onnx_build.h $(BUILD)/libfacegate.a
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.h $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
@@ -79,11 +79,22 @@ $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 # The unit tests, then the officer console in headless Chromium against a real
 # `facegate serve` (tests/browser/run.sh, also `make browser-test`), then what
 # `make run` does, on a fresh data directory (tests/run_service_check.sh); the
-# gallery command line is checked by tests/cli_gallery.sh.
+# gallery command line is checked by tests/cli_gallery.sh. All of that on
+# SQLite; then the tests that use a store once more on PostgreSQL, in a
+# throw-away cluster that tests/pg/with-postgres starts and removes (each test
+# gets a new database: tests/teststore.h, tests/pg/testdb), and the failover
+# test (tests/failover/run, its own primary and standby). The closing line
+# counts both runs (tests/run.sh --total).
+STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
+                 test_records test_border_e2e test_border_crash test_server test_cluster)
 unit: all $(TEST_BIN)
-	@BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser \
-	  FACEGATE_LFW="$(FACEGATE_LFW)" tests/run.sh $(TEST_BIN) tests/browser/run.sh \
-	  tests/cli_gallery.sh tests/run_service_check.sh
+	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
+	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
+	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) tests/browser/run.sh \
+	  tests/cli_gallery.sh tests/run_service_check.sh; \
+	BROWSER_OUT=$(BUILD)/browser-postgresql TESTS_LABEL=postgresql tests/pg/with-postgres -- \
+	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh tests/failover/run; \
+	tests/run.sh --total $$tally sqlite postgresql
 
 test: setup
 	@$(MAKE) --no-print-directory unit
@@ -94,9 +105,14 @@ check-asan: setup
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS_EXTRA=-fsanitize=address,undefined unit-asan
 
+# The tests that use a store run a second time on PostgreSQL (tests/pg/with-postgres).
 unit-asan: LDLIBS += -fsanitize=address,undefined
 unit-asan: all $(TEST_BIN)
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(BUILD) tests/run.sh $(TEST_BIN)
+	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
+	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(BUILD) TESTS_TALLY=$$tally; \
+	TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN); \
+	TESTS_LABEL=postgresql tests/pg/with-postgres -- tests/run.sh $(STORE_TESTS); \
+	tests/run.sh --total $$tally sqlite postgresql
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,$(BUILD)-fuzz/fuzz_%,$(wildcard fuzz/fuzz_*.c))
@@ -238,3 +254,31 @@ bench-service: setup $(BUILD)/facegate $(BUILD)/bench/bench_service_lib
 	@scripts/setup packages wrk >/dev/null
 	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate \
 	  BENCH_LIB_BIN=$(BUILD)/bench/bench_service_lib OUT=$(BUILD)/bench/service.json bench/service/run
+
+# ---- the store: SQLite vs PostgreSQL vs PostgreSQL with a synchronous standby --
+# Encounter transactions per second (synthetic templates, the real encounter
+# code and durable commits), round trips per encounter, and a full encounter's
+# latency on each backend, in one run; build/bench/store.json (docs/deployment.md).
+.PHONY: bench-store
+$(BUILD)/bench/bench_store: bench/store/bench_store.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+
+bench-store: setup all $(BUILD)/bench/bench_store
+	BENCH_STORE_BIN=$(BUILD)/bench/bench_store scripts/bench-store
+
+# ---- failover: a primary, a synchronous standby, two servers under load ------------
+# The standby lost (503, counted, logged), then the primary killed and the standby
+# promoted: every acknowledged capture present exactly once, no 500, the outage
+# measured; build/failover.json (tests/failover/run). Also run by `make test`.
+.PHONY: test-failover
+test-failover: setup all
+	@tests/failover/run
+
+# ---- two servers on one PostgreSQL database, under wrk ----------------------------
+# Errors, lost and duplicated encounters (all must be 0) and throughput against
+# one server on SQLite in the same run; build/bench/cluster.json (bench/cluster/run).
+.PHONY: bench-cluster
+bench-cluster: setup all
+	@scripts/setup packages wrk
+	bench/cluster/run

@@ -16,14 +16,14 @@
  * passenger is referred and not crossed, and removing the entry deletes its
  * templates; a policy with a high liveness minimum gives LIVENESS_SUSPECT;
  * 1:1 verify of the same and of different people; a closed manifest refuses
- * encounters. LFW is needed for the flight (FACEGATE_LFW, default
+ * encounters. The store is the test's (tests/teststore.h): SQLite, or a new
+ * PostgreSQL database when FACEGATE_TEST_STORE=postgresql. LFW is needed for the flight (FACEGATE_LFW, default
  * ../shared/data/lfw); without it those tests are skipped with the reason
  * and only the request checks and a samples-based verify run.
  */
-#include "testutil.h"
+#include "teststore.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -47,7 +47,8 @@ static const char *const CATEGORY[NPAX] = {"citizen", "foreign", "resident", "fo
 #define OPT_FOR 6   /* foreign national who tries to opt out */
 #define LIVE 5      /* captured under the liveness policy */
 
-static char data_dir[256], db_path[300], lfw_root[4096];
+static ts_store T; /* T.dir is the data directory */
+static char lfw_root[4096];
 static int have_lfw, have_models;
 static int64_t clock_now;
 static fg_border *border;
@@ -73,21 +74,8 @@ static uint8_t *read_photo(const char *person, int k, size_t *len) {
 
 /* ---- the database, read directly for assertions ----------------------- */
 
-static int64_t sql_int(const char *sql, int64_t arg) {
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-    print_error("%s: %s\n", sql, sqlite3_errmsg(db));
-    fail();
-  }
-  if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, arg);
-  int64_t v = -1;
-  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
-}
+/* The first column of sql's first row, every `?` bound to arg (teststore.h). */
+static int64_t sql_int(const char *sql, int64_t arg) { return ts_int(T.target, sql, arg); }
 
 static int64_t count_encounters(void) { return sql_int("SELECT COUNT(*) FROM encounters", 0); }
 static int64_t count_crossings(int64_t t) {
@@ -117,7 +105,8 @@ static uint8_t *noise_pgm(size_t *len, unsigned seed) {
 static int open_border(const char *policy_file, fg_border **out) {
   fg_border_options o;
   fg_border_options_init(&o);
-  o.data_dir = data_dir;
+  o.data_dir = T.dir;
+  o.store = ts_store_opt(&T);
   o.store_flags = FG_STORE_NOSYNC;
   o.policy_file = policy_file;
   o.face.models_dir = tu_models_dir();
@@ -187,9 +176,7 @@ static int group_setup(void **state) {
   (void)state;
   struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = 27, .tm_hour = 9};
   clock_now = (int64_t)timegm(&tm);
-  snprintf(data_dir, sizeof data_dir, "/tmp/fg_encounter_XXXXXX");
-  if (!mkdtemp(data_dir)) return -1;
-  snprintf(db_path, sizeof db_path, "%s/facegate.db", data_dir);
+  ts_make(&T, "encounter");
   char models[1024];
   tu_path(models, sizeof models, tu_models_dir(), "fr_feature.onnx");
   have_models = tu_exists(models);
@@ -203,6 +190,10 @@ static int group_setup(void **state) {
     return 0;
   }
   if (open_border(NULL, &border) != FG_OK) return -1;
+  if (strcmp(fg_store_backend(border->store), ts_backend()) != 0) {
+    fprintf(stderr, "the border's store is %s, not %s\n", fg_store_backend(border->store), ts_backend());
+    return -1;
+  }
   if (!have_lfw) {
     fprintf(stderr, "LFW not found at %s: the flight scenario will be skipped\n", tu_lfw_dir());
     return 0;
@@ -213,7 +204,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
   (void)state;
   fg_border_close(border);
-  if (tu_rm_rf(data_dir) != 0) fprintf(stderr, "could not remove %s\n", data_dir);
+  ts_clean(&T);
   return 0;
 }
 
@@ -560,7 +551,7 @@ static void test_watchlist_hit(void **state) {
                    traveller[WATCHED]);
   /* Screening was audited without names. */
   assert_true(sql_int("SELECT COUNT(*) FROM audit WHERE action = 'watchlist.search'", 0) > 0);
-  assert_int_equal(sql_int("SELECT COUNT(*) FROM audit WHERE detail LIKE '%Chretien%'", 0), 0);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM audit WHERE lower(detail) LIKE '%chretien%'", 0), 0);
 
   /* Removal deletes the templates; the entry's row stays, marked removed. */
   fg_error e = {0};
@@ -589,7 +580,7 @@ static void test_liveness_policy(void **state) {
   (void)state;
   NEED_FLIGHT();
   char pol[400];
-  snprintf(pol, sizeof pol, "%s/policy.json", data_dir);
+  snprintf(pol, sizeof pol, "%s/policy.json", T.dir);
   FILE *f = fopen(pol, "w");
   assert_non_null(f);
   fputs("{\"liveness_min\": 1.0}\n", f);

@@ -1,7 +1,8 @@
 /*
  * Manifest import and the staged galleries (fg_border_manifest_*,
  * fg__flight_gallery, fg__watchlist_gallery) on real faces, in a fresh data
- * directory under /tmp.
+ * directory under /tmp and a fresh store (tests/teststore.h: SQLite, or a new
+ * PostgreSQL database when FACEGATE_TEST_STORE=postgresql).
  *
  * What is checked: the JSON and CSV parsers' limits and messages (no models
  * needed); malformed files are refused whole with FG_EFORMAT and nothing is
@@ -9,7 +10,8 @@
  * face-less image, a missing file, a duplicate document, a passenger without
  * a surname and a path escaping the directory gives the expected report and
  * rows, its blobs are sealed ("FGS1") and no photo's bytes, PNG signature or
- * raw template appear in the database files; an amend adds a late passenger,
+ * raw template appear in the files holding the store (SQLite's database and
+ * WAL; PostgreSQL's database directory and WAL); an amend adds a late passenger,
  * refuses one already on board and bumps the revision; the same passengers
  * in CSV give the same report and reuse the travellers; the flight gallery
  * ranks each traveller first for another photo of them and is cached per
@@ -20,7 +22,7 @@
  * and probed with _0002; without LFW the npm sample photos (each probed with
  * itself). Tests needing the models are skipped with the reason without them.
  */
-#include "testutil.h"
+#include "teststore.h"
 
 #include <sodium.h>
 #include <sys/stat.h>
@@ -35,7 +37,8 @@ static const char *const PEOPLE[NFACE] = {"Serena_Williams", "Laura_Bush", "Kofi
                                           "Jacques_Chirac", "Vicente_Fox"};
 static const char *const DOCS[NFACE] = {"A0001", "B0002", "C0003", "G0007", "H0008"};
 
-static char tmp[256], data_dir[300], man_dir[300], db_path[400];
+static ts_store T; /* T.dir is the data directory */
+static char man_dir[300];
 static char enrol[NFACE][4400], probe[NFACE][4400], blur[4400];
 /* face_ok: the photo has a face, so it is enrolled (whatever its quality);
  * face_good: and its quality passes (no low_quality problem). */
@@ -104,25 +107,25 @@ static int contains(const uint8_t *hay, size_t n, const void *needle, size_t m) 
 
 /* ---- reading the store directly ---------------------------------------------------- */
 
-static const fg_query Q_TRAVELLERS = {"t_travellers", "SELECT COUNT(*) FROM travellers"};
-static const fg_query Q_MANIFESTS = {"t_manifests", "SELECT COUNT(*) FROM manifests"};
-static const fg_query Q_AUDIT = {"t_audit", "SELECT COUNT(*) FROM audit"};
+static const fg_query Q_TRAVELLERS = {"t_travellers", "SELECT COUNT(*) FROM travellers", 1};
+static const fg_query Q_MANIFESTS = {"t_manifests", "SELECT COUNT(*) FROM manifests", 1};
+static const fg_query Q_AUDIT = {"t_audit", "SELECT COUNT(*) FROM audit", 1};
 static const fg_query Q_PASSENGERS = {"t_passengers",
-                                      "SELECT COUNT(*) FROM passengers WHERE manifest_id = ?"};
-static const fg_query Q_REVISION = {"t_revision", "SELECT revision FROM manifests WHERE id = ?"};
+                                      "SELECT COUNT(*) FROM passengers WHERE manifest_id = ?", 1};
+static const fg_query Q_REVISION = {"t_revision", "SELECT revision FROM manifests WHERE id = ?", 1};
 static const fg_query Q_PHOTOS = {
-    "t_photos", "SELECT id, image_sealed, template_sealed FROM photos WHERE manifest_id = ?"};
+    "t_photos", "SELECT id, image_sealed, template_sealed FROM photos WHERE manifest_id = ?", 3};
 static const fg_query Q_PROBLEMS = {
     "t_problems",
     "SELECT p.problems, p.enrolled FROM passengers p JOIN documents d ON d.id = p.document_id"
-    " WHERE p.manifest_id = ? AND d.doc_number = ?"};
+    " WHERE p.manifest_id = ? AND d.doc_number = ?", 2};
 static const fg_query Q_AUDIT_MANIFEST = {
-    "t_audit_manifest", "SELECT action, detail FROM audit WHERE action LIKE 'manifest.%' ORDER BY seq"};
+    "t_audit_manifest", "SELECT action, detail FROM audit WHERE action LIKE 'manifest.%' ORDER BY seq", 2};
 
 static int64_t count(const fg_query *q, int64_t arg) {
   fg_store *st;
   fg_error e;
-  assert_int_equal(fg_store_open(db_path, FG_STORE_READONLY, &st, &e), FG_OK);
+  assert_int_equal(fg_store_open(T.target, FG_STORE_READONLY, &st, &e), FG_OK);
   fg_val p = FG_V_INT(arg);
   int64_t v = -1;
   int found = 0;
@@ -165,11 +168,8 @@ static int text_row_fn(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 static int group_setup(void **state) {
   (void)state;
-  snprintf(tmp, sizeof tmp, "/tmp/fg_manifest_XXXXXX");
-  if (!mkdtemp(tmp)) return -1;
-  snprintf(data_dir, sizeof data_dir, "%s/data", tmp);
-  snprintf(man_dir, sizeof man_dir, "%s/m", tmp);
-  snprintf(db_path, sizeof db_path, "%s/facegate.db", data_dir);
+  ts_make(&T, "manifest");
+  snprintf(man_dir, sizeof man_dir, "%s/m", T.dir);
   mkdir(man_dir, 0700);
   char sub[400];
   snprintf(sub, sizeof sub, "%s/photos", man_dir);
@@ -202,13 +202,18 @@ static int group_setup(void **state) {
 
   fg_border_options o;
   fg_border_options_init(&o);
-  o.data_dir = data_dir;
+  o.data_dir = T.dir;
+  o.store = ts_store_opt(&T);
   o.store_flags = FG_STORE_NOSYNC;
   o.clock = test_clock;
   o.face.models_dir = tu_models_dir();
   fg_error e = {0};
   if (fg_border_open(&o, &border, &e) != FG_OK) {
     fprintf(stderr, "fg_border_open: %s\n", e.msg);
+    return -1;
+  }
+  if (strcmp(fg_store_backend(border->store), ts_backend()) != 0) {
+    fprintf(stderr, "the border's store is %s, not %s\n", fg_store_backend(border->store), ts_backend());
     return -1;
   }
   fg_face_engine *fe;
@@ -228,7 +233,7 @@ static int group_teardown(void **state) {
   (void)state;
   fg_border_close(border);
   json_decref(json_report);
-  if (tu_rm_rf(tmp) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+  ts_clean(&T);
   return 0;
 }
 
@@ -546,6 +551,33 @@ static int n_ok(void) {
          (blur_status == FG_FACE_OK || blur_status == FG_FACE_LOW_QUALITY);
 }
 
+/* A file of the store must not hold any of these in the clear. */
+typedef struct plain_scan {
+  uint8_t *photo_heads[4];
+} plain_scan;
+
+static int plain_file(void *ctx, const char *path, const uint8_t *db, size_t n) {
+  plain_scan *ps = ctx;
+  const struct {
+    const void *p;
+    size_t n;
+    const char *what;
+  } never[] = {{"\x89PNG\r\n\x1a\n", 8, "a PNG signature"},
+               {"FGT1\x01\x01", 6, "a template header"},
+               {"FGT1\x01\x02", 6, "a template header"},
+               {b64_c, 32, "a base64 photo"},
+               {ps->photo_heads[0], 24, "photo A"},
+               {ps->photo_heads[1], 24, "photo B (DG2)"},
+               {ps->photo_heads[2], 24, "photo C"},
+               {ps->photo_heads[3], 24, "photo G"}};
+  for (size_t k = 0; k < sizeof never / sizeof never[0]; k++)
+    if (contains(db, n, never[k].p, never[k].n)) {
+      print_error("%s in the clear in %s\n", never[k].what, path);
+      fail();
+    }
+  return 0;
+}
+
 static void progress(void *ctx, size_t done, size_t total) {
   size_t *calls = ctx;
   assert_true(done <= total);
@@ -613,7 +645,7 @@ static void test_import_json(void **state) {
   assert_int_equal(count(&Q_PASSENGERS, json_id), N_RECORDED);
   assert_int_equal(count(&Q_REVISION, json_id), 1);
   fg_store *st;
-  assert_int_equal(fg_store_open(db_path, FG_STORE_READONLY, &st, &e), FG_OK);
+  assert_int_equal(fg_store_open(T.target, FG_STORE_READONLY, &st, &e), FG_OK);
   photo_rows pr = {0};
   fg_val id = FG_V_INT(json_id);
   assert_int_equal(fg_store_exec(st, &Q_PHOTOS, &id, 1, photo_row, &pr, &e), FG_OK);
@@ -639,29 +671,16 @@ static void test_import_json(void **state) {
   assert_null(strstr(tr.b, "A0001"));
   fg_store_close(st);
 
-  /* Nothing in the database files is a photo or a raw template. */
-  const char *files[2] = {"facegate.db", "facegate.db-wal"};
+  /* Nothing in the files holding the store is a photo or a raw template. */
   size_t nb;
-  uint8_t *photo_heads[4];
+  plain_scan ps = {0};
   const char *srcs[4] = {enrol[0], NULL, enrol[2], enrol[3]};
   char dg2p[600];
   snprintf(dg2p, sizeof dg2p, "%s/b.dg2", man_dir);
   srcs[1] = dg2p;
-  for (int j = 0; j < 4; j++) photo_heads[j] = tu_read(srcs[j], &nb);
-  for (int f = 0; f < 2; f++) {
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", data_dir, files[f]);
-    if (!tu_exists(p)) continue;
-    size_t n;
-    uint8_t *db = tu_read(p, &n);
-    assert_false(contains(db, n, "\x89PNG\r\n\x1a\n", 8));
-    assert_false(contains(db, n, "FGT1\x01\x01", 6));
-    assert_false(contains(db, n, "FGT1\x01\x02", 6));
-    assert_false(contains(db, n, b64_c, 32));
-    for (int j = 0; j < 4; j++) assert_false(contains(db, n, photo_heads[j], 24));
-    free(db);
-  }
-  for (int j = 0; j < 4; j++) free(photo_heads[j]);
+  for (int j = 0; j < 4; j++) ps.photo_heads[j] = tu_read(srcs[j], &nb);
+  assert_true(ts_disk_files(&T, plain_file, &ps) > 0);
+  for (int j = 0; j < 4; j++) free(ps.photo_heads[j]);
 
   /* The same flight again is a conflict, not a second manifest. */
   json_t *again = NULL;

@@ -5,11 +5,14 @@
  * the audit chain (verifies; an edited, deleted or reordered event is named;
  * a cut-off tail is caught by the anchor) and API tokens. Each test works in
  * its own mkdtemp directory under /tmp and removes it.
+ *
+ * The audit chain's tests run on the test's store (tests/teststore.h): SQLite,
+ * or a fresh PostgreSQL database when FACEGATE_TEST_STORE=postgresql; the
+ * tampering goes behind facegate's back with the backend's own client.
  */
-#include "testutil.h"
+#include "teststore.h"
 
 #include <dirent.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "facegate/secure.h"
@@ -18,14 +21,12 @@
 typedef struct tmp {
   char dir[64];
   char key[96];
-  char db[96];
 } tmp;
 
 static void tmp_make(tmp *t) {
   snprintf(t->dir, sizeof t->dir, "/tmp/fg_secure_XXXXXX");
   assert_non_null(mkdtemp(t->dir));
   snprintf(t->key, sizeof t->key, "%s/facegate.key", t->dir);
-  snprintf(t->db, sizeof t->db, "%s/fg.db", t->dir);
 }
 
 static void tmp_clean(tmp *t) {
@@ -300,16 +301,6 @@ static void append_n(fg_store *st, fg_keyring *kr, int n) {
   }
 }
 
-static void sql(const char *db, const char *text) {
-  sqlite3 *h;
-  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-  char *msg = NULL;
-  int rc = sqlite3_exec(h, text, NULL, NULL, &msg);
-  if (rc != SQLITE_OK) print_error("%s: %s\n", text, msg);
-  assert_int_equal(rc, SQLITE_OK);
-  sqlite3_close(h);
-}
-
 static fg_audit_check verify(fg_store *st, fg_keyring *kr, const char *anchor) {
   fg_audit_check c;
   fg_error e = {0};
@@ -318,24 +309,44 @@ static fg_audit_check verify(fg_store *st, fg_keyring *kr, const char *anchor) {
 }
 
 /* A fresh chain of n events in a fresh database; the store and keyring are returned open. */
-static void fresh_chain(tmp *t, int n, fg_store **st, fg_keyring **kr) {
-  unlink(t->db);
+static void fresh_chain(ts_store *t, int n, fg_store **st, fg_keyring **kr) {
+  ts_reset(t);
   fg_error e = {0};
-  assert_int_equal(fg_store_open(t->db, FG_STORE_NOSYNC, st, &e), FG_OK);
-  *kr = open_kr(t->key);
+  int rc = fg_store_open(t->target, FG_STORE_NOSYNC, st, &e);
+  if (rc != FG_OK) print_error("open %s: %s\n", t->target, e.msg);
+  assert_int_equal(rc, FG_OK);
+  assert_string_equal(fg_store_backend(*st), ts_backend());
+  char key[128];
+  snprintf(key, sizeof key, "%s/facegate.key", t->dir);
+  *kr = open_kr(key);
   append_n(*st, *kr, n);
 }
 
+/* The audit test's store and scratch directory: removed by the teardown,
+ * also when an assertion failed half-way. */
+static int audit_setup(void **state) {
+  ts_store *t = calloc(1, sizeof *t);
+  if (!t) return -1;
+  ts_make(t, "audit");
+  *state = t;
+  return 0;
+}
+
+static int audit_teardown(void **state) {
+  ts_store *t = *state;
+  ts_clean(t);
+  free(t);
+  return 0;
+}
+
 static void test_audit(void **state) {
-  (void)state;
-  tmp t;
-  tmp_make(&t);
+  ts_store *t = *state;
   fg_store *st;
   fg_keyring *kr;
   fg_error e = {0};
 
   /* Empty chain. */
-  fresh_chain(&t, 0, &st, &kr);
+  fresh_chain(t, 0, &st, &kr);
   fg_audit_check c = verify(st, kr, NULL);
   assert_true(c.ok);
   assert_int_equal(c.events, 0);
@@ -372,7 +383,7 @@ static void test_audit(void **state) {
   assert_int_equal(fg_audit_verify(st, kr, "x:00", &c, &e), FG_EINVAL);
   /* Another key: the first event already fails. */
   char other[128];
-  snprintf(other, sizeof other, "%s/other.key", t.dir);
+  snprintf(other, sizeof other, "%s/other.key", t->dir);
   fg_keyring *kr2 = open_kr(other);
   c = verify(st, kr2, NULL);
   assert_false(c.ok);
@@ -380,7 +391,7 @@ static void test_audit(void **state) {
   fg_keyring_destroy(kr2);
 
   /* Edit one row's detail. */
-  sql(t.db, "UPDATE audit SET detail = '{\"gate\":\"g1\",\"score\":0.99}' WHERE seq = 4");
+  ts_raw(t->target, "UPDATE audit SET detail = '{\"gate\":\"g1\",\"score\":0.99}' WHERE seq = 4");
   c = verify(st, kr, NULL);
   assert_false(c.ok);
   assert_int_equal(c.bad_seq, 4);
@@ -391,16 +402,16 @@ static void test_audit(void **state) {
   fg_keyring_destroy(kr);
 
   /* Delete a middle row. */
-  fresh_chain(&t, 10, &st, &kr);
-  sql(t.db, "DELETE FROM audit WHERE seq = 6");
+  fresh_chain(t, 10, &st, &kr);
+  ts_raw(t->target, "DELETE FROM audit WHERE seq = 6");
   c = verify(st, kr, NULL);
   assert_false(c.ok);
   assert_int_equal(c.bad_seq, 6);
   assert_string_equal(c.problem, "event 6 is missing (deleted)");
-  sql(t.db, "DELETE FROM audit WHERE seq IN (7, 8)");
+  ts_raw(t->target, "DELETE FROM audit WHERE seq IN (7, 8)");
   c = verify(st, kr, NULL);
   assert_string_equal(c.problem, "events 6 to 8 are missing (deleted)");
-  sql(t.db, "DELETE FROM audit WHERE seq = 1");
+  ts_raw(t->target, "DELETE FROM audit WHERE seq = 1");
   assert_int_equal(verify(st, kr, NULL).bad_seq, 1);
   fg_store_close(st);
   fg_keyring_destroy(kr);
@@ -413,11 +424,11 @@ static void test_audit(void **state) {
       " WHERE s.seq = %d + %d - audit.seq) WHERE seq IN (%d, %d);";
   int pairs[2][2] = {{3, 8}, {5, 6}};
   for (int k = 0; k < 2; k++) {
-    fresh_chain(&t, 10, &st, &kr);
+    fresh_chain(t, 10, &st, &kr);
     char q[512];
     int a = pairs[k][0], b = pairs[k][1];
     snprintf(q, sizeof q, swap, a, b, a, b, a, b);
-    sql(t.db, q);
+    ts_raw(t->target, q);
     c = verify(st, kr, NULL);
     assert_false(c.ok);
     assert_int_equal(c.bad_seq, a);
@@ -429,11 +440,11 @@ static void test_audit(void **state) {
   }
 
   /* Truncate the tail: the chain itself still verifies; the anchor does not. */
-  fresh_chain(&t, 10, &st, &kr);
+  fresh_chain(t, 10, &st, &kr);
   assert_int_equal(fg_audit_head(st, &hseq, hex, &e), FG_OK);
   snprintf(anchor, sizeof anchor, "%lld:%s", (long long)hseq, hex);
   char mid[96];
-  sql(t.db, "DELETE FROM audit WHERE seq > 7");
+  ts_raw(t->target, "DELETE FROM audit WHERE seq > 7");
   c = verify(st, kr, NULL);
   assert_true(c.ok);
   assert_int_equal(c.head_seq, 7);
@@ -455,7 +466,6 @@ static void test_audit(void **state) {
   assert_false(verify(st, kr, anchor).ok);
   fg_store_close(st);
   fg_keyring_destroy(kr);
-  tmp_clean(&t);
 }
 
 static void test_tokens(void **state) {
@@ -527,7 +537,7 @@ int main(void) {
       cmocka_unit_test(test_keyring_file),
       cmocka_unit_test(test_seal),
       cmocka_unit_test(test_rotation),
-      cmocka_unit_test(test_audit),
+      cmocka_unit_test_setup_teardown(test_audit, audit_setup, audit_teardown),
       cmocka_unit_test(test_tokens),
       cmocka_unit_test(test_keyring_corpus),
   };

@@ -15,6 +15,10 @@
  * multipart/form-data and expect MATCHED, and see it in /metrics; and shut a
  * server down while an encounter is in flight and expect the encounter to
  * finish and be answered.
+ *
+ * The store is the test's (tests/teststore.h): SQLite in the data directory,
+ * or a new PostgreSQL database when FACEGATE_TEST_STORE=postgresql; every
+ * server the tests start uses it.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -31,13 +35,14 @@
 #include "facegate/secure.h"
 #include "facegate/server.h"
 #include "facegate/store.h"
-#include "testutil.h"
+#include "teststore.h"
 
 /* The report chart draws text with cairo, whose fontconfig caches live until exit. */
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\nleak:libcairo.so\n"; }
 
-static char data_dir[64], web_dir[96];
+static ts_store T; /* T.dir is the data directory */
+static char web_dir[96];
 static fg_server *srv;
 static unsigned port;
 static int have_models;
@@ -205,7 +210,8 @@ static void server_options(fg_server_options *o) {
   o->threads = 2;
   o->purge_interval = 0;
   o->auth_fail_limit = 1000000; /* the matrix makes many bad attempts; rate limits have their own server */
-  o->border.data_dir = data_dir;
+  o->border.data_dir = T.dir;
+  o->border.store = ts_store_opt(&T);
   o->border.store_flags = FG_STORE_NOSYNC;
   o->border.face.models_dir = tu_models_dir();
 }
@@ -220,9 +226,8 @@ static int start(fg_server_options *o, fg_server **s) {
 static int group_setup(void **state) {
   (void)state;
   if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) return -1;
-  snprintf(data_dir, sizeof data_dir, "/tmp/fg_server_XXXXXX");
-  if (!mkdtemp(data_dir)) return -1;
-  snprintf(web_dir, sizeof web_dir, "%s/web", data_dir);
+  ts_make(&T, "server");
+  snprintf(web_dir, sizeof web_dir, "%s/web", T.dir);
   char path[160];
   if (mkdir(web_dir, 0700) != 0) return -1;
   snprintf(path, sizeof path, "%s/index.html", web_dir);
@@ -237,7 +242,8 @@ static int group_setup(void **state) {
   /* Tokens through the library: one per role, and one revoked. */
   fg_border_options bo;
   fg_border_options_init(&bo);
-  bo.data_dir = data_dir;
+  bo.data_dir = T.dir;
+  bo.store = ts_store_opt(&T);
   bo.store_flags = FG_STORE_NOSYNC;
   fg_border *b;
   fg_error e = {0};
@@ -260,6 +266,11 @@ static int group_setup(void **state) {
     return -1;
   }
   fg_border_close(b);
+  /* The tokens are in the test's store (SQLite file or PostgreSQL database). */
+  if (ts_raw_int(T.target, "SELECT count(*) FROM tokens") != FG_ROLE_COUNT + 1) {
+    fprintf(stderr, "the tokens are not in the %s store %s\n", ts_backend(), T.target);
+    return -1;
+  }
 
   fg_server_options o;
   server_options(&o);
@@ -271,7 +282,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
   (void)state;
   fg_server_destroy(srv);
-  if (tu_rm_rf(data_dir) != 0) fprintf(stderr, "could not remove %s\n", data_dir);
+  ts_clean(&T);
   curl_global_cleanup();
   return 0;
 }
@@ -724,8 +735,8 @@ static void test_bind_refusals(void **state) {
 static void test_tls(void **state) {
   (void)state;
   char cert[160], key[160], cmd[512];
-  snprintf(cert, sizeof cert, "%s/cert.pem", data_dir);
-  snprintf(key, sizeof key, "%s/key.pem", data_dir);
+  snprintf(cert, sizeof cert, "%s/cert.pem", T.dir);
+  snprintf(key, sizeof key, "%s/key.pem", T.dir);
   snprintf(cmd, sizeof cmd,
            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
            "-subj /CN=127.0.0.1 -keyout %s -out %s >/dev/null 2>&1", key, cert);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <ftw.h>
 #include <unistd.h>
 
@@ -39,6 +40,13 @@ static inline void tu_path(char *buf, size_t n, const char *dir, const char *fil
 }
 
 static inline int tu_exists(const char *path) { return access(path, R_OK) == 0; }
+
+/* Monotonic milliseconds, for bounded waits in tests (never for assertions on speed). */
+static inline double fg__test_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 /* Skip the current test, printing why (cmocka's skip() prints no reason). */
 #define TU_SKIP(...)                                                            \

@@ -12,6 +12,8 @@
 --                 requests are answered (the driver then stops wrk with SIGINT:
 --                 wrk itself would sleep for the whole -d)
 --   FG_RESULT     where done() writes its JSON summary
+--   FG_KEY_PREFIX (optional) give every request its own Idempotency-Key,
+--                 PREFIX-THREAD-N, as a gate does (bench/cluster/run)
 --
 -- Request k (k = 0..N-1; thread t sends k = t, t+T, t+2T, ...) carries capture
 -- k mod C, so the library reference (bench_service_lib, one atomic counter over
@@ -56,6 +58,8 @@ end
 -- ---- each thread ---------------------------------------------------------------------
 
 local requests = {}   -- the prepared HTTP requests, one per capture
+local bodies, headers = {}, {} -- with FG_KEY_PREFIX: formatted per request instead
+local key_prefix = nil
 local quota, reserved, answered = 0, 0, 0
 local queue = {}     -- reserved request numbers (1-based, this thread) not yet sent
 ok, non2xx, t_first, t_last = 0, 0, 0, 0 -- globals: read by done() through thread:get
@@ -76,6 +80,8 @@ function init(args)
   local order = {}
   for j = 0, quota - 1 do order[#order + 1] = (me + T * j) % C + 1 end
   local cache = {}
+  local kp = os.getenv("FG_KEY_PREFIX")
+  if kp and kp ~= "" then key_prefix = kp .. "-" .. me .. "-" end
   for i, c in ipairs(order) do
     if not cache[c] then
       local f = assert(io.open(paths[c], "rb"))
@@ -90,12 +96,14 @@ function init(args)
         'Content-Disposition: form-data; name="image"; filename="capture.jpg"\r\n',
         "Content-Type: image/jpeg\r\n\r\n", img, "\r\n",
         "--", boundary, "--\r\n"})
-      cache[c] = wrk.format("POST", "/v1/encounters", {
+      headers = {
         ["Authorization"] = "Bearer " .. token,
         ["Content-Type"] = "multipart/form-data; boundary=" .. boundary,
-      }, body)
+      }
+      bodies[c] = body
+      cache[c] = wrk.format("POST", "/v1/encounters", headers, body)
     end
-    requests[i] = cache[c]
+    requests[i] = key_prefix and c or cache[c]
   end
 end
 
@@ -112,9 +120,14 @@ function request()
   -- wrk calls request() once on thread 1 before the run (to check the
   -- request): only requests that delay() reserved are counted
   local j = table.remove(queue, 1)
-  if not j then return requests[1] end
+  if not j then -- the check: never sent
+    if not key_prefix then return requests[1] end
+    return wrk.format("POST", "/v1/encounters", headers, bodies[requests[1]])
+  end
   if t_first == 0 then t_first = now_s() end
-  return requests[j]
+  if not key_prefix then return requests[j] end
+  headers["Idempotency-Key"] = key_prefix .. j
+  return wrk.format("POST", "/v1/encounters", headers, bodies[requests[j]])
 end
 
 function response(status, headers, body)

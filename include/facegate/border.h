@@ -44,6 +44,7 @@
 
 #include "facegate/error.h"
 #include "facegate/face.h"
+#include "facegate/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -129,6 +130,11 @@ void fg_border_close(fg_border *b);
 const fg_policy *fg_border_policy(const fg_border *b);
 /* The clock the module runs on. */
 int64_t fg_border_now(fg_border *b);
+/* The store's backend ("sqlite", "postgresql") and its connection's counters
+ * (round trips, reconnections, commits the synchronous standby did not
+ * confirm), for the service's metrics. */
+const char *fg_border_store_backend(const fg_border *b);
+void fg_border_store_stats(const fg_border *b, fg_store_stats *out);
 
 /* Times: "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS]Z" to epoch
  * seconds (FG_EINVAL when malformed or not a real date), and back
@@ -206,7 +212,14 @@ typedef struct fg_encounter_request {
   const char *document;  /* the presented document's number: required with opt_out (its
                             holder's category decides whether opting out is allowed);
                             otherwise optional, and when given the match must be its holder */
+  const char *key;       /* idempotency key chosen by the gate (NULL: none): 1 to
+                            FG_ENCOUNTER_KEY_MAX letters, digits, '-', '_', '.', ':' (a UUID).
+                            A retry with the same key by the same gate returns the first
+                            outcome (result.replayed) and records nothing more; the same key
+                            with another capture is FG_ECONFLICT. */
 } fg_encounter_request;
+
+#define FG_ENCOUNTER_KEY_MAX 128
 
 typedef struct fg_encounter_result {
   int64_t encounter_id;
@@ -225,6 +238,7 @@ typedef struct fg_encounter_result {
   int64_t referral_id;      /* > 0: a referral was opened */
   char referral_reason[24];
   int64_t crossing_id;      /* > 0: a crossing was recorded */
+  int replayed;             /* 1: the first outcome of this idempotency key, returned again */
   /* milliseconds */
   double ms_face, ms_search, ms_watchlist, ms_store, ms_total;
 } fg_encounter_result;
@@ -279,6 +293,9 @@ int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg
 /* status: NULL (all), "open", "secondary", "confirmed", "closed". Oldest first. */
 int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
                             fg_error *err);
+/* The same, only referrals raised at port of entry `site` (NULL: every site). */
+int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *status,
+                               const char *site, json_t **out, fg_error *err);
 /* The queue at a glance, for screens that poll it (the officer's console
  * every 2 s) and for staffing:
  *
@@ -326,6 +343,9 @@ int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller
  * and those who exited after it (with the exit linked to its entry). */
 int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t **out,
                         fg_error *err);
+/* The same, only travellers who entered at port of entry `site` (NULL: all). */
+int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
+                           json_t **out, fg_error *err);
 
 /* ---- retention, reports, audit, keys --------------------------------------- */
 
@@ -343,6 +363,18 @@ int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor
 /* Events with seq > after, oldest first, at most limit (0: 100). */
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
                          json_t **out, fg_error *err);
+/* Back the store up into the new file `path` (SQLite: a database file;
+ * PostgreSQL: a pg_dump custom-format file), sealed columns still sealed;
+ * audited ("store.backup"). *out: {backend, file, bytes, counts}. */
+int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, json_t **out,
+                     fg_error *err);
+/* Load a backup file into the empty store that o names (a SQLite path that
+ * does not exist yet, or an empty PostgreSQL database), open it with o's key
+ * file (which must be the one the backup was sealed with), apply retention as
+ * of now (fg_border_purge), verify the audit chain and record the restore.
+ * *out: {backend, file, counts, purge, audit}. Nothing of a failed load stays. */
+int fg_border_restore(const fg_border_options *o, const fg_actor *who, const char *path,
+                      json_t **out, fg_error *err);
 /* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
 int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
 

@@ -35,7 +35,8 @@ extern "C" {
   XX(MODEL,      -11, "made by another recognition model")                   \
   XX(PERM,       -12, "not permitted")                                       \
   XX(CONFLICT,   -13, "conflicts with the current state")                    \
-  XX(AUTH,       -14, "authentication failed")
+  XX(AUTH,       -14, "authentication failed")                               \
+  XX(UNAVAILABLE, -15, "temporarily unavailable; try again")
 
 typedef enum fg_errcode {
   FG_OK = 0,

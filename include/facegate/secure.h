@@ -78,6 +78,11 @@ int fg_unseal(const fg_keyring *kr, const uint8_t *sealed, size_t n, const char 
 int fg_sealed_key_id(const uint8_t *sealed, size_t n, uint32_t *key_id, fg_error *err);
 /* The associated data for a column of a row: "facegate:<table>.<column>:<id>". */
 void fg_seal_ad(char *buf, size_t cap, const char *table, const char *column, int64_t id);
+/* A value that tells key files apart without revealing a key (hex of a keyed
+ * BLAKE2b of a fixed label under the audit key, which rotation keeps): a
+ * store records it, so that a server holding another deployment's key file
+ * is refused instead of writing records nobody can open. */
+void fg_keyring_check_value(const fg_keyring *kr, char hex[65]);
 
 int fg_keyring_rotate_begin(fg_keyring *kr, const char *path, fg_error *err);
 int fg_keyring_rotate_finish(fg_keyring *kr, const char *path, fg_error *err);
@@ -98,6 +103,21 @@ typedef struct fg_audit_event {
  * none is open). *seq (may be NULL) receives its sequence number. */
 int fg_audit_append(fg_store *st, const fg_keyring *kr, const fg_audit_event *ev, int64_t *seq,
                     fg_error *err);
+
+/* The chain's newest event as a writer sees it: a transaction that appends
+ * several events reads it once (fg_audit_tail_read, which may be part of a
+ * read batch: the tail is filled when the batch runs) and appends after it
+ * without reading again (fg_audit_append_after, which advances it). Valid only
+ * inside the writer transaction that read it: the writer lock keeps the chain
+ * still until the commit. */
+typedef struct fg_audit_tail {
+  int64_t seq;
+  uint8_t hash[32];
+  int malformed; /* the newest row is not an audit event: nothing may follow it */
+} fg_audit_tail;
+int fg_audit_tail_read(fg_store *st, fg_audit_tail *tail, fg_error *err);
+int fg_audit_append_after(fg_store *st, const fg_keyring *kr, fg_audit_tail *tail,
+                          const fg_audit_event *ev, int64_t *seq, fg_error *err);
 
 typedef struct fg_audit_check {
   int64_t events;      /* events examined */

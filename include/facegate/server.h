@@ -36,6 +36,7 @@
 
 #include "facegate/border.h"
 #include "facegate/error.h"
+#include "facegate/log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -135,17 +136,6 @@ int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const cha
 /* Check a presented token: FG_OK and *info for a live token, FG_EAUTH for a
  * malformed, unknown or revoked one (err says which; never the token). */
 int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
-
-/* ---- logging --------------------------------------------------------------- */
-
-#define FG_LOG_ERROR 0
-#define FG_LOG_WARN 1
-#define FG_LOG_INFO 2
-
-/* Where the server's log lines go (one line, no newline). NULL (the
- * default): nowhere. The only process-wide mutable state of the server. */
-typedef void (*fg_log_fn)(void *ctx, int level, const char *line);
-void fg_log_set(fg_log_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

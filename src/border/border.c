@@ -37,6 +37,12 @@ int64_t fg_border_now(fg_border *b) { return b->clock(b->clock_ctx); }
 
 const fg_policy *fg_border_policy(const fg_border *b) { return &b->policy; }
 
+const char *fg_border_store_backend(const fg_border *b) { return fg_store_backend(b->store); }
+
+void fg_border_store_stats(const fg_border *b, fg_store_stats *out) {
+  fg_store_get_stats(b->store, out);
+}
+
 static char *dup_or_join(const char *given, const char *dir, const char *name) {
   if (given) return strdup(given);
   size_t n = strlen(dir) + strlen(name) + 2;
@@ -98,6 +104,28 @@ static int audit_policy(fg_border *b, fg_error *err) {
   return rc;
 }
 
+/* The key file must be the one this store was written with (meta
+ * 'key_check'); a store without the value gets this key file's. */
+static int check_key_file(fg_border *b, int writable, fg_error *err) {
+  char mine[65], theirs[65] = "";
+  fg_keyring_check_value(b->keys, mine);
+  fg_val k = FG_V_TEXT("key_check");
+  int rc = fg_store_exec(b->store, &FG_Q_ADM_META_GET, &k, 1, copy_text, theirs, err);
+  if (rc != FG_OK) return rc;
+  if (theirs[0] && strcmp(theirs, mine) != 0) {
+    char shown[512];
+    fg_store_redact(b->store_target, shown, sizeof shown);
+    return fg__seterr(err, FG_EPERM,
+                      "store %s was written with another key file than %s (another "
+                      "deployment's, or a replaced one): its sealed records would not open; "
+                      "use the deployment's key file (docs/deployment.md)",
+                      shown, b->key_path);
+  }
+  if (theirs[0] || !writable) return FG_OK;
+  fg_val kv[2] = {FG_V_TEXT("key_check"), FG_V_TEXT(mine)};
+  return fg_store_exec(b->store, &FG_Q_ADM_META_PUT, kv, 2, NULL, NULL, err);
+}
+
 int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
   fg_border_options defaults;
   if (!o) {
@@ -145,8 +173,28 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
   if (!o->store || !o->key_file) {
     if ((rc = make_dirs(dir, err)) != FG_OK) goto fail;
   }
-  if ((rc = fg_keyring_open(b->key_path, FG_KEYRING_CREATE, &b->keys, err)) != FG_OK) goto fail;
+  /* The key file is created only for a store that has none yet: next to a
+   * store written with another key, a fresh one would seal what nobody else
+   * can open. */
+  rc = fg_keyring_open(b->key_path, 0, &b->keys, err);
+  if (rc != FG_OK && rc != FG_ENOTFOUND) goto fail;
   if ((rc = fg_store_open(b->store_target, o->store_flags, &b->store, err)) != FG_OK) goto fail;
+  if (!b->keys) {
+    char theirs[65] = "";
+    fg_val k = FG_V_TEXT("key_check");
+    if ((rc = fg_store_exec(b->store, &FG_Q_ADM_META_GET, &k, 1, copy_text, theirs, err)) != FG_OK)
+      goto fail;
+    if (theirs[0]) {
+      rc = fg__seterr(err, FG_ENOTFOUND,
+                      "key file %s not found, and this store's records are sealed with a key "
+                      "file: copy the deployment's key file there (docs/deployment.md)",
+                      b->key_path);
+      goto fail;
+    }
+    if ((rc = fg_keyring_open(b->key_path, FG_KEYRING_CREATE, &b->keys, err)) != FG_OK) goto fail;
+  }
+  if ((rc = check_key_file(b, !(o->store_flags & FG_STORE_READONLY), err)) != FG_OK) goto fail;
+  if ((rc = fg__gallery_cache_listen(b, err)) != FG_OK) goto fail;
 
   const char *cal = o->calibration ? o->calibration : DEFAULT_CALIBRATION;
   b->have_cal = fg_calibration_load(cal, &b->cal, NULL) == FG_OK;
@@ -212,7 +260,21 @@ int fg__border_audit(fg_border *b, const fg_actor *who, const char *action, cons
       .purpose = who && who->purpose ? who->purpose : (purpose ? purpose : ""),
       .detail = detail ? detail : "",
   };
-  return fg_audit_append(b->store, b->keys, &ev, NULL, err);
+  uint64_t serial = fg_store_txn_serial(b->store);
+  if (serial == 0) return fg_audit_append(b->store, b->keys, &ev, NULL, err);
+  if (b->tail_serial != serial) {
+    int rc2 = fg_audit_tail_read(b->store, &b->tail, err);
+    if (rc2 != FG_OK) return rc2;
+    b->tail_serial = serial;
+  }
+  return fg_audit_append_after(b->store, b->keys, &b->tail, &ev, NULL, err);
+}
+
+int fg__border_audit_prefetch(fg_border *b, fg_error *err) {
+  uint64_t serial = fg_store_txn_serial(b->store);
+  if (serial == 0 || b->tail_serial == serial) return FG_OK;
+  b->tail_serial = serial;
+  return fg_audit_tail_read(b->store, &b->tail, err);
 }
 
 int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,

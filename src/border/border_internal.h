@@ -26,6 +26,8 @@ typedef struct fg__gallery_cache {
   int64_t key;       /* manifest id (flight); watchlist: earliest expiry held (0: none) */
   int64_t revision;  /* manifests.revision / the watchlist's change counter */
   int valid;
+  int trusted;       /* store notifies: no change announced since checked_ms */
+  double checked_ms; /* when the revision was last read (fg__ms) */
   fg_gallery *g;     /* NULL when empty */
   size_t photos;     /* templates before fusion: what sets the FPIR threshold */
 } fg__gallery_cache;
@@ -49,6 +51,8 @@ struct fg_border {
   fg__gallery_cache flights[FG__FLIGHT_CACHE];
   unsigned flight_next;       /* round-robin eviction */
   fg__gallery_cache watchlist;
+  fg_audit_tail tail;         /* the audit chain's tail as this transaction left it */
+  uint64_t tail_serial;       /* the store transaction it belongs to (0: none) */
 };
 
 /* ---- border.c ---- */
@@ -62,7 +66,10 @@ int fg__border_text(const char *what, const char *s, size_t max, fg_error *err);
 int fg__border_face(fg_border *b, fg_face_engine **fe, fg_error *err);
 /* Append an audit event for `who` (purpose defaults to `purpose` when the
  * actor gives none). detail: JSON text or NULL. Inside the caller's
- * transaction when one is open. */
+ * transaction when one is open; there the chain's tail is read once per
+ * transaction (or queued in a read batch by fg__border_audit_prefetch) and
+ * kept in b, so N events cost one read. */
+int fg__border_audit_prefetch(fg_border *b, fg_error *err);
 int fg__border_audit(fg_border *b, const fg_actor *who, const char *action, const char *object,
                      const char *purpose, const char *detail, fg_error *err);
 /* Same with a json_t detail (not stolen). */
@@ -101,20 +108,73 @@ json_t *fg__json_time(int64_t t);
  * entry of a foreign national gets admitted_until (the given value when > 0,
  * else at + policy.admit_days). method: "biometric" or "manual"; officer may
  * be NULL for biometric. Audited as "crossing.create". */
+typedef struct fg__crossing_facts {
+  const char *category; /* the traveller's category */
+  int64_t open_entry;   /* exit: the entry it closes (0: none) */
+  int64_t id;           /* taken up front with fg_store_next_id (0: the insert returns it) */
+} fg__crossing_facts;
+/* known (may be NULL): what the caller already read in its transaction, so
+ * that recording the crossing needs no read of its own. */
 int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
                         const char *direction, int64_t at, const char *port,
                         int64_t manifest_id, int64_t encounter_id, const char *method,
-                        const char *officer, int64_t admitted_until, int64_t *crossing_id,
-                        fg_error *err);
+                        const char *officer, int64_t admitted_until,
+                        const fg__crossing_facts *known, int64_t *crossing_id, fg_error *err);
 
 /* ---- referral.c ---- */
 
 /* Open a referral for an encounter inside the caller's transaction.
  * reason: one of the schema's referral reasons; traveller_id: the candidate
- * (0: none). Audited as "referral.create". */
+ * (0: none). *referral_id > 0 on entry: the id taken up front
+ * (fg_store_next_id), used as is; otherwise it receives the new one. Audited
+ * as "referral.create". */
 int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
                       const char *reason, int64_t traveller_id, int64_t *referral_id,
                       fg_error *err);
+
+/* ---- encounter.c ---- */
+
+/* A capture whose face was already turned into an embedding: the store and
+ * search half of an encounter alone, for the store benchmark (bench/store).
+ * rq->image is still sealed and stored as the capture. */
+typedef struct fg__precomputed_face {
+  const float *embedding;
+  int dim;
+  float quality;
+} fg__precomputed_face;
+int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
+                              const fg__precomputed_face *face, fg_encounter_result *r,
+                              fg_error *err);
+
+/* ---- encounter_key.c: idempotent gates ---- */
+
+/* NULL or a well-formed key (FG_EINVAL naming the rule otherwise). */
+int fg__encounter_key_check(const char *key, fg_error *err);
+/* SHA-256 (hex) of what makes a capture the same request. */
+void fg__encounter_fingerprint(const fg_encounter_request *rq, char hex[65]);
+/* A key's row, read on its own or in a read batch (filled when it runs). */
+typedef struct fg__key_row {
+  int found;
+  int64_t encounter_id;
+  uint8_t *sealed; /* malloc'd; freed by resolve */
+  size_t n;
+} fg__key_row;
+int fg__encounter_key_read(fg_border *b, const fg_actor *who, const char *key, fg__key_row *k,
+                           fg_error *err);
+/* After the read: as fg__encounter_key_lookup. */
+int fg__encounter_key_resolve(fg_border *b, fg__key_row *k, const char *key,
+                              const char fingerprint[65], fg_encounter_result *r, int *found,
+                              fg_error *err);
+/* The first outcome of (who, rq->key), into r (replayed = 1) with *found = 1;
+ * *found = 0 when the key is new; FG_ECONFLICT when it was used for another
+ * request (fingerprint). */
+int fg__encounter_key_lookup(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
+                             const char fingerprint[65], fg_encounter_result *r, int *found,
+                             fg_error *err);
+/* Keep r as (who, rq->key)'s first outcome, inside the encounter's transaction. */
+int fg__encounter_key_store(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
+                            const char fingerprint[65], const fg_encounter_result *r, int64_t at,
+                            fg_error *err);
 
 /* ---- gallery_cache.c ---- */
 
@@ -129,5 +189,13 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
 /* Forget cached galleries (after a purge, key rotation, watchlist change). */
 void fg__gallery_cache_reset(fg_border *b);
 void fg__gallery_cache_release(fg_border *b);
+/* Several servers on one store: listen for the changes other servers
+ * announce (at open), and announce one (inside the writer's transaction, so
+ * it goes out with the commit): the watchlist, or manifest id's gallery (0:
+ * every manifest's). Nothing happens on a store without notifications. */
+#define FG__CHANNEL_WATCHLIST "facegate_watchlist"
+#define FG__CHANNEL_MANIFEST "facegate_manifest"
+int fg__gallery_cache_listen(fg_border *b, fg_error *err);
+int fg__border_announce(fg_border *b, const char *channel, int64_t id, fg_error *err);
 
 #endif

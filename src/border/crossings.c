@@ -43,8 +43,8 @@ static int copy_text64(void *ctx, const fg_val *c, int n, fg_error *err) {
 int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
                         const char *direction, int64_t at, const char *port,
                         int64_t manifest_id, int64_t encounter_id, const char *method,
-                        const char *officer, int64_t admitted_until, int64_t *crossing_id,
-                        fg_error *err) {
+                        const char *officer, int64_t admitted_until,
+                        const fg__crossing_facts *known, int64_t *crossing_id, fg_error *err) {
   int is_entry = direction && strcmp(direction, "entry") == 0;
   if (!is_entry && !(direction && strcmp(direction, "exit") == 0))
     return fg__seterr(err, FG_EINVAL, "crossing: direction must be \"entry\" or \"exit\"");
@@ -57,19 +57,25 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
   if (rc != FG_OK) return rc;
   char category[64] = "";
   fg_val tid = FG_V_INT(traveller_id);
-  rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_CATEGORY, &tid, 1, copy_text64, category, err);
-  if (rc == FG_OK && !category[0])
-    rc = fg__seterr(err, FG_ENOTFOUND, "crossing: no traveller %lld", (long long)traveller_id);
-  int64_t entry_id = 0, until = 0, id = 0;
-  if (rc == FG_OK && !is_entry)
-    rc = fg_store_exec_int(b->store, &FG_Q_REC_OPEN_ENTRY, &tid, 1, &entry_id, NULL, err);
-  else if (rc == FG_OK && strcmp(category, "foreign") == 0)
+  int64_t entry_id = 0, until = 0, id = known ? known->id : 0;
+  if (known && known->category) {
+    snprintf(category, sizeof category, "%s", known->category);
+    entry_id = known->open_entry;
+  } else {
+    rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_CATEGORY, &tid, 1, copy_text64, category, err);
+    if (rc == FG_OK && !category[0])
+      rc = fg__seterr(err, FG_ENOTFOUND, "crossing: no traveller %lld", (long long)traveller_id);
+    if (rc == FG_OK && !is_entry)
+      rc = fg_store_exec_int(b->store, &FG_Q_REC_OPEN_ENTRY, &tid, 1, &entry_id, NULL, err);
+  }
+  if (rc == FG_OK && is_entry && strcmp(category, "foreign") == 0)
     until = admitted_until > 0 ? admitted_until : at + (int64_t)b->policy.admit_days * DAY;
   if (rc != FG_OK) {
     fg_store_rollback(b->store);
     return rc;
   }
-  fg_val p[11] = {
+  fg_val p[12] = {
+      FG_V_INT(id),
       tid,
       FG_V_TEXT(direction),
       FG_V_INT(at),
@@ -82,7 +88,10 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
       entry_id > 0 ? FG_V_INT(entry_id) : FG_V_NULL,
       FG_V_TEXT(category),
   };
-  rc = fg_store_exec_int(b->store, &FG_Q_REC_CROSSING_INSERT, p, 11, &id, NULL, err);
+  if (id > 0) /* taken up front: nothing to wait for */
+    rc = fg_store_exec(b->store, &FG_Q_REC_CROSSING_INSERT_ID, p, 12, NULL, NULL, err);
+  else
+    rc = fg_store_exec_int(b->store, &FG_Q_REC_CROSSING_INSERT, p + 1, 11, &id, NULL, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "crossing.create", "crossing", id, "entry/exit record",
@@ -144,8 +153,8 @@ static int resolve_traveller(fg_border *b, const char *key, int64_t *id, fg_erro
 }
 
 static int traveller_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   json_t **out = ctx;
-  if (n < 7) return fg__seterr(err, FG_EIO, "traveller: unexpected columns");
   *out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", val_json(&c[0]), "surname",
                    val_json(&c[1]), "given_names", val_json(&c[2]), "date_of_birth",
                    val_json(&c[3]), "nationality", val_json(&c[4]), "sex", val_json(&c[5]),
@@ -154,8 +163,8 @@ static int traveller_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 }
 
 static int document_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   json_t *arr = ctx;
-  if (n < 4) return fg__seterr(err, FG_EIO, "document: unexpected columns");
   json_t *d = json_pack("{s:o, s:o, s:o, s:o}", "type", val_json(&c[0]), "number",
                         val_json(&c[1]), "issuing_state", val_json(&c[2]), "expiry",
                         val_json(&c[3]));
@@ -164,8 +173,8 @@ static int document_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 }
 
 static int crossing_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   json_t *arr = ctx;
-  if (n < 14) return fg__seterr(err, FG_EIO, "crossing: unexpected columns");
   json_t *flight = c[6].type == FG_VAL_TEXT
                        ? json_pack("{s:o, s:o}", "carrier", val_json(&c[5]), "flight",
                                    val_json(&c[6]))
@@ -294,16 +303,24 @@ static int overstay_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t **out,
                         fg_error *err) {
+  return fg_border_overstays_at(b, who, as_of, NULL, out, err);
+}
+
+int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
+                           json_t **out, fg_error *err) {
   *out = NULL;
+  if (site && *site && fg__border_text("site", site, 16, err) != FG_OK) return FG_EINVAL;
+  if (site && !*site) site = NULL;
   if (as_of <= 0) as_of = fg_border_now(b);
   overstay_ctx o = {json_array(), as_of, 0};
   if (!o.list) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  fg_val p[3] = {FG_V_INT(as_of), FG_V_INT(as_of), FG_V_INT(as_of)};
-  int rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_NO_EXIT, p, 3, overstay_row, &o, err);
+  fg_val p[4] = {FG_V_INT(as_of), FG_V_INT(as_of), FG_V_INT(as_of), FG_V_TEXT(site)};
+  fg_val late_p[2] = {FG_V_INT(as_of), FG_V_TEXT(site)};
+  int rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_NO_EXIT, p, 4, overstay_row, &o, err);
   size_t no_exit = json_array_size(o.list);
   o.late = 1;
   if (rc == FG_OK)
-    rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_LATE, p, 1, overstay_row, &o, err);
+    rc = fg_store_exec(b->store, &FG_Q_REC_OVERSTAY_LATE, late_p, 2, overstay_row, &o, err);
   size_t late = json_array_size(o.list) - no_exit;
   json_t *counts = json_pack("{s:I, s:I}", "no_exit", (json_int_t)no_exit, "exited_late",
                              (json_int_t)late);
@@ -311,15 +328,16 @@ int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t
   if (rc == FG_OK) {
     char when[32];
     fg__iso_time(as_of, when);
-    json_t *d = json_pack("{s:s, s:O}", "as_of", when, "counts", counts);
+    json_t *d = json_pack("{s:s, s:o, s:O}", "as_of", when, "site",
+                          site ? json_string(site) : json_null(), "counts", counts);
     rc = d ? fg__border_audit_json(b, who, "overstays.read", "overstays", "overstay review", d,
                                    err)
            : fg__seterr(err, FG_ENOMEM, "out of memory");
     json_decref(d);
   }
   if (rc == FG_OK) {
-    *out = json_pack("{s:o, s:O, s:O}", "as_of", fg__json_time(as_of), "counts", counts,
-                     "overstays", o.list);
+    *out = json_pack("{s:o, s:o, s:O, s:O}", "as_of", fg__json_time(as_of), "site",
+                     site ? json_string(site) : json_null(), "counts", counts, "overstays", o.list);
     if (!*out) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   }
   json_decref(counts);

@@ -19,6 +19,16 @@
  * remove) and when the earliest expiry among the entries it holds has come.
  * That expiry is kept in the cache's `key` (the watchlist has no other key).
  *
+ * Several servers on one store (PostgreSQL): every change above is also
+ * announced (fg__border_announce, sent with the writer's commit), and each
+ * border listens. A cached gallery whose revision was read is then trusted
+ * without reading it again until an announcement for it arrives, the
+ * connection to the database is re-established (announcements may have been
+ * missed), or TRUST_MS pass; an announced change reaches the next capture
+ * on every server (the watchlist within the 2 s that docs/deployment.md
+ * promises). On SQLite the revision is read before every use, as one
+ * process writes.
+ *
  * Every template is unsealed (bound to its row) and decoded against the face
  * engine's model: a template that does not open or was made by another model
  * fails the build (FG_EAUTH, FG_EMODEL...) rather than silently leaving a
@@ -33,6 +43,9 @@
 
 #include "border/border_internal.h"
 #include "store/sql_manifest.h"
+
+/* How long a trusted gallery goes without its revision being read again. */
+#define TRUST_MS 60000.0
 
 typedef struct build_ctx {
   fg_border *b;
@@ -63,10 +76,45 @@ static int cache_give(const fg__gallery_cache *c, const fg_gallery **g, size_t *
 }
 
 /* Keep a freshly built gallery in c, then hand it out. */
-static int cache_keep(fg__gallery_cache *c, int64_t key, int64_t revision, fg_gallery *ng, size_t n,
-                      const fg_gallery **g, size_t *photos) {
+static int cache_keep(fg_border *b, fg__gallery_cache *c, int64_t key, int64_t revision,
+                      fg_gallery *ng, size_t n, const fg_gallery **g, size_t *photos) {
   *c = (fg__gallery_cache){.key = key, .revision = revision, .valid = 1, .g = ng, .photos = n};
+  c->trusted = (fg_store_caps(b->store) & FG_STORE_CAP_NOTIFY) != 0;
+  c->checked_ms = fg__ms();
   return cache_give(c, g, photos);
+}
+
+/* The revision was read again and is unchanged. */
+static void cache_checked(fg_border *b, fg__gallery_cache *c) {
+  c->trusted = (fg_store_caps(b->store) & FG_STORE_CAP_NOTIFY) != 0;
+  c->checked_ms = fg__ms();
+}
+
+static int cache_trusted(const fg__gallery_cache *c) {
+  return c->valid && c->trusted && fg__ms() - c->checked_ms < TRUST_MS;
+}
+
+/* An announcement: distrust what it names (NULL channel: everything). */
+static void on_announce(void *ctx, const char *channel, const char *payload) {
+  fg_border *b = ctx;
+  int all = channel == NULL;
+  if (all || !strcmp(channel, FG__CHANNEL_WATCHLIST)) b->watchlist.trusted = 0;
+  if (all || !strcmp(channel, FG__CHANNEL_MANIFEST)) {
+    int64_t id = payload && *payload ? strtoll(payload, NULL, 10) : 0;
+    for (int i = 0; i < FG__FLIGHT_CACHE; i++)
+      if (id <= 0 || b->flights[i].key == id) b->flights[i].trusted = 0;
+  }
+}
+
+int fg__gallery_cache_listen(fg_border *b, fg_error *err) {
+  int rc = fg_store_listen(b->store, FG__CHANNEL_WATCHLIST, err);
+  return rc == FG_OK ? fg_store_listen(b->store, FG__CHANNEL_MANIFEST, err) : rc;
+}
+
+int fg__border_announce(fg_border *b, const char *channel, int64_t id, fg_error *err) {
+  char payload[24] = "";
+  if (id > 0) snprintf(payload, sizeof payload, "%" PRId64, id);
+  return fg_store_notify(b->store, channel, payload, err);
 }
 
 /* Enrol the pending subject's templates as one centroid template. */
@@ -113,7 +161,7 @@ static int keep_template(build_ctx *bc, int64_t subject, const fg_template *t, f
 /* One row: (template row id, subject id, template_sealed[, expires_at]). */
 static int add_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   build_ctx *bc = ctx;
-  if (n < 3 || c[0].type != FG_VAL_INT || c[1].type != FG_VAL_INT || c[2].type != FG_VAL_BLOB)
+  if (c[0].type != FG_VAL_INT || c[1].type != FG_VAL_INT || c[2].type != FG_VAL_BLOB)
     return fg__seterr(err, FG_EFORMAT, "%s: a template row of the wrong shape", bc->table);
   if (n > 3 && c[3].type == FG_VAL_INT && c[3].i > 0 &&
       (bc->min_expiry == 0 || c[3].i < bc->min_expiry))
@@ -164,16 +212,21 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
                        fg_error *err) {
   *g = NULL;
   if (photos) *photos = 0;
+  fg_store_poll(b->store, on_announce, b);
+  fg__gallery_cache *slot = NULL;
+  for (int i = 0; i < FG__FLIGHT_CACHE; i++)
+    if (b->flights[i].valid && b->flights[i].key == manifest_id) slot = &b->flights[i];
+  if (slot && cache_trusted(slot)) return cache_give(slot, g, photos);
   fg_val id = FG_V_INT(manifest_id);
   int64_t revision = 0;
   int found = 0;
   int rc = fg_store_exec_int(b->store, &FG_Q_GAL_FLIGHT_REVISION, &id, 1, &revision, &found, err);
   if (rc != FG_OK) return rc;
   if (!found) return fg__seterr(err, FG_ENOTFOUND, "no manifest %lld", (long long)manifest_id);
-  fg__gallery_cache *slot = NULL;
-  for (int i = 0; i < FG__FLIGHT_CACHE; i++)
-    if (b->flights[i].valid && b->flights[i].key == manifest_id) slot = &b->flights[i];
-  if (slot && slot->revision == revision) return cache_give(slot, g, photos);
+  if (slot && slot->revision == revision) {
+    cache_checked(b, slot);
+    return cache_give(slot, g, photos);
+  }
   if (!slot) {
     slot = &b->flights[b->flight_next % FG__FLIGHT_CACHE];
     b->flight_next = (b->flight_next + 1) % FG__FLIGHT_CACHE;
@@ -183,18 +236,24 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
   size_t n = 0;
   rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, &ng, &n, NULL, err);
   if (rc != FG_OK) return rc;
-  return cache_keep(slot, manifest_id, revision, ng, n, g, photos);
+  return cache_keep(b, slot, manifest_id, revision, ng, n, g, photos);
 }
 
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err) {
   *g = NULL;
   if (photos) *photos = 0;
   int64_t revision = 0, now = fg_border_now(b);
+  fg__gallery_cache *c = &b->watchlist;
+  fg_store_poll(b->store, on_announce, b);
+  /* c->key: the earliest expiry among the entries held (0: none expires). */
+  int unexpired = c->key == 0 || now < c->key;
+  if (cache_trusted(c) && unexpired) return cache_give(c, g, photos);
   int rc = fg_store_exec_int(b->store, &FG_Q_GAL_WATCHLIST_REVISION, NULL, 0, &revision, NULL, err);
   if (rc != FG_OK) return rc;
-  fg__gallery_cache *c = &b->watchlist;
-  /* c->key: the earliest expiry among the entries held (0: none expires). */
-  if (c->valid && c->revision == revision && (c->key == 0 || now < c->key)) return cache_give(c, g, photos);
+  if (c->valid && c->revision == revision && unexpired) {
+    cache_checked(b, c);
+    return cache_give(c, g, photos);
+  }
   cache_clear(c);
   fg_gallery *ng = NULL;
   int64_t min_expiry = 0;
@@ -203,7 +262,7 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
   rc = build(b, "watchlist_templates", FG_ENCODING_FP16, &FG_Q_GAL_WATCHLIST_TEMPLATES, &at, 1,
              &ng, &n, &min_expiry, err);
   if (rc != FG_OK) return rc;
-  return cache_keep(c, min_expiry, revision, ng, n, g, photos);
+  return cache_keep(b, c, min_expiry, revision, ng, n, g, photos);
 }
 
 void fg__gallery_cache_reset(fg_border *b) {

@@ -155,7 +155,7 @@ static int purge_galleries(fg_border *b, int64_t now, purge_counts *pc, fg_error
           FG_OK)
     return rc;
   pc->galleries = fg_store_changes(b->store);
-  return FG_OK;
+  return pc->galleries > 0 ? fg__border_announce(b, FG__CHANNEL_MANIFEST, 0, err) : FG_OK;
 }
 
 typedef struct due_crossings {
@@ -167,8 +167,8 @@ typedef struct due_crossings {
 } due_crossings;
 
 static int crossing_candidate(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   due_crossings *d = ctx;
-  if (n < 4) return fg__seterr(err, FG_EIO, "purge: unexpected columns");
   int cat = category_index(c[1].type == FG_VAL_TEXT ? c[1].s : NULL);
   int overstayer = c[3].type == FG_VAL_INT && c[3].i;
   int64_t ret = overstayer ? d->b->policy.overstay_crossing_retention

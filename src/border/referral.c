@@ -75,10 +75,14 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
     return fg__seterr(err, FG_EINVAL, "referral: unknown reason \"%s\"", reason ? reason : "");
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
-  fg_val p[4] = {FG_V_INT(encounter_id), FG_V_TEXT(reason), FG_V_INT(fg_border_now(b)),
+  fg_val p[5] = {FG_V_INT(referral_id ? *referral_id : 0), FG_V_INT(encounter_id),
+                 FG_V_TEXT(reason), FG_V_INT(fg_border_now(b)),
                  traveller_id > 0 ? FG_V_INT(traveller_id) : FG_V_NULL};
-  int64_t id = 0;
-  rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p, 4, &id, NULL, err);
+  int64_t id = referral_id ? *referral_id : 0;
+  if (id > 0) /* taken up front: nothing to wait for */
+    rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_INSERT_ID, p, 5, NULL, NULL, err);
+  else
+    rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p + 1, 4, &id, NULL, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "referral.create", "referral", id, "referral",
@@ -95,8 +99,8 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
 
 /* One row of REFERRAL_SELECT (sql_records.c lists the columns) as JSON. */
 static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   json_t *arr = ctx;
-  if (n < 25) return fg__seterr(err, FG_EIO, "referral: unexpected columns");
   json_t *candidate = c[5].type == FG_VAL_INT
                           ? json_pack("{s:o, s:o}", "id", val_json(&c[5]), "name",
                                       name_json(&c[21], &c[22]))
@@ -125,20 +129,28 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
                             fg_error *err) {
+  return fg_border_referral_list_at(b, who, status, NULL, out, err);
+}
+
+int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *status,
+                               const char *site, json_t **out, fg_error *err) {
   *out = NULL;
   if (status && !one_of(status, STATUSES, sizeof STATUSES / sizeof *STATUSES))
     return fg__seterr(err, FG_EINVAL,
                       "referral status must be open, secondary, confirmed or closed, not \"%s\"",
                       status);
+  if (site && *site && fg__border_text("site", site, 16, err) != FG_OK) return FG_EINVAL;
+  if (site && !*site) site = NULL;
   json_t *list = json_array();
   if (!list) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  fg_val p = FG_V_TEXT(status);
-  int rc = status ? fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST_STATUS, &p, 1, referral_row,
+  fg_val p[2] = {FG_V_TEXT(status), FG_V_TEXT(site)};
+  int rc = status ? fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST_STATUS, p, 2, referral_row,
                                   list, err)
-                  : fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST, NULL, 0, referral_row, list,
+                  : fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST, p + 1, 1, referral_row, list,
                                   err);
   if (rc == FG_OK) {
-    json_t *d = json_pack("{s:o, s:I}", "status", status ? json_string(status) : json_null(),
+    json_t *d = json_pack("{s:o, s:o, s:I}", "status", status ? json_string(status) : json_null(),
+                          "site", site ? json_string(site) : json_null(),
                           "count", (json_int_t)json_array_size(list));
     rc = d ? fg__border_audit_json(b, who, "referral.list", "referrals", "referral review", d, err)
            : fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -160,8 +172,9 @@ typedef struct summary_ctx {
 } summary_ctx;
 
 static int summary_row(void *vctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   summary_ctx *s = vctx;
-  if (n < 4 || c[0].type != FG_VAL_TEXT) return fg__seterr(err, FG_EIO, "referral summary: unexpected columns");
+  if (c[0].type != FG_VAL_TEXT) return fg__seterr(err, FG_EIO, "referral summary: unexpected columns");
   if (strcmp(c[0].s, "newest") == 0) {
     s->newest = val_int(&c[2]);
     return 0;
@@ -209,8 +222,8 @@ done:
 }
 
 static int encounter_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   json_t **out = ctx;
-  if (n < 21) return fg__seterr(err, FG_EIO, "encounter: unexpected columns");
   *out = json_pack(
       "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
       " s:b, s:b, s:o, s:o}",
@@ -227,8 +240,8 @@ static int encounter_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 }
 
 static int note_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   json_t *arr = ctx;
-  if (n < 3) return fg__seterr(err, FG_EIO, "note: unexpected columns");
   json_t *x = json_pack("{s:o, s:o, s:o}", "officer", val_json(&c[0]), "at",
                         fg__json_time(val_int(&c[1])), "note", val_json(&c[2]));
   if (!x || json_array_append_new(arr, x)) return fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -291,8 +304,8 @@ typedef struct blob_row {
 } blob_row;
 
 static int capture_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   blob_row *r = ctx;
-  if (n < 2) return fg__seterr(err, FG_EIO, "capture: unexpected columns");
   r->purged_at = val_int(&c[1]);
   if (c[0].type == FG_VAL_BLOB && c[0].n) {
     if (!(r->p = malloc(c[0].n))) return fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -308,8 +321,10 @@ typedef struct blob_list {
 } blob_list;
 
 static int photo_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   blob_list *l = ctx;
-  if (n < 2 || c[1].type != FG_VAL_BLOB) return 0;
+  if (c[1].type != FG_VAL_BLOB) return 0;
   if (l->n == l->cap) {
     size_t cap = l->cap ? 2 * l->cap : 4;
     blob_row *rows = realloc(l->rows, cap * sizeof *rows);
@@ -424,8 +439,8 @@ typedef struct referral_state {
 } referral_state;
 
 static int state_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n, (void)err; /* the column count is the query's ncols, checked when prepared */
   referral_state *s = ctx;
-  if (n < 6) return fg__seterr(err, FG_EIO, "referral: unexpected columns");
   snprintf(s->status, sizeof s->status, "%s", c[2].type == FG_VAL_TEXT ? c[2].s : "");
   s->encounter_id = val_int(&c[4]);
   s->candidate_id = val_int(&c[5]);
@@ -439,8 +454,8 @@ typedef struct encounter_place {
 } encounter_place;
 
 static int place_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n, (void)err; /* the column count is the query's ncols, checked when prepared */
   encounter_place *pl = ctx;
-  if (n < 3) return fg__seterr(err, FG_EIO, "encounter: unexpected columns");
   pl->manifest_id = val_int(&c[1]);
   snprintf(pl->port, sizeof pl->port, "%s", c[2].type == FG_VAL_TEXT ? c[2].s : "");
   return 1;
@@ -486,7 +501,7 @@ static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const refe
     return rc;
   if ((rc = fg__record_crossing(b, officer, traveller_id, pl.direction, now,
                                 pl.port[0] ? pl.port : NULL, pl.manifest_id, s->encounter_id,
-                                "manual", officer->name, admitted, crossing_id, err)) != FG_OK)
+                                "manual", officer->name, admitted, NULL, crossing_id, err)) != FG_OK)
     return rc;
   char category[16] = "";
   fg_val t = FG_V_INT(traveller_id);

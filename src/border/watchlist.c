@@ -69,6 +69,7 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
     rc = add_template(b, entry, embs + (size_t)i * (size_t)dim, dim, images ? images[i] : NULL,
                       images ? lens[i] : 0, err);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
+  if (rc == FG_OK) rc = fg__border_announce(b, FG__CHANNEL_WATCHLIST, 0, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(b, who, "watchlist.add", "watchlist", entry, "watchlist",
                                 json_pack("{s:i,s:s,s:o}", "templates", n, "source", source,
@@ -178,6 +179,7 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
                                          err)) == FG_OK)
     deleted = fg_store_changes(b->store);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
+  if (rc == FG_OK) rc = fg__border_announce(b, FG__CHANNEL_WATCHLIST, 0, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(b, who, "watchlist.remove", "watchlist", id, "watchlist",
                                 json_pack("{s:I}", "templates_deleted", (json_int_t)deleted), err);
@@ -202,8 +204,8 @@ static json_t *text_or_null(const fg_val *v) {
 }
 
 static int list_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n; /* the column count is the query's ncols, checked when prepared */
   list_ctx *l = ctx;
-  if (n < 8) return fg__seterr(err, FG_EFORMAT, "watchlist_list: %d columns", n);
   int64_t expires = c[5].type == FG_VAL_INT ? c[5].i : 0;
   int64_t removed = c[6].type == FG_VAL_INT ? c[6].i : 0;
   const char *status = removed ? "removed" : (expires > 0 && expires <= l->now) ? "expired"

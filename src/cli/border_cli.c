@@ -15,15 +15,18 @@ void cli_border_init(cli_border *o, const char *cmd) {
   o->cmd = cmd;
   const char *d = getenv("FACEGATE_DATA");
   o->data_dir = d && *d ? d : "var/data";
+  const char *st = getenv("FACEGATE_STORE");
+  o->store = st && *st ? st : NULL;
 }
 
 int cli_border_option(cli_border *o, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   if (!strcmp(a, "--data")) o->data_dir = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--store")) o->store = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--config")) o->config = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--models-dir")) o->models_dir = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--as")) o->as = cli_arg_val(o->cmd, argc, argv, i);
-  else if (!strcmp(a, "--port")) o->port = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--site") || !strcmp(a, "--port")) o->port = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--json")) o->json = 1;
   else return 0;
   return 1;
@@ -57,6 +60,7 @@ fg_border *cli_border_open(const cli_border *o) {
   fg_border_options bo;
   fg_border_options_init(&bo);
   bo.data_dir = o->data_dir;
+  bo.store = o->store;
   bo.policy_file = o->config;
   if (o->port) bo.port = o->port;
   bo.face.models_dir = cli_models_dir(o->models_dir);

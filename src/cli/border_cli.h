@@ -1,6 +1,6 @@
 /*
  * What the border-operations commands share: the options every one of them
- * takes (--data, --config, --as, --models-dir, --port, --json), opening the
+ * takes (--data, --store, --config, --as, --models-dir, --site, --json), opening the
  * border module with them, and printing results and errors.
  */
 #ifndef FG_CLI_BORDER_H
@@ -13,19 +13,23 @@
 typedef struct cli_border {
   const char *cmd;        /* "facegate manifest import", for messages */
   const char *data_dir;   /* --data, $FACEGATE_DATA, var/data */
+  const char *store;      /* --store, $FACEGATE_STORE; NULL: <data_dir>/facegate.db */
   const char *config;     /* --config: policy file */
   const char *models_dir; /* --models-dir */
   const char *as;         /* --as: the person acting (default $USER) */
-  const char *port;       /* --port: this installation's port code */
+  const char *port;       /* --site (or --port): this installation's port of entry */
   int json;               /* --json */
 } cli_border;
 
 #define CLI_BORDER_OPTIONS_HELP                                                           \
   "common options:\n"                                                                     \
-  "  --data DIR        the border store and key file (default $FACEGATE_DATA or var/data)\n" \
+  "  --data DIR        the key file, and the SQLite store unless --store names another\n"   \
+  "                    (default $FACEGATE_DATA or var/data)\n"                              \
+  "  --store TARGET    the store: a SQLite file or postgresql://... (default\n"             \
+  "                    $FACEGATE_STORE or DIR/facegate.db; docs/deployment.md)\n"           \
   "  --config FILE     policy file (default: built-in policy, docs/policy.md)\n"          \
   "  --as NAME         who is acting, for the audit log (default $USER)\n"                \
-  "  --port CODE       this installation's port code (default XXX)\n"                     \
+  "  --site CODE       this installation's port of entry, e.g. LHR (default XXX)\n"       \
   "  --models-dir DIR  models (default $FACEGATE_MODELS or var/models)\n"                 \
   "  --json            print JSON\n"
 

@@ -49,6 +49,8 @@ int cmd_referral(int argc, char **argv);
 int cmd_crossings(int argc, char **argv);
 int cmd_overstays(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_key(int argc, char **argv);

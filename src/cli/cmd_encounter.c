@@ -31,6 +31,8 @@ static void print_result(const fg_encounter_result *r) {
   if (r->outcome == FG_OUTCOME_MATCHED) printf(": %s (traveller %lld)", r->traveller_name,
                                                (long long)r->traveller_id);
   printf("  -> %s\n", r->gate_action);
+  if (r->replayed) printf("  (the first outcome of this key, encounter %lld: nothing new recorded)\n",
+                          (long long)r->encounter_id);
   if (!isnan(r->score)) printf("  score %.3f, threshold %.3f\n", r->score, r->threshold);
   if (!isnan(r->quality)) {
     printf("  quality %.0f", r->quality);
@@ -56,15 +58,17 @@ static void print_result(const fg_encounter_result *r) {
 
 int cmd_encounter(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
-    printf("usage: facegate encounter --manifest ID --gate G [--document NUMBER] IMAGE\n"
-           "       facegate encounter --manifest ID --gate G --opt-out --document NUMBER\n\n"
+    printf("usage: facegate encounter --manifest ID --gate G [--document NUMBER] [--key K] IMAGE\n"
+           "       facegate encounter --manifest ID --gate G --opt-out --document NUMBER [--key K]\n\n"
            "Matches one gate capture against the flight's staged gallery, screens it\n"
            "against the watchlist and records the outcome durably: MATCHED (crossing\n"
            "recorded), NO_MATCH (referral for a manual document check),\n"
            "FAILURE_TO_ACQUIRE (retry; a referral after the policy's tries),\n"
            "LIVENESS_SUSPECT (referral) or OPT_OUT (no image is read or stored; manual\n"
            "processing; only where policy allows it for the document holder's category).\n"
-           "--document: the presented document; the match must be its holder.\n\n"
+           "--document: the presented document; the match must be its holder.\n"
+           "--key: an idempotency key for this capture (e.g. a UUID): running the same\n"
+           "command again with it returns the first outcome and records nothing more.\n\n"
            "exit codes: 0 proceed, 3 see an officer, 4 retry, 1 error (nothing recorded)\n\n"
            CLI_BORDER_OPTIONS_HELP);
     return EXIT_OK;
@@ -82,6 +86,7 @@ int cmd_encounter(int argc, char **argv) {
     else if (!strcmp(a, "--gate")) rq.gate = cli_arg_val(o.cmd, argc, argv, &i);
     else if (!strcmp(a, "--document")) rq.document = cli_arg_val(o.cmd, argc, argv, &i);
     else if (!strcmp(a, "--opt-out")) rq.opt_out = 1;
+    else if (!strcmp(a, "--key")) rq.key = cli_arg_val(o.cmd, argc, argv, &i);
     else if (a[0] == '-') {
       fprintf(stderr, "%s: unknown option %s\n", o.cmd, a);
       return EXIT_USAGE;

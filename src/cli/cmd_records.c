@@ -78,7 +78,7 @@ static void print_rows(const json_t *rows, const char *const *keys, int nkeys) {
 /* ---------------------------------------------------------------- referral */
 
 typedef struct referral_ctx {
-  const char *status, *decision, *note;
+  const char *status, *decision, *note, *at_site;
   long long id, traveller;
   int images;
 } referral_ctx;
@@ -87,6 +87,7 @@ static int referral_opt(void *vctx, cli_border *o, int argc, char **argv, int *i
   referral_ctx *c = vctx;
   const char *a = argv[*i];
   if (!strcmp(a, "--status")) c->status = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--at-site")) c->at_site = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--note")) c->note = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--traveller"))
     c->traveller = cli_parse_long(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--traveller", 1, 1L << 62);
@@ -96,7 +97,8 @@ static int referral_opt(void *vctx, cli_border *o, int argc, char **argv, int *i
 }
 
 static int referral_list_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
-  return fg_border_referral_list(b, w, ((referral_ctx *)ctx)->status, out, e);
+  referral_ctx *c = ctx;
+  return fg_border_referral_list_at(b, w, c->status, c->at_site, out, e);
 }
 static int referral_show_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   referral_ctx *c = ctx;
@@ -135,7 +137,7 @@ static void referral_text(const json_t *out, void *ctx) {
 int cmd_referral(int argc, char **argv) {
   const char *sub = argc > 1 ? argv[1] : NULL;
   if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h") || cli_wants_help(argc, argv)) {
-    printf("usage: facegate referral list [--status open|secondary|confirmed|closed]\n"
+    printf("usage: facegate referral list [--status open|secondary|confirmed|closed] [--at-site CODE]\n"
            "       facegate referral show ID [--images]\n"
            "       facegate referral decide ID confirm|secondary|close|note [--traveller ID]\n"
            "                                [--note TEXT] --as OFFICER\n\n"
@@ -143,7 +145,8 @@ int cmd_referral(int argc, char **argv) {
            "candidate (or --traveller); secondary sends the traveller to secondary\n"
            "inspection; close ends it without a crossing; note adds a note. Every\n"
            "decision carries the officer's identity (--as). show --images includes the\n"
-           "capture and document photos (a read of biometric data, audited).\n\n"
+           "capture and document photos (a read of biometric data, audited). list\n"
+           "--at-site: only referrals raised at that port of entry (default: every site).\n\n"
            CLI_BORDER_OPTIONS_HELP);
     return sub ? EXIT_OK : EXIT_USAGE;
   }
@@ -220,8 +223,14 @@ int cmd_crossings(int argc, char **argv) {
   return run(&o, "crossing history", crossings_fn, crossings_text, (void *)pos[0], NULL);
 }
 
+typedef struct overstays_ctx {
+  int64_t as_of;
+  const char *at_site;
+} overstays_ctx;
+
 static int overstays_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
-  return fg_border_overstays(b, w, *(int64_t *)ctx, out, e);
+  overstays_ctx *c = ctx;
+  return fg_border_overstays_at(b, w, c->as_of, c->at_site, out, e);
 }
 
 static void overstays_text(const json_t *out, void *ctx) {
@@ -231,26 +240,30 @@ static void overstays_text(const json_t *out, void *ctx) {
   print_rows(rows, keys, 6);
 }
 
-static int overstays_opt(void *ctx, cli_border *o, int argc, char **argv, int *i) {
-  if (strcmp(argv[*i], "--as-of")) return 0;
-  *(int64_t *)ctx = cli_parse_time(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--as-of");
+static int overstays_opt(void *vctx, cli_border *o, int argc, char **argv, int *i) {
+  overstays_ctx *c = vctx;
+  if (!strcmp(argv[*i], "--at-site")) c->at_site = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(argv[*i], "--as-of"))
+    c->as_of = cli_parse_time(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--as-of");
+  else return 0;
   return 1;
 }
 
 int cmd_overstays(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
-    printf("usage: facegate overstays [--as-of DATE]   (default: now)\n\n"
+    printf("usage: facegate overstays [--as-of DATE] [--at-site CODE]\n\n"
            "Foreign nationals whose admitted-until date passed with no exit, and those\n"
-           "who exited after it.\n\n" CLI_BORDER_OPTIONS_HELP);
+           "who exited after it, as of DATE (default: now); with --at-site, only those\n"
+           "who entered at that port of entry (default: every site).\n\n" CLI_BORDER_OPTIONS_HELP);
     return EXIT_OK;
   }
   cli_border o;
   cli_border_init(&o, "facegate overstays");
-  int64_t as_of = (int64_t)time(NULL);
+  overstays_ctx c = {(int64_t)time(NULL), NULL};
   const char *pos[1];
-  int np, ex = parse(&o, argc, argv, overstays_opt, &as_of, pos, 0, &np);
+  int np, ex = parse(&o, argc, argv, overstays_opt, &c, pos, 0, &np);
   if (ex != EXIT_OK) return ex;
-  return run(&o, "overstay review", overstays_fn, overstays_text, &as_of, NULL);
+  return run(&o, "overstay review", overstays_fn, overstays_text, &c, NULL);
 }
 
 /* ---------------------------------------------------------------- purge, report */

@@ -43,7 +43,13 @@ static void help(FILE *f) {
           "\n"
           "options:\n"
           "  --listen ADDR:PORT    address to bind (default 127.0.0.1:8080; port 0: any free port)\n"
-          "  --data DIR            data directory: facegate.db, facegate.key (default var/data)\n"
+          "  --data DIR            the key file, and the SQLite store unless --store names\n"
+          "                        another (default $FACEGATE_DATA or var/data)\n"
+          "  --store TARGET        the store: a SQLite file or a PostgreSQL URI, e.g.\n"
+          "                        postgresql://facegate@db1,db2/facegate?target_session_attrs=read-write\n"
+          "                        (default $FACEGATE_STORE or DIR/facegate.db; docs/deployment.md)\n"
+          "  --site CODE           this server's port of entry, e.g. LHR: recorded with every\n"
+          "                        encounter and crossing (default XXX; --port-code is the same)\n"
           "  --config FILE         policy file (docs/border.md; default: the built-in policy)\n"
           "  --web DIR             console files to serve (default web)\n"
           "  --threads N           worker threads, one border handle each (default 2)\n"
@@ -54,7 +60,7 @@ static void help(FILE *f) {
           "  --purge-interval S    run the retention purge every S seconds (default 600; 0: never)\n"
           "  --timeout S           idle connection timeout (default 30)\n"
           "  --models-dir DIR      models (default $FACEGATE_MODELS or var/models)\n"
-          "  --port-code CODE      this installation's port code (default XXX)\n"
+
           "\n"
           "Tokens: facegate token create --role ROLE --name NAME. Stop with SIGTERM or Ctrl-C:\n"
           "in-flight requests finish first.\n"
@@ -69,6 +75,9 @@ int cmd_serve(int argc, char **argv) {
   fg_server_options o;
   fg_server_options_init(&o);
   const char *models = NULL;
+  const char *env_data = getenv("FACEGATE_DATA"), *env_store = getenv("FACEGATE_STORE");
+  if (env_data && *env_data) o.border.data_dir = env_data;
+  if (env_store && *env_store) o.border.store = env_store;
   o.tls_cert = getenv("FACEGATE_TLS_CERT");
   o.tls_key = getenv("FACEGATE_TLS_KEY");
   if (o.tls_cert && !*o.tls_cert) o.tls_cert = NULL;
@@ -77,6 +86,7 @@ int cmd_serve(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--listen")) o.listen = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--data")) o.border.data_dir = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--store")) o.border.store = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--config")) o.border.policy_file = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--web")) o.web_dir = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--threads"))
@@ -90,7 +100,8 @@ int cmd_serve(int argc, char **argv) {
     else if (!strcmp(a, "--timeout"))
       o.conn_timeout = (unsigned)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--timeout", 1, 3600);
     else if (!strcmp(a, "--models-dir")) models = cli_arg_val(CMD, argc, argv, &i);
-    else if (!strcmp(a, "--port-code")) o.border.port = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--site") || !strcmp(a, "--port-code"))
+      o.border.port = cli_arg_val(CMD, argc, argv, &i);
     else {
       fprintf(stderr, CMD ": unknown option '%s' (see --help)\n", a);
       return EXIT_USAGE;

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "cli/border_cli.h"
 #include "cli/cli.h"
 #include "facegate/server.h"
 
@@ -16,9 +17,9 @@
 
 static void help(FILE *f) {
   fprintf(f,
-          "usage: facegate token create --role ROLE --name NAME [--data DIR] [--json]\n"
-          "       facegate token list [--data DIR] [--json]\n"
-          "       facegate token revoke NAME [--data DIR]\n"
+          "usage: facegate token create --role ROLE --name NAME [--data DIR] [--store T] [--json]\n"
+          "       facegate token list [--data DIR] [--store T] [--json]\n"
+          "       facegate token revoke NAME [--data DIR] [--store T]\n"
           "\n"
           "API tokens for facegate serve (Authorization: Bearer fgt_...). The token is printed\n"
           "once, by create; only a keyed hash of it is stored. Roles: gate (encounters),\n"
@@ -26,8 +27,10 @@ static void help(FILE *f) {
           "auditor (audit, reports), admin (tokens, policy, purge).\n"
           "\n"
           "options:\n"
-          "  --data DIR   data directory (default var/data)\n"
-          "  --json       machine-readable output\n"
+          "  --data DIR      the key file, and the SQLite store (default $FACEGATE_DATA or var/data)\n"
+          "  --store TARGET  the store: a SQLite file or postgresql://... (default $FACEGATE_STORE\n"
+          "                  or DIR/facegate.db)\n"
+          "  --json          machine-readable output\n"
           "exit codes: 0 success, 1 failure (name taken, no such token...), 2 usage\n");
 }
 
@@ -36,13 +39,16 @@ int cmd_token(int argc, char **argv) {
     help(argc < 2 ? stderr : stdout);
     return argc < 2 ? EXIT_USAGE : EXIT_OK;
   }
-  const char *sub = argv[1], *role = NULL, *name = NULL, *data = NULL, *target = NULL;
+  const char *sub = argv[1], *role = NULL, *name = NULL, *target = NULL;
+  cli_border where;
+  cli_border_init(&where, CMD);
   int json = 0;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--role")) role = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--name")) name = cli_arg_val(CMD, argc, argv, &i);
-    else if (!strcmp(a, "--data")) data = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--data")) where.data_dir = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--store")) where.store = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--json")) json = 1;
     else if (a[0] != '-' && !target) target = a;
     else {
@@ -72,7 +78,8 @@ int cmd_token(int argc, char **argv) {
 
   fg_border_options o;
   fg_border_options_init(&o);
-  if (data) o.data_dir = data;
+  o.data_dir = where.data_dir;
+  o.store = where.store;
   fg_border *b;
   fg_error e;
   if (fg_border_open(&o, &b, &e) != FG_OK) {

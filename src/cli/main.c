@@ -35,6 +35,8 @@ static const struct {
   {"crossings", cmd_crossings, "a traveller's entries and exits"},
   {"overstays", cmd_overstays, "foreign nationals past their admitted-until date"},
   {"purge", cmd_purge, "delete what the retention policy says must go"},
+  {"backup", cmd_backup, "copy the whole store into one file (sealed data stays sealed)"},
+  {"restore", cmd_restore, "load a backup into an empty store, then apply retention"},
   {"report", cmd_report, "the day's figures (capture, match, FTA rates, referrals; --plot)"},
   {"audit", cmd_audit, "the tamper-evident audit log: verify, list"},
   {"key", cmd_key, "the data key: rotate (re-seals every image and template)"},
@@ -46,7 +48,8 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "\nenvironment:\n  FACEGATE_MODELS  directory of the default models (default var/models)\n"
-             "  FACEGATE_DATA    the border store and key file (default var/data)\n"
+             "  FACEGATE_DATA    the key file and SQLite store (default var/data)\n"
+             "  FACEGATE_STORE   the store, when not DATA/facegate.db: a SQLite file or postgresql://...\n"
              "  FACEGATE_LFW     Labeled Faces in the Wild, for eval (default ../shared/data/lfw)\n"
              "\nexit codes: 0 success, 1 failure, 2 usage error, 3 verification failed or referred\n"
              "            to an officer, 4 failure to acquire (retry)\n");

@@ -16,6 +16,10 @@
 #define FG__PRINTF(a, b)
 #endif
 
+/* Log a line through the sink set by fg_log_set (src/common/log.c); level
+ * FG_LOG_ERROR, FG_LOG_WARN or FG_LOG_INFO. Nothing happens without a sink. */
+void fg__log(int level, const char *fmt, ...) FG__PRINTF(2, 3);
+
 /* Fill *err (if non-NULL) and return code, so callers can `return fg__seterr(...)`. */
 int fg__seterr(fg_error *err, int code, const char *fmt, ...) FG__PRINTF(3, 4);
 

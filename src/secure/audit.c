@@ -56,62 +56,75 @@ static void event_hash(const fg_keyring *kr, const uint8_t prev[HASH], int64_t s
 
 /* ---- append --------------------------------------------------------------- */
 
-typedef struct last {
-  int64_t seq;
-  uint8_t hash[HASH];
-  int bad;
-} last;
-
 static int on_last(void *ctx, const fg_val *c, int n, fg_error *err) {
-  (void)err;
-  last *l = ctx;
-  if (n != 2 || c[0].type != FG_VAL_INT || c[1].type != FG_VAL_BLOB || c[1].n != HASH) {
-    l->bad = 1;
+  (void)err, (void)n;
+  fg_audit_tail *t = ctx;
+  if (c[0].type != FG_VAL_INT || c[1].type != FG_VAL_BLOB || c[1].n != HASH) {
+    t->malformed = 1;
     return 1;
   }
-  l->seq = c[0].i;
-  memcpy(l->hash, c[1].b, HASH);
+  t->seq = c[0].i;
+  memcpy(t->hash, c[1].b, HASH);
   return 1;
+}
+
+int fg_audit_tail_read(fg_store *st, fg_audit_tail *tail, fg_error *err) {
+  memset(tail, 0, sizeof *tail); /* an empty chain: seq 0, a zero hash */
+  return fg_store_exec(st, &fg__q_audit_last, NULL, 0, on_last, tail, err);
+}
+
+static int check_event(const fg_audit_event *ev, fields *f, fg_error *err) {
+  if (!ev || !ev->actor || !*ev->actor || !ev->role || !*ev->role || !ev->action || !*ev->action)
+    return fg__seterr(err, FG_EINVAL, "audit: an event needs an actor, a role and an action");
+  *f = (fields){{ev->actor, ev->role, ev->action, ev->object ? ev->object : "",
+                 ev->purpose ? ev->purpose : "", ev->detail ? ev->detail : ""}, {0}};
+  for (int i = 0; i < NFIELDS; i++) f->n[i] = strlen(f->s[i]);
+  return FG_OK;
+}
+
+int fg_audit_append_after(fg_store *st, const fg_keyring *kr, fg_audit_tail *tail,
+                          const fg_audit_event *ev, int64_t *seq, fg_error *err) {
+  fields f;
+  int rc = st && kr && tail ? check_event(ev, &f, err)
+                            : fg__seterr(err, FG_EINVAL, "audit: missing argument");
+  if (rc != FG_OK) return rc;
+  if (tail->malformed)
+    return fg__seterr(err, FG_EFORMAT, "audit: the newest event is malformed; run verify");
+  uint8_t h[HASH];
+  int64_t s = tail->seq + 1;
+  event_hash(kr, tail->hash, s, ev->at, &f, h);
+  fg_val p[9] = {FG_V_INT(s),       FG_V_INT(ev->at),  FG_V_TEXT(f.s[0]),
+                 FG_V_TEXT(f.s[1]), FG_V_TEXT(f.s[2]), FG_V_TEXT(f.s[3]),
+                 FG_V_TEXT(f.s[4]), FG_V_TEXT(f.s[5]), FG_V_BLOB(h, HASH)};
+  rc = fg_store_exec(st, &fg__q_audit_insert, p, 9, NULL, NULL, err);
+  if (rc != FG_OK) return rc;
+  tail->seq = s;
+  memcpy(tail->hash, h, HASH);
+  if (seq) *seq = s;
+  return FG_OK;
 }
 
 int fg_audit_append(fg_store *st, const fg_keyring *kr, const fg_audit_event *ev, int64_t *seq,
                     fg_error *err) {
-  if (!st || !kr || !ev || !ev->actor || !*ev->actor || !ev->role || !*ev->role || !ev->action ||
-      !*ev->action)
-    return fg__seterr(err, FG_EINVAL, "audit: an event needs an actor, a role and an action");
-  fields f = {{ev->actor, ev->role, ev->action, ev->object ? ev->object : "",
-               ev->purpose ? ev->purpose : "", ev->detail ? ev->detail : ""}, {0}};
-  for (int i = 0; i < NFIELDS; i++) f.n[i] = strlen(f.s[i]);
-  int rc = fg_store_begin(st, err);
+  fields f;
+  int rc = st && kr ? check_event(ev, &f, err) : fg__seterr(err, FG_EINVAL, "audit: missing argument");
   if (rc != FG_OK) return rc;
-  last l = {0};
-  rc = fg_store_exec(st, &fg__q_audit_last, NULL, 0, on_last, &l, err);
-  if (rc == FG_OK && l.bad)
-    rc = fg__seterr(err, FG_EFORMAT, "audit: the newest event is malformed; run verify");
-  if (rc == FG_OK) {
-    uint8_t h[HASH];
-    int64_t s = l.seq + 1;
-    event_hash(kr, l.hash, s, ev->at, &f, h);
-    fg_val p[9] = {FG_V_INT(s),         FG_V_INT(ev->at),    FG_V_TEXT(f.s[0]),
-                   FG_V_TEXT(f.s[1]),   FG_V_TEXT(f.s[2]),   FG_V_TEXT(f.s[3]),
-                   FG_V_TEXT(f.s[4]),   FG_V_TEXT(f.s[5]),   FG_V_BLOB(h, HASH)};
-    rc = fg_store_exec(st, &fg__q_audit_insert, p, 9, NULL, NULL, err);
-    if (rc == FG_OK) rc = fg_store_commit(st, err);
-    else fg_store_rollback(st);
-    if (rc == FG_OK && seq) *seq = s;
-    return rc;
-  }
+  if ((rc = fg_store_begin(st, err)) != FG_OK) return rc;
+  fg_audit_tail t;
+  rc = fg_audit_tail_read(st, &t, err);
+  if (rc == FG_OK) rc = fg_audit_append_after(st, kr, &t, ev, seq, err);
+  if (rc == FG_OK) return fg_store_commit(st, err);
   fg_store_rollback(st);
   return rc;
 }
 
 int fg_audit_head(fg_store *st, int64_t *seq, char hex[65], fg_error *err) {
-  last l = {0};
-  int rc = fg_store_exec(st, &fg__q_audit_last, NULL, 0, on_last, &l, err);
+  fg_audit_tail t;
+  int rc = fg_audit_tail_read(st, &t, err);
   if (rc != FG_OK) return rc;
-  if (l.bad) return fg__seterr(err, FG_EFORMAT, "audit: the newest event is malformed");
-  *seq = l.seq;
-  if (l.seq) sodium_bin2hex(hex, 65, l.hash, HASH);
+  if (t.malformed) return fg__seterr(err, FG_EFORMAT, "audit: the newest event is malformed");
+  *seq = t.seq;
+  if (t.seq) sodium_bin2hex(hex, 65, t.hash, HASH);
   else hex[0] = 0;
   return FG_OK;
 }
@@ -121,7 +134,8 @@ int fg_audit_head(fg_store *st, int64_t *seq, char hex[65], fg_error *err) {
 /* One row, checked for shape; 0 if malformed. */
 static int row_of(const fg_val *c, int n, int64_t *seq, int64_t *at, fields *f,
                   const uint8_t **hash) {
-  if (n != 9 || c[0].type != FG_VAL_INT) return 0;
+  (void)n; /* the column count is the query's ncols, checked when prepared */
+  if (c[0].type != FG_VAL_INT) return 0;
   *seq = c[0].i;
   if (c[1].type != FG_VAL_INT || c[8].type != FG_VAL_BLOB || c[8].n != HASH) return 0;
   *at = c[1].i;

@@ -19,6 +19,13 @@ void fg__token_derive(fg_keyring *kr) {
                      kr->audit, sizeof kr->audit);
 }
 
+void fg_keyring_check_value(const fg_keyring *kr, char hex[65]) {
+  static const char LABEL[] = "facegate key check v1";
+  uint8_t h[32];
+  crypto_generichash(h, sizeof h, (const uint8_t *)LABEL, strlen(LABEL), kr->audit, sizeof kr->audit);
+  sodium_bin2hex(hex, 65, h, sizeof h);
+}
+
 void fg_token_generate(char token[4 + FG_TOKEN_CHARS + 1]) {
   _Static_assert(sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING) ==
                      FG_TOKEN_CHARS + 1,

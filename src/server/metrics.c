@@ -5,6 +5,15 @@
  *   facegate_http_requests_in_flight                     gauge (queue depth)
  *   facegate_encounters_total{outcome}                   counter
  *   facegate_referrals_open                              gauge, read from the store at scrape
+ *   facegate_store_info{backend}                         gauge, 1
+ *   facegate_store_round_trips_total                     counter: waits for the database server
+ *   facegate_store_statements_total                      counter
+ *   facegate_store_reconnects_total                      counter: connections re-established
+ *   facegate_store_unreplicated_commits_total            counter: commits the synchronous
+ *                                                        standby did not confirm in time
+ *   facegate_store_synchronous_standby                   gauge: 1 the primary waits for a
+ *                                                        standby on every commit, 0 it does not
+ *                                                        (PostgreSQL only)
  *   facegate_build_info{version}                         gauge, 1
  * `route` is the route table's path template ("/v1/manifests/{id}"), or
  * "unmatched" for requests no route took, so labels stay few.
@@ -175,6 +184,27 @@ int fg__route_metrics(fg__req *r) {
     put(&b, "# HELP facegate_referrals_open Referrals waiting for an officer.\n"
             "# TYPE facegate_referrals_open gauge\n"
             "facegate_referrals_open %lld\n", (long long)open);
+  fg_store_stats st;
+  fg__pool_store_stats(&r->srv->pool, &st);
+  put(&b, "# HELP facegate_store_info The store's backend.\n"
+          "# TYPE facegate_store_info gauge\n"
+          "facegate_store_info{backend=\"%s\"} 1\n", fg_border_store_backend(r->b));
+  put(&b, "# HELP facegate_store_round_trips_total Times a request waited for the database server.\n"
+          "# TYPE facegate_store_round_trips_total counter\n"
+          "facegate_store_round_trips_total %llu\n", (unsigned long long)st.round_trips);
+  put(&b, "# HELP facegate_store_statements_total Named queries run.\n"
+          "# TYPE facegate_store_statements_total counter\n"
+          "facegate_store_statements_total %llu\n", (unsigned long long)st.statements);
+  put(&b, "# HELP facegate_store_reconnects_total Database connections re-established after a loss.\n"
+          "# TYPE facegate_store_reconnects_total counter\n"
+          "facegate_store_reconnects_total %llu\n", (unsigned long long)st.reconnects);
+  put(&b, "# HELP facegate_store_unreplicated_commits_total Commits the synchronous standby did not confirm in time (they exist on the primary only).\n"
+          "# TYPE facegate_store_unreplicated_commits_total counter\n"
+          "facegate_store_unreplicated_commits_total %llu\n", (unsigned long long)st.unreplicated_commits);
+  if (st.synchronous_standby >= 0)
+    put(&b, "# HELP facegate_store_synchronous_standby 1: every commit waits for a standby; 0: commits exist on the primary only.\n"
+            "# TYPE facegate_store_synchronous_standby gauge\n"
+            "facegate_store_synchronous_standby %d\n", st.synchronous_standby);
   put(&b, "# HELP facegate_build_info The running facegate.\n"
           "# TYPE facegate_build_info gauge\n"
           "facegate_build_info{version=\"%s\"} 1\n", FG__SERVER_VERSION);

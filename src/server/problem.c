@@ -4,7 +4,9 @@
  * FG_E* name (FG_ENOTFOUND...), and `type` is derived from it
  * ("urn:facegate:error:notfound"). The HTTP status follows the code:
  * FG_EINVAL/FG_EFORMAT 400, FG_EAUTH 401, FG_EPERM 403, FG_ENOTFOUND 404,
- * FG_ECONFLICT 409, FG_ELIMIT 413, anything else 500. The few problems that
+ * FG_ECONFLICT 409, FG_ELIMIT 413, FG_EUNAVAILABLE 503 (with Retry-After:
+ * the database is switching over or unreachable; nothing was recorded, or
+ * an idempotent retry returns what was), anything else 500. The few problems that
  * come from HTTP itself (405, 415, 429) keep a code from the same list.
  * The detail often quotes the request (a path, a parameter, a query value)
  * and may be cut at any byte: anything that is not well-formed UTF-8 is
@@ -26,6 +28,7 @@ int fg__problem_status(int code) {
   case FG_ENOTFOUND: return 404;
   case FG_ECONFLICT: return 409;
   case FG_ELIMIT: return 413;
+  case FG_EUNAVAILABLE: return 503;
   default: return 500;
   }
 }

@@ -38,6 +38,7 @@ int fg__fail(fg__req *r, int code, const char *fmt, ...) {
   va_end(ap);
   r->err.code = code;
   if (r->status < 400) r->status = fg__problem_status(code);
+  if (code == FG_EUNAVAILABLE && r->retry_after <= 0) r->retry_after = 1;
   return code;
 }
 
@@ -164,8 +165,8 @@ static void dispatch(fg__req *r) {
   r->b = NULL;
   if (rc != FG_OK && r->err.code == FG_OK) fg__fail(r, rc, "%s", fg_strerror(rc));
   if (r->err.code != FG_OK && r->status >= 500)
-    fg__log(FG_LOG_ERROR, "%s %s: %s: %s", r->method, rt->info.path, fg_err_name(r->err.code),
-            r->err.msg);
+    fg__log(r->status == 503 ? FG_LOG_WARN : FG_LOG_ERROR, "%s %s: %s: %s", r->method,
+            rt->info.path, fg_err_name(r->err.code), r->err.msg);
 }
 
 enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *url,

@@ -4,7 +4,9 @@
  * JSON with the images in base64; images are limited to max_image bytes
  * each once decoded (413 above). The encounter's response is
  * fg_encounter_result_json with status 201; every outcome is a 201, errors
- * are for requests that could not be processed (docs/api.md).
+ * are for requests that could not be processed (docs/api.md). A gate sends
+ * an Idempotency-Key header (or an idempotency_key field) so that a retry
+ * after a time-out or a 503 returns the first outcome ("replayed": true).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +88,10 @@ int fg__route_encounter(fg__req *r) {
       rq.image = decoded;
     }
   }
+  /* The gate's idempotency key: the Idempotency-Key header, or the field. */
+  rq.key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+  if (!rq.key) rq.key = body ? json_string_value(json_object_get(body, "idempotency_key"))
+                             : field(&form, "idempotency_key");
   if (!rq.gate || !*rq.gate || strlen(rq.gate) > 64) {
     rc = fg__fail(r, FG_EINVAL, "gate is required (at most 64 characters)");
     goto out;

@@ -29,7 +29,7 @@ int fg__route_overstays(fg__req *r) {
     return fg__fail(r, FG_EINVAL, "as_of must be a date YYYY-MM-DD");
   json_t *out = NULL;
   fg_error e;
-  int rc = fg_border_overstays(r->b, &r->actor, t, &out, &e);
+  int rc = fg_border_overstays_at(r->b, &r->actor, t, fg__query(r, "site"), &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   return fg__reply(r, 200, out);
 }

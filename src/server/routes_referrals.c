@@ -1,5 +1,5 @@
 /*
- * The officer's queue: GET /v1/referrals?status=open (audited: it names
+ * The officer's queue: GET /v1/referrals?status=open&site=LHR (audited: it names
  * people), GET /v1/referrals/summary (counts, the newest id and the oldest
  * open referral's age: no personal data, not audited, for the console to
  * poll and for supervisors' staffing), GET
@@ -13,11 +13,11 @@
 #include "server/server_internal.h"
 
 int fg__route_referral_list(fg__req *r) {
-  const char *status = fg__query(r, "status");
+  const char *status = fg__query(r, "status"), *site = fg__query(r, "site");
   if (status && !*status) status = NULL;
   json_t *out = NULL;
   fg_error e;
-  int rc = fg_border_referral_list(r->b, &r->actor, status, &out, &e);
+  int rc = fg_border_referral_list_at(r->b, &r->actor, status, site, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   return fg__reply(r, 200, out);
 }

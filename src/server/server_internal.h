@@ -8,7 +8,7 @@
  * (one fg_border per worker), body.c (JSON, base64 and multipart bodies),
  * problem.c (application/problem+json), metrics.c (Prometheus text),
  * static.c (web/ files), openapi.c (the embedded docs/openapi.json),
- * purge_timer.c, log.c, and routes_*.c (the handlers, one file per area).
+ * purge_timer.c, and routes_*.c (the handlers, one file per area).
  */
 #ifndef FG_SERVER_INTERNAL_H
 #define FG_SERVER_INTERNAL_H
@@ -25,9 +25,6 @@
 
 #define FG__SERVER_VERSION "0.1.0"
 
-/* ---- log.c ---- */
-void fg__log(int level, const char *fmt, ...) FG__PRINTF(2, 3);
-
 /* ---- pool.c: fg_border handles, one per worker ---- */
 typedef struct fg__pool {
   pthread_mutex_t mu;
@@ -35,12 +32,15 @@ typedef struct fg__pool {
   fg_border **free_list;
   int nfree, size;
   fg_border **all;
+  fg_store_stats *seen;  /* each handle's store counters when last given back */
+  fg_store_stats total;  /* the sum of what every handle did (under mu) */
 } fg__pool;
 
 int fg__pool_init(fg__pool *p, int size, const fg_border_options *o, fg_error *err);
 fg_border *fg__pool_acquire(fg__pool *p);
 void fg__pool_release(fg__pool *p, fg_border *b);
 void fg__pool_release_all(fg__pool *p); /* close every handle (all must be back) */
+void fg__pool_store_stats(fg__pool *p, fg_store_stats *out); /* totals so far */
 
 /* ---- auth.c: per-address failure counts ---- */
 #define FG__RATE_SLOTS 256

@@ -24,5 +24,8 @@ extern const fg_query FG_Q_ADM_META_GET;
 extern const fg_query FG_Q_ADM_META_PUT;
 /* seq, at, actor, role, detail of the newest purge.run event. */
 extern const fg_query FG_Q_ADM_LAST_PURGE;
+/* () -> travellers, manifests, encounters, crossings, referrals, watchlist entries,
+ * audit events: what a backup and a restore report. */
+extern const fg_query FG_Q_ADM_COUNTS;
 
 #endif

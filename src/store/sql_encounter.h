@@ -24,11 +24,20 @@ extern const fg_query FG_Q_ENC_FTA_RUN;
 extern const fg_query FG_Q_ENC_INSERT;
 /* (capture_sealed, template_sealed, ms, id) */
 extern const fg_query FG_Q_ENC_FINISH;
+/* The whole row at once, its id taken up front (fg_store_next_id) so that the
+ * capture could be sealed to it: (id, manifest_id, port, gate, at, outcome,
+ * traveller_id, category, score, threshold, quality, quality_reasons, liveness,
+ * watchlist_id, watchlist_score, actor, ms, capture_sealed, template_sealed) */
+extern const fg_query FG_Q_ENC_INSERT_ID;
 /* (status, manifest id, traveller id): only a passenger still 'expected'
  * becomes 'referred' */
 extern const fg_query FG_Q_ENC_PASSENGER_REFER;
 /* (manifest id, traveller id) */
 extern const fg_query FG_Q_ENC_PASSENGER_CROSS;
+/* (actor, key) -> encounter_id, result_sealed: a gate's idempotency key */
+extern const fg_query FG_Q_ENC_KEY_GET;
+/* (actor, key, encounter_id, created_at, result_sealed) */
+extern const fg_query FG_Q_ENC_KEY_INSERT;
 
 /* (name, reason, added_by, created_at, expires_at) -> id */
 extern const fg_query FG_Q_WL_INSERT;

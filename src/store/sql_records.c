@@ -16,24 +16,24 @@
 
 /* (traveller_id) → category */
 const fg_query FG_Q_REC_TRAVELLER_CATEGORY = {
-    "rec_traveller_category", "SELECT category FROM travellers WHERE id = ?"};
+    "rec_traveller_category", "SELECT category FROM travellers WHERE id = ?", 1};
 
 /* (traveller_id) → id, surname, given_names, date_of_birth, nationality, sex, category */
 const fg_query FG_Q_REC_TRAVELLER_GET = {
     "rec_traveller_get",
     "SELECT id, surname, given_names, date_of_birth, nationality, sex, category"
-    " FROM travellers WHERE id = ?"};
+    " FROM travellers WHERE id = ?", 7};
 
 /* (doc_number) → traveller_id (one row per holder; several states may issue the number) */
 const fg_query FG_Q_REC_TRAVELLER_BY_DOCUMENT = {
     "rec_traveller_by_document",
-    "SELECT DISTINCT traveller_id FROM documents WHERE doc_number = ? ORDER BY traveller_id"};
+    "SELECT DISTINCT traveller_id FROM documents WHERE doc_number = ? ORDER BY traveller_id", 1};
 
 /* (traveller_id) → doc_type, doc_number, issuing_state, expiry */
 const fg_query FG_Q_REC_TRAVELLER_DOCUMENTS = {
     "rec_traveller_documents",
     "SELECT doc_type, doc_number, issuing_state, expiry FROM documents"
-    " WHERE traveller_id = ? ORDER BY id"};
+    " WHERE traveller_id = ? ORDER BY id", 4};
 
 /* ---- crossings and overstays --------------------------------------------- */
 
@@ -42,7 +42,7 @@ const fg_query FG_Q_REC_OPEN_ENTRY = {
     "rec_open_entry",
     "SELECT e.id FROM crossings e WHERE e.traveller_id = ? AND e.direction = 'entry'"
     " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id)"
-    " ORDER BY e.at DESC, e.id DESC LIMIT 1"};
+    " ORDER BY e.at DESC, e.id DESC LIMIT 1", 1};
 
 /* (traveller_id, direction, at, port, manifest_id, encounter_id, method, officer,
  *  admitted_until, entry_id, category) → id */
@@ -50,7 +50,15 @@ const fg_query FG_Q_REC_CROSSING_INSERT = {
     "rec_crossing_insert",
     "INSERT INTO crossings(traveller_id, direction, at, port, manifest_id, encounter_id,"
     " method, officer, admitted_until, entry_id, category)"
-    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"};
+    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", 1};
+
+/* (id, traveller_id, direction, at, port, manifest_id, encounter_id, method, officer,
+ *  admitted_until, entry_id, category) */
+const fg_query FG_Q_REC_CROSSING_INSERT_ID = {
+    "rec_crossing_insert_id",
+    "INSERT INTO crossings(id, traveller_id, direction, at, port, manifest_id, encounter_id,"
+    " method, officer, admitted_until, entry_id, category)"
+    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0};
 
 /* (traveller_id) → 0 id, 1 direction, 2 at, 3 port, 4 manifest_id, 5 carrier, 6 flight,
  * 7 encounter_id, 8 method, 9 officer, 10 admitted_until, 11 entry_id, 12 category,
@@ -61,11 +69,12 @@ const fg_query FG_Q_REC_CROSSINGS_OF = {
     " c.encounter_id, c.method, c.officer, c.admitted_until, c.entry_id, c.category, x.id"
     " FROM crossings c LEFT JOIN manifests m ON m.id = c.manifest_id"
     " LEFT JOIN crossings x ON x.entry_id = c.id"
-    " WHERE c.traveller_id = ? ORDER BY c.at DESC, c.id DESC"};
+    " WHERE c.traveller_id = ? ORDER BY c.at DESC, c.id DESC", 14};
 
-/* (as_of, as_of, as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
- * 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign nationals' entries
- * whose admission ended before as_of and that no exit up to as_of closes */
+/* (as_of, as_of, as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname,
+ * 3 given_names, 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign
+ * nationals' entries whose admission ended before as_of and that no exit up to as_of
+ * closes */
 const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
     "rec_overstay_no_exit",
     "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
@@ -73,11 +82,12 @@ const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
     " AND e.admitted_until < ? AND e.at <= ?"
     " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id AND x.at <= ?)"
-    " ORDER BY e.admitted_until, e.id"};
+    " AND COALESCE(?, e.port) = e.port ORDER BY e.admitted_until, e.id", 8};
 
-/* (as_of) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names, 4 nationality,
- * 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at, 10 exit port:
- * foreign nationals whose linked exit (up to as_of) came after admitted_until */
+/* (as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
+ * 4 nationality, 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at,
+ * 10 exit port: foreign nationals whose linked exit (up to as_of) came after
+ * admitted_until */
 const fg_query FG_Q_REC_OVERSTAY_LATE = {
     "rec_overstay_late",
     "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
@@ -85,7 +95,8 @@ const fg_query FG_Q_REC_OVERSTAY_LATE = {
     " FROM crossings e JOIN crossings x ON x.entry_id = e.id"
     " JOIN travellers t ON t.id = e.traveller_id"
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
-    " AND x.at > e.admitted_until AND x.at <= ? ORDER BY x.at, x.id"};
+    " AND x.at > e.admitted_until AND x.at <= ? AND COALESCE(?, e.port) = e.port"
+    " ORDER BY x.at, x.id", 11};
 
 /* ---- referrals ------------------------------------------------------------ */
 
@@ -93,7 +104,13 @@ const fg_query FG_Q_REC_OVERSTAY_LATE = {
 const fg_query FG_Q_REC_REFERRAL_INSERT = {
     "rec_referral_insert",
     "INSERT INTO referrals(encounter_id, reason, status, created_at, candidate_id)"
-    " VALUES(?, ?, 'open', ?, ?) RETURNING id"};
+    " VALUES(?, ?, 'open', ?, ?) RETURNING id", 1};
+
+/* (id, encounter_id, reason, created_at, candidate_id) */
+const fg_query FG_Q_REC_REFERRAL_INSERT_ID = {
+    "rec_referral_insert_id",
+    "INSERT INTO referrals(id, encounter_id, reason, status, created_at, candidate_id)"
+    " VALUES(?, ?, ?, 'open', ?, ?)", 0};
 
 /* Columns of a referral row (list, get): 0 id, 1 reason, 2 status, 3 created_at,
  * 4 encounter_id, 5 candidate_id, 6 officer, 7 decided_at, 8 resolution,
@@ -111,13 +128,15 @@ const fg_query FG_Q_REC_REFERRAL_INSERT = {
   " LEFT JOIN travellers t ON t.id = r.candidate_id"                                      \
   " LEFT JOIN watchlist w ON w.id = e.watchlist_id"
 
-/* () → referral rows, oldest first */
-const fg_query FG_Q_REC_REFERRAL_LIST = {"rec_referral_list", REFERRAL_SELECT " ORDER BY r.id"};
-/* (status) → referral rows, oldest first */
+/* (site or NULL for every site) → referral rows, oldest first */
+const fg_query FG_Q_REC_REFERRAL_LIST = {
+    "rec_referral_list", REFERRAL_SELECT " WHERE COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
+/* (status, site or NULL) → referral rows, oldest first */
 const fg_query FG_Q_REC_REFERRAL_LIST_STATUS = {
-    "rec_referral_list_status", REFERRAL_SELECT " WHERE r.status = ? ORDER BY r.id"};
+    "rec_referral_list_status",
+    REFERRAL_SELECT " WHERE r.status = ? AND COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
 /* (id) → one referral row */
-const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?"};
+const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?", 25};
 
 /* () → the queue's summary, one read-only statement (so one snapshot, no
  * transaction, no write lock): rows (kind, key, count, min created_at):
@@ -130,28 +149,28 @@ const fg_query FG_Q_REC_REFERRAL_SUMMARY = {
     "SELECT 'status', status, COUNT(*), NULL FROM referrals GROUP BY status"
     " UNION ALL SELECT 'open_reason', reason, COUNT(*), MIN(created_at) FROM referrals"
     " WHERE status = 'open' GROUP BY reason"
-    " UNION ALL SELECT 'newest', NULL, MAX(id), NULL FROM referrals"};
+    " UNION ALL SELECT 'newest', NULL, MAX(id), NULL FROM referrals", 4};
 
 /* (referral_id) → officer, at, note; oldest first */
 const fg_query FG_Q_REC_REFERRAL_NOTES = {
     "rec_referral_notes",
-    "SELECT officer, at, note FROM referral_notes WHERE referral_id = ? ORDER BY id"};
+    "SELECT officer, at, note FROM referral_notes WHERE referral_id = ? ORDER BY id", 3};
 
 /* (referral_id, officer, at, note) */
 const fg_query FG_Q_REC_REFERRAL_NOTE_INSERT = {
     "rec_referral_note_insert",
-    "INSERT INTO referral_notes(referral_id, officer, at, note) VALUES(?, ?, ?, ?)"};
+    "INSERT INTO referral_notes(referral_id, officer, at, note) VALUES(?, ?, ?, ?)", 0};
 
 /* (status, officer, decided_at, resolution, id) */
 const fg_query FG_Q_REC_REFERRAL_DECIDE = {
     "rec_referral_decide",
-    "UPDATE referrals SET status = ?, officer = ?, decided_at = ?, resolution = ? WHERE id = ?"};
+    "UPDATE referrals SET status = ?, officer = ?, decided_at = ?, resolution = ? WHERE id = ?", 0};
 
 /* (officer, decided_at, traveller_id, crossing_id, id) */
 const fg_query FG_Q_REC_REFERRAL_CONFIRM = {
     "rec_referral_confirm",
     "UPDATE referrals SET status = 'confirmed', officer = ?, decided_at = ?,"
-    " resolution = 'confirm', traveller_id = ?, crossing_id = ? WHERE id = ?"};
+    " resolution = 'confirm', traveller_id = ?, crossing_id = ? WHERE id = ?", 0};
 
 /* (id) → 0 id, 1 manifest_id, 2 port, 3 gate, 4 at, 5 outcome, 6 traveller_id,
  * 7 category, 8 score, 9 threshold, 10 quality, 11 quality_reasons, 12 liveness,
@@ -163,38 +182,38 @@ const fg_query FG_Q_REC_ENCOUNTER_GET = {
     " threshold, quality, quality_reasons, liveness, watchlist_id, watchlist_score, actor, ms,"
     " CASE WHEN capture_sealed IS NULL THEN 0 ELSE 1 END,"
     " CASE WHEN template_sealed IS NULL THEN 0 ELSE 1 END,"
-    " capture_purged_at, template_purged_at FROM encounters WHERE id = ?"};
+    " capture_purged_at, template_purged_at FROM encounters WHERE id = ?", 21};
 
 /* (id) → capture_sealed, capture_purged_at */
 const fg_query FG_Q_REC_ENCOUNTER_CAPTURE = {
     "rec_encounter_capture",
-    "SELECT capture_sealed, capture_purged_at FROM encounters WHERE id = ?"};
+    "SELECT capture_sealed, capture_purged_at FROM encounters WHERE id = ?", 2};
 
 /* (traveller_id, category, id): an officer said who an encounter's traveller is */
 const fg_query FG_Q_REC_ENCOUNTER_IDENTIFY = {
     "rec_encounter_identify",
     "UPDATE encounters SET traveller_id = COALESCE(traveller_id, ?),"
-    " category = COALESCE(category, ?) WHERE id = ?"};
+    " category = COALESCE(category, ?) WHERE id = ?", 0};
 
 /* (manifest_id) → direction, port */
 const fg_query FG_Q_REC_MANIFEST_DIRECTION = {
-    "rec_manifest_direction", "SELECT direction, port FROM manifests WHERE id = ?"};
+    "rec_manifest_direction", "SELECT direction, port FROM manifests WHERE id = ?", 2};
 
 /* (manifest_id, traveller_id) → admitted_until */
 const fg_query FG_Q_REC_PASSENGER_ADMITTED = {
     "rec_passenger_admitted",
-    "SELECT admitted_until FROM passengers WHERE manifest_id = ? AND traveller_id = ?"};
+    "SELECT admitted_until FROM passengers WHERE manifest_id = ? AND traveller_id = ?", 1};
 
 /* (manifest_id, traveller_id) */
 const fg_query FG_Q_REC_PASSENGER_MANUAL = {
     "rec_passenger_manual",
-    "UPDATE passengers SET status = 'manual' WHERE manifest_id = ? AND traveller_id = ?"};
+    "UPDATE passengers SET status = 'manual' WHERE manifest_id = ? AND traveller_id = ?", 0};
 
 /* (manifest_id, traveller_id) → id, image_sealed */
 const fg_query FG_Q_REC_DOCUMENT_PHOTOS = {
     "rec_document_photos",
     "SELECT id, image_sealed FROM photos WHERE manifest_id = ? AND traveller_id = ?"
-    " AND image_sealed IS NOT NULL ORDER BY id"};
+    " AND image_sealed IS NOT NULL ORDER BY id", 2};
 
 /* ---- purge -------------------------------------------------------------------- */
 
@@ -202,22 +221,22 @@ const fg_query FG_Q_REC_DOCUMENT_PHOTOS = {
 const fg_query FG_Q_REC_PURGE_CAPTURES = {
     "rec_purge_captures",
     "UPDATE encounters SET capture_sealed = NULL, capture_purged_at = ?"
-    " WHERE capture_sealed IS NOT NULL AND category = ? AND at <= ?"};
+    " WHERE capture_sealed IS NOT NULL AND category = ? AND at <= ?", 0};
 /* (purged_at, cutoff) */
 const fg_query FG_Q_REC_PURGE_CAPTURES_UNIDENTIFIED = {
     "rec_purge_captures_unidentified",
     "UPDATE encounters SET capture_sealed = NULL, capture_purged_at = ?"
-    " WHERE capture_sealed IS NOT NULL AND category IS NULL AND at <= ?"};
+    " WHERE capture_sealed IS NOT NULL AND category IS NULL AND at <= ?", 0};
 /* (purged_at, category, cutoff) */
 const fg_query FG_Q_REC_PURGE_TEMPLATES = {
     "rec_purge_templates",
     "UPDATE encounters SET template_sealed = NULL, template_purged_at = ?"
-    " WHERE template_sealed IS NOT NULL AND category = ? AND at <= ?"};
+    " WHERE template_sealed IS NOT NULL AND category = ? AND at <= ?", 0};
 /* (purged_at, cutoff) */
 const fg_query FG_Q_REC_PURGE_TEMPLATES_UNIDENTIFIED = {
     "rec_purge_templates_unidentified",
     "UPDATE encounters SET template_sealed = NULL, template_purged_at = ?"
-    " WHERE template_sealed IS NOT NULL AND category IS NULL AND at <= ?"};
+    " WHERE template_sealed IS NOT NULL AND category IS NULL AND at <= ?", 0};
 
 #define GALLERY_DUE "SELECT id FROM manifests WHERE status <> 'purged' AND scheduled_at <= ?"
 
@@ -225,19 +244,19 @@ const fg_query FG_Q_REC_PURGE_TEMPLATES_UNIDENTIFIED = {
 const fg_query FG_Q_REC_PURGE_GALLERY_COUNT = {
     "rec_purge_gallery_count",
     "SELECT t.category, COUNT(*) FROM photos p JOIN travellers t ON t.id = p.traveller_id"
-    " WHERE p.manifest_id IN (" GALLERY_DUE ") GROUP BY t.category"};
+    " WHERE p.manifest_id IN (" GALLERY_DUE ") GROUP BY t.category", 2};
 /* (cutoff) */
 const fg_query FG_Q_REC_PURGE_GALLERY_PHOTOS = {
-    "rec_purge_gallery_photos", "DELETE FROM photos WHERE manifest_id IN (" GALLERY_DUE ")"};
+    "rec_purge_gallery_photos", "DELETE FROM photos WHERE manifest_id IN (" GALLERY_DUE ")", 0};
 /* (cutoff) */
 const fg_query FG_Q_REC_PURGE_GALLERY_PASSENGERS = {
     "rec_purge_gallery_passengers",
-    "UPDATE passengers SET enrolled = 0 WHERE manifest_id IN (" GALLERY_DUE ")"};
+    "UPDATE passengers SET enrolled = 0 WHERE manifest_id IN (" GALLERY_DUE ")", 0};
 /* (purged_at, cutoff) */
 const fg_query FG_Q_REC_PURGE_GALLERY_MANIFESTS = {
     "rec_purge_gallery_manifests",
     "UPDATE manifests SET status = 'purged', purged_at = ?, revision = revision + 1"
-    " WHERE status <> 'purged' AND scheduled_at <= ?"};
+    " WHERE status <> 'purged' AND scheduled_at <= ?", 0};
 
 /* (now, cutoff) → 0 id, 1 category, 2 at, 3 overstayer (0/1): crossings old enough
  * for the shortest crossing retention; an overstayer is a traveller with an entry
@@ -249,46 +268,46 @@ const fg_query FG_Q_REC_PURGE_CROSSING_CANDIDATES = {
     " AND e.admitted_until IS NOT NULL AND e.admitted_until < ?"
     " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id"
     " AND x.at <= e.admitted_until)) THEN 1 ELSE 0 END"
-    " FROM crossings c WHERE c.at <= ? ORDER BY c.id"};
+    " FROM crossings c WHERE c.at <= ? ORDER BY c.id", 4};
 /* (id) */
 const fg_query FG_Q_REC_PURGE_CROSSING_DELETE = {"rec_purge_crossing_delete",
-                                                 "DELETE FROM crossings WHERE id = ?"};
+                                                 "DELETE FROM crossings WHERE id = ?", 0};
 
 /* (now) */
 const fg_query FG_Q_REC_PURGE_WATCHLIST_TEMPLATES = {
     "rec_purge_watchlist_templates",
     "DELETE FROM watchlist_templates WHERE entry_id IN (SELECT id FROM watchlist"
-    " WHERE removed_at IS NOT NULL OR (expires_at > 0 AND expires_at <= ?))"};
+    " WHERE removed_at IS NOT NULL OR (expires_at > 0 AND expires_at <= ?))", 0};
 
 /* ---- report ---------------------------------------------------------------------- */
 
 /* (from, to[, port]) → outcome, ms, watchlist_id */
 const fg_query FG_Q_REC_REPORT_ENCOUNTERS = {
     "rec_report_encounters",
-    "SELECT outcome, ms, watchlist_id FROM encounters WHERE at >= ? AND at < ?"};
+    "SELECT outcome, ms, watchlist_id FROM encounters WHERE at >= ? AND at < ?", 3};
 const fg_query FG_Q_REC_REPORT_ENCOUNTERS_PORT = {
     "rec_report_encounters_port",
-    "SELECT outcome, ms, watchlist_id FROM encounters WHERE at >= ? AND at < ? AND port = ?"};
+    "SELECT outcome, ms, watchlist_id FROM encounters WHERE at >= ? AND at < ? AND port = ?", 3};
 
 /* (from, to[, port]) → reason, count of referrals of that day's encounters */
 const fg_query FG_Q_REC_REPORT_REFERRALS = {
     "rec_report_referrals",
     "SELECT r.reason, COUNT(*) FROM referrals r JOIN encounters e ON e.id = r.encounter_id"
-    " WHERE e.at >= ? AND e.at < ? GROUP BY r.reason"};
+    " WHERE e.at >= ? AND e.at < ? GROUP BY r.reason", 2};
 const fg_query FG_Q_REC_REPORT_REFERRALS_PORT = {
     "rec_report_referrals_port",
     "SELECT r.reason, COUNT(*) FROM referrals r JOIN encounters e ON e.id = r.encounter_id"
-    " WHERE e.at >= ? AND e.at < ? AND e.port = ? GROUP BY r.reason"};
+    " WHERE e.at >= ? AND e.at < ? AND e.port = ? GROUP BY r.reason", 2};
 
 /* (from, to[, port]) → method, direction, count */
 const fg_query FG_Q_REC_REPORT_CROSSINGS = {
     "rec_report_crossings",
     "SELECT method, direction, COUNT(*) FROM crossings WHERE at >= ? AND at < ?"
-    " GROUP BY method, direction"};
+    " GROUP BY method, direction", 3};
 const fg_query FG_Q_REC_REPORT_CROSSINGS_PORT = {
     "rec_report_crossings_port",
     "SELECT method, direction, COUNT(*) FROM crossings WHERE at >= ? AND at < ? AND port = ?"
-    " GROUP BY method, direction"};
+    " GROUP BY method, direction", 3};
 
 /* ---- audit table ------------------------------------------------------------------ */
 
@@ -296,18 +315,18 @@ const fg_query FG_Q_REC_REPORT_CROSSINGS_PORT = {
 const fg_query FG_Q_REC_AUDIT_LIST = {
     "rec_audit_list",
     "SELECT seq, at, actor, role, action, object, purpose, detail FROM audit"
-    " WHERE seq > ? ORDER BY seq LIMIT ?"};
+    " WHERE seq > ? ORDER BY seq LIMIT ?", 8};
 
 /* ---- key rotation: every sealed column ---------------------------------------------- */
 
 #define SEALED(tbl, col)                                                                    \
   static const fg_query Q_IDS_##tbl##_##col = {                                             \
       "rec_sealed_ids_" #tbl "_" #col,                                                      \
-      "SELECT id FROM " #tbl " WHERE " #col " IS NOT NULL ORDER BY id"};                    \
+      "SELECT id FROM " #tbl " WHERE " #col " IS NOT NULL ORDER BY id", 1};                 \
   static const fg_query Q_GET_##tbl##_##col = {"rec_sealed_get_" #tbl "_" #col,             \
-                                               "SELECT " #col " FROM " #tbl " WHERE id = ?"}; \
+                                               "SELECT " #col " FROM " #tbl " WHERE id = ?", 1}; \
   static const fg_query Q_PUT_##tbl##_##col = {"rec_sealed_put_" #tbl "_" #col,             \
-                                               "UPDATE " #tbl " SET " #col " = ? WHERE id = ?"};
+                                               "UPDATE " #tbl " SET " #col " = ? WHERE id = ?", 0};
 
 SEALED(photos, image_sealed)
 SEALED(photos, template_sealed)
@@ -333,22 +352,22 @@ const int fg__sealed_column_count = (int)(sizeof fg__sealed_columns / sizeof fg_
 const fg_query FG_Q_REC_PURGE_ENC_REFERRALS = {
     "rec_purge_enc_referrals",
     "DELETE FROM referrals WHERE encounter_id IN"
-    " (SELECT id FROM encounters WHERE category = ? AND at <= ?)"};
+    " (SELECT id FROM encounters WHERE category = ? AND at <= ?)", 0};
 const fg_query FG_Q_REC_PURGE_ENC_REFERRALS_UNIDENTIFIED = {
     "rec_purge_enc_referrals_unidentified",
     "DELETE FROM referrals WHERE encounter_id IN"
-    " (SELECT id FROM encounters WHERE category IS NULL AND at <= ?)"};
+    " (SELECT id FROM encounters WHERE category IS NULL AND at <= ?)", 0};
 const fg_query FG_Q_REC_PURGE_ENC_ROWS = {
-    "rec_purge_enc_rows", "DELETE FROM encounters WHERE category = ? AND at <= ?"};
+    "rec_purge_enc_rows", "DELETE FROM encounters WHERE category = ? AND at <= ?", 0};
 const fg_query FG_Q_REC_PURGE_ENC_ROWS_UNIDENTIFIED = {
-    "rec_purge_enc_rows_unidentified", "DELETE FROM encounters WHERE category IS NULL AND at <= ?"};
+    "rec_purge_enc_rows_unidentified", "DELETE FROM encounters WHERE category IS NULL AND at <= ?", 0};
 
 /* Passenger lists past their record retention: (category, cutoff on the
  * flight's scheduled time). */
 const fg_query FG_Q_REC_PURGE_PASSENGERS = {
     "rec_purge_passengers",
     "DELETE FROM passengers WHERE traveller_id IN (SELECT id FROM travellers WHERE category = ?)"
-    " AND manifest_id IN (SELECT id FROM manifests WHERE scheduled_at <= ?)"};
+    " AND manifest_id IN (SELECT id FROM manifests WHERE scheduled_at <= ?)", 0};
 /* Travellers nothing refers to any more (their documents cascade). */
 const fg_query FG_Q_REC_PURGE_TRAVELLERS = {
     "rec_purge_travellers",
@@ -358,4 +377,4 @@ const fg_query FG_Q_REC_PURGE_TRAVELLERS = {
     " AND NOT EXISTS (SELECT 1 FROM encounters e WHERE e.traveller_id = travellers.id)"
     " AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.traveller_id = travellers.id)"
     " AND NOT EXISTS (SELECT 1 FROM referrals r"
-    "   WHERE r.candidate_id = travellers.id OR r.traveller_id = travellers.id)"};
+    "   WHERE r.candidate_id = travellers.id OR r.traveller_id = travellers.id)", 0};

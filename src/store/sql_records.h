@@ -21,12 +21,16 @@ extern const fg_query FG_Q_REC_TRAVELLER_DOCUMENTS;
 /* crossings and overstays */
 extern const fg_query FG_Q_REC_OPEN_ENTRY;
 extern const fg_query FG_Q_REC_CROSSING_INSERT;
+/* The same with the id taken up front (fg_store_next_id) first: (id, ...) */
+extern const fg_query FG_Q_REC_CROSSING_INSERT_ID;
 extern const fg_query FG_Q_REC_CROSSINGS_OF;
 extern const fg_query FG_Q_REC_OVERSTAY_NO_EXIT;
 extern const fg_query FG_Q_REC_OVERSTAY_LATE;
 
 /* referrals */
 extern const fg_query FG_Q_REC_REFERRAL_INSERT;
+/* The same with the id taken up front first: (id, encounter_id, reason, created_at, candidate_id) */
+extern const fg_query FG_Q_REC_REFERRAL_INSERT_ID;
 extern const fg_query FG_Q_REC_REFERRAL_LIST;
 extern const fg_query FG_Q_REC_REFERRAL_LIST_STATUS;
 extern const fg_query FG_Q_REC_REFERRAL_GET;

@@ -4,15 +4,22 @@
  * under FG_STORE_NOSYNC), a 5 s busy timeout and defensive mode (no writable
  * schema). Each fg_query is prepared once per connection and cached by the
  * query object's address in a small chained hash, reset after every use and
- * finalized on close. Errors: a UNIQUE/CHECK/FOREIGN KEY/NOT NULL failure is
- * FG_ECONFLICT naming the query; a file that is not SQLite is FG_EFORMAT;
- * anything else is FG_EIO with SQLite's own message.
+ * finalized on close; its column count is checked against the query's
+ * ncols when it is prepared. A transaction is BEGIN IMMEDIATE: the writer
+ * takes the database's one write lock up front. Errors: a UNIQUE/CHECK/
+ * FOREIGN KEY/NOT NULL failure is FG_ECONFLICT naming the query; a file that
+ * is not SQLite is FG_EFORMAT; anything else is FG_EIO with SQLite's own
+ * message. Backups use SQLite's online backup API into a new 0600 file.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -104,6 +111,18 @@ static int sq_exec_script(void *conn, const char *sql, fg_error *err) {
   return rc == SQLITE_OK ? FG_OK : sq_err(c->db, rc, "sqlite", err);
 }
 
+static int sq_begin(void *conn, fg_error *err) {
+  return sq_exec_script(conn, "BEGIN IMMEDIATE", err);
+}
+
+static int sq_commit(void *conn, fg_error *err) {
+  int rc = sq_exec_script(conn, "COMMIT", err);
+  if (rc != FG_OK) sq_exec_script(conn, "ROLLBACK", NULL);
+  return rc;
+}
+
+static void sq_rollback(void *conn) { sq_exec_script(conn, "ROLLBACK", NULL); }
+
 /* The cached statement for q, preparing it on first use. */
 static int get_stmt(sq_conn *c, const fg_query *q, sqlite3_stmt **out, fg_error *err) {
   unsigned b = bucket_of(q);
@@ -120,6 +139,12 @@ static int get_stmt(sq_conn *c, const fg_query *q, sqlite3_stmt **out, fg_error 
   if (!stmt || (tail && tail[strspn(tail, " \t\r\n;")])) {
     sqlite3_finalize(stmt);
     return fg__seterr(err, FG_EINVAL, "%s: not exactly one SQL statement", q->name);
+  }
+  if (sqlite3_column_count(stmt) != q->ncols) {
+    int n = sqlite3_column_count(stmt);
+    sqlite3_finalize(stmt);
+    return fg__seterr(err, FG_EINVAL, "%s: returns %d columns, %d expected", q->name, n,
+                      q->ncols);
   }
   cached *e = malloc(sizeof *e);
   if (!e) {
@@ -248,18 +273,18 @@ static int sq_flush(void *conn, fg_error *err) {
   return rc == SQLITE_OK ? FG_OK : sq_err(c->db, rc, "checkpoint", err);
 }
 
-static int sq_backup(void *conn, const char *path, fg_error *err) {
-  sq_conn *c = conn;
+/* Copy the live database page by page into a new file at tmp. */
+static int backup_into(sq_conn *c, const char *tmp, fg_error *err) {
   sqlite3 *dst = NULL;
-  int rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if (rc != SQLITE_OK) {
-    rc = sq_err(dst, rc, path, err);
+    rc = sq_err(dst, rc, tmp, err);
     sqlite3_close_v2(dst);
     return rc;
   }
   sqlite3_backup *b = sqlite3_backup_init(dst, "main", c->db, "main");
   if (!b) {
-    rc = sq_err(dst, sqlite3_errcode(dst), path, err);
+    rc = sq_err(dst, sqlite3_errcode(dst), tmp, err);
     sqlite3_close_v2(dst);
     return rc;
   }
@@ -272,10 +297,92 @@ static int sq_backup(void *conn, const char *path, fg_error *err) {
   } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
   int fin = sqlite3_backup_finish(b);
   int out = FG_OK;
-  if (rc != SQLITE_DONE) out = sq_err(dst, fin != SQLITE_OK ? fin : rc, path, err);
+  if (rc != SQLITE_DONE) out = sq_err(dst, fin != SQLITE_OK ? fin : rc, tmp, err);
+  /* A backup is one self-contained file: no WAL beside it. */
+  if (out == FG_OK && (rc = sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL)))
+    out = sq_err(dst, rc, tmp, err);
   sqlite3_close_v2(dst);
   return out;
 }
+
+/* Create path exclusively, mode 0600 whatever the umask: the file then holds
+ * sealed biometrics and personal records. */
+static int create_private(const char *path, fg_error *err) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fg__seterr(err, errno == EEXIST ? FG_ECONFLICT : FG_EIO, "%s: %s", path,
+                      errno == EEXIST ? "exists already (backups never overwrite)" : strerror(errno));
+  fchmod(fd, 0600);
+  close(fd);
+  return FG_OK;
+}
+
+static int sq_backup(void *conn, const char *path, fg_error *err) {
+  sq_conn *c = conn;
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.partial", path) >= (int)sizeof tmp)
+    return fg__seterr(err, FG_EINVAL, "backup: path too long");
+  if (access(path, F_OK) == 0)
+    return fg__seterr(err, FG_ECONFLICT, "%s: exists already (backups never overwrite)", path);
+  unlink(tmp); /* left by an interrupted backup */
+  int rc = create_private(tmp, err);
+  if (rc == FG_OK) rc = backup_into(c, tmp, err);
+  if (rc == FG_OK && link(tmp, path) != 0) /* link: never replaces a file made meanwhile */
+    rc = fg__seterr(err, errno == EEXIST ? FG_ECONFLICT : FG_EIO, "%s: %s", path, strerror(errno));
+  unlink(tmp);
+  return rc;
+}
+
+/* A SQLite backup becomes the new database file: it must be a SQLite file,
+ * and the target must not exist (the caller then opens and migrates it). */
+static int sq_restore(const char *target, const char *path, fg_error *err) {
+  int sqlite = 0;
+  int rc = fg__store_file_starts_with(path, "SQLite format 3", 16, &sqlite, err);
+  if (rc != FG_OK) return rc;
+  if (!sqlite)
+    return fg__seterr(err, FG_EFORMAT, "%s: not a SQLite backup (a PostgreSQL dump restores into "
+                      "a postgresql:// store)", path);
+  if (access(target, F_OK) == 0)
+    return fg__seterr(err, FG_ECONFLICT, "%s: a store exists there already; restore into a new "
+                      "path or data directory", target);
+  sqlite3 *src = NULL;
+  rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
+  sq_conn c = {.db = src};
+  if (rc != SQLITE_OK) {
+    rc = sq_err(src, rc, path, err);
+    sqlite3_close_v2(src);
+    return rc;
+  }
+  rc = sqlite3_exec(src, "PRAGMA quick_check", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    rc = sq_err(src, rc, path, err);
+    sqlite3_close_v2(src);
+    return rc;
+  }
+  rc = create_private(target, err);
+  if (rc == FG_OK) rc = backup_into(&c, target, err);
+  sqlite3_close_v2(src);
+  if (rc != FG_OK) unlink(target);
+  return rc;
+}
+
+static int sq_discard(const char *target, fg_error *err) {
+  static const char *const SUFFIX[] = {"", "-wal", "-shm", "-journal"};
+  for (int i = 0; i < 4; i++) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s%s", target, SUFFIX[i]);
+    if (unlink(p) != 0 && errno != ENOENT)
+      return fg__seterr(err, FG_EIO, "%s: %s", p, strerror(errno));
+  }
+  return FG_OK;
+}
+
+/* The highest id + 1: the writer holds the database's one write lock, so
+ * nobody takes it meanwhile (an id freed by deleting the newest row may come
+ * back, as SQLite's rowids do). */
+#define NEXT_ID(table) {"next_id_" table, "SELECT COALESCE(MAX(id), 0) + 1 FROM " table, 1}
+static const fg_query NEXT_IDS[] = {NEXT_ID("encounters"), NEXT_ID("crossings"),
+                                    NEXT_ID("referrals"), {NULL, NULL, 0}};
 
 /* Test hook: statements prepared and cached on this connection. */
 int fg__sqlite_cached(void *conn) { return conn ? ((sq_conn *)conn)->ncached : 0; }
@@ -284,10 +391,17 @@ const fg__store_backend fg__store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
     .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
     .exec_script = sq_exec_script,
     .exec = sq_exec,
     .changes = sq_changes,
-    .backup = sq_backup,
-    .flush = sq_flush,
+    .next_ids = NEXT_IDS,
+    .migrations = fg__sqlite_migrations,
     .count_tables = sq_count_tables,
+    .flush = sq_flush,
+    .backup = sq_backup,
+    .restore = sq_restore,
+    .discard = sq_discard,
 };

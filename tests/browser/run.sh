@@ -10,6 +10,9 @@
 # Environment: FACEGATE_BIN (default build/facegate), CHROMIUM (default
 # /usr/bin/chromium), FACEGATE_LFW (default ../shared/data/lfw; the npm sample
 # photos are used without it), KEEP_DATA=1 keeps the data directory.
+# The store is the data directory's SQLite file, or with
+# FACEGATE_TEST_STORE=postgresql (tests/pg/with-postgres) a new database in
+# the test cluster, dropped at the end (tests/pg/testdb).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root=$(pwd)
@@ -29,6 +32,8 @@ fi
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.png
+# shellcheck source=tests/pg/testdb
+source tests/pg/testdb
 data=$(mktemp -d "${TMPDIR:-/tmp}/facegate-browser.XXXXXX")
 server_pid=
 cleanup() {
@@ -39,10 +44,16 @@ cleanup() {
         kill -KILL "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
-    if [[ ${KEEP_DATA:-0} == 1 ]]; then echo "browser-test: data kept in $data"; else rm -rf "$data"; fi
+    if [[ ${KEEP_DATA:-0} == 1 ]]; then
+        echo "browser-test: data kept in $data${testdb_name:+ (store $FACEGATE_STORE)}"
+    else
+        rm -rf "$data"
+        testdb_drop
+    fi
     exit "$rc"
 }
 trap cleanup EXIT INT TERM
+testdb_create browser || die "no store for the test"
 
 # token ROLE NAME — create a token and print it (the secret is shown once).
 token() {
@@ -73,7 +84,7 @@ for i in $(seq 300); do
     [[ $i -eq 300 ]] && { cat "$OUT/server.log" >&2; die "facegate serve did not answer /healthz within 30 s"; }
     sleep 0.1
 done
-echo "browser-test: facegate serve on $FACEGATE_URL (pid $server_pid, data $data)"
+echo "browser-test: facegate serve on $FACEGATE_URL (pid $server_pid, data $data, store $(testdb_describe "$data"))"
 
 rc=0
 node tests/browser/console.test.mjs || rc=$?

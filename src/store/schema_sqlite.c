@@ -1,8 +1,10 @@
 /*
- * The database schema, as an ordered list of migrations. Migration i takes the
- * store from version i to i + 1; fg_store_open applies the ones a file lacks,
- * each in its own transaction, and records the version in `meta`. Never edit
- * a released migration: add a new one.
+ * The database schema in SQLite's dialect, as an ordered list of migrations.
+ * Migration i takes the store from version i to i + 1; fg_store_open applies
+ * the ones a file lacks, each in its own transaction, and records the version
+ * in `meta`. Never edit a released migration: add a new one, here and in
+ * schema_postgres.c (the same schema in PostgreSQL's dialect; a test checks
+ * that both have the same tables and columns).
  *
  * Conventions (kept portable between SQLite and PostgreSQL):
  *   - times are integer seconds since the Unix epoch, UTC (`*_at`);
@@ -183,5 +185,17 @@ static const char MIGRATION_1[] =
     "  created_by TEXT NOT NULL,"
     "  revoked_at INTEGER);";
 
-const char *const fg__store_migrations[] = {MIGRATION_1};
-const int fg__store_migration_count = (int)(sizeof fg__store_migrations / sizeof fg__store_migrations[0]);
+/* Idempotent gates: the first outcome of each (gate token, key) pair, sealed
+ * (it names the traveller), kept as long as its encounter. */
+static const char MIGRATION_2[] =
+    "CREATE TABLE encounter_keys ("
+    "  actor TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  encounter_id INTEGER NOT NULL REFERENCES encounters(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  result_sealed BLOB NOT NULL,"
+    "  PRIMARY KEY (actor, key));"
+    "CREATE INDEX encounter_keys_encounter ON encounter_keys(encounter_id);"
+    "CREATE INDEX encounters_port ON encounters(port, at);";
+
+const char *const fg__sqlite_migrations[] = {MIGRATION_1, MIGRATION_2, NULL};
