@@ -216,10 +216,23 @@ $(BUILD)/bench/bench_search: bench/search/bench_search.c $(BUILD)/libfacegate.a
 bench-search: setup $(BUILD)/bench/bench_search
 	scripts/bench-search
 
+# ---- watchlists of a million (docs/matching.md, "IVF index") -------------------
+# facegate's IVF-indexed watchlist gallery vs the exact scan, FAISS IndexIVFFlat
+# and IndexIVFPQ and hnswlib on the same vectors; build/bench/watchlist.json.
+.PHONY: bench-watchlist
+$(BUILD)/bench/bench_watchlist: bench/watchlist/bench_watchlist.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+
+bench-watchlist: setup all $(BUILD)/bench/bench_watchlist
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate WATCHLIST_BENCH_BIN=$(BUILD)/bench/bench_watchlist \
+	  scripts/bench-watchlist
+
 # ---- one gate encounter end to end (docs/encounters.md) -------------------------
 # 1920x1080 JPEG, 420-traveller flight, 10,000-entry watchlist, durable write;
 # breakdown and the face pipeline alone on the same bytes; build/bench/encounter.json.
 .PHONY: bench-encounter
+BENCH_WATCHLIST ?= 1000000
 $(BUILD)/bench/bench_encounter: bench/encounter/bench_encounter.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) -lturbojpeg
@@ -228,7 +241,8 @@ bench-encounter: setup $(BUILD)/bench/bench_encounter
 	@if [ ! -d "$(FACEGATE_LFW)/lfw-deepfunneled" ]; then \
 	  echo "make bench-encounter: skipped: LFW not found at $(FACEGATE_LFW) (set FACEGATE_LFW)"; \
 	else \
-	  $(BUILD)/bench/bench_encounter --lfw "$(FACEGATE_LFW)" --out $(BUILD)/bench/encounter.json; \
+	  $(BUILD)/bench/bench_encounter --lfw "$(FACEGATE_LFW)" --watchlist $(BENCH_WATCHLIST) \
+	    --out $(BUILD)/bench/encounter.json; \
 	fi
 
 # ---- officer console browser test (docs/console.md) ----------------------------

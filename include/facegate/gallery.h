@@ -234,6 +234,7 @@ typedef struct fg_search_opts {
   unsigned flags;   /* FG_SEARCH_* */
   float threshold;  /* with FG_SEARCH_THRESHOLD */
   unsigned nprobe;  /* with an IVF index: cells searched per probe; 0 = the index's */
+  unsigned candidates; /* with a sketch index: templates scored exactly per probe; 0 = the index's */
 } fg_search_opts;
 
 #define FG_SEARCH_MIN_SHARD 16384u
@@ -256,8 +257,39 @@ int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes,
                       size_t k, const fg_search_opts *opts, fg_match *matches, size_t *counts,
                       fg_error *err);
 
-/* ---- IVF index: large galleries (a watchlist of a million) -----------------
- * An inverted-file index groups the templates into cells around k-means
+/* ---- indexes: large galleries (a watchlist of a million) --------------------
+ * A gallery may carry one index, built in memory (not saved: build it again
+ * after opening), kept current by add, remove and compact, freed with the
+ * gallery, and used by fg_gallery_search unless FG_SEARCH_EXACT. Building
+ * needs exclusive access, like a mutation. Every score a search returns is
+ * exact search's score for that template; what an index can miss is a
+ * template it did not look at (docs/matching.md measures how often).
+ *
+ * The sketch index keeps one bit per dimension of every template (the signs
+ * after a fixed random rotation: 64 bytes at 512-d), scans them all with XOR
+ * and POPCNT, and scores exactly the `candidates` templates whose sketches
+ * are nearest the probe's, plus, with a threshold, every template whose
+ * sketch is close enough that it could reach it. It is what a watchlist uses
+ * (measured on face embeddings: it keeps every mate an IVF index loses). */
+typedef struct fg_sketch_opts {
+  unsigned candidates; /* templates scored exactly per probe; 0 = 256 */
+  uint64_t seed;       /* the random rotation; 0 = a fixed default */
+} fg_sketch_opts;
+
+typedef struct fg_sketch_info {
+  unsigned bits, candidates;
+  size_t entries;
+  size_t bytes;
+  double bytes_per_entry;
+  double build_s;
+} fg_sketch_info;
+
+int fg_gallery_sketch_build(fg_gallery *g, const fg_sketch_opts *opts, fg_error *err);
+int fg_gallery_sketch_info(const fg_gallery *g, fg_sketch_info *info); /* FG_ENOTFOUND without */
+/* Drop the gallery's index, whichever it is (searches scan everything again). */
+void fg_gallery_index_drop(fg_gallery *g);
+
+/* An inverted-file index groups the templates into cells around k-means
  * centroids; a search then scans only the nprobe cells nearest the probe
  * (their int8 codes, with the VNNI kernels) and re-scores its best candidates
  * with the gallery's own rows, so every score returned is exact search's
@@ -288,8 +320,6 @@ typedef struct fg_ivf_info {
 /* Build (or rebuild) the index. opts may be NULL. On error the gallery keeps
  * its previous index (or none). FG_EINVAL (empty gallery, nlist > 65536), FG_ENOMEM. */
 int fg_gallery_ivf_build(fg_gallery *g, const fg_ivf_opts *opts, fg_error *err);
-/* Drop the index (searches scan everything again). */
-void fg_gallery_ivf_drop(fg_gallery *g);
 /* FG_ENOTFOUND (info zeroed) if the gallery has no index. */
 int fg_gallery_ivf_info(const fg_gallery *g, fg_ivf_info *info);
 

@@ -933,11 +933,12 @@ static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_
   int dim = fg_face_engine_dim(base);
   float *emb = malloc((size_t)dim * sizeof *emb);
   float *dbox = calloc((size_t)n, sizeof *dbox), *dlm = calloc((size_t)n, sizeof *dlm), *cosv = calloc((size_t)n, sizeof *cosv),
-        *dlive = calloc((size_t)n, sizeof *dlive), *dscore = calloc((size_t)n, sizeof *dscore);
+        *dlive = calloc((size_t)n, sizeof *dlive), *dscore = calloc((size_t)n, sizeof *dscore),
+        *dprob = calloc((size_t)n, sizeof *dprob);
   long k = 0, missed = 0, live_agree = 0;
   int rc = EXIT_FAIL;
   fg_error e = {0};
-  if (!r0 || !r1 || !det || !emb || !dbox || !dlm || !cosv || !dlive || !dscore) goto done;
+  if (!r0 || !r1 || !det || !emb || !dbox || !dlm || !cosv || !dlive || !dscore || !dprob) goto done;
   for (long i = 0; i < n; i++) {
     fg_image img = {0};
     if (fg_image_decode_file(list[i].path, NULL, &img, &e) || fg_face_process(base, &img, r0, &e)) {
@@ -974,6 +975,7 @@ static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_
       if (r1->liveness_out[j] > r1->liveness_out[a1]) a1 = j;
     }
     live_agree += a0 == a1;
+    dprob[k] = fabsf(r1->liveness - r0->liveness); /* the live probability the policy thresholds */
     k++;
   }
   double mb = 0, ml = 0, mc = 0;
@@ -984,25 +986,28 @@ static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_
   }
   float pb99 = pct(dbox, (size_t)k, 0.99), pbmax = pct(dbox, (size_t)k, 1), pl99 = pct(dlm, (size_t)k, 0.99),
         plmax = pct(dlm, (size_t)k, 1), cmin = pct(cosv, (size_t)k, 0), lmax = pct(dlive, (size_t)k, 1),
-        smax = pct(dscore, (size_t)k, 1);
+        smax = pct(dscore, (size_t)k, 1), pp99 = pct(dprob, (size_t)k, 0.99), ppmax = pct(dprob, (size_t)k, 1);
   if (json)
     printf("{\"images\": %ld, \"box_px_mean\": %.4f, \"box_px_p99\": %.4f, \"box_px_max\": %.4f, \"box_over_1px\": %ld, "
            "\"box_not_found\": %ld, \"score_maxdiff\": %.5f, \"landmark_px_mean\": %.4f, \"landmark_px_p99\": %.4f, "
            "\"landmark_px_max\": %.4f, \"landmark_over_1px\": %ld, \"embedding_cos_mean\": %.7f, "
-           "\"embedding_cos_min\": %.7f, \"liveness_maxdiff\": %.4f, \"liveness_argmax_agree\": %.5f}\n",
-           k, mb, pb99, pbmax, over_b, missed, smax, ml, pl99, plmax, over_l, mc, cmin, lmax, k ? (double)live_agree / k : 0);
+           "\"embedding_cos_min\": %.7f, \"liveness_maxdiff\": %.4f, \"liveness_argmax_agree\": %.5f, "
+           "\"liveness_prob_p99\": %.5f, \"liveness_prob_max\": %.5f}\n",
+           k, mb, pb99, pbmax, over_b, missed, smax, ml, pl99, plmax, over_l, mc, cmin, lmax, k ? (double)live_agree / k : 0,
+           pp99, ppmax);
   else {
     printf("compared on %ld development images, each model on the same input as fp32:\n", k);
     printf("  detector   box: mean %.3f px, p99 %.3f, max %.3f, %ld over 1 px, %ld not found; score max diff %.4f\n", mb,
            pb99, pbmax, over_b, missed, smax);
     printf("  landmarks  mean %.3f px, p99 %.3f, max %.3f, %ld over 1 px\n", ml, pl99, plmax, over_l);
     printf("  recognition cosine to fp32: mean %.6f, min %.6f\n", mc, cmin);
-    printf("  liveness   largest output difference %.4f; same argmax on %.2f%% of faces\n", lmax,
-           k ? 100.0 * live_agree / k : 0);
+    printf("  liveness   largest output difference %.4f; same argmax on %.2f%% of faces; live probability\n"
+           "             differs by at most %.4f on 99%% of faces (%.4f on all)\n", lmax,
+           k ? 100.0 * live_agree / k : 0, pp99, ppmax);
   }
   rc = EXIT_OK;
 done:
-  free(r0), free(r1), free(det), free(emb), free(dbox), free(dlm), free(cosv), free(dlive), free(dscore);
+  free(r0), free(r1), free(det), free(emb), free(dbox), free(dlm), free(cosv), free(dlive), free(dscore), free(dprob);
   return rc;
 }
 
@@ -1032,7 +1037,8 @@ int cmd_devset(int argc, char **argv) {
            "                       range, and write DIR/<model>.json: the int8 calibration\n"
            "                       (data/quant/ was made so, docs/engine.md)\n"
            "  --compare P          instead of the report: run each model in precision P (as\n"
-           "                       --precision takes it; xnnpack: fp32 on XNNPACK, the noise\n"
+           "                       --precision takes it; default: the engine's; xnnpack: fp32\n"
+           "                       on XNNPACK, the noise\n"
            "                       floor) against fp32 on the same input (the\n"
            "                       detector on the image, landmarks and liveness on fp32's box,\n"
            "                       recognition on fp32's aligned crop) and print the differences\n"
@@ -1117,7 +1123,7 @@ int cmd_devset(int argc, char **argv) {
       cc.fo.backend = FG_BACKEND_XNNPACK;
       compare = "fp32";
     }
-    if (cli_parse_precision(compare, cc.fo.precision))
+    if (strcmp(compare, "default") && cli_parse_precision(compare, cc.fo.precision))
       return fprintf(stderr, "facegate devset: --compare takes what --precision takes\n"), free(list), EXIT_USAGE;
     fg_face_engine *base = make_engine("devset", &c), *cand = base ? make_engine("devset", &cc) : NULL;
     int rc = base && cand ? devset_compare(list, n, base, cand, c.json) : EXIT_FAIL;

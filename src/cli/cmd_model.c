@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "facegate/face.h"
 #include "facegate/nn.h"
 
 static const char *arg_val(int argc, char **argv, int *i) { return cli_arg_val("facegate model", argc, argv, i); }
@@ -25,8 +26,9 @@ int cmd_models(int argc, char **argv) {
   int json = 0;
   if (cli_wants_help(argc, argv)) {
     printf("usage: facegate models [--models-dir DIR] [--json]\n\n"
-           "Lists the default models facegate uses, where they are and whether each file's\n"
-           "SHA-256 matches the pinned digest. Exit 0 if all verify, 3 if any is missing or differs.\n");
+           "Lists the default models facegate uses, where they are, whether each file's\n"
+           "SHA-256 matches the pinned digest, and the precision the face engine runs each in by\n"
+           "default on this CPU (docs/engine.md). Exit 0 if all verify, 3 if any is missing or differs.\n");
     return EXIT_OK;
   }
   for (int i = 1; i < argc; i++) {
@@ -39,7 +41,11 @@ int cmd_models(int argc, char **argv) {
   if (json) printf("{\"models_dir\": "), cli_json_str(stdout, dir), printf(", \"models\": [");
   else printf("models directory: %s\n", dir);
   const fg_default_model *dm;
+  fg_face_options fo;
+  fg_face_options_init(&fo);
   for (size_t i = 0; (dm = fg_default_model_at(i)); i++) {
+    int prec = i < FG_FACE_MODELS ? fo.precision[i] : FG_PRECISION_FP32; /* the default models are in engine order */
+    if (!fg_precision_native(prec)) prec = FG_PRECISION_FP32;
     char path[4096], hex[65] = "";
     snprintf(path, sizeof path, "%s/%s", dir, dm->file);
     fg_error e = {0};
@@ -49,9 +55,10 @@ int cmd_models(int argc, char **argv) {
     if (json) {
       printf("%s{\"role\": \"%s\", \"path\": ", i ? ", " : "", dm->role);
       cli_json_str(stdout, path);
-      printf(", \"sha256\": \"%s\", \"expected\": \"%s\", \"status\": \"%s\"}", hex, dm->sha256, status);
+      printf(", \"sha256\": \"%s\", \"expected\": \"%s\", \"status\": \"%s\", \"precision\": \"%s\"}", hex, dm->sha256,
+             status, fg_precision_name(prec));
     } else {
-      printf("  %-9s %-45s %s\n", dm->role, path, status);
+      printf("  %-9s %-45s %-8s %s\n", dm->role, path, status, fg_precision_name(prec));
       if (rc) printf("            %s\n", e.msg);
       else if (strcmp(hex, dm->sha256)) printf("            sha256 %s\n            expected %s\n", hex, dm->sha256);
     }

@@ -68,12 +68,6 @@ void fg__ivf_free(fg__ivf *v) {
   free(v);
 }
 
-void fg_gallery_ivf_drop(fg_gallery *g) {
-  if (!g) return;
-  fg__ivf_free(g->ivf);
-  g->ivf = NULL;
-}
-
 /* ---- probes and kernels ---- */
 
 /* int8 probes for the i8 kernel (every form a kernel may read; fg__probes). */
@@ -365,7 +359,7 @@ int fg_gallery_ivf_build(fg_gallery *g, const fg_ivf_opts *opts, fg_error *err) 
   free(ix);
   v->build_s = now_s() - t0;
   free(live_ix), free(all), free(assign), free(count), free(acc);
-  fg__ivf_free(g->ivf);
+  fg_gallery_index_drop(g);
   g->ivf = v;
   return FG_OK;
 nomem:

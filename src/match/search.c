@@ -41,7 +41,7 @@
 
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 /* Written once by cpu_detect under pthread_once, read-only afterwards. */
-static int cpu_avx2, cpu_avx512;
+static int cpu_avx2, cpu_avx512, cpu_popcnt512;
 
 static void cpu_detect(void) {
 #ifdef FG__HAVE_X86
@@ -49,6 +49,7 @@ static void cpu_detect(void) {
   cpu_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vnni");
+  cpu_popcnt512 = cpu_avx512 && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl");
 #endif
 }
 
@@ -89,6 +90,14 @@ const fg__kernels *fg__kernels_for(fg_kernel k) {
   case FG_KERNEL_SCALAR: return &fg__kernels_scalar;
   default: return NULL;
   }
+}
+
+const fg__sketch_kernels *fg__sketch_best(void) {
+  pthread_once(&cpu_once, cpu_detect);
+#ifdef FG__HAVE_X86
+  if (cpu_popcnt512) return &fg__sketch_avx512;
+#endif
+  return &fg__sketch_scalar;
 }
 
 fg__score_fn fg__kernel_fn(const fg__kernels *kt, fg_encoding enc) {
@@ -484,10 +493,174 @@ out:
   return rc;
 }
 
-/* ------------------------------------------------------------ entry point */
+/* ------------------------------------------------------------ sketch search */
 
 static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride, size_t k,
                        const fg_search_opts *opts, fg_match *matches, size_t *counts, size_t extra, fg_error *err);
+
+/* Exact scores of single templates for one probe, in the gallery's own
+ * encoding (the fp16 refine copy of an int8 gallery that has one). */
+typedef struct exact1 {
+  const fg_gallery *g;
+  fg__score_fn fn;
+  fg__probes p;
+  const uint8_t *rows;
+  size_t row_bytes;
+  int i8;
+} exact1;
+
+static void exact1_init(exact1 *x, const fg_gallery *g, const fg__kernels *kt, const float *f, uint8_t *qbuf) {
+  x->g = g;
+  x->i8 = g->enc == FG_ENCODING_INT8 && !g->refine;
+  x->rows = g->refine ? g->ref : g->vec;
+  x->row_bytes = g->refine ? g->ref_row_bytes : g->row_bytes;
+  x->fn = fg__kernel_fn(kt, g->refine ? FG_ENCODING_FP16 : g->enc);
+  size_t elem = x->i8 ? 1 : g->refine || g->enc == FG_ENCODING_FP16 ? 2 : 4;
+  memset(&x->p, 0, sizeof x->p);
+  x->p.nq = 1;
+  x->p.pdim = x->row_bytes / elem;
+  x->p.f32 = f;
+  if (x->i8) { /* a quantised probe as the scan makes it */
+    size_t pdim = x->p.pdim;
+    int16_t *w = (int16_t *)(void *)(qbuf + FG_SEARCH_MAX_BATCH * pdim * sizeof(float));
+    int8_t *q = (int8_t *)(qbuf + FG_SEARCH_MAX_BATCH * pdim * (sizeof(float) + sizeof(int16_t)));
+    uint8_t *u = (uint8_t *)q + FG_SEARCH_MAX_BATCH * pdim;
+    memset(q, 0, FG_SEARCH_MAX_BATCH * pdim);
+    int32_t sum;
+    x->p.qscale[0] = fg__quantize_i8(f, g->dim, q, &sum);
+    for (size_t i = 0; i < FG_SEARCH_MAX_BATCH * pdim; i++) u[i] = (uint8_t)(q[i] + 128), w[i] = q[i];
+    x->p.i8 = q, x->p.u8 = u, x->p.i16 = w;
+  }
+}
+
+static float exact1_score(const exact1 *x, size_t t) {
+  float s;
+  x->fn(x->rows + t * x->row_bytes, x->row_bytes, 1, x->i8 ? x->g->tscale + t : NULL, x->i8 ? x->g->tsum + t : NULL,
+        &x->p, &s);
+  return s;
+}
+
+/* The sketch index (sketch.c), in three passes:
+ *   1. the first 256 bits of every sketch against the probe's (32 bytes a
+ *      template: the one pass over the whole index), keeping the first-pass
+ *      candidates: at least PASS1 x `cand` of them, plus, with a threshold,
+ *      every one whose distance a template scoring it could show (SKETCH_Z
+ *      spreads above its expectation at 256 bits);
+ *   2. their whole sketches, keeping at least `cand`, plus those a template
+ *      scoring the threshold could show at the full width;
+ *   3. exact scores for those alone.
+ * The cuts are whole distances; every template at a cut's distance is kept.
+ * Removed templates keep their sketches until compaction and may take a
+ * place in the first pass's count. A probe whose cuts would keep more than a
+ * quarter of the gallery (a low threshold) is searched exactly instead. */
+#define SKETCH_Z 4.5 /* spreads of the Hamming estimate kept above a threshold's */
+#define PASS1 8      /* first-pass candidates per final one */
+
+/* The distance a template at cosine c shows on `bits` sketch bits, plus
+ * SKETCH_Z of its spread (0 without a threshold: no cut from it). */
+static int thr_cut(double c, unsigned bits) {
+  if (!(c > -INFINITY)) return 0;
+  c = c > 1 ? 1 : c < -1 ? -1 : c;
+  double p = acos(c) / M_PI, h = bits * (p + SKETCH_Z * sqrt(p * (1 - p) / bits)) + 1;
+  return h > bits ? (int)bits : (int)h;
+}
+
+/* The smallest cut keeping at least `want` of the n distances in d (all
+ * within 0..maxd): a histogram of every 8th distance estimates it, and it is
+ * raised until the count holds. hist: maxd + 1 counters. */
+static uint16_t cut_for(const uint16_t *d, size_t n, size_t want, unsigned maxd, uint32_t *hist) {
+  if (want >= n) return (uint16_t)maxd;
+  memset(hist, 0, (maxd + 1) * sizeof *hist);
+  for (size_t i = 0; i < n; i += 8) hist[d[i]]++;
+  size_t need = want / 8 + 1, kept = 0;
+  unsigned c = 0;
+  for (; c < maxd; c++)
+    if ((kept += hist[c]) >= need) break;
+  return (uint16_t)c;
+}
+
+static int sketch_search(const fg_gallery *g, const fg__kernels *kt, const float *probes, size_t n_probes, size_t stride,
+                         size_t k, const fg_search_opts *opts, int fused, float thr, fg_match *matches, size_t *counts,
+                         fg_error *err) {
+  const fg__sketch *sk = g->sketch;
+  const fg__sketch_kernels *hk = fg__sketch_best();
+  size_t cand = opts->candidates ? opts->candidates : sk->cand, n = g->n;
+  size_t rb_max = g->row_bytes > g->ref_row_bytes ? g->row_bytes : g->ref_row_bytes;
+  float *x = calloc((size_t)sk->bits + FG_SEARCH_MAX_BATCH * rb_max, sizeof *x);
+  float *work = malloc((size_t)sk->bits * sizeof *work);
+  uint8_t *pcode = NULL, *qbuf = NULL;
+  uint16_t *hd = malloc((n ? n : 1) * sizeof *hd), *h2 = malloc((n ? n : 1) * sizeof *h2);
+  uint32_t *idx = malloc((n ? n : 1) * sizeof *idx), *hist = malloc(((size_t)sk->bits + 1) * sizeof *hist);
+  ent *storage = malloc(k * sizeof *storage);
+  int rc = FG_OK;
+  if (posix_memalign((void **)&pcode, 64, sk->code_bytes) || posix_memalign((void **)&qbuf, 64, prep_bytes(rb_max)))
+    rc = FG_ENOMEM;
+  if (rc || !x || !work || !hd || !h2 || !idx || !hist || !storage) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory for search state");
+    goto out;
+  }
+  int t1 = thr_cut(thr, 256), t2 = thr_cut(thr, sk->bits);
+  size_t live = g->n - g->n_dead;
+  for (size_t i = 0; i < n_probes; i++) {
+    fg__normalise(probes + i * stride, g->dim, x); /* checked by the caller */
+    fg__sketch_encode(sk, x, pcode, work);
+    /* 1: the first 256 bits of every sketch */
+    hk->ham32(sk->lo, n, pcode, hd);
+    uint16_t c1 = cut_for(hd, n, PASS1 * cand, 256, hist);
+    size_t m = hk->select_le(hd, n, c1, idx);
+    while (m < PASS1 * cand && m < n && c1 < 256) m = hk->select_le(hd, n, ++c1, idx); /* the estimate was short */
+    if ((int)c1 < t1) m = hk->select_le(hd, n, (uint16_t)t1, idx);
+    if (m > live / 4) goto exact;
+    /* 2: their whole sketches */
+    for (size_t j = 0; j < m; j++)
+      h2[j] = (uint16_t)(hd[idx[j]] + (sk->code_bytes > 32 ? fg__hamming_scalar(sk->codes + (size_t)idx[j] * sk->code_bytes + 32,
+                                                                                 pcode + 32, sk->code_bytes - 32) : 0));
+    uint16_t c2 = cut_for(h2, m, cand, sk->bits, hist);
+    size_t kept;
+    for (;;) {
+      kept = 0;
+      for (size_t j = 0; j < m; j++) kept += h2[j] <= c2;
+      if (kept >= cand || kept == m || c2 >= sk->bits) break;
+      c2++;
+    }
+    if ((int)c2 < t2) c2 = (uint16_t)t2;
+    /* 3: exact scores */
+    exact1 ex;
+    exact1_init(&ex, g, kt, x, qbuf);
+    heap h;
+    heap_init(&h, storage, k, thr);
+    size_t scored = 0;
+    for (size_t j = 0; j < m; j++) {
+      if (h2[j] > c2) continue;
+      uint32_t t = idx[j], s = g->tsubj[t];
+      if (s == FG__DEAD) continue;
+      float sc = exact1_score(&ex, t);
+      scored++;
+      if (sc >= h.floor) offer(&h, sc, fused ? s : t, t, fused);
+    }
+    if (scored > live / 4) goto exact;
+    qsort(h.e, h.n, sizeof *h.e, cmp_best_first);
+    for (size_t e = 0; e < h.n; e++)
+      matches[i * k + e] = (fg_match){.subject = fused ? h.e[e].key : g->tsubj[h.e[e].tmpl],
+                                      .template_index = h.e[e].tmpl, .score = h.e[e].score};
+    counts[i] = h.n;
+    continue;
+  exact: { /* too many to score one by one: the exact scan is faster */
+      fg_search_opts o = *opts;
+      o.flags |= FG_SEARCH_EXACT;
+      if ((rc = search_impl(g, probes + i * stride, 1, stride, k, &o, matches + i * k, counts + i, FG_SEARCH_REFINE_EXTRA,
+                            err)))
+        goto out;
+    }
+  }
+out:
+  free(x), free(work), free(pcode), free(qbuf), free(hd), free(h2), free(idx), free(hist), free(storage);
+  return rc;
+}
+
+/* ------------------------------------------------------------ entry point */
+
+
 
 int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride,
                       size_t k, const fg_search_opts *opts, fg_match *matches, size_t *counts,
@@ -528,6 +701,8 @@ static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes
   if (isnan(thr)) return fg__seterr(err, FG_EINVAL, "threshold is NaN");
   if (g->ivf && !(opts->flags & FG_SEARCH_EXACT))
     return ivf_search(g, kt, probes, n_probes, stride, k, opts, fused, thr, matches, counts, err);
+  if (g->sketch && !(opts->flags & FG_SEARCH_EXACT))
+    return sketch_search(g, kt, probes, n_probes, stride, k, opts, fused, thr, matches, counts, err);
   /* Refine: the int8 pass keeps FG_SEARCH_REFINE_EXTRA more candidates, and
    * candidates up to 2 * REFINE_ERR below the threshold, for the fp16 pass to
    * decide. */
