@@ -229,7 +229,7 @@ bench-watchlist: setup all $(BUILD)/bench/bench_watchlist
 	  scripts/bench-watchlist
 
 # ---- one gate encounter end to end (docs/encounters.md) -------------------------
-# 1920x1080 JPEG, 420-traveller flight, 10,000-entry watchlist, durable write;
+# 1920x1080 JPEG, 420-traveller flight, 1,000,000-entry watchlist (BENCH_WATCHLIST), durable write;
 # breakdown and the face pipeline alone on the same bytes; build/bench/encounter.json.
 .PHONY: bench-encounter
 BENCH_WATCHLIST ?= 1000000
