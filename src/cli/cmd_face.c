@@ -959,7 +959,7 @@ static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_
     int bi = -1;
     for (int d = 0; d < det->count; d++)
       if (iou(&det->faces[d], &r0->box) > best) best = iou(&det->faces[d], &r0->box), bi = d;
-    if (bi < 0 || best < 0.5) { missed++; dbox[k] = INFINITY; }
+    if (bi < 0 || best < 0.5) { missed++; dbox[k] = 1e9f; } /* not found: counts as over 1 px, not in mean or max */
     else {
       const fg_face_box *b = &det->faces[bi];
       dbox[k] = fmaxf(fmaxf(fabsf(b->x0 - r0->box.x0), fabsf(b->y0 - r0->box.y0)),
@@ -981,10 +981,13 @@ static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_
   double mb = 0, ml = 0, mc = 0;
   long over_b = 0, over_l = 0;
   for (long i = 0; i < k; i++) {
-    mb += isfinite(dbox[i]) ? dbox[i] / k : 0, ml += dlm[i] / k, mc += cosv[i] / k;
+    mb += dbox[i] < 1e9f ? dbox[i] / k : 0, ml += dlm[i] / k, mc += cosv[i] / k;
     over_b += dbox[i] > 1, over_l += dlm[i] > 1;
   }
-  float pb99 = pct(dbox, (size_t)k, 0.99), pbmax = pct(dbox, (size_t)k, 1), pl99 = pct(dlm, (size_t)k, 0.99),
+  float pbmax = 0;
+  for (long i = 0; i < k; i++)
+    if (dbox[i] < 1e9f && dbox[i] > pbmax) pbmax = dbox[i];
+  float pb99 = pct(dbox, (size_t)k, 0.99), pl99 = pct(dlm, (size_t)k, 0.99),
         plmax = pct(dlm, (size_t)k, 1), cmin = pct(cosv, (size_t)k, 0), lmax = pct(dlive, (size_t)k, 1),
         smax = pct(dscore, (size_t)k, 1), pp99 = pct(dprob, (size_t)k, 0.99), ppmax = pct(dprob, (size_t)k, 1);
   if (json)
