@@ -197,6 +197,12 @@ eval: setup all
 calibrate: setup all
 	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/calibrate
 
+# Reduced-precision inference against fp32 in one run (LFW protocol, flights,
+# each model on the development images; docs/engine.md): build/eval/precision.json.
+.PHONY: eval-precision
+eval-precision: setup all
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/eval-precision $(PRECISIONS)
+
 $(BUILD)/bench/pipeline_bench: bench/pipeline_bench.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
