@@ -462,6 +462,7 @@ static void test_failure_to_acquire(void **state) {
       assert_int_equal(fg_border_encounter(border, &gate, &rq, &r, &e), FG_OK);
       free(img);
       assert_int_equal(r.outcome, FG_OUTCOME_FAILURE_TO_ACQUIRE);
+      assert_int_not_equal(r.quality_reasons, 0); /* never without a reason ("no_face") */
       assert_int_equal(r.tries, t); /* a referral starts the count again */
       assert_true(isnan(r.score));
       assert_int_equal(r.crossing_id, 0);

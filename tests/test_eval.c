@@ -497,6 +497,124 @@ static void test_det_plot(void **state) {
   free(same);
 }
 
+/* ------------------------------------------------------ condition sets */
+
+/* A synthetic "face": a 200x240 image with a textured ellipse about a known
+ * box, so every condition's geometry can be checked by hand. */
+static void synthetic_face(fg_image *im, fg_condition_face *f) {
+  fg_error e = {0};
+  assert_int_equal(fg_image_init(im, 200, 240, 3, &e), FG_OK);
+  for (int y = 0; y < 240; y++)
+    for (int x = 0; x < 200; x++) {
+      uint8_t *p = im->data + ((size_t)y * 200 + x) * 3;
+      int v = 120 + (int)(40 * sin(x * 0.3) * cos(y * 0.2));
+      p[0] = (uint8_t)v, p[1] = (uint8_t)(v - 10), p[2] = (uint8_t)(v - 20);
+    }
+  const float box[4] = {60, 60, 140, 180}, pts[10] = {80, 100, 120, 100, 100, 125, 85, 150, 115, 150};
+  memcpy(f->box, box, sizeof box);
+  memcpy(f->points, pts, sizeof pts);
+}
+
+static double mean_grey(const fg_image *im, int x0, int y0, int x1, int y1) {
+  double s = 0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++) {
+      const uint8_t *p = im->data + ((size_t)y * im->width + x) * im->channels;
+      s += im->channels == 3 ? (p[0] + p[1] + p[2]) / 3.0 : p[0];
+    }
+  return s / ((double)(x1 - x0) * (y1 - y0));
+}
+
+static void test_conditions(void **state) {
+  (void)state;
+  const fg_condition *all;
+  size_t n = fg_conditions(&all);
+  assert_true(n > 20);
+  assert_string_equal(all[0].name, "none");
+  assert_null(fg_condition_find("no-such-condition"));
+  fg_image src = {0}, a = {0}, b = {0};
+  fg_condition_face f;
+  fg_error e = {0};
+  synthetic_face(&src, &f);
+  for (size_t i = 0; i < n; i++) {
+    /* Every condition runs, and the same seed gives the same pixels. */
+    assert_int_equal(fg_condition_apply(&all[i], &src, &f, 42, &a, &e), FG_OK);
+    assert_int_equal(fg_condition_apply(&all[i], &src, &f, 42, &b, &e), FG_OK);
+    assert_int_equal(a.width, b.width);
+    assert_int_equal(a.height, b.height);
+    assert_memory_equal(a.data, b.data, (size_t)a.width * a.height * a.channels);
+    assert_int_equal(a.channels, all[i].grey ? 1 : 3);
+    fg_image_release(&a);
+    fg_image_release(&b);
+  }
+  /* none: the image itself. */
+  assert_int_equal(fg_condition_apply(fg_condition_find("none"), &src, &f, 1, &a, &e), FG_OK);
+  assert_memory_equal(a.data, src.data, (size_t)src.width * src.height * 3);
+  fg_image_release(&a);
+  /* crop-box: exactly the box; crop-25: 1.5x its size. */
+  assert_int_equal(fg_condition_apply(fg_condition_find("crop-box"), &src, &f, 1, &a, &e), FG_OK);
+  assert_int_equal(a.width, 80);
+  assert_int_equal(a.height, 120);
+  assert_memory_equal(a.data, src.data + ((size_t)60 * 200 + 60) * 3, 80 * 3);
+  fg_image_release(&a);
+  assert_int_equal(fg_condition_apply(fg_condition_find("crop-25"), &src, &f, 1, &a, &e), FG_OK);
+  assert_int_equal(a.width, 120);
+  assert_int_equal(a.height, 180);
+  fg_image_release(&a);
+  /* The document crop: 168x192 whatever the jitter. */
+  assert_int_equal(fg_condition_apply(fg_condition_find("doc-grey-light"), &src, &f, 7, &a, &e), FG_OK);
+  assert_int_equal(a.width, 168);
+  assert_int_equal(a.height, 192);
+  assert_int_equal(a.channels, 1);
+  fg_image_release(&a);
+  /* Light from the right (90 deg): the face's left half (as seen) far darker. */
+  assert_int_equal(fg_condition_apply(fg_condition_find("light-90"), &src, &f, 1, &a, &e), FG_OK);
+  double l = mean_grey(&a, 65, 90, 95, 160), r = mean_grey(&a, 105, 90, 135, 160);
+  print_message("light-90: left half %.1f, right half %.1f\n", l, r);
+  assert_true(l < 0.3 * r);
+  fg_image_release(&a);
+  /* Dark: values x 0.1. */
+  assert_int_equal(fg_condition_apply(fg_condition_find("dark"), &src, &f, 1, &a, &e), FG_OK);
+  assert_true(fabs(mean_grey(&a, 0, 0, 200, 240) - 0.1 * mean_grey(&src, 0, 0, 200, 240)) < 1.0);
+  fg_image_release(&a);
+  /* small-24: the eyes 40 px apart become 24, in a 640x480 frame. */
+  assert_int_equal(fg_condition_apply(fg_condition_find("small-24"), &src, &f, 1, &a, &e), FG_OK);
+  assert_int_equal(a.width, 640);
+  assert_int_equal(a.height, 480);
+  fg_image_release(&a);
+  /* Errors: an empty box, no image. */
+  fg_condition_face bad = f;
+  bad.box[2] = bad.box[0];
+  assert_int_equal(fg_condition_apply(fg_condition_find("crop-box"), &src, &bad, 1, &a, &e), FG_EINVAL);
+  assert_null(a.data);
+  fg_image none = {0};
+  assert_int_equal(fg_condition_apply(fg_condition_find("grey"), &none, &f, 1, &a, &e), FG_EINVAL);
+  fg_image_release(&src);
+}
+
+/* The development subset: image-disjoint from the protocol's pairs. */
+static void test_devset(void **state) {
+  (void)state;
+  char pairs_path[1024], dir[1024];
+  snprintf(pairs_path, sizeof pairs_path, "%s/pairs.txt", tu_lfw_dir());
+  snprintf(dir, sizeof dir, "%s/lfw-deepfunneled", tu_lfw_dir());
+  if (!tu_exists(pairs_path)) TU_SKIP("LFW not found (%s); set FACEGATE_LFW", pairs_path);
+  fg_lfw_pairs p = {0};
+  fg_lfw_images all = {0}, dev = {0};
+  fg_error e = {0};
+  assert_int_equal(fg_lfw_pairs_load(pairs_path, &p, &e), FG_OK);
+  assert_int_equal(fg_lfw_images_scan(dir, &all, &e), FG_OK);
+  assert_int_equal(fg_lfw_devset(&all, &p, 10, &dev, &e), FG_OK);
+  print_message("devset: %zu images of %zu people\n", dev.count, dev.identities);
+  assert_int_equal(dev.count, 1906);
+  assert_int_equal(dev.identities, 383);
+  for (size_t i = 0; i < dev.count; i++)
+    assert_true(fg_lfw_images_find(&p.images, dev.images[i].name, dev.images[i].number) < 0);
+  fg_lfw_images_release(&dev);
+  fg_lfw_images_release(&all);
+  fg_lfw_pairs_release(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pairs_parse_good),
@@ -509,6 +627,8 @@ int main(void) {
     cmocka_unit_test(test_calibration_vs_sort),
     cmocka_unit_test(test_calibration_json),
     cmocka_unit_test(test_det_plot),
+    cmocka_unit_test(test_conditions),
+    cmocka_unit_test(test_devset),
   };
   return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "facegate/error.h"
+#include "facegate/image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,6 +107,15 @@ int fg_lfw_pairs_parse(const char *text, size_t len, fg_lfw_pairs *out, fg_error
 int fg_lfw_pairs_load(const char *path, fg_lfw_pairs *out, fg_error *err);
 /* Free what *p holds and zero it; NULL or a zeroed struct is fine. */
 void fg_lfw_pairs_release(fg_lfw_pairs *p);
+
+/* The development subset (docs/pipeline.md): the images of `all` that no pair
+ * of `pairs` names, of the people with at least two such images, the first
+ * per_person of each by number (0: all of them). Image-disjoint from every
+ * protocol pair, so choices made on it do not look at the test folds. On LFW
+ * with per_person 10: 1906 images of 383 people. *out is a new set (sorted,
+ * identities renumbered); on error it is zeroed. FG_EINVAL, FG_ENOMEM. */
+int fg_lfw_devset(const fg_lfw_images *all, const fg_lfw_pairs *pairs, int per_person,
+                  fg_lfw_images *out, fg_error *err);
 
 /* ----------------------------------------------------------- verification */
 
@@ -239,6 +249,64 @@ int fg_calib_write_json(const char *path, const fg_calib_result *r, const char *
 
 /* The key for a target FMR: "1e-2", "5e-4"... buf needs 16 bytes. */
 void fg_calib_fmr_key(double fmr, char buf[16]);
+
+/* ------------------------------------------------------ condition sets */
+
+/* Capture conditions a border sees and LFW does not (tight document crops,
+ * grey images, harsh directional light, dark or over-exposed frames,
+ * backlight, small faces in a wide frame, heavy JPEG compression), made from
+ * an unmodified image and where its face is. Used by `facegate eval
+ * robustness` (docs/pipeline.md, "Robustness") to measure the pipeline per
+ * condition on sets derived from LFW's development subset. Deterministic: the
+ * same image, face, condition and seed give the same pixels. */
+
+/* Where the face is in the unmodified image (source pixels). */
+typedef struct fg_condition_face {
+  float box[4];     /* detector box x0, y0, x1, y1 */
+  float points[10]; /* eye centres (left, right as seen), nose tip, mouth corners */
+} fg_condition_face;
+
+/* One condition: each step is applied when its field is set, in this order. */
+typedef struct fg_condition {
+  const char *name; /* "crop-box", "light-90", ... */
+  const char *what; /* one line for people */
+  /* 1. crop about the face box: the box widened by crop_margin of its size on
+   * each side (0: the box itself); with crop_aspect > 0 the height is the
+   * widened box's and the width crop_aspect times it; crop_dy moves the crop
+   * down by that share of the box height; crop_jitter moves and scales it at
+   * random by up to that share. Parts outside the image are mid-grey. */
+  int crop;
+  float crop_margin, crop_aspect, crop_dy, crop_jitter;
+  int out_w, out_h; /* 2. resize to this (0: keep) */
+  /* 3. directional light (Lambertian ellipsoid head, relit from frontal):
+   * azimuth in degrees (> 0 from the image's right), uniform in
+   * [light_az, light_az_max] from either side when light_az_max > light_az;
+   * elevation likewise (> 0 from above); ambient share of the light. */
+  int light;
+  float light_az, light_az_max, light_el, light_el_max, ambient;
+  float gain;      /* 4. pixel values times gain, clipped (0: 1) */
+  float gamma;     /* 5. 255 (v / 255)^gamma (0: 1) */
+  float backlight; /* 6. > 0: the head darkened to this share, the background
+                      pushed towards white (a window behind the traveller) */
+  int grey;        /* 7. BT.601 grey, one channel */
+  /* 8. scaled so the eyes are small_ied pixels apart, centred in a
+   * canvas_w x canvas_h mid-grey frame */
+  float small_ied;
+  int canvas_w, canvas_h;
+  int jpeg_quality; /* 9. JPEG round trip at this quality (0: none) */
+} fg_condition;
+
+/* The built-in conditions (a static table; *list points into it): their
+ * count. The first is "none" (unmodified). */
+size_t fg_conditions(const fg_condition **list);
+/* The built-in condition called name, or NULL. */
+const fg_condition *fg_condition_find(const char *name);
+/* Make the condition's image from src (grey or RGB) whose face is `face`;
+ * `seed` drives the random parts (jitter, light direction). *out receives new
+ * pixels (RGB, or grey with `grey`); on error it is zeroed. FG_EINVAL for a
+ * bad image or an empty box, FG_ENOMEM. */
+int fg_condition_apply(const fg_condition *c, const fg_image *src, const fg_condition_face *face,
+                       uint64_t seed, fg_image *out, fg_error *err);
 
 #ifdef __cplusplus
 }

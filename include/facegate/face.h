@@ -17,10 +17,14 @@
  *     fg_face_engine_destroy(fe);
  *
  * Stages (docs/pipeline.md has the measured evidence behind every choice):
- * detect (letterboxed into the detector's 320x240 input, never stretched) →
- * select (largest face; near-ties go to the one nearest the image centre) →
- * 68 landmarks → 5 points → least-squares similarity onto the alignment
- * template → bilinear warp → quality → liveness → embedding (L2-normalised).
+ * detect (letterboxed into the detector's 320x240 input, never stretched;
+ * again with margins when the face touches an edge, brightened when a dark
+ * frame shows none) → select (largest face; near-ties go to the one nearest
+ * the image centre) → 68 landmarks (re-aligned when implausible) → 5 points →
+ * least-squares similarity onto the alignment template → bilinear warp →
+ * quality measurements → liveness → light normalisation of a shaded or dark
+ * crop → embedding (L2-normalised) → quality score (whose light gate reads the
+ * embedding's raw norm).
  *
  * Threads: an fg_face_engine holds one inference session per model and scratch
  * buffers, so it is NOT thread-safe: use one engine per thread. (Its `threads`
@@ -112,6 +116,13 @@ typedef struct fg_face_options {
   float det_nms_iou;          /* suppress boxes overlapping a better one above this IoU; 0.3 */
   float min_face_px;          /* ignore faces whose box is narrower (source px); default 20 */
   fg_channel_order det_channels; /* measured: RGB */
+  float det_pad;              /* when no face is found, or the chosen one touches an edge
+                                 or fills the frame's height (a tight crop), detect again
+                                 with this share of the frame added on each side;
+                                 0: never. measured: 0.25 */
+  int det_dark_gamma;         /* when no face is found in a dark frame (mean grey < 60),
+                                 detect again with a gamma curve bringing it to 110;
+                                 default 1 */
 
   /* --- landmarks --- */
   fg_landmark_crop lm_crop;   /* measured: FG_LANDMARK_CROP_BOX */
@@ -124,6 +135,9 @@ typedef struct fg_face_options {
                                        offset from the crop centre in crop sizes; measured: 0, 0 */
   float lm_mean, lm_scale;    /* input = (grey - mean) * scale; measured: 0, 1/256 */
   fg_points5_rule points5;    /* measured: FG_POINTS5_EYE6 */
+  int realign;                /* landmarks far from a face's shape (align_error > 0.12) are
+                                 found again from a larger crop and from one sized from
+                                 the points, keeping the most plausible set; default 1 */
   int lm_views;               /* crops whose 68 points are averaged in the last pass: 1, 3
                                  (the crop and the crop scaled by 1 +- lm_view_delta) or 5
                                  (the crop and the crop shifted by +-lm_view_delta of its
@@ -143,6 +157,10 @@ typedef struct fg_face_options {
                                    with align_template (docs/pipeline.md) */
   fg_channel_order feat_channels; /* measured: BGR */
   float feat_mean, feat_scale;    /* input = (pixel - mean) * scale; default 127, 1/128 */
+  float light_norm;           /* > 0: divide this power of the crop's smooth illumination
+                                 out of the aligned crop before recognition (side light,
+                                 dark faces); 0 off. measured: see docs/pipeline.md */
+  float lm_light_norm;        /* the same for the landmark model's crop; 0 off */
   int flip;                   /* add the mirrored crop's embedding (test-time augmentation) */
   float tta_zoom;             /* 0: off; else also embed a crop aligned to the template
                                  scaled by 1 + tta_zoom about its centre and add it
@@ -235,7 +253,11 @@ int fg_face_select(const fg_face_detections *det, int width, int height);
 #define FG_QUALITY_LOW_CONTRAST 0x040u  /* "low contrast" */
 #define FG_QUALITY_OUT_OF_FRAME 0x080u  /* "face partly outside the frame" */
 #define FG_QUALITY_SEVERAL_FACES 0x100u /* "several faces" */
-#define FG_QUALITY_REASON_COUNT 9
+#define FG_QUALITY_NO_FACE 0x200u       /* "no face found" (with FG_FACE_NO_FACE) */
+#define FG_QUALITY_BACKLIGHT 0x400u     /* "light behind you: face the light" */
+#define FG_QUALITY_UNEVEN_LIGHT 0x800u  /* "uneven light on the face" (side light) */
+#define FG_QUALITY_ALIGNMENT 0x1000u    /* "face not found reliably: look at the camera" */
+#define FG_QUALITY_REASON_COUNT 13
 
 /* Feedback text for one reason bit ("too dark"); "" for an unknown bit. */
 const char *fg_quality_reason_text(unsigned bit);
@@ -250,16 +272,30 @@ typedef struct fg_face_quality {
   /* measurements */
   float inter_eye_px;   /* between the eye centres, source pixels */
   float yaw, pitch, roll; /* degrees, from the 68 landmarks (weak-perspective fit) */
-  float sharpness;      /* variance of the Laplacian on the aligned grey face */
+  float sharpness;      /* variance of the Laplacian on the aligned grey face, scaled to a
+                           contrast of 34.4 (x (34.4 / max(contrast, 8))^2) so that
+                           exposure does not read as blur */
   float brightness;     /* mean grey level of the aligned face region, 0..255 */
   float dark_fraction;  /* share of face pixels <= 10 */
   float bright_fraction;/* share of face pixels >= 245 */
   float contrast;       /* standard deviation of the face region's grey levels */
   float in_frame;       /* share of the face box inside the image, 0..1 */
-  int landmarks_inside; /* all 68 landmarks inside the image */
+  int landmarks_inside; /* the 51 inner landmarks (brows, eyes, nose, mouth: 17-67) inside
+                           the image (the jaw line may leave a tight crop) */
   int faces;            /* faces detected in the image */
   /* factors, 1 = no concern, 0 = unusable */
   float f_size, f_pose, f_roll, f_sharpness, f_exposure, f_contrast, f_frame;
+  /* alignment and light (docs/pipeline.md, "Robustness") */
+  float coverage;        /* share of the aligned crop whose pixels lie inside the image */
+  float align_error;     /* RMS distance of the 51 inner landmarks from the mean face after
+                            a similarity fit, in inter-eye distances of the mean face */
+  float light_unevenness;/* of the face's smooth illumination (aligned crop, the face
+                            region): (q90 - q10) / (q90 + q10); 0 evenly lit, towards 1
+                            with part of the face in shadow (side or top light) */
+  float surround;        /* mean grey of the frame around the face (a ring out to 2 box
+                            sizes); with no face, of the whole frame */
+  float f_align, f_light;/* factors: alignment; light (uneven, backlight) */
+  float feature_norm;    /* L2 norm of the recognition model's raw output (per crop run) */
 } fg_face_quality;
 
 /* ---------------------------------------------------------------- one call */

@@ -172,6 +172,10 @@ int fg_image_affine_invert(const float m[6], float inv[6]);
 int fg_image_encode_png(const fg_image *img, uint8_t **png, size_t *len, fg_error *err);
 /* Encode and write to `path` (replaced if it exists). FG_EIO on write errors. */
 int fg_image_write_png(const char *path, const fg_image *img, fg_error *err);
+/* Encode as a baseline JPEG (grey, or RGB with 4:2:0 chroma) at quality
+ * 1..100 (FG_EINVAL otherwise). *jpg is malloc'd: free() it. On error *jpg is
+ * NULL and *len 0. */
+int fg_image_encode_jpeg(const fg_image *img, int quality, uint8_t **jpg, size_t *len, fg_error *err);
 
 #ifdef __cplusplus
 }

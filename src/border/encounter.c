@@ -176,9 +176,9 @@ static int run_face(fg__enc *c, fg_error *err) {
   /* Copy out what is needed: the gallery cache may use the scratch result. */
   c->acquired = fr->status == FG_FACE_OK;
   c->have_face = fr->status != FG_FACE_NO_FACE && fr->dim > 0;
+  r->quality_reasons = fr->quality.reasons; /* with no face too: "no_face", and "dark" for a dark frame */
   if (fr->status != FG_FACE_NO_FACE) {
     r->quality = fr->quality.score;
-    r->quality_reasons = fr->quality.reasons;
     if (fr->liveness_done) r->liveness = fr->liveness;
   }
   if (c->have_face) {

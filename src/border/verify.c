@@ -48,15 +48,13 @@ int fg_border_verify(fg_border *b, const fg_actor *who, const uint8_t *live, siz
   r->threshold = th;
   r->live_status = a->status;
   r->document_status = d->status;
+  r->live_reasons = a->quality.reasons; /* with no face too: "no_face" (and "dark") */
+  r->document_reasons = d->quality.reasons;
   if (a->status != FG_FACE_NO_FACE) {
     r->live_quality = a->quality.score;
-    r->live_reasons = a->quality.reasons;
     if (a->liveness_done) r->liveness = a->liveness;
   }
-  if (d->status != FG_FACE_NO_FACE) {
-    r->document_quality = d->quality.score;
-    r->document_reasons = d->quality.reasons;
-  }
+  if (d->status != FG_FACE_NO_FACE) r->document_quality = d->quality.score;
   if (a->status == FG_FACE_OK && d->status == FG_FACE_OK && a->dim == d->dim) {
     r->score = fg_dot(a->embedding, d->embedding, (size_t)a->dim);
     r->decision = r->score >= th;

@@ -37,6 +37,21 @@ int cmd_gallery(int argc, char **argv);
 /* `facegate eval identify` (src/cli/cmd_identify.c); argv[0] is "identify". */
 int cmd_eval_identify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+/* `facegate eval robustness` (src/cli/cmd_robust.c); argv[0] is "robustness". */
+int cmd_eval_robustness(int argc, char **argv);
+/* `facegate eval condition` (src/cli/cmd_robust.c): one image under one condition. */
+int cmd_eval_condition(int argc, char **argv);
+
+struct fg_face_engine;
+struct fg_image;
+struct fg_face_detections;
+struct fg_face_result;
+struct fg_error;
+/* LFW's labelled face in a decoded image (src/cli/cmd_eval.c): the detection
+ * nearest the image centre, or with none a fixed centre box (the median LFW
+ * detection; *fallback = 1), run through fg_face_process_box. det is scratch. */
+int cli_lfw_centre_face(struct fg_face_engine *fe, const struct fg_image *img, struct fg_face_detections *det,
+                        struct fg_face_result *r, int *fallback, struct fg_error *e);
 /* The service (src/cli/cmd_serve.c) and its API tokens (src/cli/cmd_token.c). */
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);

@@ -43,6 +43,22 @@
 #define FALLBACK_X1 0.681f
 #define FALLBACK_Y1 0.762f
 
+int cli_lfw_centre_face(fg_face_engine *fe, const fg_image *img, fg_face_detections *det, fg_face_result *r,
+                        int *fallback, fg_error *e) {
+  int rc = fg_face_detect(fe, img, det, e);
+  if (rc) return rc;
+  fg_face_box b = {FALLBACK_X0 * (float)img->width, FALLBACK_Y0 * (float)img->height,
+                   FALLBACK_X1 * (float)img->width, FALLBACK_Y1 * (float)img->height, 0};
+  *fallback = det->count == 0;
+  double best = 1e300;
+  for (int k = 0; k < det->count; k++) {
+    const fg_face_box *c = &det->faces[k];
+    double dx = (c->x0 + c->x1) / 2.0 - img->width / 2.0, dy = (c->y0 + c->y1) / 2.0 - img->height / 2.0;
+    if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, b = *c;
+  }
+  return fg_face_process_box(fe, img, &b, r, e);
+}
+
 enum { IMG_OK = 0, IMG_FALLBACK = 1, IMG_LOW_QUALITY = 2 };
 
 static double now_s(void) {
@@ -92,7 +108,9 @@ static void usage(FILE *f) {
           "usage: facegate eval plot OUT.png|OUT.svg [--title T] LABEL=SCORES.tsv...\n"
           "  one DET curve per --scores file (up to 6), e.g. to compare flip and no flip\n"
           "\n"
-          "usage: facegate eval identify ...   1:N on LFW flights (facegate eval identify --help)\n");
+          "usage: facegate eval identify ...   1:N on LFW flights (facegate eval identify --help)\n"
+          "usage: facegate eval robustness ... per capture condition derived from LFW (--help)\n"
+          "usage: facegate eval condition IMG NAME -o OUT.png   one image under one condition\n");
 }
 
 /* ------------------------------------------------------------ embedding */
@@ -146,25 +164,11 @@ static void *embed_worker(void *arg) {
        * the box whose centre is nearest the image centre; no face: the
        * fixed fallback box. */
       fg_image img = {0};
+      int fb = 0;
       rc = fg_image_decode_file(path, NULL, &img, &e);
-      if (!rc && st != IMG_FALLBACK) rc = fg_face_detect(fe, &img, &j->det[wa->index], &e);
-      if (!rc) {
-        const fg_face_detections *d = &j->det[wa->index];
-        fg_face_box b = {FALLBACK_X0 * (float)img.width, FALLBACK_Y0 * (float)img.height,
-                         FALLBACK_X1 * (float)img.width, FALLBACK_Y1 * (float)img.height, 0};
-        if (st == IMG_FALLBACK || d->count == 0) {
-          st = IMG_FALLBACK;
-        } else {
-          double best = 1e300;
-          for (int k = 0; k < d->count; k++) {
-            const fg_face_box *c = &d->faces[k];
-            double dx = (c->x0 + c->x1) / 2.0 - img.width / 2.0, dy = (c->y0 + c->y1) / 2.0 - img.height / 2.0;
-            if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, b = *c;
-          }
-        }
-        rc = fg_face_process_box(fe, &img, &b, r, &e);
-        if (!rc && st == IMG_OK && r->status == FG_FACE_LOW_QUALITY) st = IMG_LOW_QUALITY;
-      }
+      if (!rc) rc = cli_lfw_centre_face(fe, &img, &j->det[wa->index], r, &fb, &e);
+      if (!rc && fb) st = IMG_FALLBACK;
+      if (!rc && st == IMG_OK && r->status == FG_FACE_LOW_QUALITY) st = IMG_LOW_QUALITY;
       fg_image_release(&img);
     } else if (!rc && r->status == FG_FACE_LOW_QUALITY) {
       st = IMG_LOW_QUALITY;
@@ -714,6 +718,9 @@ int cmd_eval(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "plot")) return eval_plot(argc - 1, argv + 1);
   if (!strcmp(argv[1], "identify")) return cmd_eval_identify(argc - 1, argv + 1);
-  fprintf(stderr, "facegate eval: unknown benchmark '%s' (known: lfw, identify, plot)\n", argv[1]);
+  if (!strcmp(argv[1], "robustness")) return cmd_eval_robustness(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "condition")) return cmd_eval_condition(argc - 1, argv + 1);
+  fprintf(stderr, "facegate eval: unknown benchmark '%s' (known: lfw, identify, robustness, condition, plot)\n",
+          argv[1]);
   return EXIT_USAGE;
 }

@@ -68,6 +68,8 @@ static const char common_help[] =
     "  --ranges-dir DIR     int8 activation ranges DIR/<model>.json (default: built in)\n"
     "  --det-score S        detector score threshold (default 0.7)\n"
     "  --min-face PX        ignore faces narrower than PX source pixels (default 20)\n"
+    "  --det-pad P          detect again with P of the frame added on each side when no\n"
+    "                       face is found or it touches an edge (default 0.25; 0: never)\n"
     "  --quality-min Q      unified quality (0-100) below which a capture is a failure to\n"
     "                       acquire (default 40; 0 turns the check off)\n"
     "  --no-liveness        do not run the liveness model\n"
@@ -83,6 +85,7 @@ static int common_opt(common_opts *c, int argc, char **argv, int *i) {
   else if (!strcmp(a, "--threads")) c->fo.threads = (int)num_arg(need_val(argc, argv, i), "--threads", 1, 256);
   else if (!strcmp(a, "--det-score")) c->fo.det_score = (float)num_arg(need_val(argc, argv, i), "--det-score", 0, 0.999);
   else if (!strcmp(a, "--min-face")) c->fo.min_face_px = (float)num_arg(need_val(argc, argv, i), "--min-face", 0, 1e5);
+  else if (!strcmp(a, "--det-pad")) c->fo.det_pad = (float)num_arg(need_val(argc, argv, i), "--det-pad", 0, 2);
   else if (!strcmp(a, "--quality-min")) c->fo.quality_min = (float)num_arg(need_val(argc, argv, i), "--quality-min", 0, 100);
   else if (!strcmp(a, "--no-liveness")) c->fo.liveness = 0;
   else if (!strcmp(a, "--decode-side")) c->fo.decode_side = (int)num_arg(need_val(argc, argv, i), "--decode-side", 0, 1e5);
@@ -159,12 +162,14 @@ static void json_quality(FILE *f, const fg_face_quality *q) {
   json_reasons(f, q->reasons);
   fprintf(f, ", \"inter_eye_px\": %.1f, \"yaw\": %.1f, \"pitch\": %.1f, \"roll\": %.1f, \"sharpness\": %.1f, "
              "\"brightness\": %.1f, \"dark_fraction\": %.4f, \"bright_fraction\": %.4f, \"contrast\": %.1f, "
-             "\"in_frame\": %.3f, \"landmarks_inside\": %s, \"faces\": %d, \"factors\": {\"size\": %.3f, "
-             "\"pose\": %.3f, \"roll\": %.3f, \"sharpness\": %.3f, \"exposure\": %.3f, \"contrast\": %.3f, "
-             "\"frame\": %.3f}}",
+             "\"in_frame\": %.3f, \"landmarks_inside\": %s, \"coverage\": %.3f, \"align_error\": %.4f, "
+             "\"light_unevenness\": %.3f, \"surround\": %.1f, \"feature_norm\": %.3f, \"faces\": %d, "
+             "\"factors\": {\"size\": %.3f, \"pose\": %.3f, \"roll\": %.3f, \"sharpness\": %.3f, "
+             "\"exposure\": %.3f, \"contrast\": %.3f, \"frame\": %.3f, \"alignment\": %.3f, \"light\": %.3f}}",
           q->inter_eye_px, q->yaw, q->pitch, q->roll, q->sharpness, q->brightness, q->dark_fraction,
-          q->bright_fraction, q->contrast, q->in_frame, q->landmarks_inside ? "true" : "false", q->faces, q->f_size,
-          q->f_pose, q->f_roll, q->f_sharpness, q->f_exposure, q->f_contrast, q->f_frame);
+          q->bright_fraction, q->contrast, q->in_frame, q->landmarks_inside ? "true" : "false", q->coverage,
+          q->align_error, q->light_unevenness, q->surround, q->feature_norm, q->faces, q->f_size, q->f_pose,
+          q->f_roll, q->f_sharpness, q->f_exposure, q->f_contrast, q->f_frame, q->f_align, q->f_light);
 }
 
 static void json_timings(FILE *f, const fg_face_timings *t) {
@@ -184,8 +189,11 @@ static void text_quality(FILE *f, const fg_face_quality *q) {
   fprintf(f, "  exposure    mean %.1f, dark %.1f%%, bright %.1f%%      factor %.2f\n", q->brightness,
           100 * q->dark_fraction, 100 * q->bright_fraction, q->f_exposure);
   fprintf(f, "  contrast    grey std %.1f                         factor %.2f\n", q->contrast, q->f_contrast);
-  fprintf(f, "  framing     %.1f%% of the box inside, landmarks %s   factor %.2f\n", 100 * q->in_frame,
-          q->landmarks_inside ? "inside" : "OUTSIDE", q->f_frame);
+  fprintf(f, "  framing     %.1f%% of the aligned crop in the image, landmarks %s   factor %.2f\n",
+          100 * q->coverage, q->landmarks_inside ? "inside" : "OUTSIDE", q->f_frame);
+  fprintf(f, "  alignment   landmark error %.3f eye distances        factor %.2f\n", q->align_error, q->f_align);
+  fprintf(f, "  light       unevenness %.2f, surround %.0f             factor %.2f\n", q->light_unevenness,
+          q->surround, q->f_light);
   fprintf(f, "  faces       %d\n", q->faces);
 }
 
@@ -303,8 +311,10 @@ done:
 static int print_result_json(const char *path, const fg_face_result *r) {
   printf("{\"image\": ");
   cli_json_str(stdout, path);
-  printf(", \"status\": \"%s\", \"width\": %d, \"height\": %d, \"faces\": %d", status_name(r->status), r->width,
-         r->height, r->det.total);
+  printf(", \"status\": \"%s\", \"width\": %d, \"height\": %d, \"faces\": %d, \"reasons\": ", status_name(r->status),
+         r->width, r->height, r->det.total);
+  json_reasons(stdout, r->quality.reasons);
+  if (r->status == FG_FACE_NO_FACE) printf(", \"frame_brightness\": %.1f", r->quality.brightness);
   if (r->status != FG_FACE_NO_FACE) {
     printf(", \"box\": ");
     json_box(stdout, &r->box);
@@ -450,7 +460,11 @@ int cmd_quality(int argc, char **argv) {
            r->status == FG_FACE_OK ? "acquired"
            : r->status == FG_FACE_NO_FACE ? "FAILURE TO ACQUIRE: no face"
                                           : "FAILURE TO ACQUIRE: quality too low");
-    if (r->status != FG_FACE_NO_FACE) {
+    if (r->status == FG_FACE_NO_FACE) {
+      printf("reasons:    ");
+      text_reasons(stdout, r->quality.reasons);
+      printf(" (frame mean grey %.0f)\n", r->quality.brightness);
+    } else {
       printf("face:       box (%.0f, %.0f)-(%.0f, %.0f), score %.3f\n", r->box.x0, r->box.y0, r->box.x1, r->box.y1,
              r->box.score);
       text_quality(stdout, &r->quality);
@@ -572,10 +586,9 @@ int cmd_embed(int argc, char **argv) {
            fp16 ? "fp16" : "fp32", r->quality.score, r->status == FG_FACE_LOW_QUALITY ? ", BELOW --quality-min" : "");
   } else {
     printf("%s: FAILURE TO ACQUIRE (%s)", img_path, r->status == FG_FACE_NO_FACE ? "no face" : "quality too low");
-    if (r->status == FG_FACE_LOW_QUALITY) {
-      printf(": quality %.1f; ", r->quality.score);
-      text_reasons(stdout, r->quality.reasons);
-    }
+    if (r->status == FG_FACE_LOW_QUALITY) printf(": quality %.1f", r->quality.score);
+    printf("; ");
+    text_reasons(stdout, r->quality.reasons);
     printf("; no template written\n");
   }
   rc = r->status == FG_FACE_OK ? EXIT_OK : EXIT_FTA;

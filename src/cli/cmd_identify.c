@@ -58,14 +58,6 @@
 #include "facegate/image.h"
 #include "facegate/nn.h"
 
-/* Fixed face box for images without a detection: fractions of the image, the
- * values `facegate eval lfw` uses (src/cli/cmd_eval.c: the median detector box
- * over LFW deep-funneled images). */
-#define FALLBACK_X0 0.319f
-#define FALLBACK_Y0 0.235f
-#define FALLBACK_X1 0.681f
-#define FALLBACK_Y1 0.762f
-
 enum { IMG_OK = 0, IMG_FALLBACK = 1, IMG_LOW_QUALITY = 2 };
 
 static const char *arg_val(int argc, char **argv, int *i) { return cli_arg_val("facegate eval identify", argc, argv, i); }
@@ -119,22 +111,10 @@ typedef struct lfw {
 static int embed_image(fg_face_engine *fe, const char *path, fg_face_detections *det, fg_face_result *r,
                        uint8_t *state, fg_error *e) {
   fg_image img = {0};
+  int fb = 0;
   int rc = fg_image_decode_file(path, NULL, &img, e);
-  if (!rc) rc = fg_face_detect(fe, &img, det, e);
-  if (!rc) {
-    fg_face_box b = {FALLBACK_X0 * (float)img.width, FALLBACK_Y0 * (float)img.height,
-                     FALLBACK_X1 * (float)img.width, FALLBACK_Y1 * (float)img.height, 0};
-    *state = IMG_OK;
-    if (det->count == 0) *state = IMG_FALLBACK;
-    double best = 1e300;
-    for (int k = 0; k < det->count; k++) {
-      const fg_face_box *c = &det->faces[k];
-      double dx = (c->x0 + c->x1) / 2.0 - img.width / 2.0, dy = (c->y0 + c->y1) / 2.0 - img.height / 2.0;
-      if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, b = *c;
-    }
-    rc = fg_face_process_box(fe, &img, &b, r, e);
-    if (!rc && *state == IMG_OK && r->status == FG_FACE_LOW_QUALITY) *state = IMG_LOW_QUALITY;
-  }
+  if (!rc) rc = cli_lfw_centre_face(fe, &img, det, r, &fb, e);
+  if (!rc) *state = fb ? IMG_FALLBACK : r->status == FG_FACE_LOW_QUALITY ? IMG_LOW_QUALITY : IMG_OK;
   fg_image_release(&img);
   return rc;
 }

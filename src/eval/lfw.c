@@ -420,3 +420,28 @@ void fg_lfw_pairs_release(fg_lfw_pairs *p) {
   fg_lfw_images_release(&p->images);
   memset(p, 0, sizeof *p);
 }
+
+int fg_lfw_devset(const fg_lfw_images *all, const fg_lfw_pairs *pairs, int per_person, fg_lfw_images *out,
+                  fg_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!all || !pairs || per_person < 0) return fg__seterr(err, FG_EINVAL, "devset: bad arguments");
+  ref *refs = malloc((all->count ? all->count : 1) * sizeof *refs);
+  if (!refs) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  size_t n = 0;
+  for (size_t i = 0; i < all->count;) {
+    size_t j = i, start = n;
+    int kept = 0;
+    for (; j < all->count && all->images[j].identity == all->images[i].identity; j++) {
+      const fg_lfw_image *im = &all->images[j];
+      if (fg_lfw_images_find(&pairs->images, im->name, im->number) >= 0) continue;
+      if (per_person && kept >= per_person) continue;
+      refs[n++] = (ref){(size_t)(im->name - all->pool), im->number};
+      kept++;
+    }
+    if (kept < 2) n = start;
+    i = j;
+  }
+  int rc = images_build(refs, n, all->pool, out, err);
+  free(refs);
+  return rc;
+}

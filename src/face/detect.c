@@ -17,6 +17,11 @@
 
 #include "face/face_internal.h"
 
+#define EDGE 0.02 /* a box within this share of the frame of an edge touches it */
+#define FILL 0.7  /* a box taller than this share of the frame fills it */
+#define DARK_FRAME 60.0  /* a frame without a face darker than this (mean grey) ... */
+#define DARK_TARGET 110.0 /* ... is looked at again with its mean brought to this */
+
 static int by_score(const void *a, const void *b) {
   float x = ((const fg_face_box *)a)->score, y = ((const fg_face_box *)b)->score;
   return x < y ? 1 : x > y ? -1 : 0;
@@ -31,17 +36,14 @@ static float iou(const fg_face_box *a, const fg_face_box *b) {
   return u > 0 ? inter / u : 0;
 }
 
-int fg_face_detect(fg_face_engine *fe, const fg_image *img, fg_face_detections *out, fg_error *err) {
-  return fg__face_detect(fe, img, 1.0, out, err);
-}
-
-int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg_face_detections *out,
-                    fg_error *err) {
+/* One detector pass over img letterboxed with `pad` of its size added on
+ * each side (mid-grey, like the letterbox bars): boxes after NMS and the size
+ * limit, best score first, into out. */
+static int detect_pass(fg_face_engine *fe, const fg_image *img, double px_scale, double pad, const float *lut,
+                       fg_face_detections *out, fg_error *err) {
   memset(out, 0, sizeof *out);
-  if (!img || !img->data || img->width <= 0 || img->height <= 0 || (img->channels != 1 && img->channels != 3))
-    return fg__seterr(err, FG_EINVAL, "detect: not a decoded image");
   const int W = fe->det_w, H = fe->det_h;
-  double s = fmin((double)W / img->width, (double)H / img->height);
+  double s = fmin((double)W / (img->width * (1 + 2 * pad)), (double)H / (img->height * (1 + 2 * pad)));
   int nw = (int)lround(img->width * s), nh = (int)lround(img->height * s);
   nw = nw < 1 ? 1 : nw > W ? W : nw;
   nh = nh < 1 ? 1 : nh > H ? H : nh;
@@ -77,7 +79,14 @@ int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg
       r = b;
       b = t;
     }
-    if (src->channels == 3) {
+    if (lut) {
+      /* The dark-frame pass: values through the brightening curve. */
+      if (src->channels == 3) {
+        for (int x = 0; x < nw; x++, p += 3) r[x] = lut[p[0]], g[x] = lut[p[1]], b[x] = lut[p[2]];
+      } else {
+        for (int x = 0; x < nw; x++) r[x] = g[x] = b[x] = lut[p[x]];
+      }
+    } else if (src->channels == 3) {
       for (int x = 0; x < nw; x++, p += 3) {
         r[x] = ((float)p[0] - mean) * scale;
         g[x] = ((float)p[1] - mean) * scale;
@@ -125,6 +134,80 @@ int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg
     out->total++;
   }
   return FG_OK;
+}
+
+/* Mean grey (0..255) of the image part of the detector's input after a pass
+ * without padding or curve. */
+static double dark_mean(const fg_face_engine *fe, const fg_image *img) {
+  const int W = fe->det_w, H = fe->det_h;
+  double s = fmin((double)W / img->width, (double)H / img->height);
+  int nw = (int)lround(img->width * s), nh = (int)lround(img->height * s);
+  nw = nw < 1 ? 1 : nw > W ? W : nw;
+  nh = nh < 1 ? 1 : nh > H ? H : nh;
+  int ox = (W - nw) / 2, oy = (H - nh) / 2;
+  const size_t plane = (size_t)W * H;
+  double sum = 0;
+  for (int y = oy; y < oy + nh; y += 2)
+    for (int x = ox; x < ox + nw; x += 2) {
+      size_t i = (size_t)y * W + x;
+      sum += (fe->det_in[i] + fe->det_in[plane + i] + fe->det_in[2 * plane + i]) / 3;
+    }
+  double n = (double)((nh + 1) / 2) * ((nw + 1) / 2);
+  return sum / n * 128 + 127;
+}
+
+/* Does the gate's face need a second look with margins around the frame:
+ * none found, or the chosen one touching an edge or filling most of the
+ * height (a tight crop, where the detector sees a partial face)? */
+static int needs_padding(const fg_face_detections *d, int w, int h) {
+  int sel = fg_face_select(d, w, h);
+  if (sel < 0) return 1;
+  const fg_face_box *b = &d->faces[sel];
+  double mx = EDGE * w, my = EDGE * h;
+  return b->x0 < mx || b->y0 < my || b->x1 > w - mx || b->y1 > h - my || b->y1 - b->y0 > FILL * h;
+}
+
+int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg_face_detections *out,
+                    fg_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!img || !img->data || img->width <= 0 || img->height <= 0 || (img->channels != 1 && img->channels != 3))
+    return fg__seterr(err, FG_EINVAL, "detect: not a decoded image");
+  int rc = detect_pass(fe, img, px_scale, 0, NULL, out, err);
+  if (rc) return rc;
+  double pad = fe->o.det_pad > 0 && needs_padding(out, img->width, img->height) ? fe->o.det_pad : 0;
+  float lut[256];
+  int dark = 0;
+  if (out->count == 0 && fe->o.det_dark_gamma) {
+    /* A dark frame: its mean grey (from the letterboxed input just made). */
+    double m = dark_mean(fe, img);
+    if (m < DARK_FRAME) {
+      /* A gamma curve taking the mean to DARK_TARGET: the shadows are lifted
+       * most, where a side-lit face's features are. */
+      double gamma = log(DARK_TARGET / 255.0) / log(fmax(m, 1) / 255.0);
+      for (int v = 0; v < 256; v++) lut[v] = (float)((255 * pow(v / 255.0, gamma) - 127) / 128);
+      dark = 1;
+    }
+  }
+  if (pad == 0 && !dark) return FG_OK;
+  /* Second pass with the frame padded (and brightened if dark): its boxes,
+   * plus the first pass's boxes it did not find (small faces its coarser
+   * scale may miss). */
+  fg_face_detections *p = &fe->det2;
+  if ((rc = detect_pass(fe, img, px_scale, pad, dark ? lut : NULL, p, err))) return rc;
+  if (p->count == 0) return FG_OK;
+  for (int i = 0; i < out->count && p->count < FG_FACE_MAX_FACES; i++) {
+    int dup = 0;
+    for (int j = 0; j < p->count && !dup; j++) dup = iou(&out->faces[i], &p->faces[j]) > fe->o.det_nms_iou;
+    if (!dup) p->faces[p->count++] = out->faces[i], p->total++;
+  }
+  p->total += out->total - out->count;
+  qsort(p->faces, (size_t)p->count, sizeof *p->faces, by_score);
+  *out = *p;
+  return FG_OK;
+}
+
+int fg_face_detect(fg_face_engine *fe, const fg_image *img, fg_face_detections *out, fg_error *err) {
+  return fg__face_detect(fe, img, 1.0, out, err);
 }
 
 int fg_face_select(const fg_face_detections *det, int width, int height) {

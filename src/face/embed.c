@@ -40,6 +40,7 @@ int fg__face_embed_n(fg_face_engine *fe, const fg_image *const *crops, int n, fl
   double norm = 0;
   for (int i = 0; i < fe->dim; i++) norm += (double)fe->feat_out[i] * fe->feat_out[i];
   norm = sqrt(norm);
+  fe->feat_norm = (float)(norm / (n * (fe->o.flip ? 2 : 1)));
   if (!(norm > 1e-12) || !isfinite(norm)) return fg__seterr(err, FG_EBACKEND, "embed: the model produced a zero or non-finite vector");
   for (int i = 0; i < fe->dim; i++) emb[i] = (float)(fe->feat_out[i] / norm);
   return FG_OK;

@@ -16,6 +16,12 @@
 #include "image/image_internal.h"
 
 
+/* The default recognition model (GUIDE §3) and the feature-norm limits
+ * measured for it with its default preprocessing. */
+#define DEFAULT_FEATURE_SHA256 "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
+#define FNORM_GOOD 3.6f
+#define FNORM_BAD 3.2f
+
 static const char *const default_file[FG__NMODELS] = {"fr_detect.onnx", "fr_landmark.onnx",
                                                       "fr_feature.onnx", "fr_liveness.onnx"};
 
@@ -29,6 +35,8 @@ void fg_face_options_init(fg_face_options *o) {
   o->det_nms_iou = 0.3f;
   o->min_face_px = 20.f;
   o->det_channels = FG_CHANNELS_RGB;
+  o->det_pad = 0.25f;
+  o->det_dark_gamma = 1;
   o->lm_crop = FG_LANDMARK_CROP_BOX;
   o->lm_crop_scale = 1.0f;
   o->lm_refine = 1;
@@ -38,6 +46,7 @@ void fg_face_options_init(fg_face_options *o) {
   o->lm_mean = 0.f;
   o->lm_scale = 1.f / 256.f;
   o->points5 = FG_POINTS5_EYE6;
+  o->realign = 1;
   o->lm_views = 1;
   o->lm_view_delta = 0.05f;
   o->align_points = FG_ALIGN_POINTS5;
@@ -46,6 +55,8 @@ void fg_face_options_init(fg_face_options *o) {
   o->feat_channels = FG_CHANNELS_BGR;
   o->feat_mean = 127.f;
   o->feat_scale = 1.f / 128.f;
+  o->light_norm = 0.8f;
+  o->lm_light_norm = 0.8f;
   o->flip = 0;
   o->liveness = 1;
   o->live_crop_scale = 2.7f;
@@ -212,6 +223,9 @@ static int check_options(const fg_face_options *o, fg_error *err) {
   if (!(o->det_score >= 0 && o->det_score < 1)) return fg__seterr(err, FG_EINVAL, "det_score must be in [0, 1)");
   if (!(o->det_nms_iou > 0 && o->det_nms_iou <= 1)) return fg__seterr(err, FG_EINVAL, "det_nms_iou must be in (0, 1]");
   if (!(o->min_face_px >= 0)) return fg__seterr(err, FG_EINVAL, "min_face_px must be >= 0");
+  if (!(o->det_pad >= 0 && o->det_pad <= 2)) return fg__seterr(err, FG_EINVAL, "det_pad must be in [0, 2]");
+  if (!(o->light_norm >= 0 && o->light_norm <= 1) || !(o->lm_light_norm >= 0 && o->lm_light_norm <= 1))
+    return fg__seterr(err, FG_EINVAL, "light_norm and lm_light_norm must be in [0, 1]");
   if (!(o->lm_crop_scale >= 0.5f && o->lm_crop_scale <= 3.f))
     return fg__seterr(err, FG_EINVAL, "lm_crop_scale must be in [0.5, 3]");
   if (o->lm_refine < 0 || o->lm_refine > 4) return fg__seterr(err, FG_EINVAL, "lm_refine must be 0..4");
@@ -352,6 +366,12 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
       sscanf(fe->sha256 + 2 * i, "%2x", &v);
       fe->model_id[i] = (uint8_t)v;
     }
+    /* The feature-norm limits of the light factor were measured for the
+     * default recognition model (docs/pipeline.md, "Robustness"); another
+     * model's norms are on another scale, so it goes without them. */
+    if (!strcmp(fe->sha256, DEFAULT_FEATURE_SHA256) && fe->o.feat_channels == FG_CHANNELS_BGR &&
+        fe->o.feat_mean == 127.f && fe->o.feat_scale == 1.f / 128.f)
+      fe->fnorm_good = FNORM_GOOD, fe->fnorm_bad = FNORM_BAD;
   }
 
   /* Liveness: 1x3xHxW in, a few class scores out. */

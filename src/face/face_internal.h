@@ -29,6 +29,7 @@ struct fg_face_engine {
   int det_scores_out, det_boxes_out; /* output index of each */
   float *det_in, *det_scores, *det_boxes;
   fg_face_box *cand;                 /* anchors entries of scratch for NMS */
+  fg_face_detections det2;           /* the padded second pass (scratch) */
 
   int lm_w, lm_h;                    /* landmark input (grey) */
   float *lm_in;
@@ -36,6 +37,8 @@ struct fg_face_engine {
 
   int feat_w, feat_h, dim;
   float *feat_in, *feat_out, *feat_out2;
+  float feat_norm;                   /* raw output norm of the last embedding, per run */
+  float fnorm_good, fnorm_bad;       /* the light factor's feature-norm limits (0: unknown model) */
 
   int live_w, live_h, live_n;
   float *live_in;
@@ -88,6 +91,16 @@ int fg__face_align_points(fg_align_points rule, const float lm[136], const float
 /* Warp img by the similarity sim (img pixel centres -> crop pixel centres) to
  * a w x h RGB crop, bilinear, zero outside. */
 int fg__face_warp(const fg_image *img, const float sim[6], int w, int h, fg_image *out, fg_error *err);
+/* Light normalisation (src/face/illum.c). The unevenness of im's smooth
+ * illumination over rect (x0, y0, x1, y1): (q90 - q10) / (q90 + q10), 0 for
+ * an evenly lit face, towards 1 with one part in shadow. */
+int fg__face_light_unevenness(const fg_image *im, const int rect[4], float *u, fg_error *err);
+/* Divide alpha of im's smooth illumination out of it in place, and scale a
+ * face darker than dark_lift up to it (0: no lift). FG_ENOMEM. */
+int fg__face_light_normalise(fg_image *im, float alpha, float dark_lift, fg_error *err);
+/* How much normalisation a crop of unevenness u and mean grey `mean` gets:
+ * alpha (0..max_alpha) and the dark lift. */
+void fg__face_light_plan(float max_alpha, float u, float mean, float *alpha, float *lift);
 /* Embedding from n aligned crops (raw outputs summed, each with its mirror
  * when opts.flip), L2-normalised. */
 int fg__face_embed_n(fg_face_engine *fe, const fg_image *const *crops, int n, float *emb, fg_error *err);
@@ -99,6 +112,15 @@ int fg__face_detect(fg_face_engine *fe, const fg_image *img, double px_scale, fg
 /* 68 landmarks (full-source pixels) of the face in `box`. */
 int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
                        float lm[2 * FG_FACE_LANDMARKS], fg_error *err);
+/* RMS distance of the 51 inner landmarks from tmpl68's after a least-squares
+ * similarity, in inter-eye distances of tmpl68 (quality's align_error). */
+float fg__face_align_error(const float lm[2 * FG_FACE_LANDMARKS], const float tmpl68[136]);
+/* The landmarks again when lm (from fg__face_landmarks) are implausible
+ * (align_error above FG__ALIGN_RETRY): from a crop 1.3x the box, then one
+ * sized from the points; lm gets whichever set is most plausible. */
+#define FG__ALIGN_RETRY 0.12f
+int fg__face_landmarks_retry(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
+                             float lm[2 * FG_FACE_LANDMARKS], fg_error *err);
 /* Head pose in degrees from 68 landmarks (weak-perspective fit to a mean face). */
 void fg__face_pose(const float lm[2 * FG_FACE_LANDMARKS], float *yaw, float *pitch, float *roll);
 /* The liveness crop of box as in training (whole full-source pixels, inside
@@ -108,11 +130,24 @@ void fg__face_live_rect(const fg_face_options *o, const fg_face_box *box, int fu
 /* Liveness of the face in box: the model's outputs in raw, P(live) in *p_live. */
 int fg__face_liveness(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
                       float raw[3], float *p_live, fg_error *err);
-/* Fill q from the aligned crop, and the landmarks, 5 points and box in
- * full-source pixels of a src_w x src_h image with `faces` faces. */
-void fg__face_quality(const fg_face_options *o, const fg_image *aligned,
-                      const float lm[2 * FG_FACE_LANDMARKS], const float p5[10],
-                      const fg_face_box *box, int src_w, int src_h, int faces,
-                      fg_face_quality *q);
+/* Fill q's measurements from the aligned crop (before any light
+ * normalisation), the landmarks, 5 points, the full-source -> crop similarity
+ * `align` and the box in full-source pixels of a src_w x src_h image with
+ * `faces` faces; tmpl68 is the mean 68-point shape in crop pixels, surround
+ * the mean grey around the face (fg__face_surround). */
+void fg__face_quality_measure(const fg_face_options *o, const fg_image *aligned,
+                              const float lm[2 * FG_FACE_LANDMARKS], const float p5[10], const float align[6],
+                              const float tmpl68[136], const fg_face_box *box, int src_w, int src_h, int faces,
+                              float surround, fg_face_quality *q);
+/* Factors, score and reasons from q's measurements (q->feature_norm set from
+ * the embedding); fnorm_good/bad: the recognition model's feature-norm limits
+ * for faces in difficult light (0: none known for the model). */
+void fg__face_quality_score(const fg_face_options *o, float fnorm_good, float fnorm_bad, fg_face_quality *q);
+/* Quality of a frame where no face was found: reasons "no face", and "too
+ * dark" or "too bright" from the frame's mean grey. */
+void fg__face_quality_no_face(const fg_image *img, fg_face_quality *q);
+/* Mean grey of the view's pixels in a ring around box (from 0.1 to 1 box
+ * size beyond it, inside the image), sampled sparsely; -1 if none. */
+float fg__face_surround(const fg__face_view *v, const fg_face_box *box);
 
 #endif

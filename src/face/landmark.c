@@ -71,7 +71,21 @@ static int run_once(fg_face_engine *fe, const fg__face_view *v, double cx, doubl
   if (rc) return rc;
   rc = fg_image_to_grey(&crop, &grey, err);
   fg_image_release(&crop);
-  if (rc) return rc;
+  if (!rc && fe->o.lm_light_norm > 0) {
+    /* The same light plan as for recognition, from the crop's middle. */
+    int rect[4] = {grey.width / 5, grey.height / 5, grey.width - grey.width / 5, grey.height - grey.height / 5};
+    float u, alpha, lift;
+    double mean = 0;
+    for (size_t i = 0; i < (size_t)grey.width * grey.height; i++) mean += grey.data[i];
+    mean /= (double)grey.width * grey.height;
+    rc = fg__face_light_unevenness(&grey, rect, &u, err);
+    if (!rc) fg__face_light_plan(fe->o.lm_light_norm, u, (float)mean, &alpha, &lift);
+    if (!rc) rc = fg__face_light_normalise(&grey, alpha, lift, err);
+  }
+  if (rc) {
+    fg_image_release(&grey);
+    return rc;
+  }
   fg__face_planes(&grey, 1, FG_CHANNELS_RGB, fe->o.lm_mean, fe->o.lm_scale, fe->lm_in);
   fg_image_release(&grey);
   const float *in[1] = {fe->lm_in};
@@ -164,6 +178,48 @@ int fg__face_landmarks(fg_face_engine *fe, const fg__face_view *v, const fg_face
                                     : run_views(fe, v, cx, cy, w, h, theta, lm, err);
     if (rc) return rc;
   }
+  return FG_OK;
+}
+
+#define RETRY_GAIN 0.6f /* a retry must cut the alignment error by 40% */
+
+int fg__face_landmarks_retry(fg_face_engine *fe, const fg__face_view *v, const fg_face_box *box,
+                             float lm[2 * FG_FACE_LANDMARKS], fg_error *err) {
+  const float first = fg__face_align_error(lm, fe->tmpl68);
+  if (!(first > FG__ALIGN_RETRY)) return FG_OK;
+  float best_lm[2 * FG_FACE_LANDMARKS], cand[2 * FG_FACE_LANDMARKS], best = first;
+  memcpy(best_lm, lm, sizeof best_lm);
+  /* 1. More context: a box 1.3x as large about the same centre (a partial
+   * box from a tight crop makes the model squeeze a whole face into it). */
+  double cx = (box->x0 + box->x1) / 2, cy = (box->y0 + box->y1) / 2;
+  double hw = 0.65 * (box->x1 - box->x0), hh = 0.65 * (box->y1 - box->y0);
+  fg_face_box big = {(float)(cx - hw), (float)(cy - hh), (float)(cx + hw), (float)(cy + hh), box->score};
+  int rc = fg__face_landmarks(fe, v, &big, cand, err);
+  if (rc) return rc;
+  float e = fg__face_align_error(cand, fe->tmpl68);
+  if (e < best) best = e, memcpy(best_lm, cand, sizeof cand);
+  if (best > FG__ALIGN_RETRY) {
+    /* 2. A box from the most plausible points so far: their extent, widened
+     * to the average box-to-points proportions (docs/pipeline.md: lm_size),
+     * the points' centre 10% of its height below the box's. */
+    double mx = 0, my = 0, ss = 0;
+    for (int i = 0; i < FG_FACE_LANDMARKS; i++) mx += best_lm[2 * i], my += best_lm[2 * i + 1];
+    mx /= FG_FACE_LANDMARKS, my /= FG_FACE_LANDMARKS;
+    for (int i = 0; i < FG_FACE_LANDMARKS; i++)
+      ss += (best_lm[2 * i] - mx) * (best_lm[2 * i] - mx) + (best_lm[2 * i + 1] - my) * (best_lm[2 * i + 1] - my);
+    double spread = sqrt(ss / FG_FACE_LANDMARKS);
+    if (spread > 1) {
+      hw = 2.537 / 2 * spread, hh = 3.676 / 2 * spread;
+      double bcy = my - 0.2 * hh;
+      fg_face_box pts = {(float)(mx - hw), (float)(bcy - hh), (float)(mx + hw), (float)(bcy + hh), box->score};
+      if ((rc = fg__face_landmarks(fe, v, &pts, cand, err))) return rc;
+      e = fg__face_align_error(cand, fe->tmpl68);
+      if (e < best) best = e, memcpy(best_lm, cand, sizeof cand);
+    }
+  }
+  /* Taken only if clearly more plausible: a face turned far away is
+   * implausible by nature, and a "more average" fit of it is a wrong one. */
+  if (best < RETRY_GAIN * first) memcpy(lm, best_lm, sizeof best_lm);
   return FG_OK;
 }
 

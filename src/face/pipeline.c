@@ -122,6 +122,7 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
 
   t = fg__ms();
   if ((rc = fg__face_landmarks(fe, &v, &r->box, r->landmarks, err))) goto done;
+  if (fe->o.realign && (rc = fg__face_landmarks_retry(fe, &v, &r->box, r->landmarks, err))) goto done;
   fg_face_points5(r->landmarks, fe->o.points5, r->points);
   r->ms.landmarks = fg__ms() - t;
 
@@ -159,8 +160,8 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
   r->ms.align = fg__ms() - t;
 
   t = fg__ms();
-  fg__face_quality(&fe->o, &fe->aligned, r->landmarks, r->points, &r->box, r->width, r->height, r->det.total,
-                   &r->quality);
+  fg__face_quality_measure(&fe->o, &fe->aligned, r->landmarks, r->points, r->align, fe->tmpl68, &r->box, r->width,
+                           r->height, r->det.total, fg__face_surround(&v, &r->box), &r->quality);
   r->ms.quality = fg__ms() - t;
 
   if (fe->o.liveness) {
@@ -172,11 +173,22 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
 
   t = fg__ms();
   {
+    /* Shaded or dark faces get their light evened out before recognition. */
+    float alpha, lift;
+    fg__face_light_plan(fe->o.light_norm, r->quality.light_unevenness, r->quality.brightness, &alpha, &lift);
+    if ((rc = fg__face_light_normalise(&fe->aligned, alpha, lift, err))) goto done;
+    if (fe->o.tta_zoom != 0 && (rc = fg__face_light_normalise(&fe->aligned2, alpha, lift, err))) goto done;
+  }
+  {
     const fg_image *crops[2] = {&fe->aligned, &fe->aligned2};
     if ((rc = fg__face_embed_n(fe, crops, fe->o.tta_zoom != 0 ? 2 : 1, r->embedding, err))) goto done;
   }
   r->dim = fe->dim;
+  r->quality.feature_norm = fe->feat_norm;
   r->ms.embed = fg__ms() - t;
+  t = fg__ms();
+  fg__face_quality_score(&fe->o, fe->fnorm_good, fe->fnorm_bad, &r->quality);
+  r->ms.quality += fg__ms() - t;
 
   r->status = fe->o.quality_min > 0 && r->quality.score < fe->o.quality_min ? FG_FACE_LOW_QUALITY : FG_FACE_OK;
 done:
@@ -207,6 +219,7 @@ static int run(fg_face_engine *fe, const fg__face_view *det, const hires_src *hi
   r->selected = fg_face_select(&r->det, r->width, r->height);
   if (r->selected < 0) {
     r->status = FG_FACE_NO_FACE;
+    fg__face_quality_no_face(det->img, &r->quality);
     return FG_OK;
   }
   r->box = r->det.faces[r->selected];

@@ -334,3 +334,29 @@ fail:
   free(row);
   return rc;
 }
+
+int fg_image_encode_jpeg(const fg_image *img, int quality, uint8_t **jpg, size_t *len, fg_error *err) {
+  *jpg = NULL;
+  *len = 0;
+  if (!img || !img->data || img->width <= 0 || img->height <= 0 || (img->channels != 1 && img->channels != 3))
+    return fg__seterr(err, FG_EINVAL, "jpeg: not a decoded image");
+  if (quality < 1 || quality > 100) return fg__seterr(err, FG_EINVAL, "jpeg: quality %d outside 1..100", quality);
+  tjhandle tj = tjInitCompress();
+  if (!tj) return fg__seterr(err, FG_ENOMEM, "jpeg: cannot create an encoder");
+  unsigned char *out = NULL;
+  unsigned long n = 0;
+  int grey = img->channels == 1;
+  int rc = FG_OK;
+  if (tjCompress2(tj, img->data, img->width, 0, img->height, grey ? TJPF_GRAY : TJPF_RGB, &out, &n,
+                  grey ? TJSAMP_GRAY : TJSAMP_420, quality, 0) != 0) {
+    rc = tj_error(tj, "encode", err);
+  } else if (!(*jpg = malloc(n))) {
+    rc = fg__seterr(err, FG_ENOMEM, "jpeg: out of memory");
+  } else {
+    memcpy(*jpg, out, n);
+    *len = n;
+  }
+  tjFree(out);
+  tjDestroy(tj);
+  return rc;
+}

@@ -70,7 +70,11 @@
 #define NBUCKETS 64
 #define MAX_COLS 64
 #define MAX_PARAMS 32
-#define WRITER_LOCK "SELECT pg_advisory_xact_lock(1178749268)" /* 0x46414354, "FACT" */
+/* The writer lock (0x46414354, "FACT") and the commit barrier, prepared once
+ * per connection like the named queries. */
+static const fg_query WRITER_LOCK = {"writer_lock", "SELECT pg_advisory_xact_lock(1178749268)", 1};
+static const fg_query BARRIER = {
+    "commit_barrier", "SELECT pg_logical_emit_message(true, 'facegate', 'barrier')", 1};
 #define RECONNECT_PAUSE_MS 200.0
 #define CANCEL_GRACE_MS 2000.0
 
@@ -739,7 +743,9 @@ static int pg_begin(void *conn, fg_error *err) {
   if (rc != FG_OK) return rc;
   int ro = (c->flags & FG_STORE_READONLY) != 0;
   rc = send_command(c, ro ? "BEGIN READ ONLY" : "BEGIN", "begin", 0, err);
-  if (rc == FG_OK && !ro) rc = send_command(c, WRITER_LOCK, "writer lock", 1, err);
+  stmt *s = NULL;
+  if (rc == FG_OK && !ro && (rc = get_stmt(c, &WRITER_LOCK, &s, err)) == FG_OK)
+    rc = send_exec(c, s, NULL, 0, err);
   if (rc != FG_OK) return rc;
   c->in_txn = 1;
   memset(&c->failure, 0, sizeof c->failure);
@@ -777,9 +783,9 @@ static int pg_commit(void *conn, fg_error *err) {
     rc = send_command(c, "SET LOCAL synchronous_commit = off", "commit", 0, err);
   if (rc == FG_OK) rc = send_command(c, "COMMIT", "commit", 0, err);
   if (rc == FG_OK) rc = send_sync(c, err);
-  if (rc == FG_OK && barrier) /* durable, and on the standby, when this one is */
-    rc = send_command(c, "SELECT pg_logical_emit_message(true, 'facegate', 'barrier')",
-                      "commit barrier", 1, err);
+  stmt *s = NULL;
+  if (rc == FG_OK && barrier && (rc = get_stmt(c, &BARRIER, &s, err)) == FG_OK)
+    rc = send_exec(c, s, NULL, 0, err); /* durable, and on the standby, when this one is */
   if (rc == FG_OK && barrier) rc = send_sync(c, err);
   int cancelled = 0;
   if (rc == FG_OK) rc = drain(c, c->commit_timeout_ms, &cancelled, err);

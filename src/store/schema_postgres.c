@@ -176,7 +176,16 @@ static const char MIGRATION_1[] =
     "  hash BYTEA NOT NULL UNIQUE,"
     "  created_at BIGINT NOT NULL,"
     "  created_by TEXT NOT NULL,"
-    "  revoked_at BIGINT);";
+    "  revoked_at BIGINT);"
+
+    /* Sealed blobs are ciphertext, which does not compress: stored out of line
+     * without trying (PostgreSQL's default would spend CPU on every capture). */
+    "ALTER TABLE photos ALTER COLUMN image_sealed SET STORAGE EXTERNAL,"
+    "  ALTER COLUMN template_sealed SET STORAGE EXTERNAL;"
+    "ALTER TABLE encounters ALTER COLUMN capture_sealed SET STORAGE EXTERNAL,"
+    "  ALTER COLUMN template_sealed SET STORAGE EXTERNAL;"
+    "ALTER TABLE watchlist_templates ALTER COLUMN image_sealed SET STORAGE EXTERNAL,"
+    "  ALTER COLUMN template_sealed SET STORAGE EXTERNAL;";
 
 static const char MIGRATION_2[] =
     "CREATE TABLE encounter_keys ("
@@ -186,6 +195,7 @@ static const char MIGRATION_2[] =
     "  created_at BIGINT NOT NULL,"
     "  result_sealed BYTEA NOT NULL,"
     "  PRIMARY KEY (actor, key));"
+    "ALTER TABLE encounter_keys ALTER COLUMN result_sealed SET STORAGE EXTERNAL;"
     "CREATE INDEX encounter_keys_encounter ON encounter_keys(encounter_id);"
     "CREATE INDEX encounters_port ON encounters(port, at);";
 

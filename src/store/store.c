@@ -153,6 +153,24 @@ static int read_version(fg_store *st, int *version, int *has_meta, fg_error *err
 /* Refuse what this facegate cannot use: a newer schema, somebody else's
  * database, or (read-only) one that still needs migrating. */
 static int check_version(fg_store *st, const char *shown, int version, int has_meta,
+                         fg_error *err);
+
+/* The version, and whether this is a facegate database at all: tables but no
+ * version can also be another server's migration 1 committed between our two
+ * reads, so the version is read once more before the store is refused. */
+static int read_checked_version(fg_store *st, const char *shown, int *version, fg_error *err) {
+  int has_meta;
+  int rc = read_version(st, version, &has_meta, err);
+  if (rc == FG_OK && !has_meta) {
+    int64_t tables = 0;
+    if (st->be->count_tables && (rc = st->be->count_tables(st->conn, &tables, err)) != FG_OK)
+      return rc;
+    if (tables > 0) rc = read_version(st, version, &has_meta, err);
+  }
+  return rc == FG_OK ? check_version(st, shown, *version, has_meta, err) : rc;
+}
+
+static int check_version(fg_store *st, const char *shown, int version, int has_meta,
                          fg_error *err) {
   int count = fg__store_migration_count(st->be);
   if (version > count)
@@ -216,10 +234,9 @@ static int migrate_one(fg_store *st, const char *shown, int i, fg_error *err) {
 }
 
 static int migrate(fg_store *st, const char *shown, fg_error *err) {
-  int version, has_meta;
-  int rc = read_version(st, &version, &has_meta, err);
+  int version;
+  int rc = read_checked_version(st, shown, &version, err);
   if (rc != FG_OK) return rc;
-  if ((rc = check_version(st, shown, version, has_meta, err)) != FG_OK) return rc;
   if (st->flags & FG_STORE_READONLY) return FG_OK;
   for (int i = version; i < fg__store_migration_count(st->be); i++)
     if ((rc = migrate_one(st, shown, i, err)) != FG_OK) return rc;
