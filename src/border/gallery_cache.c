@@ -305,7 +305,9 @@ void fg__watchlist_cache_changed(fg_border *b, int64_t before, int64_t after, in
     if (rc == FG_ENOTFOUND) rc = FG_OK; /* an expired entry the gallery no longer held */
     if (rc == FG_OK) c->photos = c->photos > photos_removed ? c->photos - photos_removed : 0;
   }
-  if (rc != FG_OK) {
+  fg_gallery_info gi;
+  if (rc == FG_OK) fg_gallery_get_info(c->g, &gi);
+  if (rc != FG_OK || gi.n_subjects == 0) { /* failed, or the last entry went: an empty watchlist has no gallery */
     cache_clear(c);
     return;
   }
