@@ -1,6 +1,7 @@
 /*
  * The CPU features the library chooses code paths by: the search kernels
- * (src/match/search.c: AVX2 with FMA, AVX-512 with VNNI) and the fp16
+ * (src/match/search.c: AVX2 with FMA, AVX-512 with VNNI, and VPOPCNTDQ for
+ * the sign sketches) and the fp16
  * conversion of templates (src/face/template.c: F16C). One probe, so that
  * every path agrees on what this CPU and its OS can run: the compiler's
  * runtime (__builtin_cpu_supports) tells AVX only when the OS saves the YMM
@@ -25,6 +26,9 @@ unsigned fg__cpu_features(void) {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vnni"))
     f |= FG__CPU_AVX512;
+  if ((f & FG__CPU_AVX512) && __builtin_cpu_supports("avx512vpopcntdq") &&
+      __builtin_cpu_supports("avx512vl"))
+    f |= FG__CPU_AVX512_POPCNT;
   unsigned a, b, c, d;
   if (__builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C))
     f |= FG__CPU_F16C;

@@ -56,6 +56,7 @@ int fg__utf8_text(const unsigned char *s, size_t n);
 #define FG__CPU_AVX2 1u   /* AVX2 and FMA */
 #define FG__CPU_AVX512 2u /* AVX-512 F, BW and VNNI */
 #define FG__CPU_F16C 4u   /* F16C (with AVX) */
+#define FG__CPU_AVX512_POPCNT 8u /* with FG__CPU_AVX512: VPOPCNTDQ and VL */
 unsigned fg__cpu_features(void);
 
 /* SHA-256 of a buffer as 64 lowercase hex characters plus NUL. */
