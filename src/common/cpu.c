@@ -1,7 +1,8 @@
 /*
  * The CPU features the library chooses code paths by: the search kernels
  * (src/match/search.c: AVX2 with FMA, AVX-512 with VNNI, and VPOPCNTDQ for
- * the sign sketches) and the fp16
+ * the sign sketches), the inference precisions (src/nn/model.c: VNNI for
+ * int8, AVX512-BF16 for bf16) and the fp16
  * conversion of templates (src/face/template.c: F16C). One probe, so that
  * every path agrees on what this CPU and its OS can run: the compiler's
  * runtime (__builtin_cpu_supports) tells AVX only when the OS saves the YMM
@@ -29,6 +30,8 @@ unsigned fg__cpu_features(void) {
   if ((f & FG__CPU_AVX512) && __builtin_cpu_supports("avx512vpopcntdq") &&
       __builtin_cpu_supports("avx512vl"))
     f |= FG__CPU_AVX512_POPCNT;
+  if (__builtin_cpu_supports("avx512vnni")) f |= FG__CPU_AVX512_VNNI;
+  if (__builtin_cpu_supports("avx512bf16")) f |= FG__CPU_AVX512_BF16;
   unsigned a, b, c, d;
   if (__builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C))
     f |= FG__CPU_F16C;

@@ -57,6 +57,8 @@ int fg__utf8_text(const unsigned char *s, size_t n);
 #define FG__CPU_AVX512 2u /* AVX-512 F, BW and VNNI */
 #define FG__CPU_F16C 4u   /* F16C (with AVX) */
 #define FG__CPU_AVX512_POPCNT 8u /* with FG__CPU_AVX512: VPOPCNTDQ and VL */
+#define FG__CPU_AVX512_VNNI 16u  /* AVX-512 VNNI (int8 inference) */
+#define FG__CPU_AVX512_BF16 32u  /* AVX-512 BF16 (bf16 inference) */
 unsigned fg__cpu_features(void);
 
 /* SHA-256 of a buffer as 64 lowercase hex characters plus NUL. */

@@ -173,11 +173,11 @@ void fg_session_destroy(fg_session *s) {
 }
 
 int fg_precision_native(int precision) {
-  __builtin_cpu_init();
+  unsigned f = fg__cpu_features(); /* src/common/cpu.c */
   switch (precision) {
   case FG_PRECISION_FP32: return 1;
-  case FG_PRECISION_INT8: return !!__builtin_cpu_supports("avx512vnni");
-  case FG_PRECISION_BF16: return !!__builtin_cpu_supports("avx512bf16");
+  case FG_PRECISION_INT8: return (f & FG__CPU_AVX512_VNNI) != 0;
+  case FG_PRECISION_BF16: return (f & FG__CPU_AVX512_BF16) != 0;
   default: return 0;
   }
 }
