@@ -89,14 +89,7 @@ int fg_model_load_file(const char *path, const fg_model_options *opts, fg_model 
   if (rc) return rc;
   rc = fg_model_load_memory(buf, len, opts, out, err);
   free(buf);
-  if (rc && err) {
-    char tmp[FG_ERROR_MSG_MAX];
-    memcpy(tmp, err->msg, sizeof tmp);
-    int n = snprintf(err->msg, sizeof err->msg, "%s: ", path);
-    if (n > 0 && (size_t)n < sizeof err->msg) memcpy(err->msg + n, tmp, sizeof err->msg - (size_t)n - 1);
-    err->msg[sizeof err->msg - 1] = 0;
-  }
-  return rc;
+  return rc ? fg__err_prefix(err, rc, "%s", path) : FG_OK;
 }
 
 void fg_model_destroy(fg_model *m) {
