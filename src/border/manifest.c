@@ -797,17 +797,18 @@ static int passenger_row(void *ctx, const fg_val *c, int n, fg_error *err) {
     problems = json_array();
   }
   json_t *o = fg__person_json(tid, &person, c[2].type == FG_VAL_TEXT ? c[2].s : NULL);
-  if (o) {
-    json_object_del(o, "id");
-    json_object_set_new(o, "traveller_id", json_integer(tid));
-  }
+  if (o) json_object_del(o, "id");
   const char *type = c[4].type == FG_VAL_TEXT ? c[4].s : NULL;
-  int bad = !o || json_object_set_new(o, "document", fg__document_json(type, &doc)) ||
+  int bad = !o || json_object_set_new(o, "traveller_id", json_integer(tid)) ||
+            json_object_set_new(o, "document", fg__document_json(type, &doc)) ||
             json_object_set_new(o, "status", fg__val_json(&c[6])) ||
-            json_object_set_new(o, "enrolled", json_integer(fg__val_int(&c[7]))) ||
-            json_object_set_new(o, "problems", problems) ||
-            json_object_set_new(o, "admitted_until", fg__json_time(fg__val_int(&c[9]))) ||
-            json_object_set_new(o, "added_at", fg__json_time(fg__val_int(&c[10])));
+            json_object_set_new(o, "enrolled", json_integer(fg__val_int(&c[7])));
+  if (bad) /* problems not reached: ours to free (set_new takes it, succeeding or not) */
+    json_decref(problems);
+  else
+    bad = json_object_set_new(o, "problems", problems) ||
+          json_object_set_new(o, "admitted_until", fg__json_time(fg__val_int(&c[9]))) ||
+          json_object_set_new(o, "added_at", fg__json_time(fg__val_int(&c[10])));
   sodium_memzero(&person, sizeof person);
   sodium_memzero(&doc, sizeof doc);
   if (!bad && pc->n == pc->cap) {
