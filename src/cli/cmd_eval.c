@@ -75,7 +75,8 @@ static void usage(FILE *f) {
           "                         [--select centre|gate] [--plot DET.png|.svg] [--json]\n"
           "                         [--json-out FILE]\n"
           "                         [--calibrate OUT.json]\n"
-          "                         [--models-dir DIR] [--save-embeddings F.npy]\n"
+          "                         [--models-dir DIR] [--model NAME|FILE]\n"
+          "                         [--save-embeddings F.npy]\n"
           "                         [--embeddings F.npy] [--scores OUT.tsv]\n"
           "                         [--precision P] [--backend onednn|xnnpack] [--ranges-dir DIR]\n"
           "\n"
@@ -95,6 +96,8 @@ static void usage(FILE *f) {
           "  --calibrate FILE    embed all images and write thresholds for FMR 1e-2, 1e-3,\n"
           "                      5e-4, 1e-4, 1e-5 from every cross-identity pair\n"
           "  --models-dir DIR    models (default $FACEGATE_MODELS or var/models)\n"
+          "  --model NAME|FILE   recognition model descriptor (default $FACEGATE_MODEL or the\n"
+          "                      built-in fr_feature; `facegate models` lists them)\n"
           "  --precision P       fp32, bf16, int8 or det=P,lm=P,feat=P,live=P (default: the\n"
           "                      engine's; docs/engine.md); --backend, --ranges-dir as for\n"
           "                      `facegate embed`\n"
@@ -248,7 +251,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static int eval_lfw(int argc, char **argv) {
-  const char *dir = NULL, *pairs_path = NULL, *plot = NULL, *calib = NULL, *models = NULL;
+  const char *dir = NULL, *pairs_path = NULL, *plot = NULL, *calib = NULL, *models = NULL, *model = NULL;
   const char *save_emb = NULL, *load_emb = NULL, *scores_path = NULL, *json_out = NULL, *backend = NULL,
              *ranges_dir = NULL;
   int threads = 2, flip = -1, json = 0, centre = 1, precision[FG_FACE_MODELS] = {-1, -1, -1, -1};
@@ -280,6 +283,7 @@ static int eval_lfw(int argc, char **argv) {
     else if (!strcmp(a, "--json-out")) json_out = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--calibrate")) calib = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--models-dir")) models = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--model")) model = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--save-embeddings")) save_emb = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--embeddings")) load_emb = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--scores")) scores_path = arg_val(argc, argv, &i);
@@ -397,6 +401,7 @@ static int eval_lfw(int argc, char **argv) {
     fg_face_options o;
     fg_face_options_init(&o);
     o.models_dir = cli_models_dir(models);
+    o.model = cli_model(model);
     o.threads = 1;
     if (precision[0] >= 0) memcpy(o.precision, precision, sizeof o.precision);
     if (backend && cli_parse_backend(backend, &o.backend)) {
