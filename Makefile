@@ -29,7 +29,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models bench-peak run run-check demo install clean distclean
+.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models bench-dlib bench-peak run run-check demo install clean distclean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/facegate $(BUILD)/libfacegate.a $(BUILD)/libfacegate.so $(BUILD)/facegate.pc
@@ -137,6 +137,10 @@ bench: bench-models
 
 bench-models: setup all
 	scripts/bench-models
+
+# The second recognition model (dlib's ResNet) against ONNX Runtime and face-api.js.
+bench-dlib: setup all
+	scripts/bench-dlib
 
 # The core's peak fp32 multiply-add rate, and int8 against fp32 convolutions in
 # this XNNPACK: the compute floor of the pipeline (docs/pipeline.md).

@@ -5,6 +5,11 @@
 // facegate's engine to (scripts/make-dlib-fixtures writes the fixtures once).
 //
 //   node scripts/faceapi-reference.js MODELS_DIR CROP.png... > OUT.json
+//   node scripts/faceapi-reference.js --npy CROP.png OUT.npy
+//       write the crop as the engine's input: float32 1x3x150x150 RGB 0..255
+//   node scripts/faceapi-reference.js --bench MODELS_DIR CROP.png [RUNS]
+//       time face-api's descriptor of the crop (scripts/bench-dlib): one JSON
+//       line {"median_ms", "p10_ms", "p90_ms", "runs"}, as bench/ort_bench.js
 //
 // TensorFlow.js runs on its pure-JavaScript CPU backend (npm @tensorflow/tfjs,
 // pinned in package-lock.json; nothing native, nothing downloaded at install).
@@ -51,17 +56,49 @@ function decodePng(file) {
   return { w, h, data: out };
 }
 
-async function main() {
-  const [modelsDir, ...crops] = process.argv.slice(2);
-  if (!modelsDir || !crops.length) {
-    console.error('usage: node scripts/faceapi-reference.js MODELS_DIR CROP.png... > OUT.json');
-    process.exit(2);
-  }
+function writeNpy(file, img) {
+  const n = img.w * img.h, data = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) data[c * n + i] = img.data[3 * i + c];
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, ${img.h}, ${img.w}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const pre = Buffer.alloc(10);
+  pre.writeUInt8(0x93, 0); pre.write('NUMPY', 1, 'latin1'); pre.writeUInt8(1, 6); pre.writeUInt8(0, 7);
+  pre.writeUInt16LE(header.length, 8);
+  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
+}
+
+async function loadNet(modelsDir) {
   const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
   const tf = faceapi.tf;
   await tf.setBackend('cpu');
   await tf.ready();
   await faceapi.nets.faceRecognitionNet.loadFromDisk(modelsDir);
+  return faceapi;
+}
+
+async function bench(modelsDir, crop, runs) {
+  const faceapi = await loadNet(modelsDir), tf = faceapi.tf, img = decodePng(crop);
+  const t = tf.tensor3d(img.data, [img.h, img.w, 3], 'int32'), ms = [];
+  for (let r = 0; r < runs + 2; r++) {
+    const t0 = process.hrtime.bigint();
+    await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t);
+    if (r >= 2) ms.push(Number(process.hrtime.bigint() - t0) / 1e6); // two untimed warm-up runs
+  }
+  ms.sort((a, b) => a - b);
+  const q = (p) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))];
+  console.log(JSON.stringify({ median_ms: q(0.5), p10_ms: q(0.1), p90_ms: q(0.9), runs, threads: 1 }));
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args[0] === '--npy' && args.length === 3) return writeNpy(args[2], decodePng(args[1]));
+  if (args[0] === '--bench' && args.length >= 3) return bench(args[1], args[2], Number(args[3] || 20));
+  const [modelsDir, ...crops] = args;
+  if (!modelsDir || !crops.length) {
+    console.error('usage: node scripts/faceapi-reference.js MODELS_DIR CROP.png... > OUT.json');
+    process.exit(2);
+  }
+  const faceapi = await loadNet(modelsDir), tf = faceapi.tf;
   const out = { tool: `@vladmandic/face-api ${faceapi.version || '1.7.15'}, @tensorflow/tfjs ${tf.version_core} (${tf.getBackend()} backend)`,
                 model: 'face_recognition_model-weights_manifest.json', faces: [] };
   for (const f of crops) {

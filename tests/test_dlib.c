@@ -333,6 +333,62 @@ static void test_descriptor_checksum(void **state) {
   tu_rm_rf(dir);
 }
 
+/* The fused model: the first model's embedding and the second's, each times its
+ * weight, from one pass over the image; one unit vector; a model of its own. */
+static void test_fused(void **state) {
+  (void)state;
+  if (!have_model()) TU_SKIP("%s/%s missing: run scripts/setup", tu_models_dir(), MANIFEST);
+  fg_model_descriptor d;
+  fg_error e = {0};
+  if (fg_model_descriptor_load("fused", &d, &e)) fail_msg("%s", e.msg);
+  assert_int_equal(d.n_fuse, 2);
+  const char *names[3] = {"fused", d.fuse_model[0], d.fuse_model[1]};
+  fg_face_engine *fe[3];
+  fg_face_result *r[3];
+  char p[512];
+  tu_path(p, sizeof p, tu_samples_dir(), "sample3.jpg");
+  for (int k = 0; k < 3; k++) {
+    fg_face_options o;
+    fg_face_options_init(&o);
+    o.models_dir = tu_models_dir();
+    o.model = names[k];
+    o.liveness = 0;
+    if (fg_face_engine_create(&o, &fe[k], &e)) fail_msg("%s: %s", names[k], e.msg);
+    r[k] = malloc(sizeof *r[k]);
+    assert_non_null(r[k]);
+    if (fg_face_process_file(fe[k], p, NULL, r[k], &e)) fail_msg("%s", e.msg);
+  }
+  int d0 = r[1]->dim, d1 = r[2]->dim;
+  assert_int_equal(r[0]->dim, d0 + d1);
+  assert_int_equal(fg_face_engine_dim(fe[0]), d0 + d1);
+  double n = 0;
+  for (int i = 0; i < r[0]->dim; i++) n += (double)r[0]->embedding[i] * r[0]->embedding[i];
+  assert_true(fabs(n - 1) < 1e-4);
+  /* the first part is the first model's, exactly; the second the second model's
+   * (its crop lit as the first model's face was: equal direction) */
+  for (int i = 0; i < d0; i++) assert_true(fabsf(r[0]->embedding[i] - d.fuse_weight[0] * r[1]->embedding[i]) < 1e-6f);
+  float second[FG_FACE_MAX_DIM];
+  for (int i = 0; i < d1; i++) second[i] = r[0]->embedding[d0 + i] / d.fuse_weight[1];
+  assert_true(cosine(second, r[2]->embedding, d1) > 0.999);
+  /* its own model id; it embeds from images only */
+  assert_string_not_equal(fg_face_engine_model_sha256(fe[0]), fg_face_engine_model_sha256(fe[1]));
+  assert_string_equal(fg_face_engine_model_name(fe[0]), "fused");
+  fg_image im = {0};
+  assert_int_equal(fg_image_init(&im, 112, 112, 3, &e), FG_OK);
+  memset(im.data, 128, (size_t)112 * 112 * 3);
+  float emb[FG_FACE_MAX_DIM];
+  assert_int_equal(fg_face_embed(fe[0], &im, emb, &e), FG_EUNSUPPORTED);
+  fg_image_release(&im);
+  for (int k = 0; k < 3; k++) fg_face_engine_destroy(fe[k]), free(r[k]);
+  /* malformed fused descriptors */
+  expect_bad_descriptor("{\"name\": \"f\", \"fuse\": [{\"model\": \"a\", \"weight\": 0.5}, {\"model\": \"b\", \"weight\": 0.5}]}",
+                        "squares");
+  expect_bad_descriptor("{\"name\": \"f\", \"fuse\": [{\"model\": \"f\", \"weight\": 0.6}, {\"model\": \"b\", \"weight\": 0.8}]}",
+                        "another descriptor");
+  expect_bad_descriptor("{\"name\": \"f\", \"model\": \"m\", \"fuse\": [{\"model\": \"a\", \"weight\": 0.6}, {\"model\": \"b\", \"weight\": 0.8}]}",
+                        "unknown member \"model\"");
+}
+
 static void write_file(const char *path, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
@@ -418,6 +474,7 @@ int main(void) {
       cmocka_unit_test(test_descriptor_refuses),
       cmocka_unit_test(test_descriptor_checksum),
       cmocka_unit_test(test_manifest_refuses),
+      cmocka_unit_test(test_fused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,22 @@
  * embeddings, which orders pairs as Euclidean distance between them does
  * (|a - b|^2 = 2 - 2 cos), and its thresholds come from the calibration files.
  *
+ * A fused model is a descriptor of two others (score-level fusion, docs/models.md):
+ *
+ *   {"name": "fused", "description": "...",
+ *    "fuse": [{"model": "fr_feature", "weight": 0.63}, {"model": "dlib-resnet", "weight": 0.78}],
+ *    "calibration": "...", "fpir_calibration": "..."}
+ *
+ * Its template is the two models' unit embeddings, each times its weight, one
+ * after the other (weights with squares summing to 1, so the template is a unit
+ * vector): the cosine of two such templates is w1^2 cos1 + w2^2 cos2, a
+ * weighted sum of the two models' scores (z-scores of their impostor
+ * distributions, up to a constant, when w_i^2 is proportional to the z-weight
+ * over the impostor spread: scripts/fusion-weights.js), so galleries, search
+ * and thresholds work unchanged. The first model's face (its alignment,
+ * quality and liveness) is the face; the second model gets its own crop from
+ * the same landmarks.
+ *
  * A descriptor is named by a path (anything with a '/' or ending in .json) or
  * by a name, looked up as data/models/NAME.json. The default model's
  * descriptor is data/models/fr_feature.json.
@@ -56,6 +72,9 @@ typedef struct fg_model_descriptor {
   float template5[10];
   int embedding;                    /* length */
   char metric[16];                  /* "cosine" or "euclidean" */
+  int n_fuse;                       /* 2 for a fused model (then files..embedding are unset) */
+  char fuse_model[2][64];
+  float fuse_weight[2];
   char calibration[512];            /* "" when none */
   char fpir_calibration[512];
 } fg_model_descriptor;

@@ -82,7 +82,24 @@ int cmd_models(int argc, char **argv) {
     int cal = *d->calibration && access(d->calibration, R_OK) == 0;
     int fcal = *d->fpir_calibration && access(d->fpir_calibration, R_OK) == 0;
     const char *cal_s = cal && fcal ? "calibrated" : cal ? "FMR only" : "NOT CALIBRATED (make calibrate)";
-    if (json) {
+    if (d->n_fuse && json) {
+      printf("%s{\"name\": ", i ? ", " : "");
+      cli_json_str(stdout, d->name);
+      printf(", \"source\": ");
+      cli_json_str(stdout, d->source);
+      printf(", \"fuse\": [{\"model\": ");
+      cli_json_str(stdout, d->fuse_model[0]);
+      printf(", \"weight\": %.6f}, {\"model\": ", d->fuse_weight[0]);
+      cli_json_str(stdout, d->fuse_model[1]);
+      printf(", \"weight\": %.6f}], \"status\": \"%s\", \"calibration\": %s, \"fpir_calibration\": %s, \"default\": false}",
+             d->fuse_weight[1], status, cal ? "true" : "false", fcal ? "true" : "false");
+    } else if (d->n_fuse) {
+      char what[160];
+      snprintf(what, sizeof what, "fused: %s x %.3f + %s x %.3f", d->fuse_model[0], d->fuse_weight[0], d->fuse_model[1],
+               d->fuse_weight[1]);
+      printf("  %-12s %-67s %-8s %s\n", d->name, what, status, cal_s);
+      if (vrc) printf("            %s\n", ve.msg);
+    } else if (json) {
       printf("%s{\"name\": ", i ? ", " : "");
       cli_json_str(stdout, d->name);
       printf(", \"source\": ");

@@ -59,7 +59,9 @@ static int num(json_t *v, double lo, double hi, double *out) {
 int fg_model_descriptor_parse(const char *json, size_t len, const char *source, fg_model_descriptor *d,
                               fg_error *err) {
   static const char *const top[] = {"name", "description", "files", "model", "input", "alignment", "embedding",
-                                    "calibration", "fpir_calibration", NULL};
+                                    "calibration", "fpir_calibration", "fuse", NULL};
+  static const char *const fuse_top[] = {"name", "description", "fuse", "calibration", "fpir_calibration", NULL};
+  static const char *const fu_keys[] = {"model", "weight", NULL};
   static const char *const in_keys[] = {"width", "height", "channels", "mean", "scale", NULL};
   static const char *const al_keys[] = {"template5", NULL};
   static const char *const em_keys[] = {"length", "metric", NULL};
@@ -82,6 +84,36 @@ int fg_model_descriptor_parse(const char *json, size_t len, const char *source, 
   if ((rc = copy_str(json_object_get(root, "description"), d->description, sizeof d->description, 0, src,
                      "description", err)))
     goto done;
+  json_t *fuse = json_object_get(root, "fuse");
+  if (fuse) { /* a fused model: two others and their weights */
+    if ((rc = check_keys(root, fuse_top, src, " (a fused model)", err))) goto done;
+    if (!json_is_array(fuse) || json_array_size(fuse) != 2) { rc = bad(err, src, "\"fuse\" must list two models"); goto done; }
+    double sq = 0;
+    for (int k = 0; k < 2; k++) {
+      json_t *m = json_array_get(fuse, (size_t)k);
+      if (!json_is_object(m) || (rc = check_keys(m, fu_keys, src, " in fuse", err))) {
+        if (!rc) rc = bad(err, src, "each of \"fuse\" must be {\"model\", \"weight\"}");
+        goto done;
+      }
+      if ((rc = copy_str(json_object_get(m, "model"), d->fuse_model[k], sizeof d->fuse_model[k], 1, src, "fuse[].model", err)))
+        goto done;
+      if (!*d->fuse_model[k] || strspn(d->fuse_model[k], "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(d->fuse_model[k]) ||
+          d->fuse_model[k][0] == '.' || !strcmp(d->fuse_model[k], d->name)) {
+        rc = bad(err, src, "fuse[].model must name another descriptor in data/models");
+        goto done;
+      }
+      if (num(json_object_get(m, "weight"), 1e-3, 1, &v)) { rc = bad(err, src, "fuse[].weight must be in (0, 1]"); goto done; }
+      d->fuse_weight[k] = (float)v;
+      sq += v * v;
+    }
+    if (fabs(sq - 1) > 1e-3) { rc = bad(err, src, "the squares of fuse[].weight must sum to 1"); goto done; }
+    d->n_fuse = 2;
+    if ((rc = copy_str(json_object_get(root, "calibration"), d->calibration, sizeof d->calibration, 0, src, "calibration", err)) ||
+        (rc = copy_str(json_object_get(root, "fpir_calibration"), d->fpir_calibration, sizeof d->fpir_calibration, 0, src,
+                       "fpir_calibration", err)))
+      goto done;
+    goto done;
+  }
   json_t *files = json_object_get(root, "files");
   if (!json_is_array(files) || json_array_size(files) < 1 || json_array_size(files) > FG_DESC_MAX_FILES) {
     rc = bad(err, src, "\"files\" must list 1..8 {\"path\", \"sha256\"}");
@@ -193,6 +225,13 @@ int fg_model_descriptor_load(const char *name_or_path, fg_model_descriptor *d, f
 
 int fg_model_descriptor_verify(const fg_model_descriptor *d, const char *models_dir, fg_error *err) {
   const char *dir = models_dir && *models_dir ? models_dir : "var/models";
+  for (int k = 0; k < d->n_fuse; k++) {
+    fg_model_descriptor m;
+    int rc = fg_model_descriptor_load(d->fuse_model[k], &m, err);
+    if (!rc && m.n_fuse) rc = fg__seterr(err, FG_EFORMAT, "model %s: %s is itself fused", d->name, m.name);
+    if (!rc) rc = fg_model_descriptor_verify(&m, models_dir, err);
+    if (rc) return rc;
+  }
   for (int i = 0; i < d->n_files; i++) {
     char path[4096], hex[65];
     snprintf(path, sizeof path, "%s/%s", dir, d->file[i]);
@@ -209,6 +248,7 @@ int fg_model_descriptor_verify(const fg_model_descriptor *d, const char *models_
 int fg_model_descriptor_apply(const fg_model_descriptor *d, const char *models_dir, fg_face_options *o, char *path,
                               size_t path_cap, fg_error *err) {
   const char *dir = models_dir && *models_dir ? models_dir : "var/models";
+  if (d->n_fuse) return fg__seterr(err, FG_EINVAL, "model %s is fused: the face engine runs it (fg_face_options.model)", d->name);
   int k = snprintf(path, path_cap, "%s/%s", dir, d->model);
   if (k < 0 || (size_t)k >= path_cap) return fg__seterr(err, FG_EINVAL, "model %s: path too long", d->name);
   o->feature_model = path;

@@ -256,6 +256,48 @@ static int check_options(const fg_face_options *o, fg_error *err) {
   return FG_OK;
 }
 
+/* A fused model (facegate/descriptor.h): the first model's engine, which does
+ * everything a single model's does, holding a recognition-only engine of the
+ * second; the template is the two unit embeddings times their weights. */
+static int create_fused(const fg_face_options *opts, const fg_model_descriptor *d, fg_face_engine **out,
+                        fg_error *err) {
+  int rc = fg_model_descriptor_verify(d, opts->models_dir, err);
+  if (rc) return rc;
+  fg_face_options a = *opts, b = *opts;
+  a.model = d->fuse_model[0];
+  b.model = d->fuse_model[1];
+  b.liveness = 0;
+  b.record_ranges = 0;
+  fg_face_engine *fe;
+  if ((rc = fg_face_engine_create(&a, &fe, err))) return rc;
+  if ((rc = fg_face_engine_create(&b, &fe->second, err))) goto fail;
+  if (fe->dim + fe->second->dim > FG_FACE_MAX_DIM) {
+    rc = fg__seterr(err, FG_ESHAPE, "model %s: %d + %d values exceed %d", d->name, fe->dim, fe->second->dim,
+                    FG_FACE_MAX_DIM);
+    goto fail;
+  }
+  fe->fuse_w[0] = d->fuse_weight[0];
+  fe->fuse_w[1] = d->fuse_weight[1];
+  snprintf(fe->model_name, sizeof fe->model_name, "%s", d->name);
+  snprintf(fe->calibration, sizeof fe->calibration, "%s", d->calibration);
+  snprintf(fe->fpir_calibration, sizeof fe->fpir_calibration, "%s", d->fpir_calibration);
+  /* The fused model's identity: both models and the weights. */
+  char id[200];
+  int n = snprintf(id, sizeof id, "fuse %s %.6f %s %.6f", fe->sha256, fe->fuse_w[0], fe->second->sha256, fe->fuse_w[1]);
+  fg__sha256_hex((const uint8_t *)id, (size_t)n, fe->sha256);
+  for (int i = 0; i < 8; i++) {
+    unsigned v;
+    sscanf(fe->sha256 + 2 * i, "%2x", &v);
+    fe->model_id[i] = (uint8_t)v;
+  }
+  fe->o.model = fe->model_name;
+  *out = fe;
+  return FG_OK;
+fail:
+  fg_face_engine_destroy(fe);
+  return rc;
+}
+
 int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_error *err) {
   *out = NULL;
   fg_face_options defaults;
@@ -265,6 +307,15 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
   }
   int rc = check_options(opts, err);
   if (rc) return rc;
+  if (opts->model && *opts->model) {
+    fg_model_descriptor *d = malloc(sizeof *d);
+    if (!d) return fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
+    int fused = 0;
+    rc = fg_model_descriptor_load(opts->model, d, err);
+    if (!rc && d->n_fuse) fused = 1, rc = create_fused(opts, d, out, err);
+    free(d);
+    if (rc || fused) return rc;
+  }
   fg_face_engine *fe = calloc(1, sizeof *fe);
   if (!fe) return fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
   snprintf(fe->model_name, sizeof fe->model_name, "%s", FG_DESC_DEFAULT);
@@ -447,6 +498,7 @@ void fg_face_engine_destroy(fg_face_engine *fe) {
   }
   free(fe->models_dir);
   free(fe->desc_path);
+  fg_face_engine_destroy(fe->second);
   free(fe->det_in);
   free(fe->det_scores);
   free(fe->det_boxes);
@@ -471,7 +523,7 @@ const char *fg_face_engine_model_name(const fg_face_engine *fe) { return fe->mod
 const char *fg_face_engine_calibration(const fg_face_engine *fe) { return fe->calibration; }
 const char *fg_face_engine_fpir_calibration(const fg_face_engine *fe) { return fe->fpir_calibration; }
 
-int fg_face_engine_dim(const fg_face_engine *fe) { return fe->dim; }
+int fg_face_engine_dim(const fg_face_engine *fe) { return fe->second ? fe->dim + fe->second->dim : fe->dim; }
 
 const fg_image *fg_face_engine_aligned(const fg_face_engine *fe) {
   return fe->aligned.data ? &fe->aligned : NULL;

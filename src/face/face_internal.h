@@ -50,6 +50,9 @@ struct fg_face_engine {
   char sha256[65];
   char model_name[64], calibration[512], fpir_calibration[512];
   char *desc_path;                   /* the descriptor's model path (owned) */
+  struct fg_face_engine *second;     /* a fused model's second recognition model (recognition
+                                        only), or NULL; its embedding follows this one's */
+  float fuse_w[2];                   /* a fused model's weights (squares sum to 1) */
   uint8_t model_id[8];
 };
 
