@@ -208,9 +208,10 @@ eval-robustness: setup all
 	  echo "wrote $(BUILD)/eval/robustness.json"; \
 	fi
 
-# Regenerate data/calibration/fr_feature.json from all LFW impostor pairs.
+# Regenerate data/calibration/fr_feature.json from all LFW impostor pairs; with
+# MODEL=NAME, the calibration files that model's descriptor names (docs/models.md).
 calibrate: setup all
-	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/calibrate
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate MODEL="$(MODEL)" scripts/calibrate
 
 # Reduced-precision inference against fp32 in one run (LFW protocol, flights,
 # each model on the development images; docs/engine.md): build/eval/precision.json.

@@ -15,7 +15,7 @@ function readNpy(file) {
   const major = b.readUInt8(6), hl = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8), off = major === 1 ? 10 : 12;
   const h = b.toString('latin1', off, off + hl);
   if (!/'descr': '<f4'/.test(h) || /'fortran_order': True/.test(h)) throw new Error(`${file}: want float32, C order`);
-  const shape = h.match(/'shape': \((\d+), (\d+)\)/);
+  const shape = h.match(/'shape': \((\d+),\s*(\d+)\)/);
   if (!shape) throw new Error(`${file}: want a 2-D array`);
   const rows = +shape[1], cols = +shape[2], start = off + hl;
   return { rows, cols, data: new Float32Array(b.buffer.slice(b.byteOffset + start, b.byteOffset + start + 4 * rows * cols)) };

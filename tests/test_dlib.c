@@ -389,6 +389,71 @@ static void test_fused(void **state) {
                         "unknown member \"model\"");
 }
 
+static void write_file(const char *path, const void *data, size_t len);
+
+/* The operator's path (docs/models.md): an ONNX recognition model of another
+ * input size and embedding length plugged in with nothing but a descriptor.
+ * The ONNX file is the one facegate builds from the dlib weights, so the
+ * embeddings it gives must be the dlib-resnet model's. */
+static void test_onnx_plugin(void **state) {
+  (void)state;
+  if (!have_model()) TU_SKIP("%s/%s missing: run scripts/setup", tu_models_dir(), MANIFEST);
+  char dir[] = "/tmp/fg_dlib_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char p[600], q[8192], cwd[4096];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  const char *others[3] = {"fr_detect.onnx", "fr_landmark.onnx", "fr_liveness.onnx"};
+  for (int i = 0; i < 3; i++) { /* the other stages' models, as they are */
+    snprintf(p, sizeof p, "%s/%s", dir, others[i]);
+    if (tu_models_dir()[0] == '/') snprintf(q, sizeof q, "%s/%s", tu_models_dir(), others[i]);
+    else snprintf(q, sizeof q, "%s/%s/%s", cwd, tu_models_dir(), others[i]);
+    assert_int_equal(symlink(q, p), 0);
+  }
+  tu_path(q, sizeof q, tu_models_dir(), MANIFEST);
+  uint8_t *onnx;
+  size_t olen;
+  fg_error e = {0};
+  assert_int_equal(fg_model_convert_file(q, NULL, &onnx, &olen, &e), FG_OK);
+  snprintf(p, sizeof p, "%s/resnet150.onnx", dir);
+  write_file(p, onnx, olen);
+  free(onnx);
+  char hex[65];
+  assert_int_equal(fg_file_sha256(p, hex, &e), FG_OK);
+  fg_model_descriptor dl;
+  assert_int_equal(fg_model_descriptor_load("dlib-resnet", &dl, &e), FG_OK);
+  snprintf(p, sizeof p, "%s/resnet150.json", dir);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fprintf(f, "{\"name\": \"resnet150\", \"files\": [{\"path\": \"resnet150.onnx\", \"sha256\": \"%s\"}],"
+             " \"model\": \"resnet150.onnx\", \"input\": {\"width\": 150, \"height\": 150, \"channels\": \"rgb\","
+             " \"mean\": 0, \"scale\": 1}, \"alignment\": {\"template5\": [", hex);
+  for (int i = 0; i < 10; i++) fprintf(f, "%s%.4f", i ? ", " : "", dl.template5[i]);
+  fprintf(f, "]}, \"embedding\": {\"length\": 128, \"metric\": \"euclidean\"}}");
+  fclose(f);
+  fg_face_engine *fe[2];
+  fg_face_result *r[2];
+  tu_path(q, sizeof q, tu_samples_dir(), "sample4.jpg");
+  for (int k = 0; k < 2; k++) {
+    fg_face_options o;
+    fg_face_options_init(&o);
+    o.models_dir = k ? tu_models_dir() : dir;
+    o.model = k ? "dlib-resnet" : p;
+    o.liveness = 0;
+    o.precision[FG_FACE_MODEL_FEATURE] = FG_PRECISION_FP32;
+    if (fg_face_engine_create(&o, &fe[k], &e)) fail_msg("%s", e.msg);
+    r[k] = malloc(sizeof *r[k]);
+    assert_non_null(r[k]);
+    if (fg_face_process_file(fe[k], q, NULL, r[k], &e)) fail_msg("%s", e.msg);
+  }
+  assert_string_equal(fg_face_engine_model_name(fe[0]), "resnet150");
+  assert_int_equal(r[0]->dim, 128);
+  assert_true(cosine(r[0]->embedding, r[1]->embedding, 128) > 0.99999);
+  /* the same network, so the same model: templates compare */
+  assert_string_equal(fg_face_engine_model_sha256(fe[0]), fg_face_engine_model_sha256(fe[1]));
+  for (int k = 0; k < 2; k++) fg_face_engine_destroy(fe[k]), free(r[k]);
+  tu_rm_rf(dir);
+}
+
 static void write_file(const char *path, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
@@ -475,6 +540,7 @@ int main(void) {
       cmocka_unit_test(test_descriptor_checksum),
       cmocka_unit_test(test_manifest_refuses),
       cmocka_unit_test(test_fused),
+      cmocka_unit_test(test_onnx_plugin),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

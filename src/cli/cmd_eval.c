@@ -540,7 +540,26 @@ static int eval_lfw(int argc, char **argv) {
     snprintf(what, sizeof what, "facegate face pipeline (engine defaults), %s; the labelled face: %s",
              flip_used ? "flip" : "no flip",
              centre ? "the detection nearest the image centre" : "the engine's gate rule (largest)");
-    if (!model_sha[0]) {
+    if (!model_sha[0] && cli_model(model)) {
+      /* embeddings read from a file, made by the named model: its engine says which that is */
+      fg_face_options o;
+      fg_face_options_init(&o);
+      o.models_dir = cli_models_dir(models);
+      o.model = cli_model(model);
+      o.liveness = 0;
+      fg_face_engine *fe;
+      if (fg_face_engine_create(&o, &fe, &e)) {
+        fprintf(stderr, "facegate eval lfw: %s\n", e.msg);
+        goto out;
+      }
+      snprintf(model_sha, sizeof model_sha, "%s", fg_face_engine_model_sha256(fe));
+      int mdim = fg_face_engine_dim(fe);
+      fg_face_engine_destroy(fe);
+      if (mdim != dim) {
+        fprintf(stderr, "facegate eval lfw: the embeddings are %d-d, model %s makes %d-d\n", dim, cli_model(model), mdim);
+        goto out;
+      }
+    } else if (!model_sha[0]) {
       /* embeddings read from a file: the model is the one in the models directory */
       char mp[4096];
       snprintf(mp, sizeof mp, "%s/fr_feature.onnx", cli_models_dir(models));
