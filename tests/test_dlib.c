@@ -494,6 +494,15 @@ static void test_manifest_refuses(void **state) {
   write_file(q, bin, blen);
   assert_int_equal(fg_model_load_file(p, NULL, &m, &e), FG_OK);
   fg_model_destroy(m);
+  /* other input sizes: one that fits the network, and ones too small for it */
+  fg_model_options mo = {.input_rank = 4, .input_dims = {1, 3, 200, 200}};
+  assert_int_equal(fg_model_load_file(p, &mo, &m, &e), FG_OK);
+  assert_int_equal(fg_model_output(m, 0)->count, 128);
+  fg_model_destroy(m);
+  mo.input_dims[2] = mo.input_dims[3] = 40;
+  assert_int_equal(fg_model_load_file(p, &mo, &m, &e), FG_ESHAPE);
+  mo.input_dims[2] = mo.input_dims[3] = 16;
+  assert_int_equal(fg_model_load_file(p, &mo, &m, &e), FG_ESHAPE);
   /* a manifest of another network */
   const char *other = "[{\"paths\": [\"face_recognition_model.bin\"], \"weights\": [{\"name\": \"dense/kernel\", \"shape\": [4], "
                       "\"dtype\": \"float32\"}]}]";

@@ -330,7 +330,7 @@ static const char *conv_node(builder *b, const char *name, const char *x, const 
 /* A face-api conv layer (conv + bias, scale layer) as one ONNX Conv with the
  * scale folded in. in_mean/in_scale (first layer only): the input
  * normalisation to fold, x_model = (x - mean[c]) * in_scale. */
-static const char *conv_layer(builder *b, const weights *ws, const char *prefix, const char *x, int64_t cin,
+static const char *conv_layer(builder *b, const weights *ws, const char *prefix, const char *x, int64_t cin, int k,
                               int stride, const int64_t pads[4], const float *in_mean, float in_scale,
                               int64_t *cout_out, fg_error *err) {
   char key[160];
@@ -348,10 +348,10 @@ static const char *conv_layer(builder *b, const weights *ws, const char *prefix,
     return NULL;
   }
   int64_t kh = f->dims[0], kw = f->dims[1], ci = f->dims[2], co = f->dims[3];
-  if (f->rank != 4 || kh != kw || ci != cin || bi->rank != 1 || bi->dims[0] != co || sw->rank != 1 ||
+  if (f->rank != 4 || kh != k || kw != k || ci != cin || bi->rank != 1 || bi->dims[0] != co || sw->rank != 1 ||
       sw->dims[0] != co || sb->rank != 1 || sb->dims[0] != co) {
-    fg__seterr(err, FG_ESHAPE, "tfjs manifest: layer %s: shapes do not fit (filters must be [k,k,%lld,C])", prefix,
-               (long long)cin);
+    fg__seterr(err, FG_ESHAPE, "tfjs manifest: layer %s: shapes do not fit (filters must be [%d,%d,%lld,C])", prefix,
+               k, k, (long long)cin);
     return NULL;
   }
   float *wd, *bd;
@@ -387,11 +387,11 @@ static const char *residual(builder *b, const weights *ws, const char *prefix, c
   char p[160];
   int64_t co;
   snprintf(p, sizeof p, "%s/conv1", prefix);
-  const char *y = conv_layer(b, ws, p, x, c, 1, same, NULL, 0, &co, err);
+  const char *y = conv_layer(b, ws, p, x, c, 3, 1, same, NULL, 0, &co, err);
   if (!y || co != c) return y ? (fg__seterr(err, FG_ESHAPE, "tfjs manifest: %s changes channels", p), NULL) : NULL;
   y = relu(b, p, y);
   snprintf(p, sizeof p, "%s/conv2", prefix);
-  y = conv_layer(b, ws, p, y, c, 1, same, NULL, 0, &co, err);
+  y = conv_layer(b, ws, p, y, c, 3, 1, same, NULL, 0, &co, err);
   if (!y || co != c) return y ? (fg__seterr(err, FG_ESHAPE, "tfjs manifest: %s changes channels", p), NULL) : NULL;
   y = node(b, "Add", prefix, y, x, NULL, NULL, 0);
   return y ? relu(b, prefix, y) : NULL;
@@ -403,18 +403,18 @@ static const char *residual_down(builder *b, const weights *ws, const char *pref
   static const int64_t valid[4] = {0, 0, 0, 0};
   char p[160];
   int64_t co, co2;
-  int h1 = out_size(*hw, 3, 2), hp = out_size(*hw, 2, 2), e = hp - h1;
-  if (e < 0 || e > 1) {
+  int h1 = *hw >= 3 ? out_size(*hw, 3, 2) : 0, hp = out_size(*hw, 2, 2), e = hp - h1;
+  if (*hw < 3 || e < 0 || e > 1) {
     fg__seterr(err, FG_ESHAPE, "tfjs model: %s: input %dx%d does not fit this network", prefix, *hw, *hw);
     return NULL;
   }
   snprintf(p, sizeof p, "%s/conv1", prefix);
-  const char *y = conv_layer(b, ws, p, x, *c, 2, valid, NULL, 0, &co, err);
+  const char *y = conv_layer(b, ws, p, x, *c, 3, 2, valid, NULL, 0, &co, err);
   if (!y) return NULL;
   y = relu(b, p, y);
   snprintf(p, sizeof p, "%s/conv2", prefix);
   const int64_t pad2[4] = {1, 1, 1 + e, 1 + e};
-  y = conv_layer(b, ws, p, y, co, 1, pad2, NULL, 0, &co2, err);
+  y = conv_layer(b, ws, p, y, co, 3, 1, pad2, NULL, 0, &co2, err);
   if (!y) return NULL;
   if (co2 != co || (co != *c && co != 2 * *c)) {
     fg__seterr(err, FG_ESHAPE, "tfjs manifest: %s: channels %lld → %lld → %lld do not fit", prefix, (long long)*c,
@@ -498,7 +498,7 @@ static int build_face_resnet(builder *b, const weights *ws, int size, Onnx__Mode
                                        "conv256_down", "conv256_1", "conv256_2",  "conv256_down_out"};
   int64_t c = 3;
   int hw = size;
-  const char *x = conv_layer(b, ws, "conv32_down", "input", 3, 2, valid, dlib_mean_rgb, 1.f / 255.f, &c, err);
+  const char *x = conv_layer(b, ws, "conv32_down", "input", 3, 7, 2, valid, dlib_mean_rgb, 1.f / 255.f, &c, err);
   if (!x) goto fail;
   x = relu(b, "conv32_down", x);
   hw = out_size(hw, 7, 2);
