@@ -49,6 +49,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_border fg_border;
 
@@ -113,6 +114,10 @@ typedef struct fg_border_options {
   const char *policy_file;  /* NULL: the defaults */
   const char *calibration;  /* NULL: data/calibration/fr_feature.json */
   const char *fpir_calibration; /* NULL: FG_FPIR_CALIBRATION_DEFAULT */
+  int require_calibration;  /* 1: opening fails (FG_ENOTFOUND / FG_EFORMAT naming the
+                               file) unless both calibrations load, so that a server
+                               refuses to start rather than fail every encounter; 0:
+                               commands that never match (records, audit) open without */
   const char *port;         /* this installation's port code; default "XXX" */
   unsigned store_flags;     /* FG_STORE_* (facegate/store.h) */
   fg_face_options face;     /* models and pipeline */
@@ -253,6 +258,30 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
                         fg_encounter_result *r, fg_error *err);
 json_t *fg_encounter_result_json(const fg_encounter_result *r);
 
+/* What a gate may be told, for the same result: the gate shows the traveller
+ * an action and, for a retake, what to correct, nothing else (a name, a
+ * watchlist hit, a referral's reason, a score or an outcome are a tip-off at
+ * an unattended gate; the officer's console has them):
+ *
+ *   {"encounter_id": 42, "gate_action": "proceed" | "retry" | "see_officer",
+ *    "retry_reasons": ["face_too_small", ...],   (gate_action "retry" only)
+ *    "tries": 2,                                  (gate_action "retry" only)
+ *    "replayed": false}
+ *
+ * An opt-out is told only {"gate_action": "see_officer"}, the same whether
+ * or not it was accepted, on a retry too (fg_border_opt_out_refusal), so a
+ * gate cannot learn whether a document is on the flight or its holder's
+ * category. The service answers gates with this; a replayed result (an
+ * idempotency key's first outcome) goes through the same function. */
+json_t *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out);
+
+/* After fg_border_encounter failed for an opt-out: why, when the reason is
+ * the traveller's (a static string: "not_on_manifest", "several_holders",
+ * "not_allowed" for the holder's category, "capture_mandatory"), or NULL when
+ * the failure was about the request or the manifest. The service records
+ * such a refusal in the audit chain and tells the gate only "see_officer". */
+const char *fg_border_opt_out_refusal(const fg_border *b);
+
 /* ---- 1:1 document check ------------------------------------------------- */
 
 typedef struct fg_verify_result {
@@ -347,19 +376,95 @@ int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t
 int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
                            json_t **out, fg_error *err);
 
+/* Find travellers by a document number or by name: the search the officer's
+ * console offers (the store keeps names and numbers sealed, so this goes
+ * through their blind indexes, src/border/personal.c).
+ *
+ * Exactly one of `document` and `surname` is given. A document matches its
+ * number in any issuing state (or only `issuing_state`'s when given), compared
+ * upper-case with spaces, '-' and '<' ignored. A surname matches whole and
+ * exactly once normalised (upper-case ASCII; runs of spaces, '-', '\'' and
+ * ',' count as one space; letters beyond ASCII as written, no
+ * transliteration); given_names and date_of_birth, when given, must match
+ * too (given names normalised the same way; the date as YYYY-MM-DD). No
+ * prefixes, no wildcards, no fuzzy matching: a blind index can only say
+ * "equal".
+ *
+ *   [{"id", "surname", "given_names", "date_of_birth", "nationality", "sex",
+ *     "category", "documents": [{"type", "number", "issuing_state", "expiry"}]}]
+ *
+ * in traveller id order, at most `limit` (1-200; 0: 50), FG_ELIMIT when more
+ * match (narrow the search). Audited as "traveller.find" with how it searched
+ * and how many it found, never the values searched for. */
+typedef struct fg_traveller_query {
+  const char *document, *issuing_state;
+  const char *surname, *given_names, *date_of_birth;
+  int limit;
+} fg_traveller_query;
+int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_traveller_query *q,
+                             json_t **out, fg_error *err);
+
 /* ---- retention, reports, audit, keys --------------------------------------- */
 
 /* Delete everything policy says must go by now; counts per category and kind
- * in *out (may be NULL) and in one audit event. */
+ * in *out (may be NULL) and in one audit event. Then the copies of the
+ * deleted rows that the store's write-ahead log still holds are removed
+ * (fg_store_flush), retried for about 1.6 s while another connection's read
+ * holds them; *out's "flush" says how it ended: {"state": "done" |
+ * "incomplete" | "not_applicable", "tries": n}. "incomplete" is not an
+ * error: the caller calls fg_border_retention_flush later (the service does,
+ * every second, and shows it in /metrics). */
 int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* The last purge's audit event: {seq, at, actor, role, detail}, or JSON null
+ * in *out when no purge has run. */
+int fg_border_purge_last(fg_border *b, json_t **out, fg_error *err);
+/* One more try at what an incomplete purge left in the write-ahead log
+ * (*state: FG_FLUSH_*). When it completes and pending_since > 0 (when the
+ * purge that left it ran), a "retention.flush" audit event records it. */
+int fg_border_retention_flush(fg_border *b, const fg_actor *who, int64_t pending_since,
+                              int *state, fg_error *err);
 /* The day's figures (date "YYYY-MM-DD", UTC; port NULL for all). */
 int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const char *port,
                      json_t **out, fg_error *err);
 /* A chart of a report (PNG by cairo). */
 int fg_border_report_plot(const json_t *report, const char *path, fg_error *err);
-/* Verify the audit chain (against an optional "SEQ:HEX" anchor). */
+/* Verify the audit chain (against an optional "SEQ:HEX" anchor), reconcile
+ * every encounter, crossing and referral with the events that wrote them, and
+ * check the heads facegate published (docs/records.md, "Audit"):
+ *
+ *   {"ok", "chain_ok", "events", "bad_seq", "problem", "head_seq", "head_hash",
+ *    "records": {"ok", "problem_count", "problems": [...], "checked": {...},
+ *                "unverifiable"},
+ *    "anchors": {"file", "published", "checked", "ok", "problem", "newest"} or null}
+ *
+ * "ok" is true only if the chain verifies and is not empty, every record
+ * reconciles, and every published anchor is still in the chain. */
+typedef struct fg_audit_verify_options {
+  const char *anchor;      /* "SEQ:HEX" kept elsewhere (NULL: none) */
+  const char *anchor_file; /* the file fg_border_audit_publish appends to (NULL: none) */
+} fg_audit_verify_options;
+int fg_border_audit_verify_with(fg_border *b, const fg_actor *who,
+                                const fg_audit_verify_options *o, json_t **out, fg_error *err);
 int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, json_t **out,
                            fg_error *err);
+/* Publish the chain's head ("SEQ:HEX") where the database's writer cannot
+ * rewrite it: appended to `file` (0600, fsync'd; NULL: none) as
+ * "facegate-anchor 1 SEQ:HEX TIME", and to the system log (syslog(3),
+ * LOG_AUTHPRIV; the journal under systemd) when to_syslog. The service does
+ * it every --anchor-interval seconds when the chain has grown. *out (may be
+ * NULL): {"seq", "hash", "at"}. Not audited (it writes no record). */
+int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_t **out,
+                            fg_error *err);
+/* Write one audit event that no other border function writes: the service's
+ * access-control denials ("auth.denied") and refused opt-outs, for example.
+ * object names what it is about ("manifest:12", a route); detail (may be NULL)
+ * is copied. Chained like every other event. */
+int fg_border_audit_event(fg_border *b, const fg_actor *who, const char *action,
+                          const char *object, const char *purpose, const json_t *detail,
+                          fg_error *err);
+/* The audit chain's head: its last event's sequence number and hash (seq 0
+ * and an empty hash for an empty chain). */
+int fg_border_audit_head(fg_border *b, int64_t *seq, char hex[65], fg_error *err);
 /* Events with seq > after, oldest first, at most limit (0: 100). */
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
                          json_t **out, fg_error *err);
@@ -378,6 +483,48 @@ int fg_border_restore(const fg_border_options *o, const fg_actor *who, const cha
 /* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
 int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
 
+/* ---- roles and API tokens ------------------------------------------------- */
+
+/* Roles are bits so that a route names the set it allows. */
+#define FG_ROLE_GATE 0x01u
+#define FG_ROLE_OFFICER 0x02u
+#define FG_ROLE_SUPERVISOR 0x04u
+#define FG_ROLE_AUDITOR 0x08u
+#define FG_ROLE_ADMIN 0x10u
+#define FG_ROLE_ANY 0x1fu
+#define FG_ROLE_COUNT 5
+
+/* "gate", "officer", "supervisor", "auditor", "admin" for one bit; NULL otherwise. */
+const char *fg_role_name(unsigned role);
+/* The bit for a role name; FG_EINVAL (and *role untouched) for anything else. */
+int fg_role_parse(const char *name, unsigned *role);
+
+#define FG_API_TOKEN_LEN (4 + 43 + 1) /* "fgt_" + 43 base64url chars + NUL */
+#define FG_API_TOKEN_NAME_MAX 64
+
+typedef struct fg_api_token_info {
+  int64_t id;
+  char name[FG_API_TOKEN_NAME_MAX + 1];
+  unsigned role; /* one FG_ROLE_* bit */
+} fg_api_token_info;
+
+/* Create a token for `name` (1-64 of [A-Za-z0-9._@-]) with `role`; the token
+ * text goes to token[] and is never stored (only fg_token_hash of it).
+ * FG_ECONFLICT if the name is taken (revoked names included), FG_EINVAL for a
+ * bad name or role. Audited as "token.create". */
+int fg_api_token_create(fg_border *b, const fg_actor *who, const char *name, const char *role,
+                        char token[FG_API_TOKEN_LEN], int64_t *id, fg_error *err);
+/* All tokens, oldest first: [{id, name, role, created_at, created_by, revoked_at}]. */
+int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* Revoke by id (> 0) or else by name. FG_ENOTFOUND if there is no such
+ * token, FG_ECONFLICT if already revoked. Audited as "token.revoke". */
+int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const char *name,
+                        fg_error *err);
+/* Check a presented token: FG_OK and *info for a live token, FG_EAUTH for a
+ * malformed, unknown or revoked one (err says which; never the token). */
+int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
+
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

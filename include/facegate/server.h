@@ -14,7 +14,9 @@
  *
  * Every route is authorised by the route table (fg_server_routes): a request
  * to a route that needs a role carries `Authorization: Bearer fgt_...`, an
- * API token whose hash is in the store's `tokens` table (fg_api_token_*).
+ * API token whose hash is in the store's `tokens` table (fg_api_token_*, records of
+ * the border layer: facegate/border.h; the server reaches that layer only
+ * through its public header).
  * Missing, unknown or revoked tokens get 401; a role the route does not allow
  * gets 403 and an "auth.denied" audit event; failed authentications are
  * rate-limited per client address (429 with Retry-After). The library audits
@@ -41,22 +43,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
-/* ---- roles and the route table ------------------------------------------- */
+/* ---- the route table ----------------------------------------------------- */
 
-/* Roles are bits so that a route names the set it allows. */
-#define FG_ROLE_GATE 0x01u
-#define FG_ROLE_OFFICER 0x02u
-#define FG_ROLE_SUPERVISOR 0x04u
-#define FG_ROLE_AUDITOR 0x08u
-#define FG_ROLE_ADMIN 0x10u
-#define FG_ROLE_ANY 0x1fu
-#define FG_ROLE_COUNT 5
-
-/* "gate", "officer", "supervisor", "auditor", "admin" for one bit; NULL otherwise. */
-const char *fg_role_name(unsigned role);
-/* The bit for a role name; FG_EINVAL (and *role untouched) for anything else. */
-int fg_role_parse(const char *name, unsigned *role);
+/* Roles (FG_ROLE_*) and API tokens (fg_api_token_*) are records of the border
+ * layer: facegate/border.h. */
 
 typedef struct fg_route_info {
   const char *method; /* "GET", "POST", "DELETE" */
@@ -85,12 +77,36 @@ typedef struct fg_server_options {
   size_t max_manifest;      /* body limits, bytes: manifests (16 MiB), */
   size_t max_image;         /*   one image after decoding (8 MiB), */
   size_t max_json;          /*   any other JSON body (64 KiB) */
-  int auth_fail_limit;      /* failed authentications per address per window (10) */
+  size_t max_body_in_flight; /* bytes of request bodies held at once, all requests
+                               together (64 MiB); past it a body gets 503 + Retry-After */
+  int auth_fail_limit;      /* failed authentications per network (/24, /64) per window (10) */
   int auth_fail_window;     /* seconds (60) */
+  int auth_fail_global;     /* failed authentications per window, all networks (100) */
+  int perm_fail_limit;      /* 403s per token per window (20) */
+  int denial_audit_interval; /* seconds: one auth.denied event per source per interval (10) */
+  int max_conns;            /* connections open at once (1024) */
+  int max_conns_per_addr;   /* per client address (16) */
+  int max_conns_per_net;    /* per client network, /24 or /64 (4 x per address) */
+  int header_timeout;       /* seconds for a request's line and headers to arrive (10) */
+  const char *tls_priorities; /* GnuTLS priority string; NULL: FG_TLS_PRIORITIES */
+  const char *anchor_file;  /* append the audit chain's head here (NULL: no file) ... */
+  int anchor_syslog;        /* ... and/or to the system log ... */
+  int anchor_interval;      /* ... every this many seconds when it has grown (60) */
+  const char *trusted_proxies; /* comma-separated addresses of reverse proxies (NULL: none):
+                                  their connections are not limited per address, and the
+                                  client's address is taken from their X-Real-IP header */
   fg_border_options border; /* how each worker opens its fg_border (data_dir, policy...) */
 } fg_server_options;
 
 void fg_server_options_init(fg_server_options *o);
+
+/* TLS 1.3 and 1.2 only; forward-secret key exchange only (ECDHE); AEAD
+ * ciphers only (AES-GCM, ChaCha20-Poly1305); no SHA-1 signatures. So no TLS
+ * 1.0/1.1, no RSA key transport, no CBC or SHA-1 MAC suites. */
+#define FG_TLS_PRIORITIES                                                                  \
+  "NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:+AES-256-GCM:+AES-128-GCM:"      \
+  "+CHACHA20-POLY1305:+AEAD:+SIGN-ALL:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:"     \
+  "+GROUP-ALL:+COMP-NULL:%SAFE_RENEGOTIATION"
 
 /* Open the border handles, bind and start serving. Refuses (FG_EPERM) a
  * non-loopback address without TLS unless insecure_bind, and (FG_EUNSUPPORTED)
@@ -110,33 +126,7 @@ int fg_server_shutdown(fg_server *s, int timeout_ms);
  * border handles and free. NULL does nothing. */
 void fg_server_destroy(fg_server *s);
 
-/* ---- API tokens --------------------------------------------------------------- */
-
-#define FG_API_TOKEN_LEN (4 + 43 + 1) /* "fgt_" + 43 base64url chars + NUL */
-#define FG_API_TOKEN_NAME_MAX 64
-
-typedef struct fg_api_token_info {
-  int64_t id;
-  char name[FG_API_TOKEN_NAME_MAX + 1];
-  unsigned role; /* one FG_ROLE_* bit */
-} fg_api_token_info;
-
-/* Create a token for `name` (1-64 of [A-Za-z0-9._@-]) with `role`; the token
- * text goes to token[] and is never stored (only fg_token_hash of it).
- * FG_ECONFLICT if the name is taken (revoked names included), FG_EINVAL for a
- * bad name or role. Audited as "token.create". */
-int fg_api_token_create(fg_border *b, const fg_actor *who, const char *name, const char *role,
-                        char token[FG_API_TOKEN_LEN], int64_t *id, fg_error *err);
-/* All tokens, oldest first: [{id, name, role, created_at, created_by, revoked_at}]. */
-int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
-/* Revoke by id (> 0) or else by name. FG_ENOTFOUND if there is no such
- * token, FG_ECONFLICT if already revoked. Audited as "token.revoke". */
-int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const char *name,
-                        fg_error *err);
-/* Check a presented token: FG_OK and *info for a live token, FG_EAUTH for a
- * malformed, unknown or revoked one (err says which; never the token). */
-int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
-
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -61,7 +61,8 @@ static int make_dirs(const char *path, fg_error *err) {
     if (*p == '/' || *p == '\0') {
       char c = *p;
       *p = '\0';
-      if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+      if (mkdir(buf, 0700) == 0) chmod(buf, 0700); /* whatever the umask */
+      else if (errno != EEXIST)
         return fg__seterr(err, FG_EIO, "cannot create %s: %s", buf, strerror(errno));
       *p = c;
       if (c == '\0') break;
@@ -195,6 +196,9 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
     if ((rc = fg_keyring_open(b->key_path, FG_KEYRING_CREATE, &b->keys, err)) != FG_OK) goto fail;
   }
   if ((rc = check_key_file(b, !(o->store_flags & FG_STORE_READONLY), err)) != FG_OK) goto fail;
+  /* A store written before personal data was sealed: seal it now. */
+  if (!(o->store_flags & FG_STORE_READONLY) && (rc = fg__personal_seal_legacy(b, err)) != FG_OK)
+    goto fail;
   if ((rc = fg__gallery_cache_listen(b, err)) != FG_OK) goto fail;
 
   /* Thresholds of the recognition model the gates run: the descriptor's
@@ -209,8 +213,19 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
   }
   if (o->calibration) snprintf(b->cal_path, sizeof b->cal_path, "%s", o->calibration);
   if (o->fpir_calibration) snprintf(b->fpir_path, sizeof b->fpir_path, "%s", o->fpir_calibration);
-  b->have_cal = *b->cal_path && fg_calibration_load(b->cal_path, &b->cal, NULL) == FG_OK;
-  b->have_fpir = *b->fpir_path && fg_fpir_calibration_load(b->fpir_path, &b->fpir, NULL) == FG_OK;
+  const char *cal = b->cal_path, *fcal = b->fpir_path;
+  fg_error ce = {0}, fe = {0};
+  if (!*cal) fg__seterr(&ce, FG_ENOTFOUND, "the model's descriptor names no calibration file");
+  if (!*fcal) fg__seterr(&fe, FG_ENOTFOUND, "the model's descriptor names no FPIR calibration file");
+  b->have_cal = *cal && fg_calibration_load(cal, &b->cal, &ce) == FG_OK;
+  b->have_fpir = *fcal && fg_fpir_calibration_load(fcal, &b->fpir, &fe) == FG_OK;
+  if (o->require_calibration && (!b->have_cal || !b->have_fpir)) {
+    rc = fg__seterr(err, b->have_cal ? fe.code : ce.code,
+                    "calibration %s: %s (1:1 and 1:N thresholds come from %s and %s; start "
+                    "from the project directory or name the files)",
+                    b->have_cal ? fcal : cal, b->have_cal ? fe.msg : ce.msg, cal, fcal);
+    goto fail;
+  }
 
   if (!(o->store_flags & FG_STORE_READONLY) && (rc = audit_policy(b, err)) != FG_OK) goto fail;
   *out = b;
@@ -296,6 +311,18 @@ int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,
   int rc = fg__border_audit(b, who, action, object, purpose, text, err);
   free(text);
   return rc;
+}
+
+int fg_border_audit_event(fg_border *b, const fg_actor *who, const char *action,
+                          const char *object, const char *purpose, const json_t *detail,
+                          fg_error *err) {
+  if (!b || !who || !action || !object) return fg__seterr(err, FG_EINVAL, "audit event: missing argument");
+  return fg__border_audit_json(b, who, action, object, purpose, detail, err);
+}
+
+int fg_border_audit_head(fg_border *b, int64_t *seq, char hex[65], fg_error *err) {
+  if (!b || !seq || !hex) return fg__seterr(err, FG_EINVAL, "audit head: missing argument");
+  return fg_audit_head(b->store, seq, hex, err);
 }
 
 int fg__border_audit_about(fg_border *b, const fg_actor *who, const char *action,
