@@ -53,6 +53,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 #define FG_DESC_MAX_FILES 8
 #define FG_DESC_DIR "data/models"
@@ -97,6 +98,7 @@ int fg_model_descriptor_apply(const fg_model_descriptor *d, const char *models_d
  * frees) of *n. Files that do not parse are skipped. */
 int fg_model_descriptor_list(fg_model_descriptor **out, int *n, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif
