@@ -167,6 +167,12 @@ typedef struct fg_verif_report {
 int fg_verif_evaluate(const float *scores, const uint8_t *same, const uint8_t *fold, size_t n,
                       int folds, fg_verif_report *out, fg_error *err);
 
+/* The 95% Wilson score interval of a proportion k / n (z = 1.959964): the
+ * interval error rates per group are quoted with (the daily report's groups,
+ * `eval identify --labels`). Unlike the normal approximation it stays inside
+ * [0, 1] and is not empty at k = 0 or k = n. n = 0: [0, 1]. */
+void fg_wilson95(int64_t k, int64_t n, double *lo, double *hi);
+
 /* ------------------------------------------------------------------ DET */
 
 /* One curve of a DET plot: the scores of one system, and its label. */
