@@ -327,7 +327,7 @@ static void print_rate(const json_t *rates, const char *key, const char *label) 
 static const char *rate_ci(const json_t *r, char *buf, size_t cap) {
   const json_t *v = json_object_get(r, "value"), *ci = json_object_get(r, "ci95");
   if (!json_is_number(v) || !json_is_array(ci)) return "-";
-  snprintf(buf, cap, "%5.1f%% [%.1f-%.1f]", 100 * json_number_value(v),
+  snprintf(buf, cap, "%.1f%% [%.1f-%.1f]", 100 * json_number_value(v),
            100 * json_number_value(json_array_get(ci, 0)),
            100 * json_number_value(json_array_get(ci, 1)));
   return buf;
@@ -345,15 +345,16 @@ static void groups_text(const json_t *g) {
   static const char *const rates[] = {"capture_rate", "ftar", "fnir", "watchlist_false_hit_rate"};
   for (int d = 0; d < 3; d++) {
     const json_t *dim = json_object_get(g, dims[d]), *groups = json_object_get(dim, "groups");
-    printf("    by %-12s %10s %10s  %-22s %-22s %-22s %-22s\n", dims[d], "travellers", "encounters",
-           "capture rate", "FTAR", "FNIR", "watchlist false hits");
+    printf("    by %-12s %10s %10s  %-20s  %-20s  %-20s  %s\n", dims[d], "travellers",
+           "encounters", "capture rate", "FTAR", "FNIR", "watchlist false hits");
     size_t i;
     const json_t *row;
     json_array_foreach(groups, i, row) {
       const json_t *rs = json_object_get(row, "rates");
       printf("    %-15s %10s %10s", json_string_value(json_object_get(row, "group")),
              cli_jstr(row, "travellers", b1, 64), cli_jstr(row, "encounters", b2, 64));
-      for (int k = 0; k < 4; k++) printf("  %-22s", rate_ci(json_object_get(rs, rates[k]), b1, 64));
+      for (int k = 0; k < 4; k++)
+        printf(k < 3 ? "  %-20s" : "  %s", rate_ci(json_object_get(rs, rates[k]), b1, 64));
       printf("\n");
     }
     long long w = (long long)json_integer_value(json_object_get(dim, "withheld_groups"));
