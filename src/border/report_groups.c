@@ -162,27 +162,6 @@ static size_t aggregate(const grow *rows, size_t n, int dim, gstat *out) {
   return k;
 }
 
-/* Withhold groups below min, then the next smallest until the withheld hold
- * 0 or at least min travellers together. */
-static size_t suppress(gstat *s, size_t n, int64_t min) {
-  int64_t withheld = 0;
-  size_t count = 0;
-  for (size_t i = 0; i < n; i++) {
-    s[i].shown = s[i].travellers >= min;
-    if (!s[i].shown) withheld += s[i].travellers, count++;
-  }
-  while (withheld > 0 && withheld < min) {
-    gstat *smallest = NULL;
-    for (size_t i = 0; i < n; i++)
-      if (s[i].shown && (!smallest || s[i].travellers < smallest->travellers)) smallest = &s[i];
-    if (!smallest) break; /* everything is withheld */
-    smallest->shown = 0;
-    withheld += smallest->travellers;
-    count++;
-  }
-  return count;
-}
-
 json_t *fg__rate_json(int64_t num, int64_t den, const char *term) {
   double lo, hi;
   fg_wilson95(num, den, &lo, &hi);
@@ -215,7 +194,18 @@ static json_t *group_json(const gstat *s) {
 static json_t *dimension_json(grow *rows, size_t n, int dim, int64_t min, gstat *scratch) {
   if (n) qsort_r(rows, n, sizeof *rows, row_cmp, &dim);
   size_t k = aggregate(rows, n, dim, scratch);
-  size_t withheld = suppress(scratch, k, min);
+  int64_t *members = malloc((k ? k : 1) * sizeof *members);
+  uint8_t *shown = malloc(k ? k : 1);
+  if (!members || !shown) {
+    free(members);
+    free(shown);
+    return NULL;
+  }
+  for (size_t i = 0; i < k; i++) members[i] = scratch[i].travellers;
+  size_t withheld = fg_groups_withhold(members, k, min, shown);
+  for (size_t i = 0; i < k; i++) scratch[i].shown = shown[i];
+  free(members);
+  free(shown);
   json_t *groups = json_array();
   for (size_t i = 0; groups && i < k; i++)
     if (scratch[i].shown && json_array_append_new(groups, group_json(&scratch[i]))) {
