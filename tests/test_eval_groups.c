@@ -135,7 +135,7 @@ static void unit(float *v) {
 }
 
 typedef struct fx {
-  char dir[64], images[128], npy[128], labels[128];
+  char dir[96], images[160], npy[160], labels[160];
 } fx;
 
 static int setup(void **state) {
@@ -298,7 +298,7 @@ static void test_identify_groups(void **state) {
   free(out);
 
   /* A bad labels file: refused before any work, with its line. */
-  char bad[160];
+  char bad[192];
   snprintf(bad, sizeof bad, "%s/bad.csv", f->dir);
   FILE *o = fopen(bad, "w");
   assert_non_null(o);
