@@ -13,7 +13,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -pthread \
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread \
               -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
 
@@ -65,6 +65,13 @@ $(BUILD)/libfacegate.so: $(LIB_OBJ)
 $(BUILD)/facegate: $(CLI_OBJ) $(BUILD)/libfacegate.a
 	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libfacegate.a $(LDLIBS)
 
+# The command line linked against the shared library instead of the archive:
+# it must need nothing the public headers do not export (tests/check_exports.sh).
+$(BUILD)/tests/facegate-shared: $(CLI_OBJ) $(BUILD)/libfacegate.so
+	@mkdir -p $(dir $@)
+	ln -sf libfacegate.so $(BUILD)/libfacegate.so.0
+	$(CC) -o $@ $(CLI_OBJ) -L$(BUILD) -l:libfacegate.so -Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
+
 $(BUILD)/facegate.pc: facegate.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
@@ -94,11 +101,11 @@ $(BUILD)/tests/test_server $(BUILD)/tests/test_report_groups: LDLIBS += $(shell 
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
                  test_records test_report_groups test_border_e2e test_border_crash test_server \
                  test_cluster) $(SEC_BIN)
-unit: all $(TEST_BIN) $(SEC_BIN)
+unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
 	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) $(SEC_BIN) tests/browser/run.sh \
-	  tests/cli_gallery.sh tests/run_service_check.sh; \
+	  tests/cli_gallery.sh tests/check_exports.sh tests/run_service_check.sh; \
 	BROWSER_OUT=$(BUILD)/browser-postgresql TESTS_LABEL=postgresql tests/pg/with-postgres -- \
 	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh tests/failover/run; \
 	tests/run.sh --total $$tally sqlite postgresql

@@ -49,6 +49,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_border fg_border;
 
@@ -470,6 +471,7 @@ int fg_border_restore(const fg_border_options *o, const fg_actor *who, const cha
 /* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
 int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -46,6 +46,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_keyring fg_keyring;
 
@@ -169,6 +170,7 @@ void fg_token_generate(char token[4 + FG_TOKEN_CHARS + 1]);
  * copy of the database alone cannot be used to test guesses. */
 void fg_token_hash(const fg_keyring *kr, const char *token, uint8_t hash[32]);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

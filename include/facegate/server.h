@@ -41,6 +41,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 /* ---- roles and the route table ------------------------------------------- */
 
@@ -161,6 +162,7 @@ int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const cha
  * malformed, unknown or revoked one (err says which; never the token). */
 int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

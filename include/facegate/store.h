@@ -54,6 +54,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_store fg_store;
 
@@ -254,6 +255,7 @@ typedef struct fg_store_stats {
 } fg_store_stats;
 void fg_store_get_stats(const fg_store *st, fg_store_stats *out);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif
