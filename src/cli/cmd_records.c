@@ -345,6 +345,12 @@ static void groups_text(const json_t *g) {
   static const char *const rates[] = {"capture_rate", "ftar", "fnir", "watchlist_false_hit_rate"};
   for (int d = 0; d < 3; d++) {
     const json_t *dim = json_object_get(g, dims[d]), *groups = json_object_get(dim, "groups");
+    long long w = (long long)json_integer_value(json_object_get(dim, "withheld_groups"));
+    if (!json_array_size(groups)) {
+      if (w) printf("    by %-12s (%lld group%s withheld: too few travellers)\n", dims[d], w, w == 1 ? "" : "s");
+      else printf("    by %-12s (no attributed encounters)\n", dims[d]);
+      continue;
+    }
     printf("    by %-12s %10s %10s  %-20s  %-20s  %-20s  %s\n", dims[d], "travellers",
            "encounters", "capture rate", "FTAR", "FNIR", "watchlist false hits");
     size_t i;
@@ -357,9 +363,7 @@ static void groups_text(const json_t *g) {
         printf(k < 3 ? "  %-20s" : "  %s", rate_ci(json_object_get(rs, rates[k]), b1, 64));
       printf("\n");
     }
-    long long w = (long long)json_integer_value(json_object_get(dim, "withheld_groups"));
     if (w) printf("    (%lld group%s withheld: too few travellers)\n", w, w == 1 ? "" : "s");
-    if (!json_array_size(groups) && !w) printf("    (no attributed encounters)\n");
   }
 }
 
