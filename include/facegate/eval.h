@@ -186,7 +186,7 @@ size_t fg_groups_withhold(const int64_t *members, size_t n, int64_t min, uint8_t
  * identity (the LFW name, e.g. George_W_Bush). sex: F, M, X or empty; age_band
  * and region: up to 31 of letters, digits, space, '+', '-', '_', or empty.
  * Empty means unknown. No quoting; blank lines and lines starting with '#' are
- * skipped; a repeated identity is an error. docs/evaluation.md. */
+ * skipped; a repeated identity is an error. docs/matching.md. */
 enum { FG_LABEL_SEX, FG_LABEL_AGE_BAND, FG_LABEL_REGION, FG_LABEL_DIMS };
 typedef struct fg_group_labels fg_group_labels;
 int fg_group_labels_parse(const char *text, size_t len, fg_group_labels **out, fg_error *err);

@@ -19,6 +19,9 @@ const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);
 /* An integer in lo..hi, or a "CMD: WHAT must be an integer in lo..hi" message and
  * exit with EXIT_USAGE. */
 long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, long hi);
+#define cli_parse_precision fg_face_precision_parse
+/* "onednn" or "xnnpack" into *backend (FG_BACKEND_*); 0, or -1 for anything else. */
+int cli_parse_backend(const char *s, int *backend);
 /* Print a JSON string literal (escaped) to f. */
 void cli_json_str(FILE *f, const char *s);
 

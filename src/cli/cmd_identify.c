@@ -162,19 +162,15 @@ static void *embed_worker(void *arg) {
   return NULL;
 }
 
-static int make_engines(const char *models_dir, int flip, int n, fg_face_engine **fe, fg_error *e) {
-  fg_face_options o;
-  fg_face_options_init(&o);
-  o.models_dir = models_dir;
-  o.flip = flip;
+static int make_engines(const fg_face_options *o, int n, fg_face_engine **fe, fg_error *e) {
   for (int t = 0; t < n; t++)
-    if (fg_face_engine_create(&o, &fe[t], e)) return e->code;
+    if (fg_face_engine_create(o, &fe[t], e)) return e->code;
   return FG_OK;
 }
 
-static int embed_all(lfw *L, const char *models_dir, int flip, int threads, fg_error *e) {
+static int embed_all(lfw *L, const fg_face_options *o, int threads, fg_error *e) {
   fg_face_engine *fe[64] = {0};
-  int rc = make_engines(models_dir, flip, threads, fe, e);
+  int rc = make_engines(o, threads, fe, e);
   if (!rc) {
     L->dim = fg_face_engine_dim(fe[0]);
     snprintf(L->model_sha, sizeof L->model_sha, "%s", fg_face_engine_model_sha256(fe[0]));
@@ -697,7 +693,10 @@ static int plot_failures(const char *path, const lfw *L, const setting *s, doubl
   *shown = n;
   if (!n) return FG_OK;
   fg_face_engine *fe = NULL;
-  if (make_engines(models_dir, 0, 1, &fe, e)) return e->code;
+  fg_face_options o;
+  fg_face_options_init(&o);
+  o.models_dir = models_dir;
+  if (make_engines(&o, 1, &fe, e)) return e->code;
   fg_face_result *r = malloc(sizeof *r);
   fg_face_detections *det = malloc(sizeof *det);
   int W = 3 * (SIDE + PAD) + TEXTW, H = (int)n * (SIDE + PAD) + 50;
@@ -892,6 +891,7 @@ static void usage(FILE *f) {
           "                                  [--embeddings F.npy] [--save-embeddings F.npy] [--flip]\n"
           "                                  [--plot FILE.png] [--failures FILE.png]\n"
           "                                  [--calibrate OUT.json] [--json] [--models-dir DIR]\n"
+          "                                  [--precision P] [--backend B] [--ranges-dir DIR]\n"
           "                                  [--labels FILE.csv [--min-group 20]]\n"
           "\n"
           "Open-set 1:N identification on LFW (DIR holds lfw-deepfunneled/), following NIST\n"
@@ -918,7 +918,7 @@ static void usage(FILE *f) {
           "                      (thresholds for gallery sizes 50..4000 from >= 60,000\n"
           "                      non-mated searches each)\n"
           "  --labels FILE.csv   group labels of the identities (identity,sex,age_band,region;\n"
-          "                      docs/evaluation.md): FNIR and FPIR per group, with 95%%\n"
+          "                      docs/matching.md): FNIR and FPIR per group, with 95%%\n"
           "                      Wilson intervals, for the flights with one image per traveller\n"
           "  --min-group N       withhold groups of fewer than N people (default 20)\n"
           "  --json              print {\"fnir_at_fpir_0.003\": ..., \"fnir_at_fpir_0.01\": ...,\n"
@@ -942,7 +942,8 @@ static void print_setting_json(FILE *f, const setting *s) {
 
 int cmd_eval_identify(int argc, char **argv) {
   const char *dir = NULL, *emb_in = NULL, *emb_out = NULL, *plot = NULL, *fails = NULL, *calib = NULL,
-             *models_dir = NULL, *labels_path = NULL;
+             *models_dir = NULL, *ranges_dir = NULL, *labels_path = NULL;
+  int precision[FG_FACE_MODELS] = {-1, -1, -1, -1}, backend = -1;
   long N = 420, F = 200, threads = 2, seed = 1, min_group = 20;
   int json = 0, flip = 0;
   fg_encoding enc = FG_ENCODING_INT8;
@@ -972,6 +973,17 @@ int cmd_eval_identify(int argc, char **argv) {
     else if (!strcmp(a, "--min-group")) min_group = parse_long(arg_val(argc, argv, &i), "--min-group", 1, 1000000);
     else if (!strcmp(a, "--json")) json = 1;
     else if (!strcmp(a, "--flip")) flip = 1;
+    else if (!strcmp(a, "--precision")) {
+      if (cli_parse_precision(arg_val(argc, argv, &i), precision)) {
+        fprintf(stderr, "facegate eval identify: --precision takes fp32, bf16, int8 or det=P,lm=P,feat=P,live=P\n");
+        return EXIT_USAGE;
+      }
+    } else if (!strcmp(a, "--backend")) {
+      if (cli_parse_backend(arg_val(argc, argv, &i), &backend)) {
+        fprintf(stderr, "facegate eval identify: --backend takes onednn or xnnpack\n");
+        return EXIT_USAGE;
+      }
+    } else if (!strcmp(a, "--ranges-dir")) ranges_dir = arg_val(argc, argv, &i);
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "facegate eval identify: unknown option '%s'\n", a);
       return EXIT_USAGE;
@@ -1026,7 +1038,15 @@ int cmd_eval_identify(int argc, char **argv) {
     for (size_t i = 0; (dm = fg_default_model_at(i)); i++)
       if (!strcmp(dm->role, "feature")) snprintf(L.model_sha, sizeof L.model_sha, "%s", dm->sha256);
   } else {
-    if (embed_all(&L, models_dir, flip, (int)threads, &e)) goto fail;
+    fg_face_options o;
+    fg_face_options_init(&o);
+    o.models_dir = models_dir;
+    o.flip = flip;
+    o.liveness = 0; /* not needed for identification; saves its inference */
+    if (precision[0] >= 0) memcpy(o.precision, precision, sizeof o.precision);
+    if (backend >= 0) o.backend = backend;
+    o.ranges_dir = ranges_dir;
+    if (embed_all(&L, &o, (int)threads, &e)) goto fail;
     if (emb_out) {
       int64_t dims[2] = {(int64_t)L.n, L.dim};
       if (fg_npy_write(emb_out, L.emb, 2, dims, &e)) goto fail;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "facegate/face.h"
+#include "facegate/nn.h"
 
 static const struct {
   const char *name;
@@ -63,6 +65,13 @@ const char *cli_models_dir(const char *flag) {
   if (flag && *flag) return flag;
   const char *e = getenv("FACEGATE_MODELS");
   return e && *e ? e : "var/models";
+}
+
+int cli_parse_backend(const char *s, int *backend) {
+  if (!strcmp(s, "onednn")) *backend = FG_BACKEND_ONEDNN;
+  else if (!strcmp(s, "xnnpack")) *backend = FG_BACKEND_XNNPACK;
+  else return -1;
+  return 0;
 }
 
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i) {
