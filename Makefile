@@ -39,7 +39,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 SEC_SRC := $(wildcard tests/security/test_*.c)
 SEC_BIN := $(SEC_SRC:tests/security/%.c=$(BUILD)/tests/security/%)
 
-.PHONY: all setup test unit check-asan unit-asan check-faults faults-asan check-tsan unit-tsan fuzz fuzz-run bench bench-models bench-peak run run-check demo install clean distclean
+.PHONY: all setup test unit check-asan unit-asan check-faults faults-asan check-tsan unit-tsan fuzz fuzz-run bench bench-models bench-dlib bench-peak run run-check demo install clean distclean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/facegate $(BUILD)/libfacegate.a $(BUILD)/libfacegate.so $(BUILD)/facegate.pc
@@ -103,7 +103,7 @@ $(BUILD)/tests/security/%: tests/security/%.c tests/security/sec.h tests/testuti
 # src/server/openapi.c), and test_server uses libcurl as its HTTP client.
 $(BUILD)/obj/src/server/openapi.o: docs/openapi.json
 $(BUILD)/obj/src/nn/quant_builtin.o: $(wildcard data/quant/*.json)
-$(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
+$(BUILD)/tests/test_server $(BUILD)/tests/test_report_groups: LDLIBS += $(shell pkg-config --libs libcurl)
 
 # Allocation-failure injection (tests/faultalloc.h): the library's and the
 # test's calls to these functions go to the test's __wrap_* versions.
@@ -123,7 +123,8 @@ $(BUILD)/tests/test_faults: LDLIBS += $(FAULT_WRAP) $(shell pkg-config --libs li
 # test (tests/failover/run, its own primary and standby). The closing line
 # counts both runs (tests/run.sh --total).
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
-                 test_records test_border_e2e test_border_crash test_server test_cluster) $(SEC_BIN)
+                 test_records test_report_groups test_border_e2e test_border_crash test_server \
+                 test_cluster) $(SEC_BIN)
 unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
@@ -201,6 +202,10 @@ bench: bench-models
 bench-models: setup all
 	scripts/bench-models
 
+# The second recognition model (dlib's ResNet) against ONNX Runtime and face-api.js.
+bench-dlib: setup all
+	scripts/bench-dlib
+
 # The core's peak fp32 multiply-add rate, and int8 against fp32 convolutions in
 # this XNNPACK: the compute floor of the pipeline (docs/pipeline.md).
 bench-peak: setup
@@ -267,9 +272,10 @@ eval-robustness: setup all
 	  echo "wrote $(BUILD)/eval/robustness.json"; \
 	fi
 
-# Regenerate data/calibration/fr_feature.json from all LFW impostor pairs.
+# Regenerate data/calibration/fr_feature.json from all LFW impostor pairs; with
+# MODEL=NAME, the calibration files that model's descriptor names (docs/models.md).
 calibrate: setup all
-	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/calibrate
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate MODEL="$(MODEL)" scripts/calibrate
 
 # Reduced-precision inference against fp32 in one run (LFW protocol, flights,
 # each model on the development images; docs/engine.md): build/eval/precision.json.

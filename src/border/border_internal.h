@@ -40,12 +40,13 @@ struct fg_border {
   fg_store *store;
   fg_keyring *keys;
   fg_face_options face_opts;  /* strings point into face_strings */
-  char *face_strings[5];
+  char *face_strings[6];
   fg_face_engine *face;       /* loaded on first use */
   fg_face_result *scratch;    /* one result, large: kept off the stack */
   fg_calibration cal;
   fg_fpir_calibration fpir;
   int have_cal, have_fpir;
+  char cal_path[512], fpir_path[512]; /* where they were read from ("" when the model names none) */
   fg_clock_fn clock;
   void *clock_ctx;
   fg__gallery_cache flights[FG__FLIGHT_CACHE];
@@ -105,6 +106,17 @@ json_t *fg__json_time(int64_t t);
  * memory, or text that is not UTF-8), and as an integer (0 unless one). */
 json_t *fg__val_json(const fg_val *v);
 int64_t fg__val_int(const fg_val *v);
+
+/* ---- report_groups.c ---- */
+
+/* A rate as the report writes it: value (null when den is 0), numerator,
+ * denominator, ci95 ([lo, hi], 95% Wilson; null when den is 0) and, when term
+ * is given, its ISO/IEC 19795-1 name. */
+json_t *fg__rate_json(int64_t num, int64_t den, const char *term);
+/* The error rates per traveller group of one day (params: from, to[, port],
+ * np 2 or 3), inside the report's transaction. */
+int fg__report_groups(fg_border *b, int64_t day, const fg_val *params, int np, json_t **out,
+                      fg_error *err);
 
 /* ---- personal.c: personal data sealed at rest, blind indexes ---- */
 

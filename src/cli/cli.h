@@ -13,6 +13,9 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 int cli_wants_help(int argc, char **argv);
 /* Directory of the default models: --models-dir, $FACEGATE_MODELS, or var/models. */
 const char *cli_models_dir(const char *flag);
+/* Recognition model descriptor: --model, $FACEGATE_MODEL, or NULL (the default
+ * model); a name in data/models or a path (facegate/descriptor.h). */
+const char *cli_model(const char *flag);
 /* The value after option argv[*i] (advancing *i); prints "CMD: option X needs a
  * value" and exits with EXIT_USAGE when there is none. */
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);

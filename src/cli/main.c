@@ -69,6 +69,12 @@ const char *cli_models_dir(const char *flag) {
   return e && *e ? e : "var/models";
 }
 
+const char *cli_model(const char *flag) {
+  if (flag && *flag) return flag;
+  const char *e = getenv("FACEGATE_MODEL");
+  return e && *e ? e : NULL;
+}
+
 int cli_parse_backend(const char *s, int *backend) {
   if (!strcmp(s, "onednn")) *backend = FG_BACKEND_ONEDNN;
   else if (!strcmp(s, "xnnpack")) *backend = FG_BACKEND_XNNPACK;
