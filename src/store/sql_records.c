@@ -378,3 +378,16 @@ const fg_query FG_Q_REC_PURGE_TRAVELLERS = {
     " AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.traveller_id = travellers.id)"
     " AND NOT EXISTS (SELECT 1 FROM referrals r"
     "   WHERE r.candidate_id = travellers.id OR r.traveller_id = travellers.id)", 0};
+
+/* ---- what an officer looks at ------------------------------------------------------ */
+
+/* (manifest_id, traveller_id) → status (none: not a passenger of that flight) */
+const fg_query FG_Q_REC_PASSENGER_STATUS = {
+    "rec_passenger_status",
+    "SELECT status FROM passengers WHERE manifest_id = ? AND traveller_id = ?", 1};
+
+/* (entry_id) → id, image_sealed: a watchlist entry's photos */
+const fg_query FG_Q_REC_WATCHLIST_PHOTOS = {
+    "rec_watchlist_photos",
+    "SELECT id, image_sealed FROM watchlist_templates WHERE entry_id = ?"
+    " AND image_sealed IS NOT NULL ORDER BY id", 2};
