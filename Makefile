@@ -59,6 +59,8 @@ $(BUILD)/libfacegate.a: $(LIB_OBJ)
 $(BUILD)/libfacegate.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libfacegate.so.0 -o $@ $^ $(LDLIBS)
 
+$(BUILD)/obj/src/cli/main.o: ALL_CFLAGS += -DFG_VERSION='"$(VERSION)"'
+
 $(BUILD)/facegate: $(CLI_OBJ) $(BUILD)/libfacegate.a
 	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libfacegate.a $(LDLIBS)
 
@@ -90,7 +92,7 @@ unit: all $(TEST_BIN)
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
 	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) tests/browser/run.sh \
-	  tests/cli_gallery.sh tests/run_service_check.sh; \
+	  tests/cli_gallery.sh tests/install_check.sh tests/run_service_check.sh; \
 	BROWSER_OUT=$(BUILD)/browser-postgresql TESTS_LABEL=postgresql tests/pg/with-postgres -- \
 	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh tests/failover/run; \
 	tests/run.sh --total $$tally sqlite postgresql
@@ -161,14 +163,29 @@ run: setup all
 run-check: setup $(BUILD)/facegate
 	scripts/run-service --check
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the command, the library, its
+# headers and pkg-config file, and what the command needs at run time under
+# PREFIX/share/facegate: the default models (fetched and checked by
+# scripts/setup), the calibration and the officer console. The command finds
+# them from where it is installed, not from the working directory
+# (src/cli/paths.c); tests/install_check.sh runs an installed copy elsewhere.
+SHAREDIR = $(PREFIX)/share/facegate
+MODELS_SRC ?= var/models
+MODEL_FILES := fr_detect.onnx fr_landmark.onnx fr_feature.onnx fr_liveness.onnx
 install: all
+	@for m in $(MODEL_FILES); do [ -f $(MODELS_SRC)/$$m ] || \
+	  { echo "make install: $(MODELS_SRC)/$$m is missing: run scripts/setup first" >&2; exit 1; }; done
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/facegate $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR)/calibration $(DESTDIR)$(SHAREDIR)/web
 	install -m 755 $(BUILD)/facegate $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/libfacegate.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libfacegate.so $(DESTDIR)$(PREFIX)/lib/libfacegate.so.0
 	ln -sf libfacegate.so.0 $(DESTDIR)$(PREFIX)/lib/libfacegate.so
 	install -m 644 include/facegate/*.h $(DESTDIR)$(PREFIX)/include/facegate/
-	install -m 644 $(BUILD)/facegate.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' facegate.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/facegate.pc
+	install -m 644 $(addprefix $(MODELS_SRC)/,$(MODEL_FILES)) $(DESTDIR)$(SHAREDIR)/models/
+	install -m 644 data/calibration/*.json $(DESTDIR)$(SHAREDIR)/calibration/
+	install -m 644 web/* $(DESTDIR)$(SHAREDIR)/web/
 
 clean:
 	rm -rf build build-asan build-fuzz

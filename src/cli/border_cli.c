@@ -63,7 +63,7 @@ fg_border *cli_border_open(const cli_border *o) {
   bo.store = o->store;
   bo.policy_file = o->config;
   if (o->port) bo.port = o->port;
-  bo.face.models_dir = cli_models_dir(o->models_dir);
+  cli_border_paths(&bo, o->models_dir);
   fg_border *b;
   fg_error e;
   if (fg_border_open(&bo, &b, &e) != FG_OK) {
@@ -71,6 +71,12 @@ fg_border *cli_border_open(const cli_border *o) {
     return NULL;
   }
   return b;
+}
+
+void cli_border_paths(fg_border_options *bo, const char *models_flag) {
+  bo->face.models_dir = cli_models_dir(models_flag);
+  bo->calibration = cli_calibration_fmr();
+  bo->fpir_calibration = cli_calibration_fpir();
 }
 
 fg_actor cli_border_actor(const cli_border *o, const char *purpose) {

@@ -11,8 +11,15 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 
 /* True if argv has --help or -h. */
 int cli_wants_help(int argc, char **argv);
-/* Directory of the default models: --models-dir, $FACEGATE_MODELS, or var/models. */
+/* Where the shipped files are, never from the working directory (paths.c):
+ * the models directory (flag, $FACEGATE_MODELS, the facegate home's models);
+ * the default recognition model's FMR and FPIR calibrations; the console's
+ * files; the home itself (*found 0: none found, the install location named). */
 const char *cli_models_dir(const char *flag);
+const char *cli_calibration_fmr(void);
+const char *cli_calibration_fpir(void);
+const char *cli_web_dir(void);
+const char *cli_home_root(int *found);
 /* The value after option argv[*i] (advancing *i); prints "CMD: option X needs a
  * value" and exits with EXIT_USAGE when there is none. */
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);

@@ -93,7 +93,7 @@ static void usage(FILE *f) {
           "  --json-out FILE     write that JSON object to FILE (with the usual report)\n"
           "  --calibrate FILE    embed all images and write thresholds for FMR 1e-2, 1e-3,\n"
           "                      5e-4, 1e-4, 1e-5 from every cross-identity pair\n"
-          "  --models-dir DIR    models (default $FACEGATE_MODELS or var/models)\n"
+          "  --models-dir DIR    models (default $FACEGATE_MODELS or facegate's home)\n"
           "  --save-embeddings F write the embeddings (rows in sorted image order) as .npy\n"
           "  --embeddings F      read them instead of running the pipeline (same image set)\n"
           "  --scores FILE       write each pair's line, label, fold and score (TSV)\n"

@@ -28,7 +28,6 @@ static const struct {
   double fmr, threshold;
 } fallback_thresholds[] = {{1e-2, 0.2517}, {1e-3, 0.3452}, {1e-4, 0.4242}, {1e-5, 0.5207}};
 
-#define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
 
 /* ------------------------------------------------------------------ options */
 
@@ -58,7 +57,7 @@ static double num_arg(const char *s, const char *what, double lo, double hi) {
 }
 
 static const char common_help[] =
-    "  --models-dir DIR     models directory (default $FACEGATE_MODELS or var/models)\n"
+    "  --models-dir DIR     models directory (default $FACEGATE_MODELS or facegate's home)\n"
     "  --threads N          threads per inference (default 1)\n"
     "  --det-score S        detector score threshold (default 0.7)\n"
     "  --min-face PX        ignore faces narrower than PX source pixels (default 20)\n"
@@ -637,7 +636,7 @@ int cmd_compare(int argc, char **argv) {
            "Compares two faces: each of A and B is an image, a passport chip's DG2, or a template\n"
            "file from `facegate embed`. Prints the cosine similarity and the decision at the chosen\n"
            "false-match rate, whose threshold comes from the calibration file for the recognition\n"
-           "model (default " DEFAULT_CALIBRATION "; written by the LFW calibration). Without\n"
+           "model (default calibration/fr_feature.json in facegate's home; written by the LFW calibration). Without\n"
            "one, a documented fallback measured on a development subset of LFW is used and said so.\n\n"
            "options:\n"
            "  --fmr R              false-match rate of the decision (default 1e-4; the calibration\n"
@@ -677,7 +676,7 @@ int cmd_compare(int argc, char **argv) {
   double thr = NAN;
   char source[700] = "";
   fg_calibration cal;
-  const char *cp = cal_path ? cal_path : DEFAULT_CALIBRATION;
+  const char *cp = cal_path ? cal_path : cli_calibration_fmr();
   int crc = fg_calibration_load(cp, &cal, &e);
   if (crc == FG_OK && mid && strncmp(cal.model_sha256, model_hex, 16)) {
     snprintf(source, sizeof source, "calibration %s is for model %.16s, not %s", cp, cal.model_sha256, model_hex);

@@ -644,7 +644,7 @@ static int gallery_search(int argc, char **argv) {
   if (fpir > 0) {
     char def[4096];
     if (!calib) {
-      snprintf(def, sizeof def, "%s", FG_FPIR_CALIBRATION_DEFAULT);
+      snprintf(def, sizeof def, "%s", cli_calibration_fpir());
       calib = def;
     }
     fg_fpir_calibration cal;
@@ -747,10 +747,10 @@ static void usage(FILE *f) {
           "           another); --threshold T: a fixed cosine threshold.\n"
           "           --templates ranks templates instead of subjects.\n"
           "\n"
-          "Common: --models-dir DIR (default $FACEGATE_MODELS or var/models), --threads N\n"
+          "Common: --models-dir DIR (default $FACEGATE_MODELS or facegate's home), --threads N\n"
           "(threads per inference for images; search threads over gallery shards).\n"
           "Exit codes: 0 success, 1 failure, 2 usage error.\n",
-          FG_FPIR_CALIBRATION_DEFAULT);
+          cli_calibration_fpir());
 }
 
 int cmd_gallery(int argc, char **argv) {

@@ -617,7 +617,7 @@ static void usage(FILE *f) {
           "  --quality-min Q     the gate's quality minimum (default: the engine's)\n"
           "  --det-pad P, --light-norm A, --lm-light-norm A, --realign 0|1\n"
           "                      the engine's options of those names (default: the engine's)\n"
-          "  --calibration FILE  thresholds (default data/calibration/fr_feature.json)\n"
+          "  --calibration FILE  thresholds (default calibration/fr_feature.json in facegate's home)\n"
           "  --per-image FILE    one TSV row per condition and image: status, reasons, the\n"
           "                      quality measurements, and the probe's genuine scores against\n"
           "                      the acquired references (mean, minimum, share >= the\n"
@@ -652,7 +652,7 @@ static int parse_conditions(const char *list, const fg_condition **out, size_t *
 
 int cmd_eval_robustness(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) return usage(stdout), EXIT_OK;
-  const char *dir = NULL, *set_name = "dev", *cond_list = NULL, *cal_path = "data/calibration/fr_feature.json";
+  const char *dir = NULL, *set_name = "dev", *cond_list = NULL, *cal_path = NULL;
   const char *models = NULL, *write_dir = NULL, *json_out = NULL;
   int threads = 2, per = 10, json = 0, max_people = 0;
   float qmin = -1, det_pad = -1, light_norm = -1, lm_light_norm = -1, realign = -1;
@@ -721,6 +721,7 @@ int cmd_eval_robustness(int argc, char **argv) {
   fg_calibration cal;
   double thr[2];
   if (!st) goto oom;
+  if (!cal_path) cal_path = cli_calibration_fmr();
   if (fg_calibration_load(cal_path, &cal, &e) || fg_calibration_threshold(&cal, 1e-3, &thr[0], &e) ||
       fg_calibration_threshold(&cal, 1e-4, &thr[1], &e)) {
     fprintf(stderr, CMD ": %s\n", e.msg);

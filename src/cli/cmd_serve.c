@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/border_cli.h"
 #include "cli/cli.h"
 #include "facegate/server.h"
 
@@ -51,7 +52,7 @@ static void help(FILE *f) {
           "  --site CODE           this server's port of entry, e.g. LHR: recorded with every\n"
           "                        encounter and crossing (default XXX; --port-code is the same)\n"
           "  --config FILE         policy file (docs/border.md; default: the built-in policy)\n"
-          "  --web DIR             console files to serve (default web)\n"
+          "  --web DIR             console files to serve (default: facegate's home, facegate --version)\n"
           "  --threads N           worker threads, one border handle each (default 2)\n"
           "  --tls-cert FILE       PEM certificate: serve HTTPS (with --tls-key;\n"
           "                        or $FACEGATE_TLS_CERT / $FACEGATE_TLS_KEY)\n"
@@ -59,7 +60,7 @@ static void help(FILE *f) {
           "  --insecure-bind       allow plain HTTP on a non-loopback address\n"
           "  --purge-interval S    run the retention purge every S seconds (default 600; 0: never)\n"
           "  --timeout S           idle connection timeout (default 30)\n"
-          "  --models-dir DIR      models (default $FACEGATE_MODELS or var/models)\n"
+          "  --models-dir DIR      models (default $FACEGATE_MODELS or facegate's home)\n"
 
           "\n"
           "Tokens: facegate token create --role ROLE --name NAME. Stop with SIGTERM or Ctrl-C:\n"
@@ -74,7 +75,7 @@ int cmd_serve(int argc, char **argv) {
   }
   fg_server_options o;
   fg_server_options_init(&o);
-  const char *models = NULL;
+  const char *models = NULL, *web = NULL;
   const char *env_data = getenv("FACEGATE_DATA"), *env_store = getenv("FACEGATE_STORE");
   if (env_data && *env_data) o.border.data_dir = env_data;
   if (env_store && *env_store) o.border.store = env_store;
@@ -88,7 +89,7 @@ int cmd_serve(int argc, char **argv) {
     else if (!strcmp(a, "--data")) o.border.data_dir = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--store")) o.border.store = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--config")) o.border.policy_file = cli_arg_val(CMD, argc, argv, &i);
-    else if (!strcmp(a, "--web")) o.web_dir = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--web")) web = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--threads"))
       o.threads = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--threads", 1, 256);
     else if (!strcmp(a, "--tls-cert")) o.tls_cert = cli_arg_val(CMD, argc, argv, &i);
@@ -111,7 +112,9 @@ int cmd_serve(int argc, char **argv) {
     fprintf(stderr, CMD ": --tls-cert and --tls-key go together\n");
     return EXIT_USAGE;
   }
-  o.border.face.models_dir = cli_models_dir(models);
+  cli_border_paths(&o.border, models);
+  if (!web) web = cli_web_dir();
+  o.web_dir = web;
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

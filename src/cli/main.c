@@ -45,7 +45,10 @@ static void usage(FILE *f) {
   fprintf(f, "usage: facegate <command> [options]   (facegate <command> --help for details)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf(f, "\nenvironment:\n  FACEGATE_MODELS  directory of the default models (default var/models)\n"
+  fprintf(f, "\nenvironment:\n"
+             "  FACEGATE_HOME    facegate's files: models, calibration, console (default: found from\n"
+             "                   the executable, PREFIX/share/facegate or the source tree; facegate --version)\n"
+             "  FACEGATE_MODELS  directory of the default models (default HOME's models)\n"
              "  FACEGATE_DATA    the key file and SQLite store (default var/data)\n"
              "  FACEGATE_STORE   the store, when not DATA/facegate.db: a SQLite file or postgresql://...\n"
              "  FACEGATE_LFW     Labeled Faces in the Wild, for eval (default ../shared/data/lfw)\n"
@@ -57,12 +60,6 @@ int cli_wants_help(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
   return 0;
-}
-
-const char *cli_models_dir(const char *flag) {
-  if (flag && *flag) return flag;
-  const char *e = getenv("FACEGATE_MODELS");
-  return e && *e ? e : "var/models";
 }
 
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i) {
@@ -95,7 +92,24 @@ void cli_json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+#ifndef FG_VERSION
+#define FG_VERSION "unknown"
+#endif
+
+/* facegate --version: the version, and where the shipped files were found. */
+static int version(void) {
+  int found;
+  const char *root = cli_home_root(&found);
+  printf("facegate %s\n", FG_VERSION);
+  printf("home    %s%s\n", root, found ? "" : " (not found: set FACEGATE_HOME)");
+  printf("models  %s\n", cli_models_dir(NULL));
+  printf("calibration %s, %s\n", cli_calibration_fmr(), cli_calibration_fpir());
+  printf("console %s\n", cli_web_dir());
+  return found ? EXIT_OK : EXIT_FAIL;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) return version();
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? EXIT_USAGE : EXIT_OK;
