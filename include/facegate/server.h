@@ -53,6 +53,12 @@ extern "C" {
 #define FG_ROLE_ANY 0x1fu
 #define FG_ROLE_COUNT 5
 
+/* The API's problem document (RFC 9457) for a library error code:
+ * {type, title, status, detail, code}, code the FG_E* name and status the
+ * HTTP status the service answers it with; the command line prints the same
+ * document for a failure under --json. NULL: out of memory. */
+json_t *fg_problem_json(int code, const char *detail);
+
 /* "gate", "officer", "supervisor", "auditor", "admin" for one bit; NULL otherwise. */
 const char *fg_role_name(unsigned role);
 /* The bit for a role name; FG_EINVAL (and *role untouched) for anything else. */

@@ -27,7 +27,7 @@ typedef struct cli_border {
   "                    (default $FACEGATE_DATA or var/data)\n"                              \
   "  --store TARGET    the store: a SQLite file or postgresql://... (default\n"             \
   "                    $FACEGATE_STORE or DIR/facegate.db; docs/deployment.md)\n"           \
-  "  --config FILE     policy file (default: built-in policy, docs/policy.md)\n"          \
+  "  --config FILE     policy file (default: built-in policy; docs/border.md, Policy)\n"  \
   "  --as NAME         who is acting, for the audit log (default $USER)\n"                \
   "  --site CODE       this installation's port of entry, e.g. LHR (default XXX)\n"       \
   "  --models-dir DIR  models (default $FACEGATE_MODELS or facegate's home)\n"          \

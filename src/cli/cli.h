@@ -26,6 +26,24 @@ const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);
 /* An integer in lo..hi, or a "CMD: WHAT must be an integer in lo..hi" message and
  * exit with EXIT_USAGE. */
 long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, long hi);
+/* The --json convention (json_out.c): cli_json_begin/cli_json_end around a
+ * command (main.c) make what it prints on stdout one compact JSON document,
+ * or a problem document for a failure; cli_json_end returns the exit code.
+ * cli_json_error_code records the library's FG_E* code behind a failure;
+ * cli_exit ends the process through cli_json_end; cli_json_print writes one
+ * value compactly with shortest round-trip numbers. */
+struct json_t;
+void cli_json_begin(int argc, char **argv);
+int cli_json_end(int rc);
+void cli_json_error_code(int code);
+/* e's message, its code recorded for the problem (cli_json_error_code). */
+struct fg_error;
+const char *cli_errmsg(const struct fg_error *e);
+_Noreturn void cli_exit(int rc);
+void cli_json_print(FILE *f, const struct json_t *j);
+/* A JSON document as text for a person: "key: value" lines, nested ones
+ * indented, lists of values on one line, long strings (images) summarised. */
+void cli_print_text(const struct json_t *j);
 /* Print a JSON string literal (escaped) to f. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -70,7 +70,7 @@ static int load_session(const char *dir, const char *file, fg_model **m, fg_sess
   fg_error e = {0};
   snprintf(path, sizeof path, "%s/%s", dir, file);
   if (fg_model_load_file(path, NULL, m, &e) || fg_session_create(*m, NULL, s, &e)) {
-    fprintf(stderr, "facegate demo: %s\n", e.msg);
+    fprintf(stderr, "facegate demo: %s\n", cli_errmsg(&e));
     return -1;
   }
   return 0;
@@ -98,7 +98,7 @@ int cmd_demo(int argc, char **argv) {
   int rc = EXIT_FAIL;
   float *det_in = NULL, *scores = NULL, *boxes = NULL;
   box *faces = NULL;
-  if (fg_image_decode_file(photo, NULL, &img, &e)) { fprintf(stderr, "facegate demo: %s: %s\n", photo, e.msg); return EXIT_FAIL; }
+  if (fg_image_decode_file(photo, NULL, &img, &e)) { fprintf(stderr, "facegate demo: %s\n", cli_errmsg(&e)); return EXIT_FAIL; }
   printf("photo: %s (%dx%d)\n", photo, img.width, img.height);
   const char *files[4] = {"fr_detect.onnx", "fr_landmark.onnx", "fr_feature.onnx", "fr_liveness.onnx"};
   for (int i = 0; i < 4; i++)
@@ -200,7 +200,7 @@ int cmd_demo(int argc, char **argv) {
   goto done;
 img_err:
 nn_err:
-  fprintf(stderr, "facegate demo: %s\n", e.msg);
+  fprintf(stderr, "facegate demo: %s\n", cli_errmsg(&e));
 done:
   fg_image_release(&img);
   fg_image_release(&tmp);

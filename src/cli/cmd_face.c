@@ -40,7 +40,7 @@ typedef struct common_opts {
 static const char *need_val(int argc, char **argv, int *i) {
   if (*i + 1 >= argc) {
     fprintf(stderr, "facegate: option %s needs a value\n", argv[*i]);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return argv[++*i];
 }
@@ -51,7 +51,7 @@ static double num_arg(const char *s, const char *what, double lo, double hi) {
   double v = strtod(s, &e);
   if (*e || e == s || errno || !(v >= lo && v <= hi)) {
     fprintf(stderr, "facegate: %s must be a number in [%g, %g] (got '%s')\n", what, lo, hi, s);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return v;
 }
@@ -98,7 +98,7 @@ static fg_face_engine *make_engine(const char *cmd, common_opts *c) {
   fg_face_engine *fe;
   fg_error e = {0};
   if (fg_face_engine_create(&c->fo, &fe, &e)) {
-    fprintf(stderr, "facegate %s: %s\n", cmd, e.msg);
+    fprintf(stderr, "facegate %s: %s\n", cmd, cli_errmsg(&e));
     return NULL;
   }
   return fe;
@@ -235,11 +235,11 @@ int cmd_detect(int argc, char **argv) {
   int rc = EXIT_FAIL;
   if (!det) goto done;
   if (fg_image_decode_file(img_path, NULL, &img, &e)) {
-    fprintf(stderr, "facegate detect: %s\n", e.msg);
+    fprintf(stderr, "facegate detect: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (fg_face_detect(fe, &img, det, &e)) {
-    fprintf(stderr, "facegate detect: %s\n", e.msg);
+    fprintf(stderr, "facegate detect: %s\n", cli_errmsg(&e));
     goto done;
   }
   int sel = fg_face_select(det, img.width, img.height);
@@ -276,7 +276,7 @@ int cmd_detect(int argc, char **argv) {
       free(r);
     }
     if (fg_image_write_png(draw, &img, &e)) {
-      fprintf(stderr, "facegate detect: %s\n", e.msg);
+      fprintf(stderr, "facegate detect: %s\n", cli_errmsg(&e));
       goto done;
     }
   }
@@ -383,7 +383,7 @@ static int time_pipeline(fg_face_engine *fe, const char *path, int n, int json) 
   rc = 0;
   goto out;
 fail:
-  fprintf(stderr, "facegate quality: %s\n", e.msg);
+  fprintf(stderr, "facegate quality: %s\n", cli_errmsg(&e));
 out:
   fclose(f);
   free(buf);
@@ -430,7 +430,7 @@ int cmd_quality(int argc, char **argv) {
   int rc = EXIT_FAIL;
   if (!r) goto done;
   if (fg_face_process_file(fe, img_path, NULL, r, &e)) {
-    fprintf(stderr, "facegate quality: %s\n", e.msg);
+    fprintf(stderr, "facegate quality: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (repeat && time_pipeline(fe, img_path, repeat, c.json)) goto done;
@@ -521,7 +521,8 @@ int cmd_embed(int argc, char **argv) {
     else if (!img_path) img_path = argv[i];
     else return fprintf(stderr, "facegate embed: one image at a time\n"), EXIT_USAGE;
   }
-  if (!img_path || !out) return fprintf(stderr, "usage: facegate embed IMG -o FILE [--fp16] [--save-aligned DIR]\n"), EXIT_USAGE;
+  if (!img_path) return fprintf(stderr, "usage: facegate embed IMG -o FILE [--fp16] [--save-aligned DIR]\n"), EXIT_USAGE;
+  if (!out) return fprintf(stderr, "facegate embed: where should the template go? -o FILE is required\n"), EXIT_USAGE;
   fg_face_engine *fe = make_engine("embed", &c);
   if (!fe) return EXIT_FAIL;
   fg_face_result *r = malloc(sizeof *r);
@@ -531,11 +532,11 @@ int cmd_embed(int argc, char **argv) {
   uint8_t *buf = NULL;
   if (!r) goto done;
   if (fg_face_process_file(fe, img_path, NULL, r, &e)) {
-    fprintf(stderr, "facegate embed: %s\n", e.msg);
+    fprintf(stderr, "facegate embed: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (aligned_dir && fg_face_engine_aligned(fe) && save_aligned(aligned_dir, img_path, fg_face_engine_aligned(fe), &e)) {
-    fprintf(stderr, "facegate embed: %s\n", e.msg);
+    fprintf(stderr, "facegate embed: %s\n", cli_errmsg(&e));
     goto done;
   }
   int write = r->status == FG_FACE_OK || (r->status == FG_FACE_LOW_QUALITY && force);
@@ -547,7 +548,7 @@ int cmd_embed(int argc, char **argv) {
     size_t cap = fg_template_encoded_size(r->dim, ty);
     if (!(buf = malloc(cap)) || fg_template_init(&t, r->embedding, r->dim, id, &e) ||
         fg_template_encode(&t, ty, buf, cap, &len, &e) || write_file(out, buf, len, &e)) {
-      fprintf(stderr, "facegate embed: %s\n", buf ? e.msg : "out of memory");
+      fprintf(stderr, "facegate embed: %s\n", buf ? cli_errmsg(&e) : "out of memory");
       goto done;
     }
   }
@@ -610,13 +611,13 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
     size_t n = g ? fread(buf, 1, sizeof buf, g) : 0;
     if (g) fclose(g);
     if (fg_template_decode(buf, n, NULL, &s->t, &e))
-      return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, e.msg), -1;
+      return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, cli_errmsg(&e)), -1;
     return 0;
   }
   s->kind = fg_image_sniff((const uint8_t *)magic, got) == FG_IMAGE_FORMAT_DG2 ? "dg2" : "image";
   if (!*fe && !(*fe = make_engine(cmd, c))) return -1;
   if (fg_face_process_file(*fe, s->path, NULL, r, &e))
-    return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, e.msg), -1;
+    return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, cli_errmsg(&e)), -1;
   s->status = r->status;
   s->quality = r->quality.score;
   s->reasons = r->quality.reasons;
@@ -626,7 +627,7 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
   uint8_t id[8];
   fg_face_engine_model_id(*fe, id);
   if (fg_template_init(&s->t, r->embedding, r->dim, id, &e))
-    return fprintf(stderr, "facegate %s: %s\n", cmd, e.msg), -1;
+    return fprintf(stderr, "facegate %s: %s\n", cmd, cli_errmsg(&e)), -1;
   return 0;
 }
 
@@ -711,7 +712,7 @@ int cmd_compare(int argc, char **argv) {
   int fta = s[0].status != FG_FACE_OK || s[1].status != FG_FACE_OK;
   float score = NAN;
   if (!fta && fg_template_compare(&s[0].t, &s[1].t, &score, &e)) {
-    fprintf(stderr, "facegate compare: %s\n", e.msg);
+    fprintf(stderr, "facegate compare: %s\n", cli_errmsg(&e));
     goto done;
   }
   int match = !fta && score >= thr;
@@ -1036,7 +1037,7 @@ int cmd_devset(int argc, char **argv) {
       if (pass == 1 && !failed[i]) continue;
       if (pass == 0) {
         if (fg_face_process_file(fe, list[i].path, NULL, r, &e)) {
-          fprintf(stderr, "facegate devset: %s\n", e.msg);
+          fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
           goto done;
         }
         if (r->status == FG_FACE_NO_FACE) {
@@ -1060,7 +1061,7 @@ int cmd_devset(int argc, char **argv) {
           int total = r->det.total;
           if (fg_image_decode_file(list[i].path, NULL, &img, &e) || fg_face_process_box(fe, &img, &b, r, &e)) {
             fg_image_release(&img);
-            fprintf(stderr, "facegate devset: %s\n", e.msg);
+            fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
             goto done;
           }
           fg_image_release(&img);
@@ -1071,7 +1072,7 @@ int cmd_devset(int argc, char **argv) {
         fg_image img = {0};
         if (fg_image_decode_file(list[i].path, NULL, &img, &e) || fg_face_process_box(fe, &img, &mbox, r, &e)) {
           fg_image_release(&img);
-          fprintf(stderr, "facegate devset: %s\n", e.msg);
+          fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
           goto done;
         }
         fg_image_release(&img);

@@ -129,9 +129,7 @@ static void referral_list_text(const json_t *out, void *ctx) {
 
 static void referral_text(const json_t *out, void *ctx) {
   (void)ctx;
-  char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  if (s) puts(s);
-  free(s);
+  cli_print_text(out);
 }
 
 int cmd_referral(int argc, char **argv) {
@@ -356,7 +354,9 @@ static void report_text(const json_t *out, void *ctx) {
 
 int cmd_report(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
-    printf("usage: facegate report --date YYYY-MM-DD [--at-port P] [--plot FILE.png] [--json]\n\n"
+    printf("usage: facegate report [--date YYYY-MM-DD] [--port P] [--plot FILE.png] [--json]\n\n"
+           "--date: the day (UTC; default today); --port: one port of entry's figures\n"
+           "(default all ports; --at-port is the same).\n\n"
            "The day's figures (UTC): encounters by outcome, capture rate, failure-to-\n"
            "acquire rate (FTAR), match rate, referrals by reason, opt-outs, watchlist\n"
            "hits, median transaction time, with their ISO/IEC 19795-1 names, and the\n"
@@ -369,11 +369,16 @@ int cmd_report(int argc, char **argv) {
   const char *pos[1];
   int np, ex = parse(&o, argc, argv, report_opt, &c, pos, 0, &np);
   if (ex != EXIT_OK) return ex;
+  char today[16];
   if (!c.date) {
-    fprintf(stderr, "%s: --date YYYY-MM-DD is required\n", o.cmd);
-    return EXIT_USAGE;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    c.date = today;
   }
   cli_parse_time(o.cmd, c.date, "--date");
+  if (!c.port && o.port) c.port = o.port; /* the site's report is its port's figures */
   return run(&o, "reporting", report_fn, report_text, &c, NULL);
 }
 
@@ -485,16 +490,17 @@ int cmd_policy(int argc, char **argv) {
            "       facegate policy check FILE\n\n"
            "show prints the policy in force (the defaults, or --config over them);\n"
            "check reads a policy file and says what is wrong with it, if anything.\n"
-           "The format and every default: docs/policy.md.\n");
+           "The format and every default: docs/border.md, section Policy.\n");
     return sub ? EXIT_OK : EXIT_USAGE;
   }
   fg_policy p;
   fg_policy_defaults(&p);
   fg_error e;
   const char *file = NULL;
+  int json = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--config")) file = cli_arg_val("facegate policy", argc, argv, &i);
-    else if (!strcmp(argv[i], "--json")) continue;
+    else if (!strcmp(argv[i], "--json")) json = 1;
     else if (!strcmp(sub, "check") && !file) file = argv[i];
     else {
       fprintf(stderr, "facegate policy %s: unexpected argument '%s'\n", sub, argv[i]);
@@ -510,10 +516,18 @@ int cmd_policy(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (file && fg_policy_load(file, &p, &e) != FG_OK) {
-    fprintf(stderr, "facegate policy %s: %s\n", sub, e.msg);
+    fprintf(stderr, "facegate policy %s: %s\n", sub, cli_errmsg(&e));
     return EXIT_FAIL;
   }
-  if (!strcmp(sub, "check")) printf("%s: a valid policy\n", file);
-  else cli_print_json(fg_policy_to_json(&p));
+  if (!strcmp(sub, "check")) {
+    if (json) printf("{\"file\": "), cli_json_str(stdout, file), printf(", \"valid\": true}\n");
+    else printf("%s: a valid policy\n", file);
+  } else if (json) {
+    cli_print_json(fg_policy_to_json(&p));
+  } else {
+    json_t *j = fg_policy_to_json(&p);
+    cli_print_text(j);
+    json_decref(j);
+  }
   return EXIT_OK;
 }

@@ -203,7 +203,7 @@ static int run_pass(work *w, int threads, const char *label) {
   for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
   cli_progress_finish(&prog);
   if (atomic_load(&w->failed)) {
-    fprintf(stderr, CMD ": %s\n", w->err.msg[0] ? w->err.msg : "out of memory");
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&w->err)[0] ? cli_errmsg(&w->err) : "out of memory");
     return -1;
   }
   return 0;
@@ -567,7 +567,7 @@ int cmd_eval_condition(int argc, char **argv) {
   if (!r) goto done;
   if (fg_face_engine_create(&o, &fe, &e) || fg_image_decode_file(img_path, NULL, &img, &e) ||
       fg_face_process(fe, &img, r, &e)) {
-    fprintf(stderr, "facegate eval condition: %s\n", e.msg);
+    fprintf(stderr, "facegate eval condition: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (r->status == FG_FACE_NO_FACE) {
@@ -578,7 +578,7 @@ int cmd_eval_condition(int argc, char **argv) {
   fg_condition_face f = {{r->box.x0, r->box.y0, r->box.x1, r->box.y1}, {0}};
   memcpy(f.points, r->points, sizeof f.points);
   if (fg_condition_apply(c, &img, &f, seed, &cimg, &e) || fg_image_write_png(out, &cimg, &e)) {
-    fprintf(stderr, "facegate eval condition: %s\n", e.msg);
+    fprintf(stderr, "facegate eval condition: %s\n", cli_errmsg(&e));
     goto done;
   }
   printf("%s: %s (%s), %dx%d -> %s\n", img_path, c->name, c->what, cimg.width, cimg.height, out);
@@ -724,17 +724,17 @@ int cmd_eval_robustness(int argc, char **argv) {
   if (!cal_path) cal_path = cli_calibration_fmr();
   if (fg_calibration_load(cal_path, &cal, &e) || fg_calibration_threshold(&cal, 1e-3, &thr[0], &e) ||
       fg_calibration_threshold(&cal, 1e-4, &thr[1], &e)) {
-    fprintf(stderr, CMD ": %s\n", e.msg);
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
     goto out;
   }
   if (fg_lfw_pairs_load(pairs_path, &pairs, &e)) {
-    fprintf(stderr, CMD ": %s\n", e.msg);
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
     goto out;
   }
   const fg_lfw_images *set = &pairs.images;
   if (dev) {
     if (fg_lfw_images_scan(images_dir, &all, &e) || fg_lfw_devset(&all, &pairs, per, &devset, &e)) {
-      fprintf(stderr, CMD ": %s\n", e.msg);
+      fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
       goto out;
     }
     set = &devset;
@@ -763,7 +763,7 @@ int cmd_eval_robustness(int argc, char **argv) {
   if (lm_light_norm >= 0) o.lm_light_norm = lm_light_norm;
   for (int t = 0; t < threads; t++)
     if (fg_face_engine_create(&o, &engines[t], &e)) {
-      fprintf(stderr, CMD ": %s\n", e.msg);
+      fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
       goto out;
     }
   w.set = set, w.images_dir = images_dir, w.engines = engines, w.dim = fg_face_engine_dim(engines[0]);

@@ -129,7 +129,7 @@ int cmd_serve(int argc, char **argv) {
   fg_error e;
   int rc = fg_server_create(&o, &s, &e);
   if (rc != FG_OK) {
-    fprintf(stderr, CMD ": %s\n", e.msg);
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
     return rc == FG_EPERM || rc == FG_EINVAL ? EXIT_USAGE : EXIT_FAIL;
   }
   const char *listen = o.listen;

@@ -65,7 +65,7 @@ int cli_wants_help(int argc, char **argv) {
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i) {
   if (*i + 1 >= argc) {
     fprintf(stderr, "%s: option %s needs a value\n", cmd, argv[*i]);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return argv[++*i];
 }
@@ -76,7 +76,7 @@ long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, l
   long v = strtol(s, &e, 10);
   if (errno || e == s || *e || v < lo || v > hi) {
     fprintf(stderr, "%s: %s must be an integer in %ld..%ld (got '%s')\n", cmd, what, lo, hi, s);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return v;
 }
@@ -115,7 +115,10 @@ int main(int argc, char **argv) {
     return argc < 2 ? EXIT_USAGE : EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    if (!strcmp(argv[1], commands[i].name)) {
+      cli_json_begin(argc - 1, argv + 1);
+      return cli_json_end(commands[i].fn(argc - 1, argv + 1));
+    }
   fprintf(stderr, "facegate: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return EXIT_USAGE;
