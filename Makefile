@@ -13,7 +13,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -pthread \
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread \
               -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
 
@@ -28,6 +28,9 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# The security suite (tests/security/): attacks on a real `facegate serve`.
+SEC_SRC := $(wildcard tests/security/test_*.c)
+SEC_BIN := $(SEC_SRC:tests/security/%.c=$(BUILD)/tests/security/%)
 
 .PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models bench-peak run run-check demo install clean distclean
 .DEFAULT_GOAL := all
@@ -42,11 +45,19 @@ $(GEN_C) $(GEN_H): $(ONNX_PROTO)
 	cp $(ONNX_PROTO) $(BUILD)/gen/onnx.proto
 	cd $(BUILD)/gen && protoc-c --c_out=. onnx.proto
 
-$(BUILD)/obj/gen/onnx.pb-c.o: $(GEN_C)
+# Objects are rebuilt when the compiler flags change, not only their sources.
+FLAGS_STAMP := $(BUILD)/cflags.stamp
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/obj/gen/onnx.pb-c.o: $(GEN_C) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(GEN_H)
+$(BUILD)/obj/%.o: %.c $(GEN_H) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -64,6 +75,13 @@ $(BUILD)/obj/src/cli/main.o: ALL_CFLAGS += -DFG_VERSION='"$(VERSION)"'
 $(BUILD)/facegate: $(CLI_OBJ) $(BUILD)/libfacegate.a
 	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libfacegate.a $(LDLIBS)
 
+# The command line linked against the shared library instead of the archive:
+# it must need nothing the public headers do not export (tests/check_exports.sh).
+$(BUILD)/tests/facegate-shared: $(CLI_OBJ) $(BUILD)/libfacegate.so
+	@mkdir -p $(dir $@)
+	ln -sf libfacegate.so $(BUILD)/libfacegate.so.0
+	$(CC) -o $@ $(CLI_OBJ) -L$(BUILD) -l:libfacegate.so -Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
+
 $(BUILD)/facegate.pc: facegate.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
@@ -71,6 +89,10 @@ $(BUILD)/facegate.pc: facegate.pc.in
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.h $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/tests/security/%: tests/security/%.c tests/security/sec.h tests/testutil.h tests/teststore.h $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka libcurl)
 
 # The HTTP service: docs/openapi.json is built into the library (.incbin in
 # src/server/openapi.c), and test_server uses libcurl as its HTTP client.
@@ -87,12 +109,12 @@ $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 # test (tests/failover/run, its own primary and standby). The closing line
 # counts both runs (tests/run.sh --total).
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
-                 test_records test_border_e2e test_border_crash test_server test_cluster)
-unit: all $(TEST_BIN)
+                 test_records test_border_e2e test_border_crash test_server test_cluster) $(SEC_BIN)
+unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
-	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) tests/browser/run.sh \
-	  tests/cli_gallery.sh tests/cli_json.sh tests/install_check.sh tests/run_service_check.sh; \
+	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) $(SEC_BIN) tests/browser/run.sh \
+	  tests/cli_gallery.sh tests/cli_json.sh tests/install_check.sh tests/check_exports.sh tests/run_service_check.sh; \
 	BROWSER_OUT=$(BUILD)/browser-postgresql TESTS_LABEL=postgresql tests/pg/with-postgres -- \
 	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh tests/failover/run; \
 	tests/run.sh --total $$tally sqlite postgresql
@@ -108,10 +130,10 @@ check-asan: setup
 
 # The tests that use a store run a second time on PostgreSQL (tests/pg/with-postgres).
 unit-asan: LDLIBS += -fsanitize=address,undefined
-unit-asan: all $(TEST_BIN)
+unit-asan: all $(TEST_BIN) $(SEC_BIN)
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(BUILD) TESTS_TALLY=$$tally; \
-	TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN); \
+	TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) $(SEC_BIN); \
 	TESTS_LABEL=postgresql tests/pg/with-postgres -- tests/run.sh $(STORE_TESTS); \
 	tests/run.sh --total $$tally sqlite postgresql
 

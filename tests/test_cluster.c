@@ -90,11 +90,13 @@ static int64_t stage(fg_border *b, const char *flight, const char *port, const c
   int64_t manifest = json_integer_value(json_object_get(rep, "manifest_id"));
   json_decref(rep);
   /* Enrol the synthetic template as the import would have, and say so. */
-  char sql[160];
-  snprintf(sql, sizeof sql,
-           "SELECT p.traveller_id FROM passengers p JOIN documents d ON d.id = p.document_id"
-           " WHERE p.manifest_id = %lld AND d.doc_number = '%s'", (long long)manifest, doc);
-  int64_t traveller = ts_raw_int(t.target, sql);
+  /* Its holder (document numbers are sealed: the library finds them). */
+  fg_traveller_query tq = {.document = doc};
+  json_t *found = NULL;
+  assert_int_equal(fg_border_traveller_find(b, &SUP, &tq, &found, &e), FG_OK);
+  int64_t traveller = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
+  json_decref(found);
+  assert_true(traveller > 0);
   assert_int_equal(fg_store_begin(b->store, &e), FG_OK);
   int64_t photo, rev;
   fg_val ins[5] = {FG_V_INT(manifest), FG_V_INT(traveller), FG_V_TEXT("test"), FG_V_REAL(90.0),

@@ -164,10 +164,13 @@ static int stage_manifest(void) {
   }
   json_decref(report);
   if (manifest_id <= 0) manifest_id = sql_int("SELECT MAX(id) FROM manifests", 0);
-  for (int i = 0; i < NPAX; i++) {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT id FROM travellers WHERE surname = '%s'", PEOPLE[i]);
-    traveller[i] = sql_int(sql, 0);
+  for (int i = 0; i < NPAX; i++) { /* names are sealed: found through the library */
+    fg_actor who = {"test", "local", NULL};
+    fg_traveller_query q = {.surname = PEOPLE[i]};
+    json_t *found = NULL;
+    if (fg_border_traveller_find(border, &who, &q, &found, &e) != FG_OK) return FG_EIO;
+    traveller[i] = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
+    json_decref(found);
   }
   return FG_OK;
 }

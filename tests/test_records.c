@@ -464,17 +464,19 @@ static void test_referrals(void **state) {
   assert_string_equal(json_string_value(json_object_get(d, "status")), "confirmed");
   assert_string_equal(json_string_value(json_object_get(d, "officer")), OFFICER.name);
   int64_t cid = json_integer_value(json_object_get(d, "crossing_id"));
-  assert_true(cid > 0);
+  int64_t tid = json_integer_value(json_object_get(d, "traveller_id"));
+  assert_true(cid > 0 && tid > 0);
   assert_int_equal(json_array_size(json_object_get(d, "notes")), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(d, "notes"), 0), "note")),
+                      "passport checked by hand");
   json_decref(d);
   char sql[256];
   snprintf(sql, sizeof sql,
            "SELECT COUNT(*) FROM crossings WHERE id = %lld AND method = 'manual' AND officer = "
            "'Officer Smith' AND direction = 'entry'", (long long)cid);
   assert_int_equal(sql_int(f, sql), 1);
-  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM passengers p JOIN documents d ON"
-                              " d.id = p.document_id WHERE d.doc_number = 'C1000001'"
-                              " AND p.status = 'manual'"), 1);
+  assert_int_equal(ts_int(f->t.target, "SELECT COUNT(*) FROM passengers WHERE traveller_id = ?"
+                                        " AND status = 'manual'", tid), 1);
   ev = last_event(f, "referral.decide");
   assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "detail"), "decision")),
                       "confirm");
@@ -769,7 +771,12 @@ static void test_purge(void **state) {
   /* The audit event carries the same counts. */
   json_t *ev = last_event(f, "purge.run");
   assert_non_null(ev);
-  assert_true(json_equal(json_object_get(ev, "detail"), p));
+  json_t *counts = json_deep_copy(p);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(p, "flush"), "state")),
+                      ts_pg() ? "not_applicable" : "done");
+  json_object_del(counts, "flush"); /* after the commit that the event is part of */
+  assert_true(json_equal(json_object_get(ev, "detail"), counts));
+  json_decref(counts);
   json_decref(ev);
   json_decref(p);
   assert_int_equal(blobs(f, "capture_sealed", "category = 'citizen'"), 0);
@@ -800,7 +807,12 @@ static void test_purge(void **state) {
   /* Crossings by category. The foreign national never left: an overstayer
    * (admitted 90 days), whose records are kept 5 years, not 3. Another
    * foreign national came and left in time (recorded directly). */
-  int64_t other = sql_int(f, "SELECT traveller_id FROM documents WHERE doc_number = 'F2000002'");
+  /* Document numbers are sealed: the library finds the holder by its blind index. */
+  fg_traveller_query tq = {.document = "F2000002"};
+  json_t *found = NULL;
+  assert_int_equal(fg_border_traveller_find(f->b, &SUPERVISOR, &tq, &found, NULL), FG_OK);
+  int64_t other = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
+  json_decref(found);
   assert_true(other > 0);
   sql_exec(f, "INSERT INTO travellers(surname, category, created_at) VALUES('VISITOR', 'foreign', 0)");
   int64_t visitor = sql_int(f, "SELECT id FROM travellers WHERE surname = 'VISITOR'");
@@ -905,10 +917,26 @@ static void test_purge_flushes_after_a_blocked_checkpoint(void **state) {
   json_t *out = NULL;
   assert_int_equal(fg_border_purge(f->b, &SYSTEM, &out, NULL), FG_OK);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "captures"), "citizen")), 1);
+  /* It tried for a while, and says it could not finish. */
+  json_t *fl = json_object_get(out, "flush");
+  assert_string_equal(json_string_value(json_object_get(fl, "state")), "incomplete");
+  assert_true(json_integer_value(json_object_get(fl, "tries")) > 1);
   json_decref(out);
   assert_true(wal_size(f) > 0); /* the reader kept the checkpoint from truncating */
+  int fst = -1;
+  assert_int_equal(fg_border_retention_flush(f->b, &SYSTEM, f->now, &fst, NULL), FG_OK);
+  assert_int_equal(fst, FG_FLUSH_INCOMPLETE); /* still held */
   sqlite3_exec(reader, "COMMIT;", NULL, NULL, NULL);
   sqlite3_close(reader);
+  /* The reader gone, a retry completes it and the audit chain says so. */
+  assert_int_equal(fg_border_retention_flush(f->b, &SYSTEM, f->now, &fst, NULL), FG_OK);
+  assert_int_equal(fst, FG_FLUSH_DONE);
+  json_t *ev = last_event(f, "retention.flush");
+  assert_non_null(ev);
+  json_decref(ev);
+  /* That event went to the log: truncate it again before the next check. */
+  assert_int_equal(fg_border_retention_flush(f->b, &SYSTEM, 0, &fst, NULL), FG_OK);
+  assert_int_equal(wal_size(f), 0);
 
   /* Nothing new is due, but the copies left in the WAL must go now. */
   f->now += HOUR;
@@ -920,10 +948,14 @@ static void test_purge_flushes_after_a_blocked_checkpoint(void **state) {
 
 /* ---- key rotation ---------------------------------------------------------------------------- */
 
-static const char *const SEALED[][2] = {
-    {"photos", "image_sealed"},           {"photos", "template_sealed"},
-    {"encounters", "capture_sealed"},     {"encounters", "template_sealed"},
-    {"watchlist_templates", "image_sealed"}, {"watchlist_templates", "template_sealed"}};
+/* Every sealed column: table, column, the id the seal is bound to. */
+static const char *const SEALED[][3] = {
+    {"photos", "image_sealed", "id"},       {"photos", "template_sealed", "id"},
+    {"encounters", "capture_sealed", "id"}, {"encounters", "template_sealed", "id"},
+    {"watchlist_templates", "image_sealed", "id"}, {"watchlist_templates", "template_sealed", "id"},
+    {"encounter_keys", "result_sealed", "encounter_id"},
+    {"travellers", "person_sealed", "id"},  {"documents", "document_sealed", "id"},
+    {"watchlist", "entry_sealed", "id"},    {"referral_notes", "note_sealed", "id"}};
 
 /* Every sealed blob opens with kr and names key `kid`; returns how many. */
 typedef struct blob_check {
@@ -955,8 +987,8 @@ static int64_t check_blobs(fx *f, const fg_keyring *kr, uint32_t kid) {
   int64_t total = 0;
   for (size_t i = 0; i < sizeof SEALED / sizeof *SEALED; i++) {
     char sql[200];
-    snprintf(sql, sizeof sql, "SELECT id, %s FROM %s WHERE %s IS NOT NULL", SEALED[i][1],
-             SEALED[i][0], SEALED[i][1]);
+    snprintf(sql, sizeof sql, "SELECT %s, %s FROM %s WHERE %s IS NOT NULL", SEALED[i][2],
+             SEALED[i][1], SEALED[i][0], SEALED[i][1]);
     blob_check bc = {kr, kid, SEALED[i][0], SEALED[i][1]};
     total += ts_rows(f->t.target, sql, 0, check_blob, &bc);
   }
@@ -1143,7 +1175,12 @@ static void test_report(void **state) {
   assert_string_equal(anchor, want);
   json_t *v = NULL;
   assert_int_equal(fg_border_audit_verify(f->b, &AUDITOR, anchor, &v, NULL), FG_OK);
-  assert_true(json_is_true(json_object_get(v, "ok")));
+  assert_true(json_is_true(json_object_get(v, "chain_ok")));
+  /* This test wrote its encounters behind facegate's back: the records do not
+   * reconcile, and verification names them (tests/security/test_sec_audit.c
+   * has the attacks). */
+  assert_false(json_is_true(json_object_get(v, "ok")));
+  assert_true(json_integer_value(json_object_get(json_object_get(v, "records"), "problem_count")) >= 10);
   json_decref(v);
 
   /* The chart. */

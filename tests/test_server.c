@@ -209,7 +209,9 @@ static void server_options(fg_server_options *o) {
   o->web_dir = web_dir;
   o->threads = 2;
   o->purge_interval = 0;
-  o->auth_fail_limit = 1000000; /* the matrix makes many bad attempts; rate limits have their own server */
+  /* the matrix makes many bad attempts; rate limits have their own server */
+  o->auth_fail_limit = o->auth_fail_global = o->perm_fail_limit = 1000000;
+  o->denial_audit_interval = 1; /* denials reach the audit chain within a second or two */
   o->border.data_dir = T.dir;
   o->border.store = ts_store_opt(&T);
   o->border.store_flags = FG_STORE_NOSYNC;
@@ -439,11 +441,16 @@ static void test_route_role_matrix(void **state) {
   assert_string_equal(json_string_value(json_object_get(j, "role")), "officer");
   json_decref(j);
   resp_free(&r);
-  /* denials are audited */
-  get("/v1/audit?limit=1000", token_of("auditor"), &r);
-  assert_int_equal(r.status, 200);
-  assert_non_null(strstr(r.body, "auth.denied"));
-  resp_free(&r);
+  /* denials are audited (counted per source, written when the interval ends) */
+  int seen = 0;
+  for (int i = 0; i < 50 && !seen; i++) {
+    get("/v1/audit?limit=1000", token_of("auditor"), &r);
+    assert_int_equal(r.status, 200);
+    seen = strstr(r.body, "auth.denied") != NULL;
+    resp_free(&r);
+    if (!seen) usleep(100 * 1000);
+  }
+  assert_true(seen);
 }
 
 /* ---- the queue's summary: not audited, unlike the list -------------------------------- */
@@ -538,7 +545,7 @@ static void test_referral_summary(void **state) {
   resp_free(&r);
   post_json("/v1/referrals/summary", token_of("officer"), "{}", &r);
   assert_problem(&r, 405, "FG_EUNSUPPORTED");
-  assert_string_equal(r.allow, "GET");
+  assert_string_equal(r.allow, "GET, HEAD");
   resp_free(&r);
   get("/v1/referrals/summary", token_of("supervisor"), &r);
   assert_int_equal(r.status, 200);
@@ -703,10 +710,11 @@ static void test_rate_limit(void **state) {
   assert_problem(&r, 429, "FG_ELIMIT");
   assert_true(atoi(r.retry_after) > 0 && atoi(r.retry_after) <= 60);
   resp_free(&r);
-  /* a good token from the same address waits too; public routes do not */
+  /* a good token from the same address is never refused for others' failures
+   * (tests/security/test_sec_http.c has the rest); public routes are not limited */
   q.token = token_of("officer");
   http(&q, &r);
-  assert_int_equal(r.status, 429);
+  assert_int_equal(r.status, 200);
   resp_free(&r);
   q = (req){.method = "GET", .path = "/healthz", .port = p2};
   http(&q, &r);
@@ -898,10 +906,12 @@ static void test_flight_encounter_multipart(void **state) {
   if (r.status != 201) print_error("encounter: %ld %.500s\n", r.status, r.body ? r.body : "");
   assert_int_equal(r.status, 201);
   json_t *j = body_json(&r);
-  assert_string_equal(json_string_value(json_object_get(j, "outcome")), "MATCHED");
+  /* The gate's view: the action, nothing about the traveller (docs/api.md). */
   assert_string_equal(json_string_value(json_object_get(j, "gate_action")), "proceed");
-  assert_non_null(strstr(json_string_value(json_object_get(j, "traveller_name")), "Tony_Blair"));
-  assert_true(json_integer_value(json_object_get(j, "crossing_id")) > 0);
+  assert_true(json_integer_value(json_object_get(j, "encounter_id")) > 0);
+  assert_null(json_object_get(j, "traveller_name"));
+  assert_null(json_object_get(j, "outcome"));
+  assert_null(json_object_get(j, "score"));
   json_decref(j);
   resp_free(&r);
   /* the same capture as JSON with base64 */
@@ -916,7 +926,7 @@ static void test_flight_encounter_multipart(void **state) {
   post_json("/v1/encounters", token_of("gate"), text, &r);
   assert_int_equal(r.status, 201);
   j = body_json(&r);
-  assert_string_equal(json_string_value(json_object_get(j, "outcome")), "MATCHED");
+  assert_string_equal(json_string_value(json_object_get(j, "gate_action")), "proceed");
   json_decref(j);
   resp_free(&r);
   free(text);
@@ -984,7 +994,7 @@ static void test_shutdown_finishes_inflight(void **state) {
   if (f.r.status != 201) print_error("in-flight encounter: %ld (%s)\n", f.r.status, curl_easy_strerror(f.r.cc));
   assert_int_equal(f.r.status, 201);
   json_t *j = body_json(&f.r);
-  assert_string_equal(json_string_value(json_object_get(j, "outcome")), "MATCHED");
+  assert_string_equal(json_string_value(json_object_get(j, "gate_action")), "proceed");
   assert_true(json_integer_value(json_object_get(j, "encounter_id")) > 0);
   json_decref(j);
   resp_free(&f.r);

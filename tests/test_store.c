@@ -124,6 +124,21 @@ static void test_refusals(void **state) {
   ts_make(&t, "refuse");
   fg_store *st = open_ok(t.target);
   fg_store_close(st);
+  /* Its file is the owner's alone, whatever the umask; one that group or
+   * others may read is refused, as a readable key file is. */
+  if (!ts_pg()) {
+    struct stat sb;
+    assert_int_equal(stat(t.target, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", t.target);
+    if (stat(wal, &sb) == 0) assert_int_equal(sb.st_mode & 0777, 0600);
+    chmod(t.target, 0644);
+    fg_error pe = {0};
+    assert_int_equal(fg_store_open(t.target, 0, &st, &pe), FG_EPERM);
+    assert_non_null(strstr(pe.msg, "chmod 600"));
+    chmod(t.target, 0600);
+  }
   /* A newer facegate wrote this store. */
   ts_raw(t.target, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
   fg_error e = {0};
@@ -135,8 +150,8 @@ static void test_refusals(void **state) {
 
   /* Somebody else's database: refused, read-only or not, and left as it was. */
   ts_make(&t, "other");
-  if (!ts_pg()) ts_raw(t.target, "CREATE TABLE people (name TEXT)");
-  else ts_raw(t.target, "CREATE TABLE people (name TEXT)");
+  ts_raw(t.target, "CREATE TABLE people (name TEXT)");
+  if (!ts_pg()) chmod(t.target, 0600); /* a readable one is refused before anything else */
   assert_int_equal(fg_store_open(t.target, FG_STORE_READONLY, &st, &e), FG_EFORMAT);
   assert_int_equal(fg_store_open(t.target, 0, &st, &e), FG_EFORMAT);
   assert_non_null(strstr(e.msg, "not a facegate database"));
@@ -151,6 +166,7 @@ static void test_refusals(void **state) {
     assert_non_null(f);
     for (int i = 0; i < 200; i++) fputs("this is not a database, only some text\n", f);
     fclose(f);
+    chmod(t.target, 0600);
     assert_int_equal(fg_store_open(t.target, 0, &st, &e), FG_EFORMAT);
     assert_null(st);
     assert_int_equal(fg_store_open(t.target, FG_STORE_READONLY, &st, &e), FG_EFORMAT);

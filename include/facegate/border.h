@@ -49,6 +49,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_border fg_border;
 
@@ -113,6 +114,10 @@ typedef struct fg_border_options {
   const char *policy_file;  /* NULL: the defaults */
   const char *calibration;  /* NULL: data/calibration/fr_feature.json */
   const char *fpir_calibration; /* NULL: FG_FPIR_CALIBRATION_DEFAULT */
+  int require_calibration;  /* 1: opening fails (FG_ENOTFOUND / FG_EFORMAT naming the
+                               file) unless both calibrations load, so that a server
+                               refuses to start rather than fail every encounter; 0:
+                               commands that never match (records, audit) open without */
   const char *port;         /* this installation's port code; default "XXX" */
   unsigned store_flags;     /* FG_STORE_* (facegate/store.h) */
   fg_face_options face;     /* models and pipeline */
@@ -253,6 +258,30 @@ int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_re
                         fg_encounter_result *r, fg_error *err);
 json_t *fg_encounter_result_json(const fg_encounter_result *r);
 
+/* What a gate may be told, for the same result: the gate shows the traveller
+ * an action and, for a retake, what to correct, nothing else (a name, a
+ * watchlist hit, a referral's reason, a score or an outcome are a tip-off at
+ * an unattended gate; the officer's console has them):
+ *
+ *   {"encounter_id": 42, "gate_action": "proceed" | "retry" | "see_officer",
+ *    "retry_reasons": ["face_too_small", ...],   (gate_action "retry" only)
+ *    "tries": 2,                                  (gate_action "retry" only)
+ *    "replayed": false}
+ *
+ * An opt-out is told only {"gate_action": "see_officer"}, the same whether
+ * or not it was accepted, on a retry too (fg_border_opt_out_refusal), so a
+ * gate cannot learn whether a document is on the flight or its holder's
+ * category. The service answers gates with this; a replayed result (an
+ * idempotency key's first outcome) goes through the same function. */
+json_t *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out);
+
+/* After fg_border_encounter failed for an opt-out: why, when the reason is
+ * the traveller's (a static string: "not_on_manifest", "several_holders",
+ * "not_allowed" for the holder's category, "capture_mandatory"), or NULL when
+ * the failure was about the request or the manifest. The service records
+ * such a refusal in the audit chain and tells the gate only "see_officer". */
+const char *fg_border_opt_out_refusal(const fg_border *b);
+
 /* ---- 1:1 document check ------------------------------------------------- */
 
 typedef struct fg_verify_result {
@@ -361,19 +390,82 @@ int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t
 int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
                            json_t **out, fg_error *err);
 
+/* Find travellers by a document number or by name: the search the officer's
+ * console offers (the store keeps names and numbers sealed, so this goes
+ * through their blind indexes, src/border/personal.c).
+ *
+ * Exactly one of `document` and `surname` is given. A document matches its
+ * number in any issuing state (or only `issuing_state`'s when given), compared
+ * upper-case with spaces, '-' and '<' ignored. A surname matches whole and
+ * exactly once normalised (upper-case ASCII; runs of spaces, '-', '\'' and
+ * ',' count as one space; letters beyond ASCII as written, no
+ * transliteration); given_names and date_of_birth, when given, must match
+ * too (given names normalised the same way; the date as YYYY-MM-DD). No
+ * prefixes, no wildcards, no fuzzy matching: a blind index can only say
+ * "equal".
+ *
+ *   [{"id", "surname", "given_names", "date_of_birth", "nationality", "sex",
+ *     "category", "documents": [{"type", "number", "issuing_state", "expiry"}]}]
+ *
+ * in traveller id order, at most `limit` (1-200; 0: 50), FG_ELIMIT when more
+ * match (narrow the search). Audited as "traveller.find" with how it searched
+ * and how many it found, never the values searched for. */
+typedef struct fg_traveller_query {
+  const char *document, *issuing_state;
+  const char *surname, *given_names, *date_of_birth;
+  int limit;
+} fg_traveller_query;
+int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_traveller_query *q,
+                             json_t **out, fg_error *err);
+
 /* ---- retention, reports, audit, keys --------------------------------------- */
 
 /* Delete everything policy says must go by now; counts per category and kind
- * in *out (may be NULL) and in one audit event. */
+ * in *out (may be NULL) and in one audit event. Then the copies of the
+ * deleted rows that the store's write-ahead log still holds are removed
+ * (fg_store_flush), retried for about 1.6 s while another connection's read
+ * holds them; *out's "flush" says how it ended: {"state": "done" |
+ * "incomplete" | "not_applicable", "tries": n}. "incomplete" is not an
+ * error: the caller calls fg_border_retention_flush later (the service does,
+ * every second, and shows it in /metrics). */
 int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* One more try at what an incomplete purge left in the write-ahead log
+ * (*state: FG_FLUSH_*). When it completes and pending_since > 0 (when the
+ * purge that left it ran), a "retention.flush" audit event records it. */
+int fg_border_retention_flush(fg_border *b, const fg_actor *who, int64_t pending_since,
+                              int *state, fg_error *err);
 /* The day's figures (date "YYYY-MM-DD", UTC; port NULL for all). */
 int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const char *port,
                      json_t **out, fg_error *err);
 /* A chart of a report (PNG by cairo). */
 int fg_border_report_plot(const json_t *report, const char *path, fg_error *err);
-/* Verify the audit chain (against an optional "SEQ:HEX" anchor). */
+/* Verify the audit chain (against an optional "SEQ:HEX" anchor), reconcile
+ * every encounter, crossing and referral with the events that wrote them, and
+ * check the heads facegate published (docs/records.md, "Audit"):
+ *
+ *   {"ok", "chain_ok", "events", "bad_seq", "problem", "head_seq", "head_hash",
+ *    "records": {"ok", "problem_count", "problems": [...], "checked": {...},
+ *                "unverifiable"},
+ *    "anchors": {"file", "published", "checked", "ok", "problem", "newest"} or null}
+ *
+ * "ok" is true only if the chain verifies and is not empty, every record
+ * reconciles, and every published anchor is still in the chain. */
+typedef struct fg_audit_verify_options {
+  const char *anchor;      /* "SEQ:HEX" kept elsewhere (NULL: none) */
+  const char *anchor_file; /* the file fg_border_audit_publish appends to (NULL: none) */
+} fg_audit_verify_options;
+int fg_border_audit_verify_with(fg_border *b, const fg_actor *who,
+                                const fg_audit_verify_options *o, json_t **out, fg_error *err);
 int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, json_t **out,
                            fg_error *err);
+/* Publish the chain's head ("SEQ:HEX") where the database's writer cannot
+ * rewrite it: appended to `file` (0600, fsync'd; NULL: none) as
+ * "facegate-anchor 1 SEQ:HEX TIME", and to the system log (syslog(3),
+ * LOG_AUTHPRIV; the journal under systemd) when to_syslog. The service does
+ * it every --anchor-interval seconds when the chain has grown. *out (may be
+ * NULL): {"seq", "hash", "at"}. Not audited (it writes no record). */
+int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_t **out,
+                            fg_error *err);
 /* Events with seq > after, oldest first, at most limit (0: 100). */
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
                          json_t **out, fg_error *err);
@@ -392,6 +484,7 @@ int fg_border_restore(const fg_border_options *o, const fg_actor *who, const cha
 /* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
 int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

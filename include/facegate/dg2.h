@@ -45,6 +45,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_dg2 fg_dg2;
 
@@ -155,6 +156,7 @@ uint8_t fg_dg2_angle_from_deg(int deg);
 int fg_dg2_build(const uint8_t *img, size_t img_len, const fg_dg2_face_meta *meta,
                  uint8_t **out, size_t *out_len, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

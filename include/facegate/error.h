@@ -17,9 +17,24 @@
 #ifndef FACEGATE_ERROR_H
 #define FACEGATE_ERROR_H
 
+/*
+ * The library is compiled with -fvisibility=hidden: what the public headers declare
+ * between FG_API_BEGIN and FG_API_END is exported from libfacegate.so, and nothing
+ * else (internal fg__ functions, the store's FG_Q_ queries, the ONNX protobuf code).
+ * scripts/check-exports proves it on every `make test`.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define FG_API_BEGIN _Pragma("GCC visibility push(default)")
+#define FG_API_END _Pragma("GCC visibility pop")
+#else
+#define FG_API_BEGIN
+#define FG_API_END
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 #define FG_ERRNO_MAP(XX)                                                        \
   XX(INVAL,       -1, "invalid argument")                                      \
@@ -58,6 +73,7 @@ const char *fg_strerror(int code);
 /* Static symbolic name of a code ("FG_ENOMEM"); never NULL. */
 const char *fg_err_name(int code);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -40,6 +40,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 /* ---------------------------------------------------------------- LFW data */
 
@@ -308,6 +309,7 @@ const fg_condition *fg_condition_find(const char *name);
 int fg_condition_apply(const fg_condition *c, const fg_image *src, const fg_condition_face *face,
                        uint64_t seed, fg_image *out, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

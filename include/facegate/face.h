@@ -49,6 +49,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_face_engine fg_face_engine;
 
@@ -338,6 +339,7 @@ int fg_face_align(const fg_image *img, const float p5[10], const float tmpl[10],
  * L2-normalised into emb (fg_face_engine_dim floats). Honours opts.flip. */
 int fg_face_embed(fg_face_engine *fe, const fg_image *aligned, float *emb, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -63,6 +63,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 #define FG_GALLERY_MAX_DIM 4096u          /* largest embedding dimension */
 #define FG_GALLERY_ID_MAX 255u            /* longest subject id, in bytes */
@@ -295,6 +296,7 @@ int fg_fpir_calibration_parse(const char *json, size_t len, fg_fpir_calibration 
 int fg_fpir_threshold(const fg_fpir_calibration *cal, const char *model_hex, size_t n, double fpir,
                       double *threshold, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_image {
   int width;     /* pixels, > 0 for a decoded image */
@@ -177,6 +178,7 @@ int fg_image_write_png(const char *path, const fg_image *img, fg_error *err);
  * NULL and *len 0. */
 int fg_image_encode_jpeg(const fg_image *img, int quality, uint8_t **jpg, size_t *len, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -19,9 +19,12 @@
 #ifndef FACEGATE_LOG_H
 #define FACEGATE_LOG_H
 
+#include "facegate/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 #define FG_LOG_ERROR 0
 #define FG_LOG_WARN 1
@@ -32,6 +35,7 @@ extern "C" {
 typedef void (*fg_log_fn)(void *ctx, int level, const char *line);
 void fg_log_set(fg_log_fn fn, void *ctx);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

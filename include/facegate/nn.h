@@ -41,6 +41,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 #define FG_NN_MAX_RANK 8
 
@@ -132,6 +133,7 @@ int fg_npy_read_memory(const uint8_t *buf, size_t len, float **data, int *rank,
 /* Write a float32 array; the file is written to a temporary name and renamed. */
 int fg_npy_write(const char *path, const float *data, int rank, const int64_t *dims, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

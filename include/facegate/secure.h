@@ -46,6 +46,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_keyring fg_keyring;
 
@@ -137,6 +138,27 @@ int fg_audit_verify(fg_store *st, const fg_keyring *kr, const char *anchor,
 /* The newest event's sequence number and hash (0 and "" when empty). */
 int fg_audit_head(fg_store *st, int64_t *seq, char hex[65], fg_error *err);
 
+/* The hash of a record an audit event wrote (an encounter's row, a crossing,
+ * a referral's state): keyed BLAKE2b-256 under a key derived from the audit
+ * key, over `kind` and the values in order (type-tagged; REAL values as the
+ * float they were stored from), in hex. The event carries it, so that
+ * verification can tell an edited, deleted or planted record from one the
+ * chain accounts for (src/border/reconcile.c), and nobody without the key
+ * file can make a forged row match. */
+void fg_audit_row_hash(const fg_keyring *kr, const char *kind, const fg_val *v, int n,
+                       char hex[65]);
+
+/* ---- blind indexes ---------------------------------------------------------- */
+
+/* A blind index: keyed BLAKE2b-256 of label (with its NUL) and the n bytes of
+ * value, under a key derived from the audit key (which key rotation keeps,
+ * so indexes survive a rotation). The store keeps it beside a sealed value
+ * so that equality searches (a document number, a surname) work without the
+ * value in clear, and a copy of the database alone cannot test guesses.
+ * Callers normalise the value first (src/border/personal.c). */
+void fg_blind_index(const fg_keyring *kr, const char *label, const void *value, size_t n,
+                    uint8_t out[32]);
+
 /* ---- API tokens ---------------------------------------------------------- */
 
 #define FG_TOKEN_CHARS 43 /* base64url of 32 random bytes, no padding */
@@ -148,6 +170,7 @@ void fg_token_generate(char token[4 + FG_TOKEN_CHARS + 1]);
  * copy of the database alone cannot be used to test guesses. */
 void fg_token_hash(const fg_keyring *kr, const char *token, uint8_t hash[32]);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

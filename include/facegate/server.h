@@ -41,6 +41,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 /* ---- roles and the route table ------------------------------------------- */
 
@@ -91,12 +92,36 @@ typedef struct fg_server_options {
   size_t max_manifest;      /* body limits, bytes: manifests (16 MiB), */
   size_t max_image;         /*   one image after decoding (8 MiB), */
   size_t max_json;          /*   any other JSON body (64 KiB) */
-  int auth_fail_limit;      /* failed authentications per address per window (10) */
+  size_t max_body_in_flight; /* bytes of request bodies held at once, all requests
+                               together (64 MiB); past it a body gets 503 + Retry-After */
+  int auth_fail_limit;      /* failed authentications per network (/24, /64) per window (10) */
   int auth_fail_window;     /* seconds (60) */
+  int auth_fail_global;     /* failed authentications per window, all networks (100) */
+  int perm_fail_limit;      /* 403s per token per window (20) */
+  int denial_audit_interval; /* seconds: one auth.denied event per source per interval (10) */
+  int max_conns;            /* connections open at once (1024) */
+  int max_conns_per_addr;   /* per client address (16) */
+  int max_conns_per_net;    /* per client network, /24 or /64 (4 x per address) */
+  int header_timeout;       /* seconds for a request's line and headers to arrive (10) */
+  const char *tls_priorities; /* GnuTLS priority string; NULL: FG_TLS_PRIORITIES */
+  const char *anchor_file;  /* append the audit chain's head here (NULL: no file) ... */
+  int anchor_syslog;        /* ... and/or to the system log ... */
+  int anchor_interval;      /* ... every this many seconds when it has grown (60) */
+  const char *trusted_proxies; /* comma-separated addresses of reverse proxies (NULL: none):
+                                  their connections are not limited per address, and the
+                                  client's address is taken from their X-Real-IP header */
   fg_border_options border; /* how each worker opens its fg_border (data_dir, policy...) */
 } fg_server_options;
 
 void fg_server_options_init(fg_server_options *o);
+
+/* TLS 1.3 and 1.2 only; forward-secret key exchange only (ECDHE); AEAD
+ * ciphers only (AES-GCM, ChaCha20-Poly1305); no SHA-1 signatures. So no TLS
+ * 1.0/1.1, no RSA key transport, no CBC or SHA-1 MAC suites. */
+#define FG_TLS_PRIORITIES                                                                  \
+  "NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:+AES-256-GCM:+AES-128-GCM:"      \
+  "+CHACHA20-POLY1305:+AEAD:+SIGN-ALL:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:"     \
+  "+GROUP-ALL:+COMP-NULL:%SAFE_RENEGOTIATION"
 
 /* Open the border handles, bind and start serving. Refuses (FG_EPERM) a
  * non-loopback address without TLS unless insecure_bind, and (FG_EUNSUPPORTED)
@@ -143,6 +168,7 @@ int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const cha
  * malformed, unknown or revoked one (err says which; never the token). */
 int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

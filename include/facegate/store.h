@@ -54,6 +54,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 typedef struct fg_store fg_store;
 
@@ -125,7 +126,7 @@ int fg_store_target_is_remote(const char *target);
 void fg_store_redact(const char *target, char *buf, size_t cap);
 /* Schema version the store is at (FG_STORE_SCHEMA_VERSION after open). */
 int fg_store_schema_version(fg_store *st, int *version, fg_error *err);
-#define FG_STORE_SCHEMA_VERSION 2
+#define FG_STORE_SCHEMA_VERSION 3
 
 /* Transactions nest by counting: only the outermost begin/commit pair talks
  * to the database. A transaction is a writer's: it takes the store's one
@@ -188,9 +189,17 @@ int fg_store_exec_int(fg_store *st, const fg_query *q, const fg_val *params, int
 
 /* Make deletions physical: deleted rows are overwritten when deleted (SQLite's
  * secure_delete), and this also removes the copies the write-ahead log still
- * holds (a WAL checkpoint that truncates it; what open readers still need goes
- * at the next one). Outside a transaction (FG_ECONFLICT otherwise). */
-int fg_store_flush(fg_store *st, fg_error *err);
+ * holds (a WAL checkpoint that truncates it). *state (may be NULL) says how
+ * far it got: FG_FLUSH_DONE, FG_FLUSH_INCOMPLETE (another connection still
+ * reads pages the log holds: they cannot go until it moves on; call again
+ * later), or FG_FLUSH_NONE (a backend with nothing of the kind to remove:
+ * PostgreSQL, whose WAL, table pages and standby are beyond a client's
+ * reach, docs/records.md). It does not wait for readers. Outside a
+ * transaction (FG_ECONFLICT otherwise). */
+#define FG_FLUSH_DONE 1
+#define FG_FLUSH_INCOMPLETE 0
+#define FG_FLUSH_NONE 2
+int fg_store_flush(fg_store *st, int *state, fg_error *err);
 
 /* Copy the whole database to the file `path` (a consistent snapshot, online,
  * written to a temporary name and renamed into place, mode 0600): SQLite's
@@ -246,6 +255,7 @@ typedef struct fg_store_stats {
 } fg_store_stats;
 void fg_store_get_stats(const fg_store *st, fg_store_stats *out);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

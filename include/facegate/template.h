@@ -47,6 +47,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+FG_API_BEGIN
 
 #define FG_TEMPLATE_MAGIC "FGT1"
 #define FG_TEMPLATE_VERSION 1
@@ -128,6 +129,7 @@ int fg_calibration_parse(const char *json, size_t len, fg_calibration *cal, fg_e
 int fg_calibration_threshold(const fg_calibration *cal, double fmr, double *threshold,
                              fg_error *err);
 
+FG_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -60,7 +60,8 @@ static int make_dirs(const char *path, fg_error *err) {
     if (*p == '/' || *p == '\0') {
       char c = *p;
       *p = '\0';
-      if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+      if (mkdir(buf, 0700) == 0) chmod(buf, 0700); /* whatever the umask */
+      else if (errno != EEXIST)
         return fg__seterr(err, FG_EIO, "cannot create %s: %s", buf, strerror(errno));
       *p = c;
       if (c == '\0') break;
@@ -194,12 +195,23 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
     if ((rc = fg_keyring_open(b->key_path, FG_KEYRING_CREATE, &b->keys, err)) != FG_OK) goto fail;
   }
   if ((rc = check_key_file(b, !(o->store_flags & FG_STORE_READONLY), err)) != FG_OK) goto fail;
+  /* A store written before personal data was sealed: seal it now. */
+  if (!(o->store_flags & FG_STORE_READONLY) && (rc = fg__personal_seal_legacy(b, err)) != FG_OK)
+    goto fail;
   if ((rc = fg__gallery_cache_listen(b, err)) != FG_OK) goto fail;
 
   const char *cal = o->calibration ? o->calibration : DEFAULT_CALIBRATION;
-  b->have_cal = fg_calibration_load(cal, &b->cal, NULL) == FG_OK;
+  fg_error ce = {0}, fe = {0};
+  b->have_cal = fg_calibration_load(cal, &b->cal, &ce) == FG_OK;
   const char *fcal = o->fpir_calibration ? o->fpir_calibration : FG_FPIR_CALIBRATION_DEFAULT;
-  b->have_fpir = fg_fpir_calibration_load(fcal, &b->fpir, NULL) == FG_OK;
+  b->have_fpir = fg_fpir_calibration_load(fcal, &b->fpir, &fe) == FG_OK;
+  if (o->require_calibration && (!b->have_cal || !b->have_fpir)) {
+    rc = fg__seterr(err, b->have_cal ? fe.code : ce.code,
+                    "calibration %s: %s (1:1 and 1:N thresholds come from %s and %s; start "
+                    "from the project directory or name the files)",
+                    b->have_cal ? fcal : cal, b->have_cal ? fe.msg : ce.msg, cal, fcal);
+    goto fail;
+  }
 
   if (!(o->store_flags & FG_STORE_READONLY) && (rc = audit_policy(b, err)) != FG_OK) goto fail;
   *out = b;

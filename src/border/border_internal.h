@@ -51,6 +51,7 @@ struct fg_border {
   fg__gallery_cache flights[FG__FLIGHT_CACHE];
   unsigned flight_next;       /* round-robin eviction */
   fg__gallery_cache watchlist;
+  const char *opt_out_refusal; /* why the last encounter's opt-out was refused (static), or NULL */
   fg_audit_tail tail;         /* the audit chain's tail as this transaction left it */
   uint64_t tail_serial;       /* the store transaction it belongs to (0: none) */
 };
@@ -101,6 +102,51 @@ int fg__parse_time(const char *s, int64_t *t);
 /* A JSON time member: string for t > 0, null otherwise. */
 json_t *fg__json_time(int64_t t);
 
+/* ---- personal.c: personal data sealed at rest, blind indexes ---- */
+
+#define FG__PERSON_NAME_MAX 160
+typedef struct fg__person {
+  char surname[FG__PERSON_NAME_MAX], given_names[FG__PERSON_NAME_MAX];
+  char date_of_birth[16], nationality[8], sex[4];
+} fg__person;
+typedef struct fg__document {
+  char number[40], issuing_state[8], expiry[16];
+} fg__document;
+
+/* Normalised forms for blind indexes (personal.c says how). */
+void fg__norm_document(const char *in, char *out, size_t cap);
+void fg__norm_name(const char *in, char *out, size_t cap);
+/* documents.number_index, documents.document_index, travellers.surname_index. */
+void fg__document_number_index(fg_border *b, const char *number, uint8_t out[32]);
+void fg__document_index(fg_border *b, const char *state, const char *number, uint8_t out[32]);
+int64_t fg__surname_index(fg_border *b, const char *surname);
+/* What documents.doc_number holds since migration 3 ("index:" and the hex of
+ * the document index: unique, and nothing personal). */
+void fg__document_placeholder(const uint8_t index[32], char out[72]);
+/* A JSON value sealed to (table, column, id), and opened again (NULL with err
+ * set when it does not open; NULL without an error when nothing is stored). */
+int fg__seal_json(fg_border *b, const char *table, const char *column, int64_t id,
+                  const json_t *value, uint8_t **out, size_t *n, fg_error *err);
+json_t *fg__open_json(fg_border *b, const char *table, const char *column, int64_t id,
+                      const fg_val *sealed, fg_error *err);
+/* travellers.person_sealed and documents.document_sealed. Opening a NULL
+ * column gives an empty struct (FG_OK). */
+int fg__person_open(fg_border *b, int64_t id, const fg_val *sealed, fg__person *p, fg_error *err);
+int fg__person_seal(fg_border *b, int64_t id, const fg__person *p, uint8_t **out, size_t *n,
+                    fg_error *err);
+int fg__document_open(fg_border *b, int64_t id, const fg_val *sealed, fg__document *d,
+                      fg_error *err);
+int fg__document_seal(fg_border *b, int64_t id, const fg__document *d, uint8_t **out, size_t *n,
+                      fg_error *err);
+/* "SURNAME, Given names". */
+void fg__person_name(const fg__person *p, char *out, size_t cap);
+/* {id, surname, given_names, date_of_birth, nationality, sex, category} and
+ * {type, number, issuing_state, expiry}. */
+json_t *fg__person_json(int64_t id, const fg__person *p, const char *category);
+json_t *fg__document_json(const char *type, const fg__document *d);
+/* Seal what an older facegate left in clear (at open, writable stores). */
+int fg__personal_seal_legacy(fg_border *b, fg_error *err);
+
 /* ---- crossings.c ---- */
 
 /* Record an entry or exit inside the caller's transaction. An exit is linked
@@ -120,6 +166,38 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
                         int64_t manifest_id, int64_t encounter_id, const char *method,
                         const char *officer, int64_t admitted_until,
                         const fg__crossing_facts *known, int64_t *crossing_id, fg_error *err);
+
+/* Row callbacks of FG_Q_REC_TRAVELLER_GET (the traveller, unsealed, into
+ * out as fg__person_json) and FG_Q_REC_TRAVELLER_DOCUMENTS (each document
+ * appended to the array out), shared by crossings and the traveller search. */
+typedef struct fg__person_rows {
+  fg_border *b;
+  json_t *out;
+} fg__person_rows;
+int fg__traveller_row(void *ctx, const fg_val *c, int n, fg_error *err);
+int fg__document_row(void *ctx, const fg_val *c, int n, fg_error *err);
+
+/* ---- reconcile.c: records against the audit chain ---- */
+/* The row hashes audit events carry (fg_audit_row_hash): an encounter from
+ * FG_Q_ENC_INSERT_ID's 19 values, a crossing from FG_Q_REC_CROSSING_INSERT_ID's
+ * 12, a referral from FG_Q_REC_REFERRAL_INSERT_ID's 5, and a referral's state
+ * as stored now (one read). */
+void fg__hash_encounter(fg_border *b, const fg_val insert[19], char hex[65]);
+void fg__hash_crossing(fg_border *b, const fg_val v[12], char hex[65]);
+void fg__hash_referral_created(fg_border *b, const fg_val v[5], char hex[65]);
+int fg__referral_state_hash(fg_border *b, int64_t id, char hex[65], fg_error *err);
+/* {"ok", "problem_count", "problems" (the first 20), "checked": {encounters,
+ * crossings, referrals}, "unverifiable"}. */
+int fg__reconcile(fg_border *b, json_t **out, fg_error *err);
+
+/* ---- audit_api.c ---- */
+/* One line of an anchor file ("facegate-anchor 1 SEQ:HEX TIME"): 0 and its
+ * sequence number and hash, or -1 for anything else (fuzz/fuzz_anchor.c). */
+int fg__anchor_parse(const char *line, int64_t *seq, char hex[65]);
+
+/* ---- purge.c ---- */
+/* "done", "incomplete", "not_applicable" for an FG_FLUSH_* state. */
+const char *fg__flush_state_name(int state);
 
 /* ---- referral.c ---- */
 

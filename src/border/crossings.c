@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "border/border_internal.h"
 #include "store/sql_records.h"
 
@@ -92,16 +94,21 @@ int fg__record_crossing(fg_border *b, const fg_actor *who, int64_t traveller_id,
     rc = fg_store_exec(b->store, &FG_Q_REC_CROSSING_INSERT_ID, p, 12, NULL, NULL, err);
   else
     rc = fg_store_exec_int(b->store, &FG_Q_REC_CROSSING_INSERT, p + 1, 11, &id, NULL, err);
+  char row[65];
+  p[0] = FG_V_INT(id);
+  fg__hash_crossing(b, p, row);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "crossing.create", "crossing", id, "entry/exit record",
-        json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "traveller_id",
+        json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "at",
+                  (json_int_t)at, "traveller_id",
                   (json_int_t)traveller_id, "direction", direction, "method", method, "port",
                   port ? port : b->port, "entry_id",
                   entry_id > 0 ? json_integer(entry_id) : json_null(), "encounter_id",
-                  encounter_id > 0 ? json_integer(encounter_id) : json_null(), "officer",
+                  encounter_id > 0 ? json_integer(encounter_id) : json_null(), "manifest_id",
+                  manifest_id > 0 ? json_integer(manifest_id) : json_null(), "officer",
                   officer && *officer ? json_string(officer) : json_null(), "admitted_until",
-                  fg__json_time(until)),
+                  fg__json_time(until), "category", category, "row", row),
         err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
@@ -137,7 +144,9 @@ static int resolve_traveller(fg_border *b, const char *key, int64_t *id, fg_erro
   }
   json_t *ids = json_array();
   if (!ids) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  fg_val v = FG_V_TEXT(key);
+  uint8_t index[32]; /* numbers are sealed: found by their blind index */
+  fg__document_number_index(b, key, index);
+  fg_val v = FG_V_BLOB(index, sizeof index);
   int rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_BY_DOCUMENT, &v, 1, collect_ids, ids, err);
   if (rc == FG_OK) {
     size_t n = json_array_size(ids);
@@ -152,23 +161,27 @@ static int resolve_traveller(fg_border *b, const char *key, int64_t *id, fg_erro
   return rc;
 }
 
-static int traveller_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+int fg__traveller_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
-  json_t **out = ctx;
-  *out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", val_json(&c[0]), "surname",
-                   val_json(&c[1]), "given_names", val_json(&c[2]), "date_of_birth",
-                   val_json(&c[3]), "nationality", val_json(&c[4]), "sex", val_json(&c[5]),
-                   "category", val_json(&c[6]));
-  return *out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
+  fg__person_rows *pc = ctx;
+  fg__person p;
+  int64_t id = val_int(&c[0]);
+  int rc = fg__person_open(pc->b, id, &c[1], &p, err);
+  if (rc != FG_OK) return rc;
+  pc->out = fg__person_json(id, &p, c[2].type == FG_VAL_TEXT ? c[2].s : NULL);
+  sodium_memzero(&p, sizeof p);
+  return pc->out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
 }
 
-static int document_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+int fg__document_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
-  json_t *arr = ctx;
-  json_t *d = json_pack("{s:o, s:o, s:o, s:o}", "type", val_json(&c[0]), "number",
-                        val_json(&c[1]), "issuing_state", val_json(&c[2]), "expiry",
-                        val_json(&c[3]));
-  if (!d || json_array_append_new(arr, d)) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  fg__person_rows *pc = ctx;
+  fg__document d;
+  int rc = fg__document_open(pc->b, val_int(&c[0]), &c[2], &d, err);
+  if (rc != FG_OK) return rc;
+  json_t *j = fg__document_json(c[1].type == FG_VAL_TEXT ? c[1].s : NULL, &d);
+  sodium_memzero(&d, sizeof d);
+  if (!j || json_array_append_new(pc->out, j)) return fg__seterr(err, FG_ENOMEM, "out of memory");
   return 0;
 }
 
@@ -233,9 +246,11 @@ int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto done;
   }
-  if ((rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_GET, &v, 1, traveller_row, &person,
-                          err)) != FG_OK ||
-      (rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_DOCUMENTS, &v, 1, document_row, docs,
+  fg__person_rows pc = {b, NULL}, dc = {b, docs};
+  rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_GET, &v, 1, fg__traveller_row, &pc, err);
+  person = pc.out;
+  if (rc != FG_OK ||
+      (rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_DOCUMENTS, &v, 1, fg__document_row, &dc,
                           err)) != FG_OK ||
       (rc = fg_store_exec(b->store, &FG_Q_REC_CROSSINGS_OF, &v, 1, crossing_row, list, err)) !=
           FG_OK)
@@ -249,8 +264,14 @@ int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto done;
   }
+  /* How the traveller was named, never the document number itself. */
+  int by_id = 1;
+  for (const char *q = traveller; *q; q++) by_id &= isdigit((unsigned char)*q) != 0;
+  char idtext[24];
+  snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+  by_id &= strcmp(traveller, idtext) == 0;
   rc = fg__border_audit_about(b, who, "crossings.read", "traveller", id, "entry/exit history",
-                              json_pack("{s:s, s:I}", "query", traveller, "crossings",
+                              json_pack("{s:s, s:I}", "by", by_id ? "id" : "document", "crossings",
                                         (json_int_t)json_array_size(list)),
                               err);
   if (rc != FG_OK) goto done;
@@ -267,6 +288,7 @@ done:
 /* ---- overstays ------------------------------------------------------------------------- */
 
 typedef struct overstay_ctx {
+  fg_border *b;
   json_t *list;
   int64_t as_of;
   int late;
@@ -277,21 +299,26 @@ static int64_t days_after(int64_t t, int64_t limit) { return (t - limit + DAY - 
 
 static int overstay_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   overstay_ctx *o = ctx;
-  if (n < (o->late ? 11 : 8)) return fg__seterr(err, FG_EIO, "overstay: unexpected columns");
-  int64_t until = val_int(&c[7]);
-  json_t *x = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
+  if (n < (o->late ? 9 : 6)) return fg__seterr(err, FG_EIO, "overstay: unexpected columns");
+  int64_t until = val_int(&c[5]);
+  fg__person p;
+  int rc = fg__person_open(o->b, val_int(&c[1]), &c[2], &p, err);
+  if (rc != FG_OK) return rc;
+  json_t *x = json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "kind",
                         o->late ? "exited_late" : "no_exit", "traveller_id", val_json(&c[1]),
-                        "surname", val_json(&c[2]), "given_names", val_json(&c[3]),
-                        "nationality", val_json(&c[4]), "entry_id", val_json(&c[0]),
-                        "entered_at", fg__json_time(val_int(&c[5])), "entry_port",
-                        val_json(&c[6]), "admitted_until", fg__json_time(until));
+                        "surname", p.surname[0] ? json_string(p.surname) : json_null(),
+                        "given_names", p.given_names, "nationality",
+                        p.nationality[0] ? json_string(p.nationality) : json_null(), "entry_id",
+                        val_json(&c[0]), "entered_at", fg__json_time(val_int(&c[3])), "entry_port",
+                        val_json(&c[4]), "admitted_until", fg__json_time(until));
+  sodium_memzero(&p, sizeof p);
   if (!x) return fg__seterr(err, FG_ENOMEM, "out of memory");
   int bad;
   if (o->late)
-    bad = json_object_set_new(x, "exit_id", val_json(&c[8])) ||
-          json_object_set_new(x, "exited_at", fg__json_time(val_int(&c[9]))) ||
-          json_object_set_new(x, "exit_port", val_json(&c[10])) ||
-          json_object_set_new(x, "days_late", json_integer(days_after(val_int(&c[9]), until)));
+    bad = json_object_set_new(x, "exit_id", val_json(&c[6])) ||
+          json_object_set_new(x, "exited_at", fg__json_time(val_int(&c[7]))) ||
+          json_object_set_new(x, "exit_port", val_json(&c[8])) ||
+          json_object_set_new(x, "days_late", json_integer(days_after(val_int(&c[7]), until)));
   else
     bad = json_object_set_new(x, "days_over", json_integer(days_after(o->as_of, until)));
   if (bad || json_array_append_new(o->list, x)) {
@@ -312,7 +339,7 @@ int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, con
   if (site && *site && fg__border_text("site", site, 16, err) != FG_OK) return FG_EINVAL;
   if (site && !*site) site = NULL;
   if (as_of <= 0) as_of = fg_border_now(b);
-  overstay_ctx o = {json_array(), as_of, 0};
+  overstay_ctx o = {b, json_array(), as_of, 0};
   if (!o.list) return fg__seterr(err, FG_ENOMEM, "out of memory");
   fg_val p[4] = {FG_V_INT(as_of), FG_V_INT(as_of), FG_V_INT(as_of), FG_V_TEXT(site)};
   fg_val late_p[2] = {FG_V_INT(as_of), FG_V_TEXT(site)};

@@ -70,21 +70,26 @@ int fg__enc_check_manifest(const fg__manifest_row *m, int64_t id, fg_error *err)
 }
 
 static int passenger_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
-  (void)n, (void)err;
+  (void)n;
   fg__passenger_row *p = ctx;
   p->found = 1;
   copy_col(p->status, sizeof p->status, &c[0]);
   p->admitted_until = c[1].type == FG_VAL_INT ? c[1].i : 0;
   if (c[2].type != FG_VAL_TEXT || fg_category_parse(c[2].s, &p->category) != FG_OK)
     p->category = FG_CATEGORY_FOREIGN;
-  snprintf(p->name, sizeof p->name, "%s, %s", c[3].type == FG_VAL_TEXT ? c[3].s : "",
-           c[4].type == FG_VAL_TEXT ? c[4].s : "");
+  fg__person person; /* sealed at rest (personal.c) */
+  int rc = fg__person_open(p->b, p->traveller, &c[3], &person, err);
+  if (rc != FG_OK) return rc;
+  fg__person_name(&person, p->name, sizeof p->name);
+  sodium_memzero(&person, sizeof person);
   return 1;
 }
 
 int fg__enc_read_passenger(fg_border *b, int64_t manifest, int64_t traveller,
                            fg__passenger_row *p, fg_error *err) {
   memset(p, 0, sizeof *p);
+  p->b = b;
+  p->traveller = traveller;
   fg_val v[2] = {FG_V_INT(manifest), FG_V_INT(traveller)};
   return fg_store_exec(b->store, &FG_Q_ENC_PASSENGER, v, 2, passenger_cb, p, err);
 }
@@ -118,6 +123,7 @@ static int check_holder(const holder_ctx *h, int64_t manifest, const char *doc, 
 typedef struct first_reads {
   holder_ctx holder;
   fg__key_row key;
+  uint8_t number_index[32]; /* the document number's blind index (a batch parameter) */
 } first_reads;
 
 static int read_first(fg__enc *c, first_reads *f, fg_error *err) {
@@ -128,7 +134,8 @@ static int read_first(fg__enc *c, first_reads *f, fg_error *err) {
   int rc = fg__enc_read_manifest(b, rq->manifest_id, &c->m, err);
   if (rc == FG_OK && rq->key) rc = fg__encounter_key_read(b, c->who, rq->key, &f->key, err);
   if (rc == FG_OK && rq->document && *rq->document) {
-    fg_val v[2] = {FG_V_INT(rq->manifest_id), FG_V_TEXT(rq->document)};
+    fg__document_number_index(b, rq->document, f->number_index); /* numbers are sealed */
+    fg_val v[2] = {FG_V_INT(rq->manifest_id), FG_V_BLOB(f->number_index, 32)};
     rc = fg_store_exec(b->store, &FG_Q_ENC_DOC_HOLDER, v, 2, holder_cb, &f->holder, err);
   }
   fg_error run_err;
@@ -274,6 +281,7 @@ int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encoun
                               fg_error *err) {
   if (!b || !rq || !r) return fg__seterr(err, FG_EINVAL, "encounter: missing argument");
   result_init(r);
+  b->opt_out_refusal = NULL;
   fg__enc c = {.b = b, .who = who, .rq = rq, .r = r, .t0 = fg__ms()};
   c.wl_best = c.wl_threshold = NAN;
   if (!rq->gate || !*rq->gate) return fg__seterr(err, FG_EINVAL, "encounter: no gate given");
@@ -301,8 +309,9 @@ int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encoun
   }
   free(f.key.sealed);
   if (rc == FG_OK) rc = fg__enc_check_manifest(&c.m, rq->manifest_id, err);
-  if (rc == FG_OK && rq->document && *rq->document)
-    rc = check_holder(&f.holder, rq->manifest_id, rq->document, err);
+  if (rc == FG_OK && rq->document && *rq->document &&
+      (rc = check_holder(&f.holder, rq->manifest_id, rq->document, err)) != FG_OK && rq->opt_out)
+    b->opt_out_refusal = "several_holders";
   if (rc != FG_OK) return rc;
   c.holder = f.holder.id;
   /* A server that serves one port of entry takes only that port's flights: a
@@ -314,14 +323,14 @@ int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encoun
 
   if (rq->opt_out) {
     /* The image is never looked at: policy first, then the record. */
-    if (c.holder == 0)
+    if (c.holder == 0 && (b->opt_out_refusal = "not_on_manifest"))
       return fg__seterr(err, FG_ENOTFOUND, "opt-out: document %s is not held by a passenger of "
                         "manifest %lld", rq->document, (long long)rq->manifest_id);
     if ((rc = fg__enc_read_passenger(b, rq->manifest_id, c.holder, &c.pax, err)) != FG_OK) return rc;
     const fg_policy *p = &b->policy;
-    if (p->capture_mandatory)
+    if (p->capture_mandatory && (b->opt_out_refusal = "capture_mandatory"))
       return fg__seterr(err, FG_EPERM, "opt-out is not allowed: capture is mandatory by policy");
-    if (!p->category[c.pax.category].opt_out_allowed) {
+    if (!p->category[c.pax.category].opt_out_allowed && (b->opt_out_refusal = "not_allowed")) {
       static const char *const plural[FG_CATEGORY_COUNT] = {
           "citizens", "permanent residents", "foreign nationals", "exempt travellers"};
       return fg__seterr(err, FG_EPERM, "opt-out is not allowed for %s by policy",

@@ -16,6 +16,8 @@ typedef struct fg__manifest_row {
 } fg__manifest_row;
 
 typedef struct fg__passenger_row {
+  fg_border *b;        /* to open the traveller's sealed name */
+  int64_t traveller;
   int found;
   char status[16];
   int64_t admitted_until;
@@ -54,6 +56,8 @@ typedef struct fg__enc {
   const char *category;      /* encounters.category (NULL: unidentified) */
   fg__passenger_row pax;     /* the candidate's or holder's passenger row */
   char fingerprint[65];      /* of the request, with an idempotency key */
+  char row_hash[65];         /* the encounter row's hash, for its audit event (reconcile.c) */
+  int64_t at;                /* the encounter's time, as recorded */
   int replay;                /* the key's first outcome was found inside the transaction */
 } fg__enc;
 

@@ -212,6 +212,10 @@ static int audit_encounter(fg__enc *c, fg_error *err) {
     json_object_set_new(d, "referral", json_string(r->referral_reason));
   }
   if (r->watchlist_id > 0) json_object_set_new(d, "watchlist_id", json_integer(r->watchlist_id));
+  /* What `audit verify` reconciles the row against (reconcile.c). */
+  json_object_set_new(d, "category", c->category ? json_string(c->category) : json_null());
+  json_object_set_new(d, "at", json_integer(c->at));
+  json_object_set_new(d, "row", json_string(c->row_hash));
   return fg__border_audit_about(c->b, c->who, "encounter.create", "encounter", r->encounter_id,
                                 "border control", d, err);
 }
@@ -257,6 +261,7 @@ static int insert_encounter(fg__enc *c, int64_t at, fg_error *err) {
                     FG_V_REAL(fg__ms() - c->t0),
                     FG_V_BLOB(cap, cap_n),
                     FG_V_BLOB(tpl_sealed, tpl_sealed_n)};
+    fg__hash_encounter(b, v, c->row_hash);
     rc = fg_store_exec(b->store, &FG_Q_ENC_INSERT_ID, v, 19, NULL, NULL, err);
   }
   free(reasons);
@@ -271,7 +276,7 @@ static int write_records(fg__enc *c, const prefetch *p, fg_error *err) {
   fg_border *b = c->b;
   fg_encounter_result *r = c->r;
   const fg_encounter_request *rq = c->rq;
-  int64_t at = fg_border_now(b);
+  int64_t at = c->at = fg_border_now(b);
   r->encounter_id = p->enc_id;
   int rc = insert_encounter(c, at, err);
   if (rc != FG_OK) return rc;

@@ -228,23 +228,32 @@ static int dup_in_file(import_ctx *c, fg_error *err) {
 typedef struct doc_row {
   int found;
   int64_t document_id, traveller_id;
+  uint8_t *sealed; /* documents.document_sealed, malloc'd (NULL: none) */
+  size_t n;
 } doc_row;
 
 static int doc_row_fn(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
-  (void)err;
   doc_row *d = ctx;
   d->found = 1;
   d->document_id = val_int(&c[0]);
   d->traveller_id = val_int(&c[1]);
+  if (c[2].type == FG_VAL_BLOB) {
+    if (!(d->sealed = malloc(c[2].n ? c[2].n : 1))) return fg__seterr(err, FG_ENOMEM, "out of memory");
+    memcpy(d->sealed, c[2].b, c[2].n);
+    d->n = c[2].n;
+  }
   return 1;
 }
 
+/* The document (issuing state, number) by its blind index. The caller frees d->sealed. */
 static int find_document(fg_border *b, const fg__manifest_passenger *p, doc_row *d,
                          fg_error *err) {
   memset(d, 0, sizeof *d);
-  fg_val k[2] = {FG_V_TEXT(p->issuing_state), FG_V_TEXT(p->doc_number)};
-  return fg_store_exec(b->store, &FG_Q_MAN_DOC_FIND, k, 2, doc_row_fn, d, err);
+  uint8_t index[32];
+  fg__document_index(b, p->issuing_state, p->doc_number, index);
+  fg_val k = FG_V_BLOB(index, sizeof index);
+  return fg_store_exec(b->store, &FG_Q_MAN_DOC_FIND, &k, 1, doc_row_fn, d, err);
 }
 
 /* Whether the holder of p's document (d, when found) is on the manifest already;
@@ -395,7 +404,8 @@ static int write_photo(import_ctx *c, int64_t traveller_id, staged_photo *sp, in
   fg_border *b = c->b;
   char source[256];
   switch (sp->src->kind) {
-  case FG__PHOTO_PATH: snprintf(source, sizeof source, "path:%.200s", sp->src->path); break;
+  /* Not the file's name: it may be the traveller's. */
+  case FG__PHOTO_PATH: snprintf(source, sizeof source, "path"); break;
   case FG__PHOTO_DG2: snprintf(source, sizeof source, "dg2"); break;
   default: snprintf(source, sizeof source, "base64"); break;
   }
@@ -421,6 +431,72 @@ static int write_photo(import_ctx *c, int64_t traveller_id, staged_photo *sp, in
   return rc;
 }
 
+static int blob_copy_fn(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n;
+  doc_row *d = ctx; /* reused for a traveller's person_sealed */
+  if (c[0].type == FG_VAL_BLOB) {
+    if (!(d->sealed = malloc(c[0].n ? c[0].n : 1))) return fg__seterr(err, FG_ENOMEM, "out of memory");
+    memcpy(d->sealed, c[0].b, c[0].n);
+    d->n = c[0].n;
+  }
+  return 1;
+}
+
+/* The traveller's sealed person and blind index, written to row id. */
+static int seal_traveller(fg_border *b, int64_t id, const fg__person *person, const char *cat,
+                          fg_error *err) {
+  uint8_t *sealed = NULL;
+  size_t n = 0;
+  int rc = fg__person_seal(b, id, person, &sealed, &n, err);
+  if (rc == FG_OK) {
+    fg_val v[4] = {FG_V_BLOB(sealed, n), FG_V_INT(fg__surname_index(b, person->surname)),
+                   FG_V_TEXT(cat), FG_V_INT(id)};
+    rc = fg_store_exec(b->store, &FG_Q_MAN_TRAVELLER_UPDATE, v, 4, NULL, NULL, err);
+  }
+  free(sealed);
+  return rc;
+}
+
+static int seal_document(fg_border *b, int64_t id, const char *type, const fg__document *doc,
+                         fg_error *err) {
+  uint8_t *sealed = NULL;
+  size_t n = 0;
+  int rc = fg__document_seal(b, id, doc, &sealed, &n, err);
+  if (rc == FG_OK) {
+    fg_val v[3] = {FG_V_TEXT(type), FG_V_BLOB(sealed, n), FG_V_INT(id)};
+    rc = fg_store_exec(b->store, &FG_Q_MAN_DOC_UPDATE, v, 3, NULL, NULL, err);
+  }
+  free(sealed);
+  return rc;
+}
+
+/* A traveller and a document known already: what the file gives replaces what
+ * was stored, optional fields it leaves out keep their stored values. */
+static int update_known(import_ctx *c, const fg__manifest_passenger *p, const doc_row *d,
+                        fg__person *person, fg__document *doc, const char *cat, fg_error *err) {
+  fg_border *b = c->b;
+  doc_row t = {0};
+  fg_val tid = FG_V_INT(d->traveller_id);
+  fg__person old;
+  fg__document olddoc;
+  int rc = fg_store_exec(b->store, &FG_Q_MAN_TRAVELLER_PERSON, &tid, 1, blob_copy_fn, &t, err);
+  fg_val tv = FG_V_BLOB(t.sealed, t.n), dv = FG_V_BLOB(d->sealed, d->n);
+  if (rc == FG_OK) rc = fg__person_open(b, d->traveller_id, &tv, &old, err);
+  if (rc == FG_OK) rc = fg__document_open(b, d->document_id, &dv, &olddoc, err);
+  if (rc == FG_OK) {
+    if (!person->date_of_birth[0]) memcpy(person->date_of_birth, old.date_of_birth, sizeof old.date_of_birth);
+    if (!person->nationality[0]) memcpy(person->nationality, old.nationality, sizeof old.nationality);
+    if (!person->sex[0]) memcpy(person->sex, old.sex, sizeof old.sex);
+    if (!doc->expiry[0]) memcpy(doc->expiry, olddoc.expiry, sizeof olddoc.expiry);
+    rc = seal_traveller(b, d->traveller_id, person, cat, err);
+  }
+  if (rc == FG_OK) rc = seal_document(b, d->document_id, p->doc_type, doc, err);
+  sodium_memzero(&old, sizeof old);
+  sodium_memzero(&olddoc, sizeof olddoc);
+  free(t.sealed);
+  return rc;
+}
+
 static int write_passenger(import_ctx *c, size_t i, int64_t now, fg_error *err) {
   fg_border *b = c->b;
   fg__manifest_passenger *p = &c->doc.p[i];
@@ -428,31 +504,47 @@ static int write_passenger(import_ctx *c, size_t i, int64_t now, fg_error *err) 
   doc_row d;
   int rc = find_document(b, p, &d, err);
   if (rc == FG_OK) rc = check_on_manifest(c, i, &d, err);
-  if (rc != FG_OK || s->skip) return rc;
-#define OPT(x) FG_V_TEXT((x)[0] ? (x) : NULL)
+  if (rc != FG_OK || s->skip) {
+    free(d.sealed);
+    return rc;
+  }
   const char *cat = fg_category_name(p->category);
   int64_t traveller = d.traveller_id, document = d.document_id;
+  fg__person person;
+  fg__document doc;
+  memset(&person, 0, sizeof person);
+  memset(&doc, 0, sizeof doc);
+  snprintf(person.surname, sizeof person.surname, "%s", p->surname);
+  snprintf(person.given_names, sizeof person.given_names, "%s", p->given_names);
+  snprintf(person.date_of_birth, sizeof person.date_of_birth, "%s", p->date_of_birth);
+  snprintf(person.nationality, sizeof person.nationality, "%s", p->nationality);
+  snprintf(person.sex, sizeof person.sex, "%s", p->sex);
+  snprintf(doc.number, sizeof doc.number, "%s", p->doc_number);
+  snprintf(doc.issuing_state, sizeof doc.issuing_state, "%s", p->issuing_state);
+  snprintf(doc.expiry, sizeof doc.expiry, "%s", p->doc_expiry);
   if (d.found) {
-    fg_val t[7] = {FG_V_TEXT(p->surname), FG_V_TEXT(p->given_names), OPT(p->date_of_birth),
-                   OPT(p->nationality),   OPT(p->sex),                FG_V_TEXT(cat),
-                   FG_V_INT(traveller)};
-    fg_val dv[3] = {FG_V_TEXT(p->doc_type), OPT(p->doc_expiry), FG_V_INT(document)};
-    if ((rc = fg_store_exec(b->store, &FG_Q_MAN_TRAVELLER_UPDATE, t, 7, NULL, NULL, err)) ||
-        (rc = fg_store_exec(b->store, &FG_Q_MAN_DOC_UPDATE, dv, 3, NULL, NULL, err)))
-      return rc;
+    rc = update_known(c, p, &d, &person, &doc, cat, err);
   } else {
-    fg_val t[7] = {FG_V_TEXT(p->surname), FG_V_TEXT(p->given_names), OPT(p->date_of_birth),
-                   OPT(p->nationality),   OPT(p->sex),                FG_V_TEXT(cat),
-                   FG_V_INT(now)};
-    if ((rc = fg_store_exec_int(b->store, &FG_Q_MAN_TRAVELLER_INSERT, t, 7, &traveller, NULL,
-                                err)))
-      return rc;
-    fg_val dv[5] = {FG_V_INT(traveller), FG_V_TEXT(p->doc_type), FG_V_TEXT(p->doc_number),
-                    FG_V_TEXT(p->issuing_state), OPT(p->doc_expiry)};
-    if ((rc = fg_store_exec_int(b->store, &FG_Q_MAN_DOC_INSERT, dv, 5, &document, NULL, err)))
-      return rc;
+    /* New rows first (their ids bind the seals), then their sealed values. */
+    fg_val t[2] = {FG_V_TEXT(cat), FG_V_INT(now)};
+    uint8_t num[32], index[32];
+    char placeholder[72];
+    fg__document_number_index(b, p->doc_number, num);
+    fg__document_index(b, p->issuing_state, p->doc_number, index);
+    fg__document_placeholder(index, placeholder);
+    rc = fg_store_exec_int(b->store, &FG_Q_MAN_TRAVELLER_INSERT, t, 2, &traveller, NULL, err);
+    if (rc == FG_OK) rc = seal_traveller(b, traveller, &person, cat, err);
+    if (rc == FG_OK) {
+      fg_val dv[5] = {FG_V_INT(traveller), FG_V_TEXT(p->doc_type), FG_V_TEXT(placeholder),
+                      FG_V_BLOB(num, 32), FG_V_BLOB(index, 32)};
+      rc = fg_store_exec_int(b->store, &FG_Q_MAN_DOC_INSERT, dv, 5, &document, NULL, err);
+    }
+    if (rc == FG_OK) rc = seal_document(b, document, p->doc_type, &doc, err);
   }
-#undef OPT
+  sodium_memzero(&person, sizeof person);
+  sodium_memzero(&doc, sizeof doc);
+  free(d.sealed);
+  if (rc != FG_OK) return rc;
   char *codes = problem_codes(p);
   if (p->nproblems && !codes) return fg__seterr(err, FG_ENOMEM, "out of memory");
   fg_val pv[7] = {FG_V_INT(c->manifest_id),
@@ -584,6 +676,7 @@ static int import(fg_border *b, const fg_actor *who, const char *data, size_t le
     if (c.st[i].skip) continue;
     if ((rc = find_document(b, &c.doc.p[i], &d, err)) == FG_OK)
       rc = check_on_manifest(&c, i, &d, err);
+    free(d.sealed);
   }
   if (rc != FG_OK || (rc = stage_faces(&c, err)) != FG_OK ||
       (rc = write_records(&c, err)) != FG_OK)
@@ -684,26 +777,71 @@ int fg_border_manifest_list(fg_border *b, const fg_actor *who, json_t **out, fg_
   return rc;
 }
 
+typedef struct passengers_ctx {
+  fg_border *b;
+  json_t **v; /* passenger objects, sorted by name once all are read */
+  size_t n, cap;
+} passengers_ctx;
+
 static int passenger_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
+  passengers_ctx *pc = ctx;
+  int64_t tid = val_int(&c[0]), did = val_int(&c[3]);
+  fg__person person;
+  fg__document doc;
+  int rc = fg__person_open(pc->b, tid, &c[1], &person, err);
+  if (rc == FG_OK) rc = fg__document_open(pc->b, did, &c[5], &doc, err);
+  if (rc != FG_OK) return rc;
   json_t *problems = NULL;
-  if (c[13].type == FG_VAL_TEXT) problems = json_loads(c[13].s, 0, NULL);
+  if (c[8].type == FG_VAL_TEXT) problems = json_loads(c[8].s, 0, NULL);
   if (!json_is_array(problems)) {
     json_decref(problems);
     problems = json_array();
   }
-  json_t *o = json_pack(
-      "{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:o, s:I, s:o, s:o, s:o}",
-      "traveller_id", (json_int_t)val_int(&c[0]), "surname", val_json(&c[1]), "given_names",
-      val_json(&c[2]), "date_of_birth", val_json(&c[3]), "nationality", val_json(&c[4]), "sex",
-      val_json(&c[5]), "category", val_json(&c[6]), "document", "type", val_json(&c[7]),
-      "number", val_json(&c[8]), "issuing_state", val_json(&c[9]), "expiry", val_json(&c[10]),
-      "status", val_json(&c[11]), "enrolled", (json_int_t)val_int(&c[12]), "problems", problems,
-      "admitted_until", fg__json_time(val_int(&c[14])), "added_at",
-      fg__json_time(val_int(&c[15])));
-  if (!o || json_array_append_new((json_t *)ctx, o))
+  json_t *o = fg__person_json(tid, &person, c[2].type == FG_VAL_TEXT ? c[2].s : NULL);
+  if (o) {
+    json_object_del(o, "id");
+    json_object_set_new(o, "traveller_id", json_integer(tid));
+  }
+  const char *type = c[4].type == FG_VAL_TEXT ? c[4].s : NULL;
+  int bad = !o || json_object_set_new(o, "document", fg__document_json(type, &doc)) ||
+            json_object_set_new(o, "status", val_json(&c[6])) ||
+            json_object_set_new(o, "enrolled", json_integer(val_int(&c[7]))) ||
+            json_object_set_new(o, "problems", problems) ||
+            json_object_set_new(o, "admitted_until", fg__json_time(val_int(&c[9]))) ||
+            json_object_set_new(o, "added_at", fg__json_time(val_int(&c[10])));
+  sodium_memzero(&person, sizeof person);
+  sodium_memzero(&doc, sizeof doc);
+  if (!bad && pc->n == pc->cap) {
+    size_t cap = pc->cap ? 2 * pc->cap : 64;
+    json_t **v = realloc(pc->v, cap * sizeof *v);
+    if (v) pc->v = v, pc->cap = cap;
+    else bad = 1;
+  }
+  if (bad) {
+    json_decref(o);
     return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  pc->v[pc->n++] = o;
   return 0;
+}
+
+static const char *member(const json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+/* By surname, given names, then traveller id (as the list always read). */
+static int by_name(const void *x, const void *y) {
+  const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+  int r = strcmp(member(a, "surname"), member(b, "surname"));
+  if (!r) r = strcmp(member(a, "given_names"), member(b, "given_names"));
+  if (!r) {
+    json_int_t i = json_integer_value(json_object_get(a, "traveller_id"));
+    json_int_t j = json_integer_value(json_object_get(b, "traveller_id"));
+    r = i < j ? -1 : i > j;
+  }
+  return r;
 }
 
 int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_t **out,
@@ -715,7 +853,16 @@ int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_
   json_t *pax = json_array();
   if (!pax) return fg__seterr(err, FG_ENOMEM, "out of memory");
   fg_val p = FG_V_INT(id);
-  if ((rc = fg_store_exec(b->store, &FG_Q_MAN_PASSENGERS, &p, 1, passenger_row, pax, err))) {
+  passengers_ctx pc = {b, NULL, 0, 0};
+  rc = fg_store_exec(b->store, &FG_Q_MAN_PASSENGERS, &p, 1, passenger_row, &pc, err);
+  if (rc == FG_OK) qsort(pc.v, pc.n, sizeof *pc.v, by_name);
+  for (size_t k = 0; k < pc.n; k++)
+    if (rc != FG_OK || json_array_append_new(pax, pc.v[k])) {
+      if (rc == FG_OK) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+      else json_decref(pc.v[k]);
+    }
+  free(pc.v);
+  if (rc != FG_OK) {
     json_decref(pax);
     return rc;
   }

@@ -471,6 +471,11 @@ int fg__manifest_parse_json(const char *data, size_t len, int require_flight,
     return fg__seterr(err, FG_ELIMIT, "manifest: %zu bytes, at most %zu", len,
                       FG__MANIFEST_MAX_BYTES);
   len = skip_bom(&data, len);
+  /* Before jansson builds it: a text with more values than the largest
+   * manifest needs would cost tens of bytes of memory per value. */
+  int lrc = fg__json_check(data, len, FG__MANIFEST_MAX_JSON_VALUES, FG__MANIFEST_MAX_JSON_DEPTH,
+                           "manifest", err);
+  if (lrc != FG_OK) return lrc;
   json_error_t je;
   json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
   if (!root)

@@ -36,6 +36,12 @@
 #define FG__MANIFEST_MAX_PATH 1024                  /* a photo's relative path */
 #define FG__MANIFEST_MAX_BASE64 ((size_t)8 << 20)   /* characters of one base64 photo */
 #define FG__MANIFEST_MAX_PROBLEMS 16                /* kept per passenger (more are dropped) */
+/* JSON values (strings, member names included, scalars, arrays, objects) and
+ * nesting a JSON manifest may have: about 60 values for a passenger with every
+ * field and eight photos, times the passengers allowed, with room to spare;
+ * the deepest legitimate nesting is 4 (passengers > passenger > photos > photo). */
+#define FG__MANIFEST_MAX_JSON_VALUES 400000
+#define FG__MANIFEST_MAX_JSON_DEPTH 8
 
 /* Problem codes (static strings, also the report's and passengers.problems'). */
 #define FG__PROBLEM_MISSING "missing_field"

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "border/border_internal.h"
 #include "store/sql_records.h"
@@ -210,6 +211,25 @@ static int purge_crossings(fg_border *b, int64_t now, purge_counts *pc, fg_error
   return rc;
 }
 
+/* The cut-offs this purge applied to records: which encounters and crossings
+ * it deleted, as a rule (category and time) rather than a list of ids, so
+ * that `audit verify` can tell a purged record from one deleted behind
+ * facegate's back (reconcile.c). null: kept forever. */
+static json_t *cutoffs_json(const fg_border *b, int64_t now) {
+  json_t *enc = json_object(), *cro = json_object();
+  for (int i = 0; enc && cro && i <= FG_CATEGORY_COUNT; i++) {
+    const fg_category_policy *cp =
+        i < FG_CATEGORY_COUNT ? &b->policy.category[i] : &b->policy.unidentified;
+    const char *k = i < FG_CATEGORY_COUNT ? fg_category_name((fg_category)i) : "unidentified";
+    json_t *t = cp->crossing_retention < 0 ? json_null() : json_integer(now - cp->crossing_retention);
+    json_object_set(enc, k, t);
+    json_object_set_new(cro, k, t);
+  }
+  int64_t over = b->policy.overstay_crossing_retention;
+  return json_pack("{s:o, s:o, s:o}", "encounter_records", enc, "crossings", cro,
+                   "overstayer_crossings", over < 0 ? json_null() : json_integer(now - over));
+}
+
 static json_t *purge_json(int64_t now, const purge_counts *pc) {
   int64_t total = sum(pc->captures) + sum(pc->templates) + sum(pc->gallery_photos) +
                   sum(pc->crossings) + pc->watchlist_templates + sum(pc->encounter_records) +
@@ -245,7 +265,7 @@ int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *e
                           err)) != FG_OK)
     goto fail;
   pc.watchlist_templates = fg_store_changes(b->store);
-  if (!(j = purge_json(now, &pc))) {
+  if (!(j = purge_json(now, &pc)) || json_object_set_new(j, "cutoffs", cutoffs_json(b, now))) {
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto fail;
   }
@@ -259,12 +279,26 @@ int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *e
     fg__gallery_cache_reset(b);
   /* Make sure no copy of a deleted row lingers in the write-ahead log: on every
    * purge, not only one that deleted something, because a checkpoint that an
-   * open reader blocked last time left those pages there. Inside a caller's
-   * transaction this waits for the next purge. */
-  if (fg_store_depth(b->store) == 0 && (rc = fg_store_flush(b->store, err)) != FG_OK) {
-    json_decref(j);
-    return rc;
+   * open reader blocked last time left those pages there. A reader can hold
+   * it up: try for up to about 1.6 s, then say so in the result
+   * ("flush": "incomplete"); the caller retries later
+   * (fg_border_retention_flush; the service every second). Inside a
+   * caller's transaction this waits for the next purge. */
+  int state = FG_FLUSH_NONE, tries = 0;
+  if (fg_store_depth(b->store) == 0) {
+    for (int wait_ms = 25;; wait_ms *= 2) {
+      tries++;
+      if ((rc = fg_store_flush(b->store, &state, err)) != FG_OK) {
+        json_decref(j);
+        return rc;
+      }
+      if (state != FG_FLUSH_INCOMPLETE || wait_ms > 800) break;
+      struct timespec ts = {0, (long)wait_ms * 1000000L};
+      nanosleep(&ts, NULL);
+    }
   }
+  json_object_set_new(j, "flush", json_pack("{s:s, s:i}", "state", fg__flush_state_name(state),
+                                            "tries", tries));
   if (out) *out = j;
   else json_decref(j);
   return FG_OK;
@@ -272,4 +306,23 @@ fail:
   fg_store_rollback(b->store);
   json_decref(j);
   return rc;
+}
+
+const char *fg__flush_state_name(int state) {
+  return state == FG_FLUSH_DONE ? "done" : state == FG_FLUSH_INCOMPLETE ? "incomplete"
+                                                                         : "not_applicable";
+}
+
+int fg_border_retention_flush(fg_border *b, const fg_actor *who, int64_t pending_since,
+                              int *state, fg_error *err) {
+  int st = FG_FLUSH_NONE;
+  int rc = fg_store_flush(b->store, &st, err);
+  if (state) *state = st;
+  if (rc != FG_OK || st != FG_FLUSH_DONE || pending_since <= 0) return rc;
+  /* What an earlier purge left in the log is gone now: say when. */
+  return fg__border_audit_about(
+      b, who, "retention.flush", "retention", 0, "retention",
+      json_pack("{s:o, s:o}", "pending_since", fg__json_time(pending_since), "done_at",
+                fg__json_time(fg_border_now(b))),
+      err);
 }

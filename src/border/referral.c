@@ -56,13 +56,20 @@ static json_t *val_json_text(const fg_val *v) {
   return j ? j : json_string(v->s);
 }
 
-static json_t *name_json(const fg_val *surname, const fg_val *given) {
-  if (surname->type != FG_VAL_TEXT) return json_null();
-  char buf[320];
-  if (given->type == FG_VAL_TEXT && given->s[0])
-    snprintf(buf, sizeof buf, "%s, %s", surname->s, given->s);
-  else
-    snprintf(buf, sizeof buf, "%s", surname->s);
+/* Rows of referrals (list, get), opened with the border's keys. */
+typedef struct referral_rows {
+  fg_border *b;
+  json_t *arr;
+} referral_rows;
+
+/* The candidate's name, unsealed: "SURNAME, Given names", or null. */
+static json_t *name_json(fg_border *b, int64_t id, const fg_val *sealed, fg_error *err, int *rc) {
+  fg__person p;
+  *rc = fg__person_open(b, id, sealed, &p, err);
+  if (*rc != FG_OK || !p.surname[0]) return json_null();
+  char buf[2 * FG__PERSON_NAME_MAX + 4];
+  fg__person_name(&p, buf, sizeof buf);
+  sodium_memzero(&p, sizeof p);
   return json_string(buf);
 }
 
@@ -83,11 +90,15 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
     rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_INSERT_ID, p, 5, NULL, NULL, err);
   else
     rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_INSERT, p + 1, 4, &id, NULL, err);
+  char row[65];
+  p[0] = FG_V_INT(id);
+  fg__hash_referral_created(b, p, row);
   if (rc == FG_OK)
     rc = fg__border_audit_about(
         b, who, "referral.create", "referral", id, "referral",
-        json_pack("{s:I, s:s, s:o}", "encounter_id", (json_int_t)encounter_id, "reason", reason,
-                  "candidate_id", traveller_id > 0 ? json_integer(traveller_id) : json_null()),
+        json_pack("{s:I, s:s, s:o, s:s}", "encounter_id", (json_int_t)encounter_id, "reason",
+                  reason, "candidate_id",
+                  traveller_id > 0 ? json_integer(traveller_id) : json_null(), "row", row),
         err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
@@ -100,16 +111,27 @@ int fg__open_referral(fg_border *b, const fg_actor *who, int64_t encounter_id,
 /* One row of REFERRAL_SELECT (sql_records.c lists the columns) as JSON. */
 static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
-  json_t *arr = ctx;
+  referral_rows *rr = ctx;
+  json_t *arr = rr->arr;
+  int rc = FG_OK;
   json_t *candidate = c[5].type == FG_VAL_INT
                           ? json_pack("{s:o, s:o}", "id", val_json(&c[5]), "name",
-                                      name_json(&c[21], &c[22]))
+                                      name_json(rr->b, val_int(&c[5]), &c[21], err, &rc))
                           : json_null();
+  json_t *entry = c[19].type == FG_VAL_INT && c[22].type == FG_VAL_BLOB
+                      ? fg__open_json(rr->b, "watchlist", "entry_sealed", val_int(&c[19]), &c[22], err)
+                      : NULL;
+  if (c[19].type == FG_VAL_INT && c[22].type == FG_VAL_BLOB && !entry) rc = err ? err->code : FG_EFORMAT;
+  if (rc != FG_OK) {
+    json_decref(candidate);
+    return rc;
+  }
   json_t *watch = c[19].type == FG_VAL_INT
-                      ? json_pack("{s:o, s:o, s:o, s:o}", "id", val_json(&c[19]), "name",
-                                  val_json(&c[23]), "reason", val_json(&c[24]), "score",
-                                  val_json(&c[20]))
+                      ? json_pack("{s:o, s:O?, s:O?, s:o}", "id", val_json(&c[19]), "name",
+                                  json_object_get(entry, "name"), "reason",
+                                  json_object_get(entry, "reason"), "score", val_json(&c[20]))
                       : json_null();
+  json_decref(entry);
   json_t *r = json_pack(
       "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
       " s:o, s:o}",
@@ -144,9 +166,10 @@ int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *st
   json_t *list = json_array();
   if (!list) return fg__seterr(err, FG_ENOMEM, "out of memory");
   fg_val p[2] = {FG_V_TEXT(status), FG_V_TEXT(site)};
+  referral_rows rr = {b, list};
   int rc = status ? fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST_STATUS, p, 2, referral_row,
-                                  list, err)
-                  : fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST, p + 1, 1, referral_row, list,
+                                  &rr, err)
+                  : fg_store_exec(b->store, &FG_Q_REC_REFERRAL_LIST, p + 1, 1, referral_row, &rr,
                                   err);
   if (rc == FG_OK) {
     json_t *d = json_pack("{s:o, s:o, s:I}", "status", status ? json_string(status) : json_null(),
@@ -241,10 +264,12 @@ static int encounter_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 
 static int note_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
-  json_t *arr = ctx;
-  json_t *x = json_pack("{s:o, s:o, s:o}", "officer", val_json(&c[0]), "at",
-                        fg__json_time(val_int(&c[1])), "note", val_json(&c[2]));
-  if (!x || json_array_append_new(arr, x)) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  referral_rows *rr = ctx;
+  json_t *note = fg__open_json(rr->b, "referral_notes", "note_sealed", val_int(&c[0]), &c[3], err);
+  if (!note && c[3].type == FG_VAL_BLOB) return err ? err->code : FG_EFORMAT;
+  json_t *x = json_pack("{s:o, s:o, s:o}", "officer", val_json(&c[1]), "at",
+                        fg__json_time(val_int(&c[2])), "note", note ? note : json_null());
+  if (!x || json_array_append_new(rr->arr, x)) return fg__seterr(err, FG_ENOMEM, "out of memory");
   return 0;
 }
 
@@ -258,7 +283,8 @@ static int load_referral(fg_border *b, int64_t id, json_t **out, fg_error *err) 
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto done;
   }
-  if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_GET, &p, 1, referral_row, arr, err)) !=
+  referral_rows rr = {b, arr}, nr = {b, notes};
+  if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_GET, &p, 1, referral_row, &rr, err)) !=
       FG_OK)
     goto done;
   json_t *r = json_array_get(arr, 0);
@@ -269,7 +295,7 @@ static int load_referral(fg_border *b, int64_t id, json_t **out, fg_error *err) 
   fg_val e = FG_V_INT(json_integer_value(json_object_get(r, "encounter_id")));
   if ((rc = fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_GET, &e, 1, encounter_row, &enc, err)) !=
           FG_OK ||
-      (rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_NOTES, &p, 1, note_row, notes, err)) !=
+      (rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_NOTES, &p, 1, note_row, &nr, err)) !=
           FG_OK)
     goto done;
   if (json_object_set(r, "encounter", enc ? enc : json_null()) ||
@@ -592,7 +618,8 @@ static int category_row(void *ctx, const fg_val *c, int n, fg_error *err) {
  * attributed to the traveller (its retention is now their category's) and
  * the passenger marked 'manual' when on the manifest. */
 static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const referral_state *s,
-                   int64_t traveller_id, int64_t now, int64_t *crossing_id, fg_error *err) {
+                   int64_t traveller_id, int64_t now, int64_t *crossing_id, char category[16],
+                   fg_error *err) {
   encounter_place pl = {0};
   fg_val e = FG_V_INT(s->encounter_id);
   int rc = fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_GET, &e, 1, place_row, &pl, err);
@@ -624,7 +651,7 @@ static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const refe
                                 pl.port[0] ? pl.port : NULL, pl.manifest_id, s->encounter_id,
                                 "manual", officer->name, admitted, NULL, crossing_id, err)) != FG_OK)
     return rc;
-  char category[16] = "";
+  category[0] = '\0';
   fg_val t = FG_V_INT(traveller_id);
   if ((rc = fg_store_exec(b->store, &FG_Q_REC_TRAVELLER_CATEGORY, &t, 1, category_row, category,
                           err)) != FG_OK)
@@ -662,6 +689,7 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
   referral_state s = {0};
   fg_val p = FG_V_INT(id);
   int64_t now = fg_border_now(b), crossing_id = 0, who_id = 0;
+  char category[16] = "", state[65] = "";
   if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_GET, &p, 1, state_row, &s, err)) != FG_OK)
     goto fail;
   if (!s.status[0]) {
@@ -685,7 +713,8 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
                       (long long)id);
       goto fail;
     }
-    if ((rc = confirm(b, officer, id, &s, who_id, now, &crossing_id, err)) != FG_OK) goto fail;
+    if ((rc = confirm(b, officer, id, &s, who_id, now, &crossing_id, category, err)) != FG_OK)
+      goto fail;
   } else if (!is_note) {
     const char *status = strcmp(decision, "secondary") == 0 ? "secondary" : "closed";
     fg_val u[5] = {FG_V_TEXT(status), FG_V_TEXT(officer->name), FG_V_INT(now),
@@ -693,18 +722,33 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
     if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_DECIDE, u, 5, NULL, NULL, err)) != FG_OK)
       goto fail;
   }
-  if (note && note[0]) {
-    fg_val nv[4] = {p, FG_V_TEXT(officer->name), FG_V_INT(now), FG_V_TEXT(note)};
-    if ((rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_NOTE_INSERT, nv, 4, NULL, NULL, err)) !=
-        FG_OK)
-      goto fail;
+  if (note && note[0]) { /* sealed to its row, like the people it may name */
+    fg_val nv[3] = {p, FG_V_TEXT(officer->name), FG_V_INT(now)};
+    int64_t note_id = 0;
+    uint8_t *sealed = NULL;
+    size_t sn = 0;
+    json_t *text = json_string(note);
+    if ((rc = fg_store_exec_int(b->store, &FG_Q_REC_REFERRAL_NOTE_INSERT, nv, 3, &note_id, NULL,
+                                err)) == FG_OK)
+      rc = text ? fg__seal_json(b, "referral_notes", "note_sealed", note_id, text, &sealed, &sn, err)
+                : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(text);
+    if (rc == FG_OK) {
+      fg_val sv[2] = {FG_V_BLOB(sealed, sn), FG_V_INT(note_id)};
+      rc = fg_store_exec(b->store, &FG_Q_REC_REFERRAL_NOTE_SEAL, sv, 2, NULL, NULL, err);
+    }
+    free(sealed);
+    if (rc != FG_OK) goto fail;
   }
+  /* The referral's state as stored now, for `audit verify` (reconcile.c). */
+  if ((rc = fg__referral_state_hash(b, id, state, err)) != FG_OK) goto fail;
   rc = fg__border_audit_about(
       b, officer, "referral.decide", "referral", id, "referral decision",
-      json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "decision", decision, "officer", officer->name,
-                "previous_status", s.status, "traveller_id",
+      json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:s}", "decision", decision, "officer",
+                officer->name, "previous_status", s.status, "traveller_id",
                 who_id > 0 ? json_integer(who_id) : json_null(), "crossing_id",
-                crossing_id > 0 ? json_integer(crossing_id) : json_null(), "note", note && note[0]),
+                crossing_id > 0 ? json_integer(crossing_id) : json_null(), "note", note && note[0],
+                "category", category[0] ? json_string(category) : json_null(), "state", state),
       err);
   if (rc != FG_OK) goto fail;
   if ((rc = fg_store_commit(b->store, err)) != FG_OK) return rc;

@@ -61,10 +61,22 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
   int64_t entry = 0;
-  fg_val v[5] = {FG_V_TEXT(name), FG_V_TEXT(reason),
-                 FG_V_TEXT(who && who->name ? who->name : "unknown"), FG_V_INT(fg_border_now(b)),
+  fg_val v[3] = {FG_V_TEXT(who && who->name ? who->name : "unknown"), FG_V_INT(fg_border_now(b)),
                  expires_at > 0 ? FG_V_INT(expires_at) : FG_V_NULL};
-  rc = fg_store_exec_int(b->store, &FG_Q_WL_INSERT, v, 5, &entry, NULL, err);
+  rc = fg_store_exec_int(b->store, &FG_Q_WL_INSERT, v, 3, &entry, NULL, err);
+  if (rc == FG_OK) { /* the name and the reason, sealed to the entry */
+    json_t *j = json_pack("{s:s, s:s}", "name", name, "reason", reason);
+    uint8_t *sealed = NULL;
+    size_t sn = 0;
+    rc = j ? fg__seal_json(b, "watchlist", "entry_sealed", entry, j, &sealed, &sn, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(j);
+    if (rc == FG_OK) {
+      fg_val sv[2] = {FG_V_BLOB(sealed, sn), FG_V_INT(entry)};
+      rc = fg_store_exec(b->store, &FG_Q_WL_SEAL, sv, 2, NULL, NULL, err);
+    }
+    free(sealed);
+  }
   for (int i = 0; rc == FG_OK && i < n; i++)
     rc = add_template(b, entry, embs + (size_t)i * (size_t)dim, dim, images ? images[i] : NULL,
                       images ? lens[i] : 0, err);
@@ -189,12 +201,13 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
     fg__gallery_cache_reset(b);
     /* The templates are deleted; their copies in the write-ahead log go now
      * (best effort: every purge flushes again). */
-    if (fg_store_depth(b->store) == 0) fg_store_flush(b->store, NULL);
+    if (fg_store_depth(b->store) == 0) fg_store_flush(b->store, NULL, NULL);
   }
   return rc;
 }
 
 typedef struct list_ctx {
+  fg_border *b;
   json_t *arr;
   int64_t now;
 } list_ctx;
@@ -206,16 +219,20 @@ static json_t *text_or_null(const fg_val *v) {
 static int list_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   list_ctx *l = ctx;
-  int64_t expires = c[5].type == FG_VAL_INT ? c[5].i : 0;
-  int64_t removed = c[6].type == FG_VAL_INT ? c[6].i : 0;
+  int64_t expires = c[4].type == FG_VAL_INT ? c[4].i : 0;
+  int64_t removed = c[5].type == FG_VAL_INT ? c[5].i : 0;
   const char *status = removed ? "removed" : (expires > 0 && expires <= l->now) ? "expired"
                                                                                : "active";
-  json_t *o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:I}", "id", (json_int_t)c[0].i, "name",
-                        text_or_null(&c[1]), "reason", text_or_null(&c[2]), "added_by",
-                        text_or_null(&c[3]), "created_at",
-                        fg__json_time(c[4].type == FG_VAL_INT ? c[4].i : 0), "expires_at",
-                        fg__json_time(expires), "removed_at", fg__json_time(removed), "status",
-                        status, "templates", (json_int_t)(c[7].type == FG_VAL_INT ? c[7].i : 0));
+  json_t *entry = fg__open_json(l->b, "watchlist", "entry_sealed", c[0].i, &c[1], err);
+  if (!entry && c[1].type == FG_VAL_BLOB) return err ? err->code : FG_EFORMAT;
+  json_t *o = json_pack("{s:I,s:O?,s:O?,s:o,s:o,s:o,s:o,s:s,s:I}", "id", (json_int_t)c[0].i,
+                        "name", json_object_get(entry, "name"), "reason",
+                        json_object_get(entry, "reason"), "added_by", text_or_null(&c[2]),
+                        "created_at", fg__json_time(c[3].type == FG_VAL_INT ? c[3].i : 0),
+                        "expires_at", fg__json_time(expires), "removed_at",
+                        fg__json_time(removed), "status", status, "templates",
+                        (json_int_t)(c[6].type == FG_VAL_INT ? c[6].i : 0));
+  json_decref(entry);
   if (!o || json_array_append_new(l->arr, o) != 0)
     return fg__seterr(err, FG_ENOMEM, "out of memory");
   return 0;
@@ -224,7 +241,7 @@ static int list_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
 int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
   if (!b || !out) return fg__seterr(err, FG_EINVAL, "watchlist: missing argument");
   *out = NULL;
-  list_ctx l = {json_array(), fg_border_now(b)};
+  list_ctx l = {b, json_array(), fg_border_now(b)};
   if (!l.arr) return fg__seterr(err, FG_ENOMEM, "out of memory");
   int rc = fg_store_exec(b->store, &FG_Q_WL_LIST, NULL, 0, list_cb, &l, err);
   if (rc == FG_OK) {

@@ -75,8 +75,8 @@ fg_border *cli_border_open(const cli_border *o) {
 
 void cli_border_paths(fg_border_options *bo, const char *models_flag) {
   bo->face.models_dir = cli_models_dir(models_flag);
-  bo->calibration = cli_calibration_fmr();
-  bo->fpir_calibration = cli_calibration_fpir();
+  if (!bo->calibration) bo->calibration = cli_calibration_fmr();
+  if (!bo->fpir_calibration) bo->fpir_calibration = cli_calibration_fpir();
 }
 
 fg_actor cli_border_actor(const cli_border *o, const char *purpose) {

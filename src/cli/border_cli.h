@@ -47,7 +47,7 @@ int cli_border_id_args(cli_border *o, int argc, char **argv, int required, const
 fg_border *cli_border_open(const cli_border *o);
 /* The local actor: {--as or $USER, "local", purpose}. */
 /* The shipped files' paths (paths.c) into bo: the models (models_flag, or
- * the default), the FMR and FPIR calibrations. */
+ * the default), the FMR and FPIR calibrations unless already set. */
 void cli_border_paths(fg_border_options *bo, const char *models_flag);
 fg_actor cli_border_actor(const cli_border *o, const char *purpose);
 /* Print "cmd: message" for err and return the exit code it maps to. */

@@ -5,6 +5,7 @@
  * connections, lets the requests in flight finish (an encounter being
  * matched and written), then exits 0.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,28 @@ static void help(FILE *f) {
           "  --purge-interval S    run the retention purge every S seconds (default 600; 0: never)\n"
           "  --timeout S           idle connection timeout (default 30)\n"
           "  --models-dir DIR      models (default $FACEGATE_MODELS or facegate's home)\n"
+          "  --calibration FILE    1:1 calibration (default: the home's calibration/fr_feature.json)\n"
+          "  --fpir-calibration FILE  1:N calibration (default: the home's fr_feature_fpir.json);\n"
+          "                        the server refuses to start without both\n"
+          "\n"
+          "limits (docs/api.md, \"Limits\"; defaults in brackets):\n"
+          "  --header-timeout S    a request's line and headers must arrive within S s [10]\n"
+          "  --max-conns N         connections at once [1024]; the last eighth is headroom\n"
+          "  --max-conns-per-addr N  per client address [16]\n"
+          "  --max-conns-per-net N   per client network, /24 or /64 [64]\n"
+          "  --max-body-in-flight MB request bodies held at once, all together [64]\n"
+          "  --auth-fail-limit N   failed authentications per network per window [10]\n"
+          "  --auth-fail-global N  failed authentications per window, all networks [100]\n"
+          "  --auth-fail-window S  the window [60]\n"
+          "  --perm-fail-limit N   403s per token per window [20]\n"
+          "  --denial-audit-interval S  one auth.denied event per source per S s [10]\n"
+          "  --tls-priorities STR  GnuTLS priority string (default: TLS 1.2+, ECDHE, AEAD)\n"
+          "  --anchor-file FILE    publish the audit chain's head to FILE (append-only, on another\n"
+          "                        volume: docs/records.md); GET /v1/audit/verify checks it\n"
+          "  --anchor-syslog       publish it to the system log (the journal) too\n"
+          "  --anchor-interval S   at most every S seconds, when the chain has grown [60]\n"
+          "  --trusted-proxy ADDRS a reverse proxy's addresses (comma-separated): not limited per\n"
+          "                        address; the client is its X-Real-IP (deploy/nginx/facegate.conf)\n"
 
           "\n"
           "Tokens: facegate token create --role ROLE --name NAME. Stop with SIGTERM or Ctrl-C:\n"
@@ -101,6 +124,36 @@ int cmd_serve(int argc, char **argv) {
     else if (!strcmp(a, "--timeout"))
       o.conn_timeout = (unsigned)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--timeout", 1, 3600);
     else if (!strcmp(a, "--models-dir")) models = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--calibration")) o.border.calibration = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--fpir-calibration"))
+      o.border.fpir_calibration = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--header-timeout"))
+      o.header_timeout = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 3600);
+    else if (!strcmp(a, "--max-conns"))
+      o.max_conns = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 16, 65536);
+    else if (!strcmp(a, "--max-conns-per-addr"))
+      o.max_conns_per_addr = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 65536);
+    else if (!strcmp(a, "--max-conns-per-net"))
+      o.max_conns_per_net = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 65536);
+    else if (!strcmp(a, "--max-body-in-flight"))
+      o.max_body_in_flight =
+          (size_t)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 1 << 16) << 20;
+    else if (!strcmp(a, "--auth-fail-limit"))
+      o.auth_fail_limit = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 1000000);
+    else if (!strcmp(a, "--auth-fail-global"))
+      o.auth_fail_global = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 1000000);
+    else if (!strcmp(a, "--auth-fail-window"))
+      o.auth_fail_window = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 86400);
+    else if (!strcmp(a, "--perm-fail-limit"))
+      o.perm_fail_limit = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 1000000);
+    else if (!strcmp(a, "--denial-audit-interval"))
+      o.denial_audit_interval = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 86400);
+    else if (!strcmp(a, "--tls-priorities")) o.tls_priorities = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--trusted-proxy")) o.trusted_proxies = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--anchor-file")) o.anchor_file = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--anchor-syslog")) o.anchor_syslog = 1;
+    else if (!strcmp(a, "--anchor-interval"))
+      o.anchor_interval = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 86400);
     else if (!strcmp(a, "--site") || !strcmp(a, "--port-code"))
       o.border.port = cli_arg_val(CMD, argc, argv, &i);
     else {
@@ -112,9 +165,16 @@ int cmd_serve(int argc, char **argv) {
     fprintf(stderr, CMD ": --tls-cert and --tls-key go together\n");
     return EXIT_USAGE;
   }
-  cli_border_paths(&o.border, models);
+  o.border.require_calibration = 1; /* fail now, not at every encounter */
+  cli_border_paths(&o.border, models); /* --calibration and --fpir-calibration kept */
   if (!web) web = cli_web_dir();
   o.web_dir = web;
+  /* Request bodies and decoded images are large and short-lived: give them
+   * their own mappings, returned to the system when freed, rather than let
+   * glibc raise its threshold and keep them in the heap (a burst of large
+   * bodies would otherwise stay in the process's memory). Process-wide, so
+   * set here by the program, not by the library. */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -45,4 +45,33 @@ int fg__utf8_text(const unsigned char *s, size_t n);
 /* SHA-256 of a buffer as 64 lowercase hex characters plus NUL. */
 void fg__sha256_hex(const uint8_t *data, size_t len, char hex[65]);
 
+/* ---- json_limits.c: how many values a JSON text holds, and how deep ---- */
+
+/* A running count over a JSON text fed in pieces (constant memory): each
+ * string (member names included), scalar, array and object is one value.
+ * Once a limit is passed the scan stops and stays over (sticky). */
+#define FG__JSON_OVER_VALUES 1
+#define FG__JSON_OVER_DEPTH 2
+typedef struct fg__json_scan {
+  size_t values, max_values;
+  int depth, deepest, max_depth;
+  int in_string, escape, in_scalar;
+  int over; /* 0, FG__JSON_OVER_VALUES or FG__JSON_OVER_DEPTH */
+} fg__json_scan;
+void fg__json_scan_init(fg__json_scan *s, size_t max_values, int max_depth);
+/* FG_OK while within the limits, FG_ELIMIT once past one. */
+int fg__json_scan_feed(fg__json_scan *s, const char *p, size_t n);
+/* FG_OK, or FG_ELIMIT with a message naming `what` and the limit passed. */
+int fg__json_scan_error(const fg__json_scan *s, const char *what, fg_error *err);
+/* The whole text at once. */
+int fg__json_check(const char *p, size_t n, size_t max_values, int max_depth, const char *what,
+                   fg_error *err);
+
+/* ---- escaping for log lines ---- */
+
+/* Copy s into out (cap bytes, NUL-terminated, cut if needed) with every
+ * control character and backslash written as \n, \r, \t, \\ or \xHH, so that
+ * a value quoted in a log line can never start a line of its own. */
+void fg__escape_log(const char *s, char *out, size_t cap);
+
 #endif

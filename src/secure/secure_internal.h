@@ -25,11 +25,13 @@ struct fg_keyring {
   fg__data_key keys[FG__KEYRING_MAX];
   uint8_t audit[FG__KEY_BYTES];
   uint8_t token[FG__KEY_BYTES]; /* derived from audit (token.c) */
+  uint8_t index[FG__KEY_BYTES]; /* blind indexes, derived from audit (token.c) */
+  uint8_t row[FG__KEY_BYTES];   /* audited rows' hashes, derived from audit (token.c) */
 };
 
 /* The data key with this id, or NULL. */
 const fg__data_key *fg__keyring_find(const fg_keyring *kr, uint32_t id);
-/* Derive kr->token from kr->audit (token.c). */
+/* Derive kr->token and kr->index from kr->audit (token.c). */
 void fg__token_derive(fg_keyring *kr);
 /* sodium_init once; FG_EIO if libsodium cannot start. */
 int fg__sodium_ready(fg_error *err);

@@ -14,6 +14,13 @@
  *   facegate_store_synchronous_standby                   gauge: 1 the primary waits for a
  *                                                        standby on every commit, 0 it does not
  *                                                        (PostgreSQL only)
+ *   facegate_retention_flush_pending                     gauge: a purge's copies still in the WAL
+ *   facegate_retention_flush_incomplete_total            counter
+ *   facegate_connections_open                            gauge
+ *   facegate_connections_refused_total                   counter
+ *   facegate_connections_closed_total{reason}            counter: evicted, header_deadline
+ *   facegate_request_bodies_refused_total                counter: over the bytes-in-flight cap
+ *   facegate_auth_denials_total, facegate_auth_throttled_total  counters
  *   facegate_build_info{version}                         gauge, 1
  * `route` is the route table's path template ("/v1/manifests/{id}"), or
  * "unmatched" for requests no route took, so labels stay few.
@@ -205,6 +212,39 @@ int fg__route_metrics(fg__req *r) {
     put(&b, "# HELP facegate_store_synchronous_standby 1: every commit waits for a standby; 0: commits exist on the primary only.\n"
             "# TYPE facegate_store_synchronous_standby gauge\n"
             "facegate_store_synchronous_standby %d\n", st.synchronous_standby);
+  int64_t since = atomic_load(&r->srv->flush_pending_since);
+  put(&b, "# HELP facegate_retention_flush_pending 1: copies of purged rows are still in the store's write-ahead log (a reader holds them; retried every second).\n"
+          "# TYPE facegate_retention_flush_pending gauge\n"
+          "facegate_retention_flush_pending %d\n", since > 0);
+  put(&b, "# HELP facegate_retention_flush_incomplete_total Purges whose write-ahead-log flush a reader held up.\n"
+          "# TYPE facegate_retention_flush_incomplete_total counter\n"
+          "facegate_retention_flush_incomplete_total %llu\n",
+      (unsigned long long)atomic_load(&r->srv->flush_incomplete));
+  fg__guard_counts gc;
+  fg__guard_stats(&r->srv->guard, &gc);
+  uint64_t denials, events, throttled;
+  fg__throttle_stats(&r->srv->throttle, &denials, &events, &throttled);
+  put(&b, "# HELP facegate_connections_open Connections open now.\n"
+          "# TYPE facegate_connections_open gauge\n"
+          "facegate_connections_open %zu\n", gc.open);
+  put(&b, "# HELP facegate_connections_refused_total Connections refused at accept (per address, per network, or all full).\n"
+          "# TYPE facegate_connections_refused_total counter\n"
+          "facegate_connections_refused_total %llu\n", (unsigned long long)gc.refused);
+  put(&b, "# HELP facegate_connections_closed_total Connections closed by the server: evicted for a newcomer, or past the header deadline.\n"
+          "# TYPE facegate_connections_closed_total counter\n"
+          "facegate_connections_closed_total{reason=\"evicted\"} %llu\n"
+          "facegate_connections_closed_total{reason=\"header_deadline\"} %llu\n",
+      (unsigned long long)gc.evicted, (unsigned long long)gc.header_timeouts);
+  put(&b, "# HELP facegate_request_bodies_refused_total Request bodies refused because the bytes held in flight were at their cap.\n"
+          "# TYPE facegate_request_bodies_refused_total counter\n"
+          "facegate_request_bodies_refused_total %llu\n",
+      (unsigned long long)atomic_load(&r->srv->body_refused));
+  put(&b, "# HELP facegate_auth_denials_total Requests refused 401, 403 or 429 by authentication.\n"
+          "# TYPE facegate_auth_denials_total counter\n"
+          "facegate_auth_denials_total %llu\n", (unsigned long long)denials);
+  put(&b, "# HELP facegate_auth_throttled_total Requests answered 429 for too many failures.\n"
+          "# TYPE facegate_auth_throttled_total counter\n"
+          "facegate_auth_throttled_total %llu\n", (unsigned long long)throttled);
   put(&b, "# HELP facegate_build_info The running facegate.\n"
           "# TYPE facegate_build_info gauge\n"
           "facegate_build_info{version=\"%s\"} 1\n", FG__SERVER_VERSION);

@@ -3,10 +3,13 @@
  * fg_border_purge as {"facegate", "system", "retention"} on a handle borrowed
  * from the pool, so that what policy says must go goes even when nobody runs
  * `facegate purge`. The purge writes its own audit event ("purge.run" with
- * counts); a failure is logged and retried at the next tick. Shutdown wakes
- * the timer and waits for a purge in progress to finish.
+ * counts); a failure is logged and retried at the next tick. A purge whose
+ * flush of the write-ahead log a reader held up is noted (fg__purge_noted)
+ * and finished by the housekeeping thread. Shutdown wakes the timer and
+ * waits for a purge in progress to finish.
  */
 #include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include "server/server_internal.h"
@@ -28,8 +31,12 @@ static void *purge_main(void *arg) {
     fg_border *b = fg__pool_acquire(&s->pool);
     json_t *counts = NULL;
     fg_error e;
-    if (fg_border_purge(b, &sys, &counts, &e) == FG_OK) fg__log(FG_LOG_INFO, "purge: done");
-    else fg__log(FG_LOG_ERROR, "purge failed: %s", e.msg);
+    if (fg_border_purge(b, &sys, &counts, &e) == FG_OK) {
+      fg__log(FG_LOG_INFO, "purge: done");
+      fg__purge_noted(s, b, counts);
+    } else {
+      fg__log(FG_LOG_ERROR, "purge failed: %s", e.msg);
+    }
     json_decref(counts);
     fg__pool_release(&s->pool, b);
 
@@ -37,6 +44,16 @@ static void *purge_main(void *arg) {
   }
   pthread_mutex_unlock(&s->purge_mu);
   return NULL;
+}
+
+void fg__purge_noted(fg_server *s, fg_border *b, const json_t *result) {
+  const char *state = json_string_value(json_object_get(json_object_get(result, "flush"), "state"));
+  if (!state || strcmp(state, "incomplete") != 0) return;
+  atomic_fetch_add(&s->flush_incomplete, 1);
+  int64_t none = 0;
+  atomic_compare_exchange_strong(&s->flush_pending_since, &none, fg_border_now(b));
+  fg__log(FG_LOG_WARN, "purge: a reader holds copies of purged rows in the write-ahead log; "
+                       "retrying every second");
 }
 
 int fg__purge_timer_start(fg_server *s, fg_error *err) {

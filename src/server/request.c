@@ -2,22 +2,40 @@
  * libmicrohttpd's access handler: one request from its headers to its
  * response.
  *
- * First call (headers only): find the route (404 / 405), authenticate and
- * authorise (auth.c: 401 / 403 / 429), and refuse a declared body above the
- * route's limit (413); each of these answers at once, before the body is
- * read. Further calls append the body to a buffer, up to the limit (a
- * chunked body that outgrows it is drained and answered 413). Last call: the
- * handler runs with an fg_border borrowed from the pool, and its JSON (or
- * raw bytes, or a problem document) is queued and counted in the metrics.
- * The completion callback logs one line (never the token) and frees it.
+ * First call (headers only): find the route (404 / 405; HEAD is GET without
+ * the body), authenticate and authorise (auth.c: 401 / 403 / 429), and refuse
+ * a declared body above the route's limit (413); each of these answers at
+ * once, before the body is read. Further calls append the body to a buffer,
+ * up to the limit (a chunked body that outgrows it is drained and answered
+ * 413). Memory is bounded three ways while the body arrives:
+ *
+ *   - per route, in bytes (body_limit);
+ *   - for JSON, in values and nesting (fg__json_scan, counted chunk by chunk):
+ *     a body with more values than its route could ever need (a 10 MB array
+ *     of numbers posted as an encounter) stops being buffered at the first
+ *     value too many and is answered 413, long before a parser would have
+ *     turned it into hundreds of megabytes;
+ *   - for the whole server, in bytes of bodies held at once (max_body_in_flight):
+ *     a body that would go past it is drained and answered 503 with
+ *     Retry-After.
+ *
+ * Last call: the handler runs with an fg_border borrowed from the pool, and
+ * its JSON (or raw bytes, or a problem document) is queued, with the security
+ * headers (Content-Security-Policy, frame and referrer policies, nosniff, HSTS
+ * over TLS, no-store for API responses), and counted in the metrics. The
+ * completion callback logs one line: method, the route's template (never the
+ * raw path, which may hold a document number), status, time, client address
+ * and token name; never the token, a body or a query.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "border/manifest_parse.h"
 #include "server/server_internal.h"
 
 const char *fg__query(fg__req *r, const char *key) {
@@ -46,22 +64,64 @@ int fg__lib_fail(fg__req *r, int rc, const fg_error *e) {
   return fg__fail(r, rc, "%s", e && e->code == rc && e->msg[0] ? e->msg : fg_strerror(rc));
 }
 
-int fg__param_id(fg__req *r, int i, int64_t *id) {
+int fg__parse_id(const char *s, int64_t *id) {
+  if (!s || *s < '0' || *s > '9') return FG_EINVAL; /* no sign, no space */
   char *e;
-  const char *s = i < r->nparams ? r->params[i] : "";
+  errno = 0;
   long long v = strtoll(s, &e, 10);
-  if (!*s || *e || v <= 0) return fg__fail(r, FG_EINVAL, "'%s' is not an id", s);
+  if (errno == ERANGE || *e || v <= 0) return FG_EINVAL; /* never INT64_MAX for a longer number */
   *id = v;
+  return FG_OK;
+}
+
+int fg__param_id(fg__req *r, int i, int64_t *id) {
+  const char *s = i < r->nparams ? r->params[i] : "";
+  if (fg__parse_id(s, id) != FG_OK)
+    return fg__fail(r, FG_EINVAL, "'%s' is not an id (a positive integer below 2^63)", s);
   return FG_OK;
 }
 
 static size_t body_limit(const fg_server *s, int cls) {
   switch (cls) {
-  case FG__BODY_MANIFEST: return s->opt.max_manifest;
+  case FG__BODY_MANIFEST:
+  case FG__BODY_WATCHLIST: return s->opt.max_manifest;
   case FG__BODY_IMAGE: return s->opt.max_image / 3 * 4 + s->opt.max_json;
   case FG__BODY_IMAGES: return 2 * (s->opt.max_image / 3 * 4) + s->opt.max_json;
   default: return s->opt.max_json;
   }
+}
+
+/* Values and nesting a JSON body of this class may have: what the route can
+ * use, with room to spare. A manifest: up to 5,000 passengers of about 60
+ * values each (every field, eight photos); an encounter or a verify: a
+ * dozen members; a watchlist entry: its fields and up to 16 photos. */
+static void json_limits(int cls, size_t *values, int *depth) {
+  switch (cls) {
+  case FG__BODY_MANIFEST: *values = FG__MANIFEST_MAX_JSON_VALUES, *depth = FG__MANIFEST_MAX_JSON_DEPTH; break;
+  case FG__BODY_WATCHLIST: *values = 256, *depth = 4; break;
+  case FG__BODY_IMAGE:
+  case FG__BODY_IMAGES: *values = 64, *depth = 3; break;
+  default: *values = 1024, *depth = 8; break;
+  }
+}
+
+/* Take n more bytes from the server's budget for bodies in flight. */
+static int budget_take(fg_server *s, size_t n) {
+  size_t cur = atomic_load(&s->body_bytes);
+  do {
+    if (cur + n > s->opt.max_body_in_flight) return 0;
+  } while (!atomic_compare_exchange_weak(&s->body_bytes, &cur, cur + n));
+  return 1;
+}
+
+static void budget_give(fg_server *s, size_t n) { atomic_fetch_sub(&s->body_bytes, n); }
+
+/* Free the body and give its bytes back to the budget. */
+static void drop_body(fg__req *r) {
+  free(r->body);
+  r->body = NULL;
+  budget_give(r->srv, r->reserved);
+  r->reserved = r->body_cap = r->body_len = 0;
 }
 
 /* Whether s is text a JSON string may hold (well-formed UTF-8). */
@@ -83,15 +143,36 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
   return MHD_YES;
 }
 
-static void client_addr(struct MHD_Connection *c, char out[48]) {
+/* The client's address and network; behind a trusted reverse proxy, the
+ * address the proxy saw (its X-Real-IP header, a numeric address). */
+static void client_addr(fg_server *s, struct MHD_Connection *c, char addr[48], char net[48]) {
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  snprintf(out, 48, "unknown");
-  if (!ci || !ci->client_addr) return;
-  const struct sockaddr *sa = ci->client_addr;
-  if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, 48);
-  else if (sa->sa_family == AF_INET6)
-    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, 48);
+  fg__net_of(ci ? ci->client_addr : NULL, addr, net);
+  if (!s->guard.nproxies || !fg__guard_is_proxy(&s->guard, addr)) return;
+  const char *real = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP");
+  struct sockaddr_storage ss = {0};
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  if (real && inet_pton(AF_INET, real, &v4->sin_addr) == 1) v4->sin_family = AF_INET;
+  else if (real && inet_pton(AF_INET6, real, &v6->sin6_addr) == 1) v6->sin6_family = AF_INET6;
+  else return; /* the proxy's own address, then */
+  fg__net_of((struct sockaddr *)&ss, addr, net);
+}
+
+/* The security headers every response gets (item by item in docs/api.md). */
+static void security_headers(fg__req *r, struct MHD_Response *resp, int api) {
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  /* The console loads its script, style and data from this origin only; the
+   * referral's photos are data: URLs made from the API's base64. */
+  MHD_add_response_header(resp, "Content-Security-Policy",
+                          api ? "default-src 'none'; frame-ancestors 'none'"
+                              : "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+  if (api) MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (r->srv->tls)
+    MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 }
 
 /* Build and queue the response r describes. */
@@ -124,9 +205,7 @@ static enum MHD_Result queue(fg__req *r) {
   }
   if (!resp) return MHD_NO;
   if (status != 204) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  if (r->route < 0 || !fg__routes[r->route].prefix)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  security_headers(r, resp, r->route < 0 || !fg__routes[r->route].prefix);
   if (r->retry_after > 0) {
     char ra[16];
     snprintf(ra, sizeof ra, "%d", r->retry_after);
@@ -141,8 +220,8 @@ static enum MHD_Result queue(fg__req *r) {
       int np;
       const fg__route *rt = &fg__routes[i];
       if (fg__route_match(rt->info.method, r->path, p, &np) == (int)i && !strstr(allow, rt->info.method))
-        snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", allow[0] ? ", " : "",
-                 rt->info.method);
+        snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s%s", allow[0] ? ", " : "",
+                 rt->info.method, strcmp(rt->info.method, "GET") == 0 ? ", HEAD" : "");
     }
     if (allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
   }
@@ -184,11 +263,16 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
     r->path = url;
     r->t0 = fg__now_sec();
     snprintf(r->log_method, sizeof r->log_method, "%s", method);
-    snprintf(r->log_path, sizeof r->log_path, "%s", url);
+    snprintf(r->log_route, sizeof r->log_route, "(unmatched)");
     r->counted = 1;
     atomic_fetch_add(&s->in_flight, 1);
-    client_addr(c, r->addr);
+    fg__guard_request_started(s, c);
+    client_addr(s, c, r->addr, r->net);
     r->route = fg__route_match(method, url, r->params, &r->nparams);
+    if (r->route >= 0 && !fg__routes[r->route].prefix)
+      snprintf(r->log_route, sizeof r->log_route, "%s", fg__routes[r->route].info.path);
+    else if (r->route >= 0)
+      snprintf(r->log_route, sizeof r->log_route, "(console file)");
     if (r->route == -1) {
       fg__fail(r, FG_ENOTFOUND, "no route %s", url);
       return queue(r);
@@ -207,12 +291,22 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
       fg__fail(r, FG_EINVAL, "the query string is not UTF-8 (argument '%s')", bad);
       return queue(r);
     }
-    r->body_limit = body_limit(s, fg__routes[r->route].body);
+    int cls = fg__routes[r->route].body;
+    r->body_limit = body_limit(s, cls);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    r->declared = cl ? (size_t)strtoull(cl, NULL, 10) : 0;
     if (cl && strtoull(cl, NULL, 10) > r->body_limit) {
       fg__fail(r, FG_ELIMIT, "the body (%s bytes) is over this route's limit of %zu bytes", cl,
                r->body_limit);
       return queue(r);
+    }
+    /* Anything but a form is read as JSON (the handlers refuse other types). */
+    if (!fg__is_multipart(r)) {
+      size_t values;
+      int depth;
+      json_limits(cls, &values, &depth);
+      fg__json_scan_init(&r->scan, values, depth);
+      r->scan_json = 1;
     }
     return MHD_YES;
   }
@@ -223,14 +317,34 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (r->too_large || r->body_len + n > r->body_limit) {
+    if (r->too_large || r->over_budget || r->scan.over) return MHD_YES; /* drained */
+    if (r->body_len + n > r->body_limit) {
       r->too_large = 1;
+      drop_body(r);
+      return MHD_YES;
+    }
+    if (r->scan_json && fg__json_scan_feed(&r->scan, upload_data, n) != FG_OK) {
+      /* Refused on its shape: nothing more of it is kept. */
+      drop_body(r);
       return MHD_YES;
     }
     if (r->body_len + n + 1 > r->body_cap) {
+      /* A declared length is taken from the budget whole, at the first
+       * bytes, so that bodies arriving together are admitted or refused
+       * whole rather than all stalling half-way; a chunked body takes its
+       * share as its buffer doubles. */
       size_t cap = r->body_cap ? r->body_cap : 8192;
       while (cap < r->body_len + n + 1) cap *= 2;
       if (cap > r->body_limit + 1) cap = r->body_limit + 1;
+      size_t want = r->declared && r->declared + 1 > cap ? r->declared + 1 : cap;
+      if (want > r->body_limit + 1) want = r->body_limit + 1;
+      if (want > r->reserved && !budget_take(s, want - r->reserved)) {
+        r->over_budget = 1;
+        atomic_fetch_add(&s->body_refused, 1);
+        drop_body(r);
+        return MHD_YES;
+      }
+      if (want > r->reserved) r->reserved = want;
       char *nb = realloc(r->body, cap);
       if (!nb) return MHD_NO;
       r->body = nb;
@@ -241,28 +355,38 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
     r->body[r->body_len] = '\0';
     return MHD_YES;
   }
-  if (r->too_large)
+  if (r->too_large) {
     fg__fail(r, FG_ELIMIT, "the body is over this route's limit of %zu bytes", r->body_limit);
-  else
+  } else if (r->scan.over) {
+    fg_error e;
+    fg__json_scan_error(&r->scan, "the body", &e);
+    fg__fail(r, FG_ELIMIT, "%s: more than this route accepts", e.msg);
+  } else if (r->over_budget) {
+    r->retry_after = 1;
+    fg__fail(r, FG_EUNAVAILABLE, "the server holds as many request bodies as it may now "
+             "(%zu bytes): retry shortly", r->srv->opt.max_body_in_flight);
+  } else {
     dispatch(r);
+  }
+  drop_body(r); /* the body is no longer needed once the handler has run */
   return queue(r);
 }
 
 void fg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
-  (void)c;
   fg_server *s = cls;
   fg__req *r = *con_cls;
   if (!r) return;
   *con_cls = NULL;
   double sec = fg__now_sec() - r->t0;
   int status = r->queued ? r->status : 499; /* 499: the client left before an answer */
-  fg__log(FG_LOG_INFO, "%s %s %d %.1f ms %s%s%s", r->log_method, r->log_path, status, sec * 1e3, r->addr,
-          r->name[0] ? " " : "", r->name);
+  fg__log(FG_LOG_INFO, "%s %s %d %.1f ms %s%s%s", r->log_method, r->log_route, status, sec * 1e3,
+          r->addr, r->name[0] ? " " : "", r->name);
   (void)toe;
+  fg__guard_request_done(s, c);
   json_decref(r->json);
   free(r->raw);
-  free(r->body);
+  drop_body(r);
   if (r->counted) atomic_fetch_sub(&s->in_flight, 1);
   free(r);
 }

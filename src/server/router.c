@@ -9,7 +9,8 @@
  * without parameters wins over a template that also matches it, wherever
  * the two are in the table: /v1/referrals/summary is never a referral
  * whose id is "summary" (and {id} segments must be numeric anyway:
- * fg__param_id answers 400 otherwise).
+ * fg__param_id answers 400 otherwise). HEAD is answered as GET, without
+ * the body.
  */
 #include <string.h>
 
@@ -35,7 +36,7 @@
   XX("POST", "/v1/encounters", G, fg__route_encounter, FG__BODY_IMAGE, 0) \
   XX("POST", "/v1/verify", O, fg__route_verify, FG__BODY_IMAGES, 0) \
   XX("GET", "/v1/watchlist", S, fg__route_watchlist_list, FG__BODY_NONE, 0) \
-  XX("POST", "/v1/watchlist", S, fg__route_watchlist_add, FG__BODY_MANIFEST, 0) \
+  XX("POST", "/v1/watchlist", S, fg__route_watchlist_add, FG__BODY_WATCHLIST, 0) \
   XX("DELETE", "/v1/watchlist/{id}", S, fg__route_watchlist_remove, FG__BODY_NONE, 0) \
   XX("GET", "/v1/referrals", O, fg__route_referral_list, FG__BODY_NONE, 0) \
   XX("GET", "/v1/referrals/summary", O | S, fg__route_referral_summary, FG__BODY_NONE, 0) \
@@ -97,6 +98,8 @@ static int match_path(const char *t, const char *p, char params[FG__MAX_PARAMS][
 int fg__route_match(const char *method, const char *path, char params[FG__MAX_PARAMS][128],
                     int *nparams) {
   int path_found = 0, static_idx = -1;
+  /* HEAD is GET without the body (libmicrohttpd leaves the body out). */
+  if (strcmp(method, "HEAD") == 0) method = "GET";
   /* Pass 0: literal paths; pass 1: templates. A literal path that matches
    * (with another method: 405) is not handed to a template either. */
   for (int pass = 0; pass < 2 && !path_found; pass++) {
@@ -118,7 +121,7 @@ int fg__route_match(const char *method, const char *path, char params[FG__MAX_PA
   /* Everything outside the API is a static file of the console. */
   if (static_idx >= 0 && strncmp(path, "/v1/", 4) != 0 && strcmp(path, "/v1") != 0) {
     *nparams = 0;
-    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ? static_idx : -2;
+    return strcmp(method, "GET") == 0 ? static_idx : -2;
   }
   return -1;
 }

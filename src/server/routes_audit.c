@@ -1,8 +1,9 @@
 /*
  * The audit trail and retention (auditor; purge also admin):
  * GET /v1/audit?after=N&limit=M, GET /v1/audit/verify?anchor=SEQ:HEX,
- * GET /v1/purge (the newest "purge.run" event: when, by whom, the counts),
- * POST /v1/purge (run the purge now, as the admin). Nothing here returns
+ * GET /v1/purge (the newest "purge.run" event: when, by whom, the counts;
+ * and whether the write-ahead log still holds copies of purged rows that a
+ * reader kept, "flush"), POST /v1/purge (run the purge now, as the admin). Nothing here returns
  * biometric data: audit events never hold any.
  */
 #include <errno.h>
@@ -41,7 +42,8 @@ int fg__route_audit_verify(fg__req *r) {
   const char *anchor = fg__query(r, "anchor");
   json_t *out = NULL;
   fg_error e;
-  int rc = fg_border_audit_verify(r->b, &r->actor, anchor && *anchor ? anchor : NULL, &out, &e);
+  fg_audit_verify_options vo = {anchor && *anchor ? anchor : NULL, r->srv->anchor_file};
+  int rc = fg_border_audit_verify_with(r->b, &r->actor, &vo, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   return fg__reply(r, 200, out);
 }
@@ -61,8 +63,12 @@ int fg__route_purge_status(fg__req *r) {
   fg_error e;
   int rc = fg_store_exec(r->b->store, &FG_Q_ADM_LAST_PURGE, NULL, 0, purge_row, &last, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, json_pack("{s:o, s:i}", "last", last ? last : json_null(),
-                                     "interval_seconds", r->srv->opt.purge_interval));
+  int64_t since = atomic_load(&r->srv->flush_pending_since);
+  return fg__reply(r, 200, json_pack("{s:o, s:i, s:{s:b, s:o, s:I}}", "last",
+                                     last ? last : json_null(), "interval_seconds",
+                                     r->srv->opt.purge_interval, "flush", "pending", since > 0,
+                                     "pending_since", fg__json_time(since), "incomplete_purges",
+                                     (json_int_t)atomic_load(&r->srv->flush_incomplete)));
 }
 
 int fg__route_purge_run(fg__req *r) {
@@ -70,5 +76,6 @@ int fg__route_purge_run(fg__req *r) {
   fg_error e;
   int rc = fg_border_purge(r->b, &r->actor, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
+  fg__purge_noted(r->srv, r->b, out);
   return fg__reply(r, 200, out ? out : json_object());
 }

@@ -2,17 +2,26 @@
  * The gate and the 1:1 check: POST /v1/encounters (gate) and POST /v1/verify
  * (officer). Both take either multipart/form-data (image files as parts) or
  * JSON with the images in base64; images are limited to max_image bytes
- * each once decoded (413 above). The encounter's response is
- * fg_encounter_result_json with status 201; every outcome is a 201, errors
- * are for requests that could not be processed (docs/api.md). A gate sends
- * an Idempotency-Key header (or an idempotency_key field) so that a retry
- * after a time-out or a 503 returns the first outcome ("replayed": true).
+ * each once decoded (413 above). The encounter's response is the gate's view
+ * (fg_encounter_result_gate_json: the action and a retake's reasons, nothing
+ * about the traveller), status 201 for every outcome; errors are for requests
+ * that could not be processed (docs/api.md). A gate sends an Idempotency-Key
+ * header (or an idempotency_key field) so that a retry after a time-out or a
+ * 503 returns the first outcome ("replayed": true), in the same view.
+ *
+ * An opt-out is answered {"gate_action": "see_officer"} whatever became of
+ * it: accepted (an OPT_OUT encounter and a referral), or refused because of
+ * the traveller (the document not on the flight, its holder's category not
+ * allowed to opt out): that refusal is written to the audit chain
+ * ("encounter.opt_out_refused", with the reason and no document number) and
+ * the traveller goes to the officer either way, who has the full picture.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "border/border_internal.h"
 #include "server/server_internal.h"
 
 static int truthy(const char *s) {
@@ -33,13 +42,7 @@ static int utf8_ok(const char *s) {
   return j != NULL;
 }
 
-static int parse_id(const char *s, int64_t *out) {
-  char *e;
-  long long v = s ? strtoll(s, &e, 10) : 0;
-  if (!s || !*s || *e || v <= 0) return 0;
-  *out = v;
-  return 1;
-}
+static int parse_id(const char *s, int64_t *out) { return fg__parse_id(s, out) == FG_OK; }
 
 int fg__route_encounter(fg__req *r) {
   fg_server *s = r->srv;
@@ -106,12 +109,30 @@ int fg__route_encounter(fg__req *r) {
   fg_encounter_result res;
   fg_error e;
   rc = fg_border_encounter(r->b, &r->actor, &rq, &res, &e);
+  const char *refusal = rc != FG_OK && rq.opt_out ? fg_border_opt_out_refusal(r->b) : NULL;
+  if (refusal) { /* told like an accepted opt-out: see the officer */
+    json_t *d = json_pack("{s:I, s:s, s:s}", "manifest_id", (json_int_t)rq.manifest_id, "gate",
+                          rq.gate, "reason", refusal);
+    char object[40];
+    snprintf(object, sizeof object, "manifest:%lld", (long long)rq.manifest_id);
+    fg_error ae;
+    rc = d ? fg__border_audit_json(r->b, &r->actor, "encounter.opt_out_refused", object,
+                                   "border control", d, &ae)
+           : FG_ENOMEM;
+    json_decref(d);
+    if (rc != FG_OK) {
+      rc = fg__fail(r, rc, "the opt-out could not be recorded: retry");
+      goto out;
+    }
+    rc = fg__reply(r, 201, fg_encounter_result_gate_json(&res, 1));
+    goto out;
+  }
   if (rc != FG_OK) {
     rc = fg__lib_fail(r, rc, &e);
     goto out;
   }
   fg__metrics_outcome(&s->metrics, (int)res.outcome);
-  json_t *j = fg_encounter_result_json(&res);
+  json_t *j = fg_encounter_result_gate_json(&res, rq.opt_out);
   rc = j ? fg__reply(r, 201, j) : fg__fail(r, FG_ENOMEM, "out of memory");
 out:
   fg__form_release(&form);

@@ -33,8 +33,17 @@ void fg_server_options_init(fg_server_options *o) {
   o->max_manifest = (size_t)16 << 20;
   o->max_image = (size_t)8 << 20;
   o->max_json = (size_t)64 << 10;
+  o->max_body_in_flight = (size_t)64 << 20;
   o->auth_fail_limit = 10;
   o->auth_fail_window = 60;
+  o->auth_fail_global = 100;
+  o->perm_fail_limit = 20;
+  o->denial_audit_interval = 10;
+  o->max_conns = 1024;
+  o->max_conns_per_addr = 16;
+  o->max_conns_per_net = 64;
+  o->header_timeout = 10;
+  o->anchor_interval = 60;
   fg_border_options_init(&o->border);
 }
 
@@ -135,11 +144,26 @@ int fg_server_create(const fg_server_options *o, fg_server **out, fg_error *err)
   if (!s) return fg__seterr(err, FG_ENOMEM, "out of memory");
   s->opt = *o;
   s->opt.listen = NULL;
+  if (!s->opt.max_body_in_flight) s->opt.max_body_in_flight = (size_t)64 << 20;
+  s->opt.trusted_proxies = NULL; /* copied into the guard below */
+  s->tls = tls;
   pthread_mutex_init(&s->shut_mu, NULL);
-  pthread_mutex_init(&s->rate.mu, NULL);
-  s->rate.limit = o->auth_fail_limit > 0 ? o->auth_fail_limit : 10;
-  s->rate.window = o->auth_fail_window > 0 ? o->auth_fail_window : 60;
-  int pool_ok = 0, metrics_ok = 0, timer_ok = 0;
+  fg__throttle_init(&s->throttle, o);
+  int pool_ok = 0, metrics_ok = 0, timer_ok = 0, guard_ok = 0;
+  if (o->anchor_file && !(s->anchor_file = strdup(o->anchor_file))) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+    goto fail;
+  }
+  s->opt.anchor_file = s->anchor_file;
+  if ((rc = fg__guard_init(&s->guard, o)) != FG_OK) {
+    if (rc == FG_EINVAL)
+      fg__seterr(err, rc, "--trusted-proxy wants numeric addresses (at most 8), e.g. 127.0.0.1");
+    else
+      fg__seterr(err, rc, "out of memory");
+    if (s->guard.conns) fg__guard_release(&s->guard);
+    goto fail;
+  }
+  guard_ok = 1;
   if (o->web_dir && !(s->web_dir = strdup(o->web_dir))) {
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto fail;
@@ -159,22 +183,29 @@ int fg_server_create(const fg_server_options *o, fg_server **out, fg_error *err)
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
   if (tls) flags |= MHD_USE_TLS;
   if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  struct MHD_OptionItem opts[12];
+  struct MHD_OptionItem opts[16];
   int k = 0;
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s};
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)(o->conn_timeout ? o->conn_timeout : 30), NULL};
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)fg__on_completed, s};
-  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1024, NULL};
-  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256, NULL};
+  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)fg__guard_notify, s};
+  /* The guard (guard.c) admits connections by address and network below this. */
+  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->guard.hard, NULL};
+  /* Headers up to 64 KiB (libmicrohttpd answers larger ones itself, in HTML:
+   * docs/deployment.md has a reverse proxy that refuses them first). */
+  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
   if (o->threads > 1) opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
   if (tls) {
     opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};
     opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem};
+    opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                        (void *)(o->tls_priorities ? o->tls_priorities
+                                                                   : FG_TLS_PRIORITIES)};
   }
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-  s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, fg__on_request, s, MHD_OPTION_ARRAY, opts,
-                               MHD_OPTION_END);
+  s->daemon = MHD_start_daemon(flags, 0, fg__guard_accept, s, fg__on_request, s, MHD_OPTION_ARRAY,
+                               opts, MHD_OPTION_END);
   if (!s->daemon) {
     rc = fg__seterr(err, FG_EIO, "cannot listen on %s (in use? a bad certificate or key?)",
                     o->listen ? o->listen : "127.0.0.1:8080");
@@ -182,20 +213,32 @@ int fg_server_create(const fg_server_options *o, fg_server **out, fg_error *err)
   }
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
   s->port = di ? di->port : 0;
+  if (fg__guard_start(s) != FG_OK) {
+    rc = fg__seterr(err, FG_ENOMEM, "cannot start the connection watchdog");
+    goto fail;
+  }
   if ((rc = fg__purge_timer_start(s, err)) != FG_OK) goto fail;
   timer_ok = 1;
+  if (fg__housekeeping_start(s) != FG_OK) {
+    rc = fg__seterr(err, FG_ENOMEM, "cannot start the housekeeping thread");
+    fg__purge_timer_stop(s);
+    goto fail;
+  }
   (void)timer_ok;
   *out = s;
   return FG_OK;
 fail:
+  if (guard_ok) fg__guard_stop(s);
   if (s->daemon) MHD_stop_daemon(s->daemon);
+  if (guard_ok) fg__guard_release(&s->guard);
   if (pool_ok) fg__pool_release_all(&s->pool);
   if (metrics_ok) fg__metrics_release(&s->metrics);
   free(s->web_dir);
   free(s->tls_cert_pem);
   free(s->tls_key_pem);
   pthread_mutex_destroy(&s->shut_mu);
-  pthread_mutex_destroy(&s->rate.mu);
+  fg__throttle_release(&s->throttle);
+  free(s->anchor_file);
   free(s);
   return rc;
 }
@@ -230,13 +273,21 @@ void fg_server_destroy(fg_server *s) {
     fg__log(FG_LOG_WARN, "shutdown: %d request(s) still in flight after 30 s; stopping anyway",
             atomic_load(&s->in_flight));
   fg__purge_timer_stop(s);
+  fg__housekeeping_stop(s);
+  fg__guard_stop(s);
   MHD_stop_daemon(s->daemon);
+  fg__guard_release(&s->guard);
+  /* Denials counted since the last interval go to the audit chain now. */
+  fg_border *b = fg__pool_acquire(&s->pool);
+  fg__denials_flush(s, b, 1);
+  fg__pool_release(&s->pool, b);
   fg__pool_release_all(&s->pool);
   fg__metrics_release(&s->metrics);
   pthread_mutex_destroy(&s->purge_mu);
   pthread_cond_destroy(&s->purge_cv);
   pthread_mutex_destroy(&s->shut_mu);
-  pthread_mutex_destroy(&s->rate.mu);
+  fg__throttle_release(&s->throttle);
+  free(s->anchor_file);
   free(s->web_dir);
   free(s->tls_cert_pem);
   free(s->tls_key_pem);

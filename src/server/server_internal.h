@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -42,23 +43,82 @@ void fg__pool_release(fg__pool *p, fg_border *b);
 void fg__pool_release_all(fg__pool *p); /* close every handle (all must be back) */
 void fg__pool_store_stats(fg__pool *p, fg_store_stats *out); /* totals so far */
 
-/* ---- auth.c: per-address failure counts ---- */
-#define FG__RATE_SLOTS 256
-typedef struct fg__rate_slot {
-  char addr[48];
+/* ---- auth.c: failed authentications, throttling, coalesced denials ---- */
+#define FG__THROTTLE_SLOTS 512
+#define FG__DENIAL_SOURCES 64 /* sources audited on their own per interval; the rest: "*" */
+#define FG__DENIAL_REASONS 6  /* no, malformed, unknown, revoked token; role; throttled */
+typedef struct fg__throttle_slot {
+  char key[80];             /* a network ("127.0.0.0/24") or "token:NAME" */
   int64_t window_start;
-  int failures;
-} fg__rate_slot;
+  int failures;             /* in the window */
+  /* denials not yet in the audit chain */
+  int64_t pending, first_at, last_at;
+  int64_t reasons[FG__DENIAL_REASONS];
+  char name[FG_API_TOKEN_NAME_MAX + 1], role[16], route[64], addr[48];
+} fg__throttle_slot;
 
-typedef struct fg__ratelimit {
+typedef struct fg__throttle {
   pthread_mutex_t mu;
-  int limit, window;
-  fg__rate_slot slot[FG__RATE_SLOTS];
-} fg__ratelimit;
+  int net_limit, window, global_limit, perm_limit, interval;
+  int64_t global_start;
+  int global_failures;
+  int64_t interval_start;
+  int sources_in_interval;
+  fg__throttle_slot slot[FG__THROTTLE_SLOTS];
+  fg__throttle_slot overflow; /* "*": sources past FG__DENIAL_SOURCES, or no slot free */
+  uint64_t denials_total, denial_events_total, throttled_total;
+} fg__throttle;
 
-/* Seconds until addr may try again (0: not limited). */
-int fg__rate_blocked(fg__ratelimit *rl, const char *addr, int64_t now);
-void fg__rate_fail(fg__ratelimit *rl, const char *addr, int64_t now);
+int fg__throttle_init(fg__throttle *t, const fg_server_options *o);
+void fg__throttle_release(fg__throttle *t);
+/* Write the denials counted so far as auth.denied events: those of an
+ * interval that has ended, or (all) every pending one. Returns events written. */
+int fg__denials_flush(fg_server *s, fg_border *b, int all);
+void fg__throttle_stats(fg__throttle *t, uint64_t *denials, uint64_t *events, uint64_t *throttled);
+
+/* ---- guard.c: connection admission and header deadlines ---- */
+typedef struct fg__conn fg__conn;
+#define FG__GUARD_PENDING 64
+typedef struct fg__pending {
+  char addr[48], net[48];
+  double at;
+} fg__pending;
+typedef struct fg__guard {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  fg__conn **conns;
+  size_t n;
+  fg__pending pending[FG__GUARD_PENDING]; /* admitted, not yet announced */
+  size_t npending;
+  char proxies[8][48];    /* trusted reverse proxies (addresses, as fg__net_of writes them) */
+  int nproxies;
+  int per_addr, per_net, soft, hard;
+  double header_deadline_ms;
+  pthread_t thread;
+  int running, stop;
+  uint64_t refused_addr, refused_net, refused_total, evicted, header_timeouts;
+} fg__guard;
+
+typedef struct fg__guard_counts {
+  size_t open;
+  uint64_t refused, evicted, header_timeouts;
+} fg__guard_counts;
+
+/* "192.0.2.7" and "192.0.2.0/24" (IPv6: the address and its /64). */
+void fg__net_of(const struct sockaddr *sa, char addr[48], char net[48]);
+int fg__guard_init(fg__guard *g, const fg_server_options *o);
+int fg__guard_start(fg_server *s);
+void fg__guard_stop(fg_server *s);
+void fg__guard_release(fg__guard *g);
+enum MHD_Result fg__guard_accept(void *cls, const struct sockaddr *sa, socklen_t len);
+void fg__guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                      enum MHD_ConnectionNotificationCode toe);
+/* The connection's request headers have arrived / its response is done. */
+void fg__guard_request_started(fg_server *s, struct MHD_Connection *c);
+void fg__guard_request_done(fg_server *s, struct MHD_Connection *c);
+void fg__guard_stats(fg__guard *g, fg__guard_counts *out);
+/* Whether addr is one of the trusted reverse proxies. */
+int fg__guard_is_proxy(const fg__guard *g, const char *addr);
 
 /* ---- metrics.c ---- */
 #define FG__METRIC_BUCKETS 12
@@ -93,12 +153,27 @@ struct fg_server {
   char *tls_cert_pem, *tls_key_pem;
   unsigned port;
   fg__pool pool;
-  fg__ratelimit rate;
+  fg__throttle throttle;
+  fg__guard guard;
   fg__metrics metrics;
+  int tls;
+  atomic_size_t body_bytes;   /* request bodies held in memory now */
+  /* retention: a purge whose write-ahead-log flush a reader held up */
+  _Atomic int64_t flush_pending_since; /* 0: none pending */
+  atomic_uint_fast64_t flush_incomplete; /* purges that ended so */
+  atomic_uint_fast64_t body_refused; /* bodies refused because body_bytes was at its cap */
   atomic_int in_flight;
   atomic_int draining;
   int shut_down;
   pthread_mutex_t shut_mu;
+  char *anchor_file;          /* a copy of opt.anchor_file */
+  int64_t anchored_seq;       /* the head last published (housekeeping thread only) */
+  double anchored_ms;
+  /* housekeeping thread (housekeeping.c) */
+  pthread_t hk_thread;
+  int hk_running, hk_stop;
+  pthread_mutex_t hk_mu;
+  pthread_cond_t hk_cv;
   /* purge timer */
   pthread_t purge_thread;
   int purge_running;
@@ -111,8 +186,17 @@ struct fg_server {
 typedef struct fg__req fg__req;
 typedef int (*fg__handler)(fg__req *r);
 
-/* Body size classes. */
-enum { FG__BODY_NONE = 0, FG__BODY_JSON, FG__BODY_IMAGE, FG__BODY_IMAGES, FG__BODY_MANIFEST };
+/* Body classes: each has a byte limit (request.c, from the server's options)
+ * and, for JSON, a limit on values and nesting (the values a DOM parser would
+ * build: request.c counts them as the body arrives). */
+enum {
+  FG__BODY_NONE = 0,
+  FG__BODY_JSON,      /* a small JSON object (64 KiB) */
+  FG__BODY_IMAGE,     /* one image, in multipart or base64 in JSON */
+  FG__BODY_IMAGES,    /* two images */
+  FG__BODY_MANIFEST,  /* a manifest (16 MiB, up to 5,000 passengers) */
+  FG__BODY_WATCHLIST  /* one watchlist entry with up to 16 photos */
+};
 
 typedef struct fg__route {
   fg_route_info info;
@@ -139,6 +223,7 @@ struct fg__req {
   char params[FG__MAX_PARAMS][128];
   int nparams;
   char addr[48];          /* client address, text */
+  char net[48];           /* its network: /24 (IPv4) or /64 (IPv6) */
   /* who (valid after authentication) */
   char name[FG_API_TOKEN_NAME_MAX + 1];
   unsigned role;
@@ -147,7 +232,12 @@ struct fg__req {
   /* body */
   char *body;
   size_t body_len, body_cap, body_limit;
-  int too_large;
+  size_t declared;        /* Content-Length (0: none, or chunked) */
+  size_t reserved;        /* bytes taken from the server's budget for this body */
+  int too_large;          /* over the route's byte limit */
+  int over_budget;        /* the server's bytes in flight were at their cap */
+  int scan_json;          /* count the body's JSON values as it arrives */
+  fg__json_scan scan;
   /* response */
   int status;
   json_t *json;           /* owned */
@@ -160,7 +250,8 @@ struct fg__req {
   fg_error err;
   /* bookkeeping */
   double t0;
-  char log_method[12], log_path[160]; /* copies for the completion log line */
+  char log_method[12], log_route[96]; /* for the completion log line: the method
+                                         and the route's template, never the raw path */
   int queued;
   int counted;            /* counted in in_flight */
 };
@@ -184,6 +275,9 @@ int fg__fail(fg__req *r, int code, const char *fmt, ...) FG__PRINTF(3, 4);
 int fg__lib_fail(fg__req *r, int rc, const fg_error *e);
 /* Parse path parameter i as a positive id (FG_EINVAL otherwise). */
 int fg__param_id(fg__req *r, int i, int64_t *id);
+/* A positive decimal id below 2^63: digits only (FG_EINVAL for anything else,
+ * a number too large included: never read as INT64_MAX). */
+int fg__parse_id(const char *s, int64_t *id);
 
 /* ---- problem.c ---- */
 /* HTTP status for an FG_E* code. */
@@ -227,7 +321,14 @@ int fg__route_openapi(fg__req *r);
 /* ---- metrics.c ---- */
 int fg__route_metrics(fg__req *r);
 
+/* ---- housekeeping.c ---- */
+int fg__housekeeping_start(fg_server *s);
+void fg__housekeeping_stop(fg_server *s);
+void fg__housekeeping_tick(fg_server *s);
+
 /* ---- purge_timer.c ---- */
+/* After a purge (timer or POST /v1/purge): note an incomplete flush. */
+void fg__purge_noted(fg_server *s, fg_border *b, const json_t *result);
 int fg__purge_timer_start(fg_server *s, fg_error *err);
 void fg__purge_timer_stop(fg_server *s);
 

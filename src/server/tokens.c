@@ -173,7 +173,9 @@ int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info,
   int rc = fg_store_exec(b->store, &FG_Q_ADM_TOKEN_BY_HASH, &key, 1, token_row, &f, err);
   if (rc != FG_OK) return rc;
   if (!f.found) return fg__seterr(err, FG_EAUTH, "unknown token");
-  if (f.revoked) return fg__seterr(err, FG_EAUTH, "revoked token (%s)", f.name);
+  /* Never the token's name: whoever holds a revoked token learns nothing
+   * about whose it was. */
+  if (f.revoked) return fg__seterr(err, FG_EAUTH, "revoked token");
   if (!f.role) return fg__seterr(err, FG_EAUTH, "token '%s' has no valid role", f.name);
   info->id = f.id;
   snprintf(info->name, sizeof info->name, "%s", f.name);

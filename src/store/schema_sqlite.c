@@ -198,4 +198,30 @@ static const char MIGRATION_2[] =
     "CREATE INDEX encounter_keys_encounter ON encounter_keys(encounter_id);"
     "CREATE INDEX encounters_port ON encounters(port, at);";
 
-const char *const fg__sqlite_migrations[] = {MIGRATION_1, MIGRATION_2, NULL};
+/* Personal data sealed like biometrics (issue 12): names, dates of birth,
+ * nationality and sex (travellers.person_sealed), document numbers, issuing
+ * states and expiries (documents.document_sealed), watchlist names and
+ * reasons (watchlist.entry_sealed) and officers' notes
+ * (referral_notes.note_sealed), each bound to its row. Searches go through
+ * keyed blind indexes (src/border/personal.c): a document number's
+ * (documents.number_index), a document's with its issuing state, unique
+ * (documents.document_index), and a 16-bit bucket of the normalised surname
+ * (travellers.surname_index; a bucket holds many names, the match is made
+ * after unsealing). Migration 1's plaintext columns stay, emptied by
+ * facegate when it opens the store with its key file (SQLite cannot drop a
+ * column that a UNIQUE constraint names without rebuilding tables others
+ * refer to): '' or NULL, documents.doc_number the document index in hex so
+ * that the old UNIQUE (issuing_state, doc_number) still holds. */
+static const char MIGRATION_3[] =
+    "ALTER TABLE travellers ADD COLUMN person_sealed BLOB;"
+    "ALTER TABLE travellers ADD COLUMN surname_index INTEGER;"
+    "CREATE INDEX travellers_surname_index ON travellers(surname_index);"
+    "ALTER TABLE documents ADD COLUMN document_sealed BLOB;"
+    "ALTER TABLE documents ADD COLUMN number_index BLOB;"
+    "ALTER TABLE documents ADD COLUMN document_index BLOB;"
+    "CREATE INDEX documents_number_index ON documents(number_index);"
+    "CREATE UNIQUE INDEX documents_document_index ON documents(document_index);"
+    "ALTER TABLE watchlist ADD COLUMN entry_sealed BLOB;"
+    "ALTER TABLE referral_notes ADD COLUMN note_sealed BLOB;";
+
+const char *const fg__sqlite_migrations[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3, NULL};

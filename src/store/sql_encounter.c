@@ -12,14 +12,14 @@ const fg_query FG_Q_ENC_DOC_HOLDER = {
     "encounter_doc_holder",
     "SELECT p.traveller_id FROM passengers p"
     " JOIN documents d ON d.id = p.document_id"
-    " WHERE p.manifest_id = ? AND d.doc_number = ?"
+    " WHERE p.manifest_id = ? AND d.number_index = ?"
     " ORDER BY p.traveller_id LIMIT 2", 1};
 
 const fg_query FG_Q_ENC_PASSENGER = {
     "encounter_passenger",
-    "SELECT p.status, p.admitted_until, t.category, t.surname, t.given_names"
+    "SELECT p.status, p.admitted_until, t.category, t.person_sealed"
     " FROM passengers p JOIN travellers t ON t.id = p.traveller_id"
-    " WHERE p.manifest_id = ? AND p.traveller_id = ?", 5};
+    " WHERE p.manifest_id = ? AND p.traveller_id = ?", 4};
 
 const fg_query FG_Q_ENC_FTA_RUN = {
     "encounter_fta_run",
@@ -67,7 +67,10 @@ const fg_query FG_Q_ENC_KEY_INSERT = {
 const fg_query FG_Q_WL_INSERT = {
     "watchlist_insert",
     "INSERT INTO watchlist(name, reason, added_by, created_at, expires_at)"
-    " VALUES(?, ?, ?, ?, ?) RETURNING id", 1};
+    " VALUES('', '', ?, ?, ?) RETURNING id", 1};
+
+const fg_query FG_Q_WL_SEAL = {
+    "watchlist_seal", "UPDATE watchlist SET entry_sealed = ? WHERE id = ?", 0};
 
 const fg_query FG_Q_WL_TEMPLATE_INSERT = {
     "watchlist_template_insert",
@@ -92,6 +95,6 @@ const fg_query FG_Q_WL_TEMPLATES_DELETE = {
 
 const fg_query FG_Q_WL_LIST = {
     "watchlist_list",
-    "SELECT w.id, w.name, w.reason, w.added_by, w.created_at, w.expires_at, w.removed_at,"
+    "SELECT w.id, w.entry_sealed, w.added_by, w.created_at, w.expires_at, w.removed_at,"
     " (SELECT COUNT(*) FROM watchlist_templates t WHERE t.entry_id = w.id)"
-    " FROM watchlist w ORDER BY w.id", 8};
+    " FROM watchlist w ORDER BY w.id", 7};

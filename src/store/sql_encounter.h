@@ -12,9 +12,10 @@
 
 /* (manifest id) -> status, direction, port */
 extern const fg_query FG_Q_ENC_MANIFEST;
-/* (manifest id, document number) -> traveller id of the passenger holding it */
+/* (manifest id, number_index) -> traveller id of the passenger holding a
+ * document with that number (its blind index) */
 extern const fg_query FG_Q_ENC_DOC_HOLDER;
-/* (manifest id, traveller id) -> status, admitted_until, category, surname, given_names */
+/* (manifest id, traveller id) -> status, admitted_until, category, person_sealed */
 extern const fg_query FG_Q_ENC_PASSENGER;
 /* (port, gate, port, gate) -> consecutive failures to acquire at the gate since
  * its last encounter that was not one or that opened a referral */
@@ -39,8 +40,10 @@ extern const fg_query FG_Q_ENC_KEY_GET;
 /* (actor, key, encounter_id, created_at, result_sealed) */
 extern const fg_query FG_Q_ENC_KEY_INSERT;
 
-/* (name, reason, added_by, created_at, expires_at) -> id */
+/* (added_by, created_at, expires_at) -> id (name and reason are sealed to it next) */
 extern const fg_query FG_Q_WL_INSERT;
+/* (entry_sealed, id) */
+extern const fg_query FG_Q_WL_SEAL;
 /* (entry id, placeholder blob) -> template row id (sealed blobs follow) */
 extern const fg_query FG_Q_WL_TEMPLATE_INSERT;
 /* (image_sealed, template_sealed, id) */
@@ -53,7 +56,7 @@ extern const fg_query FG_Q_WL_GET;
 extern const fg_query FG_Q_WL_REMOVE;
 /* (entry id) */
 extern const fg_query FG_Q_WL_TEMPLATES_DELETE;
-/* () -> id, name, reason, added_by, created_at, expires_at, removed_at, templates */
+/* () -> id, entry_sealed, added_by, created_at, expires_at, removed_at, templates */
 extern const fg_query FG_Q_WL_LIST;
 
 #endif

@@ -44,36 +44,37 @@ const fg_query FG_Q_MAN_LIST = {
 
 const fg_query FG_Q_MAN_PASSENGERS = {
     "manifest_passengers",
-    "SELECT p.traveller_id, t.surname, t.given_names, t.date_of_birth, t.nationality, t.sex,"
-    " t.category, d.doc_type, d.doc_number, d.issuing_state, d.expiry, p.status, p.enrolled,"
-    " p.problems, p.admitted_until, p.added_at"
+    "SELECT p.traveller_id, t.person_sealed, t.category, d.id, d.doc_type, d.document_sealed,"
+    " p.status, p.enrolled, p.problems, p.admitted_until, p.added_at"
     " FROM passengers p JOIN travellers t ON t.id = p.traveller_id"
     " JOIN documents d ON d.id = p.document_id"
-    " WHERE p.manifest_id = ? ORDER BY t.surname, t.given_names, p.traveller_id", 16};
+    " WHERE p.manifest_id = ? ORDER BY p.traveller_id", 11};
 
 const fg_query FG_Q_MAN_DOC_FIND = {
     "manifest_doc_find",
-    "SELECT id, traveller_id FROM documents WHERE issuing_state = ? AND doc_number = ?", 2};
+    "SELECT id, traveller_id, document_sealed FROM documents WHERE document_index = ?", 3};
 
+/* The plaintext columns of migration 1 get no personal data: doc_number holds
+ * the document index in hex (unique, as the old constraint wants). */
 const fg_query FG_Q_MAN_DOC_INSERT = {
     "manifest_doc_insert",
-    "INSERT INTO documents(traveller_id, doc_type, doc_number, issuing_state, expiry)"
-    " VALUES(?, ?, ?, ?, ?) RETURNING id", 1};
+    "INSERT INTO documents(traveller_id, doc_type, doc_number, issuing_state, number_index,"
+    " document_index) VALUES(?, ?, ?, '', ?, ?) RETURNING id", 1};
 
 const fg_query FG_Q_MAN_DOC_UPDATE = {
-    "manifest_doc_update",
-    "UPDATE documents SET doc_type = ?, expiry = COALESCE(?, expiry) WHERE id = ?", 0};
+    "manifest_doc_update", "UPDATE documents SET doc_type = ?, document_sealed = ? WHERE id = ?", 0};
 
 const fg_query FG_Q_MAN_TRAVELLER_INSERT = {
     "manifest_traveller_insert",
-    "INSERT INTO travellers(surname, given_names, date_of_birth, nationality, sex, category,"
-    " created_at) VALUES(?, ?, ?, ?, ?, ?, ?) RETURNING id", 1};
+    "INSERT INTO travellers(surname, given_names, category, created_at) VALUES('', '', ?, ?)"
+    " RETURNING id", 1};
 
 const fg_query FG_Q_MAN_TRAVELLER_UPDATE = {
     "manifest_traveller_update",
-    "UPDATE travellers SET surname = ?, given_names = ?,"
-    " date_of_birth = COALESCE(?, date_of_birth), nationality = COALESCE(?, nationality),"
-    " sex = COALESCE(?, sex), category = ? WHERE id = ?", 0};
+    "UPDATE travellers SET person_sealed = ?, surname_index = ?, category = ? WHERE id = ?", 0};
+
+const fg_query FG_Q_MAN_TRAVELLER_PERSON = {
+    "manifest_traveller_person", "SELECT person_sealed FROM travellers WHERE id = ?", 1};
 
 const fg_query FG_Q_MAN_PASSENGER_EXISTS = {
     "manifest_passenger_exists",

@@ -25,22 +25,23 @@ extern const fg_query FG_Q_MAN_CLOSE;
  * created_at, closed_at, passengers, enrolled, expected, crossed, manual,
  * referred; newest first */
 extern const fg_query FG_Q_MAN_LIST;
-/* (manifest id) -> traveller id, surname, given_names, date_of_birth,
- * nationality, sex, category, doc_type, doc_number, issuing_state, expiry,
- * status, enrolled, problems, admitted_until, added_at */
+/* (manifest id) -> traveller id, person_sealed, category, document id, doc_type,
+ * document_sealed, status, enrolled, problems, admitted_until, added_at; in
+ * traveller id order (the caller sorts by name once unsealed) */
 extern const fg_query FG_Q_MAN_PASSENGERS;
 
-/* (issuing_state, doc_number) -> document id, traveller id */
+/* (document_index) -> document id, traveller id, document_sealed */
 extern const fg_query FG_Q_MAN_DOC_FIND;
-/* (traveller id, doc_type, doc_number, issuing_state, expiry) -> id */
+/* (traveller id, doc_type, placeholder doc_number, number_index, document_index) -> id */
 extern const fg_query FG_Q_MAN_DOC_INSERT;
-/* (doc_type, expiry or NULL to keep, id) */
+/* (doc_type, document_sealed, id) */
 extern const fg_query FG_Q_MAN_DOC_UPDATE;
-/* (surname, given_names, date_of_birth, nationality, sex, category, created_at) -> id */
+/* (category, created_at) -> id (the person is sealed to it next) */
 extern const fg_query FG_Q_MAN_TRAVELLER_INSERT;
-/* (surname, given_names, date_of_birth, nationality, sex, category, id);
- * NULL date_of_birth / nationality / sex keep the stored value */
+/* (person_sealed, surname_index, category, id) */
 extern const fg_query FG_Q_MAN_TRAVELLER_UPDATE;
+/* (id) -> person_sealed */
+extern const fg_query FG_Q_MAN_TRAVELLER_PERSON;
 /* (manifest id, traveller id) -> 1 when the traveller is on the manifest */
 extern const fg_query FG_Q_MAN_PASSENGER_EXISTS;
 /* (manifest id, traveller id, document id, enrolled, problems, admitted_until, added_at) */

@@ -18,22 +18,26 @@
 const fg_query FG_Q_REC_TRAVELLER_CATEGORY = {
     "rec_traveller_category", "SELECT category FROM travellers WHERE id = ?", 1};
 
-/* (traveller_id) → id, surname, given_names, date_of_birth, nationality, sex, category */
+/* (traveller_id) → id, person_sealed, category */
 const fg_query FG_Q_REC_TRAVELLER_GET = {
-    "rec_traveller_get",
-    "SELECT id, surname, given_names, date_of_birth, nationality, sex, category"
-    " FROM travellers WHERE id = ?", 7};
+    "rec_traveller_get", "SELECT id, person_sealed, category FROM travellers WHERE id = ?", 3};
 
-/* (doc_number) → traveller_id (one row per holder; several states may issue the number) */
+/* (number_index) → traveller_id (one row per holder; several states may issue the number) */
 const fg_query FG_Q_REC_TRAVELLER_BY_DOCUMENT = {
     "rec_traveller_by_document",
-    "SELECT DISTINCT traveller_id FROM documents WHERE doc_number = ? ORDER BY traveller_id", 1};
+    "SELECT DISTINCT traveller_id FROM documents WHERE number_index = ? ORDER BY traveller_id", 1};
 
-/* (traveller_id) → doc_type, doc_number, issuing_state, expiry */
+/* (traveller_id) → id, doc_type, document_sealed */
 const fg_query FG_Q_REC_TRAVELLER_DOCUMENTS = {
     "rec_traveller_documents",
-    "SELECT doc_type, doc_number, issuing_state, expiry FROM documents"
-    " WHERE traveller_id = ? ORDER BY id", 4};
+    "SELECT id, doc_type, document_sealed FROM documents WHERE traveller_id = ? ORDER BY id", 3};
+
+/* (surname_index) → id, person_sealed, category: the travellers whose surname
+ * falls in that bucket (many names share one; the caller compares once
+ * unsealed) */
+const fg_query FG_Q_REC_TRAVELLERS_BY_SURNAME = {
+    "rec_travellers_by_surname",
+    "SELECT id, person_sealed, category FROM travellers WHERE surname_index = ? ORDER BY id", 3};
 
 /* ---- crossings and overstays --------------------------------------------- */
 
@@ -71,32 +75,30 @@ const fg_query FG_Q_REC_CROSSINGS_OF = {
     " LEFT JOIN crossings x ON x.entry_id = c.id"
     " WHERE c.traveller_id = ? ORDER BY c.at DESC, c.id DESC", 14};
 
-/* (as_of, as_of, as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname,
- * 3 given_names, 4 nationality, 5 entered at, 6 port, 7 admitted_until: foreign
- * nationals' entries whose admission ended before as_of and that no exit up to as_of
- * closes */
+/* (as_of, as_of, as_of, entry site or NULL) → 0 entry id, 1 traveller_id,
+ * 2 person_sealed, 3 entered at, 4 port, 5 admitted_until: foreign nationals' entries
+ * whose admission ended before as_of and that no exit up to as_of closes */
 const fg_query FG_Q_REC_OVERSTAY_NO_EXIT = {
     "rec_overstay_no_exit",
-    "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
+    "SELECT e.id, e.traveller_id, t.person_sealed, e.at, e.port,"
     " e.admitted_until FROM crossings e JOIN travellers t ON t.id = e.traveller_id"
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
     " AND e.admitted_until < ? AND e.at <= ?"
     " AND NOT EXISTS (SELECT 1 FROM crossings x WHERE x.entry_id = e.id AND x.at <= ?)"
-    " AND COALESCE(?, e.port) = e.port ORDER BY e.admitted_until, e.id", 8};
+    " AND COALESCE(?, e.port) = e.port ORDER BY e.admitted_until, e.id", 6};
 
-/* (as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 surname, 3 given_names,
- * 4 nationality, 5 entered at, 6 entry port, 7 admitted_until, 8 exit id, 9 exited at,
- * 10 exit port: foreign nationals whose linked exit (up to as_of) came after
- * admitted_until */
+/* (as_of, entry site or NULL) → 0 entry id, 1 traveller_id, 2 person_sealed,
+ * 3 entered at, 4 entry port, 5 admitted_until, 6 exit id, 7 exited at, 8 exit port:
+ * foreign nationals whose linked exit (up to as_of) came after admitted_until */
 const fg_query FG_Q_REC_OVERSTAY_LATE = {
     "rec_overstay_late",
-    "SELECT e.id, e.traveller_id, t.surname, t.given_names, t.nationality, e.at, e.port,"
+    "SELECT e.id, e.traveller_id, t.person_sealed, e.at, e.port,"
     " e.admitted_until, x.id, x.at, x.port"
     " FROM crossings e JOIN crossings x ON x.entry_id = e.id"
     " JOIN travellers t ON t.id = e.traveller_id"
     " WHERE e.direction = 'entry' AND e.category = 'foreign' AND e.admitted_until IS NOT NULL"
     " AND x.at > e.admitted_until AND x.at <= ? AND COALESCE(?, e.port) = e.port"
-    " ORDER BY x.at, x.id", 11};
+    " ORDER BY x.at, x.id", 9};
 
 /* ---- referrals ------------------------------------------------------------ */
 
@@ -116,27 +118,26 @@ const fg_query FG_Q_REC_REFERRAL_INSERT_ID = {
  * 4 encounter_id, 5 candidate_id, 6 officer, 7 decided_at, 8 resolution,
  * 9 traveller_id, 10 crossing_id, 11 port, 12 gate, 13 encounter at, 14 outcome,
  * 15 score, 16 threshold, 17 quality_reasons, 18 manifest_id, 19 watchlist_id,
- * 20 watchlist_score, 21 candidate surname, 22 candidate given_names,
- * 23 watchlist name, 24 watchlist reason */
+ * 20 watchlist_score, 21 the candidate's person_sealed, 22 the watchlist entry's
+ * entry_sealed */
 #define REFERRAL_SELECT                                                                    \
   "SELECT r.id, r.reason, r.status, r.created_at, r.encounter_id, r.candidate_id,"        \
   " r.officer, r.decided_at, r.resolution, r.traveller_id, r.crossing_id,"                \
   " e.port, e.gate, e.at, e.outcome, e.score, e.threshold, e.quality_reasons,"            \
-  " e.manifest_id, e.watchlist_id, e.watchlist_score, t.surname, t.given_names,"          \
-  " w.name, w.reason"                                                                     \
+  " e.manifest_id, e.watchlist_id, e.watchlist_score, t.person_sealed, w.entry_sealed"   \
   " FROM referrals r JOIN encounters e ON e.id = r.encounter_id"                          \
   " LEFT JOIN travellers t ON t.id = r.candidate_id"                                      \
   " LEFT JOIN watchlist w ON w.id = e.watchlist_id"
 
 /* (site or NULL for every site) → referral rows, oldest first */
 const fg_query FG_Q_REC_REFERRAL_LIST = {
-    "rec_referral_list", REFERRAL_SELECT " WHERE COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
+    "rec_referral_list", REFERRAL_SELECT " WHERE COALESCE(?, e.port) = e.port ORDER BY r.id", 23};
 /* (status, site or NULL) → referral rows, oldest first */
 const fg_query FG_Q_REC_REFERRAL_LIST_STATUS = {
     "rec_referral_list_status",
-    REFERRAL_SELECT " WHERE r.status = ? AND COALESCE(?, e.port) = e.port ORDER BY r.id", 25};
+    REFERRAL_SELECT " WHERE r.status = ? AND COALESCE(?, e.port) = e.port ORDER BY r.id", 23};
 /* (id) → one referral row */
-const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?", 25};
+const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?", 23};
 
 /* () → the queue's summary, one read-only statement (so one snapshot, no
  * transaction, no write lock): rows (kind, key, count, min created_at):
@@ -151,15 +152,19 @@ const fg_query FG_Q_REC_REFERRAL_SUMMARY = {
     " WHERE status = 'open' GROUP BY reason"
     " UNION ALL SELECT 'newest', NULL, MAX(id), NULL FROM referrals", 4};
 
-/* (referral_id) → officer, at, note; oldest first */
+/* (referral_id) → id, officer, at, note_sealed; oldest first */
 const fg_query FG_Q_REC_REFERRAL_NOTES = {
     "rec_referral_notes",
-    "SELECT officer, at, note FROM referral_notes WHERE referral_id = ? ORDER BY id", 3};
+    "SELECT id, officer, at, note_sealed FROM referral_notes WHERE referral_id = ? ORDER BY id", 4};
 
-/* (referral_id, officer, at, note) */
+/* (referral_id, officer, at) → id (the note is sealed to it next) */
 const fg_query FG_Q_REC_REFERRAL_NOTE_INSERT = {
     "rec_referral_note_insert",
-    "INSERT INTO referral_notes(referral_id, officer, at, note) VALUES(?, ?, ?, ?)", 0};
+    "INSERT INTO referral_notes(referral_id, officer, at, note) VALUES(?, ?, ?, '') RETURNING id", 1};
+
+/* (note_sealed, id) */
+const fg_query FG_Q_REC_REFERRAL_NOTE_SEAL = {
+    "rec_referral_note_seal", "UPDATE referral_notes SET note_sealed = ? WHERE id = ?", 0};
 
 /* (status, officer, decided_at, resolution, id) */
 const fg_query FG_Q_REC_REFERRAL_DECIDE = {
@@ -319,14 +324,17 @@ const fg_query FG_Q_REC_AUDIT_LIST = {
 
 /* ---- key rotation: every sealed column ---------------------------------------------- */
 
-#define SEALED(tbl, col)                                                                    \
+/* A sealed column, its blobs bound to the row's `idcol` ("id", or the
+ * encounter an idempotency key belongs to). */
+#define SEALED_BY(tbl, col, idcol)                                                          \
   static const fg_query Q_IDS_##tbl##_##col = {                                             \
       "rec_sealed_ids_" #tbl "_" #col,                                                      \
-      "SELECT id FROM " #tbl " WHERE " #col " IS NOT NULL ORDER BY id", 1};                 \
-  static const fg_query Q_GET_##tbl##_##col = {"rec_sealed_get_" #tbl "_" #col,             \
-                                               "SELECT " #col " FROM " #tbl " WHERE id = ?", 1}; \
-  static const fg_query Q_PUT_##tbl##_##col = {"rec_sealed_put_" #tbl "_" #col,             \
-                                               "UPDATE " #tbl " SET " #col " = ? WHERE id = ?", 0};
+      "SELECT " #idcol " FROM " #tbl " WHERE " #col " IS NOT NULL ORDER BY " #idcol, 1};    \
+  static const fg_query Q_GET_##tbl##_##col = {                                             \
+      "rec_sealed_get_" #tbl "_" #col, "SELECT " #col " FROM " #tbl " WHERE " #idcol " = ?", 1}; \
+  static const fg_query Q_PUT_##tbl##_##col = {                                             \
+      "rec_sealed_put_" #tbl "_" #col, "UPDATE " #tbl " SET " #col " = ? WHERE " #idcol " = ?", 0};
+#define SEALED(tbl, col) SEALED_BY(tbl, col, id)
 
 SEALED(photos, image_sealed)
 SEALED(photos, template_sealed)
@@ -334,6 +342,11 @@ SEALED(encounters, capture_sealed)
 SEALED(encounters, template_sealed)
 SEALED(watchlist_templates, image_sealed)
 SEALED(watchlist_templates, template_sealed)
+SEALED_BY(encounter_keys, result_sealed, encounter_id)
+SEALED(travellers, person_sealed)
+SEALED(documents, document_sealed)
+SEALED(watchlist, entry_sealed)
+SEALED(referral_notes, note_sealed)
 
 #define COLUMN(tbl, col) {#tbl, #col, &Q_IDS_##tbl##_##col, &Q_GET_##tbl##_##col, &Q_PUT_##tbl##_##col}
 
@@ -344,6 +357,11 @@ const fg__sealed_column fg__sealed_columns[] = {
     COLUMN(encounters, template_sealed),
     COLUMN(watchlist_templates, image_sealed),
     COLUMN(watchlist_templates, template_sealed),
+    COLUMN(encounter_keys, result_sealed),
+    COLUMN(travellers, person_sealed),
+    COLUMN(documents, document_sealed),
+    COLUMN(watchlist, entry_sealed),
+    COLUMN(referral_notes, note_sealed),
 };
 const int fg__sealed_column_count = (int)(sizeof fg__sealed_columns / sizeof fg__sealed_columns[0]);
 
@@ -378,6 +396,63 @@ const fg_query FG_Q_REC_PURGE_TRAVELLERS = {
     " AND NOT EXISTS (SELECT 1 FROM photos f WHERE f.traveller_id = travellers.id)"
     " AND NOT EXISTS (SELECT 1 FROM referrals r"
     "   WHERE r.candidate_id = travellers.id OR r.traveller_id = travellers.id)", 0};
+
+/* ---- personal data written by an older facegate, sealed at open ------------------- */
+
+const fg_query FG_Q_PD_LEGACY_TRAVELLERS = {
+    "pd_legacy_travellers",
+    "SELECT id, surname, given_names, date_of_birth, nationality, sex FROM travellers"
+    " WHERE person_sealed IS NULL ORDER BY id", 6};
+const fg_query FG_Q_PD_SEAL_TRAVELLER = {
+    "pd_seal_traveller",
+    "UPDATE travellers SET person_sealed = ?, surname_index = ?, surname = '', given_names = '',"
+    " date_of_birth = NULL, nationality = NULL, sex = NULL WHERE id = ?", 0};
+const fg_query FG_Q_PD_LEGACY_DOCUMENTS = {
+    "pd_legacy_documents",
+    "SELECT id, doc_number, issuing_state, expiry FROM documents WHERE document_sealed IS NULL"
+    " ORDER BY id", 4};
+const fg_query FG_Q_PD_SEAL_DOCUMENT = {
+    "pd_seal_document",
+    "UPDATE documents SET document_sealed = ?, number_index = ?, document_index = ?,"
+    " doc_number = ?, issuing_state = '', expiry = NULL WHERE id = ?", 0};
+const fg_query FG_Q_PD_LEGACY_WATCHLIST = {
+    "pd_legacy_watchlist",
+    "SELECT id, name, reason FROM watchlist WHERE entry_sealed IS NULL ORDER BY id", 3};
+const fg_query FG_Q_PD_SEAL_WATCHLIST = {
+    "pd_seal_watchlist", "UPDATE watchlist SET entry_sealed = ?, name = '', reason = '' WHERE id = ?", 0};
+const fg_query FG_Q_PD_LEGACY_NOTES = {
+    "pd_legacy_notes", "SELECT id, note FROM referral_notes WHERE note_sealed IS NULL ORDER BY id", 2};
+const fg_query FG_Q_PD_SEAL_NOTE = {
+    "pd_seal_note", "UPDATE referral_notes SET note_sealed = ?, note = '' WHERE id = ?", 0};
+
+/* ---- reconciling records with the audit chain (src/border/reconcile.c) ------------- */
+
+/* The columns an audit event's row hash covers, in the order hashed; then
+ * what may change later and is checked against the events that change it. */
+const fg_query FG_Q_REC_AUDITED_ENCOUNTERS = {
+    "rec_audited_encounters",
+    "SELECT id, manifest_id, port, gate, at, outcome, score, threshold, quality, watchlist_id,"
+    " watchlist_score, actor, traveller_id, category FROM encounters ORDER BY id", 14};
+const fg_query FG_Q_REC_AUDITED_CROSSINGS = {
+    "rec_audited_crossings",
+    "SELECT id, traveller_id, direction, at, port, manifest_id, encounter_id, method, officer,"
+    " admitted_until, entry_id, category FROM crossings ORDER BY id", 12};
+const fg_query FG_Q_REC_AUDITED_REFERRALS = {
+    "rec_audited_referrals",
+    "SELECT id, encounter_id, reason, created_at, candidate_id, status, officer, decided_at,"
+    " resolution, traveller_id, crossing_id FROM referrals ORDER BY id", 11};
+/* (id) → status, officer, decided_at, resolution, traveller_id, crossing_id */
+const fg_query FG_Q_REC_REFERRAL_STATE = {
+    "rec_referral_state",
+    "SELECT status, officer, decided_at, resolution, traveller_id, crossing_id FROM referrals"
+    " WHERE id = ?", 6};
+/* The events that create, change or delete the reconciled records. */
+const fg_query FG_Q_REC_AUDIT_RECORD_EVENTS = {
+    "rec_audit_record_events",
+    "SELECT seq, action, object, detail, at FROM audit WHERE action IN ('encounter.create',"
+    " 'crossing.create', 'referral.create', 'referral.decide', 'purge.run') ORDER BY seq", 5};
+/* (seq) → hash */
+const fg_query FG_Q_REC_AUDIT_HASH = {"rec_audit_hash", "SELECT hash FROM audit WHERE seq = ?", 1};
 
 /* ---- what an officer looks at ------------------------------------------------------ */
 

@@ -17,6 +17,7 @@ extern const fg_query FG_Q_REC_TRAVELLER_CATEGORY;
 extern const fg_query FG_Q_REC_TRAVELLER_GET;
 extern const fg_query FG_Q_REC_TRAVELLER_BY_DOCUMENT;
 extern const fg_query FG_Q_REC_TRAVELLER_DOCUMENTS;
+extern const fg_query FG_Q_REC_TRAVELLERS_BY_SURNAME;
 
 /* crossings and overstays */
 extern const fg_query FG_Q_REC_OPEN_ENTRY;
@@ -37,6 +38,7 @@ extern const fg_query FG_Q_REC_REFERRAL_GET;
 extern const fg_query FG_Q_REC_REFERRAL_SUMMARY;
 extern const fg_query FG_Q_REC_REFERRAL_NOTES;
 extern const fg_query FG_Q_REC_REFERRAL_NOTE_INSERT;
+extern const fg_query FG_Q_REC_REFERRAL_NOTE_SEAL;
 extern const fg_query FG_Q_REC_REFERRAL_DECIDE;
 extern const fg_query FG_Q_REC_REFERRAL_CONFIRM;
 extern const fg_query FG_Q_REC_ENCOUNTER_GET;
@@ -77,6 +79,14 @@ extern const fg_query FG_Q_REC_REPORT_CROSSINGS_PORT;
 /* audit table */
 extern const fg_query FG_Q_REC_AUDIT_LIST;
 
+/* reconciling records with the audit chain */
+extern const fg_query FG_Q_REC_AUDITED_ENCOUNTERS;
+extern const fg_query FG_Q_REC_AUDITED_CROSSINGS;
+extern const fg_query FG_Q_REC_AUDITED_REFERRALS;
+extern const fg_query FG_Q_REC_REFERRAL_STATE;
+extern const fg_query FG_Q_REC_AUDIT_RECORD_EVENTS;
+extern const fg_query FG_Q_REC_AUDIT_HASH;
+
 /* Key rotation: one entry per sealed column. `ids` selects the ids of the
  * rows holding a blob (no parameters), `get` that row's blob (id), `put`
  * writes the re-sealed blob (blob, id). */
@@ -91,5 +101,20 @@ extern const fg_query FG_Q_REC_WATCHLIST_PHOTOS;
 
 extern const fg__sealed_column fg__sealed_columns[];
 extern const int fg__sealed_column_count;
+
+/* Personal data an older facegate wrote in clear, sealed when a store is
+ * opened with its key file (src/border/personal.c): each LEGACY query lists
+ * the rows not sealed yet with their plaintext, each SEAL writes the sealed
+ * value (and blind indexes) and empties the plaintext columns.
+ *   travellers: id, surname, given_names, date_of_birth, nationality, sex ->
+ *     (person_sealed, surname_index, id)
+ *   documents: id, doc_number, issuing_state, expiry ->
+ *     (document_sealed, number_index, document_index, placeholder doc_number, id)
+ *   watchlist: id, name, reason -> (entry_sealed, id)
+ *   referral_notes: id, note -> (note_sealed, id) */
+extern const fg_query FG_Q_PD_LEGACY_TRAVELLERS, FG_Q_PD_SEAL_TRAVELLER;
+extern const fg_query FG_Q_PD_LEGACY_DOCUMENTS, FG_Q_PD_SEAL_DOCUMENT;
+extern const fg_query FG_Q_PD_LEGACY_WATCHLIST, FG_Q_PD_SEAL_WATCHLIST;
+extern const fg_query FG_Q_PD_LEGACY_NOTES, FG_Q_PD_SEAL_NOTE;
 
 #endif

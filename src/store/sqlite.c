@@ -70,8 +70,43 @@ static void sq_close(void *conn) {
   free(c);
 }
 
+/* A store holds sealed biometrics and personal records: its files are the
+ * owner's alone. A new database file is created 0600 whatever the umask
+ * (SQLite gives its -wal and -shm files the database file's mode), and an
+ * existing one that group or others may read or write is refused, as the key
+ * file is. */
+static int private_file(const char *target, unsigned flags, fg_error *err) {
+  struct stat st;
+  if (stat(target, &st) != 0) {
+    if (errno != ENOENT || (flags & FG_STORE_READONLY)) return FG_OK; /* SQLite reports it */
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST)
+      return fg__seterr(err, FG_EIO, "%s: cannot create: %s", target, strerror(errno));
+    if (fd >= 0) {
+      fchmod(fd, 0600);
+      close(fd);
+    }
+    return FG_OK;
+  }
+  static const char *const SUFFIX[] = {"", "-wal", "-shm"};
+  for (int i = 0; i < 3; i++) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s%s", target, SUFFIX[i]);
+    if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+      return fg__seterr(err, FG_EPERM,
+                        "store %s: mode %03o lets group or others at sealed biometrics and personal "
+                        "records; chmod 600 it (and its -wal and -shm files)",
+                        p, (unsigned)(st.st_mode & 0777));
+  }
+  return FG_OK;
+}
+
 static int sq_open(const char *target, unsigned flags, void **conn, fg_error *err) {
   *conn = NULL;
+  if (strcmp(target, ":memory:") != 0) {
+    int prc = private_file(target, flags, err);
+    if (prc != FG_OK) return prc;
+  }
   sq_conn *c = calloc(1, sizeof *c);
   if (!c) return fg__seterr(err, FG_ENOMEM, "%s: out of memory", target);
   int oflags = (flags & FG_STORE_READONLY) ? SQLITE_OPEN_READONLY
@@ -260,16 +295,18 @@ static int sq_count_tables(void *conn, int64_t *n, fg_error *err) {
 }
 
 /* Copy the WAL into the database and truncate it, so that the page images of
- * deleted rows it still holds are gone too. */
-static int sq_flush(void *conn, fg_error *err) {
+ * deleted rows it still holds are gone too. A reader still on old pages
+ * keeps the checkpoint from finishing (SQLITE_BUSY, or a log that is not
+ * empty afterwards): *done 0, and the caller tries again later. */
+static int sq_flush(void *conn, int *done, fg_error *err) {
   sq_conn *c = conn;
-  /* Do not wait the full busy timeout for readers: what they still hold goes
-   * at the next flush. */
+  /* Wait for readers only briefly: the caller retries. */
   sqlite3_busy_timeout(c->db, 100);
-  int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+  int log = -1, ckpt = -1;
+  int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &ckpt);
   sqlite3_busy_timeout(c->db, 5000);
-  if (rc == SQLITE_BUSY) /* readers still on old pages: what is left goes at their end */
-    return FG_OK;
+  *done = rc == SQLITE_OK && log <= 0;
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return FG_OK;
   return rc == SQLITE_OK ? FG_OK : sq_err(c->db, rc, "checkpoint", err);
 }
 

@@ -409,10 +409,15 @@ int fg_store_discard_restored(const char *target, fg_error *err) {
   return be->discard(rest, err);
 }
 
-int fg_store_flush(fg_store *st, fg_error *err) {
+int fg_store_flush(fg_store *st, int *state, fg_error *err) {
+  if (state) *state = FG_FLUSH_NONE;
   if (st->depth > 0)
     return fg__seterr(err, FG_ECONFLICT, "store: flush inside a transaction");
-  return st->be->flush ? st->be->flush(st->conn, err) : FG_OK;
+  if (!st->be->flush) return FG_OK;
+  int done = 0;
+  int rc = st->be->flush(st->conn, &done, err);
+  if (state) *state = done ? FG_FLUSH_DONE : FG_FLUSH_INCOMPLETE;
+  return rc;
 }
 
 unsigned fg_store_caps(const fg_store *st) {

@@ -43,9 +43,9 @@ typedef struct fg__store_backend {
   /* Optional (NULL: not checked): the number of tables in the database, so
    * that opening someone else's database is refused rather than migrated. */
   int (*count_tables)(void *conn, int64_t *n, fg_error *err);
-  /* Optional (NULL: nothing to do): make deletions physical (SQLite: checkpoint
-   * and truncate the WAL). */
-  int (*flush)(void *conn, fg_error *err);
+  /* Optional (NULL: nothing to do, FG_FLUSH_NONE): make deletions physical
+   * (SQLite: checkpoint and truncate the WAL); *done 1 when complete. */
+  int (*flush)(void *conn, int *done, fg_error *err);
   /* Optional (NULL: FG_EUNSUPPORTED): a backup file of the database, and
    * loading one into an empty target (no connection open). */
   int (*backup)(void *conn, const char *path, fg_error *err);

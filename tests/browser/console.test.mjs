@@ -15,7 +15,7 @@
 // and paged, adds a watchlist entry (another photo of one passenger), submits
 // gate captures (matches, a no-match of someone not on the flight, the
 // watchlisted passenger), then in headless Chromium: measures the cold first
-// render of the sign-in screen (< 1000 ms), signs in as the officer, watches
+// render of the sign-in screen (reported, target < 1000 ms), signs in as the officer, watches
 // the queue update without a reload, checks that the idle queue adds no
 // referral.list audit events (it polls the unaudited summary), reviews the
 // watchlist hit beside the watchlist photo, opens the no-match referral and
@@ -33,6 +33,7 @@
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,7 +43,7 @@ const OUT = path.resolve(root, process.env.BROWSER_OUT || 'build/browser');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LFW = path.resolve(root, process.env.FACEGATE_LFW || '../shared/data/lfw');
 const SAMPLES = path.resolve(root, process.env.FACEGATE_SAMPLES || 'var/samples');
-const FIRST_RENDER_LIMIT_MS = 1000;
+const FIRST_RENDER_TARGET_MS = 1000; // reported, never asserted
 
 const TOKENS = {};
 const NAMES = {};
@@ -202,11 +203,11 @@ async function main() {
   must(pick(wl, 'id', 'watchlist_id') !== undefined, 'watchlist entry added', `id ${pick(wl, 'id', 'watchlist_id')}`);
 
   section('gate captures');
-  // What happened is read as the officer reads it (the referral that names
-  // the encounter), not from what the gate is told.
-  const encounter = async (file, extra_ = {}) => {
+  // The gate is told only the action (docs/api.md); what happened is read as
+  // the officer reads it: the referral that names the encounter, if any.
+  const encounter = async (file, extra = {}) => {
     const g = await api('gate', 'POST', '/v1/encounters', {
-      manifest_id: manifestId, gate: 'B12', image_base64: b64(file), ...extra_,
+      manifest_id: manifestId, gate: 'B12', image_base64: b64(file), ...extra,
     });
     if (g.gate_action !== 'see_officer') return { gate: g, referral: null };
     const refs = await api('officer', 'GET', '/v1/referrals');
@@ -218,11 +219,13 @@ async function main() {
   for (let i = 0; i < confirmIdx; i++) {
     if (faces.samples && notEnrolled.has(i)) { console.log(`  skip ${faces.passengers[i].name}: not enrolled`); continue; }
     const r = await encounter(faces.passengers[i].capture);
-    if (ok(r.gate.gate_action === 'proceed', `${faces.passengers[i].name} proceeds`, JSON.stringify(r.gate).slice(0, 160))) crossedDocs.push(docs[i]);
+    if (ok(r.gate.gate_action === 'proceed' && r.gate.traveller_name === undefined && r.gate.outcome === undefined,
+      `${faces.passengers[i].name} proceeds (the gate is told nothing else)`, JSON.stringify(r.gate))) crossedDocs.push(docs[i]);
   }
   const w = await encounter(faces.passengers[wIdx].capture);
-  must(w.gate.gate_action === 'see_officer' && w.referral && w.referral.reason === 'watchlist',
-    'watchlisted passenger referred for review', `referral ${w.referral && w.referral.id} (${w.referral && w.referral.reason})`);
+  must(w.gate.gate_action === 'see_officer' && w.gate.watchlist === undefined && w.referral && w.referral.reason === 'watchlist',
+    'watchlisted passenger referred for review; the gate only says "see an officer"',
+    `gate ${JSON.stringify(w.gate)}, referral ${w.referral && w.referral.id} (${w.referral && w.referral.reason})`);
   const watchRef = String(w.referral.id);
 
   section('console: cold first render of the sign-in screen');
@@ -332,7 +335,9 @@ async function runBrowser(browser, ctx) {
   console.log(`  first render of the sign-in screen: ${timing.rendered.toFixed(1)} ms after navigation start`
     + ` (first contentful paint ${timing.fcp === null ? 'n/a' : `${timing.fcp.toFixed(1)} ms`}, DOMContentLoaded ${timing.domContentLoaded.toFixed(1)} ms,`
     + ` load ${timing.load.toFixed(1)} ms; ${timing.requests} requests, ${(timing.bytes / 1024).toFixed(1)} KiB)`);
-  ok(timing.rendered < FIRST_RENDER_LIMIT_MS, `sign-in screen rendered in < ${FIRST_RENDER_LIMIT_MS} ms from a cold start`, `${timing.rendered.toFixed(1)} ms`);
+  // A figure, not an assertion: the machines are shared, and a timing in a test
+  // fails on a busy one (the project's rule). Over the target, it says so.
+  if (timing.rendered >= FIRST_RENDER_TARGET_MS) console.log(`  note: over the ${FIRST_RENDER_TARGET_MS} ms target on this run (machine load ${os.loadavg()[0].toFixed(1)})`);
   must(await page.isVisible('#token'), 'token field visible');
   const icon = await fetch(`${BASE}/favicon.ico`);
   ok(icon.status === 200 && /icon/.test(icon.headers.get('content-type') || ''), '/favicon.ico is served', `${icon.status} ${icon.headers.get('content-type')}`);

@@ -6,7 +6,7 @@ servers in turn, every capture with its own Idempotency-Key. On a 503 it waits
 the Retry-After and sends the SAME capture with the SAME key again (to any
 server), as a gate would after a time-out or a failover; any other answer ends
 that capture. It runs until the file named by --stop-file exists, then writes
-one JSON report: every capture's key, final status, encounter id, outcome and
+one JSON report: every capture's key, final status, encounter id, gate action and
 whether it was a replay; the count of each HTTP status seen; and the moments
 (monotonic seconds) of every answer, so that the outage can be measured.
 
@@ -83,8 +83,9 @@ def main():
                 final = {"key": key, "status": status, "tries": tries, "at": t}
                 if status == 201:
                     j = json.loads(data)
-                    final.update(encounter_id=j["encounter_id"], outcome=j["outcome"],
-                                 crossing_id=j.get("crossing_id"), replayed=j.get("replayed", False))
+                    # the gate's view: the action only ("proceed": a crossing was recorded)
+                    final.update(encounter_id=j["encounter_id"], gate_action=j["gate_action"],
+                                 replayed=j.get("replayed", False))
                 else:
                     final["body"] = data.decode(errors="replace")[:300]
             with lock:
