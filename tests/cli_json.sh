@@ -145,6 +145,9 @@ check 2 FG_EINVAL encounter --manifest 1 sample4.jpg
 check 0 - referral list
 check 1 FG_ENOTFOUND referral show 99
 check 0 - crossings X1234567
+check 0 - travellers --surname "doe" --given-names JANE
+check 0 - travellers --document x-1234567
+check 2 FG_EINVAL travellers
 check 0 - overstays
 check 0 - report --date 2026-11-27
 check 0 - audit verify
@@ -166,6 +169,10 @@ check 0 - backup "$T/b.fgb"
 # ---- text without --json -------------------------------------------------------------
 out=$("$F" referral list 2>/dev/null) || fail "referral list failed"
 if [[ ${out:0:1} == "{" || ${out:0:1} == "[" ]]; then fail "referral list prints JSON without --json"; fi
+found=$("$F" travellers --surname DOE 2>&1) || fail "travellers --surname failed: $found"
+grep -q "X1234567" <<<"$found" || fail "travellers --surname DOE does not list Jane Doe's document: $found"
+found=$("$F" travellers --surname Do 2>&1) || fail "travellers --surname Do failed: $found"
+grep -q "nobody" <<<"$found" || fail "a prefix found somebody (names match whole): $found"
 for cmd in "policy show" "purge" "report"; do
   out=$("$F" $cmd 2>/dev/null) || fail "$cmd failed"
   if [[ ${out:0:1} == "{" || ${out:0:1} == "[" ]]; then fail "$cmd prints JSON without --json: ${out:0:80}"; fi

@@ -296,6 +296,7 @@ const SCREENS = [
   { id: 'traveller', label: 'Traveller', roles: ['officer'], render: viewTraveller },
   { id: 'flights', label: 'Flight board', roles: ['officer', 'supervisor'], render: viewFlights },
   { id: 'overstays', label: 'Overstays', roles: ['officer', 'supervisor'], render: viewOverstays },
+  { id: 'watchlist', label: 'Watchlist', roles: ['supervisor'], render: viewWatchlist },
   { id: 'report', label: 'Report', roles: ['supervisor', 'auditor'], render: viewReport },
   { id: 'audit', label: 'Audit log', roles: ['auditor'], render: viewAudit },
   { id: 'policy', label: 'Policy', roles: ['admin', 'supervisor', 'auditor'], render: viewPolicy },
@@ -1070,21 +1071,35 @@ async function confirmChooser(r) {
 
 // ---- traveller history ---------------------------------------------------------------
 
+// By document number or id (its crossings at once), or by name: names are
+// sealed in the store and found through a keyed blind index, so a name matches
+// whole (case and spacing aside), never by its first letters.
 function viewTraveller(view, arg, gen) {
   const input = h('input', { type: 'search', id: 'traveller-search', placeholder: 'document number or traveller id', value: state.travellerRef, autocomplete: 'off', spellcheck: 'false' });
+  const surname = h('input', { type: 'search', id: 'traveller-surname', placeholder: 'surname, whole', autocomplete: 'off', spellcheck: 'false' });
+  const given = h('input', { type: 'search', id: 'traveller-given', placeholder: 'optional', autocomplete: 'off', spellcheck: 'false' });
+  const born = h('input', { type: 'date', id: 'traveller-born' });
   const out = h('div', { id: 'traveller-result' });
-  const form = h('form.toolbar', { role: 'search' },
+  const form = h('form.toolbar', { role: 'search', id: 'traveller-by-document' },
     h('label', null, 'Document number or traveller id', input),
     h('button.btn-primary', { type: 'submit' }, 'Show crossings'));
+  const byName = h('form.toolbar', { role: 'search', id: 'traveller-by-name' },
+    h('label', null, 'Surname', surname), h('label', null, 'Given names', given), h('label', null, 'Born', born),
+    h('button.btn', { type: 'submit' }, 'Find by name'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     state.travellerRef = input.value.trim();
     load();
   });
-  view.append(heading('Traveller crossing history'), form, out);
+  byName.addEventListener('submit', (e) => {
+    e.preventDefault();
+    findByName();
+  });
+  view.append(heading('Traveller crossing history'), form, byName,
+    h('p.muted', { text: 'A name is found whole, as on the document (case, spaces and hyphens aside), not by its first letters.' }), out);
   async function load() {
     const ref = state.travellerRef;
-    if (!ref) { put(out, h('p.muted', { text: 'Search by the number of a passport or other travel document.' })); return; }
+    if (!ref) { put(out, h('p.muted', { text: 'Search by the number of a passport or other travel document, or by name.' })); return; }
     put(out, h('p.muted', { text: `Looking up ${ref}…` }));
     try {
       const data = await api(`/v1/travellers/${encodeURIComponent(ref)}/crossings`);
@@ -1093,6 +1108,33 @@ function viewTraveller(view, arg, gen) {
     } catch (e) {
       if (gen !== state.gen) return;
       put(out, e.status === 404 ? h('p.error', { role: 'alert', text: `No traveller with document or id “${ref}”.` }) : errorBox(e));
+    }
+  }
+  async function findByName() {
+    const q = new URLSearchParams();
+    if (!surname.value.trim()) { put(out, h('p.error', { role: 'alert', text: 'Give the surname, whole.' })); surname.focus(); return; }
+    q.set('surname', surname.value.trim());
+    if (given.value.trim()) q.set('given_names', given.value.trim());
+    if (born.value) q.set('date_of_birth', born.value);
+    put(out, h('p.muted', { text: 'Searching…' }));
+    try {
+      const data = await api(`/v1/travellers?${q}`);
+      if (gen !== state.gen) return;
+      const list = listOf(data, 'travellers');
+      if (!list.length) { put(out, h('p.error', { role: 'alert', text: `Nobody named “${surname.value.trim()}”${given.value.trim() ? ` ${given.value.trim()}` : ''}${born.value ? `, born ${born.value}` : ''}.` })); return; }
+      put(out, h('table.grid', { id: 'traveller-matches' },
+        h('thead', null, h('tr', null, ['Name', 'Born', 'Nationality', 'Category', 'Documents', ''].map((c) => h('th', { text: c })))),
+        h('tbody', null, list.map((t) => h('tr', { dataset: { id: String(pick(t, 'id') ?? '') } },
+          h('td', { text: personName(t) || DASH }),
+          h('td', { text: pick(t, 'date_of_birth') ?? DASH }),
+          h('td', { text: pick(t, 'nationality') ?? DASH }),
+          h('td', { text: pick(t, 'category') ?? DASH }),
+          h('td', { text: listOf(pick(t, 'documents') || []).map((d) => [pick(d, 'type'), pick(d, 'number'), pick(d, 'issuing_state')].filter(present).join(' ')).join('; ') || DASH }),
+          h('td', null, h('button.btn', { type: 'button', onclick: () => { state.travellerRef = String(pick(t, 'id')); input.value = state.travellerRef; load(); } }, 'Crossings')))))),
+      h('p.muted', { text: `${list.length} traveller${list.length === 1 ? '' : 's'} found.` }));
+    } catch (e) {
+      if (gen !== state.gen) return;
+      put(out, e.code === 'FG_ELIMIT' ? h('p.error', { role: 'alert', text: 'Too many travellers have that name: add the given names or the date of birth.' }) : errorBox(e));
     }
   }
   load();
@@ -1566,6 +1608,128 @@ async function viewTokens(view, arg, gen) {
   if (gen !== state.gen) return;
   const list = listOf(data, 'tokens');
   view.append(list.length ? genericTable(list) : h('div.empty', { text: 'No tokens.' }));
+}
+
+// ---- watchlist (supervisor) -------------------------------------------------------
+
+// The entries every gate capture is screened against, added and removed by a
+// supervisor: photos are read in the browser and sent as base64 (the service
+// checks each face's quality and keeps the photo sealed); removing deletes the
+// entry's templates, and every server stops screening against it.
+async function viewWatchlist(view, arg, gen) {
+  view.append(heading('Watchlist'),
+    h('p.muted', { text: 'Every gate capture is screened against the active entries at the policy\'s strict threshold. A hit opens a referral for an officer; it never acts on its own.' }));
+  const data = await api('/v1/watchlist');
+  if (gen !== state.gen) return;
+  const entries = listOf(data, 'entries');
+  const filter = h('input', { type: 'search', id: 'watchlist-filter', placeholder: 'Filter by name or reason', autocomplete: 'off', 'aria-label': 'Filter by name or reason' });
+  const showAll = h('input', { type: 'checkbox', id: 'watchlist-all' });
+  const body = h('tbody');
+  const count = h('p.muted', { id: 'watchlist-count' });
+  const draw = () => {
+    const q = filter.value.trim().toLowerCase();
+    const rows = entries.filter((e) => (showAll.checked || pick(e, 'status') === 'active')
+      && (!q || `${pick(e, 'name') ?? ''} ${pick(e, 'reason') ?? ''}`.toLowerCase().includes(q)));
+    put(body, ...rows.map((e) => h('tr', { dataset: { id: String(pick(e, 'id')) } },
+      h('td', { text: pick(e, 'name') ?? DASH }),
+      h('td', { text: pick(e, 'reason') ?? DASH }),
+      h('td', { text: { active: '● active', expired: '◌ expired', removed: '✕ removed' }[pick(e, 'status')] ?? String(pick(e, 'status') ?? DASH) }),
+      h('td.num', { text: String(pick(e, 'templates') ?? 0) }),
+      h('td', { text: pick(e, 'added_by') ?? DASH }),
+      h('td', { text: fmtTime(pick(e, 'created_at')) }),
+      h('td', { text: present(pick(e, 'expires_at')) ? fmtTime(pick(e, 'expires_at')) : 'never' }),
+      h('td', null, pick(e, 'status') === 'active'
+        ? h('button.btn', { type: 'button', onclick: () => removeWatchlistEntry(e) }, 'Remove…') : null))));
+    count.textContent = `${rows.length} of ${entries.length} entries shown${showAll.checked ? '' : ' (active only)'}`;
+  };
+  filter.addEventListener('input', draw);
+  showAll.addEventListener('change', draw);
+  view.append(
+    h('div.toolbar', null, filter, h('label.check', { for: 'watchlist-all' }, showAll, 'show expired and removed entries')),
+    h('table.grid', { id: 'watchlist-table' },
+      h('thead', null, h('tr', null, ['Name', 'Reason', 'Status', 'Photos', 'Added by', 'Added', 'Expires', ''].map((t) => h('th', { text: t })))),
+      body),
+    count,
+    watchlistForm());
+  draw();
+}
+
+function watchlistForm() {
+  const err = h('p.error', { role: 'alert', id: 'watchlist-error' });
+  const files = h('input', { type: 'file', id: 'watchlist-photos', accept: 'image/jpeg,image/png,image/jp2,.jp2,.j2k', multiple: true, required: true });
+  const form = h('form.panel', { id: 'watchlist-add' },
+    h('h2', { text: 'Add an entry' }),
+    h('label.field', { for: 'watchlist-name' }, 'Name'),
+    h('input', { type: 'text', id: 'watchlist-name', required: true, maxlength: 128, autocomplete: 'off' }),
+    h('label.field', { for: 'watchlist-reason' }, 'Reason (who asked for it, and why)'),
+    h('input', { type: 'text', id: 'watchlist-reason', required: true, maxlength: 512, autocomplete: 'off' }),
+    h('label.field', { for: 'watchlist-expires' }, 'Expires (optional; UTC)'),
+    h('input', { type: 'date', id: 'watchlist-expires' }),
+    h('label.field', { for: 'watchlist-photos' }, 'Photos of the face (JPEG, PNG or JPEG 2000; each must pass the quality check)'),
+    files, err,
+    h('div.actions', null, h('button.btn-primary', { type: 'submit', id: 'watchlist-submit' }, 'Add to the watchlist')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    const name = $('#watchlist-name').value.trim();
+    const reason = $('#watchlist-reason').value.trim();
+    const expires = $('#watchlist-expires').value;
+    if (!name || !reason) { err.textContent = 'Give the name and the reason.'; return; }
+    if (!files.files.length) { err.textContent = 'Choose at least one photo.'; return; }
+    const btn = $('#watchlist-submit');
+    btn.disabled = true;
+    try {
+      const photos = await Promise.all([...files.files].map(fileBase64));
+      const out = await api('/v1/watchlist', { method: 'POST', body: { name, reason, expires: expires || null, photos } });
+      say(`Watchlist entry #${pick(out, 'id')} added: ${name} (${photos.length} photo${photos.length === 1 ? '' : 's'}).`);
+      go('watchlist');
+    } catch (e) {
+      err.textContent = e.message || String(e);
+      btn.disabled = false;
+    }
+  });
+  return form;
+}
+
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ''));
+    r.onerror = () => reject(new Error(`${file.name}: cannot be read`));
+    r.readAsDataURL(file);
+  });
+}
+
+function removeWatchlistEntry(e) {
+  const dlg = $('#dialog');
+  if (dlg.open) return;
+  const id = pick(e, 'id');
+  const err = h('p.error', { role: 'alert' });
+  const send = h('button.btn-primary', { type: 'submit', id: 'watchlist-remove-send' }, 'Remove entry ', h('kbd', { text: 'Enter' }));
+  const form = h('form', { method: 'dialog', id: 'watchlist-remove' },
+    h('h2', { id: 'dialog-title', text: `Remove watchlist entry #${id}?` }),
+    h('p', { text: `${pick(e, 'name') ?? DASH} — ${pick(e, 'reason') ?? DASH}` }),
+    h('p.muted', { text: 'Its photos and templates are deleted, and every gate stops screening against it. The entry stays listed as removed, and the removal is audited.' }),
+    err,
+    h('div.actions', null,
+      h('button.btn', { type: 'button', onclick: () => dlg.close() }, 'Cancel ', h('kbd', { text: 'Esc' })),
+      send));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    send.disabled = true;
+    try {
+      await api(`/v1/watchlist/${encodeURIComponent(id)}`, { method: 'DELETE' });
+      dlg.close();
+      say(`Watchlist entry #${id} removed.`);
+      go('watchlist');
+    } catch (x) {
+      err.textContent = x.message || String(x);
+      send.disabled = false;
+    }
+  });
+  put(dlg, form);
+  dlg.showModal();
+  send.focus();
 }
 
 // ---- keyboard --------------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ int cmd_encounter(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_referral(int argc, char **argv);
 int cmd_crossings(int argc, char **argv);
+int cmd_travellers(int argc, char **argv);
 int cmd_overstays(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

@@ -30,6 +30,7 @@ static const struct {
   {"verify", cmd_verify, "1:1 check of a live capture against a document photo or DG2"},
   {"watchlist", cmd_watchlist, "watchlist entries: add, remove, list"},
   {"referral", cmd_referral, "the officer's queue: list, show, decide"},
+  {"travellers", cmd_travellers, "find travellers by name or document number"},
   {"crossings", cmd_crossings, "a traveller's entries and exits"},
   {"overstays", cmd_overstays, "foreign nationals past their admitted-until date"},
   {"purge", cmd_purge, "delete what the retention policy says must go"},

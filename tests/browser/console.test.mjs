@@ -531,6 +531,24 @@ async function runBrowser(browser, ctx) {
   await page.waitForSelector('#crossings-table', { timeout: 5000 });
   ok(/MANUAL/.test(await page.textContent('#crossings-table')), 'history shows the manual crossing');
   await look(page, 'traveller');
+  // by name: names are sealed and found through a blind index, whole, in any case
+  const tWords = target.name.split(' ');
+  const tSurname = tWords[tWords.length - 1];
+  await page.fill('#traveller-surname', tSurname.toLowerCase());
+  await page.fill('#traveller-given', tWords.slice(0, -1).join(' ').toUpperCase());
+  await page.click('#traveller-by-name button[type=submit]');
+  await page.waitForSelector('#traveller-matches, #traveller-result p.error', { timeout: 5000 });
+  const matches = await page.$('#traveller-matches') ? await page.textContent('#traveller-matches') : await page.textContent('#traveller-result');
+  ok(matches.includes(doc) && matches.toUpperCase().includes(tSurname.toUpperCase()), `finding ${target.name} by name (typed in other case) lists their document`, matches.replace(/\s+/g, ' ').slice(0, 200));
+  await look(page, 'traveller-by-name');
+  await page.click('#traveller-matches button');
+  await page.waitForSelector('#crossings-table', { timeout: 5000 });
+  ok(/MANUAL/.test(await page.textContent('#crossings-table')), 'a match opens the traveller\'s crossings');
+  await page.fill('#traveller-given', '');
+  await page.fill('#traveller-surname', tSurname.slice(0, 3));
+  await page.click('#traveller-by-name button[type=submit]');
+  await page.waitForSelector('#traveller-result p.error', { timeout: 5000 });
+  ok(!(await page.$('#traveller-matches')), 'a surname\'s first letters find nobody (names match whole)', (await page.textContent('#traveller-result')).trim().slice(0, 120));
 
   await screen(page, 'flights', '#board-table');
   const board = (await page.textContent('#board-table')).replace(/\s+/g, ' ');
@@ -564,6 +582,31 @@ async function runBrowser(browser, ctx) {
   await look(page, 'report-supervisor');
   await screen(page, 'policy', '#policy-table');
   await look(page, 'policy');
+  // the watchlist, managed from the console
+  await screen(page, 'watchlist', '#watchlist-table');
+  const wlName = `${faces.passengers[faces.passengers.length - 1].name} (browser test)`;
+  ok((await page.textContent('#watchlist-table')).includes(wlName), 'the watchlist screen lists the entry', wlName);
+  await look(page, 'watchlist');
+  const added = 'Console Test Entry';
+  await page.fill('#watchlist-name', added);
+  await page.fill('#watchlist-reason', 'browser test: added and removed from the console');
+  await page.setInputFiles('#watchlist-photos', faces.passengers[faces.passengers.length - 1].extra);
+  await page.click('#watchlist-submit');
+  const shown = await page.waitForFunction((n) => (document.querySelector('#watchlist-table')?.textContent || '').includes(n), added, { timeout: 20000 }).then(() => true, () => false);
+  ok(shown, 'an entry added from the console (name, reason, photo) appears in the list', shown ? '' : await page.textContent('#watchlist-error'));
+  const entry = listOf(await api('supervisor', 'GET', '/v1/watchlist'), 'entries').find((e) => pick(e, 'name') === added);
+  ok(entry && pick(entry, 'status') === 'active' && pick(entry, 'templates') === 1 && pick(entry, 'added_by') === NAMES.supervisor,
+    'API: the entry is active, with one template, added by the supervisor', JSON.stringify(entry));
+  if (entry) {
+    await page.click(`#watchlist-table tr[data-id="${pick(entry, 'id')}"] button`);
+    await page.waitForSelector('#watchlist-remove', { timeout: 5000 });
+    await look(page, 'dialog-watchlist-remove');
+    await page.press('#watchlist-remove-send', 'Enter');
+    const gone = await page.waitForFunction((id) => !document.querySelector(`#watchlist-table tr[data-id="${id}"]`) && !document.querySelector('dialog[open]'), pick(entry, 'id'), { timeout: 10000 }).then(() => true, () => false);
+    ok(gone, 'removing it (with a confirmation) takes it off the active list');
+    const after = listOf(await api('supervisor', 'GET', '/v1/watchlist'), 'entries').find((e) => pick(e, 'id') === pick(entry, 'id'));
+    ok(after && pick(after, 'status') === 'removed' && pick(after, 'templates') === 0, 'API: the entry is removed and its templates deleted', JSON.stringify(after));
+  }
   await signOut(page);
 
   section('console: the auditor sees the report and the audit chain verified');
