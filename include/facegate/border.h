@@ -240,6 +240,7 @@ typedef struct fg_encounter_result {
   int tries;                /* consecutive failures to acquire at this gate, this one included */
   int64_t watchlist_id;     /* > 0: a watchlist hit (referred, never acted on) */
   float watchlist_score;
+  float watchlist_threshold; /* the watchlist threshold screened at (NAN: not searched) */
   int64_t referral_id;      /* > 0: a referral was opened */
   char referral_reason[24];
   int64_t crossing_id;      /* > 0: a crossing was recorded */

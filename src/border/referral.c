@@ -127,9 +127,10 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
     return rc;
   }
   json_t *watch = c[19].type == FG_VAL_INT
-                      ? json_pack("{s:o, s:O?, s:O?, s:o}", "id", val_json(&c[19]), "name",
+                      ? json_pack("{s:o, s:O?, s:O?, s:o, s:o}", "id", val_json(&c[19]), "name",
                                   json_object_get(entry, "name"), "reason",
-                                  json_object_get(entry, "reason"), "score", val_json(&c[20]))
+                                  json_object_get(entry, "reason"), "score", val_json(&c[20]),
+                                  "threshold", val_json(&c[23]))
                       : json_null();
   json_decref(entry);
   json_t *r = json_pack(

@@ -46,8 +46,8 @@ static void print_result(const fg_encounter_result *r) {
   if (r->outcome == FG_OUTCOME_FAILURE_TO_ACQUIRE) printf("  try %d at this gate\n", r->tries);
   if (!isnan(r->liveness)) printf("  liveness %.3f\n", r->liveness);
   if (r->watchlist_id > 0)
-    printf("  watchlist hit: entry %lld, score %.3f (for officer review)\n",
-           (long long)r->watchlist_id, r->watchlist_score);
+    printf("  watchlist hit: entry %lld, score %.3f, threshold %.3f (for officer review)\n",
+           (long long)r->watchlist_id, r->watchlist_score, r->watchlist_threshold);
   if (r->referral_id > 0)
     printf("  referral %lld: %s\n", (long long)r->referral_id, r->referral_reason);
   if (r->crossing_id > 0) printf("  crossing %lld recorded\n", (long long)r->crossing_id);

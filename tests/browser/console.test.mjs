@@ -396,6 +396,8 @@ async function runBrowser(browser, ctx) {
   await page.keyboard.press('Enter');
   await page.waitForSelector('body[data-screen="referral"] #watchlist', { timeout: 5000 });
   ok(/WATCHLIST/i.test(await page.textContent('#watchlist')), 'watchlist hit details shown');
+  const wlScoreText = (await page.textContent('#watchlist')).replace(/\s+/g, ' ');
+  ok(/threshold \d\.\d+: at or above/.test(wlScoreText), 'the watchlist score is shown beside its threshold', wlScoreText.slice(0, 200));
   ok(await waitImage(page, '#watchlist-photo img'), 'the watchlist photo is shown beside the capture');
   ok(await waitImage(page, '#capture img'), 'live capture shown');
   const wApi = await api('officer', 'GET', `/v1/referrals/${watchRef}?images=1`);
