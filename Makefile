@@ -188,10 +188,13 @@ run-check: setup $(BUILD)/facegate
 # make install [PREFIX=/usr/local] [DESTDIR=]: the command, the library, its
 # headers and pkg-config file, and what the command needs at run time under
 # PREFIX/share/facegate: the default models (fetched and checked by
-# scripts/setup), the calibration and the officer console. The command finds
+# scripts/setup), the calibration and the officer console; the systemd unit,
+# its user (sysusers.d) and the service's settings file in SYSCONFDIR (kept
+# when present; SYSCONFDIR=/etc for a system install, docs/deployment.md). The command finds
 # them from where it is installed, not from the working directory
 # (src/cli/paths.c); tests/install_check.sh runs an installed copy elsewhere.
 SHAREDIR = $(PREFIX)/share/facegate
+SYSCONFDIR ?= $(PREFIX)/etc
 MODELS_SRC ?= var/models
 MODEL_FILES := fr_detect.onnx fr_landmark.onnx fr_feature.onnx fr_liveness.onnx
 install: all
@@ -208,6 +211,12 @@ install: all
 	install -m 644 $(addprefix $(MODELS_SRC)/,$(MODEL_FILES)) $(DESTDIR)$(SHAREDIR)/models/
 	install -m 644 data/calibration/*.json $(DESTDIR)$(SHAREDIR)/calibration/
 	install -m 644 web/* $(DESTDIR)$(SHAREDIR)/web/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/facegate
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/systemd/facegate.service.in \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/facegate.service
+	install -m 644 deploy/systemd/facegate.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/facegate.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/facegate/facegate.conf ] || \
+	  install -m 644 deploy/systemd/facegate.conf $(DESTDIR)$(SYSCONFDIR)/facegate/facegate.conf
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -5,10 +5,13 @@
  * connections, lets the requests in flight finish (an encounter being
  * matched and written), then exits 0.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,11 +42,14 @@ static void log_stderr(void *ctx, int level, const char *line) {
 
 static void help(FILE *f) {
   fprintf(f,
-          "usage: facegate serve [--listen ADDR:PORT] [--data DIR] [--config FILE] [options]\n"
+          "usage: facegate serve [--conf FILE] [--listen ADDR:PORT] [--data DIR] [--config FILE] [options]\n"
           "\n"
           "Serve the HTTP JSON API (docs/api.md, /openapi.json) and the officer console.\n"
           "\n"
           "options:\n"
+          "  --conf FILE           settings file: these options one per line, 'name = value'\n"
+          "                        ('name' alone for a switch; the command line wins; also\n"
+          "                        $FACEGATE_CONF; deploy/systemd/facegate.conf)\n"
           "  --listen ADDR:PORT    address to bind (default 127.0.0.1:8080; port 0: any free port)\n"
           "  --data DIR            the key file, and the SQLite store unless --store names\n"
           "                        another (default $FACEGATE_DATA or var/data)\n"
@@ -91,11 +97,108 @@ static void help(FILE *f) {
           "exit codes: 0 stopped cleanly, 1 failure, 2 usage (a refused --listen included)\n");
 }
 
-int cmd_serve(int argc, char **argv) {
-  if (cli_wants_help(argc, argv)) {
-    help(stdout);
-    return EXIT_OK;
+/* ---- the settings file ------------------------------------------------------------- */
+
+/* The settings file (--conf FILE or $FACEGATE_CONF) as command-line options:
+ * "name = value" gives "--name value", "name" alone or "= yes|true|on" gives
+ * "--name", "= no|false|off" nothing; '#' starts a comment. The file's
+ * options come first, so the command line's win. *nconf: how many of the
+ * returned arguments came from the file. NULL (after a message) when the file
+ * cannot be read or a line is malformed. The strings live in *hold. */
+static char **with_conf(int argc, char **argv, int *out_argc, int *nconf, char **hold,
+                        const char **conf_path) {
+  const char *path = getenv("FACEGATE_CONF");
+  if (path && !*path) path = NULL;
+  for (int i = 1; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--conf")) path = argv[i + 1];
+  *conf_path = path;
+  *nconf = 0;
+  *hold = NULL;
+  size_t cap = (size_t)argc + 1;
+  char *text = NULL;
+  size_t len = 0;
+  if (path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+      fprintf(stderr, CMD ": settings file %s: %s\n", path, strerror(errno));
+      return NULL;
+    }
+    FILE *m = open_memstream(&text, &len);
+    char buf[4096];
+    size_t n;
+    while (m && (n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, m);
+    if (m) fclose(m);
+    fclose(f);
+    if (!text) return NULL;
+    for (size_t i = 0; i < len; i++) cap += text[i] == '\n' ? 2 : 0;
+    cap += 2;
   }
+  char **out = calloc(cap, sizeof *out);
+  if (!out) {
+    free(text);
+    return NULL;
+  }
+  int k = 0;
+  out[k++] = argv[0];
+  int line_no = 0;
+  for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+       line = strtok_r(NULL, "\n", &save)) {
+    line_no++;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *name = line;
+    while (isspace((unsigned char)*name)) name++;
+    char *end = name + strlen(name);
+    while (end > name && isspace((unsigned char)end[-1])) *--end = '\0';
+    if (!*name) continue;
+    char *value = NULL, *eq = strchr(name, '=');
+    if (eq) {
+      value = eq + 1;
+      *eq = '\0';
+      for (char *e = eq; e > name && isspace((unsigned char)e[-1]);) *--e = '\0';
+      while (isspace((unsigned char)*value)) value++;
+    }
+    int bad = !*name || name[0] == '-' || strpbrk(name, " \t");
+    if (bad || (value && !*value)) {
+      fprintf(stderr, CMD ": settings file %s: line %d: expected 'name = value' or 'name'\n", path,
+              line_no);
+      free(out);
+      free(text);
+      return NULL;
+    }
+    if (value && (!strcasecmp(value, "no") || !strcasecmp(value, "false") || !strcasecmp(value, "off")))
+      continue;
+    char *opt = malloc(strlen(name) + 3); /* "--name": freed by free_conf */
+    if (!opt) break;
+    sprintf(opt, "--%s", name);
+    out[k++] = opt;
+    if (value && strcasecmp(value, "yes") && strcasecmp(value, "true") && strcasecmp(value, "on"))
+      out[k++] = value;
+  }
+  *nconf = k - 1;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--conf") && i + 1 < argc) {
+      i++;
+      continue;
+    }
+    out[k++] = argv[i];
+  }
+  out[k] = NULL;
+  *out_argc = k;
+  *hold = text;
+  return out;
+}
+
+static void free_conf(char **args, int nconf, char *hold) {
+  if (!args) return;
+  for (int i = 1; i <= nconf; i++)
+    if (args[i][0] == '-' && args[i][1] == '-') free(args[i]); /* values point into hold */
+  free(args);
+  free(hold);
+}
+
+/* argv: the settings file's nconf options, then the command line's. */
+static int serve(int argc, char **argv, int nconf, const char *conf_path) {
   fg_server_options o;
   fg_server_options_init(&o);
   const char *models = NULL, *web = NULL;
@@ -109,6 +212,7 @@ int cmd_serve(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--listen")) o.listen = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--conf")) cli_arg_val(CMD, argc, argv, &i); /* no file: says so */
     else if (!strcmp(a, "--data")) o.border.data_dir = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--store")) o.border.store = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--config")) o.border.policy_file = cli_arg_val(CMD, argc, argv, &i);
@@ -156,7 +260,11 @@ int cmd_serve(int argc, char **argv) {
       o.anchor_interval = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), a, 1, 86400);
     else if (!strcmp(a, "--site") || !strcmp(a, "--port-code"))
       o.border.port = cli_arg_val(CMD, argc, argv, &i);
-    else {
+    else if (i <= nconf) {
+      fprintf(stderr, CMD ": settings file %s: unknown setting '%s' (the options of --help, without the dashes)\n",
+              conf_path, a + 2);
+      return EXIT_USAGE;
+    } else {
       fprintf(stderr, CMD ": unknown option '%s' (see --help)\n", a);
       return EXIT_USAGE;
     }
@@ -208,4 +316,19 @@ int cmd_serve(int argc, char **argv) {
   fg_log_set(NULL, NULL);
   fprintf(stderr, "facegate: stopped\n");
   return EXIT_OK;
+}
+
+int cmd_serve(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    help(stdout);
+    return EXIT_OK;
+  }
+  int n, nconf;
+  char *hold;
+  const char *conf_path;
+  char **args = with_conf(argc, argv, &n, &nconf, &hold, &conf_path);
+  if (!args) return EXIT_USAGE;
+  int rc = serve(n, args, nconf, conf_path);
+  free_conf(args, nconf, hold);
+  return rc;
 }
