@@ -179,8 +179,12 @@ bench-peak: setup
 demo: setup all
 	scripts/demo
 
-run: setup all
-	scripts/run-service
+# make run prints what a person needs (the URL, the tokens, how to stop it):
+# the build's compiler lines go to $(BUILD)/build.log, shown only if it fails.
+run: setup
+	@mkdir -p $(BUILD); echo "make run: building facegate ($(BUILD)/build.log)"; \
+	$(MAKE) --no-print-directory all >$(BUILD)/build.log 2>&1 || { cat $(BUILD)/build.log; exit 1; }
+	@scripts/run-service
 
 run-check: setup $(BUILD)/facegate
 	scripts/run-service --check

@@ -2,8 +2,9 @@
 # The shared library's exports are exactly its public API: every dynamic symbol
 # libfacegate.so defines is an fg_ name declared in include/facegate/ (none of the
 # fg__ internals, the store's FG_Q_ queries or the ONNX protobuf code, which
-# -fvisibility=hidden keeps inside), and the command line, linked against the
-# shared library alone, runs. Part of `make test`.
+# -fvisibility=hidden keeps inside), the command line, linked against the
+# shared library alone, runs, and the service (src/server) uses the border layer
+# and the store only through their public headers. Part of `make test`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 B=${BUILD:-build}
@@ -21,6 +22,10 @@ while read -r s; do
   grep -qw -- "$s" include/facegate/*.h || undeclared+=("$s")
 done <<<"$syms"
 [ ${#undeclared[@]} -eq 0 ] || fail "exported but not in include/facegate/: ${undeclared[*]:0:5}"
+
+# the service reaches the border layer only through its public header
+inside=$(grep -l 'border/border_internal.h\|store/sql_' src/server/*.c src/server/*.h || true)
+[ -z "$inside" ] || fail "src/server reaches past include/facegate/border.h: $inside"
 
 # the library's biggest user needs nothing else
 "$B/tests/facegate-shared" --version >/dev/null 2>&1 || "$B/tests/facegate-shared" --help >/dev/null ||

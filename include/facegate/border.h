@@ -430,6 +430,9 @@ int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_travell
  * error: the caller calls fg_border_retention_flush later (the service does,
  * every second, and shows it in /metrics). */
 int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* The last purge's audit event: {seq, at, actor, role, detail}, or JSON null
+ * in *out when no purge has run. */
+int fg_border_purge_last(fg_border *b, json_t **out, fg_error *err);
 /* One more try at what an incomplete purge left in the write-ahead log
  * (*state: FG_FLUSH_*). When it completes and pending_since > 0 (when the
  * purge that left it ran), a "retention.flush" audit event records it. */
@@ -467,6 +470,16 @@ int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor
  * NULL): {"seq", "hash", "at"}. Not audited (it writes no record). */
 int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_t **out,
                             fg_error *err);
+/* Write one audit event that no other border function writes: the service's
+ * access-control denials ("auth.denied") and refused opt-outs, for example.
+ * object names what it is about ("manifest:12", a route); detail (may be NULL)
+ * is copied. Chained like every other event. */
+int fg_border_audit_event(fg_border *b, const fg_actor *who, const char *action,
+                          const char *object, const char *purpose, const json_t *detail,
+                          fg_error *err);
+/* The audit chain's head: its last event's sequence number and hash (seq 0
+ * and an empty hash for an empty chain). */
+int fg_border_audit_head(fg_border *b, int64_t *seq, char hex[65], fg_error *err);
 /* Events with seq > after, oldest first, at most limit (0: 100). */
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
                          json_t **out, fg_error *err);
@@ -484,6 +497,47 @@ int fg_border_restore(const fg_border_options *o, const fg_actor *who, const cha
                       json_t **out, fg_error *err);
 /* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
 int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+
+/* ---- roles and API tokens ------------------------------------------------- */
+
+/* Roles are bits so that a route names the set it allows. */
+#define FG_ROLE_GATE 0x01u
+#define FG_ROLE_OFFICER 0x02u
+#define FG_ROLE_SUPERVISOR 0x04u
+#define FG_ROLE_AUDITOR 0x08u
+#define FG_ROLE_ADMIN 0x10u
+#define FG_ROLE_ANY 0x1fu
+#define FG_ROLE_COUNT 5
+
+/* "gate", "officer", "supervisor", "auditor", "admin" for one bit; NULL otherwise. */
+const char *fg_role_name(unsigned role);
+/* The bit for a role name; FG_EINVAL (and *role untouched) for anything else. */
+int fg_role_parse(const char *name, unsigned *role);
+
+#define FG_API_TOKEN_LEN (4 + 43 + 1) /* "fgt_" + 43 base64url chars + NUL */
+#define FG_API_TOKEN_NAME_MAX 64
+
+typedef struct fg_api_token_info {
+  int64_t id;
+  char name[FG_API_TOKEN_NAME_MAX + 1];
+  unsigned role; /* one FG_ROLE_* bit */
+} fg_api_token_info;
+
+/* Create a token for `name` (1-64 of [A-Za-z0-9._@-]) with `role`; the token
+ * text goes to token[] and is never stored (only fg_token_hash of it).
+ * FG_ECONFLICT if the name is taken (revoked names included), FG_EINVAL for a
+ * bad name or role. Audited as "token.create". */
+int fg_api_token_create(fg_border *b, const fg_actor *who, const char *name, const char *role,
+                        char token[FG_API_TOKEN_LEN], int64_t *id, fg_error *err);
+/* All tokens, oldest first: [{id, name, role, created_at, created_by, revoked_at}]. */
+int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+/* Revoke by id (> 0) or else by name. FG_ENOTFOUND if there is no such
+ * token, FG_ECONFLICT if already revoked. Audited as "token.revoke". */
+int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const char *name,
+                        fg_error *err);
+/* Check a presented token: FG_OK and *info for a live token, FG_EAUTH for a
+ * malformed, unknown or revoked one (err says which; never the token). */
+int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
 
 FG_API_END
 #ifdef __cplusplus

@@ -14,7 +14,9 @@
  *
  * Every route is authorised by the route table (fg_server_routes): a request
  * to a route that needs a role carries `Authorization: Bearer fgt_...`, an
- * API token whose hash is in the store's `tokens` table (fg_api_token_*).
+ * API token whose hash is in the store's `tokens` table (fg_api_token_*, records of
+ * the border layer: facegate/border.h; the server reaches that layer only
+ * through its public header).
  * Missing, unknown or revoked tokens get 401; a role the route does not allow
  * gets 403 and an "auth.denied" audit event; failed authentications are
  * rate-limited per client address (429 with Retry-After). The library audits
@@ -43,27 +45,16 @@ extern "C" {
 #endif
 FG_API_BEGIN
 
-/* ---- roles and the route table ------------------------------------------- */
+/* ---- the route table ----------------------------------------------------- */
 
-/* Roles are bits so that a route names the set it allows. */
-#define FG_ROLE_GATE 0x01u
-#define FG_ROLE_OFFICER 0x02u
-#define FG_ROLE_SUPERVISOR 0x04u
-#define FG_ROLE_AUDITOR 0x08u
-#define FG_ROLE_ADMIN 0x10u
-#define FG_ROLE_ANY 0x1fu
-#define FG_ROLE_COUNT 5
+/* Roles (FG_ROLE_*) and API tokens (fg_api_token_*) are records of the border
+ * layer: facegate/border.h. */
 
 /* The API's problem document (RFC 9457) for a library error code:
  * {type, title, status, detail, code}, code the FG_E* name and status the
  * HTTP status the service answers it with; the command line prints the same
  * document for a failure under --json. NULL: out of memory. */
 json_t *fg_problem_json(int code, const char *detail);
-
-/* "gate", "officer", "supervisor", "auditor", "admin" for one bit; NULL otherwise. */
-const char *fg_role_name(unsigned role);
-/* The bit for a role name; FG_EINVAL (and *role untouched) for anything else. */
-int fg_role_parse(const char *name, unsigned *role);
 
 typedef struct fg_route_info {
   const char *method; /* "GET", "POST", "DELETE" */
@@ -140,33 +131,6 @@ int fg_server_shutdown(fg_server *s, int timeout_ms);
 /* fg_server_shutdown (30 s) if not done yet, stop the threads, close the
  * border handles and free. NULL does nothing. */
 void fg_server_destroy(fg_server *s);
-
-/* ---- API tokens --------------------------------------------------------------- */
-
-#define FG_API_TOKEN_LEN (4 + 43 + 1) /* "fgt_" + 43 base64url chars + NUL */
-#define FG_API_TOKEN_NAME_MAX 64
-
-typedef struct fg_api_token_info {
-  int64_t id;
-  char name[FG_API_TOKEN_NAME_MAX + 1];
-  unsigned role; /* one FG_ROLE_* bit */
-} fg_api_token_info;
-
-/* Create a token for `name` (1-64 of [A-Za-z0-9._@-]) with `role`; the token
- * text goes to token[] and is never stored (only fg_token_hash of it).
- * FG_ECONFLICT if the name is taken (revoked names included), FG_EINVAL for a
- * bad name or role. Audited as "token.create". */
-int fg_api_token_create(fg_border *b, const fg_actor *who, const char *name, const char *role,
-                        char token[FG_API_TOKEN_LEN], int64_t *id, fg_error *err);
-/* All tokens, oldest first: [{id, name, role, created_at, created_by, revoked_at}]. */
-int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
-/* Revoke by id (> 0) or else by name. FG_ENOTFOUND if there is no such
- * token, FG_ECONFLICT if already revoked. Audited as "token.revoke". */
-int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const char *name,
-                        fg_error *err);
-/* Check a presented token: FG_OK and *info for a live token, FG_EAUTH for a
- * malformed, unknown or revoked one (err says which; never the token). */
-int fg_api_token_check(fg_border *b, const char *token, fg_api_token_info *info, fg_error *err);
 
 FG_API_END
 #ifdef __cplusplus

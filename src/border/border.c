@@ -299,6 +299,18 @@ int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,
   return rc;
 }
 
+int fg_border_audit_event(fg_border *b, const fg_actor *who, const char *action,
+                          const char *object, const char *purpose, const json_t *detail,
+                          fg_error *err) {
+  if (!b || !who || !action || !object) return fg__seterr(err, FG_EINVAL, "audit event: missing argument");
+  return fg__border_audit_json(b, who, action, object, purpose, detail, err);
+}
+
+int fg_border_audit_head(fg_border *b, int64_t *seq, char hex[65], fg_error *err) {
+  if (!b || !seq || !hex) return fg__seterr(err, FG_EINVAL, "audit head: missing argument");
+  return fg_audit_head(b->store, seq, hex, err);
+}
+
 int fg__border_audit_about(fg_border *b, const fg_actor *who, const char *action,
                            const char *kind, int64_t id, const char *purpose, json_t *detail,
                            fg_error *err) {

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "border/border_internal.h"
+#include "store/sql_admin.h"
 #include "store/sql_records.h"
 
 typedef struct purge_counts {
@@ -245,6 +246,22 @@ static json_t *purge_json(int64_t now, const purge_counts *pc) {
                    counts_json(pc->passengers), "travellers", (json_int_t)pc->travellers,
                    "watchlist_templates",
                    (json_int_t)pc->watchlist_templates, "total", (json_int_t)total);
+}
+
+static int purge_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n;
+  json_t **out = ctx;
+  json_t *detail = c[4].type == FG_VAL_TEXT && c[4].s[0] ? json_loads(c[4].s, 0, NULL) : NULL;
+  *out = json_pack("{s:I, s:o, s:s, s:s, s:o}", "seq", (json_int_t)c[0].i, "at",
+                   fg__json_time(c[1].i), "actor", c[2].type == FG_VAL_TEXT ? c[2].s : "", "role",
+                   c[3].type == FG_VAL_TEXT ? c[3].s : "", "detail", detail ? detail : json_null());
+  return *out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
+}
+
+int fg_border_purge_last(fg_border *b, json_t **out, fg_error *err) {
+  if (!b || !out) return fg__seterr(err, FG_EINVAL, "purge: missing argument");
+  *out = NULL;
+  return fg_store_exec(b->store, &FG_Q_ADM_LAST_PURGE, NULL, 0, purge_row, out, err);
 }
 
 int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {

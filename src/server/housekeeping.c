@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <time.h>
 
-#include "border/border_internal.h"
 #include "server/server_internal.h"
 
 static void *housekeeping(void *arg) {
@@ -61,7 +60,7 @@ static void publish_anchor(fg_server *s) {
   int64_t seq = 0;
   char hex[65];
   fg_error e;
-  int rc = fg_audit_head(b->store, &seq, hex, &e);
+  int rc = fg_border_audit_head(b, &seq, hex, &e);
   json_t *out = NULL;
   if (rc == FG_OK && seq > s->anchored_seq) {
     rc = fg_border_audit_publish(b, s->anchor_file, s->opt.anchor_syslog, &out, &e);

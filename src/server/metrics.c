@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "border/border_internal.h"
 #include "server/server_internal.h"
 
 static const double BUCKETS[FG__METRIC_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,

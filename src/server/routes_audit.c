@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "border/border_internal.h"
 #include "server/server_internal.h"
-#include "store/sql_admin.h"
 
 static int query_long(fg__req *r, const char *key, long long lo, long long hi, long long *v) {
   const char *s = fg__query(r, key);
@@ -48,26 +46,16 @@ int fg__route_audit_verify(fg__req *r) {
   return fg__reply(r, 200, out);
 }
 
-static int purge_row(void *ctx, const fg_val *c, int n, fg_error *err) {
-  (void)n;
-  json_t **out = ctx;
-  json_t *detail = c[4].type == FG_VAL_TEXT && c[4].s[0] ? json_loads(c[4].s, 0, NULL) : NULL;
-  *out = json_pack("{s:I, s:o, s:s, s:s, s:o}", "seq", (json_int_t)c[0].i, "at",
-                   fg__json_time(c[1].i), "actor", c[2].type == FG_VAL_TEXT ? c[2].s : "", "role",
-                   c[3].type == FG_VAL_TEXT ? c[3].s : "", "detail", detail ? detail : json_null());
-  return *out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
-}
-
 int fg__route_purge_status(fg__req *r) {
   json_t *last = NULL;
   fg_error e;
-  int rc = fg_store_exec(r->b->store, &FG_Q_ADM_LAST_PURGE, NULL, 0, purge_row, &last, &e);
+  int rc = fg_border_purge_last(r->b, &last, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   int64_t since = atomic_load(&r->srv->flush_pending_since);
   return fg__reply(r, 200, json_pack("{s:o, s:i, s:{s:b, s:o, s:I}}", "last",
                                      last ? last : json_null(), "interval_seconds",
                                      r->srv->opt.purge_interval, "flush", "pending", since > 0,
-                                     "pending_since", fg__json_time(since), "incomplete_purges",
+                                     "pending_since", fg__time_json(since), "incomplete_purges",
                                      (json_int_t)atomic_load(&r->srv->flush_incomplete)));
 }
 

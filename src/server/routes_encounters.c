@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "border/border_internal.h"
 #include "server/server_internal.h"
 
 static int truthy(const char *s) {
@@ -116,7 +115,7 @@ int fg__route_encounter(fg__req *r) {
     char object[40];
     snprintf(object, sizeof object, "manifest:%lld", (long long)rq.manifest_id);
     fg_error ae;
-    rc = d ? fg__border_audit_json(r->b, &r->actor, "encounter.opt_out_refused", object,
+    rc = d ? fg_border_audit_event(r->b, &r->actor, "encounter.opt_out_refused", object,
                                    "border control", d, &ae)
            : FG_ENOMEM;
     json_decref(d);

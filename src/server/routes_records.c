@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "border/border_internal.h"
 #include "server/server_internal.h"
 
 int fg__route_traveller_find(fg__req *r) {
@@ -55,7 +54,7 @@ int fg__route_crossings(fg__req *r) {
 int fg__route_overstays(fg__req *r) {
   const char *as_of = fg__query(r, "as_of");
   int64_t t = fg_border_now(r->b);
-  if (as_of && *as_of && fg__parse_time(as_of, &t) != FG_OK)
+  if (as_of && *as_of && fg_time_parse(as_of, &t) != FG_OK)
     return fg__fail(r, FG_EINVAL, "as_of must be a date YYYY-MM-DD");
   json_t *out = NULL;
   fg_error e;
@@ -67,7 +66,7 @@ int fg__route_overstays(fg__req *r) {
 static int report(fg__req *r, json_t **out) {
   const char *port = fg__query(r, "port");
   int64_t t;
-  if (strlen(r->params[0]) != 10 || fg__parse_time(r->params[0], &t) != FG_OK)
+  if (strlen(r->params[0]) != 10 || fg_time_parse(r->params[0], &t) != FG_OK)
     return fg__fail(r, FG_EINVAL, "the date must be YYYY-MM-DD (got '%s')", r->params[0]);
   fg_error e;
   int rc = fg_border_report(r->b, &r->actor, r->params[0], port && *port ? port : NULL, out, &e);

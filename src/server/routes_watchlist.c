@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "border/border_internal.h"
 #include "server/server_internal.h"
 
 #define MAX_WATCHLIST_PHOTOS 16
@@ -36,7 +35,7 @@ int fg__route_watchlist_add(fg__req *r) {
     goto out;
   }
   if (exp && !json_is_null(exp) &&
-      (!json_is_string(exp) || fg__parse_time(json_string_value(exp), &expires) != FG_OK)) {
+      (!json_is_string(exp) || fg_time_parse(json_string_value(exp), &expires) != FG_OK)) {
     rc = fg__fail(r, FG_EINVAL, "expires must be a date YYYY-MM-DD (or YYYY-MM-DDTHH:MM:SSZ) or null");
     goto out;
   }

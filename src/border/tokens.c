@@ -12,7 +12,6 @@
 #include <sodium.h>
 
 #include "border/border_internal.h"
-#include "server/server_internal.h"
 #include "store/sql_admin.h"
 
 const char *fg_role_name(unsigned role) {
