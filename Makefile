@@ -15,7 +15,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread \
               -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
+LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -ldnnl -lgomp -lm -pthread
 
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 GEN_C   := $(BUILD)/gen/onnx.pb-c.c
@@ -97,6 +97,7 @@ $(BUILD)/tests/security/%: tests/security/%.c tests/security/sec.h tests/testuti
 # The HTTP service: docs/openapi.json is built into the library (.incbin in
 # src/server/openapi.c), and test_server uses libcurl as its HTTP client.
 $(BUILD)/obj/src/server/openapi.o: docs/openapi.json
+$(BUILD)/obj/src/nn/quant_builtin.o: $(wildcard data/quant/*.json)
 $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 
 # The unit tests, then the officer console in headless Chromium against a real
@@ -259,6 +260,12 @@ eval-robustness: setup all
 calibrate: setup all
 	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/calibrate
 
+# Reduced-precision inference against fp32 in one run (LFW protocol, flights,
+# each model on the development images; docs/engine.md): build/eval/precision.json.
+.PHONY: eval-precision
+eval-precision: setup all
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/eval-precision $(PRECISIONS)
+
 $(BUILD)/bench/pipeline_bench: bench/pipeline_bench.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
@@ -278,10 +285,23 @@ $(BUILD)/bench/bench_search: bench/search/bench_search.c $(BUILD)/libfacegate.a
 bench-search: setup $(BUILD)/bench/bench_search
 	scripts/bench-search
 
+# ---- watchlists of a million (docs/matching.md, "IVF index") -------------------
+# facegate's IVF-indexed watchlist gallery vs the exact scan, FAISS IndexIVFFlat
+# and IndexIVFPQ and hnswlib on the same vectors; build/bench/watchlist.json.
+.PHONY: bench-watchlist
+$(BUILD)/bench/bench_watchlist: bench/watchlist/bench_watchlist.c $(BUILD)/libfacegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+
+bench-watchlist: setup all $(BUILD)/bench/bench_watchlist
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate WATCHLIST_BENCH_BIN=$(BUILD)/bench/bench_watchlist \
+	  scripts/bench-watchlist
+
 # ---- one gate encounter end to end (docs/encounters.md) -------------------------
-# 1920x1080 JPEG, 420-traveller flight, 10,000-entry watchlist, durable write;
+# 1920x1080 JPEG, 420-traveller flight, 1,000,000-entry watchlist (BENCH_WATCHLIST), durable write;
 # breakdown and the face pipeline alone on the same bytes; build/bench/encounter.json.
 .PHONY: bench-encounter
+BENCH_WATCHLIST ?= 1000000
 $(BUILD)/bench/bench_encounter: bench/encounter/bench_encounter.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) -lturbojpeg
@@ -290,7 +310,8 @@ bench-encounter: setup $(BUILD)/bench/bench_encounter
 	@if [ ! -d "$(FACEGATE_LFW)/lfw-deepfunneled" ]; then \
 	  echo "make bench-encounter: skipped: LFW not found at $(FACEGATE_LFW) (set FACEGATE_LFW)"; \
 	else \
-	  $(BUILD)/bench/bench_encounter --lfw "$(FACEGATE_LFW)" --out $(BUILD)/bench/encounter.json; \
+	  $(BUILD)/bench/bench_encounter --lfw "$(FACEGATE_LFW)" --watchlist $(BENCH_WATCHLIST) \
+	    --out $(BUILD)/bench/encounter.json; \
 	fi
 
 # ---- officer console browser test (docs/console.md) ----------------------------

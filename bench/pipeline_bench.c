@@ -7,6 +7,7 @@
  *
  * usage: pipeline_bench [--threads N] [--runs R] [--warmup W] [--models-dir D]
  *                       [--flip|--no-flip] [--no-liveness] [--decode-side N]
+ *                       [--precision P] [--backend onednn|xnnpack]
  *                       [--options-out F.json] IMAGE...
  *   --threads N  threads per inference (fg_face_options.threads; default 1):
  *                one image at a time, as a gate processes its camera
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "facegate/face.h"
+#include "facegate/nn.h"
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -81,7 +83,8 @@ static void write_options(const char *path, const fg_face_engine *fe) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 1, runs = 1, warmup = 5, flip = -1, liveness = 1, decode_side = -1;
+  int threads = 1, runs = 1, warmup = 5, flip = -1, liveness = 1, decode_side = -1, backend = -1;
+  int prec[FG_FACE_MODELS] = {-1, -1, -1, -1};
   const char *models = NULL, *opts_out = NULL;
   char **files = calloc((size_t)argc, sizeof *files);
   int nfiles = 0;
@@ -96,6 +99,19 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--no-flip")) flip = 0;
     else if (!strcmp(a, "--no-liveness")) liveness = 0;
     else if (!strcmp(a, "--decode-side") && i + 1 < argc) decode_side = atoi(argv[++i]);
+    else if (!strcmp(a, "--precision") && i + 1 < argc) {
+      if (fg_face_precision_parse(argv[++i], prec)) {
+        fprintf(stderr, "pipeline_bench: --precision takes fp32, bf16, int8 or det=P,lm=P,feat=P,live=P\n");
+        return 2;
+      }
+    } else if (!strcmp(a, "--backend") && i + 1 < argc) {
+      const char *b = argv[++i];
+      backend = !strcmp(b, "xnnpack") ? FG_BACKEND_XNNPACK : !strcmp(b, "onednn") ? FG_BACKEND_ONEDNN : -2;
+      if (backend == -2) {
+        fprintf(stderr, "pipeline_bench: --backend takes onednn or xnnpack\n");
+        return 2;
+      }
+    }
     else if (a[0] == '-') {
       fprintf(stderr, "pipeline_bench: unknown option %s\n", a);
       return 2;
@@ -114,6 +130,8 @@ int main(int argc, char **argv) {
   if (flip >= 0) o.flip = flip;
   o.liveness = liveness;
   if (decode_side >= 0) o.decode_side = decode_side;
+  if (prec[0] >= 0) memcpy(o.precision, prec, sizeof o.precision);
+  if (backend >= 0) o.backend = backend;
   fg_face_engine *fe;
   fg_error e = {0};
   if (fg_face_engine_create(&o, &fe, &e)) {
@@ -157,8 +175,13 @@ int main(int argc, char **argv) {
       for (int s = 0; s < NST; s++) v[s][k] = x[s];
       k++;
     }
-  printf("{\"threads\": %d, \"samples\": %zu, \"images\": %d, \"runs\": %d, \"flip\": %d, \"median_ms\": {", threads,
-         S, nfiles, runs, fg_face_engine_options(fe)->flip);
+  int used[FG_FACE_MODELS];
+  char pstr[64];
+  for (int m = 0; m < FG_FACE_MODELS; m++) used[m] = fg_face_engine_precision(fe, m) < 0 ? 0 : fg_face_engine_precision(fe, m);
+  fg_face_precision_format(used, pstr, sizeof pstr);
+  printf("{\"threads\": %d, \"samples\": %zu, \"images\": %d, \"runs\": %d, \"flip\": %d, \"backend\": \"%s\", "
+         "\"precision\": \"%s\", \"median_ms\": {", threads, S, nfiles, runs, fg_face_engine_options(fe)->flip,
+         fg_face_engine_options(fe)->backend == FG_BACKEND_XNNPACK ? "xnnpack" : "onednn", pstr);
   for (int s = 0; s < NST; s++) printf("%s\"%s\": %.4f", s ? ", " : "", names[s], median(v[s], S));
   printf("}, \"status\": {\"ok\": %d, \"no_face\": %d, \"low_quality\": %d}}\n", ok, noface, lowq);
   for (int s = 0; s < NST; s++) free(v[s]);

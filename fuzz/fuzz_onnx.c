@@ -33,15 +33,15 @@ static double run_cost(const fg_model *m) {
     if (n->dead) continue;
     const fg__tensor *o = &g->t[n->out[0]], *x = &g->t[n->in[0]];
     double out = (double)fg__tensor_count(o), per = 1;
-    if (!strcmp(n->op, "Conv")) {
+    if (n->op == FG__OP_CONV) {
       const fg__tensor *w = &g->t[n->in[1]];
       per = (double)w->dims[1] * (double)w->dims[2] * (double)w->dims[3];
-    } else if (!strcmp(n->op, "Gemm") || !strcmp(n->op, "MatMul")) {
+    } else if (n->op == FG__OP_GEMM || n->op == FG__OP_MATMUL) {
       per = (double)x->dims[x->rank - 1] + (x->rank > 1 ? (double)x->dims[x->rank - 2] : 0); /* >= K */
-    } else if (!strcmp(n->op, "MaxPool") || !strcmp(n->op, "AveragePool") || !strcmp(n->op, "GlobalAveragePool") ||
-               !strcmp(n->op, "Softmax")) {
+    } else if (n->op == FG__OP_MAXPOOL || n->op == FG__OP_AVGPOOL || n->op == FG__OP_GLOBALAVGPOOL ||
+               n->op == FG__OP_SOFTMAX) {
       per = (double)fg__tensor_count(x) / (out > 0 ? out : 1);
-      if (strcmp(n->op, "GlobalAveragePool") && strcmp(n->op, "Softmax")) {
+      if (n->op != FG__OP_GLOBALAVGPOOL && n->op != FG__OP_SOFTMAX) {
         for (int a = 0; a < n->n_attrs; a++)
           if (!strcmp(n->attrs[a].name, "kernel_shape") && n->attrs[a].n == 2)
             per = (double)n->attrs[a].ints[0] * (double)n->attrs[a].ints[1];

@@ -4,14 +4,23 @@
  * files needed, nothing skipped).
  *
  * Each case builds a one- to five-node ONNX model, feeds it seeded random
- * inputs and runs it three ways: XNNPACK at 1 thread, XNNPACK at 2 threads and
- * the reference backend (plain C kernels). Where the case also computes the
- * answer itself with a naive loop written in this file (Conv, Gemm, MatMul,
- * Softmax, pooling, BatchNormalization, broadcasting arithmetic, PRelu,
- * Sigmoid, Exp, Transpose, Concat, Slice), every backend is compared with that
- * too. Tolerance, for every comparison:
+ * inputs and runs it with the reference backend (plain C kernels), XNNPACK at
+ * 1 and 2 threads, and oneDNN at 1 and 2 threads in fp32, bf16 and int8 (the
+ * int8 session quantises with ranges recorded by an fp32 oneDNN session on the
+ * same input). Where the case also computes the answer itself with a naive
+ * loop written in this file (Conv, Gemm, MatMul, Softmax, pooling,
+ * BatchNormalization, broadcasting arithmetic, PRelu, Sigmoid, Exp,
+ * Transpose, Concat, Slice), every backend is compared with that too.
+ * Tolerance, for every comparison:
  *
- *   max |a - b| <= TOL * max(1, max |expected|)      TOL = 1e-4
+ *   max |a - b| <= TOL * max(1, max |expected|)
+ *
+ * TOL = 1e-4 for the fp32 backends; 2e-2 for bf16 (8 significant bits in
+ * weights and activations, fp32 sums); 6e-2 for int8 (per-tensor activation
+ * scales, per-channel weight scales: a few steps of 1/127 of the range at the
+ * input and output of a layer). The reduced precisions are also required to
+ * run their own class on every node the oneDNN table gives one (not fp32 by
+ * the back door): fg_session_describe is checked for that.
  *
  * Inputs are uniform in [-1, 1] (divisors in +-[0.5, 1.5]); weights likewise.
  * Cases that exercise a graph rewrite (BatchNormalization folded into Conv or
@@ -27,6 +36,8 @@
 #include "onnx.pb-c.h"
 
 #define TOL 1e-4
+#define TOL_BF16 2e-2
+#define TOL_INT8 6e-2
 
 #include "onnx_build.h"
 
@@ -57,7 +68,7 @@ static float *rnd_away0(size_t n) {
 
 /* ------------------------------------------------------------------ comparison */
 
-static void compare(const char *label, const char *what, const float *got, const float *want, size_t n) {
+static void compare_tol(const char *label, const char *what, const float *got, const float *want, size_t n, double tol) {
   double scale = 1, maxd = 0;
   size_t at = 0;
   for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
@@ -65,10 +76,34 @@ static void compare(const char *label, const char *what, const float *got, const
     double d = fabs((double)got[i] - want[i]);
     if (!(d <= maxd)) { maxd = d; at = i; }
   }
-  if (!(maxd <= TOL * scale)) {
+  if (getenv("FG_TEST_ERR")) fprintf(stderr, "%-40s %-36s rel err %.4f (tol %.4f)\n", label, what, maxd / scale, tol);
+  if (!(maxd <= tol * scale)) {
     print_error("%s: %s: element %zu: %.7g vs %.7g (|diff| %.3g > %.3g)\n", label, what, at, got[at], want[at], maxd,
-                TOL * scale);
+                tol * scale);
     fail();
+  }
+}
+
+/* A reduced-precision session must run the operators its table has rows for
+ * in that precision, not fall back to fp32 (a fallback would pass the
+ * tolerance and hide a missing row); forms no row takes run as C kernels
+ * ("ref") in every precision. FG_TEST_DESCRIBE=1 prints every plan;
+ * FG_TEST_ERR=1 every comparison's error against its tolerance. */
+static void check_classes(const char *label, const char *run, const fg_session *s, int precision) {
+  static const char *const i8_ops[] = {"Conv", "Add", "Sub", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", NULL};
+  static const char *const bf_ops[] = {"Conv", "Gemm", "Add", "Sub", "Mul", "PRelu", "MaxPool", "AveragePool",
+                                       "GlobalAveragePool", "Concat", NULL};
+  char d[8192], name[128], op[64], cls[16];
+  assert_true(fg_session_describe(s, d, sizeof d) >= 0);
+  if (getenv("FG_TEST_DESCRIBE")) fprintf(stderr, "%s %s:\n%s", label, run, d);
+  const char *const *ops = precision == FG_PRECISION_INT8 ? i8_ops : bf_ops;
+  for (const char *line = d; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+    if (sscanf(line, "%127s %63s %15s", name, op, cls) != 3) continue;
+    for (int i = 0; ops[i]; i++)
+      if (!strcmp(op, ops[i]) && !strcmp(cls, "fp32")) { /* "ref": no row takes this form in any precision */
+        print_error("%s: %s: node %s (%s) runs in %s\n", label, run, name, op, cls);
+        fail();
+      }
   }
 }
 
@@ -94,12 +129,34 @@ static void check_model(const char *label, mb *b, const float *const *inputs, co
   }
   size_t n_out = fg_model_output_count(m);
   assert_true(n_out >= 1 && n_out <= 4);
-  static const struct { int backend, threads; const char *name; } runs[] = {
-    {FG_BACKEND_REFERENCE, 1, "reference"}, {FG_BACKEND_XNNPACK, 1, "xnnpack/1"}, {FG_BACKEND_XNNPACK, 2, "xnnpack/2"}};
+  static const struct { int backend, threads, precision; const char *name; double tol; } runs[] = {
+    {FG_BACKEND_REFERENCE, 1, 0, "reference", TOL},
+    {FG_BACKEND_XNNPACK, 1, 0, "xnnpack/1", TOL},
+    {FG_BACKEND_XNNPACK, 2, 0, "xnnpack/2", TOL},
+    {FG_BACKEND_ONEDNN, 1, FG_PRECISION_FP32, "onednn fp32/1", TOL},
+    {FG_BACKEND_ONEDNN, 2, FG_PRECISION_FP32, "onednn fp32/2", TOL},
+    {FG_BACKEND_ONEDNN, 1, FG_PRECISION_BF16, "onednn bf16/1", TOL_BF16},
+    {FG_BACKEND_ONEDNN, 1, FG_PRECISION_INT8, "onednn int8/1", TOL_INT8},
+    {FG_BACKEND_ONEDNN, 2, FG_PRECISION_INT8, "onednn int8/2", TOL_INT8}};
   float *ref[4] = {0};
-  for (size_t r = 0; r < 3; r++) {
+  fg_quant_ranges *qr = NULL;
+  for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
     fg_session *s;
-    fg_session_options so = {.threads = runs[r].threads, .backend = runs[r].backend};
+    fg_session_options so = {.threads = runs[r].threads, .backend = runs[r].backend, .precision = runs[r].precision,
+                             .ranges = qr};
+    if (runs[r].precision == FG_PRECISION_INT8 && !qr) {
+      /* the ranges of every activation on this very input */
+      fg_session_options rec = {.backend = FG_BACKEND_ONEDNN, .record = 1};
+      float *tmp[4] = {0};
+      assert_int_equal(fg_quant_ranges_create(m, &qr, &e), FG_OK);
+      assert_int_equal(fg_session_create(m, &rec, &s, &e), FG_OK);
+      for (size_t o = 0; o < n_out; o++) assert_non_null(tmp[o] = malloc(fg_model_output(m, o)->count * sizeof(float) + 1));
+      assert_int_equal(fg_session_run(s, inputs, tmp, &e), FG_OK);
+      assert_int_equal(fg_session_record(s, qr, &e), FG_OK);
+      for (size_t o = 0; o < n_out; o++) free(tmp[o]);
+      fg_session_destroy(s);
+      so.ranges = qr;
+    }
     if (fg_session_create(m, &so, &s, &e) != FG_OK) {
       print_error("%s: %s session: %s\n", label, runs[r].name, e.msg);
       fail();
@@ -118,19 +175,21 @@ static void check_model(const char *label, mb *b, const float *const *inputs, co
     for (size_t o = 0; o < n_out; o++) {
       size_t cnt = fg_model_output(m, o)->count;
       char what[96];
+      if (o == 0 && runs[r].precision != FG_PRECISION_FP32) check_classes(label, runs[r].name, s, runs[r].precision);
       if (expect && expect[o]) {
         snprintf(what, sizeof what, "%s output %zu vs naive", runs[r].name, o);
-        compare(label, what, out[o], expect[o], cnt);
+        compare_tol(label, what, out[o], expect[o], cnt, runs[r].tol);
       }
       if (r == 0) ref[o] = out[o];
       else {
         snprintf(what, sizeof what, "%s output %zu vs reference", runs[r].name, o);
-        compare(label, what, out[o], ref[o], cnt);
+        compare_tol(label, what, out[o], ref[o], cnt, runs[r].tol);
         free(out[o]);
       }
     }
     fg_session_destroy(s);
   }
+  fg_quant_ranges_destroy(qr);
   for (size_t o = 0; o < n_out; o++) free(ref[o]);
   fg_model_destroy(m);
 }

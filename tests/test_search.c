@@ -513,6 +513,261 @@ static void test_refine_matches_fp16(void **state) {
   free(x), free(centre), free(q);
 }
 
+
+/* ---------------------------------------------------------------- IVF index */
+
+/* A clustered gallery: `nc` cluster centres, templates centre + noise, so that
+ * k-means has structure to find (as face embeddings do: one cluster per person
+ * and pose). Subjects have `per` templates each (fusion). */
+static fg_gallery *clustered(uint32_t dim, fg_encoding enc, unsigned flags, size_t n, size_t nc, size_t per,
+                             float *centres, float *keep) {
+  fg_gallery *g;
+  fg_error e;
+  assert_int_equal(fg_gallery_create_ex(dim, enc, NULL, flags, &g, &e), FG_OK);
+  for (size_t c = 0; c < nc; c++) rand_unit(centres + c * dim, dim);
+  float *x = malloc(dim * sizeof *x);
+  for (size_t t = 0; t < n; t++) {
+    char id[32];
+    snprintf(id, sizeof id, "s%zu", t / per);
+    rand_unit(x, dim);
+    const float *c = centres + (rnd() % nc) * dim;
+    for (uint32_t i = 0; i < dim; i++) x[i] = c[i] + 0.6f * x[i];
+    if (keep) memcpy(keep + t * dim, x, dim * sizeof *x);
+    assert_int_equal(fg_gallery_add(g, id, x, dim, NULL, &e), FG_OK);
+  }
+  free(x);
+  return g;
+}
+
+static void same_answers(const fg_gallery *g, const float *q, size_t nq, size_t k, unsigned flags, float thr,
+                         unsigned nprobe) {
+  fg_match *a = malloc(nq * k * sizeof *a), *b = malloc(nq * k * sizeof *b);
+  size_t *ca = malloc(nq * sizeof *ca), *cb = malloc(nq * sizeof *cb);
+  fg_error e;
+  fg_search_opts oi = {.flags = flags, .threshold = thr, .nprobe = nprobe}, ox = oi;
+  ox.flags |= FG_SEARCH_EXACT;
+  assert_int_equal(fg_gallery_search(g, q, nq, 0, k, &oi, a, ca, &e), FG_OK);
+  assert_int_equal(fg_gallery_search(g, q, nq, 0, k, &ox, b, cb, &e), FG_OK);
+  for (size_t j = 0; j < nq; j++) {
+    assert_int_equal(ca[j], cb[j]);
+    for (size_t i = 0; i < ca[j]; i++) {
+      assert_int_equal(a[j * k + i].subject, b[j * k + i].subject);
+      assert_int_equal(a[j * k + i].template_index, b[j * k + i].template_index);
+      assert_true(a[j * k + i].score == b[j * k + i].score);
+    }
+  }
+  free(a), free(b), free(ca), free(cb);
+}
+
+/* Searching every cell gives exactly exact search's answers (subjects,
+ * templates, scores, order), whatever the encoding, with fusion, templates
+ * and thresholds: the candidates are re-scored with the gallery's own rows. */
+static void test_ivf_all_cells_is_exact(void **state) {
+  (void)state;
+  uint32_t dim = 64;
+  size_t n = 6000, nc = 40, nq = 24;
+  float *centres = malloc(nc * dim * sizeof *centres), *q = malloc(nq * dim * sizeof *q);
+  static const struct { fg_encoding enc; unsigned flags; } kinds[] = {
+    {FG_ENCODING_FP32, 0}, {FG_ENCODING_FP16, 0}, {FG_ENCODING_INT8, 0}, {FG_ENCODING_INT8, FG_GALLERY_REFINE}};
+  for (size_t kd = 0; kd < sizeof kinds / sizeof *kinds; kd++) {
+    fg_gallery *g = clustered(dim, kinds[kd].enc, kinds[kd].flags, n, nc, 2, centres, NULL);
+    fg_error e;
+    fg_ivf_opts io = {.nlist = 32, .threads = 2};
+    assert_int_equal(fg_gallery_ivf_build(g, &io, &e), FG_OK);
+    fg_ivf_info in;
+    assert_int_equal(fg_gallery_ivf_info(g, &in), FG_OK);
+    assert_int_equal(in.nlist, 32);
+    assert_int_equal(in.entries, n);
+    assert_true(in.largest_cell < n);
+    for (size_t j = 0; j < nq; j++) {
+      float *x = q + j * dim;
+      rand_unit(x, dim);
+      const float *c = centres + (j % nc) * dim;
+      for (uint32_t i = 0; i < dim; i++) x[i] = c[i] + 0.6f * x[i];
+    }
+    same_answers(g, q, nq, 1, 0, 0, 32);
+    same_answers(g, q, nq, 10, 0, 0, 32);
+    same_answers(g, q, nq, 10, FG_SEARCH_TEMPLATES, 0, 32);
+    same_answers(g, q, nq, 10, FG_SEARCH_THRESHOLD, 0.45f, 32);
+    fg_gallery_destroy(g);
+  }
+  free(centres), free(q);
+}
+
+/* A few cells still find the mate of a probe near its template; the index
+ * follows adds, removals and compaction. */
+static void test_ivf_recall_and_updates(void **state) {
+  (void)state;
+  uint32_t dim = 64;
+  size_t n = 20000, nc = 200;
+  float *centres = malloc(nc * dim * sizeof *centres), *keep = malloc(n * dim * sizeof *keep);
+  fg_gallery *g = clustered(dim, FG_ENCODING_FP16, 0, n, nc, 1, centres, keep);
+  fg_error e;
+  assert_int_equal(fg_gallery_ivf_build(g, &(fg_ivf_opts){.nlist = 128, .nprobe = 8}, &e), FG_OK);
+  float *x = malloc(dim * sizeof *x), *noise = malloc(dim * sizeof *noise);
+  fg_match m[5];
+  size_t cnt, found = 0, tries = 400;
+  for (size_t i = 0; i < tries; i++) {
+    size_t t = rnd() % n;
+    rand_unit(noise, dim);
+    for (uint32_t d = 0; d < dim; d++) x[d] = keep[t * dim + d] + 0.15f * noise[d]; /* a mated probe */
+    assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+    found += cnt == 1 && m[0].template_index == t;
+  }
+  assert_true(found >= tries * 99 / 100);
+  /* removed subjects never come back; an added one is found at once */
+  size_t removed;
+  assert_int_equal(fg_gallery_remove(g, "s7", &removed, &e), FG_OK);
+  assert_int_equal(removed, 1);
+  assert_int_equal(fg_gallery_search(g, keep + 7 * dim, 1, 0, 3, NULL, m, &cnt, &e), FG_OK);
+  for (size_t i = 0; i < cnt; i++) assert_int_not_equal(m[i].template_index, 7);
+  rand_unit(x, dim);
+  size_t t_new;
+  assert_int_equal(fg_gallery_add(g, "new", x, dim, &t_new, &e), FG_OK);
+  assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_int_equal(m[0].template_index, t_new);
+  fg_ivf_info in;
+  assert_int_equal(fg_gallery_ivf_info(g, &in), FG_OK);
+  assert_int_equal(in.entries, n);
+  /* compaction renumbers templates: the index follows */
+  for (int r = 100; r < 200; r++) {
+    char id[16];
+    snprintf(id, sizeof id, "s%d", r);
+    assert_int_equal(fg_gallery_remove(g, id, NULL, &e), FG_OK);
+  }
+  assert_int_equal(fg_gallery_compact(g, &e), FG_OK);
+  assert_int_equal(fg_gallery_ivf_info(g, &in), FG_OK);
+  assert_int_equal(in.entries, n - 100);
+  uint32_t s_new;
+  assert_int_equal(fg_gallery_find_subject(g, "new", &s_new), FG_OK);
+  assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_int_equal(m[0].subject, s_new);
+  assert_int_equal(fg_gallery_search(g, keep + 500 * dim, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_string_equal(fg_gallery_subject_id(g, m[0].subject, NULL), "s500");
+  same_answers(g, keep + 1000 * dim, 8, 5, 0, 0, 128);
+  /* dropping it goes back to the scan; errors */
+  fg_gallery_index_drop(g);
+  assert_int_equal(fg_gallery_ivf_info(g, &in), FG_ENOTFOUND);
+  assert_int_equal(fg_gallery_ivf_build(g, &(fg_ivf_opts){.nlist = 70000}, &e), FG_EINVAL);
+  fg_gallery *empty;
+  assert_int_equal(fg_gallery_create(dim, FG_ENCODING_FP16, NULL, &empty, &e), FG_OK);
+  assert_int_equal(fg_gallery_ivf_build(empty, NULL, &e), FG_EINVAL);
+  fg_gallery_destroy(empty);
+  fg_gallery_destroy(g);
+  free(centres), free(keep), free(x), free(noise);
+}
+
+/* The AVX-512 sketch kernels equal their scalar twins bit for bit: Hamming
+ * distances of random 32-byte codes (0 and 256 included) for every row count
+ * up to 40, and the selection of distances <= a cut for every cut. */
+static void test_sketch_kernels(void **state) {
+  (void)state;
+#ifdef FG__HAVE_X86
+  if (fg__sketch_best() == &fg__sketch_scalar) TU_SKIP("no AVX-512 VPOPCNTDQ on this CPU");
+  uint8_t *codes = NULL, *probe = NULL;
+  assert_int_equal(posix_memalign((void **)&codes, 64, 40 * 32), 0);
+  assert_int_equal(posix_memalign((void **)&probe, 64, 32), 0);
+  for (size_t i = 0; i < 40 * 32; i++) codes[i] = (uint8_t)rnd();
+  for (size_t i = 0; i < 32; i++) probe[i] = (uint8_t)rnd();
+  memcpy(codes + 3 * 32, probe, 32);
+  for (size_t i = 0; i < 32; i++) codes[5 * 32 + i] = (uint8_t)~probe[i];
+  for (size_t n = 1; n <= 40; n++) {
+    uint16_t a[40], b[40];
+    fg__sketch_scalar.ham32(codes, n, probe, a);
+    fg__sketch_avx512.ham32(codes, n, probe, b);
+    assert_memory_equal(a, b, n * sizeof *a);
+    if (n > 5) assert_int_equal(a[3], 0), assert_int_equal(a[5], 256);
+  }
+  uint16_t d[1000];
+  uint32_t ia[1000], ib[1000];
+  for (int i = 0; i < 1000; i++) d[i] = (uint16_t)(rnd() % 257);
+  for (unsigned cut = 0; cut <= 256; cut += 3) {
+    size_t na = fg__sketch_scalar.select_le(d, 1000, (uint16_t)cut, ia), nb = fg__sketch_avx512.select_le(d, 1000, (uint16_t)cut, ib);
+    assert_int_equal(na, nb);
+    assert_memory_equal(ia, ib, na * sizeof *ia);
+  }
+  free(codes), free(probe);
+#else
+  TU_SKIP("not an x86 build");
+#endif
+}
+
+/* The sketch index: with every template a candidate it is exact search; with
+ * a few it still finds mates near their templates; Hamming distance tracks
+ * the angle; it follows adds, removals and compaction. */
+static void test_sketch_index(void **state) {
+  (void)state;
+  uint32_t dim = 128;
+  size_t n = 20000, nc = 200;
+  float *centres = malloc(nc * dim * sizeof *centres), *keep = malloc(n * dim * sizeof *keep), *q = malloc(16 * dim * sizeof *q);
+  static const struct { fg_encoding enc; unsigned flags; } kinds[] = {
+    {FG_ENCODING_FP32, 0}, {FG_ENCODING_FP16, 0}, {FG_ENCODING_INT8, 0}, {FG_ENCODING_INT8, FG_GALLERY_REFINE}};
+  fg_error e;
+  for (size_t kd = 0; kd < sizeof kinds / sizeof *kinds; kd++) {
+    fg_gallery *g = clustered(dim, kinds[kd].enc, kinds[kd].flags, 3000, 30, 2, centres, NULL);
+    assert_int_equal(fg_gallery_sketch_build(g, &(fg_sketch_opts){.candidates = 3000}, &e), FG_OK);
+    for (size_t j = 0; j < 16; j++) {
+      rand_unit(q + j * dim, dim);
+      for (uint32_t i = 0; i < dim; i++) q[j * dim + i] += centres[(j % 30) * dim + i];
+    }
+    same_answers(g, q, 16, 10, 0, 0, 0);
+    same_answers(g, q, 16, 10, FG_SEARCH_TEMPLATES, 0, 0);
+    same_answers(g, q, 16, 10, FG_SEARCH_THRESHOLD, 0.45f, 0);
+    fg_gallery_destroy(g);
+  }
+  fg_gallery *g = clustered(dim, FG_ENCODING_FP16, 0, n, nc, 1, centres, keep);
+  assert_int_equal(fg_gallery_sketch_build(g, NULL, &e), FG_OK);
+  fg_sketch_info si;
+  assert_int_equal(fg_gallery_sketch_info(g, &si), FG_OK);
+  assert_int_equal(si.bits, 256); /* 128 outputs, zero-padded to the 256-bit unit */
+  assert_int_equal(si.candidates, 256);
+  assert_int_equal(si.entries, n);
+  float *x = malloc(dim * sizeof *x), *noise = malloc(dim * sizeof *noise);
+  fg_match m[5];
+  size_t cnt, found = 0, tries = 300;
+  for (size_t i = 0; i < tries; i++) {
+    size_t t = rnd() % n;
+    rand_unit(noise, dim);
+    for (uint32_t d = 0; d < dim; d++) x[d] = keep[t * dim + d] + 0.3f * noise[d];
+    assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+    found += cnt == 1 && m[0].template_index == t;
+  }
+  assert_true(found >= tries * 99 / 100);
+  /* a threshold: every template exact search finds at or above it is found */
+  for (size_t j = 0; j < 16; j++) {
+    size_t t = rnd() % n;
+    rand_unit(noise, dim);
+    for (uint32_t d = 0; d < dim; d++) q[j * dim + d] = keep[t * dim + d] + 0.9f * noise[d];
+  }
+  same_answers(g, q, 16, 5, FG_SEARCH_THRESHOLD, 0.5f, 0);
+  /* updates */
+  assert_int_equal(fg_gallery_remove(g, "s11", NULL, &e), FG_OK);
+  assert_int_equal(fg_gallery_search(g, keep + 11 * dim, 1, 0, 3, NULL, m, &cnt, &e), FG_OK);
+  for (size_t i = 0; i < cnt; i++) assert_int_not_equal(m[i].template_index, 11);
+  rand_unit(x, dim);
+  size_t t_new;
+  assert_int_equal(fg_gallery_add(g, "new", x, dim, &t_new, &e), FG_OK);
+  assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_int_equal(m[0].template_index, t_new);
+  for (int r = 100; r < 300; r++) {
+    char id[16];
+    snprintf(id, sizeof id, "s%d", r);
+    assert_int_equal(fg_gallery_remove(g, id, NULL, &e), FG_OK);
+  }
+  assert_int_equal(fg_gallery_compact(g, &e), FG_OK);
+  assert_int_equal(fg_gallery_sketch_info(g, &si), FG_OK);
+  assert_int_equal(si.entries, n - 200);
+  assert_int_equal(fg_gallery_search(g, x, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_string_equal(fg_gallery_subject_id(g, m[0].subject, NULL), "new");
+  assert_int_equal(fg_gallery_search(g, keep + 700 * dim, 1, 0, 1, NULL, m, &cnt, &e), FG_OK);
+  assert_string_equal(fg_gallery_subject_id(g, m[0].subject, NULL), "s700");
+  /* one index at a time: building the IVF drops the sketches */
+  assert_int_equal(fg_gallery_ivf_build(g, &(fg_ivf_opts){.nlist = 16}, &e), FG_OK);
+  assert_int_equal(fg_gallery_sketch_info(g, &si), FG_ENOTFOUND);
+  fg_gallery_destroy(g);
+  free(centres), free(keep), free(q), free(x), free(noise);
+}
+
 static void test_search_errors(void **state) {
   (void)state;
   fg_gallery *g = make_gallery(8, FG_ENCODING_INT8, 5, 1, NULL);
@@ -590,6 +845,10 @@ int main(void) {
       cmocka_unit_test(test_threads_batches_identical),
       cmocka_unit_test(test_encoding_error),
       cmocka_unit_test(test_refine_matches_fp16),
+      cmocka_unit_test(test_ivf_all_cells_is_exact),
+      cmocka_unit_test(test_ivf_recall_and_updates),
+      cmocka_unit_test(test_sketch_kernels),
+      cmocka_unit_test(test_sketch_index),
       cmocka_unit_test(test_search_errors),
       cmocka_unit_test(test_fpir_calibration),
   };

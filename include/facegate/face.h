@@ -57,6 +57,10 @@ typedef struct fg_face_engine fg_face_engine;
 #define FG_FACE_MAX_DIM 2048   /* longest embedding a recognition model may produce */
 #define FG_FACE_LANDMARKS 68
 
+/* The engine's four models, in this order wherever options index them. */
+enum { FG_FACE_MODEL_DETECT = 0, FG_FACE_MODEL_LANDMARK = 1, FG_FACE_MODEL_FEATURE = 2, FG_FACE_MODEL_LIVENESS = 3,
+       FG_FACE_MODELS = 4 };
+
 /* Which way round a model wants its three colour planes. */
 typedef enum fg_channel_order { FG_CHANNELS_RGB = 0, FG_CHANNELS_BGR = 1 } fg_channel_order;
 
@@ -92,7 +96,21 @@ typedef struct fg_face_options {
   const char *landmark_model; /* NULL: models_dir/fr_landmark.onnx */
   const char *feature_model;  /* NULL: models_dir/fr_feature.onnx */
   const char *liveness_model; /* NULL: models_dir/fr_liveness.onnx (only if liveness) */
-  int threads;                /* threads per inference (1 = the caller's only); default 1 */
+  int threads;                /* threads per inference (1 = the caller's only); default 1.
+                                 With more, each session uses them only while they are
+                                 faster than one thread (facegate/nn.h) */
+
+  /* --- inference (docs/engine.md, "Quantised inference") --- */
+  int backend;                /* FG_BACKEND_ONEDNN (default) or FG_BACKEND_XNNPACK (fp32 only) */
+  int precision[FG_FACE_MODELS]; /* FG_PRECISION_* per model; default: measured, the fastest
+                                    that keeps each model's accuracy bound against fp32 on
+                                    this CPU, fp32 where it has no AVX-512 VNNI / BF16 */
+  const char *ranges_dir;     /* int8 activation ranges: DIR/<model file name>.json
+                                 (fr_feature.onnx -> fr_feature.json); NULL: the built-in
+                                 ranges of the default models */
+  int record_ranges;          /* run every model in fp32 on oneDNN keeping its activations
+                                 and record their ranges (calibration); see
+                                 fg_face_engine_save_ranges */
 
   /* --- detection --- */
   float det_score;            /* keep boxes scoring above this; default 0.7 */
@@ -185,6 +203,17 @@ void fg_face_engine_model_id(const fg_face_engine *fe, uint8_t id[8]);
 const char *fg_face_engine_model_sha256(const fg_face_engine *fe);
 /* Embedding length the recognition model produces. */
 int fg_face_engine_dim(const fg_face_engine *fe);
+/* With record_ranges: write each model's recorded activation ranges as
+ * DIR/<model file stem>.json (the format fg_quant_ranges_load reads). */
+int fg_face_engine_save_ranges(const fg_face_engine *fe, const char *dir, fg_error *err);
+/* The precision each model runs in (after CPU checks and fallbacks). */
+int fg_face_engine_precision(const fg_face_engine *fe, int model);
+/* "fp32", "bf16", "int8" (every model) or "det=P,lm=P,feat=P,live=P" (only the
+ * models named) into prec[FG_FACE_MODELS] (FG_PRECISION_*); 0, or -1 (prec
+ * unchanged) for anything else. What every --precision option takes. */
+int fg_face_precision_parse(const char *s, int prec[FG_FACE_MODELS]);
+/* The inverse: "det=P,lm=P,feat=P,live=P" into buf (at least 48 bytes). */
+void fg_face_precision_format(const int prec[FG_FACE_MODELS], char *buf, size_t cap);
 /* The aligned crop (RGB, align_width x align_height) of the last face
  * processed, or NULL if none; owned by the engine, valid until its next call. */
 const fg_image *fg_face_engine_aligned(const fg_face_engine *fe);

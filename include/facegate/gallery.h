@@ -224,6 +224,7 @@ fg_kernel fg_kernel_best(void);
 #define FG_SEARCH_TEMPLATES 0x1u /* rank templates, not subjects (no fusion) */
 #define FG_SEARCH_THRESHOLD 0x2u /* return only candidates scoring >= threshold */
 #define FG_SEARCH_NO_REFINE 0x4u /* a FG_GALLERY_REFINE gallery: int8 scores only (benchmarks) */
+#define FG_SEARCH_EXACT 0x8u     /* scan every template even if the gallery has an IVF index */
 
 typedef struct fg_search_opts {
   unsigned threads; /* 0 or 1: the calling thread only; n: up to n threads over gallery shards
@@ -233,6 +234,8 @@ typedef struct fg_search_opts {
   fg_kernel kernel; /* FG_KERNEL_AUTO (0) unless testing; FG_EUNSUPPORTED if the CPU lacks it */
   unsigned flags;   /* FG_SEARCH_* */
   float threshold;  /* with FG_SEARCH_THRESHOLD */
+  unsigned nprobe;  /* with an IVF index: cells searched per probe; 0 = the index's */
+  unsigned candidates; /* with a sketch index: templates scored exactly per probe; 0 = the index's */
 } fg_search_opts;
 
 #define FG_SEARCH_MIN_SHARD 16384u
@@ -254,6 +257,72 @@ typedef struct fg_match {
 int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride,
                       size_t k, const fg_search_opts *opts, fg_match *matches, size_t *counts,
                       fg_error *err);
+
+/* ---- indexes: large galleries (a watchlist of a million) --------------------
+ * A gallery may carry one index, built in memory (not saved: build it again
+ * after opening), kept current by add, remove and compact, freed with the
+ * gallery, and used by fg_gallery_search unless FG_SEARCH_EXACT. Building
+ * needs exclusive access, like a mutation. Every score a search returns is
+ * exact search's score for that template; what an index can miss is a
+ * template it did not look at (docs/matching.md measures how often).
+ *
+ * The sketch index keeps one bit per dimension of every template (the signs
+ * after a fixed random rotation: 64 bytes at 512-d), scans them all with XOR
+ * and POPCNT, and scores exactly the `candidates` templates whose sketches
+ * are nearest the probe's, plus, with a threshold, every template whose
+ * sketch is close enough that it could reach it. It is what a watchlist uses
+ * (measured on face embeddings: it keeps every mate an IVF index loses). */
+typedef struct fg_sketch_opts {
+  unsigned candidates; /* templates scored exactly per probe; 0 = 256 */
+  uint64_t seed;       /* the random rotation; 0 = a fixed default */
+} fg_sketch_opts;
+
+typedef struct fg_sketch_info {
+  unsigned bits, candidates;
+  size_t entries;
+  size_t bytes;
+  double bytes_per_entry;
+  double build_s;
+} fg_sketch_info;
+
+int fg_gallery_sketch_build(fg_gallery *g, const fg_sketch_opts *opts, fg_error *err);
+int fg_gallery_sketch_info(const fg_gallery *g, fg_sketch_info *info); /* FG_ENOTFOUND without */
+/* Drop the gallery's index, whichever it is (searches scan everything again). */
+void fg_gallery_index_drop(fg_gallery *g);
+
+/* An inverted-file index groups the templates into cells around k-means
+ * centroids; a search then scans only the nprobe cells nearest the probe
+ * (their int8 codes, with the VNNI kernels) and re-scores its best candidates
+ * with the gallery's own rows, so every score returned is exact search's
+ * score, and what it can miss is a template in a cell it did not visit
+ * (docs/matching.md: recall, speed and memory against FAISS IVF and hnswlib).
+ * fg_gallery_search uses it unless FG_SEARCH_EXACT. It is kept current by
+ * add, remove and compact (a new template joins its nearest cell; centroids
+ * are not retrained), lives in memory only (not saved), and is freed with the
+ * gallery. Building needs exclusive access, like a mutation. */
+typedef struct fg_ivf_opts {
+  unsigned nlist;   /* cells; 0 = auto (a power of two about sqrt(templates)) */
+  unsigned nprobe;  /* default cells searched per probe; 0 = nlist / 16 (at least 8) */
+  size_t sample;    /* templates k-means trains on; 0 = 40 per cell */
+  unsigned iters;   /* k-means iterations; 0 = 10 */
+  unsigned threads; /* threads for the build; 0 or 1 = the calling thread */
+  uint64_t seed;    /* 0 = a fixed default (builds are reproducible) */
+} fg_ivf_opts;
+
+typedef struct fg_ivf_info {
+  unsigned nlist, nprobe;
+  size_t entries;         /* templates indexed */
+  size_t largest_cell;
+  size_t bytes;           /* memory the index holds */
+  double bytes_per_entry; /* bytes / entries (the gallery's own rows come on top) */
+  double build_s;         /* wall seconds of the last build */
+} fg_ivf_info;
+
+/* Build (or rebuild) the index. opts may be NULL. On error the gallery keeps
+ * its previous index (or none). FG_EINVAL (empty gallery, nlist > 65536), FG_ENOMEM. */
+int fg_gallery_ivf_build(fg_gallery *g, const fg_ivf_opts *opts, fg_error *err);
+/* FG_ENOTFOUND (info zeroed) if the gallery has no index. */
+int fg_gallery_ivf_info(const fg_gallery *g, fg_ivf_info *info);
 
 /* ---- open-set identification: thresholds from a target FPIR ----------------
  * FPIR(T, N), the false-positive identification rate, is the fraction of

@@ -47,6 +47,7 @@ FG_API_BEGIN
 
 typedef struct fg_model fg_model;
 typedef struct fg_session fg_session;
+typedef struct fg_quant_ranges fg_quant_ranges;
 
 typedef struct fg_model_options {
   /* Refuse files larger than this (bytes); 0 = default 512 MiB. */
@@ -60,11 +61,36 @@ typedef struct fg_model_options {
 } fg_model_options;
 
 typedef struct fg_session_options {
-  int threads; /* worker threads, 1 = run on the caller's thread; 0 = 1 */
-  int backend; /* FG_BACKEND_XNNPACK (default) or FG_BACKEND_REFERENCE */
+  int threads;   /* worker threads, 1 = run on the caller's thread; 0 = 1 */
+  int backend;   /* FG_BACKEND_XNNPACK (default), FG_BACKEND_REFERENCE or FG_BACKEND_ONEDNN */
+  int precision; /* FG_PRECISION_*: FP32 (default); BF16 and INT8 need FG_BACKEND_ONEDNN */
+  /* INT8: the activation ranges to quantise with (fg_quant_ranges_*). NULL:
+   * the built-in ranges of a default model; for another model, an error.
+   * The session keeps no reference: the ranges may be destroyed after. */
+  const fg_quant_ranges *ranges;
+  /* INT8: scale each activation by the mean over the calibration runs of
+   * its largest |x| instead of the largest |x| of all (clips outliers). */
+  int ranges_mean;
+  /* FG_BACKEND_ONEDNN, FP32: keep every activation of the last run in its own
+   * buffer (more memory) so that fg_session_record can read them. */
+  int record;
 } fg_session_options;
 
-enum { FG_BACKEND_XNNPACK = 0, FG_BACKEND_REFERENCE = 1 };
+/* XNNPACK: fp32, Debian's 2022 snapshot. REFERENCE: plain C, double
+ * accumulation (what tests compare against). ONEDNN: Debian's oneDNN 2.6,
+ * fp32, bf16 (AVX-512 BF16) or int8 (AVX-512 VNNI) convolutions; operators it
+ * does not run go through the C kernels. */
+enum { FG_BACKEND_XNNPACK = 0, FG_BACKEND_REFERENCE = 1, FG_BACKEND_ONEDNN = 2 };
+/* fp32; bf16 weights and activations, fp32 accumulation; int8 weights (per
+ * output channel scales) and activations (per tensor, from calibrated ranges),
+ * int32 accumulation. Layers a precision cannot run (a Softmax, a Sigmoid in
+ * int8, an operator oneDNN lacks) run in fp32 in the same session. */
+enum { FG_PRECISION_FP32 = 0, FG_PRECISION_BF16 = 1, FG_PRECISION_INT8 = 2 };
+/* "fp32", "bf16", "int8" ("?" otherwise). */
+const char *fg_precision_name(int precision);
+/* 1 if this CPU runs the precision with instructions of its own (int8:
+ * AVX-512 VNNI; bf16: AVX-512 BF16; fp32: always), 0 if oneDNN would emulate it. */
+int fg_precision_native(int precision);
 
 /* A tensor's name and static shape, valid as long as the model lives. */
 typedef struct fg_tensor_info {
@@ -106,10 +132,47 @@ void fg_model_get_stats(const fg_model *m, fg_model_stats *stats);
 int fg_session_create(const fg_model *m, const fg_session_options *opts, fg_session **out,
                       fg_error *err);
 /* Run once. inputs[i] points to fg_model_input(m,i)->count floats, outputs[i] to room
- * for fg_model_output(m,i)->count floats. On error outputs are unspecified. */
+ * for fg_model_output(m,i)->count floats. On error outputs are unspecified.
+ * With threads > 1 the session times its runs and uses its threads only while
+ * they are faster than the caller's thread alone (on a busy machine they are
+ * not): see fg_session_get_stats. */
 int fg_session_run(fg_session *s, const float *const *inputs, float *const *outputs,
                    fg_error *err);
 void fg_session_destroy(fg_session *s);
+
+typedef struct fg_session_stats {
+  const char *backend;          /* "xnnpack", "onednn" */
+  int threads;                  /* as created */
+  unsigned long runs;           /* fg_session_run calls that succeeded */
+  unsigned long threaded_runs;  /* of those, how many used the threads */
+  int using_threads;            /* what the next run will do (barring a probe) */
+} fg_session_stats;
+void fg_session_get_stats(const fg_session *s, fg_session_stats *stats);
+/* oneDNN sessions: one line per node, "name OpType precision how" (precision
+ * fp32, bf16, int8, or ref for the C kernels; how: dnnl, C or alias), written
+ * into buf like snprintf; returns the length needed, -1 for other backends. */
+int fg_session_describe(const fg_session *s, char *buf, size_t cap);
+
+/* ---- activation ranges for int8 (docs/engine.md, "Quantised inference") ----
+ * Record them by running an FG_BACKEND_ONEDNN, FG_PRECISION_FP32 session over
+ * calibration inputs and calling fg_session_record after each run; save them
+ * as JSON, load them for an INT8 session. The default models' ranges, measured
+ * on the LFW development images, are built in (fg_quant_ranges_builtin). */
+/* Empty ranges for every activation of m. */
+int fg_quant_ranges_create(const fg_model *m, fg_quant_ranges **out, fg_error *err);
+/* Fold the activations of the session's last run into r (same model). */
+int fg_session_record(fg_session *s, fg_quant_ranges *r, fg_error *err);
+/* Write r as JSON (temporary file renamed over path); method: a free text. */
+int fg_quant_ranges_save(const fg_quant_ranges *r, const char *path, const char *method, fg_error *err);
+/* Read ranges; with m non-NULL, FG_EMODEL unless they were measured on m. */
+int fg_quant_ranges_load(const char *path, const fg_model *m, fg_quant_ranges **out, fg_error *err);
+int fg_quant_ranges_parse(const char *json, size_t len, const fg_model *m, fg_quant_ranges **out,
+                          fg_error *err);
+/* The built-in ranges for m (one of the default models), FG_ENOTFOUND otherwise. */
+int fg_quant_ranges_builtin(const fg_model *m, fg_quant_ranges **out, fg_error *err);
+size_t fg_quant_ranges_count(const fg_quant_ranges *r);   /* tensors */
+uint64_t fg_quant_ranges_runs(const fg_quant_ranges *r);  /* runs recorded */
+void fg_quant_ranges_destroy(fg_quant_ranges *r);
 
 /* ---- the default models (GUIDE: npm faceplugin-face-recognition-js@0.0.1) ---- */
 typedef struct fg_default_model {

@@ -264,8 +264,19 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
                        fg_error *err);
 /* The live watchlist gallery (expired and removed entries left out). */
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err);
-/* Forget cached galleries (after a purge, key rotation, watchlist change). */
+/* Forget cached galleries (after a purge or a key rotation). */
 void fg__gallery_cache_reset(fg_border *b);
+/* Watchlists this large get a sketch index (gallery_cache.c). */
+#define FG__WATCHLIST_INDEX_MIN 20000
+/* The watchlist's revision (inside a writer's transaction: before and after its bump). */
+int fg__watchlist_revision(fg_border *b, int64_t *revision, fg_error *err);
+/* This process committed a watchlist change that moved the revision from
+ * `before` to `after`: entry `id` added with n embeddings (embs, dim values
+ * each; expires_at 0 for none), or removed (embs NULL; photos_removed
+ * templates deleted). The cached gallery follows if it was current, else it
+ * is forgotten. */
+void fg__watchlist_cache_changed(fg_border *b, int64_t before, int64_t after, int64_t id, const float *embs, int n,
+                                 int dim, int64_t expires_at, size_t photos_removed);
 void fg__gallery_cache_release(fg_border *b);
 /* Several servers on one store: listen for the changes other servers
  * announce (at open), and announce one (inside the writer's transaction, so

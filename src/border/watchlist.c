@@ -60,10 +60,11 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
                         int64_t *id, fg_error *err) {
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
-  int64_t entry = 0;
+  int64_t entry = 0, before = 0, after = 0;
+  rc = fg__watchlist_revision(b, &before, err);
   fg_val v[3] = {FG_V_TEXT(who && who->name ? who->name : "unknown"), FG_V_INT(fg_border_now(b)),
                  expires_at > 0 ? FG_V_INT(expires_at) : FG_V_NULL};
-  rc = fg_store_exec_int(b->store, &FG_Q_WL_INSERT, v, 3, &entry, NULL, err);
+  if (rc == FG_OK) rc = fg_store_exec_int(b->store, &FG_Q_WL_INSERT, v, 3, &entry, NULL, err);
   if (rc == FG_OK) { /* the name and the reason, sealed to the entry */
     json_t *j = json_pack("{s:s, s:s}", "name", name, "reason", reason);
     uint8_t *sealed = NULL;
@@ -81,6 +82,7 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
     rc = add_template(b, entry, embs + (size_t)i * (size_t)dim, dim, images ? images[i] : NULL,
                       images ? lens[i] : 0, err);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
+  if (rc == FG_OK) rc = fg__watchlist_revision(b, &after, err);
   if (rc == FG_OK) rc = fg__border_announce(b, FG__CHANNEL_WATCHLIST, 0, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(b, who, "watchlist.add", "watchlist", entry, "watchlist",
@@ -90,7 +92,7 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK) {
-    fg__gallery_cache_reset(b);
+    fg__watchlist_cache_changed(b, before, after, entry, embs, n, dim, expires_at, 0);
     if (id) *id = entry;
   }
   return rc;
@@ -176,8 +178,10 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
   int rc = fg_store_begin(b->store, err);
   if (rc != FG_OK) return rc;
   int state = 0;
+  int64_t before = 0, after = 0;
   fg_val k = FG_V_INT(id);
-  rc = fg_store_exec(b->store, &FG_Q_WL_GET, &k, 1, removed_cb, &state, err);
+  rc = fg__watchlist_revision(b, &before, err);
+  if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_GET, &k, 1, removed_cb, &state, err);
   if (rc == FG_OK && state == 0)
     rc = fg__seterr(err, FG_ENOTFOUND, "watchlist entry %lld not found", (long long)id);
   if (rc == FG_OK && state == 2)
@@ -191,6 +195,7 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
                                          err)) == FG_OK)
     deleted = fg_store_changes(b->store);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
+  if (rc == FG_OK) rc = fg__watchlist_revision(b, &after, err);
   if (rc == FG_OK) rc = fg__border_announce(b, FG__CHANNEL_WATCHLIST, 0, err);
   if (rc == FG_OK)
     rc = fg__border_audit_about(b, who, "watchlist.remove", "watchlist", id, "watchlist",
@@ -198,7 +203,7 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK) {
-    fg__gallery_cache_reset(b);
+    fg__watchlist_cache_changed(b, before, after, id, NULL, 0, 0, 0, (size_t)deleted);
     /* The templates are deleted; their copies in the write-ahead log go now
      * (best effort: every purge flushes again). */
     if (fg_store_depth(b->store) == 0) fg_store_flush(b->store, NULL, NULL);

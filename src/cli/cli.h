@@ -44,6 +44,9 @@ void cli_json_print(FILE *f, const struct json_t *j);
 /* A JSON document as text for a person: "key: value" lines, nested ones
  * indented, lists of values on one line, long strings (images) summarised. */
 void cli_print_text(const struct json_t *j);
+#define cli_parse_precision fg_face_precision_parse
+/* "onednn" or "xnnpack" into *backend (FG_BACKEND_*); 0, or -1 for anything else. */
+int cli_parse_backend(const char *s, int *backend);
 /* Print a JSON string literal (escaped) to f. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -77,6 +77,7 @@ static void usage(FILE *f) {
           "                         [--calibrate OUT.json]\n"
           "                         [--models-dir DIR] [--save-embeddings F.npy]\n"
           "                         [--embeddings F.npy] [--scores OUT.tsv]\n"
+          "                         [--precision P] [--backend onednn|xnnpack] [--ranges-dir DIR]\n"
           "\n"
           "LFW verification with the standard protocol (docs/evaluation.md). DIR holds\n"
           "lfw-deepfunneled/<name>/<name>_NNNN.jpg and pairs.txt.\n"
@@ -94,6 +95,9 @@ static void usage(FILE *f) {
           "  --calibrate FILE    embed all images and write thresholds for FMR 1e-2, 1e-3,\n"
           "                      5e-4, 1e-4, 1e-5 from every cross-identity pair\n"
           "  --models-dir DIR    models (default $FACEGATE_MODELS or facegate's home)\n"
+          "  --precision P       fp32, bf16, int8 or det=P,lm=P,feat=P,live=P (default: the\n"
+          "                      engine's; docs/engine.md); --backend, --ranges-dir as for\n"
+          "                      `facegate embed`\n"
           "  --save-embeddings F write the embeddings (rows in sorted image order) as .npy\n"
           "  --embeddings F      read them instead of running the pipeline (same image set)\n"
           "  --scores FILE       write each pair's line, label, fold and score (TSV)\n"
@@ -245,8 +249,9 @@ static int cmp_double(const void *a, const void *b) {
 
 static int eval_lfw(int argc, char **argv) {
   const char *dir = NULL, *pairs_path = NULL, *plot = NULL, *calib = NULL, *models = NULL;
-  const char *save_emb = NULL, *load_emb = NULL, *scores_path = NULL, *json_out = NULL;
-  int threads = 2, flip = -1, json = 0, centre = 1;
+  const char *save_emb = NULL, *load_emb = NULL, *scores_path = NULL, *json_out = NULL, *backend = NULL,
+             *ranges_dir = NULL;
+  int threads = 2, flip = -1, json = 0, centre = 1, precision[FG_FACE_MODELS] = {-1, -1, -1, -1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--pairs")) pairs_path = arg_val(argc, argv, &i);
@@ -278,6 +283,13 @@ static int eval_lfw(int argc, char **argv) {
     else if (!strcmp(a, "--save-embeddings")) save_emb = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--embeddings")) load_emb = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--scores")) scores_path = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--precision")) {
+      if (cli_parse_precision(arg_val(argc, argv, &i), precision)) {
+        fprintf(stderr, "facegate eval lfw: --precision takes fp32, bf16, int8 or det=P,lm=P,feat=P,live=P\n");
+        return EXIT_USAGE;
+      }
+    } else if (!strcmp(a, "--backend")) backend = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--ranges-dir")) ranges_dir = arg_val(argc, argv, &i);
     else if (a[0] == '-') {
       fprintf(stderr, "facegate eval lfw: unknown option '%s'\n", a);
       return EXIT_USAGE;
@@ -322,7 +334,7 @@ static int eval_lfw(int argc, char **argv) {
     fprintf(stderr, "facegate eval lfw: %s\n", cli_errmsg(&e));
     return EXIT_FAIL;
   }
-  if (calib) {
+  if (calib || load_emb) {
     if (fg_lfw_images_scan(images_dir, &all, &e)) {
       fprintf(stderr, "facegate eval lfw: %s\n", cli_errmsg(&e));
       goto out;
@@ -330,6 +342,17 @@ static int eval_lfw(int argc, char **argv) {
     set = &all;
   } else {
     set = &pairs.images;
+  }
+  if (load_emb && !calib) { /* embeddings of the protocol's images, or of every image (eval identify's) */
+    int rank;
+    int64_t dims[FG_NN_MAX_RANK];
+    float *peek;
+    if (fg_npy_read(load_emb, &peek, &rank, dims, &e)) {
+      fprintf(stderr, "facegate eval lfw: %s\n", cli_errmsg(&e));
+      goto out;
+    }
+    free(peek);
+    if (rank == 2 && dims[0] == (int64_t)pairs.images.count) set = &pairs.images;
   }
   size_t n = set->count, np = pairs.npairs;
   ia = malloc(np * sizeof *ia);
@@ -375,6 +398,12 @@ static int eval_lfw(int argc, char **argv) {
     fg_face_options_init(&o);
     o.models_dir = cli_models_dir(models);
     o.threads = 1;
+    if (precision[0] >= 0) memcpy(o.precision, precision, sizeof o.precision);
+    if (backend && cli_parse_backend(backend, &o.backend)) {
+      fprintf(stderr, "facegate eval lfw: --backend takes onednn or xnnpack\n");
+      goto out;
+    }
+    o.ranges_dir = ranges_dir;
     o.liveness = 0; /* not needed for verification; saves its inference */
     if (flip >= 0) o.flip = flip;
     flip_used = o.flip;

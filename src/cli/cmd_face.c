@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "facegate/face.h"
+#include "facegate/nn.h"
 #include "facegate/template.h"
 
 #define EXIT_FTA 4
@@ -59,6 +60,11 @@ static double num_arg(const char *s, const char *what, double lo, double hi) {
 static const char common_help[] =
     "  --models-dir DIR     models directory (default $FACEGATE_MODELS or facegate's home)\n"
     "  --threads N          threads per inference (default 1)\n"
+    "  --precision P        fp32, bf16 or int8 for every model, or per model as\n"
+    "                       det=P,lm=P,feat=P,live=P (default: measured per model, see\n"
+    "                       docs/engine.md; fp32 where this CPU lacks VNNI / BF16)\n"
+    "  --backend B          onednn (default) or xnnpack (fp32 only)\n"
+    "  --ranges-dir DIR     int8 activation ranges DIR/<model>.json (default: built in)\n"
     "  --det-score S        detector score threshold (default 0.7)\n"
     "  --min-face PX        ignore faces narrower than PX source pixels (default 20)\n"
     "  --det-pad P          detect again with P of the frame added on each side when no\n"
@@ -83,6 +89,17 @@ static int common_opt(common_opts *c, int argc, char **argv, int *i) {
   else if (!strcmp(a, "--no-liveness")) c->fo.liveness = 0;
   else if (!strcmp(a, "--decode-side")) c->fo.decode_side = (int)num_arg(need_val(argc, argv, i), "--decode-side", 0, 1e5);
   else if (!strcmp(a, "--flip")) c->fo.flip = 1;
+  else if (!strcmp(a, "--precision")) {
+    if (cli_parse_precision(need_val(argc, argv, i), c->fo.precision)) {
+      fprintf(stderr, "facegate: --precision takes fp32, bf16, int8 or det=P,lm=P,feat=P,live=P\n");
+      exit(EXIT_USAGE);
+    }
+  } else if (!strcmp(a, "--backend")) {
+    if (cli_parse_backend(need_val(argc, argv, i), &c->fo.backend)) {
+      fprintf(stderr, "facegate: --backend takes onednn or xnnpack\n");
+      exit(EXIT_USAGE);
+    }
+  } else if (!strcmp(a, "--ranges-dir")) c->fo.ranges_dir = need_val(argc, argv, i);
   else if (!strcmp(a, "--json")) c->json = 1;
   else return 0;
   return 1;
@@ -909,6 +926,107 @@ static int parse_scaling(const char *s, float *mean, float *scale) {
   return 0;
 }
 
+/* --compare P: each model of engine `cand` against the same model of `base`
+ * (fp32) on the same input, over the development images, so that one model's
+ * precision is not blurred by the stages before it: the detector on the same
+ * image (the candidate's box nearest the baseline's by IoU), the landmark
+ * model from the baseline's box, liveness on the baseline's box, recognition
+ * on the baseline's aligned crop. Differences in source pixels; per image the
+ * largest over the box's 4 coordinates or the 136 landmark coordinates. */
+static double iou(const fg_face_box *a, const fg_face_box *b) {
+  double ix = fmin(a->x1, b->x1) - fmax(a->x0, b->x0), iy = fmin(a->y1, b->y1) - fmax(a->y0, b->y0);
+  if (ix <= 0 || iy <= 0) return 0;
+  double in = ix * iy, ua = (a->x1 - a->x0) * (a->y1 - a->y0) + (b->x1 - b->x0) * (b->y1 - b->y0) - in;
+  return ua > 0 ? in / ua : 0;
+}
+
+static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_face_engine *cand, int json) {
+  fg_face_result *r0 = malloc(sizeof *r0), *r1 = malloc(sizeof *r1);
+  fg_face_detections *det = malloc(sizeof *det);
+  int dim = fg_face_engine_dim(base);
+  float *emb = malloc((size_t)dim * sizeof *emb);
+  float *dbox = calloc((size_t)n, sizeof *dbox), *dlm = calloc((size_t)n, sizeof *dlm), *cosv = calloc((size_t)n, sizeof *cosv),
+        *dlive = calloc((size_t)n, sizeof *dlive), *dscore = calloc((size_t)n, sizeof *dscore),
+        *dprob = calloc((size_t)n, sizeof *dprob);
+  long k = 0, missed = 0, live_agree = 0;
+  int rc = EXIT_FAIL;
+  fg_error e = {0};
+  if (!r0 || !r1 || !det || !emb || !dbox || !dlm || !cosv || !dlive || !dscore || !dprob) goto done;
+  for (long i = 0; i < n; i++) {
+    fg_image img = {0};
+    if (fg_image_decode_file(list[i].path, NULL, &img, &e) || fg_face_process(base, &img, r0, &e)) {
+      fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
+      fg_image_release(&img);
+      goto done;
+    }
+    if (r0->status == FG_FACE_NO_FACE) { fg_image_release(&img); continue; }
+    const fg_image *al = fg_face_engine_aligned(base); /* base's: the candidate's calls leave it alone */
+    int bad = !al || fg_face_detect(cand, &img, det, &e) || fg_face_process_box(cand, &img, &r0->box, r1, &e) ||
+              fg_face_embed(cand, al, emb, &e);
+    fg_image_release(&img);
+    if (bad) {
+      fprintf(stderr, "facegate devset: %s: %s\n", list[i].path, cli_errmsg(&e));
+      goto done;
+    }
+    double best = 0;
+    int bi = -1;
+    for (int d = 0; d < det->count; d++)
+      if (iou(&det->faces[d], &r0->box) > best) best = iou(&det->faces[d], &r0->box), bi = d;
+    if (bi < 0 || best < 0.5) { missed++; dbox[k] = 1e9f; } /* not found: counts as over 1 px, not in mean or max */
+    else {
+      const fg_face_box *b = &det->faces[bi];
+      dbox[k] = fmaxf(fmaxf(fabsf(b->x0 - r0->box.x0), fabsf(b->y0 - r0->box.y0)),
+                      fmaxf(fabsf(b->x1 - r0->box.x1), fabsf(b->y1 - r0->box.y1)));
+      dscore[k] = fabsf(b->score - r0->box.score);
+    }
+    for (int j = 0; j < 2 * FG_FACE_LANDMARKS; j++) dlm[k] = fmaxf(dlm[k], fabsf(r1->landmarks[j] - r0->landmarks[j]));
+    cosv[k] = fg_dot(emb, r0->embedding, (size_t)dim);
+    int a0 = 0, a1 = 0;
+    for (int j = 0; j < 3; j++) {
+      dlive[k] = fmaxf(dlive[k], fabsf(r1->liveness_out[j] - r0->liveness_out[j]));
+      if (r0->liveness_out[j] > r0->liveness_out[a0]) a0 = j;
+      if (r1->liveness_out[j] > r1->liveness_out[a1]) a1 = j;
+    }
+    live_agree += a0 == a1;
+    dprob[k] = fabsf(r1->liveness - r0->liveness); /* the live probability the policy thresholds */
+    k++;
+  }
+  double mb = 0, ml = 0, mc = 0;
+  long over_b = 0, over_l = 0;
+  for (long i = 0; i < k; i++) {
+    mb += dbox[i] < 1e9f ? dbox[i] / k : 0, ml += dlm[i] / k, mc += cosv[i] / k;
+    over_b += dbox[i] > 1, over_l += dlm[i] > 1;
+  }
+  float pbmax = 0;
+  for (long i = 0; i < k; i++)
+    if (dbox[i] < 1e9f && dbox[i] > pbmax) pbmax = dbox[i];
+  float pb99 = pct(dbox, (size_t)k, 0.99), pl99 = pct(dlm, (size_t)k, 0.99),
+        plmax = pct(dlm, (size_t)k, 1), cmin = pct(cosv, (size_t)k, 0), lmax = pct(dlive, (size_t)k, 1),
+        smax = pct(dscore, (size_t)k, 1), pp99 = pct(dprob, (size_t)k, 0.99), ppmax = pct(dprob, (size_t)k, 1);
+  if (json)
+    printf("{\"images\": %ld, \"box_px_mean\": %.4f, \"box_px_p99\": %.4f, \"box_px_max\": %.4f, \"box_over_1px\": %ld, "
+           "\"box_not_found\": %ld, \"score_maxdiff\": %.5f, \"landmark_px_mean\": %.4f, \"landmark_px_p99\": %.4f, "
+           "\"landmark_px_max\": %.4f, \"landmark_over_1px\": %ld, \"embedding_cos_mean\": %.7f, "
+           "\"embedding_cos_min\": %.7f, \"liveness_maxdiff\": %.4f, \"liveness_argmax_agree\": %.5f, "
+           "\"liveness_prob_p99\": %.5f, \"liveness_prob_max\": %.5f}\n",
+           k, mb, pb99, pbmax, over_b, missed, smax, ml, pl99, plmax, over_l, mc, cmin, lmax, k ? (double)live_agree / k : 0,
+           pp99, ppmax);
+  else {
+    printf("compared on %ld development images, each model on the same input as fp32:\n", k);
+    printf("  detector   box: mean %.3f px, p99 %.3f, max %.3f, %ld over 1 px, %ld not found; score max diff %.4f\n", mb,
+           pb99, pbmax, over_b, missed, smax);
+    printf("  landmarks  mean %.3f px, p99 %.3f, max %.3f, %ld over 1 px\n", ml, pl99, plmax, over_l);
+    printf("  recognition cosine to fp32: mean %.6f, min %.6f\n", mc, cmin);
+    printf("  liveness   largest output difference %.4f; same argmax on %.2f%% of faces; live probability\n"
+           "             differs by at most %.4f on 99%% of faces (%.4f on all)\n", lmax,
+           k ? 100.0 * live_agree / k : 0, pp99, ppmax);
+  }
+  rc = EXIT_OK;
+done:
+  free(r0), free(r1), free(det), free(emb), free(dbox), free(dlm), free(cosv), free(dlive), free(dscore), free(dprob);
+  return rc;
+}
+
 int cmd_devset(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
     printf("usage: facegate devset LFWDIR [--per-person 10] [--people N] [variant options] [options]\n\n"
@@ -931,6 +1049,19 @@ int cmd_devset(int argc, char **argv) {
            "  --per-person N       images per person (default 10)\n"
            "  --people N           only the first N people (alphabetical) of the set\n"
            "  --worst N            list the N lowest-scoring genuine pairs on stderr\n"
+           "  --record-ranges DIR  run the models in fp32 (oneDNN) recording every activation's\n"
+           "                       range, and write DIR/<model>.json: the int8 calibration\n"
+           "                       (data/quant/ was made so, docs/engine.md)\n"
+           "  --compare P          instead of the report: run each model in precision P (as\n"
+           "                       --precision takes it; default: the engine's; xnnpack: fp32\n"
+           "                       on XNNPACK, the noise\n"
+           "                       floor) against fp32 on the same input (the\n"
+           "                       detector on the image, landmarks and liveness on fp32's box,\n"
+           "                       recognition on fp32's aligned crop) and print the differences\n"
+           "  --dump-faces F       write per image a line: path, box (x0 y0 x1 y1 score), the 68\n"
+           "                       points and the liveness outputs in source pixels, and the\n"
+           "                       embedding (tab-separated groups): what scripts/eval-precision\n"
+           "                       compares between precisions\n"
            "  --dump-landmarks F   write each face's 68 points in aligned-crop coordinates to F\n"
            "                       (one line per image: 136 numbers, then the box's width and\n"
            "                       height at that scale; how the 68-point template was derived)\n%s",
@@ -941,13 +1072,16 @@ int cmd_devset(int argc, char **argv) {
   common_init(&c);
   c.fo.quality_min = 40;
   const char *lfw = NULL;
-  const char *dump_path = NULL;
+  const char *dump_path = NULL, *record_dir = NULL, *faces_path = NULL, *compare = NULL;
   int per = 10, max_people = 0, worst = 0;
   for (int i = 1; i < argc; i++) {
     if (common_opt(&c, argc, argv, &i)) continue;
     const char *a = argv[i];
     int bad = 0;
     if (!strcmp(a, "--dump-landmarks")) dump_path = need_val(argc, argv, &i);
+    else if (!strcmp(a, "--record-ranges")) record_dir = need_val(argc, argv, &i), c.fo.record_ranges = 1;
+    else if (!strcmp(a, "--dump-faces")) faces_path = need_val(argc, argv, &i);
+    else if (!strcmp(a, "--compare")) compare = need_val(argc, argv, &i);
     else if (!strcmp(a, "--worst")) worst = (int)num_arg(need_val(argc, argv, &i), a, 1, 1e6);
     else if (!strcmp(a, "--per-person")) per = (int)num_arg(need_val(argc, argv, &i), a, 2, 1000);
     else if (!strcmp(a, "--people")) max_people = (int)num_arg(need_val(argc, argv, &i), a, 1, 1e6);
@@ -998,6 +1132,22 @@ int cmd_devset(int argc, char **argv) {
   long n = devset_list(lfw, per, max_people, &list, &people);
   if (n < 0) return EXIT_FAIL;
   if (n < 2) return fprintf(stderr, "facegate devset: no images found\n"), free(list), EXIT_FAIL;
+  if (compare) {
+    common_opts cc = c;
+    for (int m = 0; m < FG_FACE_MODELS; m++) c.fo.precision[m] = FG_PRECISION_FP32;
+    if (!strcmp(compare, "xnnpack")) { /* the other fp32 engine: the noise floor of the comparison */
+      cc.fo.backend = FG_BACKEND_XNNPACK;
+      compare = "fp32";
+    }
+    if (strcmp(compare, "default") && cli_parse_precision(compare, cc.fo.precision))
+      return fprintf(stderr, "facegate devset: --compare takes what --precision takes\n"), free(list), EXIT_USAGE;
+    fg_face_engine *base = make_engine("devset", &c), *cand = base ? make_engine("devset", &cc) : NULL;
+    int rc = base && cand ? devset_compare(list, n, base, cand, c.json) : EXIT_FAIL;
+    fg_face_engine_destroy(base);
+    fg_face_engine_destroy(cand);
+    free(list);
+    return rc;
+  }
   fg_face_engine *fe = make_engine("devset", &c);
   if (!fe) return free(list), EXIT_FAIL;
   int dim = fg_face_engine_dim(fe);
@@ -1010,8 +1160,12 @@ int cmd_devset(int argc, char **argv) {
   double live_mean[3] = {0};
   float *tmp = malloc((size_t)n * sizeof *tmp);
   fg_face_box mbox = {0};
-  FILE *dump = NULL;
+  FILE *dump = NULL, *faces = NULL;
   if (!emb || !st || !failed || !r || !tmp) goto done;
+  if (faces_path && !(faces = fopen(faces_path, "w"))) {
+    fprintf(stderr, "facegate devset: %s: %s\n", faces_path, strerror(errno));
+    goto done;
+  }
   if (dump_path && !(dump = fopen(dump_path, "w"))) {
     fprintf(stderr, "facegate devset: %s: %s\n", dump_path, strerror(errno));
     goto done;
@@ -1078,6 +1232,16 @@ int cmd_devset(int argc, char **argv) {
         fg_image_release(&img);
       }
       memcpy(emb + (size_t)i * dim, r->embedding, (size_t)dim * sizeof *emb);
+      if (faces) {
+        fprintf(faces, "%s\t%.3f %.3f %.3f %.3f %.5f\t", list[i].path, r->box.x0, r->box.y0, r->box.x1, r->box.y1,
+                r->box.score);
+        for (int k = 0; k < 2 * FG_FACE_LANDMARKS; k++) fprintf(faces, "%s%.3f", k ? " " : "", r->landmarks[k]);
+        fputc('\t', faces);
+        for (int k = 0; k < 3; k++) fprintf(faces, "%s%.5f", k ? " " : "", r->liveness_done ? r->liveness_out[k] : 0.f);
+        fputc('\t', faces);
+        for (int k = 0; k < dim; k++) fprintf(faces, "%s%.7f", k ? " " : "", r->embedding[k]);
+        fprintf(faces, "\t%d\n", pass);
+      }
       if (dump) {
         const float *m = r->align, *p = r->landmarks;
         for (int k = 0; k < FG_FACE_LANDMARKS; k++)
@@ -1231,9 +1395,19 @@ int cmd_devset(int argc, char **argv) {
     printf("\nmedian ms: detect %.2f, landmarks %.2f, embed %.2f\n", med[9], med[10], med[11]);
   }
   rc = EXIT_OK;
+  if (record_dir) {
+    if (fg_face_engine_save_ranges(fe, record_dir, &e)) {
+      fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
+      rc = EXIT_FAIL;
+    } else fprintf(stderr, "devset: activation ranges written to %s/\n", record_dir);
+  }
 done:
   if (dump && fclose(dump) && rc == EXIT_OK) {
     fprintf(stderr, "facegate devset: %s: write failed\n", dump_path);
+    rc = EXIT_FAIL;
+  }
+  if (faces && fclose(faces) && rc == EXIT_OK) {
+    fprintf(stderr, "facegate devset: %s: write failed\n", faces_path);
     rc = EXIT_FAIL;
   }
   free(list);

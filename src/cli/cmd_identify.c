@@ -161,19 +161,15 @@ static void *embed_worker(void *arg) {
   return NULL;
 }
 
-static int make_engines(const char *models_dir, int flip, int n, fg_face_engine **fe, fg_error *e) {
-  fg_face_options o;
-  fg_face_options_init(&o);
-  o.models_dir = models_dir;
-  o.flip = flip;
+static int make_engines(const fg_face_options *o, int n, fg_face_engine **fe, fg_error *e) {
   for (int t = 0; t < n; t++)
-    if (fg_face_engine_create(&o, &fe[t], e)) return e->code;
+    if (fg_face_engine_create(o, &fe[t], e)) return e->code;
   return FG_OK;
 }
 
-static int embed_all(lfw *L, const char *models_dir, int flip, int threads, fg_error *e) {
+static int embed_all(lfw *L, const fg_face_options *o, int threads, fg_error *e) {
   fg_face_engine *fe[64] = {0};
-  int rc = make_engines(models_dir, flip, threads, fe, e);
+  int rc = make_engines(o, threads, fe, e);
   if (!rc) {
     L->dim = fg_face_engine_dim(fe[0]);
     snprintf(L->model_sha, sizeof L->model_sha, "%s", fg_face_engine_model_sha256(fe[0]));
@@ -696,7 +692,10 @@ static int plot_failures(const char *path, const lfw *L, const setting *s, doubl
   *shown = n;
   if (!n) return FG_OK;
   fg_face_engine *fe = NULL;
-  if (make_engines(models_dir, 0, 1, &fe, e)) return e->code;
+  fg_face_options o;
+  fg_face_options_init(&o);
+  o.models_dir = models_dir;
+  if (make_engines(&o, 1, &fe, e)) return e->code;
   fg_face_result *r = malloc(sizeof *r);
   fg_face_detections *det = malloc(sizeof *det);
   int W = 3 * (SIDE + PAD) + TEXTW, H = (int)n * (SIDE + PAD) + 50;
@@ -761,6 +760,7 @@ static void usage(FILE *f) {
           "                                  [--embeddings F.npy] [--save-embeddings F.npy] [--flip]\n"
           "                                  [--plot FILE.png] [--failures FILE.png]\n"
           "                                  [--calibrate OUT.json] [--json] [--models-dir DIR]\n"
+          "                                  [--precision P] [--backend B] [--ranges-dir DIR]\n"
           "\n"
           "Open-set 1:N identification on LFW (DIR holds lfw-deepfunneled/), following NIST\n"
           "IR 8381's paperless-travel set-up: each simulated flight enrols one image of\n"
@@ -806,7 +806,8 @@ static void print_setting_json(FILE *f, const setting *s) {
 
 int cmd_eval_identify(int argc, char **argv) {
   const char *dir = NULL, *emb_in = NULL, *emb_out = NULL, *plot = NULL, *fails = NULL, *calib = NULL,
-             *models_dir = NULL;
+             *models_dir = NULL, *ranges_dir = NULL;
+  int precision[FG_FACE_MODELS] = {-1, -1, -1, -1}, backend = -1;
   long N = 420, F = 200, threads = 2, seed = 1;
   int json = 0, flip = 0;
   fg_encoding enc = FG_ENCODING_INT8;
@@ -834,6 +835,17 @@ int cmd_eval_identify(int argc, char **argv) {
     else if (!strcmp(a, "--models-dir")) models_dir = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--json")) json = 1;
     else if (!strcmp(a, "--flip")) flip = 1;
+    else if (!strcmp(a, "--precision")) {
+      if (cli_parse_precision(arg_val(argc, argv, &i), precision)) {
+        fprintf(stderr, "facegate eval identify: --precision takes fp32, bf16, int8 or det=P,lm=P,feat=P,live=P\n");
+        return EXIT_USAGE;
+      }
+    } else if (!strcmp(a, "--backend")) {
+      if (cli_parse_backend(arg_val(argc, argv, &i), &backend)) {
+        fprintf(stderr, "facegate eval identify: --backend takes onednn or xnnpack\n");
+        return EXIT_USAGE;
+      }
+    } else if (!strcmp(a, "--ranges-dir")) ranges_dir = arg_val(argc, argv, &i);
     else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "facegate eval identify: unknown option '%s'\n", a);
       return EXIT_USAGE;
@@ -885,7 +897,15 @@ int cmd_eval_identify(int argc, char **argv) {
     for (size_t i = 0; (dm = fg_default_model_at(i)); i++)
       if (!strcmp(dm->role, "feature")) snprintf(L.model_sha, sizeof L.model_sha, "%s", dm->sha256);
   } else {
-    if (embed_all(&L, models_dir, flip, (int)threads, &e)) goto fail;
+    fg_face_options o;
+    fg_face_options_init(&o);
+    o.models_dir = models_dir;
+    o.flip = flip;
+    o.liveness = 0; /* not needed for identification; saves its inference */
+    if (precision[0] >= 0) memcpy(o.precision, precision, sizeof o.precision);
+    if (backend >= 0) o.backend = backend;
+    o.ranges_dir = ranges_dir;
+    if (embed_all(&L, &o, (int)threads, &e)) goto fail;
     if (emb_out) {
       int64_t dims[2] = {(int64_t)L.n, L.dim};
       if (fg_npy_write(emb_out, L.emb, 2, dims, &e)) goto fail;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "facegate/face.h"
 #include "facegate/nn.h"
 
 static const char *arg_val(int argc, char **argv, int *i) { return cli_arg_val("facegate model", argc, argv, i); }
@@ -25,8 +26,9 @@ int cmd_models(int argc, char **argv) {
   int json = 0;
   if (cli_wants_help(argc, argv)) {
     printf("usage: facegate models [--models-dir DIR] [--json]\n\n"
-           "Lists the default models facegate uses, where they are and whether each file's\n"
-           "SHA-256 matches the pinned digest. Exit 0 if all verify, 3 if any is missing or differs.\n");
+           "Lists the default models facegate uses, where they are, whether each file's\n"
+           "SHA-256 matches the pinned digest, and the precision the face engine runs each in by\n"
+           "default on this CPU (docs/engine.md). Exit 0 if all verify, 3 if any is missing or differs.\n");
     return EXIT_OK;
   }
   for (int i = 1; i < argc; i++) {
@@ -39,7 +41,11 @@ int cmd_models(int argc, char **argv) {
   if (json) printf("{\"models_dir\": "), cli_json_str(stdout, dir), printf(", \"models\": [");
   else printf("models directory: %s\n", dir);
   const fg_default_model *dm;
+  fg_face_options fo;
+  fg_face_options_init(&fo);
   for (size_t i = 0; (dm = fg_default_model_at(i)); i++) {
+    int prec = i < FG_FACE_MODELS ? fo.precision[i] : FG_PRECISION_FP32; /* the default models are in engine order */
+    if (!fg_precision_native(prec)) prec = FG_PRECISION_FP32;
     char path[4096], hex[65] = "";
     snprintf(path, sizeof path, "%s/%s", dir, dm->file);
     fg_error e = {0};
@@ -49,9 +55,10 @@ int cmd_models(int argc, char **argv) {
     if (json) {
       printf("%s{\"role\": \"%s\", \"path\": ", i ? ", " : "", dm->role);
       cli_json_str(stdout, path);
-      printf(", \"sha256\": \"%s\", \"expected\": \"%s\", \"status\": \"%s\"}", hex, dm->sha256, status);
+      printf(", \"sha256\": \"%s\", \"expected\": \"%s\", \"status\": \"%s\", \"precision\": \"%s\"}", hex, dm->sha256,
+             status, fg_precision_name(prec));
     } else {
-      printf("  %-9s %-45s %s\n", dm->role, path, status);
+      printf("  %-9s %-45s %-8s %s\n", dm->role, path, status, fg_precision_name(prec));
       if (rc) printf("            %s\n", e.msg);
       else if (strcmp(hex, dm->sha256)) printf("            sha256 %s\n            expected %s\n", hex, dm->sha256);
     }
@@ -141,7 +148,8 @@ static int model_info(int argc, char **argv) {
 
 typedef struct run_opts {
   const char *file, *inputs[8], *outputs[8];
-  int n_in, n_out, threads, runs, warmup, json, backend;
+  int n_in, n_out, threads, runs, warmup, json, backend, precision, ranges_mean, describe;
+  const char *ranges;
 } run_opts;
 
 static int parse_run(int argc, char **argv, run_opts *o, const char *cmd) {
@@ -164,8 +172,19 @@ static int parse_run(int argc, char **argv, run_opts *o, const char *cmd) {
       const char *b = arg_val(argc, argv, &i);
       if (!strcmp(b, "xnnpack")) o->backend = FG_BACKEND_XNNPACK;
       else if (!strcmp(b, "reference")) o->backend = FG_BACKEND_REFERENCE;
-      else { fprintf(stderr, "facegate model %s: --backend must be xnnpack or reference\n", cmd); return EXIT_USAGE; }
-    } else if (argv[i][0] == '-') { fprintf(stderr, "facegate model %s: unknown option '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
+      else if (!strcmp(b, "onednn")) o->backend = FG_BACKEND_ONEDNN;
+      else { fprintf(stderr, "facegate model %s: --backend must be xnnpack, onednn or reference\n", cmd); return EXIT_USAGE; }
+    } else if (!strcmp(argv[i], "--precision")) {
+      const char *p = arg_val(argc, argv, &i);
+      if (!strcmp(p, "fp32")) o->precision = FG_PRECISION_FP32;
+      else if (!strcmp(p, "bf16")) o->precision = FG_PRECISION_BF16;
+      else if (!strcmp(p, "int8")) o->precision = FG_PRECISION_INT8;
+      else { fprintf(stderr, "facegate model %s: --precision must be fp32, bf16 or int8\n", cmd); return EXIT_USAGE; }
+      if (o->precision != FG_PRECISION_FP32) o->backend = FG_BACKEND_ONEDNN;
+    } else if (!strcmp(argv[i], "--ranges")) o->ranges = arg_val(argc, argv, &i);
+    else if (!strcmp(argv[i], "--ranges-mean")) o->ranges_mean = 1;
+    else if (!strcmp(argv[i], "--describe")) o->describe = 1;
+    else if (argv[i][0] == '-') { fprintf(stderr, "facegate model %s: unknown option '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
     else if (!o->file) o->file = argv[i];
     else { fprintf(stderr, "facegate model %s: unexpected argument '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
   }
@@ -237,8 +256,17 @@ static int model_run_or_bench(int argc, char **argv, int bench) {
     goto done;
   }
   if ((rc = prepare(m, &o, in, out))) goto done;
-  fg_session_options so = {.threads = o.threads, .backend = o.backend};
-  if (fg_session_create(m, &so, &s, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
+  fg_quant_ranges *qr = NULL;
+  if (o.ranges && fg_quant_ranges_load(o.ranges, m, &qr, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
+  fg_session_options so = {.threads = o.threads, .backend = o.backend, .precision = o.precision, .ranges = qr,
+                           .ranges_mean = o.ranges_mean};
+  int src = fg_session_create(m, &so, &s, &e);
+  fg_quant_ranges_destroy(qr);
+  if (src) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
+  if (o.describe) {
+    char desc[65536];
+    if (fg_session_describe(s, desc, sizeof desc) >= 0) fputs(desc, stderr);
+  }
   if (!bench) {
     if (fg_session_run(s, (const float *const *)in, out, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
     for (size_t i = 0; i < no; i++) {
@@ -319,11 +347,16 @@ int cmd_model(int argc, char **argv) {
       "  info FILE.onnx [--json]\n"
       "      inputs, outputs, ops used, parameter count, MACs and SHA-256 of a model.\n"
       "  run FILE.onnx --input IN.npy [--input ...] [--output OUT.npy ...] [--threads N]\n"
-      "          [--backend xnnpack|reference]\n"
+      "          [--backend xnnpack|onednn|reference] [--precision fp32|bf16|int8]\n"
+      "          [--ranges RANGES.json [--ranges-mean]] [--describe]\n"
       "      run once on .npy tensors (float32/float64/uint8/int64, converted to float32, NCHW)\n"
       "      and write each output as float32 .npy (or print the first values).\n"
       "  bench FILE.onnx [--input IN.npy] [--threads N] [--runs 200] [--warmup 20] [--json]\n"
+      "          [--backend ...] [--precision ...] [--ranges ...] [--describe]\n"
       "      median latency of one run (inputs from .npy or a fixed pattern).\n"
+      "  --precision bf16|int8 runs on oneDNN; int8 quantises activations with the given ranges\n"
+      "  (facegate devset --record-ranges), or the built-in ones of a default model.\n"
+      "  --describe prints how each node runs (precision; oneDNN, C kernel or no-op).\n"
       "  bench-all [--models-dir DIR] [--threads N] [--json]\n"
       "      load the four default models with one session each and report peak RSS.\n";
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -8,7 +8,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,7 +62,14 @@ static void help(FILE *f) {
           "                        encounter and crossing (default XXX; --port-code is the same)\n"
           "  --config FILE         policy file (docs/border.md; default: the built-in policy)\n"
           "  --web DIR             console files to serve (default: facegate's home, facegate --version)\n"
-          "  --threads N           worker threads, one border handle each (default 2)\n"
+          "  --threads N           worker threads, one border handle each (default: the CPUs\n"
+          "                        this process may run on, at most 16)\n"
+          "  --inference-threads N threads per model inference in each worker (default 1)\n"
+          "                        Workers x inference threads never exceed the CPUs by default:\n"
+          "                        more would only make threads wait for each other (an inference\n"
+          "                        that uses threads falls back to one when they lose, but the\n"
+          "                        workers still compete). A setting that exceeds them is allowed,\n"
+          "                        with a warning.\n"
           "  --tls-cert FILE       PEM certificate: serve HTTPS (with --tls-key;\n"
           "                        or $FACEGATE_TLS_CERT / $FACEGATE_TLS_KEY)\n"
           "  --tls-key FILE        PEM private key\n"
@@ -202,6 +211,13 @@ static int serve(int argc, char **argv, int nconf, const char *conf_path) {
   fg_server_options o;
   fg_server_options_init(&o);
   const char *models = NULL, *web = NULL;
+  /* workers x inference threads <= the CPUs we may use, by default */
+  int cpus = 0, inference = 1, threads_given = 0;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus < 1) cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1) cpus = 1;
+  o.threads = cpus < 16 ? cpus : 16;
   const char *env_data = getenv("FACEGATE_DATA"), *env_store = getenv("FACEGATE_STORE");
   if (env_data && *env_data) o.border.data_dir = env_data;
   if (env_store && *env_store) o.border.store = env_store;
@@ -218,7 +234,9 @@ static int serve(int argc, char **argv, int nconf, const char *conf_path) {
     else if (!strcmp(a, "--config")) o.border.policy_file = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--web")) web = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--threads"))
-      o.threads = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--threads", 1, 256);
+      o.threads = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--threads", 1, 256), threads_given = 1;
+    else if (!strcmp(a, "--inference-threads"))
+      inference = (int)cli_parse_long(CMD, cli_arg_val(CMD, argc, argv, &i), "--inference-threads", 1, 256);
     else if (!strcmp(a, "--tls-cert")) o.tls_cert = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--tls-key")) o.tls_key = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--insecure-bind")) o.insecure_bind = 1;
@@ -273,6 +291,11 @@ static int serve(int argc, char **argv, int nconf, const char *conf_path) {
     fprintf(stderr, CMD ": --tls-cert and --tls-key go together\n");
     return EXIT_USAGE;
   }
+  o.border.face.threads = inference;
+  if (!threads_given && o.threads * inference > cpus) o.threads = cpus / inference > 0 ? cpus / inference : 1;
+  if (o.threads * inference > cpus)
+    fprintf(stderr, CMD ": warning: %d workers x %d inference threads = %d threads on %d CPUs: they will wait for "
+                    "each other\n", o.threads, inference, o.threads * inference, cpus);
   o.border.require_calibration = 1; /* fail now, not at every encounter */
   cli_border_paths(&o.border, models); /* --calibration and --fpir-calibration kept */
   if (!web) web = cli_web_dir();

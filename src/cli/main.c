@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "facegate/face.h"
+#include "facegate/nn.h"
 
 static const struct {
   const char *name;
@@ -60,6 +62,13 @@ static void usage(FILE *f) {
 int cli_wants_help(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+  return 0;
+}
+
+int cli_parse_backend(const char *s, int *backend) {
+  if (!strcmp(s, "onednn")) *backend = FG_BACKEND_ONEDNN;
+  else if (!strcmp(s, "xnnpack")) *backend = FG_BACKEND_XNNPACK;
+  else return -1;
   return 0;
 }
 

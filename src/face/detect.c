@@ -102,7 +102,7 @@ static int detect_pass(fg_face_engine *fe, const fg_image *img, double px_scale,
   float *outs[2];
   outs[fe->det_scores_out] = fe->det_scores;
   outs[fe->det_boxes_out] = fe->det_boxes;
-  int rc = fg_session_run(fe->sess[FG__DET], in, outs, err);
+  int rc = fg__face_run(fe, FG__DET, in, outs, err);
   if (rc) return rc;
 
   /* Candidates in image pixels (per-axis factors: nw, nh were rounded). */

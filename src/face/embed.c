@@ -15,7 +15,7 @@ static int run(fg_face_engine *fe, const fg_image *im, float *out, fg_error *err
   fg__face_planes(im, 3, fe->o.feat_channels, fe->o.feat_mean, fe->o.feat_scale, fe->feat_in);
   const float *in[1] = {fe->feat_in};
   float *outs[1] = {out};
-  return fg_session_run(fe->sess[FG__FEAT], in, outs, err);
+  return fg__face_run(fe, FG__FEAT, in, outs, err);
 }
 
 int fg__face_embed_n(fg_face_engine *fe, const fg_image *const *crops, int n, float *emb, fg_error *err) {

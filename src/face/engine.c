@@ -29,6 +29,8 @@ void fg_face_options_init(fg_face_options *o) {
   memset(o, 0, sizeof *o);
   o->models_dir = "var/models";
   o->threads = 1;
+  o->backend = FG_BACKEND_ONEDNN;
+  for (int i = 0; i < FG_FACE_MODELS; i++) o->precision[i] = fg__face_default_precision[i];
   o->det_score = 0.7f;
   o->det_nms_iou = 0.3f;
   o->min_face_px = 20.f;
@@ -84,6 +86,16 @@ static int nchw(const fg_tensor_info *t, const char *what, const char *path, int
   return FG_OK;
 }
 
+/* The default precision of each model (detector, landmarks, recognition,
+ * liveness): the fastest whose accuracy against fp32 stays inside the bounds
+ * of docs/engine.md, measured on this project's reference CPU
+ * (scripts/eval-precision). int8 (per-tensor activation scales) loses
+ * accuracy on all four; bf16 moves the detector's boxes by up to 3.6 px (p99)
+ * against a 1 px bound, so the detector stays fp32 (oneDNN's fp32 is already
+ * ahead of ONNX Runtime). A CPU without AVX-512 BF16 runs fp32 instead. */
+const int fg__face_default_precision[FG_FACE_MODELS] = {FG_PRECISION_FP32, FG_PRECISION_BF16, FG_PRECISION_BF16,
+                                                        FG_PRECISION_BF16};
+
 static int load(fg_face_engine *fe, int i, const int64_t *force_dims, fg_error *err) {
   const char *path = fe->paths[i];
   int rc = fg_model_load_file(path, NULL, &fe->model[i], err);
@@ -95,14 +107,119 @@ static int load(fg_face_engine *fe, int i, const int64_t *force_dims, fg_error *
     rc = fg_model_load_file(path, &mo, &fe->model[i], err);
   }
   if (rc) return rc;
-  fg_session_options so = {.threads = fe->o.threads};
-  return fg_session_create(fe->model[i], &so, &fe->sess[i], err);
+  fg_session_options so = {.threads = fe->o.threads, .backend = fe->o.backend};
+  int prec = fe->o.backend == FG_BACKEND_ONEDNN ? fe->o.precision[i] : FG_PRECISION_FP32;
+  if (!fg_precision_native(prec)) prec = FG_PRECISION_FP32; /* this CPU would emulate it: slower than fp32 */
+  fg_quant_ranges *qr = NULL;
+  if (fe->o.record_ranges) {
+    so.backend = FG_BACKEND_ONEDNN;
+    so.record = 1;
+    prec = FG_PRECISION_FP32;
+    if ((rc = fg_quant_ranges_create(fe->model[i], &fe->ranges[i], err))) return rc;
+  } else if (prec == FG_PRECISION_INT8 && fe->o.ranges_dir && *fe->o.ranges_dir) {
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t n = strlen(fe->o.ranges_dir) + strlen(base) + 8;
+    char *rp = malloc(n);
+    if (!rp) return fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
+    snprintf(rp, n, "%s/%s", fe->o.ranges_dir, base);
+    char *dot = strrchr(rp, '.');
+    if (dot && dot > strrchr(rp, '/')) strcpy(dot, ".json");
+    else strcat(rp, ".json");
+    rc = fg_quant_ranges_load(rp, fe->model[i], &qr, err);
+    free(rp);
+    if (rc) return rc;
+  }
+  so.precision = prec;
+  so.ranges = qr;
+  rc = fg_session_create(fe->model[i], &so, &fe->sess[i], err);
+  fg_quant_ranges_destroy(qr);
+  if (!rc) fe->prec[i] = prec;
+  if (rc && err) { /* name the model file */
+    char tmp[FG_ERROR_MSG_MAX];
+    memcpy(tmp, err->msg, sizeof tmp);
+    int k = snprintf(err->msg, sizeof err->msg, "%s: ", path);
+    if (k > 0 && (size_t)k < sizeof err->msg) memcpy(err->msg + k, tmp, sizeof err->msg - (size_t)k - 1);
+    err->msg[sizeof err->msg - 1] = 0;
+  }
+  return rc;
+}
+
+int fg__face_run(fg_face_engine *fe, int model, const float *const *in, float *const *out, fg_error *err) {
+  int rc = fg_session_run(fe->sess[model], in, out, err);
+  if (!rc && fe->ranges[model]) rc = fg_session_record(fe->sess[model], fe->ranges[model], err);
+  return rc;
+}
+
+int fg_face_engine_save_ranges(const fg_face_engine *fe, const char *dir, fg_error *err) {
+  if (!fe->o.record_ranges) return fg__seterr(err, FG_EINVAL, "the engine was not created with record_ranges");
+  for (int i = 0; i < FG__NMODELS; i++) {
+    if (!fe->ranges[i]) continue;
+    const char *base = strrchr(fe->paths[i], '/') ? strrchr(fe->paths[i], '/') + 1 : fe->paths[i];
+    char path[4096];
+    int k = snprintf(path, sizeof path, "%s/%s", dir, base);
+    if (k < 0 || (size_t)k + 6 >= sizeof path) return fg__seterr(err, FG_EINVAL, "%s: path too long", dir);
+    char *dot = strrchr(path, '.');
+    if (dot && dot > strrchr(path, '/')) strcpy(dot, ".json");
+    else strcat(path, ".json");
+    char method[256];
+    snprintf(method, sizeof method, "facegate %s: activations of %s in fp32 (oneDNN) through the face pipeline",
+             "devset --record-ranges", base);
+    int rc = fg_quant_ranges_save(fe->ranges[i], path, method, err);
+    if (rc) return rc;
+  }
+  return FG_OK;
+}
+
+static int precision_word(const char *s, size_t n) {
+  for (int p = FG_PRECISION_FP32; p <= FG_PRECISION_INT8; p++)
+    if (n == strlen(fg_precision_name(p)) && !strncmp(s, fg_precision_name(p), n)) return p;
+  return -1;
+}
+
+static const char *const model_key[FG_FACE_MODELS] = {"det", "lm", "feat", "live"};
+
+int fg_face_precision_parse(const char *s, int prec[FG_FACE_MODELS]) {
+  int out[FG_FACE_MODELS], p = precision_word(s, strlen(s));
+  if (!*s) return -1;
+  memcpy(out, prec, sizeof out);
+  if (p >= 0) {
+    for (int i = 0; i < FG_FACE_MODELS; i++) prec[i] = p;
+    return 0;
+  }
+  while (*s) {
+    const char *eq = strchr(s, '='), *end = strchr(s, ',');
+    if (!end) end = s + strlen(s);
+    if (!eq || eq > end) return -1;
+    int m = -1;
+    for (int i = 0; i < FG_FACE_MODELS; i++)
+      if ((size_t)(eq - s) == strlen(model_key[i]) && !strncmp(s, model_key[i], (size_t)(eq - s))) m = i;
+    if (m < 0 || (p = precision_word(eq + 1, (size_t)(end - eq - 1))) < 0) return -1;
+    out[m] = p;
+    if (*end && !end[1]) return -1; /* a trailing comma */
+    s = *end ? end + 1 : end;
+  }
+  memcpy(prec, out, sizeof out);
+  return 0;
+}
+
+void fg_face_precision_format(const int prec[FG_FACE_MODELS], char *buf, size_t cap) {
+  snprintf(buf, cap, "det=%s,lm=%s,feat=%s,live=%s", fg_precision_name(prec[0]), fg_precision_name(prec[1]),
+           fg_precision_name(prec[2]), fg_precision_name(prec[3]));
+}
+
+int fg_face_engine_precision(const fg_face_engine *fe, int model) {
+  return model >= 0 && model < FG__NMODELS ? fe->prec[model] : -1;
 }
 
 static float *falloc(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
 
 static int check_options(const fg_face_options *o, fg_error *err) {
   if (o->threads < 0 || o->threads > 256) return fg__seterr(err, FG_EINVAL, "threads must be 0..256");
+  if (o->backend != FG_BACKEND_ONEDNN && o->backend != FG_BACKEND_XNNPACK)
+    return fg__seterr(err, FG_EINVAL, "backend must be FG_BACKEND_ONEDNN or FG_BACKEND_XNNPACK");
+  for (int i = 0; i < FG_FACE_MODELS; i++)
+    if (o->precision[i] < FG_PRECISION_FP32 || o->precision[i] > FG_PRECISION_INT8)
+      return fg__seterr(err, FG_EINVAL, "precision[%d] must be FG_PRECISION_FP32, BF16 or INT8", i);
   if (!(o->det_score >= 0 && o->det_score < 1)) return fg__seterr(err, FG_EINVAL, "det_score must be in [0, 1)");
   if (!(o->det_nms_iou > 0 && o->det_nms_iou <= 1)) return fg__seterr(err, FG_EINVAL, "det_nms_iou must be in (0, 1]");
   if (!(o->min_face_px >= 0)) return fg__seterr(err, FG_EINVAL, "min_face_px must be >= 0");
@@ -273,6 +390,7 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
     fe->live_n = (int)t->count;
     if (!(fe->live_in = falloc((size_t)3 * fe->live_w * fe->live_h))) goto nomem;
   }
+  fe->o.ranges_dir = NULL; /* only read while loading: the caller's string is not kept */
   *out = fe;
   return FG_OK;
 
@@ -288,6 +406,7 @@ void fg_face_engine_destroy(fg_face_engine *fe) {
   for (int i = 0; i < FG__NMODELS; i++) {
     fg_session_destroy(fe->sess[i]);
     fg_model_destroy(fe->model[i]);
+    fg_quant_ranges_destroy(fe->ranges[i]);
     free(fe->paths[i]);
   }
   free(fe->models_dir);

@@ -20,6 +20,8 @@ struct fg_face_engine {
   char *paths[FG__NMODELS];
   fg_model *model[FG__NMODELS];
   fg_session *sess[FG__NMODELS];
+  int prec[FG__NMODELS];             /* FG_PRECISION_* each session runs in */
+  fg_quant_ranges *ranges[FG__NMODELS]; /* record_ranges: what each model's activations held */
 
   /* detector: input det_w x det_h, `anchors` candidate boxes */
   int det_w, det_h;
@@ -72,6 +74,11 @@ typedef struct fg__face_view {
   double kx, ky, ox, oy;
   int full_w, full_h;
 } fg__face_view;
+
+/* Run model i on the engine's session (and record its ranges when the
+ * engine records them). */
+int fg__face_run(fg_face_engine *fe, int model, const float *const *in, float *const *out, fg_error *err);
+extern const int fg__face_default_precision[FG__NMODELS];
 
 /* The ArcFace 5-point template (112x112). */
 extern const float fg__arcface_5[10];

@@ -90,7 +90,7 @@ static int run_once(fg_face_engine *fe, const fg__face_view *v, double cx, doubl
   fg_image_release(&grey);
   const float *in[1] = {fe->lm_in};
   float *out[1] = {fe->lm_out};
-  if ((rc = fg_session_run(fe->sess[FG__LM], in, out, err))) return rc;
+  if ((rc = fg__face_run(fe, FG__LM, in, out, err))) return rc;
   for (int i = 0; i < FG_FACE_LANDMARKS; i++) {
     double px, py;
     if (theta == 0) {

@@ -48,7 +48,7 @@ int fg__face_liveness(fg_face_engine *fe, const fg__face_view *v, const fg_face_
   fg_image_release(&small);
   const float *in[1] = {fe->live_in};
   float *out[1] = {fe->live_out};
-  if ((rc = fg_session_run(fe->sess[FG__LIVE], in, out, err))) return rc;
+  if ((rc = fg__face_run(fe, FG__LIVE, in, out, err))) return rc;
   float mx = fe->live_out[0];
   for (int i = 1; i < fe->live_n; i++) mx = fmaxf(mx, fe->live_out[i]);
   double se = 0;

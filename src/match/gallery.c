@@ -127,6 +127,7 @@ static void free_owned(fg_gallery *g) {
 
 void fg_gallery_destroy(fg_gallery *g) {
   if (!g) return;
+  fg_gallery_index_drop(g);
   if (!g->mapped) free_owned(g);
   if (g->map) munmap(g->map, g->map_len);
   free(g->hash);
@@ -300,9 +301,9 @@ int fg_gallery_add(fg_gallery *g, const char *subject, const float *embedding, s
     return fg__seterr(err, FG_EINVAL, "embedding is zero or not finite");
   }
   if ((rc = prepare_mutation(g, err))) goto out;
-  uint32_t s;
+  uint32_t s, cell = 0;
   int is_new = lookup(g, subject, len, &s) != FG_OK;
-  if (reserve_templates(g, g->n + 1) ||
+  if (reserve_templates(g, g->n + 1) || fg__ivf_prepare_add(g, x, &cell) || fg__sketch_prepare_add(g) ||
       (is_new && (grow((void **)&g->subj, &g->scap, g->ns + 1, sizeof *g->subj) ||
                   grow((void **)&g->names, &g->names_cap, g->names_len + len + 1, 1)))) {
     rc = fg__seterr(err, FG_ENOMEM, "out of memory adding a template");
@@ -325,6 +326,8 @@ int fg_gallery_add(fg_gallery *g, const char *subject, const float *embedding, s
   if (g->refine) fg__encode_f16(x, g->dim, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
   g->tsubj[t] = s;
   if (g->enc == FG_ENCODING_INT8) g->tscale[t] = scale, g->tsum[t] = sum;
+  fg__ivf_commit_add(g, cell, t, x);
+  fg__sketch_commit_add(g, t, x);
   if (template_index) *template_index = t;
 out:
   free(x);
@@ -380,7 +383,7 @@ int fg_gallery_remove(fg_gallery *g, const char *subject, size_t *n_removed, fg_
   if ((rc = prepare_mutation(g, err))) return rc;
   size_t k = 0;
   for (size_t t = 0; t < g->n && k < g->subj[s].n_templates; t++)
-    if (g->tsubj[t] == s) g->tsubj[t] = FG__DEAD, k++;
+    if (g->tsubj[t] == s) g->tsubj[t] = FG__DEAD, fg__ivf_remove(g, t), k++;
   g->n_dead += k;
   g->subj[s].n_templates = 0;
   g->ns_live--;
@@ -396,6 +399,7 @@ int fg_gallery_remove_template(fg_gallery *g, size_t t, fg_error *err) {
   if (rc) return rc;
   uint32_t s = g->tsubj[t];
   g->tsubj[t] = FG__DEAD;
+  fg__ivf_remove(g, t);
   g->n_dead++;
   if (--g->subj[s].n_templates == 0) g->ns_live--;
   return FG_OK;
@@ -409,8 +413,10 @@ int fg_gallery_compact(fg_gallery *g, fg_error *err) {
   /* everything that can fail first: the new subject numbering and names blob */
   uint32_t *remap = malloc((g->ns ? g->ns : 1) * sizeof *remap);
   char *names = malloc(g->names_len ? g->names_len : 1);
-  if (!remap || !names) {
-    free(remap), free(names);
+  int indexed = g->ivf || g->sketch;
+  uint32_t *tremap = indexed ? malloc((g->n ? g->n : 1) * sizeof *tremap) : NULL; /* the index's renumbering */
+  if (!remap || !names || (indexed && !tremap)) {
+    free(remap), free(names), free(tremap);
     return fg__seterr(err, FG_ENOMEM, "out of memory compacting the gallery");
   }
   size_t ns = 0, nl = 0;
@@ -428,16 +434,21 @@ int fg_gallery_compact(fg_gallery *g, fg_error *err) {
   g->ns = ns, g->ns_live = ns;
   size_t n = 0;
   for (size_t t = 0; t < g->n; t++) {
+    if (tremap) tremap[t] = FG__DEAD;
     if (g->tsubj[t] == FG__DEAD) continue;
     if (n != t) {
       memcpy(g->vec + n * g->row_bytes, g->vec + t * g->row_bytes, g->row_bytes);
       if (g->refine) memcpy(g->ref + n * g->ref_row_bytes, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
       if (g->enc == FG_ENCODING_INT8) g->tscale[n] = g->tscale[t], g->tsum[n] = g->tsum[t];
     }
+    if (tremap) tremap[t] = (uint32_t)n;
     g->tsubj[n++] = remap[g->tsubj[t]];
   }
+  size_t old_n = g->n;
   g->n = n, g->n_dead = 0;
   free(remap);
+  if (tremap) fg__ivf_renumber(g, tremap, old_n), fg__sketch_renumber(g, tremap, old_n);
+  free(tremap);
   /* the index must follow the new numbering; without memory for it, drop it (lookups fall back to a scan) */
   if (index_build(g, ns + 1, NULL)) {
     free(g->hash);

@@ -21,6 +21,46 @@
 #define FG__DEAD UINT32_MAX /* template_subject[t] of a removed template */
 #define FG__ROW_ALIGN 64u
 
+/* The IVF index (ivf.c): one cell per centroid, each with its templates'
+ * int8 codes (the gallery's int8 encoding) stored contiguously. */
+typedef struct fg__ivf_list {
+  uint32_t n, cap;
+  uint8_t *codes;  /* cap * code_bytes, 64-aligned */
+  float *scale;
+  int32_t *sum;
+  uint32_t *tmpl;  /* gallery template index of each entry */
+} fg__ivf_list;
+
+typedef struct fg__ivf {
+  uint32_t nlist, nprobe, dim;
+  uint32_t code_bytes;  /* int8 row bytes (padded) */
+  uint32_t cent_stride; /* floats per centroid row (padded) */
+  float *cent;          /* nlist unit centroids, fp32 rows */
+  uint8_t *cent8;       /* the same in int8 rows (assignment) */
+  float *cscale;
+  int32_t *csum;
+  fg__ivf_list *lists;
+  uint32_t *where, *pos; /* per template slot: its cell (FG__DEAD: none) and place in it */
+  size_t slots;
+  size_t entries;
+  double build_s;
+} fg__ivf;
+
+/* The sketch index (sketch.c): the sign bits of every template after a fixed
+ * random rotation, one code per template slot. */
+#define FG__SKETCH_ROUNDS 3
+typedef struct fg__sketch {
+  uint32_t dim, wdim;   /* dimension; rotation size (a power of two >= dim) */
+  uint32_t bits;        /* bits kept (wdim, at least 256) */
+  uint32_t code_bytes;  /* whole 32-byte words */
+  int8_t *signs;        /* FG__SKETCH_ROUNDS x wdim random signs */
+  uint8_t *codes;       /* cap x code_bytes, 64-aligned: the whole sketches */
+  uint8_t *lo;          /* cap x 32: their first 256 bits again, for the first pass */
+  size_t slots, cap;
+  unsigned cand;        /* default candidates */
+  double build_s;
+} fg__sketch;
+
 /* One subject-table entry; the same 16 bytes in memory and on disk. */
 typedef struct fg__subject {
   uint64_t name_off;    /* offset of the NUL-terminated id in the names blob */
@@ -55,6 +95,9 @@ struct fg_gallery {
   /* id -> subject index, open addressing (index + 1; 0 = empty), built on first mutation */
   uint32_t *hash;
   size_t hash_cap;
+
+  fg__ivf *ivf;         /* IVF index, or NULL (in memory only) */
+  fg__sketch *sketch;   /* sketch index, or NULL (in memory only); at most one of the two */
 
   /* a file or buffer viewed in place (arrays above point into it until copied) */
   int mapped;          /* 1: arrays are views, not owned */
@@ -108,6 +151,40 @@ extern const fg__kernels fg__kernels_avx512;
 /* The kernel table for k (AUTO resolved); NULL if unsupported here. */
 const fg__kernels *fg__kernels_for(fg_kernel k);
 fg__score_fn fg__kernel_fn(const fg__kernels *kt, fg_encoding enc);
+
+/* ---- the IVF index kept current by gallery.c (ivf.c) ---- */
+void fg__ivf_free(fg__ivf *v);
+/* Before adding normalised x: find its cell and reserve room (-1: no memory;
+ * the gallery is then left unchanged). 0 without an index. */
+int fg__ivf_prepare_add(fg_gallery *g, const float *x, uint32_t *cell);
+/* After adding template t: put it in the cell (cannot fail). */
+void fg__ivf_commit_add(fg_gallery *g, uint32_t cell, size_t t, const float *x);
+/* Template t was removed. */
+void fg__ivf_remove(fg_gallery *g, size_t t);
+/* Compaction moved template i to remap[i] (live ones only). */
+void fg__ivf_renumber(fg_gallery *g, const uint32_t *remap, size_t old_n);
+
+/* ---- the sketch index (sketch.c) ---- */
+void fg__sketch_free(fg__sketch *k);
+int fg__sketch_new(uint32_t dim, uint64_t seed, fg__sketch **out);
+/* code_bytes of sketch for normalised x; work: wdim floats. */
+void fg__sketch_encode(const fg__sketch *k, const float *x, uint8_t *code, float *work);
+int fg__sketch_prepare_add(fg_gallery *g);                     /* -1: no memory */
+void fg__sketch_commit_add(fg_gallery *g, size_t t, const float *x);
+void fg__sketch_renumber(fg_gallery *g, const uint32_t *remap, size_t old_n);
+/* Hamming distances of n 32-byte codes (rows 32 bytes apart, 64-aligned) to a
+ * 32-byte probe; and the indices i < n with d[i] <= cut (returns how many). */
+typedef struct fg__sketch_kernels {
+  void (*ham32)(const uint8_t *codes, size_t n, const uint8_t *probe, uint16_t *out);
+  size_t (*select_le)(const uint16_t *d, size_t n, uint16_t cut, uint32_t *idx);
+} fg__sketch_kernels;
+uint32_t fg__hamming_scalar(const uint8_t *a, const uint8_t *b, size_t bytes);
+extern const fg__sketch_kernels fg__sketch_scalar;
+#ifdef FG__HAVE_X86
+extern const fg__sketch_kernels fg__sketch_avx512;
+#endif
+/* The fastest this CPU runs (AVX-512 VPOPCNTDQ, or the scalar twins). */
+const fg__sketch_kernels *fg__sketch_best(void);
 
 /* ---- gallery.c helpers used by gallery_io.c ---- */
 /* Copy every viewed array into owned memory (first mutation of a mapped gallery). */

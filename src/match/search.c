@@ -41,7 +41,7 @@
 
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 /* Written once by cpu_detect under pthread_once, read-only afterwards. */
-static int cpu_avx2, cpu_avx512;
+static int cpu_avx2, cpu_avx512, cpu_popcnt512;
 
 static void cpu_detect(void) {
 #ifdef FG__HAVE_X86
@@ -49,6 +49,7 @@ static void cpu_detect(void) {
   cpu_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vnni");
+  cpu_popcnt512 = cpu_avx512 && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl");
 #endif
 }
 
@@ -89,6 +90,14 @@ const fg__kernels *fg__kernels_for(fg_kernel k) {
   case FG_KERNEL_SCALAR: return &fg__kernels_scalar;
   default: return NULL;
   }
+}
+
+const fg__sketch_kernels *fg__sketch_best(void) {
+  pthread_once(&cpu_once, cpu_detect);
+#ifdef FG__HAVE_X86
+  if (cpu_popcnt512) return &fg__sketch_avx512;
+#endif
+  return &fg__sketch_scalar;
 }
 
 fg__score_fn fg__kernel_fn(const fg__kernels *kt, fg_encoding enc) {
@@ -294,9 +303,13 @@ static void *scan(void *arg) {
  * of its fp16 row). */
 #define REFINE_ERR 4e-3f
 
-static float refine_score(const fg_gallery *g, fg__score_fn f16, const fg__probes *p, size_t t) {
+/* The score exact search gives template t: its fp16 refine copy, or the
+ * gallery's own fp32/fp16 row (`fn` the kernel for it; p holds the probe in
+ * f32 for rows of that length). For the IVF search's candidates. */
+static float exact_score(const fg_gallery *g, fg__score_fn fn, const fg__probes *p, size_t t) {
   float s;
-  f16(g->ref + t * g->ref_row_bytes, g->ref_row_bytes, 1, NULL, NULL, p, &s);
+  if (g->refine) fn(g->ref + t * g->ref_row_bytes, g->ref_row_bytes, 1, NULL, NULL, p, &s);
+  else fn(g->vec + t * g->row_bytes, g->row_bytes, 1, NULL, NULL, p, &s);
   return s;
 }
 
@@ -311,7 +324,9 @@ static float refine_score(const fg_gallery *g, fg__score_fn f16, const fg__probe
  * is kept); without it, the one template the int8 pass chose. */
 static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const float *f, ent *e, size_t n,
                                 size_t k, float thr, uint8_t *mark, int *unsure) {
-  fg__probes p = {.nq = 1, .pdim = g->ref_row_bytes / 2, .f32 = f};
+  size_t exact_bytes = g->refine ? g->ref_row_bytes : g->row_bytes;
+  size_t elem = g->refine || g->enc == FG_ENCODING_FP16 ? 2 : 4;
+  fg__probes p = {.nq = 1, .pdim = exact_bytes / elem, .f32 = f};
   qsort(e, n, sizeof *e, cmp_best_first);
   *unsure = 0;
   if (n > k) {
@@ -328,7 +343,7 @@ static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const flo
     for (size_t t = 0; t < g->n; t++) {
       uint32_t u = g->tsubj[t];
       if (u == FG__DEAD || !(mark[u >> 3] & (1u << (u & 7)))) continue;
-      float s = refine_score(g, f16, &p, t);
+      float s = exact_score(g, f16, &p, t);
       for (size_t i = 0; i < n; i++)
         if (e[i].key == u) {
           if (s > e[i].score) e[i].score = s, e[i].tmpl = (uint32_t)t; /* ties: the earlier template */
@@ -337,7 +352,7 @@ static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const flo
     }
     for (size_t i = 0; i < n; i++) mark[e[i].key >> 3] = 0;
   } else
-    for (size_t i = 0; i < n; i++) e[i].score = refine_score(g, f16, &p, e[i].tmpl);
+    for (size_t i = 0; i < n; i++) e[i].score = exact_score(g, f16, &p, e[i].tmpl);
   size_t kept = 0;
   for (size_t i = 0; i < n; i++)
     if (e[i].score >= thr) e[kept++] = e[i];
@@ -345,10 +360,307 @@ static size_t refine_candidates(const fg_gallery *g, fg__score_fn f16, const flo
   return kept;
 }
 
-/* ------------------------------------------------------------ entry point */
+/* ------------------------------------------------------------ IVF search */
+
+/* One probe through the IVF index (ivf.c): the nprobe cells whose centroids
+ * score highest, their int8 codes scanned into a heap of kpool candidates
+ * (the same heap and fusion as the exact scan), then, unless the gallery is
+ * plain int8 (whose codes are its rows), every candidate re-scored with the
+ * gallery's exact rows (refine_candidates) so that the scores returned are
+ * exact search's. f: the normalised probe (pdim floats for the gallery's rows,
+ * zero padded; 8 x that for the kernel's probe slots, the rest zero). */
+typedef struct ivf_scratch {
+  uint8_t *qb;       /* int8 probe in every form, prep_bytes(code pdim) */
+  float *cf;         /* the probe for centroid rows: BATCH x cent_stride floats */
+  float *cscore;     /* nlist */
+  uint32_t *cells;   /* nprobe best cells */
+  float *scores;     /* BLOCK_ROWS */
+  ent *e;            /* kpool */
+} ivf_scratch;
+
+static size_t ivf_one(const fg_gallery *g, const fg__kernels *kt, const float *x, size_t k, size_t kpool, unsigned nprobe,
+                      int fused, float thr_pool, float thr, int exact_rescore, const float *fexact, uint8_t *mark,
+                      ivf_scratch *sc, ent *out, int *unsure) {
+  const fg__ivf *v = g->ivf;
+  /* the probe in int8 for the cells' codes */
+  size_t pdim = v->code_bytes;
+  fg__probes p;
+  {
+    uint8_t *buf = sc->qb;
+    float *f = (float *)(void *)buf;
+    int16_t *w = (int16_t *)(void *)(buf + FG_SEARCH_MAX_BATCH * pdim * sizeof(float));
+    int8_t *q = (int8_t *)(buf + FG_SEARCH_MAX_BATCH * pdim * (sizeof(float) + sizeof(int16_t)));
+    uint8_t *u = (uint8_t *)q + FG_SEARCH_MAX_BATCH * pdim;
+    memset(q, 0, FG_SEARCH_MAX_BATCH * pdim);
+    int32_t sum;
+    p.qscale[0] = fg__quantize_i8(x, g->dim, q, &sum);
+    for (size_t i = 0; i < FG_SEARCH_MAX_BATCH * pdim; i++) u[i] = (uint8_t)(q[i] + 128), w[i] = q[i];
+    p.nq = 1, p.pdim = pdim, p.f32 = f, p.i8 = q, p.u8 = u, p.i16 = w;
+  }
+  /* centroid scores (fp32) and the nprobe best cells (ties: the lower cell) */
+  fg__probes pc = {.nq = 1, .pdim = v->cent_stride, .f32 = sc->cf};
+  memcpy(sc->cf, x, g->dim * sizeof(float));
+  kt->f32((const uint8_t *)v->cent, v->cent_stride * sizeof(float), v->nlist, NULL, NULL, &pc, sc->cscore);
+  unsigned nc = 0;
+  for (uint32_t l = 0; l < v->nlist; l++) { /* insertion into a sorted list of the best nprobe */
+    float s = sc->cscore[l];
+    if (nc == nprobe && !(s > sc->cscore[sc->cells[nc - 1]])) continue;
+    unsigned i = nc < nprobe ? nc++ : nprobe - 1;
+    while (i > 0 && s > sc->cscore[sc->cells[i - 1]]) sc->cells[i] = sc->cells[i - 1], i--;
+    sc->cells[i] = l;
+  }
+  heap h;
+  heap_init(&h, sc->e, kpool, thr_pool);
+  for (unsigned c = 0; c < nc; c++) {
+    const fg__ivf_list *L = &v->lists[sc->cells[c]];
+    for (uint32_t b = 0; b < L->n; b += BLOCK_ROWS) {
+      size_t nr = L->n - b < BLOCK_ROWS ? L->n - b : BLOCK_ROWS;
+      kt->i8(L->codes + (size_t)b * v->code_bytes, v->code_bytes, nr, L->scale + b, L->sum + b, &p, sc->scores);
+      if (!block_may_enter(sc->scores, nr, 1, &h)) continue;
+      for (size_t r = 0; r < nr; r++) {
+        if (!(sc->scores[r] >= h.floor)) continue;
+        uint32_t t = L->tmpl[b + r], s = g->tsubj[t];
+        if (s == FG__DEAD) continue;
+        offer(&h, sc->scores[r], fused ? s : t, t, fused);
+      }
+    }
+  }
+  *unsure = 0;
+  size_t n = h.n;
+  if (exact_rescore) {
+    n = refine_candidates(g, fg__kernel_fn(kt, g->refine ? FG_ENCODING_FP16 : g->enc), fexact, h.e, n, k, thr, mark, unsure);
+    if (*unsure && h.n < kpool) /* the pool held everything the cells had: refine all of it */
+      n = refine_candidates(g, fg__kernel_fn(kt, g->refine ? FG_ENCODING_FP16 : g->enc), fexact, h.e, h.n, h.n, thr,
+                            mark, unsure), *unsure = 0;
+  } else
+    qsort(h.e, n, sizeof *h.e, cmp_best_first);
+  if (n > k) n = k;
+  memcpy(out, h.e, n * sizeof *out);
+  return n;
+}
+
+static int ivf_search(const fg_gallery *g, const fg__kernels *kt, const float *probes, size_t n_probes, size_t stride,
+                      size_t k, const fg_search_opts *opts, int fused, float thr, fg_match *matches, size_t *counts,
+                      fg_error *err) {
+  const fg__ivf *v = g->ivf;
+  unsigned nprobe = opts->nprobe ? opts->nprobe : v->nprobe;
+  if (nprobe > v->nlist) nprobe = v->nlist;
+  if (nprobe < 1) nprobe = 1;
+  /* candidates are re-scored with the exact rows unless the codes are the rows (plain int8) */
+  int exact_rescore = g->enc != FG_ENCODING_INT8 || (g->refine && !(opts->flags & FG_SEARCH_NO_REFINE));
+  size_t extra = exact_rescore ? FG_SEARCH_REFINE_EXTRA : 0;
+  size_t exact_bytes = g->refine ? g->ref_row_bytes : g->row_bytes;
+  size_t exact_pdim = exact_bytes / (g->refine || g->enc == FG_ENCODING_FP16 ? 2 : g->enc == FG_ENCODING_FP32 ? 4 : 1);
+  ivf_scratch sc = {0};
+  float *x = malloc(((size_t)g->dim + FG_SEARCH_MAX_BATCH * exact_pdim) * sizeof *x), *fexact = NULL;
+  int multi = exact_rescore && fused && g->n - g->n_dead > g->ns_live;
+  uint8_t *mark = multi ? calloc(g->ns / 8 + 1, 1) : NULL;
+  ent *pool = malloc(FG_SEARCH_MAX_K * sizeof *pool);
+  int rc = FG_OK;
+  if (posix_memalign((void **)&sc.qb, 64, prep_bytes(v->code_bytes)) ||
+      posix_memalign((void **)&sc.cf, 64, FG_SEARCH_MAX_BATCH * v->cent_stride * sizeof(float)))
+    sc.qb = sc.qb ? sc.qb : NULL, rc = FG_ENOMEM;
+  sc.cscore = malloc((size_t)v->nlist * sizeof *sc.cscore);
+  sc.cells = malloc((size_t)nprobe * sizeof *sc.cells);
+  sc.scores = malloc(BLOCK_ROWS * sizeof *sc.scores);
+  sc.e = malloc(FG_SEARCH_MAX_K * sizeof *sc.e);
+  if (rc || !x || (multi && !mark) || !pool || !sc.cscore || !sc.cells || !sc.scores || !sc.e) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory for search state");
+    goto out;
+  }
+  memset(sc.cf, 0, FG_SEARCH_MAX_BATCH * v->cent_stride * sizeof(float));
+  fexact = x + g->dim;
+  memset(fexact, 0, FG_SEARCH_MAX_BATCH * exact_pdim * sizeof *fexact);
+  for (size_t i = 0; i < n_probes; i++) {
+    fg__normalise(probes + i * stride, g->dim, x); /* checked by the caller */
+    memcpy(fexact, x, g->dim * sizeof *x);
+    size_t kpool = k + extra < FG_SEARCH_MAX_K ? k + extra : FG_SEARCH_MAX_K;
+    int unsure = 0;
+    size_t n;
+    for (;;) {
+      n = ivf_one(g, kt, x, k, kpool, nprobe, fused, exact_rescore ? thr - 2 * REFINE_ERR : thr, thr, exact_rescore,
+                  fexact, mark, &sc, pool, &unsure);
+      if (!unsure || kpool == FG_SEARCH_MAX_K) break;
+      kpool = 4 * kpool < FG_SEARCH_MAX_K ? 4 * kpool : FG_SEARCH_MAX_K; /* near-ties beyond the pool */
+    }
+    for (size_t e = 0; e < n; e++)
+      matches[i * k + e] = (fg_match){.subject = fused ? pool[e].key : g->tsubj[pool[e].tmpl],
+                                      .template_index = pool[e].tmpl, .score = pool[e].score};
+    counts[i] = n;
+  }
+out:
+  free(x), free(mark), free(pool), free(sc.qb), free(sc.cf), free(sc.cscore), free(sc.cells), free(sc.scores), free(sc.e);
+  return rc;
+}
+
+/* ------------------------------------------------------------ sketch search */
 
 static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride, size_t k,
                        const fg_search_opts *opts, fg_match *matches, size_t *counts, size_t extra, fg_error *err);
+
+/* Exact scores of single templates for one probe, in the gallery's own
+ * encoding (the fp16 refine copy of an int8 gallery that has one). */
+typedef struct exact1 {
+  const fg_gallery *g;
+  fg__score_fn fn;
+  fg__probes p;
+  const uint8_t *rows;
+  size_t row_bytes;
+  int i8;
+} exact1;
+
+static void exact1_init(exact1 *x, const fg_gallery *g, const fg__kernels *kt, const float *f, uint8_t *qbuf) {
+  x->g = g;
+  x->i8 = g->enc == FG_ENCODING_INT8 && !g->refine;
+  x->rows = g->refine ? g->ref : g->vec;
+  x->row_bytes = g->refine ? g->ref_row_bytes : g->row_bytes;
+  x->fn = fg__kernel_fn(kt, g->refine ? FG_ENCODING_FP16 : g->enc);
+  size_t elem = x->i8 ? 1 : g->refine || g->enc == FG_ENCODING_FP16 ? 2 : 4;
+  memset(&x->p, 0, sizeof x->p);
+  x->p.nq = 1;
+  x->p.pdim = x->row_bytes / elem;
+  x->p.f32 = f;
+  if (x->i8) { /* a quantised probe as the scan makes it */
+    size_t pdim = x->p.pdim;
+    int16_t *w = (int16_t *)(void *)(qbuf + FG_SEARCH_MAX_BATCH * pdim * sizeof(float));
+    int8_t *q = (int8_t *)(qbuf + FG_SEARCH_MAX_BATCH * pdim * (sizeof(float) + sizeof(int16_t)));
+    uint8_t *u = (uint8_t *)q + FG_SEARCH_MAX_BATCH * pdim;
+    memset(q, 0, FG_SEARCH_MAX_BATCH * pdim);
+    int32_t sum;
+    x->p.qscale[0] = fg__quantize_i8(f, g->dim, q, &sum);
+    for (size_t i = 0; i < FG_SEARCH_MAX_BATCH * pdim; i++) u[i] = (uint8_t)(q[i] + 128), w[i] = q[i];
+    x->p.i8 = q, x->p.u8 = u, x->p.i16 = w;
+  }
+}
+
+static float exact1_score(const exact1 *x, size_t t) {
+  float s;
+  x->fn(x->rows + t * x->row_bytes, x->row_bytes, 1, x->i8 ? x->g->tscale + t : NULL, x->i8 ? x->g->tsum + t : NULL,
+        &x->p, &s);
+  return s;
+}
+
+/* The sketch index (sketch.c), in three passes:
+ *   1. the first 256 bits of every sketch against the probe's (32 bytes a
+ *      template: the one pass over the whole index), keeping the first-pass
+ *      candidates: at least PASS1 x `cand` of them, plus, with a threshold,
+ *      every one whose distance a template scoring it could show (SKETCH_Z
+ *      spreads above its expectation at 256 bits);
+ *   2. their whole sketches, keeping at least `cand`, plus those a template
+ *      scoring the threshold could show at the full width;
+ *   3. exact scores for those alone.
+ * The cuts are whole distances; every template at a cut's distance is kept.
+ * Removed templates keep their sketches until compaction and may take a
+ * place in the first pass's count. A probe whose cuts would keep more than a
+ * quarter of the gallery (a low threshold) is searched exactly instead. */
+#define SKETCH_Z 4.5 /* spreads of the Hamming estimate kept above a threshold's */
+#define PASS1 8      /* first-pass candidates per final one */
+
+/* The distance a template at cosine c shows on `bits` sketch bits, plus
+ * SKETCH_Z of its spread (0 without a threshold: no cut from it). */
+static int thr_cut(double c, unsigned bits) {
+  if (!(c > -INFINITY)) return 0;
+  c = c > 1 ? 1 : c < -1 ? -1 : c;
+  double p = acos(c) / M_PI, h = bits * (p + SKETCH_Z * sqrt(p * (1 - p) / bits)) + 1;
+  return h > bits ? (int)bits : (int)h;
+}
+
+/* The smallest cut keeping at least `want` of the n distances in d (all
+ * within 0..maxd): a histogram of every 8th distance estimates it, and it is
+ * raised until the count holds. hist: maxd + 1 counters. */
+static uint16_t cut_for(const uint16_t *d, size_t n, size_t want, unsigned maxd, uint32_t *hist) {
+  if (want >= n) return (uint16_t)maxd;
+  memset(hist, 0, (maxd + 1) * sizeof *hist);
+  for (size_t i = 0; i < n; i += 8) hist[d[i]]++;
+  size_t need = want / 8 + 1, kept = 0;
+  unsigned c = 0;
+  for (; c < maxd; c++)
+    if ((kept += hist[c]) >= need) break;
+  return (uint16_t)c;
+}
+
+static int sketch_search(const fg_gallery *g, const fg__kernels *kt, const float *probes, size_t n_probes, size_t stride,
+                         size_t k, const fg_search_opts *opts, int fused, float thr, fg_match *matches, size_t *counts,
+                         fg_error *err) {
+  const fg__sketch *sk = g->sketch;
+  const fg__sketch_kernels *hk = fg__sketch_best();
+  size_t cand = opts->candidates ? opts->candidates : sk->cand, n = g->n;
+  size_t rb_max = g->row_bytes > g->ref_row_bytes ? g->row_bytes : g->ref_row_bytes;
+  float *x = calloc((size_t)sk->bits + FG_SEARCH_MAX_BATCH * rb_max, sizeof *x);
+  float *work = malloc((size_t)sk->bits * sizeof *work);
+  uint8_t *pcode = NULL, *qbuf = NULL;
+  uint16_t *hd = malloc((n ? n : 1) * sizeof *hd), *h2 = malloc((n ? n : 1) * sizeof *h2);
+  uint32_t *idx = malloc((n ? n : 1) * sizeof *idx), *hist = malloc(((size_t)sk->bits + 1) * sizeof *hist);
+  ent *storage = malloc(k * sizeof *storage);
+  int rc = FG_OK;
+  if (posix_memalign((void **)&pcode, 64, sk->code_bytes) || posix_memalign((void **)&qbuf, 64, prep_bytes(rb_max)))
+    rc = FG_ENOMEM;
+  if (rc || !x || !work || !hd || !h2 || !idx || !hist || !storage) {
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory for search state");
+    goto out;
+  }
+  int t1 = thr_cut(thr, 256), t2 = thr_cut(thr, sk->bits);
+  size_t live = g->n - g->n_dead;
+  for (size_t i = 0; i < n_probes; i++) {
+    fg__normalise(probes + i * stride, g->dim, x); /* checked by the caller */
+    fg__sketch_encode(sk, x, pcode, work);
+    /* 1: the first 256 bits of every sketch */
+    hk->ham32(sk->lo, n, pcode, hd);
+    uint16_t c1 = cut_for(hd, n, PASS1 * cand, 256, hist);
+    size_t m = hk->select_le(hd, n, c1, idx);
+    while (m < PASS1 * cand && m < n && c1 < 256) m = hk->select_le(hd, n, ++c1, idx); /* the estimate was short */
+    if ((int)c1 < t1) m = hk->select_le(hd, n, (uint16_t)t1, idx);
+    if (m > live / 4) goto exact;
+    /* 2: their whole sketches */
+    for (size_t j = 0; j < m; j++)
+      h2[j] = (uint16_t)(hd[idx[j]] + (sk->code_bytes > 32 ? fg__hamming_scalar(sk->codes + (size_t)idx[j] * sk->code_bytes + 32,
+                                                                                 pcode + 32, sk->code_bytes - 32) : 0));
+    uint16_t c2 = cut_for(h2, m, cand, sk->bits, hist);
+    size_t kept;
+    for (;;) {
+      kept = 0;
+      for (size_t j = 0; j < m; j++) kept += h2[j] <= c2;
+      if (kept >= cand || kept == m || c2 >= sk->bits) break;
+      c2++;
+    }
+    if ((int)c2 < t2) c2 = (uint16_t)t2;
+    /* 3: exact scores */
+    exact1 ex;
+    exact1_init(&ex, g, kt, x, qbuf);
+    heap h;
+    heap_init(&h, storage, k, thr);
+    size_t scored = 0;
+    for (size_t j = 0; j < m; j++) {
+      if (h2[j] > c2) continue;
+      uint32_t t = idx[j], s = g->tsubj[t];
+      if (s == FG__DEAD) continue;
+      float sc = exact1_score(&ex, t);
+      scored++;
+      if (sc >= h.floor) offer(&h, sc, fused ? s : t, t, fused);
+    }
+    if (scored > live / 4) goto exact;
+    qsort(h.e, h.n, sizeof *h.e, cmp_best_first);
+    for (size_t e = 0; e < h.n; e++)
+      matches[i * k + e] = (fg_match){.subject = fused ? h.e[e].key : g->tsubj[h.e[e].tmpl],
+                                      .template_index = h.e[e].tmpl, .score = h.e[e].score};
+    counts[i] = h.n;
+    continue;
+  exact: { /* too many to score one by one: the exact scan is faster */
+      fg_search_opts o = *opts;
+      o.flags |= FG_SEARCH_EXACT;
+      if ((rc = search_impl(g, probes + i * stride, 1, stride, k, &o, matches + i * k, counts + i, FG_SEARCH_REFINE_EXTRA,
+                            err)))
+        goto out;
+    }
+  }
+out:
+  free(x), free(work), free(pcode), free(qbuf), free(hd), free(h2), free(idx), free(hist), free(storage);
+  return rc;
+}
+
+/* ------------------------------------------------------------ entry point */
+
+
 
 int fg_gallery_search(const fg_gallery *g, const float *probes, size_t n_probes, size_t probe_stride,
                       size_t k, const fg_search_opts *opts, fg_match *matches, size_t *counts,
@@ -387,6 +699,10 @@ static int search_impl(const fg_gallery *g, const float *probes, size_t n_probes
   int fused = !(opts->flags & FG_SEARCH_TEMPLATES);
   float thr = (opts->flags & FG_SEARCH_THRESHOLD) ? opts->threshold : -INFINITY;
   if (isnan(thr)) return fg__seterr(err, FG_EINVAL, "threshold is NaN");
+  if (g->ivf && !(opts->flags & FG_SEARCH_EXACT))
+    return ivf_search(g, kt, probes, n_probes, stride, k, opts, fused, thr, matches, counts, err);
+  if (g->sketch && !(opts->flags & FG_SEARCH_EXACT))
+    return sketch_search(g, kt, probes, n_probes, stride, k, opts, fused, thr, matches, counts, err);
   /* Refine: the int8 pass keeps FG_SEARCH_REFINE_EXTRA more candidates, and
    * candidates up to 2 * REFINE_ERR below the threshold, for the fp16 pass to
    * decide. */

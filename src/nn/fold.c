@@ -16,21 +16,9 @@
 #include "nn/graph.h"
 
 #define ERR_ATTR(n, attr, why) \
-  fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute '%s' %s", fg__node_label(n), (n)->op, attr, why)
+  fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute '%s' %s", fg__node_label(n), (n)->op_type, attr, why)
 #define ERR_SHAPE(n, why) \
-  fg__seterr(err, FG_ESHAPE, "node '%s' (%s): %s", fg__node_label(n), (n)->op, why)
-
-static const char *const supported_ops[] = {
-  "Conv", "BatchNormalization", "Relu", "Clip", "PRelu", "LeakyRelu", "Sigmoid", "Exp",
-  "Add", "Sub", "Mul", "Div", "Gemm", "MatMul", "GlobalAveragePool", "AveragePool",
-  "MaxPool", "Softmax", "Reshape", "Flatten", "Transpose", "Concat", "Slice", "Constant",
-  "Shape", "Gather", "Unsqueeze", "Squeeze", "Identity", "Dropout", NULL};
-
-static int is_supported(const char *op) {
-  for (int i = 0; supported_ops[i]; i++)
-    if (!strcmp(op, supported_ops[i])) return 1;
-  return 0;
-}
+  fg__seterr(err, FG_ESHAPE, "node '%s' (%s): %s", fg__node_label(n), (n)->op_type, why)
 
 static fg__tensor *IN(fg__graph *g, fg__node *n, int i) { return &g->t[n->in[i]]; }
 static fg__tensor *OUT(fg__graph *g, fg__node *n, int i) { return &g->t[n->out[i]]; }
@@ -41,23 +29,66 @@ static void set_shape(fg__tensor *t, int rank, const int64_t *dims, int dtype) {
   t->dtype = dtype;
 }
 
+/* Conv and pooling geometry from strides, dilations, pads and auto_pad. */
+static int node_geom(fg__node *n, const fg__tensor *x, int kh, int kw, fg__pool_geom *geo, fg_error *err) {
+  const int64_t *v;
+  size_t c;
+  geo->kh = kh; geo->kw = kw;
+  geo->sh = geo->sw = geo->dh = geo->dw = 1;
+  geo->pt = geo->pl = geo->pb = geo->pr = 0;
+  if ((c = fg__attr_ints(n, "strides", &v))) {
+    if (c != 2 || v[0] < 1 || v[1] < 1 || v[0] > 1024 || v[1] > 1024) goto bad_strides;
+    geo->sh = (int)v[0]; geo->sw = (int)v[1];
+  }
+  if ((c = fg__attr_ints(n, "dilations", &v))) {
+    if (c != 2 || v[0] < 1 || v[1] < 1 || v[0] > 1024 || v[1] > 1024)
+      return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'dilations' must be two values in 1..1024", fg__node_label(n), n->op_type);
+    geo->dh = (int)v[0]; geo->dw = (int)v[1];
+  }
+  fg__attr *ap = fg__node_attr(n, "auto_pad");
+  const char *autopad = ap && ap->type == FG__ATTR_STRING ? ap->s : "NOTSET";
+  if ((c = fg__attr_ints(n, "pads", &v))) {
+    if (c != 4) return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'pads' must have 4 values (2-D only)", fg__node_label(n), n->op_type);
+    for (int i = 0; i < 4; i++)
+      if (v[i] < 0 || v[i] > 4096) return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): attribute 'pads' out of range", fg__node_label(n), n->op_type);
+    geo->pt = (int)v[0]; geo->pl = (int)v[1]; geo->pb = (int)v[2]; geo->pr = (int)v[3];
+  }
+  if (strcmp(autopad, "SAME_UPPER") == 0 || strcmp(autopad, "SAME_LOWER") == 0) {
+    int64_t ih = x->dims[2], iw = x->dims[3];
+    int64_t oh = (ih + geo->sh - 1) / geo->sh, ow = (iw + geo->sw - 1) / geo->sw;
+    int64_t ph = (oh - 1) * geo->sh + (int64_t)(kh - 1) * geo->dh + 1 - ih;
+    int64_t pw = (ow - 1) * geo->sw + (int64_t)(kw - 1) * geo->dw + 1 - iw;
+    if (ph < 0) ph = 0;
+    if (pw < 0) pw = 0;
+    int upper = autopad[5] == 'U';
+    geo->pt = (int)(upper ? ph / 2 : ph - ph / 2); geo->pb = (int)(ph - geo->pt);
+    geo->pl = (int)(upper ? pw / 2 : pw - pw / 2); geo->pr = (int)(pw - geo->pl);
+  } else if (strcmp(autopad, "VALID") == 0) {
+    geo->pt = geo->pl = geo->pb = geo->pr = 0;
+  } else if (strcmp(autopad, "NOTSET") != 0) {
+    return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'auto_pad' value '%s'", fg__node_label(n), n->op_type, autopad);
+  }
+  return FG_OK;
+bad_strides:
+  return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'strides' must be two values in 1..1024", fg__node_label(n), n->op_type);
+}
+
 /* A constant int64 input (shape, axes, starts...) or NULL with an error. */
 static const int64_t *const_ints(fg__graph *g, fg__node *n, int i, size_t *count, fg_error *err) {
   if (n->n_in <= i || n->in[i] < 0) { *count = 0; return NULL; }
   fg__tensor *t = IN(g, n, i);
   if (!t->data || t->dtype != FG__DT_INT64) {
     fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): input %d ('%s') must be a constant int64 tensor",
-               fg__node_label(n), n->op, i, t->name);
+               fg__node_label(n), n->op_type, i, t->name);
     return NULL;
   }
   *count = fg__tensor_count(t);
   return t->data;
 }
 
-/* Resolve a Slice node's per-axis start and step (and, when odims is not NULL, its
- * output dims). Called by shape inference and, at run time, by the kernel: it
- * writes nothing into the graph, which sessions share across threads. */
-int fg__slice_params(const fg__graph *gc, fg__node *n, int64_t *start, int64_t *step, int64_t *odims, fg_error *err) {
+/* Resolve a Slice node's per-axis start and step and its output dims (shape
+ * inference keeps start and step in the node's params for the kernel). */
+static int slice_params(const fg__graph *gc, fg__node *n, int64_t *start, int64_t *step, int64_t *odims, fg_error *err) {
   fg__graph *g = (fg__graph *)gc;
   const fg__tensor *x = IN(g, n, 0);
   const int64_t *st, *en, *ax = NULL, *sp = NULL;
@@ -108,34 +139,34 @@ int fg__slice_params(const fg__graph *gc, fg__node *n, int64_t *start, int64_t *
  * may be omitted (an empty name in the file). Anything else is refused here, so
  * the passes and kernels after this one can index inputs without checking. */
 static int check_arity(const fg__graph *g, const fg__node *n, fg_error *err) {
-  const char *op = n->op;
+  int op = n->op;
   int lo = 1, hi = 1, outs = 1;
   unsigned opt = 0; /* bit i: input i may be omitted */
-  if (!strcmp(op, "Conv") || !strcmp(op, "Gemm")) { lo = 2; hi = 3; opt = 1u << 2; }
-  else if (!strcmp(op, "BatchNormalization")) { lo = hi = 5; outs = 5; }
-  else if (!strcmp(op, "Clip") && g->opset >= 11) { hi = 3; opt = 3u << 1; }
-  else if (!strcmp(op, "PRelu") || !strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") ||
-           !strcmp(op, "Div") || !strcmp(op, "MatMul") || !strcmp(op, "Gather") || !strcmp(op, "Reshape"))
+  if (op == FG__OP_CONV || op == FG__OP_GEMM) { lo = 2; hi = 3; opt = 1u << 2; }
+  else if (op == FG__OP_BATCHNORM) { lo = hi = 5; outs = 5; }
+  else if (op == FG__OP_CLIP && g->opset >= 11) { hi = 3; opt = 3u << 1; }
+  else if (op == FG__OP_PRELU || op == FG__OP_ADD || op == FG__OP_SUB || op == FG__OP_MUL ||
+           op == FG__OP_DIV || op == FG__OP_MATMUL || op == FG__OP_GATHER || op == FG__OP_RESHAPE)
     lo = hi = 2;
-  else if (!strcmp(op, "MaxPool")) outs = 2;
-  else if (!strcmp(op, "Concat")) hi = 64;
-  else if (!strcmp(op, "Slice")) { if (g->opset >= 10) { lo = 3; hi = 5; opt = 3u << 3; } }
-  else if (!strcmp(op, "Constant")) lo = hi = 0;
-  else if (!strcmp(op, "Unsqueeze") && g->opset >= 13) lo = hi = 2;
-  else if (!strcmp(op, "Squeeze") && g->opset >= 13) { hi = 2; opt = 1u << 1; }
-  else if (!strcmp(op, "Dropout")) { hi = 3; outs = 2; opt = 3u << 1; }
+  else if (op == FG__OP_MAXPOOL) outs = 2;
+  else if (op == FG__OP_CONCAT) hi = 64;
+  else if (op == FG__OP_SLICE) { if (g->opset >= 10) { lo = 3; hi = 5; opt = 3u << 3; } }
+  else if (op == FG__OP_CONSTANT) lo = hi = 0;
+  else if (op == FG__OP_UNSQUEEZE && g->opset >= 13) lo = hi = 2;
+  else if (op == FG__OP_SQUEEZE && g->opset >= 13) { hi = 2; opt = 1u << 1; }
+  else if (op == FG__OP_DROPOUT) { hi = 3; outs = 2; opt = 3u << 1; }
   if (n->n_in < lo || n->n_in > hi) {
     if (lo == hi)
-      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d inputs, takes %d at opset %lld", fg__node_label(n), op,
+      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d inputs, takes %d at opset %lld", fg__node_label(n), n->op_type,
                         n->n_in, lo, (long long)g->opset);
-    return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d inputs, takes %d to %d at opset %lld", fg__node_label(n), op,
+    return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d inputs, takes %d to %d at opset %lld", fg__node_label(n), n->op_type,
                       n->n_in, lo, hi, (long long)g->opset);
   }
   for (int i = 0; i < n->n_in; i++)
     if (n->in[i] < 0 && !(i < 32 && (opt >> i) & 1))
-      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): input %d is required but omitted", fg__node_label(n), op, i);
+      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): input %d is required but omitted", fg__node_label(n), n->op_type, i);
   if (n->n_out < 1 || n->n_out > outs)
-    return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d outputs, takes %s%d", fg__node_label(n), op, n->n_out,
+    return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): has %d outputs, takes %s%d", fg__node_label(n), n->op_type, n->n_out,
                       outs > 1 ? "1 to " : "", outs);
   return FG_OK;
 }
@@ -153,13 +184,13 @@ static int check_count(const fg__tensor *t, const fg__graph *g, size_t *count) {
 
 /* Output shape(s) of one node; validates attributes. */
 static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
-  const char *op = n->op;
+  int op = n->op;
   int rc;
   if ((rc = check_arity(g, n, err))) return rc;
   for (int i = 0; i < n->n_in; i++)
     if (n->in[i] >= 0 && IN(g, n, i)->rank < 0)
       return ERR_SHAPE(n, "an input has an unknown shape");
-  if (!strcmp(op, "Constant")) {
+  if (op == FG__OP_CONSTANT) {
     fg__attr *a = fg__node_attr(n, "value");
     if (!a || a->type != FG__ATTR_TENSOR) return ERR_ATTR(n, "value", "is missing (only tensor constants are supported)");
     fg__tensor *src = &g->t[a->tensor], *o = OUT(g, n, 0);
@@ -172,7 +203,7 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
   fg__tensor *x = IN(g, n, 0), *o = OUT(g, n, 0);
   int64_t d[FG__MAX_RANK];
   int r;
-  if (!strcmp(op, "Conv")) {
+  if (op == FG__OP_CONV) {
     if (n->n_in < 2) return ERR_SHAPE(n, "needs a weight input");
     fg__tensor *w = IN(g, n, 1);
     if (x->rank != 4 || w->rank != 4) return ERR_SHAPE(n, "only 2-D convolution (4-D tensors) is supported");
@@ -187,7 +218,7 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     if (n->n_in > 2 && n->in[2] >= 0 && fg__tensor_count(IN(g, n, 2)) != (size_t)w->dims[0])
       return ERR_SHAPE(n, "bias length differs from output channels");
     fg__pool_geom geo;
-    if ((rc = fg__node_geom(n, x, (int)w->dims[2], (int)w->dims[3], &geo, err))) return rc;
+    if ((rc = node_geom(n, x, (int)w->dims[2], (int)w->dims[3], &geo, err))) return rc;
     int64_t eh = (int64_t)(geo.kh - 1) * geo.dh + 1, ew = (int64_t)(geo.kw - 1) * geo.dw + 1;
     /* compare before dividing: C division truncates (-1)/2 to 0, which would make a
      * kernel larger than the input produce one output row */
@@ -196,17 +227,19 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     int64_t oh = (x->dims[2] + geo.pt + geo.pb - eh) / geo.sh + 1, ow = (x->dims[3] + geo.pl + geo.pr - ew) / geo.sw + 1;
     int64_t od[4] = {x->dims[0], w->dims[0], oh, ow};
     set_shape(o, 4, od, FG__DT_FLOAT);
-  } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
+    n->p.geo = geo;
+    n->p.group = (int)groups;
+  } else if (op == FG__OP_MAXPOOL || op == FG__OP_AVGPOOL) {
     if (x->rank != 4) return ERR_SHAPE(n, "only 2-D pooling is supported");
     const int64_t *ks;
     if (fg__attr_ints(n, "kernel_shape", &ks) != 2 || ks[0] < 1 || ks[1] < 1 || ks[0] > 4096 || ks[1] > 4096)
       return ERR_ATTR(n, "kernel_shape", "must be two positive values");
     if (fg__attr_int(n, "ceil_mode", 0)) return ERR_ATTR(n, "ceil_mode", "= 1 is not supported");
     if (fg__attr_int(n, "storage_order", 0)) return ERR_ATTR(n, "storage_order", "= 1 is not supported");
-    fg__attr_int(n, "count_include_pad", 0);
+    n->p.count_pad = fg__attr_int(n, "count_include_pad", 0) != 0;
     if (n->n_out > 1) return ERR_SHAPE(n, "the Indices output is not supported");
     fg__pool_geom geo;
-    if ((rc = fg__node_geom(n, x, (int)ks[0], (int)ks[1], &geo, err))) return rc;
+    if ((rc = node_geom(n, x, (int)ks[0], (int)ks[1], &geo, err))) return rc;
     if (geo.pt >= geo.kh || geo.pb >= geo.kh || geo.pl >= geo.kw || geo.pr >= geo.kw)
       return ERR_ATTR(n, "pads", "must be smaller than the kernel");
     int64_t eh = (int64_t)(geo.kh - 1) * geo.dh + 1, ew = (int64_t)(geo.kw - 1) * geo.dw + 1;
@@ -215,43 +248,57 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     int64_t od[4] = {x->dims[0], x->dims[1], (x->dims[2] + geo.pt + geo.pb - eh) / geo.sh + 1,
                      (x->dims[3] + geo.pl + geo.pr - ew) / geo.sw + 1};
     set_shape(o, 4, od, FG__DT_FLOAT);
-  } else if (!strcmp(op, "GlobalAveragePool")) {
+    n->p.geo = geo;
+  } else if (op == FG__OP_GLOBALAVGPOOL) {
     if (x->rank != 4) return ERR_SHAPE(n, "only 4-D input is supported");
     int64_t od[4] = {x->dims[0], x->dims[1], 1, 1};
     set_shape(o, 4, od, FG__DT_FLOAT);
-  } else if (!strcmp(op, "BatchNormalization")) {
+    if (x->dims[2] > INT32_MAX || x->dims[3] > INT32_MAX) return ERR_SHAPE(n, "input plane too large");
+    n->p.geo = (fg__pool_geom){.kh = (int)x->dims[2], .kw = (int)x->dims[3], .sh = 1, .sw = 1, .dh = 1, .dw = 1};
+  } else if (op == FG__OP_BATCHNORM) {
     if (n->n_in != 5 || x->rank < 2) return ERR_SHAPE(n, "needs 5 inputs and a channel axis");
     for (int i = 1; i < 5; i++)
       if (!IN(g, n, i)->data || fg__tensor_count(IN(g, n, i)) != (size_t)x->dims[1])
         return ERR_SHAPE(n, "scale/bias/mean/var must be constants of the channel count");
     if (fg__attr_int(n, "training_mode", 0)) return ERR_ATTR(n, "training_mode", "= 1 is not supported");
     if (!fg__attr_int(n, "spatial", 1)) return ERR_ATTR(n, "spatial", "= 0 is not supported");
-    fg__attr_float(n, "epsilon", 1e-5f);
+    n->p.eps = fg__attr_float(n, "epsilon", 1e-5f);
     fg__attr_float(n, "momentum", 0.9f);
     fg__node_attr(n, "is_test");
     if (n->n_out > 1) return ERR_SHAPE(n, "training outputs are not supported");
     set_shape(o, x->rank, x->dims, FG__DT_FLOAT);
-  } else if (!strcmp(op, "Relu") || !strcmp(op, "Sigmoid") || !strcmp(op, "Exp") || !strcmp(op, "LeakyRelu") ||
-             !strcmp(op, "Softmax") || !strcmp(op, "Identity") || !strcmp(op, "Dropout") || !strcmp(op, "Clip")) {
-    if (!strcmp(op, "LeakyRelu")) fg__attr_float(n, "alpha", 0.01f);
-    if (!strcmp(op, "Clip")) { fg__attr_float(n, "min", 0); fg__attr_float(n, "max", 0); }
-    if (!strcmp(op, "Clip") && g->opset >= 11)
-      for (int i = 1; i < n->n_in; i++)
-        if (n->in[i] >= 0 && (!IN(g, n, i)->data || IN(g, n, i)->dtype != FG__DT_FLOAT || fg__tensor_count(IN(g, n, i)) != 1))
-          return ERR_SHAPE(n, "min/max must be float scalar constants");
-    if (!strcmp(op, "Softmax") && fg__norm_axis(fg__attr_int(n, "axis", g->opset >= 13 ? -1 : 1), x->rank) < 0)
+  } else if (op == FG__OP_RELU || op == FG__OP_SIGMOID || op == FG__OP_EXP || op == FG__OP_LEAKYRELU ||
+             op == FG__OP_SOFTMAX || op == FG__OP_IDENTITY || op == FG__OP_DROPOUT || op == FG__OP_CLIP) {
+    if (op == FG__OP_LEAKYRELU) n->p.alpha = fg__attr_float(n, "alpha", 0.01f);
+    if (op == FG__OP_CLIP) {
+      n->p.lo = -INFINITY;
+      n->p.hi = INFINITY;
+      if (g->opset < 11) {
+        n->p.lo = fg__attr_float(n, "min", -INFINITY);
+        n->p.hi = fg__attr_float(n, "max", INFINITY);
+      } else {
+        fg__attr_float(n, "min", 0); /* read, so that check_attrs names a wrong type */
+        fg__attr_float(n, "max", 0);
+        for (int i = 1; i < n->n_in; i++)
+          if (n->in[i] >= 0 && (!IN(g, n, i)->data || IN(g, n, i)->dtype != FG__DT_FLOAT || fg__tensor_count(IN(g, n, i)) != 1))
+            return ERR_SHAPE(n, "min/max must be float scalar constants");
+        if (n->n_in > 1 && n->in[1] >= 0) n->p.lo = *(const float *)IN(g, n, 1)->data;
+        if (n->n_in > 2 && n->in[2] >= 0) n->p.hi = *(const float *)IN(g, n, 2)->data;
+      }
+    }
+    if (op == FG__OP_SOFTMAX && (n->p.axis = fg__norm_axis(fg__attr_int(n, "axis", g->opset >= 13 ? -1 : 1), x->rank)) < 0)
       return ERR_ATTR(n, "axis", "is out of range");
-    if (!strcmp(op, "Dropout")) {
+    if (op == FG__OP_DROPOUT) {
       fg__attr_float(n, "ratio", 0.5f);
       fg__node_attr(n, "is_test");
       fg__node_attr(n, "seed");
       if (n->n_in > 2 && n->in[2] >= 0) return ERR_SHAPE(n, "training_mode input is not supported");
       if (n->n_out > 1) return ERR_SHAPE(n, "the mask output is not supported");
     }
-    if (x->dtype != FG__DT_FLOAT && strcmp(op, "Identity")) return ERR_SHAPE(n, "only float32 is supported");
+    if (x->dtype != FG__DT_FLOAT && op != FG__OP_IDENTITY) return ERR_SHAPE(n, "only float32 is supported");
     set_shape(o, x->rank, x->dims, x->dtype);
-  } else if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div") ||
-             !strcmp(op, "PRelu")) {
+  } else if (op == FG__OP_ADD || op == FG__OP_SUB || op == FG__OP_MUL || op == FG__OP_DIV ||
+             op == FG__OP_PRELU) {
     if (n->n_in != 2) return ERR_SHAPE(n, "needs two inputs");
     fg__tensor *y = IN(g, n, 1);
     if (fg__node_attr(n, "broadcast") || fg__node_attr(n, "axis"))
@@ -263,20 +310,23 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     /* A [C] slope on an NCHW input is per channel before opset 7 (and in exporters
      * that relied on it, when it could not broadcast along W anyway); from opset 7
      * it broadcasts numpy-style, i.e. along W. */
-    if (!strcmp(op, "PRelu") && yr == 1 && x->rank == 4 && yd[0] == x->dims[1] && y->data &&
+    if (op == FG__OP_PRELU && yr == 1 && x->rank == 4 && yd[0] == x->dims[1] && y->data &&
         (g->opset < 7 || (x->dims[3] != yd[0] && yd[0] != 1))) {
       yr = 3; yd[0] = x->dims[1]; yd[1] = 1; yd[2] = 1;
       y->rank = 3; memcpy(y->dims, yd, sizeof yd);
     }
     if (fg__broadcast_shape(x->rank, x->dims, yr, yd, &r, d)) return ERR_SHAPE(n, "inputs cannot be broadcast together");
-    if (!strcmp(op, "PRelu") && (r != x->rank || memcmp(d, x->dims, sizeof(int64_t) * (size_t)r)))
+    if (op == FG__OP_PRELU && (r != x->rank || memcmp(d, x->dims, sizeof(int64_t) * (size_t)r)))
       return ERR_SHAPE(n, "slope must broadcast to the input");
     set_shape(o, r, d, FG__DT_FLOAT);
-  } else if (!strcmp(op, "Gemm")) {
+  } else if (op == FG__OP_GEMM) {
     fg__tensor *b = IN(g, n, 1);
     if (x->rank != 2 || b->rank != 2) return ERR_SHAPE(n, "A and B must be 2-D");
     int ta = (int)fg__attr_int(n, "transA", 0), tb = (int)fg__attr_int(n, "transB", 0);
-    fg__attr_float(n, "alpha", 1); fg__attr_float(n, "beta", 1);
+    n->p.trans_a = ta != 0;
+    n->p.trans_b = tb != 0;
+    n->p.alpha = fg__attr_float(n, "alpha", 1);
+    n->p.beta = fg__attr_float(n, "beta", 1);
     fg__node_attr(n, "broadcast");
     int64_t M = ta ? x->dims[1] : x->dims[0], K = ta ? x->dims[0] : x->dims[1];
     int64_t K2 = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
@@ -288,7 +338,7 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
         return ERR_SHAPE(n, "C does not broadcast to the output");
     }
     set_shape(o, 2, od, FG__DT_FLOAT);
-  } else if (!strcmp(op, "MatMul")) {
+  } else if (op == FG__OP_MATMUL) {
     fg__tensor *b = IN(g, n, 1);
     if (x->rank < 2 || b->rank < 2) return ERR_SHAPE(n, "1-D MatMul operands are not supported");
     if (b->rank > 2 && (b->rank != x->rank || memcmp(b->dims, x->dims, sizeof(int64_t) * (size_t)(x->rank - 2))))
@@ -297,7 +347,8 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     memcpy(d, x->dims, sizeof d);
     d[x->rank - 1] = b->dims[b->rank - 1];
     set_shape(o, x->rank, d, FG__DT_FLOAT);
-  } else if (!strcmp(op, "Reshape")) {
+    n->p.alpha = n->p.beta = 1;
+  } else if (op == FG__OP_RESHAPE) {
     size_t ns;
     const int64_t *s;
     if (g->opset < 5) return ERR_SHAPE(n, "opset < 5 Reshape is not supported");
@@ -316,7 +367,7 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     if (neg >= 0) { if (!known || total % known) return ERR_SHAPE(n, "cannot infer -1"); d[neg] = (int64_t)(total / known); known = total; }
     if (known != total) return ERR_SHAPE(n, "element count changes");
     set_shape(o, (int)ns, d, x->dtype);
-  } else if (!strcmp(op, "Flatten")) {
+  } else if (op == FG__OP_FLATTEN) {
     int axis = (int)fg__attr_int(n, "axis", 1);
     if (axis < 0) axis += x->rank;
     if (axis < 0 || axis > x->rank) return ERR_ATTR(n, "axis", "is out of range");
@@ -324,14 +375,14 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     for (int i = 0; i < x->rank; i++) { if (i < axis) a *= x->dims[i]; else b *= x->dims[i]; }
     int64_t od[2] = {a, b};
     set_shape(o, 2, od, x->dtype);
-  } else if (!strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze")) {
+  } else if (op == FG__OP_SQUEEZE || op == FG__OP_UNSQUEEZE) {
     const int64_t *ax;
     size_t na;
     if (g->opset >= 13) {
       if (n->n_in > 1 && n->in[1] >= 0) { if (!(ax = const_ints(g, n, 1, &na, err))) return err ? err->code : FG_EUNSUPPORTED; }
       else { ax = NULL; na = 0; }
     } else na = fg__attr_ints(n, "axes", &ax);
-    int sq = op[0] == 'S';
+    int sq = op == FG__OP_SQUEEZE;
     int orank = sq ? x->rank : x->rank + (int)na;
     if (orank > FG__MAX_RANK || na > FG__MAX_RANK) return ERR_SHAPE(n, "rank too large");
     char mark[FG__MAX_RANK] = {0};
@@ -349,7 +400,7 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
       for (int i = 0, j = 0; i < orank; i++) d[r++] = mark[i] ? 1 : x->dims[j++];
     }
     set_shape(o, r, d, x->dtype);
-  } else if (!strcmp(op, "Transpose")) {
+  } else if (op == FG__OP_TRANSPOSE) {
     const int64_t *perm;
     size_t np = fg__attr_ints(n, "perm", &perm);
     char seen[FG__MAX_RANK] = {0};
@@ -359,13 +410,15 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
       if (p < 0 || p >= x->rank || seen[p]) return ERR_ATTR(n, "perm", "is not a permutation");
       seen[p] = 1;
       d[i] = x->dims[p];
+      n->p.perm[i] = p;
     }
     set_shape(o, x->rank, d, x->dtype);
-  } else if (!strcmp(op, "Concat")) {
+  } else if (op == FG__OP_CONCAT) {
     fg__attr *aa = fg__node_attr(n, "axis");
     if (!aa || aa->type != FG__ATTR_INT) return ERR_ATTR(n, "axis", "is required (an int)");
     int axis = fg__norm_axis(aa->i, x->rank);
     if (axis < 0) return ERR_ATTR(n, "axis", "is out of range");
+    n->p.axis = axis;
     memcpy(d, x->dims, sizeof d);
     d[axis] = 0;
     for (int i = 0; i < n->n_in; i++) {
@@ -376,12 +429,14 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
       d[axis] += t->dims[axis];
     }
     set_shape(o, x->rank, d, x->dtype);
-  } else if (!strcmp(op, "Slice")) {
+  } else if (op == FG__OP_SLICE) {
     int64_t st[FG__MAX_RANK], sp[FG__MAX_RANK];
     if (g->opset < 10 && n->n_in != 1) return ERR_SHAPE(n, "takes one input before opset 10 (starts/ends are attributes)");
-    if ((rc = fg__slice_params(g, n, st, sp, d, err))) return rc;
+    if ((rc = slice_params(g, n, st, sp, d, err))) return rc;
     set_shape(o, x->rank, d, x->dtype);
-  } else if (!strcmp(op, "Shape")) {
+    memcpy(n->p.start, st, sizeof st);
+    memcpy(n->p.step, sp, sizeof sp);
+  } else if (op == FG__OP_SHAPE) {
     int64_t s = fg__attr_int(n, "start", 0), e = fg__attr_int(n, "end", x->rank);
     if (s < 0) s += x->rank;
     if (e < 0) e += x->rank;
@@ -389,10 +444,12 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     e = e < 0 ? 0 : e > x->rank ? x->rank : e;
     int64_t od[1] = {e > s ? e - s : 0};
     set_shape(o, 1, od, FG__DT_INT64);
-  } else if (!strcmp(op, "Gather")) {
+    n->p.start[0] = s;
+  } else if (op == FG__OP_GATHER) {
     fg__tensor *ix = IN(g, n, 1);
     int axis = fg__norm_axis(fg__attr_int(n, "axis", 0), x->rank);
     if (axis < 0) return ERR_ATTR(n, "axis", "is out of range");
+    n->p.axis = axis;
     if (!ix->data || ix->dtype != FG__DT_INT64) return ERR_SHAPE(n, "indices must be a constant integer tensor");
     if (x->rank + ix->rank - 1 > FG__MAX_RANK) return ERR_SHAPE(n, "output rank too large");
     r = 0;
@@ -401,13 +458,13 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
     for (int i = axis + 1; i < x->rank; i++) d[r++] = x->dims[i];
     set_shape(o, r, d, x->dtype);
   } else {
-    return fg__seterr(err, FG_EUNSUPPORTED, "node '%s': unsupported operator '%s'", fg__node_label(n), op);
+    return fg__seterr(err, FG_EUNSUPPORTED, "node '%s': unsupported operator '%s'", fg__node_label(n), n->op_type);
   }
   size_t c;
   for (int i = 0; i < n->n_out; i++) {
     fg__tensor *t = OUT(g, n, i);
     if (t->rank < 0) return ERR_SHAPE(n, "output shape could not be inferred");
-    if (check_count(t, g, &c)) return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): output '%s' too large", fg__node_label(n), op, t->name);
+    if (check_count(t, g, &c)) return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): output '%s' too large", fg__node_label(n), n->op_type, t->name);
   }
   return FG_OK;
 }
@@ -417,16 +474,16 @@ static int infer_node(fg__graph *g, fg__node *n, fg_error *err) {
 static double fold_cost(const fg__graph *g, fg__node *n) {
   const fg__tensor *o = &g->t[n->out[0]];
   double out = (double)fg__tensor_count(o), per = 1;
-  if (!strcmp(n->op, "Conv")) {
+  if (n->op == FG__OP_CONV) {
     const fg__tensor *w = &g->t[n->in[1]];
     per = (double)w->dims[1] * (double)w->dims[2] * (double)w->dims[3];
-  } else if (!strcmp(n->op, "Gemm") || !strcmp(n->op, "MatMul")) {
+  } else if (n->op == FG__OP_GEMM || n->op == FG__OP_MATMUL) {
     const fg__tensor *a = &g->t[n->in[0]];
     per = a->rank >= 1 ? (double)a->dims[a->rank - 1] + (a->rank >= 2 ? (double)a->dims[a->rank - 2] : 0) : 1; /* K (or M if transA) */
-  } else if (!strcmp(n->op, "MaxPool") || !strcmp(n->op, "AveragePool")) {
+  } else if (n->op == FG__OP_MAXPOOL || n->op == FG__OP_AVGPOOL) {
     const int64_t *ks;
     if (fg__attr_ints(n, "kernel_shape", &ks) == 2) per = (double)ks[0] * (double)ks[1];
-  } else if (!strcmp(n->op, "GlobalAveragePool") || !strcmp(n->op, "Softmax")) {
+  } else if (n->op == FG__OP_GLOBALAVGPOOL || n->op == FG__OP_SOFTMAX) {
     per = (double)fg__tensor_count(&g->t[n->in[0]]) / (out > 0 ? out : 1) + 2;
   }
   return out * per;
@@ -439,7 +496,7 @@ static int fold_node(fg__graph *g, fg__node *n, double *cost, fg_error *err) {
   void *out[16] = {0};
   *cost += fold_cost(g, n);
   if (*cost > MAX_FOLD_COST)
-    return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): constant subgraph too costly to fold at load", fg__node_label(n), n->op);
+    return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): constant subgraph too costly to fold at load", fg__node_label(n), n->op_type);
   for (int i = 0; i < n->n_in; i++) in[i] = n->in[i] >= 0 ? g->t[n->in[i]].data : NULL;
   for (int i = 0; i < n->n_out; i++) {
     fg__tensor *t = &g->t[n->out[i]];
@@ -471,25 +528,25 @@ int fg__graph_infer(fg__graph *g, fg_error *err) {
       return fg__seterr(err, FG_ELIMIT, "input '%s': inputs exceed the size limit", g->t[g->inputs[i]].name);
   for (int i = 0; i < g->n_nodes; i++) {
     fg__node *n = &g->nodes[i];
-    if (!is_supported(n->op))
-      return fg__seterr(err, FG_EUNSUPPORTED, "node '%s': unsupported operator '%s'", fg__node_label(n), n->op);
+    if (n->op == FG__OP_UNKNOWN)
+      return fg__seterr(err, FG_EUNSUPPORTED, "node '%s': unsupported operator '%s'", fg__node_label(n), n->op_type);
     int rc = infer_node(g, n, err);
     if (rc) return rc;
     for (int k = 0; k < n->n_out; k++)
       if (add_bytes(g, &g->t[n->out[k]], &total))
-        return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): tensors exceed the size limit", fg__node_label(n), n->op);
-    if (!strcmp(n->op, "Constant")) { n->dead = 1; continue; }
+        return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): tensors exceed the size limit", fg__node_label(n), n->op_type);
+    if (n->op == FG__OP_CONSTANT) { n->dead = 1; continue; }
     int all_const = 1;
     for (int k = 0; k < n->n_in; k++)
       if (n->in[k] >= 0 && !g->t[n->in[k]].data) all_const = 0;
-    if (all_const || !strcmp(n->op, "Shape")) {
+    if (all_const || n->op == FG__OP_SHAPE) {
       if ((rc = fold_node(g, n, &cost, err))) return rc;
       continue;
     }
     for (int k = 0; k < n->n_out; k++)
       if (fg__tensor_count(&g->t[n->out[k]]) == 0)
         return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): output '%s' is empty (zero-size tensors are not supported)",
-                          fg__node_label(n), n->op, g->t[n->out[k]].name);
+                          fg__node_label(n), n->op_type, g->t[n->out[k]].name);
   }
   for (int i = 0; i < g->n_inputs; i++)
     if (fg__tensor_count(&g->t[g->inputs[i]]) == 0)

@@ -58,30 +58,29 @@ static int ensure_bias(fg__graph *g, fg__node *n, int64_t len, fg_error *err) {
   return FG_OK;
 }
 
+/* The node keeps its op_type ("MatMul") for messages; its params are
+ * already Gemm's defaults (no transposes, alpha = beta = 1). */
 static void matmul_to_gemm(fg__graph *g, fg__node *n) {
-  if (strcmp(n->op, "MatMul") || n->n_in != 2) return;
+  if (n->op != FG__OP_MATMUL || n->n_in != 2) return;
   const fg__tensor *a = &g->t[n->in[0]], *b = &g->t[n->in[1]];
   if (a->rank != 2 || b->rank != 2 || !b->data) return;
-  char *op = strdup("Gemm");
-  if (!op) return;
-  free(n->op);
-  n->op = op;
+  n->op = FG__OP_GEMM;
 }
 
 static int fold_bn(fg__graph *g, const int *cons, int ni, fg_error *err) {
   fg__node *n = &g->nodes[ni];
-  int is_conv = !strcmp(n->op, "Conv"), is_gemm = !strcmp(n->op, "Gemm");
+  int is_conv = n->op == FG__OP_CONV, is_gemm = n->op == FG__OP_GEMM;
   if (!is_conv && !is_gemm) return FG_OK;
   int y = n->out[0];
   if (!only_consumer(g, y)) return FG_OK;
   int bi = cons[y];
-  if (bi < 0 || strcmp(g->nodes[bi].op, "BatchNormalization") || g->nodes[bi].in[0] != y) return FG_OK;
+  if (bi < 0 || g->nodes[bi].op != FG__OP_BATCHNORM || g->nodes[bi].in[0] != y) return FG_OK;
   fg__tensor *w = &g->t[n->in[1]];
   if (!w->data || w->n_consumers != 1) return FG_OK;
   int transb = 0;
   if (is_gemm) {
-    if (fg__attr_int(n, "transA", 0) || fg__attr_float(n, "alpha", 1) != 1.f || fg__attr_float(n, "beta", 1) != 1.f) return FG_OK;
-    transb = (int)fg__attr_int(n, "transB", 0);
+    if (n->p.trans_a || n->p.alpha != 1.f || n->p.beta != 1.f) return FG_OK;
+    transb = n->p.trans_b;
   }
   int64_t M = is_conv ? w->dims[0] : (transb ? w->dims[0] : w->dims[1]);
   if (n->n_in > 2 && n->in[2] >= 0) {
@@ -96,7 +95,7 @@ static int fold_bn(fg__graph *g, const int *cons, int ni, fg_error *err) {
   float *W = w->data, *B = g->t[n->in[2]].data;
   const float *s = g->t[bn->in[1]].data, *beta = g->t[bn->in[2]].data, *mean = g->t[bn->in[3]].data,
               *var = g->t[bn->in[4]].data;
-  float eps = fg__attr_float(bn, "epsilon", 1e-5f);
+  float eps = bn->p.eps;
   size_t per = fg__tensor_count(w) / (size_t)M;
   for (int64_t m = 0; m < M; m++) {
     float sc = s[m] / sqrtf(var[m] + eps);
@@ -112,12 +111,12 @@ static int fold_bn(fg__graph *g, const int *cons, int ni, fg_error *err) {
   return FG_OK;
 }
 
-static int can_clamp(const char *op) {
-  static const char *const ops[] = {"Conv", "Gemm", "Add", "Sub", "Mul", "Div", "GlobalAveragePool",
-                                    "AveragePool", "MaxPool", NULL};
-  for (int i = 0; ops[i]; i++)
-    if (!strcmp(op, ops[i])) return 1;
-  return 0;
+static int can_clamp(int op) {
+  switch (op) {
+  case FG__OP_CONV: case FG__OP_GEMM: case FG__OP_ADD: case FG__OP_SUB: case FG__OP_MUL: case FG__OP_DIV:
+  case FG__OP_GLOBALAVGPOOL: case FG__OP_AVGPOOL: case FG__OP_MAXPOOL: return 1;
+  default: return 0;
+  }
 }
 
 static void fuse_act(fg__graph *g, const int *cons, int ni) {
@@ -129,12 +128,9 @@ static void fuse_act(fg__graph *g, const int *cons, int ni) {
   if (ai < 0 || g->nodes[ai].in[0] != y) return;
   fg__node *a = &g->nodes[ai];
   float lo, hi;
-  if (!strcmp(a->op, "Relu")) { lo = 0; hi = INFINITY; }
-  else if (!strcmp(a->op, "Clip") && g->opset < 11) { lo = fg__attr_float(a, "min", -INFINITY); hi = fg__attr_float(a, "max", INFINITY); }
-  else if (!strcmp(a->op, "Clip")) {
-    lo = a->n_in > 1 && a->in[1] >= 0 ? *(float *)g->t[a->in[1]].data : -INFINITY;
-    hi = a->n_in > 2 && a->in[2] >= 0 ? *(float *)g->t[a->in[2]].data : INFINITY;
-  } else return;
+  if (a->op == FG__OP_RELU) { lo = 0; hi = INFINITY; }
+  else if (a->op == FG__OP_CLIP) { lo = a->p.lo; hi = a->p.hi; }
+  else return;
   n->act.lo = fmaxf(n->act.lo, lo);
   n->act.hi = fminf(n->act.hi, hi);
   g->t[a->out[0]].producer = ni;

@@ -18,7 +18,7 @@ void fg__graph_free(fg__graph *g) {
   for (int i = 0; i < g->n_nodes; i++) {
     fg__node *n = &g->nodes[i];
     free(n->name);
-    free(n->op);
+    free(n->op_type);
     free(n->in);
     free(n->out);
     for (int a = 0; a < n->n_attrs; a++) {
@@ -66,7 +66,26 @@ size_t fg__tensor_count(const fg__tensor *t) {
   return c;
 }
 
-size_t fg__dtype_size(int dtype) { return dtype == FG__DT_INT64 ? 8 : 4; }
+size_t fg__dtype_size(int dtype) {
+  switch (dtype) {
+  case FG__DT_INT64: return 8;
+  case FG__DT_UINT8: case FG__DT_INT8: return 1;
+  case FG__DT_BF16: return 2;
+  default: return 4; /* FLOAT, INT32 */
+  }
+}
+
+#define OP_NAME(e, s) [FG__OP_##e] = s,
+static const char *const op_names[FG__OP_COUNT] = {[FG__OP_UNKNOWN] = "?", FG__OP_LIST(OP_NAME)};
+#undef OP_NAME
+
+int fg__op_lookup(const char *op_type) {
+  for (int i = 1; i < FG__OP_COUNT; i++)
+    if (!strcmp(op_type, op_names[i])) return i;
+  return FG__OP_UNKNOWN;
+}
+
+const char *fg__op_name(int op) { return op > 0 && op < FG__OP_COUNT ? op_names[op] : "?"; }
 
 const char *fg__node_label(const fg__node *n) {
   return n->name && *n->name ? n->name : "(unnamed)";
@@ -183,7 +202,7 @@ int fg__graph_toposort(fg__graph *g, fg_error *err) {
     for (int i = 0; i < n; i++)
       if (missing[i]) {
         rc = fg__seterr(err, FG_EFORMAT, "node '%s' (%s): graph has a cycle or an input no node produces",
-                        fg__node_label(&g->nodes[i]), g->nodes[i].op);
+                        fg__node_label(&g->nodes[i]), g->nodes[i].op_type);
         break;
       }
     goto out;
@@ -221,10 +240,10 @@ int fg__graph_check_attrs(const fg__graph *g, fg_error *err) {
     for (int a = 0; a < n->n_attrs; a++) {
       if (n->attrs[a].used == 2)
         return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute '%s' has the wrong type",
-                          fg__node_label(n), n->op, n->attrs[a].name);
+                          fg__node_label(n), n->op_type, n->attrs[a].name);
       if (n->attrs[a].used != 1)
         return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): unsupported attribute '%s'",
-                          fg__node_label(n), n->op, n->attrs[a].name);
+                          fg__node_label(n), n->op_type, n->attrs[a].name);
     }
   }
   return FG_OK;

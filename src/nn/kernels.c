@@ -86,56 +86,11 @@ static int binary(const fg__kctx *k, int op) {
   return FG_OK;
 }
 
-int fg__node_geom(fg__node *n, const fg__tensor *x, int kh, int kw, fg__pool_geom *geo, fg_error *err) {
-  const int64_t *v;
-  size_t c;
-  geo->kh = kh; geo->kw = kw;
-  geo->sh = geo->sw = geo->dh = geo->dw = 1;
-  geo->pt = geo->pl = geo->pb = geo->pr = 0;
-  if ((c = fg__attr_ints(n, "strides", &v))) {
-    if (c != 2 || v[0] < 1 || v[1] < 1 || v[0] > 1024 || v[1] > 1024) goto bad_strides;
-    geo->sh = (int)v[0]; geo->sw = (int)v[1];
-  }
-  if ((c = fg__attr_ints(n, "dilations", &v))) {
-    if (c != 2 || v[0] < 1 || v[1] < 1 || v[0] > 1024 || v[1] > 1024)
-      return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'dilations' must be two values in 1..1024", fg__node_label(n), n->op);
-    geo->dh = (int)v[0]; geo->dw = (int)v[1];
-  }
-  fg__attr *ap = fg__node_attr(n, "auto_pad");
-  const char *autopad = ap && ap->type == FG__ATTR_STRING ? ap->s : "NOTSET";
-  if ((c = fg__attr_ints(n, "pads", &v))) {
-    if (c != 4) return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'pads' must have 4 values (2-D only)", fg__node_label(n), n->op);
-    for (int i = 0; i < 4; i++)
-      if (v[i] < 0 || v[i] > 4096) return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): attribute 'pads' out of range", fg__node_label(n), n->op);
-    geo->pt = (int)v[0]; geo->pl = (int)v[1]; geo->pb = (int)v[2]; geo->pr = (int)v[3];
-  }
-  if (strcmp(autopad, "SAME_UPPER") == 0 || strcmp(autopad, "SAME_LOWER") == 0) {
-    int64_t ih = x->dims[2], iw = x->dims[3];
-    int64_t oh = (ih + geo->sh - 1) / geo->sh, ow = (iw + geo->sw - 1) / geo->sw;
-    int64_t ph = (oh - 1) * geo->sh + (int64_t)(kh - 1) * geo->dh + 1 - ih;
-    int64_t pw = (ow - 1) * geo->sw + (int64_t)(kw - 1) * geo->dw + 1 - iw;
-    if (ph < 0) ph = 0;
-    if (pw < 0) pw = 0;
-    int upper = autopad[5] == 'U';
-    geo->pt = (int)(upper ? ph / 2 : ph - ph / 2); geo->pb = (int)(ph - geo->pt);
-    geo->pl = (int)(upper ? pw / 2 : pw - pw / 2); geo->pr = (int)(pw - geo->pl);
-  } else if (strcmp(autopad, "VALID") == 0) {
-    geo->pt = geo->pl = geo->pb = geo->pr = 0;
-  } else if (strcmp(autopad, "NOTSET") != 0) {
-    return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'auto_pad' value '%s'", fg__node_label(n), n->op, autopad);
-  }
-  return FG_OK;
-bad_strides:
-  return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute 'strides' must be two values in 1..1024", fg__node_label(n), n->op);
-}
-
-static int conv(const fg__kctx *k, fg_error *err) {
-  fg__node *n = (fg__node *)k->n;
-  const fg__tensor *x = T(k, 0), *w = T(k, 1), *o = TO(k, 0);
-  fg__pool_geom g;
-  int rc = fg__node_geom(n, x, (int)w->dims[2], (int)w->dims[3], &g, err);
-  if (rc) return rc;
-  int groups = (int)fg__attr_int(n, "group", 1);
+static int conv(const fg__kctx *k) {
+  const fg__node *n = k->n;
+  const fg__tensor *x = T(k, 0), *o = TO(k, 0);
+  const fg__pool_geom g = n->p.geo;
+  int groups = n->p.group;
   const float *X = k->in[0], *W = k->in[1], *B = n->n_in > 2 && n->in[2] >= 0 ? k->in[2] : NULL;
   float *Y = k->out[0];
   int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], Wd = x->dims[3];
@@ -164,21 +119,11 @@ static int conv(const fg__kctx *k, fg_error *err) {
   return FG_OK;
 }
 
-static int pool(const fg__kctx *k, int is_max, int global, fg_error *err) {
-  fg__node *n = (fg__node *)k->n;
+static int pool(const fg__kctx *k, int is_max) {
+  const fg__node *n = k->n;
   const fg__tensor *x = T(k, 0), *o = TO(k, 0);
-  fg__pool_geom g = {0};
-  int count_pad = 0;
-  if (!global) {
-    const int64_t *ks;
-    fg__attr_ints(n, "kernel_shape", &ks);
-    int rc = fg__node_geom(n, x, (int)ks[0], (int)ks[1], &g, err);
-    if (rc) return rc;
-    count_pad = (int)fg__attr_int(n, "count_include_pad", 0);
-  } else {
-    g.kh = (int)x->dims[2]; g.kw = (int)x->dims[3];
-    g.sh = g.sw = g.dh = g.dw = 1;
-  }
+  const fg__pool_geom g = n->p.geo; /* GlobalAveragePool: the whole plane */
+  int count_pad = n->p.count_pad;
   const float *X = k->in[0];
   float *Y = k->out[0];
   int64_t NC = x->dims[0] * x->dims[1], H = x->dims[2], W = x->dims[3], OH = o->dims[2], OW = o->dims[3];
@@ -204,16 +149,10 @@ static int pool(const fg__kctx *k, int is_max, int global, fg_error *err) {
 
 /* Y = alpha * A' B' + beta * C; MatMul is the alpha=1, no-C case (batched over leading dims of A). */
 static int gemm(const fg__kctx *k, int is_matmul) {
-  fg__node *n = (fg__node *)k->n;
+  const fg__node *n = k->n;
   const fg__tensor *a = T(k, 0), *b = T(k, 1), *o = TO(k, 0);
-  int ta = 0, tb = 0;
-  float alpha = 1.f, beta = 1.f;
-  if (!is_matmul) {
-    ta = (int)fg__attr_int(n, "transA", 0);
-    tb = (int)fg__attr_int(n, "transB", 0);
-    alpha = fg__attr_float(n, "alpha", 1.f);
-    beta = fg__attr_float(n, "beta", 1.f);
-  }
+  int ta = n->p.trans_a, tb = n->p.trans_b; /* 0 for MatMul, alpha = beta = 1 */
+  float alpha = n->p.alpha, beta = n->p.beta;
   int64_t M = o->dims[o->rank - 2], N = o->dims[o->rank - 1];
   int64_t K = ta ? a->dims[a->rank - 2] : a->dims[a->rank - 1];
   size_t batch = fg__tensor_count(o) / (size_t)(M * N);
@@ -239,10 +178,8 @@ static int gemm(const fg__kctx *k, int is_matmul) {
 }
 
 static int softmax(const fg__kctx *k) {
-  fg__node *n = (fg__node *)k->n;
   const fg__tensor *x = T(k, 0);
-  int def = k->g->opset >= 13 ? -1 : 1;
-  int axis = fg__norm_axis(fg__attr_int(n, "axis", def), x->rank);
+  int axis = k->n->p.axis;
   size_t outer = 1, len = 1, inner = 1;
   for (int i = 0; i < x->rank; i++) {
     if (i < axis) outer *= (size_t)x->dims[i];
@@ -265,11 +202,8 @@ static int softmax(const fg__kctx *k) {
 }
 
 static int batchnorm(const fg__kctx *k) {
-  fg__node *n = (fg__node *)k->n;
   const fg__tensor *x = T(k, 0);
-  float eps = fg__attr_float(n, "epsilon", 1e-5f);
-  fg__attr_float(n, "momentum", 0.9f);
-  fg__attr_int(n, "spatial", 1);
+  float eps = k->n->p.eps;
   const float *X = k->in[0], *s = k->in[1], *b = k->in[2], *m = k->in[3], *v = k->in[4];
   float *Y = k->out[0];
   size_t C = (size_t)x->dims[1], inner = fg__tensor_count(x) / (size_t)x->dims[0] / C;
@@ -285,14 +219,8 @@ static int batchnorm(const fg__kctx *k) {
 }
 
 static int transpose(const fg__kctx *k) {
-  fg__node *n = (fg__node *)k->n;
   const fg__tensor *x = T(k, 0), *o = TO(k, 0);
-  const int64_t *perm;
-  int64_t defperm[FG__MAX_RANK];
-  if (fg__attr_ints(n, "perm", &perm) == 0) {
-    for (int i = 0; i < x->rank; i++) defperm[i] = x->rank - 1 - i;
-    perm = defperm;
-  }
+  const int64_t *perm = k->n->p.perm;
   size_t esz = fg__dtype_size(x->dtype), st[FG__MAX_RANK], s = 1, idx[FG__MAX_RANK] = {0};
   size_t ist[FG__MAX_RANK];
   for (int i = x->rank - 1; i >= 0; i--) { ist[i] = s; s *= (size_t)x->dims[i]; }
@@ -313,9 +241,9 @@ static int transpose(const fg__kctx *k) {
 }
 
 static int concat(const fg__kctx *k) {
-  fg__node *n = (fg__node *)k->n;
+  const fg__node *n = k->n;
   const fg__tensor *o = TO(k, 0);
-  int axis = fg__norm_axis(fg__attr_int(n, "axis", 0), o->rank);
+  int axis = n->p.axis;
   size_t esz = fg__dtype_size(o->dtype), outer = 1, inner = esz;
   for (int i = 0; i < axis; i++) outer *= (size_t)o->dims[i];
   for (int i = axis + 1; i < o->rank; i++) inner *= (size_t)o->dims[i];
@@ -330,12 +258,9 @@ static int concat(const fg__kctx *k) {
   return FG_OK;
 }
 
-/* Slice: start and step per axis come from fg__slice_params (fold.c), the same
- * resolution shape inference used for the output dims. */
-static int slice(const fg__kctx *k, fg_error *err) {
-  int64_t start[FG__MAX_RANK], step[FG__MAX_RANK];
-  int rc = fg__slice_params(k->g, (fg__node *)k->n, start, step, NULL, err);
-  if (rc) return rc;
+/* Slice: start and step per axis were resolved by shape inference (fold.c). */
+static int slice(const fg__kctx *k) {
+  const int64_t *start = k->n->p.start, *step = k->n->p.step;
   const fg__tensor *x = T(k, 0), *o = TO(k, 0);
   size_t esz = fg__dtype_size(x->dtype), ist[FG__MAX_RANK], s = 1, idx[FG__MAX_RANK] = {0};
   for (int i = x->rank - 1; i >= 0; i--) { ist[i] = s; s *= (size_t)x->dims[i]; }
@@ -361,9 +286,9 @@ static int slice(const fg__kctx *k, fg_error *err) {
 }
 
 static int gather(const fg__kctx *k, fg_error *err) {
-  fg__node *n = (fg__node *)k->n;
+  const fg__node *n = k->n;
   const fg__tensor *x = T(k, 0), *ix = T(k, 1);
-  int axis = fg__norm_axis(fg__attr_int(n, "axis", 0), x->rank);
+  int axis = n->p.axis;
   size_t esz = fg__dtype_size(x->dtype), outer = 1, inner = esz;
   for (int i = 0; i < axis; i++) outer *= (size_t)x->dims[i];
   for (int i = axis + 1; i < x->rank; i++) inner *= (size_t)x->dims[i];
@@ -381,65 +306,92 @@ static int gather(const fg__kctx *k, fg_error *err) {
   return FG_OK;
 }
 
-static int unary(const fg__kctx *k, fg_error *err) {
-  fg__node *n = (fg__node *)k->n;
-  const char *op = n->op;
-  const fg__tensor *x = T(k, 0);
+static int relu(const fg__kctx *k) {
   const float *X = k->in[0];
   float *Y = k->out[0];
-  size_t cnt = fg__tensor_count(x);
-  if (!strcmp(op, "Relu")) for (size_t i = 0; i < cnt; i++) Y[i] = X[i] > 0 ? X[i] : 0;
-  else if (!strcmp(op, "Sigmoid")) for (size_t i = 0; i < cnt; i++) Y[i] = 1.f / (1.f + expf(-X[i]));
-  else if (!strcmp(op, "Exp")) for (size_t i = 0; i < cnt; i++) Y[i] = expf(X[i]);
-  else if (!strcmp(op, "LeakyRelu")) {
-    float a = fg__attr_float(n, "alpha", 0.01f);
-    for (size_t i = 0; i < cnt; i++) Y[i] = X[i] >= 0 ? X[i] : a * X[i];
-  } else if (!strcmp(op, "Clip")) {
-    float lo = -INFINITY, hi = INFINITY;
-    if (k->g->opset < 11) { lo = fg__attr_float(n, "min", -INFINITY); hi = fg__attr_float(n, "max", INFINITY); }
-    else {
-      if (n->n_in > 1 && n->in[1] >= 0) lo = *(const float *)k->in[1];
-      if (n->n_in > 2 && n->in[2] >= 0) hi = *(const float *)k->in[2];
-    }
-    for (size_t i = 0; i < cnt; i++) Y[i] = X[i] < lo ? lo : X[i] > hi ? hi : X[i];
-  } else return fg__seterr(err, FG_EUNSUPPORTED, "node '%s': no kernel for op '%s'", fg__node_label(n), op);
+  size_t cnt = fg__tensor_count(T(k, 0));
+  for (size_t i = 0; i < cnt; i++) Y[i] = X[i] > 0 ? X[i] : 0;
   return FG_OK;
 }
 
+static int sigmoid(const fg__kctx *k) {
+  const float *X = k->in[0];
+  float *Y = k->out[0];
+  size_t cnt = fg__tensor_count(T(k, 0));
+  for (size_t i = 0; i < cnt; i++) Y[i] = 1.f / (1.f + expf(-X[i]));
+  return FG_OK;
+}
+
+static int exp_(const fg__kctx *k) {
+  const float *X = k->in[0];
+  float *Y = k->out[0];
+  size_t cnt = fg__tensor_count(T(k, 0));
+  for (size_t i = 0; i < cnt; i++) Y[i] = expf(X[i]);
+  return FG_OK;
+}
+
+static int leaky_relu(const fg__kctx *k) {
+  const float *X = k->in[0];
+  float *Y = k->out[0], a = k->n->p.alpha;
+  size_t cnt = fg__tensor_count(T(k, 0));
+  for (size_t i = 0; i < cnt; i++) Y[i] = X[i] >= 0 ? X[i] : a * X[i];
+  return FG_OK;
+}
+
+static int clip(const fg__kctx *k) {
+  const float *X = k->in[0];
+  float *Y = k->out[0], lo = k->n->p.lo, hi = k->n->p.hi;
+  size_t cnt = fg__tensor_count(T(k, 0));
+  for (size_t i = 0; i < cnt; i++) Y[i] = X[i] < lo ? lo : X[i] > hi ? hi : X[i];
+  return FG_OK;
+}
+
+static int shape(const fg__kctx *k) {
+  const fg__tensor *x = T(k, 0), *o = TO(k, 0);
+  int64_t st = k->n->p.start[0]; /* clamped by shape inference */
+  for (int i = 0; i < o->dims[0]; i++) ((int64_t *)k->out[0])[i] = x->dims[st + i];
+  return FG_OK;
+}
+
+/* Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: the same bytes. */
+static int copy(const fg__kctx *k) {
+  const fg__tensor *x = T(k, 0);
+  if (k->out[0] != k->in[0]) memcpy(k->out[0], k->in[0], fg__tensor_count(x) * fg__dtype_size(x->dtype));
+  return FG_OK;
+}
+
+static int add(const fg__kctx *k) { return binary(k, '+'); }
+static int sub(const fg__kctx *k) { return binary(k, '-'); }
+static int mul(const fg__kctx *k) { return binary(k, '*'); }
+static int div_(const fg__kctx *k) { return binary(k, '/'); }
+static int prelu(const fg__kctx *k) { return binary(k, 'p'); }
+static int gemm_(const fg__kctx *k) { return gemm(k, 0); }
+static int matmul(const fg__kctx *k) { return gemm(k, 1); }
+static int maxpool(const fg__kctx *k) { return pool(k, 1); }
+static int avgpool(const fg__kctx *k) { return pool(k, 0); }
+static int gather_(const fg__kctx *k) { return gather(k, NULL); }
+
+/* The dispatch table: one row per operator, indexed by enum fg__op. Gather is
+ * the one kernel that can fail at run time (an index out of range), so it is
+ * called directly with the caller's error. */
+typedef int (*kernel_fn)(const fg__kctx *k);
+static const kernel_fn kernels[FG__OP_COUNT] = {
+  [FG__OP_CONV] = conv, [FG__OP_BATCHNORM] = batchnorm, [FG__OP_RELU] = relu, [FG__OP_CLIP] = clip,
+  [FG__OP_PRELU] = prelu, [FG__OP_LEAKYRELU] = leaky_relu, [FG__OP_SIGMOID] = sigmoid, [FG__OP_EXP] = exp_,
+  [FG__OP_ADD] = add, [FG__OP_SUB] = sub, [FG__OP_MUL] = mul, [FG__OP_DIV] = div_, [FG__OP_GEMM] = gemm_,
+  [FG__OP_MATMUL] = matmul, [FG__OP_GLOBALAVGPOOL] = avgpool, [FG__OP_AVGPOOL] = avgpool,
+  [FG__OP_MAXPOOL] = maxpool, [FG__OP_SOFTMAX] = softmax, [FG__OP_RESHAPE] = copy, [FG__OP_FLATTEN] = copy,
+  [FG__OP_TRANSPOSE] = transpose, [FG__OP_CONCAT] = concat, [FG__OP_SLICE] = slice, [FG__OP_SHAPE] = shape,
+  [FG__OP_GATHER] = gather_, [FG__OP_UNSQUEEZE] = copy, [FG__OP_SQUEEZE] = copy, [FG__OP_IDENTITY] = copy,
+  [FG__OP_DROPOUT] = copy,
+};
+
 int fg__kernel_run(const fg__kctx *k, fg_error *err) {
   const fg__node *n = k->n;
-  const char *op = n->op;
   int rc;
-  if (!strcmp(op, "Conv")) rc = conv(k, err);
-  else if (!strcmp(op, "Add")) rc = binary(k, '+');
-  else if (!strcmp(op, "Sub")) rc = binary(k, '-');
-  else if (!strcmp(op, "Mul")) rc = binary(k, '*');
-  else if (!strcmp(op, "Div")) rc = binary(k, '/');
-  else if (!strcmp(op, "PRelu")) rc = binary(k, 'p');
-  else if (!strcmp(op, "Gemm")) rc = gemm(k, 0);
-  else if (!strcmp(op, "MatMul")) rc = gemm(k, 1);
-  else if (!strcmp(op, "MaxPool")) rc = pool(k, 1, 0, err);
-  else if (!strcmp(op, "AveragePool")) rc = pool(k, 0, 0, err);
-  else if (!strcmp(op, "GlobalAveragePool")) rc = pool(k, 0, 1, err);
-  else if (!strcmp(op, "Softmax")) rc = softmax(k);
-  else if (!strcmp(op, "BatchNormalization")) rc = batchnorm(k);
-  else if (!strcmp(op, "Transpose")) rc = transpose(k);
-  else if (!strcmp(op, "Concat")) rc = concat(k);
-  else if (!strcmp(op, "Slice")) rc = slice(k, err);
-  else if (!strcmp(op, "Gather")) rc = gather(k, err);
-  else if (!strcmp(op, "Shape")) {
-    const fg__tensor *x = T(k, 0), *o = TO(k, 0);
-    int64_t st = fg__attr_int((fg__node *)n, "start", 0);
-    st = st < 0 ? st + x->rank : st;
-    st = st < 0 ? 0 : st > x->rank ? x->rank : st; /* clamped as in shape inference */
-    for (int i = 0; i < o->dims[0]; i++) ((int64_t *)k->out[0])[i] = x->dims[st + i];
-    rc = FG_OK;
-  } else if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") ||
-             !strcmp(op, "Unsqueeze") || !strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
-    const fg__tensor *x = T(k, 0);
-    if (k->out[0] != k->in[0]) memcpy(k->out[0], k->in[0], fg__tensor_count(x) * fg__dtype_size(x->dtype));
-    rc = FG_OK;
-  } else rc = unary(k, err);
+  if (n->op == FG__OP_GATHER) rc = gather(k, err);
+  else if (n->op > 0 && n->op < FG__OP_COUNT && kernels[n->op]) rc = kernels[n->op](k);
+  else rc = fg__seterr(err, FG_EUNSUPPORTED, "node '%s': no kernel for op '%s'", fg__node_label(n), n->op_type);
   if (rc) return rc;
   if (n->act.lo > -INFINITY || n->act.hi < INFINITY) {
     float *Y = k->out[0];

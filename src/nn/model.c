@@ -27,7 +27,7 @@ static int fill_info(const fg__graph *g, const int *idx, int n, fg_tensor_info *
 /* Distinct operator types in first-seen order, comma-separated. */
 static void list_ops(const fg__graph *g, char *ops, size_t cap) {
   for (int i = 0; i < g->n_nodes; i++) {
-    const char *op = g->nodes[i].op;
+    const char *op = g->nodes[i].op_type;
     char key[80], probe[600];
     snprintf(key, sizeof key, ",%s,", op);
     snprintf(probe, sizeof probe, ",%s,", ops);
@@ -46,10 +46,10 @@ static void compute_stats(fg_model *m, const uint8_t *data, size_t len) {
   for (int i = 0; i < g->n_nodes; i++) {
     const fg__node *n = &g->nodes[i];
     if (n->dead) { s->nodes_folded++; continue; }
-    if (!strcmp(n->op, "Conv")) {
+    if (n->op == FG__OP_CONV) {
       const fg__tensor *w = &g->t[n->in[1]], *o = &g->t[n->out[0]];
       s->macs += (uint64_t)(fg__tensor_count(o)) * (uint64_t)(w->dims[1] * w->dims[2] * w->dims[3]);
-    } else if (!strcmp(n->op, "Gemm") || !strcmp(n->op, "MatMul")) {
+    } else if (n->op == FG__OP_GEMM || n->op == FG__OP_MATMUL) {
       const fg__tensor *a = &g->t[n->in[0]], *o = &g->t[n->out[0]];
       int64_t K = a->dims[a->rank - 1];
       s->macs += (uint64_t)fg__tensor_count(o) * (uint64_t)K;
@@ -121,6 +121,72 @@ int fg_session_create(const fg_model *m, const fg_session_options *opts, fg_sess
   *out = NULL;
   int threads = opts && opts->threads > 0 ? opts->threads : 1;
   if (threads > 256) return fg__seterr(err, FG_EINVAL, "thread count %d is too large", threads);
-  if (opts && opts->backend == FG_BACKEND_REFERENCE) return fg__session_create_ref(m, out, err);
+  int backend = opts ? opts->backend : FG_BACKEND_XNNPACK;
+  int precision = opts ? opts->precision : FG_PRECISION_FP32;
+  if (precision < FG_PRECISION_FP32 || precision > FG_PRECISION_INT8)
+    return fg__seterr(err, FG_EINVAL, "unknown precision %d", precision);
+  if (backend == FG_BACKEND_ONEDNN) return fg__session_create_dnnl(m, opts, out, err);
+  if (precision != FG_PRECISION_FP32)
+    return fg__seterr(err, FG_EUNSUPPORTED, "%s precision needs the oneDNN backend", fg_precision_name(precision));
+  if (backend == FG_BACKEND_REFERENCE) return fg__session_create_ref(m, out, err);
+  if (backend != FG_BACKEND_XNNPACK) return fg__seterr(err, FG_EINVAL, "unknown backend %d", backend);
   return fg__session_create_xnn(m, threads, out, err);
+}
+
+int fg__session_wrap(const fg__backend *be, void *impl, int threads, fg_session **out, fg_error *err) {
+  fg_session *s = calloc(1, sizeof *s);
+  if (!s) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  s->be = be;
+  s->impl = impl;
+  fg__adapt_init(&s->adapt, threads);
+  *out = s;
+  return FG_OK;
+}
+
+int fg_session_run(fg_session *s, const float *const *inputs, float *const *outputs, fg_error *err) {
+  int wide = fg__adapt_choose(&s->adapt);
+  double t0 = s->adapt.threads > 1 ? fg__ms() : 0;
+  int rc = s->be->run(s->impl, wide, inputs, outputs, err);
+  if (!rc && s->adapt.threads > 1) fg__adapt_record(&s->adapt, wide, fg__ms() - t0);
+  return rc;
+}
+
+int fg_session_record(fg_session *s, fg_quant_ranges *r, fg_error *err) {
+  if (!s->be->record)
+    return fg__seterr(err, FG_EUNSUPPORTED, "recording ranges needs an fp32 session on the oneDNN backend");
+  return s->be->record(s->impl, r, err);
+}
+
+void fg_session_get_stats(const fg_session *s, fg_session_stats *st) {
+  memset(st, 0, sizeof *st);
+  st->backend = s->be->name;
+  st->threads = s->adapt.threads;
+  st->runs = s->adapt.runs;
+  st->threaded_runs = s->adapt.wide_runs;
+  st->using_threads = s->adapt.threads > 1 && s->adapt.wide;
+}
+
+void fg_session_destroy(fg_session *s) {
+  if (!s) return;
+  s->be->destroy(s->impl);
+  free(s);
+}
+
+int fg_precision_native(int precision) {
+  __builtin_cpu_init();
+  switch (precision) {
+  case FG_PRECISION_FP32: return 1;
+  case FG_PRECISION_INT8: return !!__builtin_cpu_supports("avx512vnni");
+  case FG_PRECISION_BF16: return !!__builtin_cpu_supports("avx512bf16");
+  default: return 0;
+  }
+}
+
+const char *fg_precision_name(int precision) {
+  switch (precision) {
+  case FG_PRECISION_FP32: return "fp32";
+  case FG_PRECISION_BF16: return "bf16";
+  case FG_PRECISION_INT8: return "int8";
+  default: return "?";
+  }
 }

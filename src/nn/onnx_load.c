@@ -220,7 +220,7 @@ static int load_attr(fg__graph *g, name_index *ix, fg__node *n, fg__attr *a, con
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
     if (!ap->t) return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): attribute '%s' has no tensor",
-                                  fg__node_label(n), n->op, a->name);
+                                  fg__node_label(n), n->op_type, a->name);
     char tname[512];
     snprintf(tname, sizeof tname, "%s/%s#%d", fg__node_label(n), a->name, g->n_t);
     int ti = add_tensor(g, ix, tname, err);
@@ -231,7 +231,7 @@ static int load_attr(fg__graph *g, name_index *ix, fg__node *n, fg__attr *a, con
   }
   default:
     return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): attribute '%s' has unsupported type %d",
-                      fg__node_label(n), n->op, a->name, (int)ap->type);
+                      fg__node_label(n), n->op_type, a->name, (int)ap->type);
   }
   return FG_OK;
 }
@@ -249,13 +249,14 @@ static int load_node(fg__graph *g, name_index *ix, const Onnx__NodeProto *np, si
   n->act.lo = -INFINITY;
   n->act.hi = INFINITY;
   n->name = xstrdup(np->name);
-  n->op = xstrdup(np->op_type);
-  if (!n->name || !n->op) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  n->op_type = xstrdup(np->op_type);
+  if (!n->name || !n->op_type) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  n->op = fg__op_lookup(n->op_type); /* the one place an operator name is compared */
   if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
     return fg__seterr(err, FG_EUNSUPPORTED, "node '%s' (%s): operator domain '%s' is not supported",
-                      fg__node_label(n), n->op, np->domain);
+                      fg__node_label(n), n->op_type, np->domain);
   if (np->n_input > 64 || np->n_output > 16)
-    return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): too many inputs or outputs", fg__node_label(n), n->op);
+    return fg__seterr(err, FG_ELIMIT, "node '%s' (%s): too many inputs or outputs", fg__node_label(n), n->op_type);
   n->in = malloc((np->n_input + 1) * sizeof *n->in);
   n->out = malloc((np->n_output + 1) * sizeof *n->out);
   n->attrs = calloc(np->n_attribute + 1, sizeof *n->attrs);
@@ -273,7 +274,7 @@ static int load_node(fg__graph *g, name_index *ix, const Onnx__NodeProto *np, si
     int ti = tensor_ref(g, ix, on, err);
     if (ti < 0) return ti;
     if (g->t[ti].producer >= 0 || g->t[ti].data || g->t[ti].is_input)
-      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): output '%s' is defined twice", fg__node_label(n), n->op, on);
+      return fg__seterr(err, FG_EFORMAT, "node '%s' (%s): output '%s' is defined twice", fg__node_label(n), n->op_type, on);
     g->t[ti].producer = g->n_nodes - 1;
     n->out[n->n_out++] = ti;
   }

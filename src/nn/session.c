@@ -1,5 +1,6 @@
 /*
- * fg_session: turns a prepared graph into a list of steps and runs them.
+ * The XNNPACK backend (and the reference backend): turns a prepared graph into
+ * a list of steps and runs them.
  *
  * Steps are XNNPACK segments (maximal groups of nodes XNNPACK can run, compiled
  * once into one xnn_runtime each), single nodes run by the C kernels, and layout
@@ -11,6 +12,11 @@
  * The reference backend is the same machinery with XNNPACK switched off: every
  * node is a C step. Buffers are allocated once per session, so XNNPACK runtimes
  * are set up once and each run is just "copy in, invoke steps, copy out".
+ *
+ * With more than one thread every segment is compiled twice, once on the
+ * session's thread pool and once on the caller's thread alone: the session
+ * (model.c, adapt.c) runs whichever is faster at the moment, which on a busy
+ * machine is the single-threaded one.
  */
 #include <math.h>
 #include <pthread.h>
@@ -27,9 +33,10 @@
  * Both cost nothing at run time: the output buffer is the input buffer. */
 enum { ST_C, ST_XNN, ST_TO_NHWC, ST_TO_NCHW, ST_T0231_NHWC, ST_CONCAT_NHWC, ST_ALIAS };
 
-typedef struct step { int kind, node, tensor; xnn_runtime_t rt; } step;
+typedef struct step { int kind, node, tensor; xnn_runtime_t rt[2]; /* [0] caller's thread, [1] pool */ } step;
 
-struct fg_session {
+typedef struct xsession xsession;
+struct xsession {
   const fg_model *m;
   const fg__graph *g;
   float **nchw, **nhwc;   /* per tensor: buffer in each layout (NULL when not needed) */
@@ -44,7 +51,7 @@ struct fg_session {
 
 /* ---------------------------------------------------------------- utilities */
 
-static void *own(fg_session *s, size_t bytes) {
+static void *own(xsession *s, size_t bytes) {
   if (s->n_owned == s->cap_owned) {
     int cap = s->cap_owned ? s->cap_owned * 2 : 64;
     void **o = realloc(s->owned, (size_t)cap * sizeof *o);
@@ -57,7 +64,7 @@ static void *own(fg_session *s, size_t bytes) {
   return p;
 }
 
-static int add_step(fg_session *s, int kind, int node, int tensor) {
+static int add_step(xsession *s, int kind, int node, int tensor) {
   if (s->n_steps == s->cap_steps) {
     int cap = s->cap_steps ? s->cap_steps * 2 : 64;
     step *st = realloc(s->steps, (size_t)cap * sizeof *st);
@@ -65,7 +72,7 @@ static int add_step(fg_session *s, int kind, int node, int tensor) {
     s->steps = st;
     s->cap_steps = cap;
   }
-  s->steps[s->n_steps++] = (step){kind, node, tensor, NULL};
+  s->steps[s->n_steps++] = (step){kind, node, tensor, {NULL, NULL}};
   return FG_OK;
 }
 
@@ -97,16 +104,16 @@ static size_t tbytes(const fg__tensor *t) { return fg__tensor_count(t) * fg__dty
 static int const_scalar(const fg__tensor *t) { return t->data && fg__tensor_count(t) == 1; }
 
 static int xnn_can(const fg__graph *g, fg__node *n) {
-  const char *op = n->op;
+  int op = n->op;
   const fg__tensor *x = &g->t[n->in[0]], *o = &g->t[n->out[0]];
   if (x->dtype != FG__DT_FLOAT || o->dtype != FG__DT_FLOAT) return 0;
-  if (!strcmp(op, "Conv")) {
+  if (op == FG__OP_CONV) {
     const fg__tensor *w = &g->t[n->in[1]];
     return w->data && (n->n_in < 3 || n->in[2] < 0 || g->t[n->in[2]].data);
   }
-  if (!strcmp(op, "Gemm")) {
+  if (op == FG__OP_GEMM) {
     const fg__tensor *b = &g->t[n->in[1]];
-    if (fg__attr_int(n, "transA", 0) || fg__attr_float(n, "alpha", 1) != 1.f || fg__attr_float(n, "beta", 1) != 1.f) return 0;
+    if (n->p.trans_a || n->p.alpha != 1.f || n->p.beta != 1.f) return 0;
     if (!b->data || x->rank != 2) return 0;
     if (n->n_in > 2 && n->in[2] >= 0) {
       const fg__tensor *c = &g->t[n->in[2]];
@@ -114,7 +121,7 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
     }
     return 1;
   }
-  if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div")) {
+  if (op == FG__OP_ADD || op == FG__OP_SUB || op == FG__OP_MUL || op == FG__OP_DIV) {
     for (int i = 0; i < 2; i++) {
       const fg__tensor *t = &g->t[n->in[i]];
       if (const_scalar(t)) continue;
@@ -123,7 +130,7 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
     }
     return 1;
   }
-  if (!strcmp(op, "PRelu")) {
+  if (op == FG__OP_PRELU) {
     /* XNNPACK's slope is per channel: accept only slopes that broadcast along the
      * channel axis alone ([C,1,1] or [1,C,1,1] on 4-D, [C] or [1,C] on 2-D). */
     const fg__tensor *sl = &g->t[n->in[1]];
@@ -134,20 +141,15 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
     }
     return sl->rank >= x->rank - 1;
   }
-  if (!strcmp(op, "Relu") || !strcmp(op, "Clip") || !strcmp(op, "Sigmoid")) return 1;
-  if (!strcmp(op, "Softmax"))
-    return x->rank == 2 && fg__norm_axis(fg__attr_int(n, "axis", g->opset >= 13 ? -1 : 1), 2) == 1;
-  if (!strcmp(op, "GlobalAveragePool")) return 1;
-  if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
-    fg__pool_geom geo;
-    const int64_t *ks;
-    fg__attr_ints(n, "kernel_shape", &ks);
-    if (fg__node_geom(n, x, (int)ks[0], (int)ks[1], &geo, NULL)) return 0;
-    if (op[0] == 'A' && (geo.pt || geo.pl || geo.pb || geo.pr || geo.dh != 1 || geo.dw != 1)) return 0;
+  if (op == FG__OP_RELU || op == FG__OP_CLIP || op == FG__OP_SIGMOID) return 1;
+  if (op == FG__OP_SOFTMAX) return x->rank == 2 && n->p.axis == 1;
+  if (op == FG__OP_GLOBALAVGPOOL) return 1;
+  if (op == FG__OP_MAXPOOL || op == FG__OP_AVGPOOL) {
+    const fg__pool_geom *geo = &n->p.geo;
+    if (op == FG__OP_AVGPOOL && (geo->pt || geo->pl || geo->pb || geo->pr || geo->dh != 1 || geo->dw != 1)) return 0;
     return 1;
   }
-  if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze") ||
-      !strcmp(op, "Identity") || !strcmp(op, "Dropout"))
+  if (fg__op_is_reshape(op))
     return layout_trivial(x) && layout_trivial(o) && o->rank <= 6 && x->rank <= 6;
   return 0;
 }
@@ -156,7 +158,7 @@ static int xnn_can(const fg__graph *g, fg__node *n) {
 static int want_nhwc(const fg__tensor *t) { return is4(t) && !layout_trivial(t); }
 
 /* Make tensor ti available in the requested layout, inserting a conversion. */
-static int need(fg_session *s, int ti, int nhwc) {
+static int need(xsession *s, int ti, int nhwc) {
   const fg__tensor *t = &s->g->t[ti];
   if (!is4(t) || layout_trivial(t)) {
     /* one buffer serves both layouts */
@@ -171,7 +173,7 @@ static int need(fg_session *s, int ti, int nhwc) {
 }
 
 /* Buffer for a produced tensor in the given layout. */
-static int produce(fg_session *s, int ti, int nhwc) {
+static int produce(xsession *s, int ti, int nhwc) {
   const fg__tensor *t = &s->g->t[ti];
   if (!is4(t) || layout_trivial(t)) {
     if (!s->nchw[ti] && !(s->nchw[ti] = own(s, tbytes(t)))) return FG_ENOMEM;
@@ -188,7 +190,7 @@ static int produce(fg_session *s, int ti, int nhwc) {
 /* ------------------------------------------------------------ XNNPACK build */
 
 typedef struct seg_ctx {
-  fg_session *s;
+  xsession *s;
   xnn_subgraph_t sg;
   uint32_t *vid;      /* per tensor value id in this subgraph, XNN_INVALID_VALUE_ID if none */
   int *seg_of;        /* per node: segment number, -1 for C nodes */
@@ -210,7 +212,7 @@ static int define_static(seg_ctx *c, size_t rank, const size_t *dims, const floa
 
 /* Value id for an activation (or constant operand) used inside the segment. */
 static int value(seg_ctx *c, int ti, int out_rank, uint32_t *id) {
-  fg_session *s = c->s;
+  xsession *s = c->s;
   const fg__graph *g = s->g;
   const fg__tensor *t = &g->t[ti];
   if (c->vid[ti] != XNN_INVALID_VALUE_ID) { *id = c->vid[ti]; return FG_OK; }
@@ -243,7 +245,7 @@ static int value(seg_ctx *c, int ti, int out_rank, uint32_t *id) {
 
 /* Value id for a node output: external if used outside the segment. */
 static int out_value(seg_ctx *c, int ti, uint32_t *id) {
-  fg_session *s = c->s;
+  xsession *s = c->s;
   const fg__graph *g = s->g;
   const fg__tensor *t = &g->t[ti];
   int external = t->is_output || c->used_outside[ti];
@@ -258,19 +260,18 @@ static int out_value(seg_ctx *c, int ti, uint32_t *id) {
 }
 
 static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
-  fg_session *s = c->s;
+  xsession *s = c->s;
   const fg__graph *g = s->g;
-  const char *op = n->op;
+  int op = n->op;
   const fg__tensor *x = &g->t[n->in[0]], *o = &g->t[n->out[0]];
   float lo = n->act.lo, hi = n->act.hi;
   uint32_t in, out, w = XNN_INVALID_VALUE_ID, b = XNN_INVALID_VALUE_ID;
   enum xnn_status st = xnn_status_success;
   int rc;
   if ((rc = value(c, n->in[0], o->rank, &in))) goto fail;
-  if (!strcmp(op, "Conv")) {
+  if (op == FG__OP_CONV) {
     const fg__tensor *wt = &g->t[n->in[1]];
-    fg__pool_geom geo;
-    if ((rc = fg__node_geom(n, x, (int)wt->dims[2], (int)wt->dims[3], &geo, err))) return rc;
+    const fg__pool_geom geo = n->p.geo;
     size_t M = (size_t)wt->dims[0], cpg = (size_t)wt->dims[1], kh = (size_t)geo.kh, kw = (size_t)geo.kw;
     size_t C = (size_t)x->dims[1], groups = C / cpg;
     const float *W = wt->data;
@@ -301,9 +302,9 @@ static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
     else
       st = xnn_define_convolution_2d(c->sg, geo.pt, geo.pr, geo.pb, geo.pl, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh,
                                      geo.dw, (uint32_t)groups, cpg, M / groups, lo, hi, in, w, b, out, 0);
-  } else if (!strcmp(op, "Gemm")) {
+  } else if (op == FG__OP_GEMM) {
     const fg__tensor *bt = &g->t[n->in[1]];
-    int tb = (int)fg__attr_int(n, "transB", 0);
+    int tb = n->p.trans_b;
     size_t K = (size_t)x->dims[1], N = (size_t)o->dims[1];
     const float *B = bt->data;
     float *P = own(s, tbytes(bt));
@@ -319,44 +320,35 @@ static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
     if (!rc) rc = out_value(c, n->out[0], &out);
     if (rc) goto fail;
     st = xnn_define_fully_connected(c->sg, lo, hi, in, w, b, out, 0);
-  } else if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div")) {
+  } else if (op == FG__OP_ADD || op == FG__OP_SUB || op == FG__OP_MUL || op == FG__OP_DIV) {
     uint32_t in2;
     if ((rc = value(c, n->in[1], o->rank, &in2)) || (rc = out_value(c, n->out[0], &out))) goto fail;
-    if (op[0] == 'A') st = xnn_define_add2(c->sg, lo, hi, in, in2, out, 0);
-    else if (op[0] == 'S') st = xnn_define_subtract(c->sg, lo, hi, in, in2, out, 0);
-    else if (op[0] == 'M') st = xnn_define_multiply2(c->sg, lo, hi, in, in2, out, 0);
+    if (op == FG__OP_ADD) st = xnn_define_add2(c->sg, lo, hi, in, in2, out, 0);
+    else if (op == FG__OP_SUB) st = xnn_define_subtract(c->sg, lo, hi, in, in2, out, 0);
+    else if (op == FG__OP_MUL) st = xnn_define_multiply2(c->sg, lo, hi, in, in2, out, 0);
     else st = xnn_define_divide(c->sg, lo, hi, in, in2, out, 0);
-  } else if (!strcmp(op, "PRelu")) {
+  } else if (op == FG__OP_PRELU) {
     size_t d[1] = {(size_t)x->dims[1]};
     if ((rc = define_static(c, 1, d, g->t[n->in[1]].data, &w)) || (rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_prelu(c->sg, in, w, out, 0);
-  } else if (!strcmp(op, "Relu") || !strcmp(op, "Clip")) {
+  } else if (op == FG__OP_RELU || op == FG__OP_CLIP) {
     float l = 0, h = INFINITY;
-    if (op[0] == 'C') {
-      if (g->opset < 11) { l = fg__attr_float(n, "min", -INFINITY); h = fg__attr_float(n, "max", INFINITY); }
-      else {
-        l = n->n_in > 1 && n->in[1] >= 0 ? *(float *)g->t[n->in[1]].data : -INFINITY;
-        h = n->n_in > 2 && n->in[2] >= 0 ? *(float *)g->t[n->in[2]].data : INFINITY;
-      }
-    }
+    if (op == FG__OP_CLIP) { l = n->p.lo; h = n->p.hi; }
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_clamp(c->sg, fmaxf(l, lo), fminf(h, hi), in, out, 0);
-  } else if (!strcmp(op, "Sigmoid")) {
+  } else if (op == FG__OP_SIGMOID) {
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_sigmoid(c->sg, in, out, 0);
-  } else if (!strcmp(op, "Softmax")) {
+  } else if (op == FG__OP_SOFTMAX) {
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_softmax(c->sg, in, out, 0);
-  } else if (!strcmp(op, "GlobalAveragePool")) {
+  } else if (op == FG__OP_GLOBALAVGPOOL) {
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
     st = xnn_define_global_average_pooling_2d(c->sg, lo, hi, in, out, 0);
-  } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
-    const int64_t *ks;
-    fg__attr_ints(n, "kernel_shape", &ks);
-    fg__pool_geom geo;
-    if ((rc = fg__node_geom(n, x, (int)ks[0], (int)ks[1], &geo, err))) return rc;
+  } else if (op == FG__OP_MAXPOOL || op == FG__OP_AVGPOOL) {
+    const fg__pool_geom geo = n->p.geo;
     if ((rc = out_value(c, n->out[0], &out))) goto fail;
-    if (op[0] == 'M')
+    if (op == FG__OP_MAXPOOL)
       st = xnn_define_max_pooling_2d(c->sg, geo.pt, geo.pr, geo.pb, geo.pl, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw, lo, hi, in, out, 0);
     else
       st = xnn_define_average_pooling_2d(c->sg, 0, 0, 0, 0, geo.kh, geo.kw, geo.sh, geo.sw, lo, hi, in, out, 0);
@@ -367,13 +359,13 @@ static int define_node(seg_ctx *c, fg__node *n, fg_error *err) {
     st = xnn_define_static_reshape(c->sg, r, d, in, out, 0);
   }
   if (st != xnn_status_success)
-    return fg__seterr(err, FG_EBACKEND, "node '%s' (%s): XNNPACK refused the node (status %d)", fg__node_label(n), op, (int)st);
+    return fg__seterr(err, FG_EBACKEND, "node '%s' (%s): XNNPACK refused the node (status %d)", fg__node_label(n), n->op_type, (int)st);
   return FG_OK;
 fail:
-  return fg__seterr(err, rc, "node '%s' (%s): %s", fg__node_label(n), op, fg_strerror(rc));
+  return fg__seterr(err, rc, "node '%s' (%s): %s", fg__node_label(n), n->op_type, fg_strerror(rc));
 }
 
-static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, step *stp, fg_error *err) {
+static int build_segment(xsession *s, int segno, int *seg_of, uint32_t *vid, step *stp, fg_error *err) {
   const fg__graph *g = s->g;
   char *used_outside = calloc((size_t)g->n_t + 1, 1);
   if (!used_outside) return fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -392,9 +384,10 @@ static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, s
   int rc = FG_OK;
   for (int i = 0; i < g->n_nodes && !rc; i++)
     if (seg_of[i] == segno) rc = define_node(&c, &g->nodes[i], err);
-  if (!rc) {
+  /* One runtime on the caller's thread, and one on the pool if there is one. */
+  for (int w = 0; w < (s->pool ? 2 : 1) && !rc; w++) {
     xnn_runtime_t rt;
-    enum xnn_status st = xnn_create_runtime_v2(c.sg, s->pool, 0, &rt);
+    enum xnn_status st = xnn_create_runtime_v2(c.sg, w ? s->pool : NULL, 0, &rt);
     if (st != xnn_status_success) rc = fg__seterr(err, FG_EBACKEND, "XNNPACK could not create a runtime (status %d)", (int)st);
     else {
       struct xnn_external_value *ev = calloc(c.next_ext + 1, sizeof *ev);
@@ -410,7 +403,7 @@ static int build_segment(fg_session *s, int segno, int *seg_of, uint32_t *vid, s
         rc = fg__seterr(err, FG_EBACKEND, "XNNPACK could not set up the runtime");
       free(ev);
       if (rc) xnn_delete_runtime(rt);
-      else stp->rt = rt;
+      else stp->rt[w] = rt;
     }
   }
   xnn_delete_subgraph(c.sg);
@@ -424,10 +417,12 @@ static pthread_once_t xnn_once = PTHREAD_ONCE_INIT;
 static enum xnn_status xnn_init_status;
 static void xnn_init(void) { xnn_init_status = xnn_initialize(NULL); }
 
-void fg_session_destroy(fg_session *s) {
+static void xnn_destroy(void *impl) {
+  xsession *s = impl;
   if (!s) return;
   for (int i = 0; i < s->n_steps; i++)
-    if (s->steps[i].rt) xnn_delete_runtime(s->steps[i].rt);
+    for (int w = 0; w < 2; w++)
+      if (s->steps[i].rt[w]) xnn_delete_runtime(s->steps[i].rt[w]);
   for (int i = 0; i < s->n_owned; i++) free(s->owned[i]);
   if (s->pool) pthreadpool_destroy(s->pool);
   free(s->owned);
@@ -446,7 +441,7 @@ static int ready(const fg__graph *g, int i, const char *avail) {
   return 1;
 }
 
-static int plan(fg_session *s, int use_xnn, fg_error *err) {
+static int plan(xsession *s, int use_xnn, fg_error *err) {
   const fg__graph *g = s->g;
   int rc = FG_OK, nseg = 0;
   char *avail = calloc((size_t)g->n_t + 1, 1), *done = calloc((size_t)g->n_nodes + 1, 1);
@@ -510,20 +505,19 @@ static int plan(fg_session *s, int use_xnn, fg_error *err) {
     fg__node *n = &g->nodes[pick];
     done[pick] = 1;
     const fg__tensor *x = &g->t[n->in[0]];
-    const int64_t *perm;
+    const int64_t *perm = n->p.perm;
     int kind = ST_C;
-    if (!strcmp(n->op, "Transpose") && is4(x) && (s->made[n->in[0]] & 2) && !(s->made[n->in[0]] & 1) &&
-        fg__attr_ints(n, "perm", &perm) == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1)
+    if (n->op == FG__OP_TRANSPOSE && is4(x) && (s->made[n->in[0]] & 2) && !(s->made[n->in[0]] & 1) &&
+        perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1)
       kind = ST_T0231_NHWC;
-    if (!strcmp(n->op, "Concat") && is4(x) && fg__norm_axis(fg__attr_int(n, "axis", 0), 4) == 1) {
+    if (n->op == FG__OP_CONCAT && is4(x) && n->p.axis == 1) {
       int all = 1;
       for (int k = 0; k < n->n_in; k++)
         if (!(s->made[n->in[k]] & 2) || g->t[n->in[k]].data) all = 0;
       if (all) kind = ST_CONCAT_NHWC;
     }
     if (kind == ST_C && n->n_out == 1 && !x->data && !g->t[n->out[0]].is_output &&
-        (!strcmp(n->op, "Reshape") || !strcmp(n->op, "Flatten") || !strcmp(n->op, "Squeeze") ||
-         !strcmp(n->op, "Unsqueeze") || !strcmp(n->op, "Identity") || !strcmp(n->op, "Dropout")))
+        fg__op_is_reshape(n->op))
       kind = ST_ALIAS;
     if (kind == ST_C || kind == ST_ALIAS)
       for (int k = 0; k < n->n_in; k++)
@@ -578,8 +572,10 @@ out:
   return rc;
 }
 
+static const fg__backend xnn_backend; /* below */
+
 static int create(const fg_model *m, int use_xnn, int threads, fg_session **out, fg_error *err) {
-  fg_session *s = calloc(1, sizeof *s);
+  xsession *s = calloc(1, sizeof *s);
   if (!s) return fg__seterr(err, FG_ENOMEM, "out of memory");
   s->m = m;
   s->g = &m->g;
@@ -588,22 +584,22 @@ static int create(const fg_model *m, int use_xnn, int threads, fg_session **out,
   s->nhwc = calloc(nt, sizeof *s->nhwc);
   s->made = calloc(nt, 1);
   s->direct = calloc((size_t)m->g.n_inputs + 1, 1);
-  if (!s->nchw || !s->nhwc || !s->made || !s->direct) { fg_session_destroy(s); return fg__seterr(err, FG_ENOMEM, "out of memory"); }
+  if (!s->nchw || !s->nhwc || !s->made || !s->direct) { xnn_destroy(s); return fg__seterr(err, FG_ENOMEM, "out of memory"); }
   if (use_xnn) {
     pthread_once(&xnn_once, xnn_init);
     if (xnn_init_status != xnn_status_success) {
-      fg_session_destroy(s);
+      xnn_destroy(s);
       return fg__seterr(err, FG_EBACKEND, "XNNPACK failed to initialise (status %d): unsupported CPU?", (int)xnn_init_status);
     }
     if (threads > 1 && !(s->pool = pthreadpool_create((size_t)threads))) {
-      fg_session_destroy(s);
+      xnn_destroy(s);
       return fg__seterr(err, FG_ENOMEM, "could not create a pool of %d threads", threads);
     }
   }
   int rc = plan(s, use_xnn, err);
-  if (rc) { fg_session_destroy(s); return rc; }
-  *out = s;
-  return FG_OK;
+  if (!rc) rc = fg__session_wrap(&xnn_backend, s, s->pool ? threads : 1, out, err);
+  if (rc) xnn_destroy(s);
+  return rc;
 }
 
 int fg__session_create_ref(const fg_model *m, fg_session **out, fg_error *err) { return create(m, 0, 1, out, err); }
@@ -613,7 +609,7 @@ int fg__session_create_xnn(const fg_model *m, int threads, fg_session **out, fg_
 
 /* ---------------------------------------------------------------- running */
 
-static void concat_nhwc(fg_session *s, const fg__node *n) {
+static void concat_nhwc(xsession *s, const fg__node *n) {
   const fg__graph *g = s->g;
   const fg__tensor *o = &g->t[n->out[0]];
   size_t pixels = (size_t)(o->dims[0] * o->dims[2] * o->dims[3]), OC = (size_t)o->dims[1], pos = 0;
@@ -626,7 +622,8 @@ static void concat_nhwc(fg_session *s, const fg__node *n) {
   }
 }
 
-int fg_session_run(fg_session *s, const float *const *inputs, float *const *outputs, fg_error *err) {
+static int xnn_run(void *impl, int wide, const float *const *inputs, float *const *outputs, fg_error *err) {
+  xsession *s = impl;
   const fg__graph *g = s->g;
   for (int i = 0; i < g->n_inputs; i++) {
     if (!inputs || !inputs[i]) return fg__seterr(err, FG_EINVAL, "input %d is NULL", i);
@@ -637,7 +634,7 @@ int fg_session_run(fg_session *s, const float *const *inputs, float *const *outp
     const step *st = &s->steps[i];
     switch (st->kind) {
     case ST_XNN:
-      if (xnn_invoke_runtime(st->rt) != xnn_status_success)
+      if (xnn_invoke_runtime(st->rt[wide && st->rt[1]]) != xnn_status_success)
         return fg__seterr(err, FG_EBACKEND, "XNNPACK runtime failed");
       break;
     case ST_TO_NHWC: nchw_to_nhwc(s->nchw[st->tensor], s->nhwc[st->tensor], g->t[st->tensor].dims); break;
@@ -667,3 +664,5 @@ int fg_session_run(fg_session *s, const float *const *inputs, float *const *outp
   }
   return FG_OK;
 }
+
+static const fg__backend xnn_backend = {"xnnpack", xnn_run, NULL, xnn_destroy};
