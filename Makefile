@@ -68,12 +68,12 @@ $(BUILD)/libfacegate.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libfacegate.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libfacegate.so.0 -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libfacegate.so.0 -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/src/cli/main.o: ALL_CFLAGS += -DFG_VERSION='"$(VERSION)"'
 
 $(BUILD)/facegate: $(CLI_OBJ) $(BUILD)/libfacegate.a
-	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libfacegate.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libfacegate.a $(LDLIBS)
 
 # The command line linked against the shared library instead of the archive:
 # it must need nothing the public headers do not export (tests/check_exports.sh).
@@ -224,10 +224,24 @@ install: all
 	  install -m 644 deploy/systemd/facegate.conf $(DESTDIR)$(SYSCONFDIR)/facegate/facegate.conf
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb
 
 distclean: clean
 	rm -rf var
+
+# ---- a Debian package (debian/, debhelper) ----------------------------------------
+# The command, its models, calibration and console, the systemd unit with its
+# user and settings file: build-deb/out/facegate_VERSION_ARCH.deb, built with
+# the distribution's hardening flags, checked by lintian (no error or warning
+# may remain). Needs the models (scripts/setup); installs debhelper and lintian.
+.PHONY: deb
+deb: setup
+	@scripts/setup packages debhelper lintian >/dev/null
+	dpkg-checkbuilddeps
+	debian/rules clean
+	debian/rules binary
+	lintian --fail-on error,warning build-deb/out/facegate_$(VERSION)_*.deb
+	@echo "make deb: $$(ls build-deb/out/facegate_$(VERSION)_*.deb) (lintian: no error or warning)"
 
 # ---- evaluation and the pipeline benchmark (docs/evaluation.md) ---------------
 # LFW is read from FACEGATE_LFW; without it these targets say so and succeed.
