@@ -98,7 +98,7 @@ $(BUILD)/tests/security/%: tests/security/%.c tests/security/sec.h tests/testuti
 # src/server/openapi.c), and test_server uses libcurl as its HTTP client.
 $(BUILD)/obj/src/server/openapi.o: docs/openapi.json
 $(BUILD)/obj/src/nn/quant_builtin.o: $(wildcard data/quant/*.json)
-$(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
+$(BUILD)/tests/test_server $(BUILD)/tests/test_report_groups: LDLIBS += $(shell pkg-config --libs libcurl)
 
 # The unit tests, then the officer console in headless Chromium against a real
 # `facegate serve` (tests/browser/run.sh, also `make browser-test`), then what
@@ -110,7 +110,8 @@ $(BUILD)/tests/test_server: LDLIBS += $(shell pkg-config --libs libcurl)
 # test (tests/failover/run, its own primary and standby). The closing line
 # counts both runs (tests/run.sh --total).
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
-                 test_records test_border_e2e test_border_crash test_server test_cluster) $(SEC_BIN)
+                 test_records test_report_groups test_border_e2e test_border_crash test_server \
+                 test_cluster) $(SEC_BIN)
 unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
   }
   if (p.capture_mandatory != q.capture_mandatory || p.fta_max_tries != q.fta_max_tries ||
-      p.admit_days != q.admit_days)
+      p.admit_days != q.admit_days || p.report_min_group != q.report_min_group)
     abort();
   return 0;
 }

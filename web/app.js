@@ -1432,7 +1432,7 @@ function renderReport(out, rep) {
       byReason ? barChart(byReason, (k) => REASONS[k]?.[0] ?? k, (k) => (REASONS[k]?.[1] === 'bad' ? '#a3000b' : REASONS[k]?.[1] === 'warn' ? '#7a4a00' : '#0b3d91'), 'Referrals by reason') : h('p.muted', { text: 'No figures.' })),
     crossingsBy ? h('div.chart', { id: 'chart-crossings' }, h('h2', { text: 'Crossings recorded' }),
       barChart(crossingsBy, (k) => ({ biometric: '◉ biometric', manual: '✎ manual', entry: '↓ entry', exit: '↑ exit' }[k] ?? k), (k) => (k === 'manual' ? '#7a4a00' : '#0b3d91'), 'Crossings recorded')) : null);
-  put(out, tiles, charts, h('h2', { text: 'All figures' }), figuresTable(rep));
+  put(out, tiles, charts, renderGroups(rep.groups), h('h2', { text: 'All figures' }), figuresTable(rep));
 }
 
 // Every figure of the report, each with a label a person reads (not the
@@ -1452,6 +1452,7 @@ function figuresTable(rep) {
   const rows = [];
   const add = (label, value, cls) => rows.push([label, value, cls]);
   for (const [k, v] of Object.entries(rep || {})) {
+    if (k === 'groups') continue; // its own section (renderGroups)
     if (k === 'rates' && v && typeof v === 'object') {
       for (const [rk, rv] of Object.entries(v)) {
         const r = rv && typeof rv === 'object' ? rv : { value: rv };
@@ -1476,6 +1477,41 @@ function figuresTable(rep) {
   }
   return h('table.grid.figures', { id: 'report-figures' }, h('tbody', null, rows.map(([label, value, cls, term]) => h('tr', null,
     h('th', { scope: 'row', text: label }), h(cls === 'num' ? 'td.num' : 'td', { text: value, title: term || null })))));
+}
+
+// Error rates per traveller group (docs/records.md): one table per dimension,
+// each rate with its 95% Wilson interval. The server withholds small groups
+// (and says how many); the console shows only what it is sent.
+const GROUP_DIMS = [['sex', 'By sex'], ['age_band', 'By age band'], ['nationality', 'By nationality']];
+const GROUP_RATES = [['capture_rate', 'Capture rate'], ['ftar', 'FTAR'], ['fnir', 'FNIR'], ['watchlist_false_hit_rate', 'Watchlist false hits']];
+const fmtCI = (r) => (r && isNum(r.value) && Array.isArray(r.ci95)
+  ? `${fmtRate(r.value)} (${(r.ci95[0] * 100).toFixed(1)}–${(r.ci95[1] * 100).toFixed(1)} %)` : DASH);
+
+function renderGroups(g) {
+  if (!g || typeof g !== 'object') return null;
+  const sec = h('section', { id: 'report-groups' }, h('h2', { text: 'Error rates per traveller group' }),
+    h('p.muted', { text: `95% Wilson intervals. ${g.attributed_encounters ?? DASH} encounters attributed to a manifest traveller, ${g.unattributed_encounters ?? DASH} not. Groups of fewer than ${g.min_travellers ?? DASH} travellers are withheld.` }));
+  for (const [dim, title] of GROUP_DIMS) {
+    const d = g[dim] || {};
+    const rows = Array.isArray(d.groups) ? d.groups : [];
+    sec.append(h('h3', { text: title }));
+    if (rows.length) {
+      sec.append(h('table.grid', { id: `groups-${dim}` },
+        h('thead', null, h('tr', null, h('th', { text: 'Group' }), h('th', { text: 'Travellers' }), h('th', { text: 'Encounters' }),
+          ...GROUP_RATES.map(([, label]) => h('th', { text: label })))),
+        h('tbody', null, rows.map((r) => h('tr', { 'data-group': r.group },
+          h('td', { text: r.group }), h('td.num', { text: fmtNum(r.travellers) }), h('td.num', { text: fmtNum(r.encounters) }),
+          ...GROUP_RATES.map(([k]) => {
+            const rate = r.rates?.[k];
+            return h('td.num', { text: fmtCI(rate), title: rate && isNum(rate.denominator) ? `${rate.numerator} of ${rate.denominator}` : null });
+          }))))));
+    }
+    const w = d.withheld_groups || 0;
+    if (w || !rows.length) {
+      sec.append(h('p.muted.withheld', { 'data-dim': dim, text: w ? `${w} group${w === 1 ? '' : 's'} withheld: too few travellers.` : 'No attributed encounters.' }));
+    }
+  }
+  return sec;
 }
 
 // Horizontal bar chart as inline SVG; each bar labelled with its name and value.

@@ -88,6 +88,7 @@ typedef struct fg_policy {
   float liveness_min;         /* below: LIVENESS_SUSPECT; 0 turns the check off */
   float quality_min;          /* unified quality (0-100) below: failure to acquire */
   int admit_days;             /* foreign nationals' admission when the manifest gives none */
+  int report_min_group;       /* the daily report's groups: fewer travellers are withheld */
 } fg_policy;
 
 /* Today's practice: citizens may opt out, everyone else is captured; citizens'

@@ -168,6 +168,35 @@ typedef struct fg_verif_report {
 int fg_verif_evaluate(const float *scores, const uint8_t *same, const uint8_t *fold, size_t n,
                       int folds, fg_verif_report *out, fg_error *err);
 
+/* The 95% Wilson score interval of a proportion k / n (z = 1.959964): the
+ * interval error rates per group are quoted with (the daily report's groups,
+ * `eval identify --labels`). Unlike the normal approximation it stays inside
+ * [0, 1] and is not empty at k = 0 or k = n. n = 0: [0, 1]. */
+void fg_wilson95(int64_t k, int64_t n, double *lo, double *hi);
+
+/* Which groups of a breakdown may be shown, so that none of fewer than min
+ * members can be seen or recovered by subtraction: a group of fewer than min
+ * members is withheld, then the next smallest until the withheld groups hold
+ * together 0 or at least min members. members[i]: distinct people in group i;
+ * shown[i] is set to 1 or 0. Returns the number of groups withheld. */
+size_t fg_groups_withhold(const int64_t *members, size_t n, int64_t min, uint8_t *shown);
+
+/* Group labels of an evaluation set's identities (`eval identify --labels`):
+ * CSV, one header line "identity,sex,age_band,region", then one row per
+ * identity (the LFW name, e.g. George_W_Bush). sex: F, M, X or empty; age_band
+ * and region: up to 31 of letters, digits, space, '+', '-', '_', or empty.
+ * Empty means unknown. No quoting; blank lines and lines starting with '#' are
+ * skipped; a repeated identity is an error. docs/matching.md. */
+enum { FG_LABEL_SEX, FG_LABEL_AGE_BAND, FG_LABEL_REGION, FG_LABEL_DIMS };
+typedef struct fg_group_labels fg_group_labels;
+int fg_group_labels_parse(const char *text, size_t len, fg_group_labels **out, fg_error *err);
+int fg_group_labels_load(const char *path, fg_group_labels **out, fg_error *err);
+size_t fg_group_labels_count(const fg_group_labels *l);
+/* The identity's label for a dimension (FG_LABEL_*): "" when unknown, NULL
+ * when the identity is not in the file. */
+const char *fg_group_labels_get(const fg_group_labels *l, const char *identity, int dim);
+void fg_group_labels_free(fg_group_labels *l);
+
 /* ------------------------------------------------------------------ DET */
 
 /* One curve of a DET plot: the scores of one system, and its label. */

@@ -102,6 +102,17 @@ int fg__parse_time(const char *s, int64_t *t);
 /* A JSON time member: string for t > 0, null otherwise. */
 json_t *fg__json_time(int64_t t);
 
+/* ---- report_groups.c ---- */
+
+/* A rate as the report writes it: value (null when den is 0), numerator,
+ * denominator, ci95 ([lo, hi], 95% Wilson; null when den is 0) and, when term
+ * is given, its ISO/IEC 19795-1 name. */
+json_t *fg__rate_json(int64_t num, int64_t den, const char *term);
+/* The error rates per traveller group of one day (params: from, to[, port],
+ * np 2 or 3), inside the report's transaction. */
+int fg__report_groups(fg_border *b, int64_t day, const fg_val *params, int np, json_t **out,
+                      fg_error *err);
+
 /* ---- personal.c: personal data sealed at rest, blind indexes ---- */
 
 #define FG__PERSON_NAME_MAX 160

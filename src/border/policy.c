@@ -62,6 +62,7 @@ void fg_policy_defaults(fg_policy *p) {
   p->liveness_min = 0.0f;   /* the liveness model's error rates are not measured: off */
   p->quality_min = 40.0f;
   p->admit_days = 90;
+  p->report_min_group = 20; /* docs/records.md, Error rates per traveller group */
 }
 
 /* ---- parsing ---- */
@@ -160,6 +161,10 @@ static int parse_member(fg_policy *p, const char *key, json_t *v, fg_error *err)
     if ((rc = get_real(v, key, 1, 3650, &d, err)) == FG_OK) p->admit_days = (int)d;
     return rc;
   }
+  if (strcmp(key, "report_min_group") == 0) {
+    if ((rc = get_real(v, key, 5, 1e6, &d, err)) == FG_OK) p->report_min_group = (int)d;
+    return rc;
+  }
   return bad(err, key, "unknown member");
 }
 
@@ -210,7 +215,7 @@ json_t *fg_policy_to_json(const fg_policy *p) {
   if (!cats) return NULL;
   for (int i = 0; i < FG_CATEGORY_COUNT; i++)
     json_object_set_new(cats, CATEGORY_NAMES[i], category_json(&p->category[i]));
-  return json_pack("{s:b, s:o, s:o, s:o, s:o, s:i, s:f, s:f, s:f, s:f, s:f, s:i}",
+  return json_pack("{s:b, s:o, s:o, s:o, s:o, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:i}",
                    "capture_mandatory", p->capture_mandatory, "categories", cats,
                    "unidentified", category_json(&p->unidentified), "gallery_retention_hours",
                    duration(p->gallery_retention, HOUR), "overstay_crossing_retention_days",
@@ -218,5 +223,5 @@ json_t *fg_policy_to_json(const fg_policy *p) {
                    p->fta_max_tries, "match_fpir", p->match_fpir, "watchlist_fpir",
                    p->watchlist_fpir, "verify_fmr", p->verify_fmr, "liveness_min",
                    (double)p->liveness_min, "quality_min", (double)p->quality_min,
-                   "admit_days", p->admit_days);
+                   "admit_days", p->admit_days, "report_min_group", p->report_min_group);
 }

@@ -14,6 +14,11 @@
  *   ftar          = FAILURE_TO_ACQUIRE / attempted   (failure-to-acquire rate)
  *   match_rate    = MATCHED / with a face
  *
+ * Each rate also carries its 95% Wilson interval (ci95), and `groups` breaks
+ * the rates down by the travellers' sex, age band and nationality
+ * (report_groups.c, which says how an encounter is attributed and which
+ * groups are withheld).
+ *
  * The report ends with the audit chain's head ("SEQ:HEX"), taken after the
  * report's own audit event: printed and kept elsewhere, it is the anchor
  * `audit verify` checks a later chain against.
@@ -109,12 +114,6 @@ static json_t *percentile_json(const double *v, size_t n, double p) {
   return json_real(v[rank ? rank - 1 : 0]);
 }
 
-static json_t *rate_json(int64_t num, int64_t den, const char *term) {
-  return json_pack("{s:o, s:I, s:I, s:s}", "value",
-                   den > 0 ? json_real((double)num / (double)den) : json_null(), "numerator",
-                   (json_int_t)num, "denominator", (json_int_t)den, "iso_19795_1", term);
-}
-
 static json_t *build(const char *date, const char *port, const day_figures *f, json_t *referrals,
                      json_t *crossings) {
   json_t *outcomes = json_object();
@@ -131,11 +130,11 @@ static json_t *build(const char *date, const char *port, const day_figures *f, j
                       f->outcome[FG_OUTCOME_LIVENESS_SUSPECT];
   json_t *rates = json_pack(
       "{s:o, s:o, s:o}", "capture_rate",
-      rate_json(with_face, attempted,
+      fg__rate_json(with_face, attempted,
                 "acquisition rate, 1 - FTAR (GAO's \"capture rate\"); per encounter"),
-      "ftar", rate_json(fta, attempted, "failure-to-acquire rate (FTAR); per encounter"),
+      "ftar", fg__rate_json(fta, attempted, "failure-to-acquire rate (FTAR); per encounter"),
       "match_rate",
-      rate_json(matched, with_face,
+      fg__rate_json(matched, with_face,
                 "no 19795-1 rate: identification rate at the operating threshold, ground "
                 "truth unknown (not 1 - FNIR)"));
   return json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:O, s:I, s:I, s:{s:o, s:o, s:I},"
@@ -181,8 +180,12 @@ int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const 
                           port ? &FG_Q_REC_REPORT_CROSSINGS_PORT : &FG_Q_REC_REPORT_CROSSINGS, p,
                           np, crossing_cb, crossings, err)) != FG_OK)
     goto rollback;
+  json_t *groups = NULL;
+  if ((rc = fg__report_groups(b, from, p, np, &groups, err)) != FG_OK) goto rollback;
   if (f.n_ms) qsort(f.ms, f.n_ms, sizeof *f.ms, cmp_double);
-  if (!(r = build(date, port, &f, referrals, crossings))) {
+  if (!(r = build(date, port, &f, referrals, crossings)) ||
+      json_object_set_new(r, "groups", groups)) {
+    if (!r) json_decref(groups);
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto rollback;
   }

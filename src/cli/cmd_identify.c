@@ -43,6 +43,7 @@
  * that share of the searches reach.
  */
 #include <cairo.h>
+#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -751,6 +752,136 @@ static int plot_failures(const char *path, const lfw *L, const setting *s, doubl
   return rc;
 }
 
+/* ---------------------------------------------------------------- groups */
+
+/* Error rates per group (--labels): for the flights with one image per
+ * traveller, FNIR of the mated searches by the traveller's group and FPIR of
+ * the non-mated searches by the searching person's group, at the two
+ * thresholds, pooled over flights, with 95% Wilson intervals. A group of
+ * fewer than min people is withheld (fg_groups_withhold). */
+typedef struct group_acc {
+  const char *name;
+  int64_t people;
+  size_t mated, miss[2], non, fp[2];
+} group_acc;
+
+static json_t *rate_json(size_t k, size_t n) {
+  double lo, hi;
+  fg_wilson95((int64_t)k, (int64_t)n, &lo, &hi);
+  return json_pack("{s:o, s:I, s:I, s:o}", "value", n ? json_real((double)k / (double)n) : json_null(),
+                   "numerator", (json_int_t)k, "denominator", (json_int_t)n, "ci95",
+                   n ? json_pack("[f, f]", lo, hi) : json_null());
+}
+
+static const char *label_of(const fg_group_labels *l, const char *name, int dim) {
+  const char *v = fg_group_labels_get(l, name, dim);
+  return v && *v ? v : "unknown";
+}
+
+static json_t *group_dim(const lfw *L, const setting *s, const fg_group_labels *labels, int dim, long min) {
+  group_acc *g = calloc(L->ids + 1, sizeof *g);
+  uint32_t *gid = malloc((L->ids + 1) * sizeof *gid);
+  uint8_t *seen = calloc(L->ids + 1, 1), *shown = malloc(L->ids + 1);
+  int64_t *members = malloc((L->ids + 1) * sizeof *members);
+  json_t *arr = json_array(), *out = NULL;
+  size_t ng = 0;
+  if (!g || !gid || !seen || !shown || !members || !arr) goto done;
+  for (size_t i = 0; i < L->ids; i++) {
+    const char *name = label_of(labels, L->set.images[L->start[i]].name, dim);
+    size_t k = 0;
+    while (k < ng && strcmp(g[k].name, name)) k++;
+    if (k == ng) g[ng++].name = name;
+    gid[i] = (uint32_t)k;
+  }
+  for (size_t i = 0; i < s->nm; i++) {
+    uint32_t id = L->set.images[s->mated[i].probe].identity;
+    group_acc *a = &g[gid[id]];
+    a->mated++;
+    for (int t = 0; t < 2; t++) a->miss[t] += !s->mated[i].hit || s->mated[i].score < s->thr[t];
+    if (!seen[id]) seen[id] = 1, a->people++;
+  }
+  for (size_t i = 0; i < s->nn; i++) {
+    uint32_t id = L->set.images[s->non[i].probe].identity;
+    group_acc *a = &g[gid[id]];
+    a->non++;
+    for (int t = 0; t < 2; t++) a->fp[t] += s->non[i].score >= s->thr[t];
+    if (!seen[id]) seen[id] = 1, a->people++;
+  }
+  for (size_t k = 0; k < ng; k++) members[k] = g[k].people;
+  size_t withheld = fg_groups_withhold(members, ng, min, shown);
+  for (size_t k = 0; k < ng; k++) {
+    if (!shown[k] || !g[k].people) continue;
+    json_t *r = json_pack("{s:s, s:I, s:I, s:I}", "group", g[k].name, "people", (json_int_t)g[k].people,
+                          "mated_searches", (json_int_t)g[k].mated, "non_mated_searches", (json_int_t)g[k].non);
+    for (int t = 0; r && t < 2; t++) {
+      char key[40];
+      snprintf(key, sizeof key, "fnir_at_fpir_%g", TARGETS[t]);
+      json_object_set_new(r, key, rate_json(g[k].miss[t], g[k].mated));
+      snprintf(key, sizeof key, "fpir_at_fpir_%g", TARGETS[t]);
+      json_object_set_new(r, key, rate_json(g[k].fp[t], g[k].non));
+    }
+    if (!r || json_array_append_new(arr, r)) goto done;
+  }
+  out = json_pack("{s:O, s:I}", "groups", arr, "withheld_groups", (json_int_t)withheld);
+done:
+  json_decref(arr);
+  free(g), free(gid), free(seen), free(shown), free(members);
+  return out;
+}
+
+static json_t *group_rates(const lfw *L, const setting *s, const fg_group_labels *labels, long min) {
+  static const char *const dims[FG_LABEL_DIMS] = {"sex", "age_band", "region"};
+  size_t unlabelled = 0;
+  for (size_t i = 0; i < L->ids; i++)
+    unlabelled += !fg_group_labels_get(labels, L->set.images[L->start[i]].name, 0);
+  json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:s}", "setting", "one_image", "min_people", (json_int_t)min,
+                        "labelled_people", (json_int_t)(L->ids - unlabelled), "unlabelled_people",
+                        (json_int_t)unlabelled, "interval", "wilson95 (searches counted as independent)");
+  for (int d = 0; o && d < FG_LABEL_DIMS; d++) {
+    json_t *dj = group_dim(L, s, labels, d, min);
+    if (!dj || json_object_set_new(o, dims[d], dj)) {
+      json_decref(o);
+      return NULL;
+    }
+  }
+  return o;
+}
+
+static void ci_text(const json_t *r, char *buf, size_t cap) {
+  const json_t *ci = json_object_get(r, "ci95");
+  if (!json_is_array(ci)) snprintf(buf, cap, "-");
+  else
+    snprintf(buf, cap, "%.2f%% [%.2f-%.2f]", 100 * json_number_value(json_object_get(r, "value")),
+             100 * json_number_value(json_array_get(ci, 0)), 100 * json_number_value(json_array_get(ci, 1)));
+}
+
+static void print_groups(const json_t *o) {
+  static const char *const dims[FG_LABEL_DIMS] = {"sex", "age_band", "region"};
+  printf("\nerror rates per group (--labels; flights with 1 image per traveller; 95%% Wilson intervals, which\n"
+         "count searches as independent although a person recurs across flights; groups of fewer than %lld\n"
+         "people withheld; %lld people labelled, %lld not, counted as unknown):\n",
+         (long long)json_integer_value(json_object_get(o, "min_people")),
+         (long long)json_integer_value(json_object_get(o, "labelled_people")),
+         (long long)json_integer_value(json_object_get(o, "unlabelled_people")));
+  for (int d = 0; d < FG_LABEL_DIMS; d++) {
+    const json_t *dj = json_object_get(o, dims[d]), *row;
+    printf("  by %-14s %7s %8s  %-24s %-24s %-24s\n", dims[d], "people", "mated", "FNIR @ FPIR 0.003",
+           "FNIR @ FPIR 0.01", "FPIR @ FPIR 0.003");
+    size_t i;
+    json_array_foreach(json_object_get(dj, "groups"), i, row) {
+      char a[64], b[64], c[64];
+      ci_text(json_object_get(row, "fnir_at_fpir_0.003"), a, sizeof a);
+      ci_text(json_object_get(row, "fnir_at_fpir_0.01"), b, sizeof b);
+      ci_text(json_object_get(row, "fpir_at_fpir_0.003"), c, sizeof c);
+      printf("  %-17s %7lld %8lld  %-24s %-24s %-24s\n", json_string_value(json_object_get(row, "group")),
+             (long long)json_integer_value(json_object_get(row, "people")),
+             (long long)json_integer_value(json_object_get(row, "mated_searches")), a, b, c);
+    }
+    long long w = (long long)json_integer_value(json_object_get(dj, "withheld_groups"));
+    if (w) printf("  (%lld group%s withheld: too few people)\n", w, w == 1 ? "" : "s");
+  }
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void usage(FILE *f) {
@@ -761,6 +892,7 @@ static void usage(FILE *f) {
           "                                  [--plot FILE.png] [--failures FILE.png]\n"
           "                                  [--calibrate OUT.json] [--json] [--models-dir DIR]\n"
           "                                  [--precision P] [--backend B] [--ranges-dir DIR]\n"
+          "                                  [--labels FILE.csv [--min-group 20]]\n"
           "\n"
           "Open-set 1:N identification on LFW (DIR holds lfw-deepfunneled/), following NIST\n"
           "IR 8381's paperless-travel set-up: each simulated flight enrols one image of\n"
@@ -785,6 +917,10 @@ static void usage(FILE *f) {
           "  --calibrate OUT     write the FPIR calibration `gallery search --fpir` reads\n"
           "                      (thresholds for gallery sizes 50..4000 from >= 60,000\n"
           "                      non-mated searches each)\n"
+          "  --labels FILE.csv   group labels of the identities (identity,sex,age_band,region;\n"
+          "                      docs/matching.md): FNIR and FPIR per group, with 95%%\n"
+          "                      Wilson intervals, for the flights with one image per traveller\n"
+          "  --min-group N       withhold groups of fewer than N people (default 20)\n"
           "  --json              print {\"fnir_at_fpir_0.003\": ..., \"fnir_at_fpir_0.01\": ...,\n"
           "                      \"flights\": ..., \"gallery_size\": ..., ...}\n");
 }
@@ -806,9 +942,9 @@ static void print_setting_json(FILE *f, const setting *s) {
 
 int cmd_eval_identify(int argc, char **argv) {
   const char *dir = NULL, *emb_in = NULL, *emb_out = NULL, *plot = NULL, *fails = NULL, *calib = NULL,
-             *models_dir = NULL, *ranges_dir = NULL;
+             *models_dir = NULL, *ranges_dir = NULL, *labels_path = NULL;
   int precision[FG_FACE_MODELS] = {-1, -1, -1, -1}, backend = -1;
-  long N = 420, F = 200, threads = 2, seed = 1;
+  long N = 420, F = 200, threads = 2, seed = 1, min_group = 20;
   int json = 0, flip = 0;
   fg_encoding enc = FG_ENCODING_INT8;
   if (cli_wants_help(argc, argv)) {
@@ -833,6 +969,8 @@ int cmd_eval_identify(int argc, char **argv) {
     else if (!strcmp(a, "--failures")) fails = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--calibrate")) calib = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--models-dir")) models_dir = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--labels")) labels_path = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--min-group")) min_group = parse_long(arg_val(argc, argv, &i), "--min-group", 1, 1000000);
     else if (!strcmp(a, "--json")) json = 1;
     else if (!strcmp(a, "--flip")) flip = 1;
     else if (!strcmp(a, "--precision")) {
@@ -865,6 +1003,8 @@ int cmd_eval_identify(int argc, char **argv) {
   memset(&L, 0, sizeof L);
   fg_error e = {0};
   int code = EXIT_OK;
+  fg_group_labels *labels = NULL;
+  json_t *groups = NULL;
   enum { NSET = 7, ALL = 6 };
   setting st[NSET] = {{.name = "1 image per traveller"},
                       {.name = "2 images where available, centroid"},
@@ -873,6 +1013,7 @@ int cmd_eval_identify(int argc, char **argv) {
                       {.name = "3+ people: 2 images each, centroid"},
                       {.name = "3+ people: 2 images each, max-fusion"},
                       {.name = "all LFW people, 1 image each"}};
+  if (labels_path && fg_group_labels_load(labels_path, &labels, &e)) goto fail;
   snprintf(L.images_dir, sizeof L.images_dir, "%s/lfw-deepfunneled", dir);
   if (fg_lfw_images_scan(L.images_dir, &L.set, &e)) goto fail;
   L.n = L.set.count, L.ids = L.set.identities;
@@ -924,6 +1065,7 @@ int cmd_eval_identify(int argc, char **argv) {
   if (run_flights(&cfg, 2, &st[0], &e) || run_flights(&cfg, 3, &st[3], &e) || run_all(&cfg, &st[ALL], &e))
     goto fail;
   for (int s = 0; s < NSET; s++) evaluate(&st[s], L.state);
+  if (labels && !(groups = group_rates(&L, &st[0], labels, min_group))) goto oom;
   size_t shown = 0;
   if (plot) {
     setting *ps[NSET];
@@ -948,6 +1090,12 @@ int cmd_eval_identify(int argc, char **argv) {
     for (int s = 0; s < NSET; s++) {
       printf(", \"%s\": ", key[s]);
       print_setting_json(stdout, &st[s]);
+    }
+    if (groups) {
+      char *gj = json_dumps(groups, JSON_COMPACT);
+      if (!gj) goto oom;
+      printf(", \"groups\": %s", gj);
+      free(gj);
     }
     printf(", \"model_sha256\": \"%s\", \"embed_s\": %.1f, \"wall_s\": %.1f}\n", L.model_sha, t_embed, wall);
   } else {
@@ -978,6 +1126,7 @@ int cmd_eval_identify(int argc, char **argv) {
     printf("%ld flights of %ld travellers (seed %ld) from the people with 2+ images and as many from those with 3+;\n"
            "%zu and %zu travellers enrolled with two images; %.1f s\n",
            F, N, seed, st[1].enrolled_extra, st[4].enrolled_extra, wall);
+    if (groups) print_groups(groups);
     if (plot) printf("wrote %s\n", plot);
     if (fails) printf("wrote %s (%zu failure cases)\n", fails, shown);
   }
@@ -990,6 +1139,8 @@ fail:
   code = EXIT_FAIL;
 out:
   for (int s = 0; s < NSET; s++) free(st[s].mated), free(st[s].non);
+  json_decref(groups);
+  fg_group_labels_free(labels);
   free(L.start), free(L.count), free(L.state), free(L.emb);
   fg_lfw_images_release(&L.set);
   return code;

@@ -390,6 +390,50 @@ static void print_rate(const json_t *rates, const char *key, const char *label) 
   else printf("  %-22s      -  (no encounters)\n", label);
 }
 
+/* "12.5% [8.1-18.7]" or "-" (no denominator). */
+static const char *rate_ci(const json_t *r, char *buf, size_t cap) {
+  const json_t *v = json_object_get(r, "value"), *ci = json_object_get(r, "ci95");
+  if (!json_is_number(v) || !json_is_array(ci)) return "-";
+  snprintf(buf, cap, "%.1f%% [%.1f-%.1f]", 100 * json_number_value(v),
+           100 * json_number_value(json_array_get(ci, 0)),
+           100 * json_number_value(json_array_get(ci, 1)));
+  return buf;
+}
+
+/* The error rates per traveller group: one table per dimension. */
+static void groups_text(const json_t *g) {
+  if (!json_is_object(g)) return;
+  char b1[64], b2[64], b3[64];
+  printf("  error rates per traveller group (95%% Wilson intervals; %s encounters attributed to a\n"
+         "  manifest traveller, %s not; groups of fewer than %s travellers withheld):\n",
+         cli_jstr(g, "attributed_encounters", b1, 64), cli_jstr(g, "unattributed_encounters", b2, 64),
+         cli_jstr(g, "min_travellers", b3, 64));
+  static const char *const dims[] = {"sex", "age_band", "nationality"};
+  static const char *const rates[] = {"capture_rate", "ftar", "fnir", "watchlist_false_hit_rate"};
+  for (int d = 0; d < 3; d++) {
+    const json_t *dim = json_object_get(g, dims[d]), *groups = json_object_get(dim, "groups");
+    long long w = (long long)json_integer_value(json_object_get(dim, "withheld_groups"));
+    if (!json_array_size(groups)) {
+      if (w) printf("    by %-12s (%lld group%s withheld: too few travellers)\n", dims[d], w, w == 1 ? "" : "s");
+      else printf("    by %-12s (no attributed encounters)\n", dims[d]);
+      continue;
+    }
+    printf("    by %-12s %10s %10s  %-20s  %-20s  %-20s  %s\n", dims[d], "travellers",
+           "encounters", "capture rate", "FTAR", "FNIR", "watchlist false hits");
+    size_t i;
+    const json_t *row;
+    json_array_foreach(groups, i, row) {
+      const json_t *rs = json_object_get(row, "rates");
+      printf("    %-15s %10s %10s", json_string_value(json_object_get(row, "group")),
+             cli_jstr(row, "travellers", b1, 64), cli_jstr(row, "encounters", b2, 64));
+      for (int k = 0; k < 4; k++)
+        printf(k < 3 ? "  %-20s" : "  %s", rate_ci(json_object_get(rs, rates[k]), b1, 64));
+      printf("\n");
+    }
+    if (w) printf("    (%lld group%s withheld: too few travellers)\n", w, w == 1 ? "" : "s");
+  }
+}
+
 static void report_text(const json_t *out, void *ctx) {
   const report_ctx *c = ctx;
   char b1[64], b2[64], b3[64], b4[64];
@@ -417,6 +461,7 @@ static void report_text(const json_t *out, void *ctx) {
   json_t *cr = json_object_get(out, "crossings");
   printf("  crossings: %s biometric, %s manual\n", cli_jstr(cr, "biometric", b1, 64),
          cli_jstr(cr, "manual", b2, 64));
+  groups_text(json_object_get(out, "groups"));
   printf("  audit anchor (keep it elsewhere): %s\n", cli_jstr(out, "audit_anchor", b1, 64));
   if (c->plot) printf("  chart: %s\n", c->plot);
 }
@@ -429,7 +474,11 @@ int cmd_report(int argc, char **argv) {
            "The day's figures (UTC): encounters by outcome, capture rate, failure-to-\n"
            "acquire rate (FTAR), match rate, referrals by reason, opt-outs, watchlist\n"
            "hits, median transaction time, with their ISO/IEC 19795-1 names, and the\n"
-           "audit chain's head as an anchor to keep elsewhere.\n\n" CLI_BORDER_OPTIONS_HELP);
+           "audit chain's head as an anchor to keep elsewhere. The capture rate, FTAR,\n"
+           "FNIR and watchlist false-hit rate are also given per traveller group (sex,\n"
+           "age band, nationality) with 95%% Wilson intervals; groups of fewer travellers\n"
+           "than the policy's report_min_group (default 20) are withheld\n"
+           "(docs/records.md, Error rates per traveller group).\n\n" CLI_BORDER_OPTIONS_HELP);
     return EXIT_OK;
   }
   cli_border o;

@@ -315,6 +315,21 @@ const fg_query FG_Q_REC_REPORT_CROSSINGS_PORT = {
     "SELECT method, direction, COUNT(*) FROM crossings WHERE at >= ? AND at < ? AND port = ?"
     " GROUP BY method, direction", 3};
 
+/* (from, to[, port]) → outcome, watchlist_id, traveller id, person_sealed,
+ * referral reason, referral status: each encounter with the traveller it is
+ * attributed to (the matched, declared or officer-confirmed one, else the
+ * presented document's holder named by a failure-to-acquire referral; never
+ * a no_match referral's nearest candidate), for the error rates per group. */
+#define REPORT_GROUPS                                                                             \
+  "SELECT e.outcome, e.watchlist_id, t.id, t.person_sealed, r.reason, r.status"                 \
+  " FROM encounters e LEFT JOIN referrals r ON r.encounter_id = e.id"                           \
+  " LEFT JOIN travellers t ON t.id = COALESCE(e.traveller_id,"                                  \
+  "   CASE WHEN r.reason = 'failure_to_acquire' THEN r.candidate_id END)"                       \
+  " WHERE e.at >= ? AND e.at < ?"
+const fg_query FG_Q_REC_REPORT_GROUPS = {"rec_report_groups", REPORT_GROUPS, 6};
+const fg_query FG_Q_REC_REPORT_GROUPS_PORT = {"rec_report_groups_port",
+                                              REPORT_GROUPS " AND e.port = ?", 6};
+
 /* ---- audit table ------------------------------------------------------------------ */
 
 /* (after, limit) → seq, at, actor, role, action, object, purpose, detail */

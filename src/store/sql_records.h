@@ -75,6 +75,8 @@ extern const fg_query FG_Q_REC_REPORT_REFERRALS;
 extern const fg_query FG_Q_REC_REPORT_REFERRALS_PORT;
 extern const fg_query FG_Q_REC_REPORT_CROSSINGS;
 extern const fg_query FG_Q_REC_REPORT_CROSSINGS_PORT;
+extern const fg_query FG_Q_REC_REPORT_GROUPS;
+extern const fg_query FG_Q_REC_REPORT_GROUPS_PORT;
 
 /* audit table */
 extern const fg_query FG_Q_REC_AUDIT_LIST;

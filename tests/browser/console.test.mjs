@@ -617,6 +617,16 @@ async function runBrowser(browser, ctx) {
   await screen(page, 'report', '#report-tiles');
   await page.waitForSelector('#chart-outcomes svg', { timeout: 5000 }).catch(() => {});
   ok(!!(await page.$('#chart-outcomes svg')), 'report draws the outcome chart as SVG');
+  // Error rates per traveller group: the section and its three dimensions
+  // render; this flight's few travellers (nationality UTO) are below the
+  // minimum group, so the server withholds them and the screen says so.
+  await page.waitForSelector('#report-groups', { timeout: 5000 }).catch(() => {});
+  const groupsText = (await page.textContent('#report-groups').catch(() => '')) || '';
+  ok(/Error rates per traveller group/.test(groupsText) && /By sex/.test(groupsText) && /By age band/.test(groupsText) && /By nationality/.test(groupsText),
+    'report shows the error rates per traveller group', groupsText.replace(/\s+/g, ' ').slice(0, 200));
+  ok(/Wilson/.test(groupsText) && /fewer than \d+ travellers are withheld/.test(groupsText), 'the breakdown names its interval and its suppression rule');
+  ok(!!(await page.$('#report-groups p.withheld[data-dim="nationality"]')) && !groupsText.includes('UTO'),
+    'a nationality with too few travellers is withheld, not shown', groupsText.replace(/\s+/g, ' ').slice(0, 300));
   const figures = await page.textContent('#report-figures');
   ok(/Capture rate/.test(figures) && !/capture_rate|\.value|numerator/.test(figures), 'the report\'s figures have labels a person reads', figures.replace(/\s+/g, ' ').slice(0, 160));
   await look(page, 'report');
