@@ -32,7 +32,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 SEC_SRC := $(wildcard tests/security/test_*.c)
 SEC_BIN := $(SEC_SRC:tests/security/%.c=$(BUILD)/tests/security/%)
 
-.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models bench-peak run run-check demo install clean distclean
+.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models bench-dlib bench-peak run run-check demo install clean distclean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/facegate $(BUILD)/libfacegate.a $(BUILD)/libfacegate.so $(BUILD)/facegate.pc
@@ -163,6 +163,10 @@ bench: bench-models
 bench-models: setup all
 	scripts/bench-models
 
+# The second recognition model (dlib's ResNet) against ONNX Runtime and face-api.js.
+bench-dlib: setup all
+	scripts/bench-dlib
+
 # The core's peak fp32 multiply-add rate, and int8 against fp32 convolutions in
 # this XNNPACK: the compute floor of the pipeline (docs/pipeline.md).
 bench-peak: setup
@@ -271,9 +275,10 @@ eval-robustness: setup all
 	  echo "wrote $(BUILD)/eval/robustness.json"; \
 	fi
 
-# Regenerate data/calibration/fr_feature.json from all LFW impostor pairs.
+# Regenerate data/calibration/fr_feature.json from all LFW impostor pairs; with
+# MODEL=NAME, the calibration files that model's descriptor names (docs/models.md).
 calibrate: setup all
-	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/calibrate
+	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate MODEL="$(MODEL)" scripts/calibrate
 
 # Reduced-precision inference against fp32 in one run (LFW protocol, flights,
 # each model on the development images; docs/engine.md): build/eval/precision.json.

@@ -96,6 +96,12 @@ typedef struct fg_face_options {
   const char *landmark_model; /* NULL: models_dir/fr_landmark.onnx */
   const char *feature_model;  /* NULL: models_dir/fr_feature.onnx */
   const char *liveness_model; /* NULL: models_dir/fr_liveness.onnx (only if liveness) */
+  const char *model;          /* recognition model descriptor (facegate/descriptor.h): a name
+                                 (data/models/NAME.json) or a path; its files are checked
+                                 against their SHA-256 and it sets feature_model, the
+                                 alignment, input scaling and feat_dim. NULL: the default
+                                 (fr_feature, built in: the fields below as they are) */
+  int feat_dim;               /* embedding length the recognition model must produce; 0 any */
   int threads;                /* threads per inference (1 = the caller's only); default 1.
                                  With more, each session uses them only while they are
                                  faster than one thread (facegate/nn.h) */
@@ -197,9 +203,17 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
 void fg_face_engine_destroy(fg_face_engine *fe);
 /* The options the engine runs with (defaults resolved; strings owned by it). */
 const fg_face_options *fg_face_engine_options(const fg_face_engine *fe);
+/* The recognition model's descriptor name ("fr_feature" for the built-in default),
+ * its FMR calibration file and its FPIR calibration file (paths relative to the
+ * working directory; "" where the descriptor names none). Valid while fe lives. */
+const char *fg_face_engine_model_name(const fg_face_engine *fe);
+const char *fg_face_engine_calibration(const fg_face_engine *fe);
+const char *fg_face_engine_fpir_calibration(const fg_face_engine *fe);
 /* First 8 bytes of the recognition model's SHA-256: what a template is tied to. */
 void fg_face_engine_model_id(const fg_face_engine *fe, uint8_t id[8]);
-/* SHA-256 of the recognition model file, 64 hex characters; valid while fe lives. */
+/* SHA-256 of the recognition model file (of the ONNX model built from a
+ * TensorFlow.js manifest, which covers its weights), 64 hex characters; valid
+ * while fe lives. */
 const char *fg_face_engine_model_sha256(const fg_face_engine *fe);
 /* Embedding length the recognition model produces. */
 int fg_face_engine_dim(const fg_face_engine *fe);

@@ -112,12 +112,23 @@ typedef struct fg_model_stats {
 } fg_model_stats;
 
 /* Load and check a model from a file. On success *out owns the model; on error
- * *out is NULL, nothing is leaked, and err says what and where. opts may be NULL. */
+ * *out is NULL, nothing is leaked, and err says what and where. opts may be NULL.
+ * The file is an ONNX model, or a TensorFlow.js weights manifest
+ * (`*-weights_manifest.json`, its shard files next to it) of a network the
+ * engine knows the architecture of: face-api's faceRecognitionNet (dlib's
+ * ResNet, 150x150 RGB 0..255 in, 128-d out; src/nn/tfjs_load.c), which is
+ * turned into ONNX first; opts->input_dims may change its input size. */
 int fg_model_load_file(const char *path, const fg_model_options *opts, fg_model **out,
                        fg_error *err);
 /* Same, from memory (the buffer is not kept). */
 int fg_model_load_memory(const void *data, size_t len, const fg_model_options *opts,
                          fg_model **out, fg_error *err);
+/* The ONNX model that fg_model_load_file builds from a TensorFlow.js weights
+ * manifest, as bytes (*onnx malloc'd, the caller frees it): for other ONNX
+ * tools (ONNX Runtime in `make bench-models`). FG_EFORMAT if path is not a
+ * manifest. */
+int fg_model_convert_file(const char *path, const fg_model_options *opts, uint8_t **onnx, size_t *len,
+                          fg_error *err);
 /* Free a model; NULL does nothing. All its sessions must be destroyed first. */
 void fg_model_destroy(fg_model *m);
 

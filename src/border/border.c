@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "border/border_internal.h"
+#include "facegate/descriptor.h"
 #include "store/sql_admin.h"
 
 #define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
@@ -152,10 +153,10 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
 
   /* Face options: keep private copies of the path strings. */
   b->face_opts = o->face;
-  const char **paths[5] = {&b->face_opts.models_dir, &b->face_opts.detect_model,
+  const char **paths[6] = {&b->face_opts.models_dir, &b->face_opts.detect_model,
                            &b->face_opts.landmark_model, &b->face_opts.feature_model,
-                           &b->face_opts.liveness_model};
-  for (int i = 0; i < 5; i++) {
+                           &b->face_opts.liveness_model, &b->face_opts.model};
+  for (int i = 0; i < 6; i++) {
     if (!*paths[i]) continue;
     if (!(b->face_strings[i] = strdup(*paths[i]))) {
       fg__seterr(err, rc, "out of memory");
@@ -200,11 +201,24 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
     goto fail;
   if ((rc = fg__gallery_cache_listen(b, err)) != FG_OK) goto fail;
 
-  const char *cal = o->calibration ? o->calibration : DEFAULT_CALIBRATION;
+  /* Thresholds of the recognition model the gates run: the descriptor's
+   * calibration files when a model is named, else the default model's. */
+  snprintf(b->cal_path, sizeof b->cal_path, "%s", DEFAULT_CALIBRATION);
+  snprintf(b->fpir_path, sizeof b->fpir_path, "%s", FG_FPIR_CALIBRATION_DEFAULT);
+  if (b->face_opts.model && *b->face_opts.model) {
+    fg_model_descriptor d;
+    if ((rc = fg_model_descriptor_load(b->face_opts.model, &d, err)) != FG_OK) goto fail;
+    snprintf(b->cal_path, sizeof b->cal_path, "%s", d.calibration);
+    snprintf(b->fpir_path, sizeof b->fpir_path, "%s", d.fpir_calibration);
+  }
+  if (o->calibration) snprintf(b->cal_path, sizeof b->cal_path, "%s", o->calibration);
+  if (o->fpir_calibration) snprintf(b->fpir_path, sizeof b->fpir_path, "%s", o->fpir_calibration);
+  const char *cal = b->cal_path, *fcal = b->fpir_path;
   fg_error ce = {0}, fe = {0};
-  b->have_cal = fg_calibration_load(cal, &b->cal, &ce) == FG_OK;
-  const char *fcal = o->fpir_calibration ? o->fpir_calibration : FG_FPIR_CALIBRATION_DEFAULT;
-  b->have_fpir = fg_fpir_calibration_load(fcal, &b->fpir, &fe) == FG_OK;
+  if (!*cal) fg__seterr(&ce, FG_ENOTFOUND, "the model's descriptor names no calibration file");
+  if (!*fcal) fg__seterr(&fe, FG_ENOTFOUND, "the model's descriptor names no FPIR calibration file");
+  b->have_cal = *cal && fg_calibration_load(cal, &b->cal, &ce) == FG_OK;
+  b->have_fpir = *fcal && fg_fpir_calibration_load(fcal, &b->fpir, &fe) == FG_OK;
   if (o->require_calibration && (!b->have_cal || !b->have_fpir)) {
     rc = fg__seterr(err, b->have_cal ? fe.code : ce.code,
                     "calibration %s: %s (1:1 and 1:N thresholds come from %s and %s; start "
@@ -227,7 +241,7 @@ void fg_border_close(fg_border *b) {
   fg_face_engine_destroy(b->face);
   fg_store_close(b->store);
   fg_keyring_destroy(b->keys);
-  for (int i = 0; i < 5; i++) free(b->face_strings[i]);
+  for (int i = 0; i < 6; i++) free(b->face_strings[i]);
   if (b->scratch) sodium_memzero(b->scratch, sizeof *b->scratch); /* the last embedding */
   free(b->scratch);
   free(b->data_dir);
@@ -364,7 +378,7 @@ int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, 
 int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_error *err) {
   if (!b->have_fpir)
     return fg__seterr(err, FG_ENOTFOUND, "no FPIR calibration (%s): cannot set a 1:N threshold",
-                      FG_FPIR_CALIBRATION_DEFAULT);
+                      *b->fpir_path ? b->fpir_path : "the model's descriptor names none");
   fg_face_engine *fe;
   int rc = fg__border_face(b, &fe, err);
   if (rc != FG_OK) return rc;
@@ -389,9 +403,16 @@ int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_
 int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err) {
   if (!b->have_cal)
     return fg__seterr(err, FG_ENOTFOUND, "no FMR calibration (%s): cannot set a 1:1 threshold",
-                      DEFAULT_CALIBRATION);
+                      *b->cal_path ? b->cal_path : "the model's descriptor names none");
+  /* A threshold is a property of one model: never apply another's. */
+  fg_face_engine *fe;
+  int rc = fg__border_face(b, &fe, err);
+  if (rc != FG_OK) return rc;
+  if (strcmp(b->cal.model_sha256, fg_face_engine_model_sha256(fe)))
+    return fg__seterr(err, FG_EMODEL, "FMR calibration %s is for model %.12s..., the gates run %s (%.12s...)",
+                      b->cal_path, b->cal.model_sha256, fg_face_engine_model_name(fe), fg_face_engine_model_sha256(fe));
   double th;
-  int rc = fg_calibration_threshold(&b->cal, fmr, &th, err);
+  rc = fg_calibration_threshold(&b->cal, fmr, &th, err);
   if (rc == FG_OK) *t = (float)th;
   return rc;
 }

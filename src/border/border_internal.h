@@ -40,12 +40,13 @@ struct fg_border {
   fg_store *store;
   fg_keyring *keys;
   fg_face_options face_opts;  /* strings point into face_strings */
-  char *face_strings[5];
+  char *face_strings[6];
   fg_face_engine *face;       /* loaded on first use */
   fg_face_result *scratch;    /* one result, large: kept off the stack */
   fg_calibration cal;
   fg_fpir_calibration fpir;
   int have_cal, have_fpir;
+  char cal_path[512], fpir_path[512]; /* where they were read from ("" when the model names none) */
   fg_clock_fn clock;
   void *clock_ctx;
   fg__gallery_cache flights[FG__FLIGHT_CACHE];

@@ -75,7 +75,8 @@ static void usage(FILE *f) {
           "                         [--select centre|gate] [--plot DET.png|.svg] [--json]\n"
           "                         [--json-out FILE]\n"
           "                         [--calibrate OUT.json]\n"
-          "                         [--models-dir DIR] [--save-embeddings F.npy]\n"
+          "                         [--models-dir DIR] [--model NAME|FILE]\n"
+          "                         [--save-embeddings F.npy]\n"
           "                         [--embeddings F.npy] [--scores OUT.tsv]\n"
           "                         [--precision P] [--backend onednn|xnnpack] [--ranges-dir DIR]\n"
           "\n"
@@ -95,6 +96,8 @@ static void usage(FILE *f) {
           "  --calibrate FILE    embed all images and write thresholds for FMR 1e-2, 1e-3,\n"
           "                      5e-4, 1e-4, 1e-5 from every cross-identity pair\n"
           "  --models-dir DIR    models (default $FACEGATE_MODELS or facegate's home)\n"
+          "  --model NAME|FILE   recognition model descriptor (default $FACEGATE_MODEL or the\n"
+          "                      built-in fr_feature; `facegate models` lists them)\n"
           "  --precision P       fp32, bf16, int8 or det=P,lm=P,feat=P,live=P (default: the\n"
           "                      engine's; docs/engine.md); --backend, --ranges-dir as for\n"
           "                      `facegate embed`\n"
@@ -248,7 +251,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static int eval_lfw(int argc, char **argv) {
-  const char *dir = NULL, *pairs_path = NULL, *plot = NULL, *calib = NULL, *models = NULL;
+  const char *dir = NULL, *pairs_path = NULL, *plot = NULL, *calib = NULL, *models = NULL, *model = NULL;
   const char *save_emb = NULL, *load_emb = NULL, *scores_path = NULL, *json_out = NULL, *backend = NULL,
              *ranges_dir = NULL;
   int threads = 2, flip = -1, json = 0, centre = 1, precision[FG_FACE_MODELS] = {-1, -1, -1, -1};
@@ -280,6 +283,7 @@ static int eval_lfw(int argc, char **argv) {
     else if (!strcmp(a, "--json-out")) json_out = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--calibrate")) calib = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--models-dir")) models = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--model")) model = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--save-embeddings")) save_emb = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--embeddings")) load_emb = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--scores")) scores_path = arg_val(argc, argv, &i);
@@ -397,6 +401,7 @@ static int eval_lfw(int argc, char **argv) {
     fg_face_options o;
     fg_face_options_init(&o);
     o.models_dir = cli_models_dir(models);
+    o.model = cli_model(model);
     o.threads = 1;
     if (precision[0] >= 0) memcpy(o.precision, precision, sizeof o.precision);
     if (backend && cli_parse_backend(backend, &o.backend)) {
@@ -535,7 +540,26 @@ static int eval_lfw(int argc, char **argv) {
     snprintf(what, sizeof what, "facegate face pipeline (engine defaults), %s; the labelled face: %s",
              flip_used ? "flip" : "no flip",
              centre ? "the detection nearest the image centre" : "the engine's gate rule (largest)");
-    if (!model_sha[0]) {
+    if (!model_sha[0] && cli_model(model)) {
+      /* embeddings read from a file, made by the named model: its engine says which that is */
+      fg_face_options o;
+      fg_face_options_init(&o);
+      o.models_dir = cli_models_dir(models);
+      o.model = cli_model(model);
+      o.liveness = 0;
+      fg_face_engine *fe;
+      if (fg_face_engine_create(&o, &fe, &e)) {
+        fprintf(stderr, "facegate eval lfw: %s\n", e.msg);
+        goto out;
+      }
+      snprintf(model_sha, sizeof model_sha, "%s", fg_face_engine_model_sha256(fe));
+      int mdim = fg_face_engine_dim(fe);
+      fg_face_engine_destroy(fe);
+      if (mdim != dim) {
+        fprintf(stderr, "facegate eval lfw: the embeddings are %d-d, model %s makes %d-d\n", dim, cli_model(model), mdim);
+        goto out;
+      }
+    } else if (!model_sha[0]) {
       /* embeddings read from a file: the model is the one in the models directory */
       char mp[4096];
       snprintf(mp, sizeof mp, "%s/fr_feature.onnx", cli_models_dir(models));

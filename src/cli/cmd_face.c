@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "facegate/descriptor.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"
 #include "facegate/template.h"
@@ -59,6 +60,8 @@ static double num_arg(const char *s, const char *what, double lo, double hi) {
 
 static const char common_help[] =
     "  --models-dir DIR     models directory (default $FACEGATE_MODELS or facegate's home)\n"
+    "  --model NAME|FILE    recognition model descriptor (default $FACEGATE_MODEL or the\n"
+    "                       built-in fr_feature; facegate models lists them)\n"
     "  --threads N          threads per inference (default 1)\n"
     "  --precision P        fp32, bf16 or int8 for every model, or per model as\n"
     "                       det=P,lm=P,feat=P,live=P (default: measured per model, see\n"
@@ -81,6 +84,7 @@ static const char common_help[] =
 static int common_opt(common_opts *c, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   if (!strcmp(a, "--models-dir")) c->models_dir = need_val(argc, argv, i);
+  else if (!strcmp(a, "--model")) c->fo.model = need_val(argc, argv, i);
   else if (!strcmp(a, "--threads")) c->fo.threads = (int)num_arg(need_val(argc, argv, i), "--threads", 1, 256);
   else if (!strcmp(a, "--det-score")) c->fo.det_score = (float)num_arg(need_val(argc, argv, i), "--det-score", 0, 0.999);
   else if (!strcmp(a, "--min-face")) c->fo.min_face_px = (float)num_arg(need_val(argc, argv, i), "--min-face", 0, 1e5);
@@ -112,6 +116,7 @@ static void common_init(common_opts *c) {
 
 static fg_face_engine *make_engine(const char *cmd, common_opts *c) {
   c->fo.models_dir = cli_models_dir(c->models_dir);
+  c->fo.model = cli_model(c->fo.model);
   fg_face_engine *fe;
   fg_error e = {0};
   if (fg_face_engine_create(&c->fo, &fe, &e)) {
@@ -694,7 +699,21 @@ int cmd_compare(int argc, char **argv) {
   double thr = NAN;
   char source[700] = "";
   fg_calibration cal;
-  const char *cp = cal_path ? cal_path : cli_calibration_fmr();
+  /* The model's own calibration: its descriptor's, or the default model's. */
+  char dcal[512];
+  snprintf(dcal, sizeof dcal, "%.500s", cli_calibration_fmr()); /* the default model's, from the home */
+  const char *mname = cli_model(c.fo.model);
+  int default_model = !mname || !strcmp(mname, FG_DESC_DEFAULT);
+  if (mname) {
+    fg_model_descriptor d;
+    if (fg_model_descriptor_load(mname, &d, &e)) {
+      fprintf(stderr, "facegate compare: %s\n", e.msg);
+      goto done;
+    }
+    snprintf(dcal, sizeof dcal, "%s", d.calibration);
+    default_model = !strcmp(d.name, FG_DESC_DEFAULT);
+  }
+  const char *cp = cal_path ? cal_path : dcal;
   int crc = fg_calibration_load(cp, &cal, &e);
   if (crc == FG_OK && mid && strncmp(cal.model_sha256, model_hex, 16)) {
     snprintf(source, sizeof source, "calibration %s is for model %.16s, not %s", cp, cal.model_sha256, model_hex);
@@ -708,7 +727,7 @@ int cmd_compare(int argc, char **argv) {
     snprintf(source, sizeof source, "%s", e.msg);
   }
   if (crc != FG_OK) {
-    if (cal_path) {
+    if (cal_path || !default_model) { /* the fallback thresholds are the default model's */
       fprintf(stderr, "facegate compare: %s\n", source);
       goto done;
     }

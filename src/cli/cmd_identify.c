@@ -696,6 +696,7 @@ static int plot_failures(const char *path, const lfw *L, const setting *s, doubl
   fg_face_options o;
   fg_face_options_init(&o);
   o.models_dir = models_dir;
+  o.model = cli_model(NULL);
   if (make_engines(&o, 1, &fe, e)) return e->code;
   fg_face_result *r = malloc(sizeof *r);
   fg_face_detections *det = malloc(sizeof *det);
@@ -891,6 +892,8 @@ static void usage(FILE *f) {
           "                                  [--embeddings F.npy] [--save-embeddings F.npy] [--flip]\n"
           "                                  [--plot FILE.png] [--failures FILE.png]\n"
           "                                  [--calibrate OUT.json] [--json] [--models-dir DIR]\n"
+          "                                  [--model NAME|FILE]  (recognition model descriptor;\n"
+          "                                  default $FACEGATE_MODEL or fr_feature)\n"
           "                                  [--precision P] [--backend B] [--ranges-dir DIR]\n"
           "                                  [--labels FILE.csv [--min-group 20]]\n"
           "\n"
@@ -969,6 +972,7 @@ int cmd_eval_identify(int argc, char **argv) {
     else if (!strcmp(a, "--failures")) fails = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--calibrate")) calib = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--models-dir")) models_dir = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--model")) setenv("FACEGATE_MODEL", arg_val(argc, argv, &i), 1); /* read by cli_model */
     else if (!strcmp(a, "--labels")) labels_path = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--min-group")) min_group = parse_long(arg_val(argc, argv, &i), "--min-group", 1, 1000000);
     else if (!strcmp(a, "--json")) json = 1;
@@ -1037,10 +1041,29 @@ int cmd_eval_identify(int argc, char **argv) {
     const fg_default_model *dm;
     for (size_t i = 0; (dm = fg_default_model_at(i)); i++)
       if (!strcmp(dm->role, "feature")) snprintf(L.model_sha, sizeof L.model_sha, "%s", dm->sha256);
+    if (cli_model(NULL)) { /* embeddings of a named model: its engine says which model that is */
+      fg_face_options o;
+      fg_face_options_init(&o);
+      o.models_dir = models_dir;
+      o.model = cli_model(NULL);
+      o.liveness = 0;
+      fg_face_engine *fe;
+      if (fg_face_engine_create(&o, &fe, &e)) goto fail;
+      snprintf(L.model_sha, sizeof L.model_sha, "%s", fg_face_engine_model_sha256(fe));
+      int dim = fg_face_engine_dim(fe);
+      fg_face_engine_destroy(fe);
+      if (dim != L.dim) {
+        fprintf(stderr, "facegate eval identify: %s holds %d-d rows, model %s makes %d-d embeddings\n", emb_in, L.dim,
+                cli_model(NULL), dim);
+        code = EXIT_FAIL;
+        goto out;
+      }
+    }
   } else {
     fg_face_options o;
     fg_face_options_init(&o);
     o.models_dir = models_dir;
+  o.model = cli_model(NULL);
     o.flip = flip;
     o.liveness = 0; /* not needed for identification; saves its inference */
     if (precision[0] >= 0) memcpy(o.precision, precision, sizeof o.precision);

@@ -8,8 +8,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "facegate/descriptor.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"
 
@@ -28,7 +30,10 @@ int cmd_models(int argc, char **argv) {
     printf("usage: facegate models [--models-dir DIR] [--json]\n\n"
            "Lists the default models facegate uses, where they are, whether each file's\n"
            "SHA-256 matches the pinned digest, and the precision the face engine runs each in by\n"
-           "default on this CPU (docs/engine.md). Exit 0 if all verify, 3 if any is missing or differs.\n");
+           "default on this CPU (docs/engine.md); then the recognition model descriptors in\n"
+           "data/models (any of them is chosen with --model NAME or $FACEGATE_MODEL; docs/models.md):\n"
+           "input, embedding, metric, whether its files verify and its calibration is there.\n"
+           "Exit 0 if all default models verify, 3 if any is missing or differs.\n");
     return EXIT_OK;
   }
   for (int i = 1; i < argc; i++) {
@@ -63,6 +68,56 @@ int cmd_models(int argc, char **argv) {
       else if (strcmp(hex, dm->sha256)) printf("            sha256 %s\n            expected %s\n", hex, dm->sha256);
     }
   }
+  fg_model_descriptor *ds = NULL;
+  int nd = 0;
+  fg_error de = {0};
+  if (fg_model_descriptor_list(&ds, &nd, &de)) nd = 0;
+  if (json) printf("], \"descriptors\": [");
+  else printf("recognition models (%s/*.json):\n", FG_DESC_DIR);
+  for (int i = 0; i < nd; i++) {
+    const fg_model_descriptor *d = &ds[i];
+    fg_error ve = {0};
+    int vrc = fg_model_descriptor_verify(d, dir, &ve);
+    const char *status = !vrc ? "ok" : vrc == FG_ENOTFOUND ? "missing" : "MISMATCH";
+    int cal = *d->calibration && access(d->calibration, R_OK) == 0;
+    int fcal = *d->fpir_calibration && access(d->fpir_calibration, R_OK) == 0;
+    const char *cal_s = cal && fcal ? "calibrated" : cal ? "FMR only" : "NOT CALIBRATED (make calibrate)";
+    if (d->n_fuse && json) {
+      printf("%s{\"name\": ", i ? ", " : "");
+      cli_json_str(stdout, d->name);
+      printf(", \"source\": ");
+      cli_json_str(stdout, d->source);
+      printf(", \"fuse\": [{\"model\": ");
+      cli_json_str(stdout, d->fuse_model[0]);
+      printf(", \"weight\": %.6f}, {\"model\": ", d->fuse_weight[0]);
+      cli_json_str(stdout, d->fuse_model[1]);
+      printf(", \"weight\": %.6f}], \"status\": \"%s\", \"calibration\": %s, \"fpir_calibration\": %s, \"default\": false}",
+             d->fuse_weight[1], status, cal ? "true" : "false", fcal ? "true" : "false");
+    } else if (d->n_fuse) {
+      char what[160];
+      snprintf(what, sizeof what, "fused: %s x %.3f + %s x %.3f", d->fuse_model[0], d->fuse_weight[0], d->fuse_model[1],
+               d->fuse_weight[1]);
+      printf("  %-12s %-67s %-8s %s\n", d->name, what, status, cal_s);
+      if (vrc) printf("            %s\n", ve.msg);
+    } else if (json) {
+      printf("%s{\"name\": ", i ? ", " : "");
+      cli_json_str(stdout, d->name);
+      printf(", \"source\": ");
+      cli_json_str(stdout, d->source);
+      printf(", \"model\": ");
+      cli_json_str(stdout, d->model);
+      printf(", \"input\": [%d, %d], \"channels\": \"%s\", \"embedding\": %d, \"metric\": \"%s\", \"status\": \"%s\", "
+             "\"calibration\": %s, \"fpir_calibration\": %s, \"default\": %s}",
+             d->width, d->height, d->channels == FG_CHANNELS_RGB ? "rgb" : "bgr", d->embedding, d->metric, status,
+             cal ? "true" : "false", fcal ? "true" : "false", strcmp(d->name, FG_DESC_DEFAULT) ? "false" : "true");
+    } else {
+      printf("  %-12s %-45s %dx%d %s, %d-d %-9s %-8s %s%s\n", d->name, d->model, d->width, d->height,
+             d->channels == FG_CHANNELS_RGB ? "rgb" : "bgr", d->embedding, d->metric, status, cal_s,
+             strcmp(d->name, FG_DESC_DEFAULT) ? "" : " (default)");
+      if (vrc) printf("            %s\n", ve.msg);
+    }
+  }
+  free(ds);
   if (json) printf("], \"ok\": %s}\n", bad ? "false" : "true");
   else if (bad) fprintf(stderr, "facegate models: some models are missing or do not verify; run scripts/setup\n");
   return bad ? EXIT_VERIFY : EXIT_OK;
@@ -341,11 +396,39 @@ static int model_bench_all(int argc, char **argv) {
   return rc;
 }
 
+static int model_convert(int argc, char **argv) {
+  const char *file = NULL, *out = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-o")) out = arg_val(argc, argv, &i);
+    else if (argv[i][0] == '-') { fprintf(stderr, "facegate model convert: unknown option '%s'\n", argv[i]); return EXIT_USAGE; }
+    else file = argv[i];
+  }
+  if (!file || !out) { fprintf(stderr, "usage: facegate model convert MANIFEST.json -o OUT.onnx\n"); return EXIT_USAGE; }
+  fg_error e = {0};
+  uint8_t *onnx;
+  size_t n;
+  if (fg_model_convert_file(file, NULL, &onnx, &n, &e)) {
+    fprintf(stderr, "facegate: %s (%s)\n", e.msg, fg_err_name(e.code));
+    return EXIT_FAIL;
+  }
+  FILE *f = fopen(out, "wb");
+  int ok = f && fwrite(onnx, 1, n, f) == n;
+  if (f && fclose(f)) ok = 0;
+  free(onnx);
+  if (!ok) { fprintf(stderr, "facegate model convert: cannot write %s\n", out); remove(out); return EXIT_FAIL; }
+  return EXIT_OK;
+}
+
 int cmd_model(int argc, char **argv) {
   static const char *help =
-      "usage: facegate model <info|run|bench|bench-all> ...\n\n"
+      "usage: facegate model <info|run|bench|bench-all|convert> ...\n\n"
+      "  FILE.onnx may also be a TensorFlow.js weights manifest facegate knows the network\n"
+      "  of (face-api's face_recognition_model-weights_manifest.json: dlib's ResNet).\n"
       "  info FILE.onnx [--json]\n"
       "      inputs, outputs, ops used, parameter count, MACs and SHA-256 of a model.\n"
+      "  convert MANIFEST.json -o OUT.onnx\n"
+      "      write the ONNX model facegate builds from a TensorFlow.js weights manifest\n"
+      "      (for ONNX Runtime or OpenCV: make bench-models compares against it).\n"
       "  run FILE.onnx --input IN.npy [--input ...] [--output OUT.npy ...] [--threads N]\n"
       "          [--backend xnnpack|onednn|reference] [--precision fp32|bf16|int8]\n"
       "          [--ranges RANGES.json [--ranges-mean]] [--describe]\n"
@@ -368,6 +451,7 @@ int cmd_model(int argc, char **argv) {
   if (!strcmp(argv[1], "run")) return model_run_or_bench(argc - 1, argv + 1, 0);
   if (!strcmp(argv[1], "bench")) return model_run_or_bench(argc - 1, argv + 1, 1);
   if (!strcmp(argv[1], "bench-all")) return model_bench_all(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "convert")) return model_convert(argc - 1, argv + 1);
   fprintf(stderr, "facegate model: unknown subcommand '%s'\n%s", argv[1], help);
   return EXIT_USAGE;
 }

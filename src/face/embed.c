@@ -47,6 +47,9 @@ int fg__face_embed_n(fg_face_engine *fe, const fg_image *const *crops, int n, fl
 }
 
 int fg_face_embed(fg_face_engine *fe, const fg_image *aligned, float *emb, fg_error *err) {
+  if (fe->second)
+    return fg__seterr(err, FG_EUNSUPPORTED, "embed: model %s is fused: each of its models needs its own crop, "
+                      "so it embeds from the image (fg_face_process)", fe->model_name);
   const fg_image *c[1] = {aligned};
   return fg__face_embed_n(fe, c, 1, emb, err);
 }

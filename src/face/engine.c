@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "face/face_internal.h"
+#include "facegate/descriptor.h"
 #include "image/image_internal.h"
 
 
@@ -255,6 +256,48 @@ static int check_options(const fg_face_options *o, fg_error *err) {
   return FG_OK;
 }
 
+/* A fused model (facegate/descriptor.h): the first model's engine, which does
+ * everything a single model's does, holding a recognition-only engine of the
+ * second; the template is the two unit embeddings times their weights. */
+static int create_fused(const fg_face_options *opts, const fg_model_descriptor *d, fg_face_engine **out,
+                        fg_error *err) {
+  int rc = fg_model_descriptor_verify(d, opts->models_dir, err);
+  if (rc) return rc;
+  fg_face_options a = *opts, b = *opts;
+  a.model = d->fuse_model[0];
+  b.model = d->fuse_model[1];
+  b.liveness = 0;
+  b.record_ranges = 0;
+  fg_face_engine *fe;
+  if ((rc = fg_face_engine_create(&a, &fe, err))) return rc;
+  if ((rc = fg_face_engine_create(&b, &fe->second, err))) goto fail;
+  if (fe->dim + fe->second->dim > FG_FACE_MAX_DIM) {
+    rc = fg__seterr(err, FG_ESHAPE, "model %s: %d + %d values exceed %d", d->name, fe->dim, fe->second->dim,
+                    FG_FACE_MAX_DIM);
+    goto fail;
+  }
+  fe->fuse_w[0] = d->fuse_weight[0];
+  fe->fuse_w[1] = d->fuse_weight[1];
+  snprintf(fe->model_name, sizeof fe->model_name, "%s", d->name);
+  snprintf(fe->calibration, sizeof fe->calibration, "%s", d->calibration);
+  snprintf(fe->fpir_calibration, sizeof fe->fpir_calibration, "%s", d->fpir_calibration);
+  /* The fused model's identity: both models and the weights. */
+  char id[200];
+  int n = snprintf(id, sizeof id, "fuse %s %.6f %s %.6f", fe->sha256, fe->fuse_w[0], fe->second->sha256, fe->fuse_w[1]);
+  fg__sha256_hex((const uint8_t *)id, (size_t)n, fe->sha256);
+  for (int i = 0; i < 8; i++) {
+    unsigned v;
+    sscanf(fe->sha256 + 2 * i, "%2x", &v);
+    fe->model_id[i] = (uint8_t)v;
+  }
+  fe->o.model = fe->model_name;
+  *out = fe;
+  return FG_OK;
+fail:
+  fg_face_engine_destroy(fe);
+  return rc;
+}
+
 int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_error *err) {
   *out = NULL;
   fg_face_options defaults;
@@ -264,8 +307,42 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
   }
   int rc = check_options(opts, err);
   if (rc) return rc;
+  if (opts->model && *opts->model) {
+    fg_model_descriptor *d = malloc(sizeof *d);
+    if (!d) return fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
+    int fused = 0;
+    rc = fg_model_descriptor_load(opts->model, d, err);
+    if (!rc && d->n_fuse) fused = 1, rc = create_fused(opts, d, out, err);
+    free(d);
+    if (rc || fused) return rc;
+  }
   fg_face_engine *fe = calloc(1, sizeof *fe);
   if (!fe) return fg__seterr(err, FG_ENOMEM, "face engine: out of memory");
+  snprintf(fe->model_name, sizeof fe->model_name, "%s", FG_DESC_DEFAULT);
+  snprintf(fe->calibration, sizeof fe->calibration, "data/calibration/fr_feature.json");
+  snprintf(fe->fpir_calibration, sizeof fe->fpir_calibration, "data/calibration/fr_feature_fpir.json");
+  fg_face_options with_desc;
+  if (opts->model && *opts->model) { /* a descriptor sets the recognition part */
+    fg_model_descriptor *d = malloc(sizeof *d);
+    fe->desc_path = malloc(4096);
+    if (!d || !fe->desc_path) {
+      free(d);
+      goto nomem;
+    }
+    with_desc = *opts;
+    rc = fg_model_descriptor_load(opts->model, d, err);
+    if (!rc) rc = fg_model_descriptor_verify(d, opts->models_dir, err);
+    if (!rc) rc = fg_model_descriptor_apply(d, opts->models_dir, &with_desc, fe->desc_path, 4096, err);
+    if (!rc) rc = check_options(&with_desc, err);
+    if (!rc) {
+      snprintf(fe->model_name, sizeof fe->model_name, "%s", d->name);
+      snprintf(fe->calibration, sizeof fe->calibration, "%s", d->calibration);
+      snprintf(fe->fpir_calibration, sizeof fe->fpir_calibration, "%s", d->fpir_calibration);
+    }
+    free(d);
+    if (rc) goto fail;
+    opts = &with_desc;
+  }
   fe->o = *opts;
   if (fe->o.threads == 0) fe->o.threads = 1;
   fg__face_template68(fe->o.align_template, fe->tmpl68);
@@ -356,11 +433,20 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
       goto fail;
     }
     fe->dim = (int)t->count;
+    if (opts->feat_dim && opts->feat_dim != fe->dim) {
+      rc = fg__seterr(err, FG_ESHAPE, "%s: produces %d values, the descriptor says %d", fe->paths[FG__FEAT], fe->dim,
+                      opts->feat_dim);
+      goto fail;
+    }
     fe->feat_in = falloc((size_t)3 * fe->feat_w * fe->feat_h);
     fe->feat_out = falloc((size_t)fe->dim);
     fe->feat_out2 = falloc((size_t)fe->dim);
     if (!fe->feat_in || !fe->feat_out || !fe->feat_out2) goto nomem;
-    if ((rc = fg_file_sha256(fe->paths[FG__FEAT], fe->sha256, err))) goto fail;
+    { /* of the file, or of the ONNX built from a TensorFlow.js manifest (its weights) */
+      fg_model_stats st;
+      fg_model_get_stats(fe->model[FG__FEAT], &st);
+      memcpy(fe->sha256, st.sha256, sizeof fe->sha256);
+    }
     for (int i = 0; i < 8; i++) {
       unsigned v;
       sscanf(fe->sha256 + 2 * i, "%2x", &v);
@@ -391,6 +477,7 @@ int fg_face_engine_create(const fg_face_options *opts, fg_face_engine **out, fg_
     if (!(fe->live_in = falloc((size_t)3 * fe->live_w * fe->live_h))) goto nomem;
   }
   fe->o.ranges_dir = NULL; /* only read while loading: the caller's string is not kept */
+  fe->o.model = fe->model_name;
   *out = fe;
   return FG_OK;
 
@@ -410,6 +497,8 @@ void fg_face_engine_destroy(fg_face_engine *fe) {
     free(fe->paths[i]);
   }
   free(fe->models_dir);
+  free(fe->desc_path);
+  fg_face_engine_destroy(fe->second);
   free(fe->det_in);
   free(fe->det_scores);
   free(fe->det_boxes);
@@ -430,7 +519,11 @@ void fg_face_engine_model_id(const fg_face_engine *fe, uint8_t id[8]) { memcpy(i
 
 const char *fg_face_engine_model_sha256(const fg_face_engine *fe) { return fe->sha256; }
 
-int fg_face_engine_dim(const fg_face_engine *fe) { return fe->dim; }
+const char *fg_face_engine_model_name(const fg_face_engine *fe) { return fe->model_name; }
+const char *fg_face_engine_calibration(const fg_face_engine *fe) { return fe->calibration; }
+const char *fg_face_engine_fpir_calibration(const fg_face_engine *fe) { return fe->fpir_calibration; }
+
+int fg_face_engine_dim(const fg_face_engine *fe) { return fe->second ? fe->dim + fe->second->dim : fe->dim; }
 
 const fg_image *fg_face_engine_aligned(const fg_face_engine *fe) {
   return fe->aligned.data ? &fe->aligned : NULL;

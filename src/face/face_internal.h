@@ -48,6 +48,11 @@ struct fg_face_engine {
   fg_image aligned2;                 /* the tta_zoom crop (scratch) */
   float tmpl68[136];                 /* the mean 68-point shape under align_template */
   char sha256[65];
+  char model_name[64], calibration[512], fpir_calibration[512];
+  char *desc_path;                   /* the descriptor's model path (owned) */
+  struct fg_face_engine *second;     /* a fused model's second recognition model (recognition
+                                        only), or NULL; its embedding follows this one's */
+  float fuse_w[2];                   /* a fused model's weights (squares sum to 1) */
   uint8_t model_id[8];
 };
 

@@ -111,6 +111,9 @@ static int face_view(const fg_face_options *o, const fg_face_box *box, const fg_
 }
 
 /* The stages after the choice of a face. */
+static int embed_second(fg_face_engine *fe, const fg__face_view *v, fg_face_result *r, float alpha, float lift,
+                        fg_error *err);
+
 static int process_face(fg_face_engine *fe, const fg__face_view *det, const hires_src *hi, fg_face_result *r,
                         fg_error *err) {
   fg_image owned = {0};
@@ -172,18 +175,17 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
   }
 
   t = fg__ms();
-  {
-    /* Shaded or dark faces get their light evened out before recognition. */
-    float alpha, lift;
-    fg__face_light_plan(fe->o.light_norm, r->quality.light_unevenness, r->quality.brightness, &alpha, &lift);
-    if ((rc = fg__face_light_normalise(&fe->aligned, alpha, lift, err))) goto done;
-    if (fe->o.tta_zoom != 0 && (rc = fg__face_light_normalise(&fe->aligned2, alpha, lift, err))) goto done;
-  }
+  /* Shaded or dark faces get their light evened out before recognition. */
+  float alpha, lift;
+  fg__face_light_plan(fe->o.light_norm, r->quality.light_unevenness, r->quality.brightness, &alpha, &lift);
+  if ((rc = fg__face_light_normalise(&fe->aligned, alpha, lift, err))) goto done;
+  if (fe->o.tta_zoom != 0 && (rc = fg__face_light_normalise(&fe->aligned2, alpha, lift, err))) goto done;
   {
     const fg_image *crops[2] = {&fe->aligned, &fe->aligned2};
     if ((rc = fg__face_embed_n(fe, crops, fe->o.tta_zoom != 0 ? 2 : 1, r->embedding, err))) goto done;
   }
   r->dim = fe->dim;
+  if (fe->second && (rc = embed_second(fe, &v, r, alpha, lift, err))) goto done;
   r->quality.feature_norm = fe->feat_norm;
   r->ms.embed = fg__ms() - t;
   t = fg__ms();
@@ -194,6 +196,30 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
 done:
   fg_image_release(&owned);
   return rc;
+}
+
+/* A fused model's second embedding: that model's crop from the same 5 points
+ * (its own template and size, the same light correction), appended to the
+ * first's, each times its weight. */
+static int embed_second(fg_face_engine *fe, const fg__face_view *v, fg_face_result *r, float alpha, float lift,
+                        fg_error *err) {
+  fg_face_engine *s = fe->second;
+  float src[10], sim[6];
+  for (int i = 0; i < 5; i++) {
+    src[2 * i] = (float)((r->points[2 * i] - v->ox) / v->kx - 0.5);
+    src[2 * i + 1] = (float)((r->points[2 * i + 1] - v->oy) / v->ky - 0.5);
+  }
+  if (fg_face_similarity(src, s->o.align_template, 5, sim)) return fg__seterr(err, FG_EINVAL, "align: degenerate landmarks");
+  fg_image_release(&s->aligned);
+  int rc = fg__face_warp(v->img, sim, s->feat_w, s->feat_h, &s->aligned, err);
+  if (!rc) rc = fg__face_light_normalise(&s->aligned, alpha, lift, err);
+  const fg_image *crops[1] = {&s->aligned};
+  if (!rc) rc = fg__face_embed_n(s, crops, 1, r->embedding + fe->dim, err);
+  if (rc) return rc;
+  for (int i = 0; i < fe->dim; i++) r->embedding[i] *= fe->fuse_w[0];
+  for (int i = 0; i < s->dim; i++) r->embedding[fe->dim + i] *= fe->fuse_w[1];
+  r->dim = fe->dim + s->dim;
+  return FG_OK;
 }
 
 static void reset(fg_face_engine *fe, fg_face_result *r) {

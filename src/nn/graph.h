@@ -159,6 +159,14 @@ const char *fg__node_label(const fg__node *n); /* name, or "(unnamed)" */
 int fg__onnx_parse(const uint8_t *data, size_t len, const fg_model_options *opts, fg__graph *g,
                    fg_error *err);
 
+/* ---- tfjs_load.c: a TensorFlow.js weights manifest (face-api's
+ * faceRecognitionNet) as an ONNX model in memory ---- */
+int fg__tfjs_looks_like(const uint8_t *data, size_t len);
+/* text/len: the manifest read from path (its shards are read next to it).
+ * On success *onnx (malloc'd, caller frees) holds the ONNX bytes. */
+int fg__tfjs_to_onnx(const char *path, const uint8_t *text, size_t len, const fg_model_options *opts,
+                     uint8_t **onnx, size_t *onnx_len, fg_error *err);
+
 /* ---- fold.c: constant folding and shape inference ---- */
 int fg__graph_infer(fg__graph *g, fg_error *err);
 

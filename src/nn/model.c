@@ -87,7 +87,14 @@ int fg_model_load_file(const char *path, const fg_model_options *opts, fg_model 
   size_t maxb = opts && opts->max_file_bytes ? opts->max_file_bytes : DEFAULT_MAX_FILE;
   int rc = fg__read_file(path, maxb, &buf, &len, err);
   if (rc) return rc;
-  rc = fg_model_load_memory(buf, len, opts, out, err);
+  if (fg__tfjs_looks_like(buf, len)) { /* a TensorFlow.js weights manifest (JSON list) */
+    uint8_t *onnx;
+    size_t n;
+    rc = fg__tfjs_to_onnx(path, buf, len, opts, &onnx, &n, err);
+    free(buf);
+    buf = onnx, len = n;
+  }
+  if (!rc) rc = fg_model_load_memory(buf, len, opts, out, err);
   free(buf);
   if (rc && err) {
     char tmp[FG_ERROR_MSG_MAX];
@@ -96,6 +103,24 @@ int fg_model_load_file(const char *path, const fg_model_options *opts, fg_model 
     if (n > 0 && (size_t)n < sizeof err->msg) memcpy(err->msg + n, tmp, sizeof err->msg - (size_t)n - 1);
     err->msg[sizeof err->msg - 1] = 0;
   }
+  return rc;
+}
+
+int fg_model_convert_file(const char *path, const fg_model_options *opts, uint8_t **onnx, size_t *len,
+                          fg_error *err) {
+  *onnx = NULL;
+  *len = 0;
+  uint8_t *buf;
+  size_t n;
+  size_t maxb = opts && opts->max_file_bytes ? opts->max_file_bytes : DEFAULT_MAX_FILE;
+  int rc = fg__read_file(path, maxb, &buf, &n, err);
+  if (rc) return rc;
+  if (!fg__tfjs_looks_like(buf, n)) {
+    free(buf);
+    return fg__seterr(err, FG_EFORMAT, "%s: not a TensorFlow.js weights manifest", path);
+  }
+  rc = fg__tfjs_to_onnx(path, buf, n, opts, onnx, len, err);
+  free(buf);
   return rc;
 }
 
