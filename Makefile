@@ -77,6 +77,8 @@ $(BUILD)/libfacegate.a: $(LIB_OBJ)
 $(BUILD)/libfacegate.so: $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libfacegate.so.0 -o $@ $^ $(LDLIBS)
 
+$(BUILD)/obj/src/cli/main.o: ALL_CFLAGS += -DFG_VERSION='"$(VERSION)"'
+
 $(BUILD)/facegate: $(CLI_OBJ) $(BUILD)/libfacegate.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libfacegate.a $(LDLIBS)
 
@@ -129,7 +131,7 @@ unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
 	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) $(SEC_BIN) tests/browser/run.sh \
-	  tests/cli_gallery.sh tests/check_exports.sh tests/run_service_check.sh; \
+	  tests/cli_gallery.sh tests/cli_json.sh tests/install_check.sh tests/check_exports.sh tests/run_service_check.sh; \
 	BROWSER_OUT=$(BUILD)/browser-postgresql TESTS_LABEL=postgresql tests/pg/with-postgres -- \
 	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh tests/failover/run; \
 	tests/run.sh --total $$tally sqlite postgresql
@@ -224,26 +226,68 @@ bench-peak: setup
 demo: setup all
 	scripts/demo
 
-run: setup all
-	scripts/run-service
+# make run prints what a person needs (the URL, the tokens, how to stop it):
+# the build's compiler lines go to $(BUILD)/build.log, shown only if it fails.
+run: setup
+	@mkdir -p $(BUILD); echo "make run: building facegate ($(BUILD)/build.log)"; \
+	$(MAKE) --no-print-directory all >$(BUILD)/build.log 2>&1 || { cat $(BUILD)/build.log; exit 1; }
+	@scripts/run-service
 
 run-check: setup $(BUILD)/facegate
 	scripts/run-service --check
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the command, the library, its
+# headers and pkg-config file, and what the command needs at run time under
+# PREFIX/share/facegate: the default models (fetched and checked by
+# scripts/setup), the calibration and the officer console; the systemd unit,
+# its user (sysusers.d) and the service's settings file in SYSCONFDIR (kept
+# when present; SYSCONFDIR=/etc for a system install, docs/deployment.md). The command finds
+# them from where it is installed, not from the working directory
+# (src/cli/paths.c); tests/install_check.sh runs an installed copy elsewhere.
+SHAREDIR = $(PREFIX)/share/facegate
+SYSCONFDIR ?= $(PREFIX)/etc
+MODELS_SRC ?= var/models
+MODEL_FILES := fr_detect.onnx fr_landmark.onnx fr_feature.onnx fr_liveness.onnx
 install: all
+	@for m in $(MODEL_FILES); do [ -f $(MODELS_SRC)/$$m ] || \
+	  { echo "make install: $(MODELS_SRC)/$$m is missing: run scripts/setup first" >&2; exit 1; }; done
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/facegate $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR)/calibration $(DESTDIR)$(SHAREDIR)/web
 	install -m 755 $(BUILD)/facegate $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/libfacegate.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libfacegate.so $(DESTDIR)$(PREFIX)/lib/libfacegate.so.0
 	ln -sf libfacegate.so.0 $(DESTDIR)$(PREFIX)/lib/libfacegate.so
 	install -m 644 include/facegate/*.h $(DESTDIR)$(PREFIX)/include/facegate/
-	install -m 644 $(BUILD)/facegate.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' facegate.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/facegate.pc
+	install -m 644 $(addprefix $(MODELS_SRC)/,$(MODEL_FILES)) $(DESTDIR)$(SHAREDIR)/models/
+	install -m 644 data/calibration/*.json $(DESTDIR)$(SHAREDIR)/calibration/
+	install -m 644 web/* $(DESTDIR)$(SHAREDIR)/web/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/facegate
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/systemd/facegate.service.in \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/facegate.service
+	install -m 644 deploy/systemd/facegate.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/facegate.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/facegate/facegate.conf ] || \
+	  install -m 644 deploy/systemd/facegate.conf $(DESTDIR)$(SYSCONFDIR)/facegate/facegate.conf
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-deb
 
 distclean: clean
 	rm -rf var
+
+# ---- a Debian package (debian/, debhelper) ----------------------------------------
+# The command, its models, calibration and console, the systemd unit with its
+# user and settings file: build-deb/out/facegate_VERSION_ARCH.deb, built with
+# the distribution's hardening flags, checked by lintian (no error or warning
+# may remain). Needs the models (scripts/setup); installs debhelper and lintian.
+.PHONY: deb
+deb: setup
+	@scripts/setup packages debhelper lintian >/dev/null
+	dpkg-checkbuilddeps
+	debian/rules clean
+	debian/rules binary
+	lintian --fail-on error,warning build-deb/out/facegate_$(VERSION)_*.deb
+	@echo "make deb: $$(ls build-deb/out/facegate_$(VERSION)_*.deb) (lintian: no error or warning)"
 
 # ---- evaluation and the pipeline benchmark (docs/evaluation.md) ---------------
 # LFW is read from FACEGATE_LFW; without it these targets say so and succeed.

@@ -10,7 +10,7 @@ S=${FACEGATE_SAMPLES:-var/samples}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "cli_gallery: $*" >&2; exit 1; }
-field() { grep -o "\"$1\": [^,}]*" | head -1 | sed 's/.*: //'; }
+field() { grep -o "\"$1\": *[^,}]*" | head -1 | sed 's/.*: *//'; }
 
 # several photos of one subject, one template
 "$F" gallery create "$T/c.fgg" >/dev/null
@@ -36,7 +36,7 @@ info=$("$F" gallery info "$T/r.fgg" --json)
 [ "$(echo "$info" | field refine)" = true ] || fail "refine not reported: $info"
 [ "$(echo "$info" | field refine_bytes_per_template)" = 1024 ] || fail "refine rows of 1024 bytes expected: $info"
 out=$("$F" gallery search "$T/r.fgg" "$S/sample1.jpg" --k 2 --allow-low-quality --json)
-echo "$out" | grep -q '"subject": "P"' || fail "search did not find P: $out"
+echo "$out" | grep -q '"subject": *"P"' || fail "search did not find P: $out"
 score=$(echo "$out" | field score)
 awk -v s="$score" 'BEGIN { exit !(s > 0.999) }' || fail "the same photo should score ~1 in fp16, got $score"
 if "$F" gallery create "$T/bad.fgg" --refine --encoding fp16 2>"$T/err"; then fail "--refine with fp16 accepted"; fi

@@ -585,6 +585,11 @@ static void test_watchlist_hit(void **state) {
   assert_int_equal(capture("B12", PEOPLE[WATCHED], 2, NULL, &r), FG_OK);
   assert_true(r.watchlist_id > 0);
   assert_true(r.watchlist_score > 0);
+  /* the threshold it passed is kept with the encounter, for the officer */
+  assert_true(r.watchlist_threshold > 0 && r.watchlist_score >= r.watchlist_threshold);
+  assert_int_equal(sql_int("SELECT CAST(ROUND(watchlist_threshold * 10000) AS INTEGER) FROM encounters"
+                           " WHERE id = ?", r.encounter_id),
+                   llround((double)r.watchlist_threshold * 10000));
   assert_string_equal(r.referral_reason, "watchlist");
   assert_string_equal(r.gate_action, "see_officer");
   assert_int_equal(r.crossing_id, 0);

@@ -27,6 +27,7 @@
 
 #include "border/border_internal.h"
 #include "facegate/border.h"
+#include "facegate/image.h"
 #include "facegate/secure.h"
 
 /* fontconfig (under cairo's text) keeps caches for the process's life; LeakSanitizer
@@ -511,6 +512,102 @@ static void test_referrals(void **state) {
                                              NULL, NULL, NULL), FG_ECONFLICT);
   assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, 999999, "close", 0, NULL, NULL,
                                              NULL), FG_ENOTFOUND);
+}
+
+/* A no-match proposes nobody: the referral's candidate is then only the
+ * nearest passenger, whose document photos are not shown and whom a confirm
+ * without a traveller does not record; the officer asks for the document
+ * photos of the passenger they choose (audited), and a passenger who has
+ * already crossed cannot be confirmed again. */
+static int64_t passenger_id(fx *f, int64_t manifest, const char *doc) {
+  json_t *ms = NULL;
+  assert_int_equal(fg_border_manifest_show(f->b, &OFFICER, manifest, &ms, NULL), FG_OK);
+  int64_t id = 0;
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(ms, "passengers"), i, p) {
+    const char *n = json_string_value(json_object_get(json_object_get(p, "document"), "number"));
+    if (n && strcmp(n, doc) == 0) id = json_integer_value(json_object_get(p, "traveller_id"));
+  }
+  json_decref(ms);
+  assert_true(id > 0);
+  return id;
+}
+
+static void test_referral_confirm_is_deliberate(void **state) {
+  NEED_FACES();
+  fx *f = *state;
+  if (!f->lfw) {
+    print_message("skipped: needs LFW (a stranger's capture that scores below the threshold)\n");
+    skip();
+  }
+  const person *in[] = {&CITIZEN, &FOREIGN};
+  int64_t m = import(f, "FG300", "entry", T0, in, NULL, 2);
+  f->now = T0 + HOUR;
+  fg_encounter_result r1 = encounter(f, m, &FOREIGN, 0);
+  assert_string_equal(fg_outcome_name(r1.outcome), "MATCHED");
+  f->now += 60;
+  fg_encounter_result r2 = encounter(f, m, &STRANGER, 0);
+  assert_string_equal(fg_outcome_name(r2.outcome), "NO_MATCH");
+  assert_true(r2.referral_id > 0);
+  int64_t citizen = passenger_id(f, m, CITIZEN.doc);
+
+  /* Shown with images: the capture and its face region, no document photo. */
+  json_t *s = NULL;
+  assert_int_equal(fg_border_referral_show(f->b, &OFFICER, r2.referral_id, 1, &s, NULL), FG_OK);
+  assert_int_equal(json_array_size(json_object_get(s, "document_photos")), 0);
+  json_t *face = json_object_get(s, "capture_face");
+  assert_true(json_is_object(face));
+  json_int_t x = json_integer_value(json_object_get(face, "x")),
+             w = json_integer_value(json_object_get(face, "w")),
+             width = json_integer_value(json_object_get(face, "width"));
+  assert_true(w > 16 && x >= 0 && x + w <= width);
+  const char *b64 = json_string_value(json_object_get(face, "image"));
+  assert_non_null(b64);
+  size_t cap = strlen(b64), dn = 0;
+  uint8_t *jpg = malloc(cap);
+  assert_int_equal(sodium_base642bin(jpg, cap, b64, cap, NULL, &dn, NULL,
+                                     sodium_base64_VARIANT_ORIGINAL), 0);
+  fg_image img = {0};
+  assert_int_equal(fg_image_decode(jpg, dn, NULL, &img, NULL), FG_OK);
+  assert_int_equal(img.width, w); /* cut at the capture's own resolution */
+  assert_int_equal(img.height, json_integer_value(json_object_get(face, "h")));
+  fg_image_release(&img);
+  free(jpg);
+  json_decref(s);
+
+  /* Confirm without naming the traveller: refused, nothing recorded. */
+  fg_error e = {0};
+  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r2.referral_id, "confirm", 0, NULL,
+                                             NULL, &e), FG_EINVAL);
+  assert_non_null(strstr(e.msg, "proposes nobody"));
+  assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM crossings WHERE method = 'manual'"), 0);
+
+  /* The chosen passenger's document photos, audited; a traveller not on the flight: 404. */
+  json_t *ph = NULL;
+  assert_int_equal(fg_border_referral_document_photos(f->b, &OFFICER, r2.referral_id, citizen,
+                                                      &ph, NULL), FG_OK);
+  assert_int_equal(json_array_size(json_object_get(ph, "photos")), 1);
+  assert_string_equal(json_string_value(json_object_get(ph, "passenger_status")), "expected");
+  json_decref(ph);
+  json_t *ev = last_event(f, "biometric.read");
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "detail"), "traveller_id")),
+                   citizen);
+  json_decref(ev);
+  assert_int_equal(fg_border_referral_document_photos(f->b, &OFFICER, r2.referral_id, 999999, &ph,
+                                                      NULL), FG_ENOTFOUND);
+  assert_int_equal(fg_border_referral_document_photos(f->b, &OFFICER, r2.referral_id, 0, &ph, NULL),
+                   FG_EINVAL);
+
+  /* A passenger who already crossed cannot cross again by hand; the one chosen can. */
+  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r2.referral_id, "confirm",
+                                             r1.traveller_id, NULL, NULL, &e), FG_ECONFLICT);
+  assert_non_null(strstr(e.msg, "already crossed"));
+  json_t *d = NULL;
+  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r2.referral_id, "confirm", citizen,
+                                             NULL, &d, NULL), FG_OK);
+  assert_int_equal(json_integer_value(json_object_get(d, "traveller_id")), citizen);
+  json_decref(d);
 }
 
 /* The queue's summary: counts, the newest id and the oldest open referral's
@@ -1170,6 +1267,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_audit_verify_and_tamper, setup, teardown),
       cmocka_unit_test_setup_teardown(test_entry_exit_overstays, setup, teardown),
       cmocka_unit_test_setup_teardown(test_referrals, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_referral_confirm_is_deliberate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_referral_summary, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge_watchlist_and_opt_out, setup, teardown),

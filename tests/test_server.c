@@ -21,6 +21,7 @@
  * server the tests start uses it.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -965,6 +966,54 @@ static void *encounter_thread(void *arg) {
   return NULL;
 }
 
+/* GET /v1/travellers: by name (case and spacing as typed by a person, whole
+ * names only) and by document number, through the blind indexes; runs after
+ * test_flight_encounter_multipart staged the flight. */
+static void test_traveller_find(void **state) {
+  (void)state;
+  if (manifest_id <= 0) TU_SKIP("no flight staged (see test_flight_encounter_multipart)");
+  char path[256], name[64];
+  snprintf(name, sizeof name, "%s", PEOPLE[1]);
+  for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
+  resp r;
+  snprintf(path, sizeof path, "/v1/travellers?surname=%s", name); /* "colin_powell" */
+  get(path, token_of("officer"), &r);
+  if (r.status != 200) print_error("%s: %ld %.300s\n", path, r.status, r.body ? r.body : "");
+  assert_int_equal(r.status, 200);
+  json_t *j = body_json(&r);
+  assert_int_equal(json_array_size(j), 1);
+  json_t *t = json_array_get(j, 0);
+  assert_string_equal(json_string_value(json_object_get(t, "surname")), PEOPLE[1]);
+  json_t *doc = json_array_get(json_object_get(t, "documents"), 0);
+  assert_string_equal(json_string_value(json_object_get(doc, "number")), "S0000002");
+  json_decref(j);
+  resp_free(&r);
+  /* a prefix is not a name */
+  snprintf(path, sizeof path, "/v1/travellers?surname=%.5s", PEOPLE[1]);
+  get(path, token_of("officer"), &r);
+  assert_int_equal(r.status, 200);
+  j = body_json(&r);
+  assert_int_equal(json_array_size(j), 0);
+  json_decref(j);
+  resp_free(&r);
+  get("/v1/travellers?document=s-0000003", token_of("officer"), &r);
+  assert_int_equal(r.status, 200);
+  j = body_json(&r);
+  assert_int_equal(json_array_size(j), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "surname")), PEOPLE[2]);
+  json_decref(j);
+  resp_free(&r);
+  get("/v1/travellers", token_of("officer"), &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
+  get("/v1/travellers?surname=Powell&limit=0", token_of("officer"), &r);
+  assert_problem(&r, 400, "FG_EINVAL");
+  resp_free(&r);
+  get("/v1/travellers?surname=Powell", token_of("supervisor"), &r);
+  assert_problem(&r, 403, "FG_EPERM");
+  resp_free(&r);
+}
+
 static void test_shutdown_finishes_inflight(void **state) {
   (void)state;
   if (!have_models) TU_SKIP("models not found in %s", tu_models_dir());
@@ -1014,6 +1063,7 @@ int main(void) {
       cmocka_unit_test(test_tls),
       cmocka_unit_test(test_manifest_path_photos_refused),
       cmocka_unit_test(test_flight_encounter_multipart),
+      cmocka_unit_test(test_traveller_find),
       cmocka_unit_test(test_shutdown_finishes_inflight),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

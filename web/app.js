@@ -100,11 +100,13 @@ function toDate(v) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+// Every time on screen has one form, in UTC: "2026-11-27 10:06:52 UTC".
 function fmtTime(v) {
   const d = toDate(v);
   if (!d) return present(v) ? String(v) : DASH;
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace(/:00Z$/, 'Z');
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
+const fmtNow = () => fmtTime(new Date());
 
 function fmtDate(v) {
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return v;
@@ -211,7 +213,7 @@ function genericTable(rows, columns) {
     h('tbody', null, rows.map((r) => h('tr', null, cols.map((c) => {
       const v = r?.[c];
       const text = v !== null && typeof v === 'object' ? JSON.stringify(v)
-        : /(_at|^at|expires)$/.test(c) && isNum(v) ? fmtTime(v) : present(v) ? String(v) : DASH;
+        : /(_at|^at|expires)$/.test(c) && present(v) ? fmtTime(v) : present(v) ? String(v) : DASH;
       return h(isNum(v) ? 'td.num' : 'td', { text });
     })))));
 }
@@ -294,6 +296,7 @@ const SCREENS = [
   { id: 'traveller', label: 'Traveller', roles: ['officer'], render: viewTraveller },
   { id: 'flights', label: 'Flight board', roles: ['officer', 'supervisor'], render: viewFlights },
   { id: 'overstays', label: 'Overstays', roles: ['officer', 'supervisor'], render: viewOverstays },
+  { id: 'watchlist', label: 'Watchlist', roles: ['supervisor'], render: viewWatchlist },
   { id: 'report', label: 'Report', roles: ['supervisor', 'auditor'], render: viewReport },
   { id: 'audit', label: 'Audit log', roles: ['auditor'], render: viewAudit },
   { id: 'policy', label: 'Policy', roles: ['admin', 'supervisor', 'auditor'], render: viewPolicy },
@@ -469,7 +472,9 @@ const refGate = (r) => pick(r, 'gate', 'encounter.gate');
 const refScore = (r) => pick(r, 'score', 'encounter.score');
 const refThreshold = (r) => pick(r, 'threshold', 'encounter.threshold');
 const refCreated = (r) => pick(r, 'created_at', 'at', 'encounter.at');
-const refCandidate = (r) => pick(r, 'candidate_name', 'traveller_name', 'encounter.traveller_name') || personName(pick(r, 'candidate'));
+// Only a passenger the gate matched is shown as the candidate (never the
+// nearest passenger after a no-match: see matchedCandidate).
+const refCandidate = (r) => personName(matchedCandidate(r));
 
 function viewQueue(view) {
   view.append(
@@ -492,7 +497,7 @@ function renderQueueRows() {
   if (state.queueError) say(`Queue not updated: ${state.queueError.message}`, true, 0);
   else if ($('#status').classList.contains('error') && $('#status').textContent.startsWith('Queue not updated')) say('');
   const upd = $('#queue-updated');
-  if (upd) upd.textContent = state.queueSeen ? `${q.length} open · updated ${new Date().toLocaleTimeString()}` : 'loading…';
+  if (upd) upd.textContent = state.queueSeen ? `${q.length} open · updated ${fmtNow()}` : 'loading…';
   if (!state.queueSeen && !q.length && !state.queueError) return; // first poll still on its way
   const firstLoad = !state.queueSeen;
   const seen = state.queueSeen || new Set();
@@ -506,7 +511,7 @@ function renderQueueRows() {
     table = h('table.grid', { id: 'queue-table', 'aria-label': 'Open referrals' },
       h('thead', null, h('tr', null,
         h('th', { text: '#' }), h('th', { text: 'Reason' }), h('th', { text: 'Gate' }),
-        h('th', { text: 'Waiting' }), h('th.num', { text: 'Score / threshold' }), h('th', { text: 'Candidate' }))),
+        h('th', { text: 'Waiting' }), h('th.num', { text: 'Score / threshold' }), h('th', { text: 'Passenger' }))),
       h('tbody'));
     put(body, table);
   }
@@ -573,7 +578,8 @@ async function viewReferral(view, id, gen) {
   const r = await api(`/v1/referrals/${encodeURIComponent(id)}?images=1`);
   if (gen !== state.gen) return;
   // The referral names its candidate ({id, name}); the flight's passenger list
-  // has the rest (born, nationality, document), and the traveller chooser uses it.
+  // has the rest (born, nationality, document), and the confirmation dialog
+  // chooses among its passengers.
   r._passengers = null;
   const manifestId = pick(r, 'manifest_id', 'encounter.manifest_id');
   if (present(manifestId)) {
@@ -590,9 +596,78 @@ async function viewReferral(view, id, gen) {
   renderReferral(view, r);
 }
 
+const encounterOf = (r) => ((r.encounter && typeof r.encounter === 'object') ? r.encounter : r);
+
+// The candidate is proposed only when the gate matched them (score at or
+// above the threshold), or when they hold the document presented (opt-out,
+// failure to acquire). After a no-match the service's candidate is merely the
+// nearest passenger: the console neither names nor proposes them (an officer
+// must never be one key away from recording someone else's document).
+function matchedCandidate(r) {
+  const enc = encounterOf(r);
+  const score = pick(r, 'score') ?? pick(enc, 'score');
+  const thr = pick(r, 'threshold') ?? pick(enc, 'threshold');
+  const cand = pick(r, 'candidate');
+  if (!cand || pick(r, 'reason') === 'no_match') return null;
+  if (isNum(score) && isNum(thr) && score < thr) return null;
+  return cand;
+}
+const byDocument = (r) => ['opt_out', 'failure_to_acquire'].includes(pick(r, 'reason'));
+
+const photoSrc = (p) => imgSrc(typeof p === 'string' ? p : pick(p, 'image', 'base64'));
+
+// A photo shown at its own resolution (never enlarged), with its size said.
+function photoImg(src, alt, id) {
+  const img = h('img.natural', { src, alt, id });
+  const size = h('div.muted.size');
+  img.addEventListener('load', () => { size.textContent = `${img.naturalWidth}×${img.naturalHeight} px, shown at its own resolution`; });
+  return [img, size];
+}
+
+function captureFigure(r, { compact = false } = {}) {
+  const enc = encounterOf(r);
+  const face = pick(r, 'capture_face');
+  const faceSrc = face ? imgSrc(pick(face, 'image')) : null;
+  const whole = imgSrc(pick(r, 'capture', 'capture_base64', 'encounter.capture'));
+  const fig = h('figure.photo', { id: compact ? 'confirm-capture' : 'capture' },
+    h('figcaption', { text: faceSrc ? 'Live capture — face region' : 'Live capture' }));
+  if (faceSrc || whole) {
+    const [img, size] = photoImg(faceSrc || whole, `Live capture at gate ${pick(enc, 'gate') ?? ''}`);
+    fig.append(img, size);
+    if (faceSrc && whole && !compact) {
+      let showingWhole = false;
+      const toggle = h('button.btn-quiet.small', { type: 'button', id: 'capture-toggle' }, 'Show the whole frame');
+      toggle.addEventListener('click', () => {
+        showingWhole = !showingWhole;
+        img.src = showingWhole ? whole : faceSrc;
+        fig.classList.toggle('whole', showingWhole);
+        toggle.textContent = showingWhole ? 'Show the face region' : 'Show the whole frame';
+        put(fig.querySelector('figcaption'), showingWhole ? 'Live capture — whole frame' : 'Live capture — face region');
+      });
+      fig.append(toggle);
+    }
+  } else {
+    fig.append(h('div.none', { text: pick(enc, 'outcome') === 'OPT_OUT' ? 'Opt-out: no photo was taken' : 'No capture kept (purged or not taken)' }));
+  }
+  fig.append(h('div.muted', { text: `Gate ${pick(enc, 'gate') ?? DASH} · ${fmtTime(pick(enc, 'at', 'created_at'))}` }));
+  return fig;
+}
+
+function documentFigure(photos, who, emptyText, id = 'document-photos') {
+  const srcs = listOf(photos || []).map(photoSrc).filter(Boolean);
+  const fig = h('figure.photo', { id }, h('figcaption', { text: who ? `Document photo — ${who}` : 'Document photo' }));
+  if (srcs.length) {
+    fig.append(...photoImg(srcs[0], `Document photo of ${who || 'the passenger'}`));
+    if (srcs.length > 1) fig.append(h('div.thumbs', null, srcs.slice(1).map((src, i) => h('img', { src, alt: `Document photo ${i + 2}` }))));
+  } else {
+    fig.append(h('div.none', { text: emptyText }));
+  }
+  return fig;
+}
+
 function renderReferral(view, r) {
-  const enc = (r.encounter && typeof r.encounter === 'object') ? r.encounter : r;
-  const cand = pick(r, 'candidate') || null;
+  const enc = encounterOf(r);
+  const cand = matchedCandidate(r);
   const wl = pick(r, 'watchlist', 'watchlist_hit') || null;
   const status = pick(r, 'status') || 'open';
   const reason = pick(r, 'reason');
@@ -601,20 +676,19 @@ function renderReferral(view, r) {
   const thr = pick(enc, 'threshold');
   const decidable = status === 'open' || status === 'secondary';
 
-  // photos
-  const capture = imgSrc(pick(r, 'capture', 'capture_base64', 'encounter.capture'));
-  const docPhotos = listOf(pick(r, 'document_photos', 'candidate.photos') || []).map((p) => imgSrc(typeof p === 'string' ? p : pick(p, 'base64', 'image')));
-  const wlPhotos = listOf(pick(wl || {}, 'photos') || []).map((p) => imgSrc(typeof p === 'string' ? p : pick(p, 'base64', 'image')));
-  const captureFig = h('figure.photo', { id: 'capture' },
-    h('figcaption', { text: 'Live capture' }),
-    capture ? h('img', { src: capture, alt: `Live capture at gate ${pick(enc, 'gate') ?? ''}` })
-      : h('div.none', { text: outcome === 'OPT_OUT' ? 'Opt-out: no photo was taken' : 'No capture kept (purged or not taken)' }),
-    h('div.muted', { text: `Gate ${pick(enc, 'gate') ?? DASH} · ${fmtTime(pick(enc, 'at', 'created_at'))}` }));
-  const docFig = h('figure.photo', { id: 'document-photos' },
-    h('figcaption', { text: cand ? `Document photo — ${personName(cand)}` : 'Document photo' }),
-    docPhotos[0] ? h('img', { src: docPhotos[0], alt: `Document photo of ${personName(cand) || 'the candidate'}` })
-      : h('div.none', { text: cand ? 'No staged document photo' : 'No candidate: nobody in the flight gallery came close' }),
-    docPhotos.length > 1 ? h('div.thumbs', null, docPhotos.slice(1).map((src, i) => h('img', { src, alt: `Document photo ${i + 2}` }))) : null);
+  const figures = [captureFigure(r)];
+  figures.push(documentFigure(cand ? pick(r, 'document_photos') : [], cand ? personName(cand) : '',
+    cand ? 'No staged document photo'
+      : 'No match: nobody is proposed. Confirm (c) to find the passenger whose document you hold; their document photo is shown there beside this capture.'));
+  const wlPhotos = listOf(pick(wl || {}, 'photos') || []).map(photoSrc).filter(Boolean);
+  if (wl) {
+    const fig = h('figure.photo.alert', { id: 'watchlist-photo' }, h('figcaption', { text: `Watchlist photo — ${pick(wl, 'name') ?? `entry #${pick(wl, 'id') ?? '?'}`}` }));
+    if (wlPhotos.length) {
+      fig.append(...photoImg(wlPhotos[0], 'Watchlist photo'));
+      if (wlPhotos.length > 1) fig.append(h('div.thumbs', null, wlPhotos.slice(1).map((src) => h('img', { src, alt: 'Watchlist photo' }))));
+    } else fig.append(h('div.none', { text: 'The entry keeps no photo (removed, or added from templates only)' }));
+    figures.push(fig);
+  }
 
   // score vs threshold
   const passes = isNum(score) && isNum(thr) ? score >= thr : null;
@@ -623,7 +697,7 @@ function renderReferral(view, r) {
     h('div.meter', null,
       h('span.val', { text: fmtNum(score) }), ' ',
       passes === null ? h('span.muted', { text: 'not searched' })
-        : passes ? h('span.badge.ok', { text: '✓ at or above threshold' }) : h('span.badge.bad', { text: '✗ below threshold' }),
+        : passes ? h('span.badge.ok', { text: '✓ at or above threshold' }) : h('span.badge.bad', { text: '✗ below threshold: not a match' }),
       h('div.muted', { text: `threshold ${fmtNum(thr)}` })),
     isNum(score) ? scoreBar(score, thr) : null,
     facts([
@@ -633,20 +707,21 @@ function renderReferral(view, r) {
       ['Tries', pick(enc, 'tries')],
     ]));
 
+  const wlScore = pick(wl || {}, 'score') ?? pick(enc, 'watchlist_score');
+  const wlThr = pick(wl || {}, 'threshold');
   const wlPanel = wl || pick(enc, 'watchlist_id') ? h('div.panel.alert', { id: 'watchlist' },
     h('h2', { text: '⚑ Watchlist hit — for review, never acted on automatically' }),
     facts([
       ['Entry', wl ? `${pick(wl, 'name') ?? DASH} (#${pick(wl, 'id') ?? pick(enc, 'watchlist_id') ?? '?'})` : `#${pick(enc, 'watchlist_id')}`],
       ['Reason', pick(wl || {}, 'reason')],
-      ['Score', fmtNum(pick(wl || {}, 'score') ?? pick(enc, 'watchlist_score'))],
+      ['Score', isNum(wlThr) ? `${fmtNum(wlScore)} (threshold ${fmtNum(wlThr)}: ${wlScore >= wlThr ? 'at or above' : 'below'})` : fmtNum(wlScore)],
       ['Added by', pick(wl || {}, 'added_by')],
       ['Expires', pick(wl || {}, 'expires_at', 'expires') ? fmtTime(pick(wl, 'expires_at', 'expires')) : undefined],
-    ]),
-    wlPhotos.length ? h('div.thumbs', null, wlPhotos.map((src) => h('img', { src, alt: 'Watchlist photo' }))) : null) : null;
+    ])) : null;
 
   const doc = documentOf(cand);
   const candPanel = h('div.panel', { id: 'candidate' },
-    h('h2', { text: cand ? 'Candidate (from the manifest)' : 'Candidate' }),
+    h('h2', { text: !cand ? 'No passenger proposed' : byDocument(r) ? 'Document holder (the document presented at the gate)' : 'Matched passenger (from the manifest)' }),
     cand ? facts([
       ['Name', personName(cand)],
       ['Born', pick(cand, 'date_of_birth')],
@@ -655,11 +730,14 @@ function renderReferral(view, r) {
       ['Category', pick(cand, 'category')],
       ['Document', [pick(doc, 'type'), pick(doc, 'number', 'doc_number'), pick(doc, 'issuing_state')].filter(present).join(' ') || DASH],
       ['Expiry', pick(doc, 'expiry')],
+      ['Passenger status', passengerStatusText(pick(cand, 'status'))],
       ['History', docNumber(cand) || pick(cand, 'id') ? h('a', {
         href: '#/traveller', onclick: () => { state.travellerRef = String(docNumber(cand) || pick(cand, 'id')); },
         text: 'crossing history',
       }) : DASH],
-    ]) : h('p.muted', { text: 'None. Check the document by hand and choose the traveller when confirming.' }));
+    ]) : h('p', { text: isNum(score) && isNum(thr)
+      ? `Nobody on the flight reached the threshold (best score ${fmtNum(score)} < ${fmtNum(thr)}). Check the document by hand; to record a crossing, confirm and find the passenger whose document you hold.`
+      : 'Nobody was matched. Check the document by hand; to record a crossing, confirm and find the passenger whose document you hold.' }));
 
   const notes = listOf(pick(r, 'notes') || []);
   const decisionBar = h('div.decisions', { role: 'group', 'aria-label': 'Decision' },
@@ -669,7 +747,7 @@ function renderReferral(view, r) {
     decisionButton('note', 'Add note', 'n', true),
     h('button.btn', { type: 'button', onclick: () => go('queue') }, 'Back to queue', h('kbd', { text: 'Esc' })));
 
-  put(view, 
+  put(view,
     h('div.ref-head', null,
       h('h1', { tabindex: '-1', id: 'referral-title', text: `Referral #${pick(r, 'id') ?? '?'}` }),
       badge(REASONS, reason, true),
@@ -680,19 +758,28 @@ function renderReferral(view, r) {
     !decidable ? h('p.decided', { id: 'decided' },
       `Decided: ${STATUSES[status]?.[0] ?? status} by ${pick(r, 'officer') ?? DASH} at ${fmtTime(pick(r, 'decided_at'))}`,
       pick(r, 'resolution') ? ` — ${pick(r, 'resolution')}` : '') : null,
-    h('div.side', null, captureFig, docFig,
-      h('div', null, wlPanel, scorePanel, candPanel,
-        h('div.panel', { id: 'notes' }, h('h2', { text: 'Notes' }),
-          notes.length ? h('ul.notes', null, notes.map((n) => h('li', null,
-            h('b', { text: pick(n, 'officer') ?? '?' }), ` · ${fmtTime(pick(n, 'at'))}: `, String(pick(n, 'note', 'text') ?? ''))))
-            : h('p.muted', { text: 'No notes yet.' })))));
+    h('div.photos', null, figures),
+    h('div.panels', null, wlPanel, scorePanel, candPanel,
+      h('div.panel', { id: 'notes' }, h('h2', { text: 'Notes' }),
+        notes.length ? h('ul.notes', null, notes.map((n) => h('li', null,
+          h('b', { text: pick(n, 'officer') ?? '?' }), ` · ${fmtTime(pick(n, 'at'))}: `, String(pick(n, 'note', 'text') ?? ''))))
+          : h('p.muted', { text: 'No notes yet.' }))));
   $('#referral-title').focus();
 }
+
+const PASSENGER_STATUS = {
+  crossed: ['✓ CROSSED', 'ok'],
+  manual: ['✎ CROSSED (MANUAL)', 'ok'],
+  referred: ['⚑ REFERRED', 'bad'],
+  expected: ['… NOT CROSSED', 'info'],
+};
+const passengerStatusText = (st) => (PASSENGER_STATUS[st]?.[0] ?? (present(st) ? String(st).toUpperCase() : DASH));
+const hasCrossed = (st) => st === 'crossed' || st === 'manual';
 
 function scoreBar(score, thr) {
   const W = 320, H = 34, x = (v) => 10 + Math.min(Math.max(v, 0), 1) * (W - 20);
   const ok = isNum(thr) && score >= thr;
-  return s('svg', { viewBox: `0 0 ${W} ${H + 14}`, width: W, role: 'img', 'aria-label': `score ${fmtNum(score)} against threshold ${fmtNum(thr)}` },
+  return s('svg', { viewBox: `0 0 ${W} ${H + 14}`, class: 'scorebar', role: 'img', 'aria-label': `score ${fmtNum(score)} against threshold ${fmtNum(thr)}` },
     s('rect', { x: 10, y: 6, width: W - 20, height: H - 12, fill: '#fff', stroke: '#111' }),
     s('rect', { x: 10, y: 6, width: x(score) - 10, height: H - 12, fill: ok ? '#0b6b2e' : '#a3000b' }),
     isNum(thr) ? [s('line', { x1: x(thr), x2: x(thr), y1: 0, y2: H, stroke: '#111', 'stroke-width': 3, 'stroke-dasharray': '4 2' }),
@@ -720,7 +807,9 @@ function decisionButton(kind, label, key, enabled) {
 }
 
 // A decision always goes through a small dialog (Enter sends, Esc cancels), so a
-// stray key press at a busy desk never decides anything on its own.
+// stray key press at a busy desk never decides anything on its own. Confirming
+// asks more: the officer picks the passenger, sees their document photo beside
+// the live capture, and types the last characters of the document number.
 async function startDecision(kind) {
   const r = state.referral;
   if (!r || state.screen !== 'referral') return;
@@ -734,38 +823,45 @@ async function startDecision(kind) {
     close: 'Close the referral (no crossing)',
     note: 'Add a note',
   };
-  const form = h('form', { method: 'dialog' });
+  const form = h('form', { method: 'dialog', id: `decision-${kind}` });
   const noteInput = kind === 'note'
-    ? h('textarea', { id: 'decision-note', rows: 3, required: true, 'aria-label': 'Note' })
-    : h('input', { type: 'text', id: 'decision-note', 'aria-label': 'Note (optional)', placeholder: 'Note (optional)' });
-  const err = h('p.error', { role: 'alert' });
-  let choose = null;
-  if (kind === 'confirm') choose = await travellerChooser(r);
-  form.append(
+    ? h('textarea', { id: 'decision-note', rows: 3, required: true })
+    : h('input', { type: 'text', id: 'decision-note', autocomplete: 'off' });
+  const err = h('p.error', { role: 'alert', id: 'decision-error' });
+  const chooser = kind === 'confirm' ? await confirmChooser(r) : null;
+  if (state.referral !== r || state.screen !== 'referral') return;
+  const sendBtn = h('button.btn-primary', { type: 'submit', id: 'decision-send' },
+    { confirm: 'Record crossing ', note: 'Add note ' }[kind] || 'Record decision ', h('kbd', { text: 'Enter' }));
+  append(form, [
     h('h2', { id: 'dialog-title', text: titles[kind] }),
-    choose ? choose.el : null,
-    h('label', { for: 'decision-note', text: kind === 'note' ? 'Note' : 'Note (optional)' }),
+    chooser ? chooser.el : null,
+    h('label.field', { for: 'decision-note' }, kind === 'note' ? 'Note' : 'Note (optional)'),
     noteInput, err,
     h('div.actions', null,
       h('button.btn', { type: 'button', value: 'cancel', onclick: () => dlg.close() }, 'Cancel ', h('kbd', { text: 'Esc' })),
-      h('button.btn-primary', { type: 'submit', id: 'decision-send' }, kind === 'note' ? 'Add note ' : 'Record decision ', h('kbd', { text: 'Enter' }))));
+      sendBtn)]);
+  if (chooser) chooser.onChange = (ready) => { sendBtn.disabled = !ready; if (ready) err.textContent = ''; };
+  if (chooser) sendBtn.disabled = !chooser.ready();
+  let sending = false;
   const send = async () => {
+    if (sending) return;
     const body = { decision: kind };
     const note = noteInput.value.trim();
     if (note) body.note = note;
     if (kind === 'note' && !note) { err.textContent = 'Write the note first.'; return; }
-    if (choose) {
-      const tid = await choose.value().catch((e) => { err.textContent = e.message; return null; });
-      if (tid === null) return;
-      if (tid) body.traveller_id = tid;
+    if (chooser) {
+      const problem = chooser.problem();
+      if (problem) { err.textContent = problem; chooser.focusProblem(); return; }
+      body.traveller_id = chooser.travellerId();
     }
-    $('#decision-send').disabled = true;
+    sending = true;
+    sendBtn.disabled = true;
     try {
       const out = await api(`/v1/referrals/${encodeURIComponent(r.id)}/decision`, { method: 'POST', body });
       dlg.close();
       const who = pick(out, 'officer') || state.me.name;
       const msgs = {
-        confirm: `Referral #${r.id}: identity confirmed by ${who}; manual crossing recorded.`,
+        confirm: `Referral #${r.id}: identity confirmed by ${who} (${chooser?.chosenName() ?? 'traveller'}); manual crossing recorded.`,
         secondary: `Referral #${r.id}: sent to secondary inspection by ${who}.`,
         close: `Referral #${r.id}: closed by ${who}.`,
         note: `Note added to referral #${r.id} by ${who}.`,
@@ -776,109 +872,234 @@ async function startDecision(kind) {
       else go('queue');
     } catch (e) {
       err.textContent = e.message;
-      $('#decision-send').disabled = false;
+      sending = false;
+      sendBtn.disabled = chooser ? !chooser.ready() : false;
     }
   };
   form.addEventListener('submit', (e) => { e.preventDefault(); send(); });
   form.addEventListener('keydown', (e) => {
-    // Enter on a radio or in the one-line inputs sends; Ctrl+Enter sends from the textarea
-    if (e.key === 'Enter' && (e.target.type === 'radio' || (e.target.tagName === 'TEXTAREA' && (e.ctrlKey || e.metaKey)))) {
-      e.preventDefault(); send();
-    }
+    if (e.key !== 'Enter' || e.defaultPrevented) return;
+    const t = e.target;
+    if (t.tagName === 'TEXTAREA') { if (e.ctrlKey || e.metaKey) { e.preventDefault(); send(); } return; }
+    if (t.id === 'traveller-filter' && chooser) { e.preventDefault(); if (chooser.chosen()) $('#confirm-digits').focus(); else send(); return; }
+    // Enter in a one-line field sends (and, while something is missing, says what)
+    if (t.tagName === 'INPUT') { e.preventDefault(); send(); }
   });
   put(dlg, form);
   dlg.showModal();
-  (choose ? choose.focusEl : noteInput).focus();
+  (chooser ? chooser.focusEl : noteInput).focus();
 }
 
-// The traveller the officer confirms: the flight's passengers (candidate first,
-// preselected), filtered as one types; or a document number / traveller id.
-async function travellerChooser(r) {
-  const enc = (r.encounter && typeof r.encounter === 'object') ? r.encounter : r;
-  const cand = pick(r, 'candidate');
-  const manifestId = pick(enc, 'manifest_id') ?? pick(r, 'manifest_id');
+// Comparison text: lower case, no accents, single spaces.
+const fold = (v) => String(v ?? '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/\s+/g, ' ').trim();
+const CHECK_CHARS = 4;
+// The part of a document number the officer must type from the document itself
+// (its last characters); the screen never shows them.
+const docTail = (n) => { const c = String(n || '').replace(/[\s<-]/g, '').toUpperCase(); return c.slice(-Math.min(CHECK_CHARS, c.length)); };
+const maskDoc = (n) => { const c = String(n || ''); const k = docTail(c).length; return k ? `${c.slice(0, c.length - k)}${'•'.repeat(k)}` : ''; };
+const CHOOSER_LIMIT = 40;
+
+// The confirmation: the flight's passengers who have not crossed yet (crossed
+// ones are listed, but cannot be chosen), nobody chosen unless the gate
+// matched them; the chosen passenger's document photo beside the live
+// capture; and the last characters of their document number typed from the
+// document in hand. The decision can be sent only when all of that agrees.
+async function confirmChooser(r) {
   let passengers = r._passengers || [];
+  const manifestId = pick(encounterOf(r), 'manifest_id') ?? pick(r, 'manifest_id');
   if (!r._passengers && present(manifestId)) {
     try {
       const m = await api(`/v1/manifests/${encodeURIComponent(manifestId)}`);
       passengers = listOf(pick(m, 'passengers') || m, 'passengers');
-    } catch { /* fall back to the candidate and free entry */ }
+    } catch { /* no list: nothing can be chosen, and the dialog says so */ }
   }
-  const candId = pick(cand || {}, 'id', 'traveller_id');
+  const match = matchedCandidate(r);
+  const matchId = match ? String(pick(match, 'id', 'traveller_id')) : null;
   const people = [];
   const seen = new Set();
-  for (const p of [cand, ...passengers]) {
-    if (!p || typeof p !== 'object') continue;
+  for (const p of passengers) {
     const id = pick(p, 'traveller_id', 'id');
     if (!present(id) || seen.has(String(id))) continue;
     seen.add(String(id));
-    people.push({ id, name: personName(p), doc: docNumber(p) || '', status: pick(p, 'status') || '', dob: pick(p, 'date_of_birth') || '', nat: pick(p, 'nationality') || '', isCand: String(id) === String(candId) });
+    const doc = documentOf(p);
+    people.push({
+      id: String(id), name: personName(p), doc: docNumber(p) || '', docType: pick(doc, 'type') || '', issuer: pick(doc, 'issuing_state') || '',
+      dob: pick(p, 'date_of_birth') || '', nat: pick(p, 'nationality') || '', status: pick(p, 'status') || '',
+      crossed: hasCrossed(pick(p, 'status')), isMatch: String(id) === matchId,
+    });
   }
-  const filter = h('input', { type: 'search', id: 'traveller-filter', placeholder: 'Type a name or document number…', 'aria-label': 'Find the traveller', autocomplete: 'off' });
-  const box = h('div.choices', { role: 'radiogroup', 'aria-label': 'Traveller' });
-  const manual = h('input', { type: 'text', id: 'traveller-ref', placeholder: 'or a document number / traveller id not listed', 'aria-label': 'Document number or traveller id' });
+  // selectable first (the gate's match on top), crossed last
+  people.sort((a, b) => (a.crossed - b.crossed) || (b.isMatch - a.isMatch) || a.name.localeCompare(b.name));
+  const open = people.filter((p) => !p.crossed).length;
+  const filter = h('input', { type: 'search', id: 'traveller-filter', placeholder: 'Name or document number…', autocomplete: 'off', spellcheck: 'false' });
+  const box = h('div.choices', { role: 'radiogroup', 'aria-label': 'Passengers', id: 'traveller-choices' });
+  const more = h('p.muted', { id: 'traveller-more' });
+  const digits = h('input', { type: 'text', id: 'confirm-digits', autocomplete: 'off', spellcheck: 'false', maxlength: 12, inputmode: 'text', disabled: true });
+  const digitsHint = h('span.muted', { id: 'confirm-digits-hint' });
+  const chosenFacts = h('div', { id: 'confirm-chosen' });
+  const docFig = h('div', { id: 'confirm-document' });
+  let chosen = null;
+  const api_ = { onChange: null };
+  const photoCache = new Map();
+
+  const labels = new Map();
   for (const p of people) {
-    const radio = h('input', { type: 'radio', name: 'traveller', value: String(p.id), id: `t-${p.id}` });
-    if (p.isCand) radio.checked = true;
-    box.append(h('label', { for: `t-${p.id}`, dataset: { search: `${p.name} ${p.doc} ${p.id}`.toLowerCase() } }, radio,
-      h('span', null, h('b', { text: p.name || `traveller ${p.id}` }), ` · ${p.doc || 'no document'}`,
-        p.dob ? ` · born ${p.dob}` : '', p.nat ? ` · ${p.nat}` : '', p.status ? ` · ${p.status}` : '',
-        p.isCand ? h('span.badge.info', { text: ' candidate ' }) : null)));
+    const radio = h('input', { type: 'radio', name: 'traveller', value: p.id, id: `t-${p.id}`, disabled: p.crossed });
+    const label = h(`label${p.crossed ? '.crossed' : ''}`, { for: `t-${p.id}`, dataset: { id: p.id, search: fold(`${p.name} ${p.doc} ${p.id}`) } }, radio,
+      h('span', null, h('b', { text: p.name || `traveller ${p.id}` }),
+        ` · ${p.doc ? maskDoc(p.doc) : 'no document'}`, p.dob ? ` · born ${p.dob}` : '', p.nat ? ` · ${p.nat}` : '',
+        p.crossed ? h('span.badge.ok', { text: `${passengerStatusText(p.status)} — cannot be chosen` })
+          : p.isMatch ? h('span.badge.info', { text: byDocument(r) ? 'document presented at the gate' : 'matched at the gate' }) : null));
+    radio.addEventListener('change', () => { if (radio.checked) choose(p); });
+    radio.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); if (!radio.checked) { radio.checked = true; choose(p); } digits.focus(); } });
+    labels.set(p.id, label);
+    box.append(label);
   }
-  const visible = () => [...box.querySelectorAll('label')].filter((l) => !l.hidden).map((l) => $('input', l));
-  filter.addEventListener('input', () => {
-    const q = filter.value.trim().toLowerCase();
-    for (const l of box.querySelectorAll('label')) l.hidden = !!q && !l.dataset.search.includes(q);
-    const vis = visible();
-    const checked = box.querySelector('input:checked');
-    if (vis.length && (!checked || checked.closest('label').hidden)) vis[0].checked = true;
-  });
+
+  function applyFilter() {
+    const q = fold(filter.value);
+    let shown = 0, hidden = 0;
+    for (const p of people) {
+      const l = labels.get(p.id);
+      const hit = !q || l.dataset.search.includes(q) || (q.length >= 3 && fold(p.doc.replace(/[\s<-]/g, '')).includes(q.replace(/[\s<-]/g, '')));
+      const show = hit && shown < CHOOSER_LIMIT;
+      l.hidden = !show;
+      if (show) shown++; else if (hit) hidden++;
+    }
+    if (chosen && labels.get(chosen.id).hidden) { // what was chosen no longer fits what is typed
+      $('input', labels.get(chosen.id)).checked = false;
+      unchoose();
+    }
+    more.textContent = hidden ? `${hidden} more match — type more of the name or document number.` : shown ? '' : 'No passenger of this flight matches.';
+    // One selectable passenger left for what was typed: that is the choice.
+    const selectable = people.filter((p) => !p.crossed && !labels.get(p.id).hidden);
+    if (q.length >= 3 && selectable.length === 1 && hidden === 0 && (!chosen || chosen.id !== selectable[0].id)) {
+      $('input', labels.get(selectable[0].id)).checked = true;
+      choose(selectable[0]);
+    }
+  }
+  filter.addEventListener('input', applyFilter);
   filter.addEventListener('keydown', (e) => {
-    if (e.key === 'ArrowDown') { e.preventDefault(); const c = box.querySelector('input:checked') || visible()[0]; c?.focus(); }
+    if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      const first = (chosen && !labels.get(chosen.id).hidden ? $('input', labels.get(chosen.id)) : null)
+        || [...box.querySelectorAll('label:not([hidden]) input:not([disabled])')][0];
+      first?.focus();
+    }
   });
-  const el = h('div', null,
-    h('label', { for: 'traveller-filter', text: 'Traveller whose document was checked' }),
+
+  async function choose(p) {
+    chosen = p;
+    digits.disabled = false;
+    digits.value = '';
+    const tail = docTail(p.doc);
+    digitsHint.textContent = p.doc ? `the last ${tail.length} characters of ${p.name}'s ${p.docType === 'P' ? 'passport' : 'document'} number${p.issuer ? ` (${p.issuer})` : ''}, read from the document in hand` : 'this passenger has no document number on the manifest';
+    put(chosenFacts, facts([
+      ['Passenger', p.name || `traveller ${p.id}`],
+      ['Born', p.dob || DASH],
+      ['Nationality', p.nat || DASH],
+      ['Document', p.doc ? `${p.docType} ${maskDoc(p.doc)} ${p.issuer}`.trim() : DASH],
+      ['Status', passengerStatusText(p.status)],
+    ]));
+    put(docFig, h('p.muted', { text: 'Loading the document photo…' }));
+    update();
+    let photos = photoCache.get(p.id);
+    if (!photos) {
+      try {
+        const out = await api(`/v1/referrals/${encodeURIComponent(r.id)}/document-photos?traveller_id=${encodeURIComponent(p.id)}`);
+        photos = listOf(pick(out, 'photos') || [], 'photos');
+      } catch (e) {
+        photos = { error: e.message };
+      }
+      photoCache.set(p.id, photos);
+    }
+    if (chosen !== p) return;
+    put(docFig, photos.error ? h('p.error', { text: `Document photo not available: ${photos.error}` })
+      : documentFigure(photos, p.name, 'No staged document photo for this passenger', 'confirm-document-photo'));
+  }
+
+  function unchoose() {
+    chosen = null;
+    digits.value = '';
+    digits.disabled = true;
+    digitsHint.textContent = '';
+    put(chosenFacts);
+    put(docFig, h('div.none', { text: 'Choose a passenger: their document photo is shown here, beside the live capture.' }));
+    update();
+  }
+
+  function problem() {
+    if (!people.length) return 'The flight\'s passenger list is not available: nobody can be chosen. Close the referral or send it to secondary.';
+    if (!chosen) return 'Choose the passenger whose document you hold.';
+    if (chosen.crossed) return `${chosen.name} has already crossed and cannot be chosen.`;
+    if (!chosen.doc) return `${chosen.name} has no document number on the manifest: this cannot be confirmed here.`;
+    const typed = digits.value.replace(/[\s<-]/g, '').toUpperCase();
+    if (!typed) return `Type the last ${docTail(chosen.doc).length} characters of the document number, from the document in hand.`;
+    if (typed !== docTail(chosen.doc)) return `That does not end ${chosen.name}'s document number. Check the document and the passenger chosen.`;
+    return null;
+  }
+  const update = () => api_.onChange && api_.onChange(!problem());
+  digits.addEventListener('input', update);
+
+  const el = h('div.confirm', null,
+    h('div.compare', null, captureFigure(r, { compact: true }), docFig),
+    h('label.field', { for: 'traveller-filter' }, 'Find the passenger whose document you hold'),
     filter,
-    people.length ? box : h('p.muted', { text: 'The flight\'s passenger list is not available; enter the document number or traveller id.' }),
-    manual);
-  return {
+    h('p.muted', { id: 'traveller-counts', text: `${open} of ${people.length} passengers not yet crossed${people.length > open ? `; ${people.length - open} crossed (listed, cannot be chosen)` : ''}.` }),
+    people.length ? box : h('p.error', { text: 'The flight\'s passenger list is not available: nobody can be chosen.' }),
+    more,
+    chosenFacts,
+    h('label.field', { for: 'confirm-digits' }, 'Last characters of the document number ', digitsHint),
+    digits);
+  unchoose();
+  if (matchId) {
+    const p = people.find((x) => x.id === matchId && !x.crossed);
+    if (p) { $('input', labels.get(p.id)).checked = true; choose(p); }
+  }
+  applyFilter();
+  return Object.assign(api_, {
     el,
     focusEl: filter,
-    // the chosen traveller id: a listed passenger, or one looked up by document number
-    async value() {
-      const ref = manual.value.trim();
-      if (ref) {
-        if (/^\d+$/.test(ref) && !people.length) return Number(ref);
-        const c = await api(`/v1/travellers/${encodeURIComponent(ref)}/crossings`);
-        const id = pick(c, 'traveller.id', 'traveller_id', 'id');
-        if (!present(id)) throw new Error(`No traveller found for ${ref}`);
-        return Number(id);
-      }
-      const checked = box.querySelector('input:checked');
-      if (checked && !checked.closest('label').hidden) return Number(checked.value);
-      if (present(candId)) return Number(candId);
-      throw new Error('Choose the traveller whose document you checked.');
-    },
-  };
+    ready: () => !problem(),
+    problem,
+    focusProblem: () => (chosen ? digits : filter).focus(),
+    travellerId: () => Number(chosen.id),
+    chosenName: () => chosen?.name,
+    chosen: () => chosen,
+  });
 }
 
 // ---- traveller history ---------------------------------------------------------------
 
+// By document number or id (its crossings at once), or by name: names are
+// sealed in the store and found through a keyed blind index, so a name matches
+// whole (case and spacing aside), never by its first letters.
 function viewTraveller(view, arg, gen) {
   const input = h('input', { type: 'search', id: 'traveller-search', placeholder: 'document number or traveller id', value: state.travellerRef, autocomplete: 'off', spellcheck: 'false' });
+  const surname = h('input', { type: 'search', id: 'traveller-surname', placeholder: 'surname, whole', autocomplete: 'off', spellcheck: 'false' });
+  const given = h('input', { type: 'search', id: 'traveller-given', placeholder: 'optional', autocomplete: 'off', spellcheck: 'false' });
+  const born = h('input', { type: 'date', id: 'traveller-born' });
   const out = h('div', { id: 'traveller-result' });
-  const form = h('form.toolbar', { role: 'search' },
+  const form = h('form.toolbar', { role: 'search', id: 'traveller-by-document' },
     h('label', null, 'Document number or traveller id', input),
     h('button.btn-primary', { type: 'submit' }, 'Show crossings'));
+  const byName = h('form.toolbar', { role: 'search', id: 'traveller-by-name' },
+    h('label', null, 'Surname', surname), h('label', null, 'Given names', given), h('label', null, 'Born', born),
+    h('button.btn', { type: 'submit' }, 'Find by name'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     state.travellerRef = input.value.trim();
     load();
   });
-  view.append(heading('Traveller crossing history'), form, out);
+  byName.addEventListener('submit', (e) => {
+    e.preventDefault();
+    findByName();
+  });
+  view.append(heading('Traveller crossing history'), form, byName,
+    h('p.muted', { text: 'A name is found whole, as on the document (case, spaces and hyphens aside), not by its first letters.' }), out);
   async function load() {
     const ref = state.travellerRef;
-    if (!ref) { put(out, h('p.muted', { text: 'Search by the number of a passport or other travel document.' })); return; }
+    if (!ref) { put(out, h('p.muted', { text: 'Search by the number of a passport or other travel document, or by name.' })); return; }
     put(out, h('p.muted', { text: `Looking up ${ref}…` }));
     try {
       const data = await api(`/v1/travellers/${encodeURIComponent(ref)}/crossings`);
@@ -887,6 +1108,33 @@ function viewTraveller(view, arg, gen) {
     } catch (e) {
       if (gen !== state.gen) return;
       put(out, e.status === 404 ? h('p.error', { role: 'alert', text: `No traveller with document or id “${ref}”.` }) : errorBox(e));
+    }
+  }
+  async function findByName() {
+    const q = new URLSearchParams();
+    if (!surname.value.trim()) { put(out, h('p.error', { role: 'alert', text: 'Give the surname, whole.' })); surname.focus(); return; }
+    q.set('surname', surname.value.trim());
+    if (given.value.trim()) q.set('given_names', given.value.trim());
+    if (born.value) q.set('date_of_birth', born.value);
+    put(out, h('p.muted', { text: 'Searching…' }));
+    try {
+      const data = await api(`/v1/travellers?${q}`);
+      if (gen !== state.gen) return;
+      const list = listOf(data, 'travellers');
+      if (!list.length) { put(out, h('p.error', { role: 'alert', text: `Nobody named “${surname.value.trim()}”${given.value.trim() ? ` ${given.value.trim()}` : ''}${born.value ? `, born ${born.value}` : ''}.` })); return; }
+      put(out, h('table.grid', { id: 'traveller-matches' },
+        h('thead', null, h('tr', null, ['Name', 'Born', 'Nationality', 'Category', 'Documents', ''].map((c) => h('th', { text: c })))),
+        h('tbody', null, list.map((t) => h('tr', { dataset: { id: String(pick(t, 'id') ?? '') } },
+          h('td', { text: personName(t) || DASH }),
+          h('td', { text: pick(t, 'date_of_birth') ?? DASH }),
+          h('td', { text: pick(t, 'nationality') ?? DASH }),
+          h('td', { text: pick(t, 'category') ?? DASH }),
+          h('td', { text: listOf(pick(t, 'documents') || []).map((d) => [pick(d, 'type'), pick(d, 'number'), pick(d, 'issuing_state')].filter(present).join(' ')).join('; ') || DASH }),
+          h('td', null, h('button.btn', { type: 'button', onclick: () => { state.travellerRef = String(pick(t, 'id')); input.value = state.travellerRef; load(); } }, 'Crossings')))))),
+      h('p.muted', { text: `${list.length} traveller${list.length === 1 ? '' : 's'} found.` }));
+    } catch (e) {
+      if (gen !== state.gen) return;
+      put(out, e.code === 'FG_ELIMIT' ? h('p.error', { role: 'alert', text: 'Too many travellers have that name: add the given names or the date of birth.' }) : errorBox(e));
     }
   }
   load();
@@ -924,9 +1172,17 @@ function renderCrossings(out, data) {
       : h('div.empty', { text: 'No crossings recorded for this traveller.' }));
 }
 
+// "FG101" from carrier FG and flight 101 or FG101 (a manifest may give either).
+function flightLabel(carrier, flight) {
+  const c = present(carrier) ? String(carrier).trim() : '';
+  const f = present(flight) ? String(flight).trim() : '';
+  if (!f) return c;
+  return c && !f.toUpperCase().startsWith(c.toUpperCase()) ? `${c}${f}` : f;
+}
+
 function flightName(c) {
   const f = pick(c, 'flight');
-  const name = f && typeof f === 'object' ? `${pick(f, 'carrier') ?? ''}${pick(f, 'flight') ?? ''}` : `${pick(c, 'carrier') ?? ''}${f ?? ''}`;
+  const name = f && typeof f === 'object' ? flightLabel(pick(f, 'carrier'), pick(f, 'flight')) : flightLabel(pick(c, 'carrier'), f);
   return name || (pick(c, 'manifest_id') ? `manifest ${pick(c, 'manifest_id')}` : DASH);
 }
 
@@ -942,7 +1198,7 @@ function viewFlights(view, arg, gen) {
       const data = await api('/v1/manifests');
       if (gen !== state.gen) return;
       renderBoard(board, listOf(data, 'manifests'), (id) => { openId = id; showDetail(); });
-      $('#board-updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+      $('#board-updated').textContent = `updated ${fmtNow()}`;
     } catch (e) {
       if (gen === state.gen) put(board, errorBox(e));
     }
@@ -953,21 +1209,9 @@ function viewFlights(view, arg, gen) {
       const m = await api(`/v1/manifests/${encodeURIComponent(openId)}`);
       if (gen !== state.gen) return;
       const pax = listOf(pick(m, 'passengers') || [], 'passengers');
-      put(detail, h('h2', { text: `Passengers of ${pick(m, 'carrier') ?? ''}${pick(m, 'flight') ?? ''} (${pax.length})` }),
-        pax.length ? h('table.grid', null,
-          h('thead', null, h('tr', null, ['Name', 'Document', 'Nationality', 'Category', 'Enrolled photos', 'Status', 'Problems'].map((c) => h('th', { text: c })))),
-          h('tbody', null, pax.map((p) => {
-            const st = pick(p, 'status');
-            const probs = pick(p, 'problems');
-            return h('tr', null,
-              h('td', { text: personName(p) || DASH }), h('td.mono', { text: docNumber(p) ?? DASH }),
-              h('td', { text: pick(p, 'nationality') ?? DASH }), h('td', { text: pick(p, 'category') ?? DASH }),
-              h('td.num', { text: fmtNum(pick(p, 'enrolled', 'templates')) }),
-              h('td', null, h(`span.badge.${st === 'crossed' || st === 'manual' ? 'ok' : st === 'referred' ? 'bad' : 'info'}`, {
-                text: { crossed: '✓ CROSSED', manual: '✎ CROSSED (MANUAL)', referred: '⚑ REFERRED', expected: '… PENDING' }[st] ?? String(st ?? DASH).toUpperCase(),
-              })),
-              h('td', { text: Array.isArray(probs) ? probs.map((x) => typeof x === 'object' ? pick(x, 'code', 'problem', 'reason') ?? JSON.stringify(x) : x).join(', ') || DASH : probs ?? DASH }));
-          }))) : h('div.empty', { text: 'No passengers.' }));
+      const key = `${openId}`;
+      if (passengerView.key !== key) Object.assign(passengerView, { key, q: '', status: '', page: 0 });
+      renderPassengers(detail, m, pax);
     } catch (e) {
       if (gen === state.gen) put(detail, errorBox(e));
     }
@@ -978,11 +1222,69 @@ function viewFlights(view, arg, gen) {
   return () => clearInterval(t);
 }
 
+// The passenger list of one flight: filtered (name, document, status) and
+// paged, so that a 420-passenger flight reads as well as a 40-passenger one.
+const PAX_PAGE = 50;
+const passengerView = { key: null, q: '', status: '', page: 0 };
+
+function renderPassengers(detail, m, pax) {
+  const st = passengerView;
+  const counts = {};
+  for (const p of pax) { const k = pick(p, 'status') || 'unknown'; counts[k] = (counts[k] || 0) + 1; }
+  const q = h('input', { type: 'search', id: 'pax-filter', value: st.q, placeholder: 'name or document number', autocomplete: 'off', spellcheck: 'false' });
+  const sel = h('select', { id: 'pax-status' },
+    h('option', { value: '', text: `every status (${pax.length})` }),
+    Object.keys(PASSENGER_STATUS).map((k) => h('option', { value: k, text: `${passengerStatusText(k)} (${counts[k] || 0})` })));
+  sel.value = st.status;
+  const body = h('div', { id: 'pax-body' });
+  const title = h('h2', { text: `Passengers of ${flightLabel(pick(m, 'carrier'), pick(m, 'flight'))} (${pax.length})` });
+  const draw = () => {
+    const f = fold(st.q);
+    const rows = pax.filter((p) => (!st.status || pick(p, 'status') === st.status)
+      && (!f || fold(`${personName(p)} ${docNumber(p) ?? ''} ${pick(p, 'traveller_id') ?? ''}`).includes(f)));
+    const pages = Math.max(1, Math.ceil(rows.length / PAX_PAGE));
+    st.page = Math.min(st.page, pages - 1);
+    const slice = rows.slice(st.page * PAX_PAGE, (st.page + 1) * PAX_PAGE);
+    const pager = h('div.pager', { id: 'pax-pager' },
+      h('button.btn', { type: 'button', id: 'pax-prev', disabled: st.page === 0, onclick: () => { st.page--; draw(); } }, '◀ Previous'),
+      h('span', { text: rows.length ? `${st.page * PAX_PAGE + 1}–${st.page * PAX_PAGE + slice.length} of ${rows.length}` : '0 of 0' }),
+      h('button.btn', { type: 'button', id: 'pax-next', disabled: st.page >= pages - 1, onclick: () => { st.page++; draw(); } }, 'Next ▶'));
+    put(body, slice.length ? h('table.grid', { id: 'pax-table' },
+      h('thead', null, h('tr', null, ['Name', 'Document', 'Nationality', 'Category', 'Photos', 'Status', 'Problems'].map((c) => h(c === 'Photos' ? 'th.num' : 'th', { text: c })))),
+      h('tbody', null, slice.map((p) => {
+        const pst = pick(p, 'status');
+        const probs = pick(p, 'problems');
+        return h('tr', { dataset: { id: String(pick(p, 'traveller_id') ?? '') } },
+          h('td', { text: personName(p) || DASH }), h('td.mono', { text: docNumber(p) ?? DASH }),
+          h('td', { text: pick(p, 'nationality') ?? DASH }), h('td', { text: pick(p, 'category') ?? DASH }),
+          h('td.num', { text: fmtNum(pick(p, 'enrolled', 'templates')) }),
+          h('td', null, h(`span.badge.${PASSENGER_STATUS[pst]?.[1] ?? 'info'}`, { text: passengerStatusText(pst) })),
+          h('td', { text: problemsText(probs) }));
+      }))) : h('div.empty', { text: pax.length ? 'No passenger matches.' : 'No passengers.' }), pages > 1 || rows.length > PAX_PAGE ? pager : h('p.muted', { text: `${rows.length} shown` }));
+  };
+  q.addEventListener('input', () => { st.q = q.value; st.page = 0; draw(); });
+  sel.addEventListener('change', () => { st.status = sel.value; st.page = 0; draw(); });
+  const hadFocus = document.activeElement && document.activeElement.id === 'pax-filter';
+  put(detail, title, h('div.toolbar', null, h('label', null, 'Find', q), h('label', null, 'Status', sel)), body);
+  draw();
+  if (hadFocus) { q.focus(); q.setSelectionRange(q.value.length, q.value.length); }
+}
+
+const PROBLEMS = {
+  missing_field: 'missing data', invalid_field: 'invalid data', unreadable_photo: 'photo unreadable',
+  no_face: 'no face in the photo', low_quality: 'photo quality too low', duplicate_document: 'document listed twice',
+};
+function problemsText(probs) {
+  if (!Array.isArray(probs)) return present(probs) ? String(probs) : DASH;
+  const text = (code) => PROBLEMS[code] || humanize(code);
+  return probs.map((x) => (typeof x === 'object' && x ? (pick(x, 'detail', 'message') || text(pick(x, 'code', 'problem', 'reason') ?? '')) : text(String(x)))).filter(Boolean).join('; ') || DASH;
+}
+
 function renderBoard(board, list, open) {
   if (!list.length) { put(board, h('div.empty', { text: 'No manifests staged.' })); return; }
   put(board, h('table.grid', { id: 'board-table' },
     h('thead', null, h('tr', null,
-      ['Flight', 'Direction', 'Port', 'Scheduled', 'Status'].map((c) => h('th', { text: c })),
+      ['Flight', 'Port', 'Scheduled', 'Status'].map((c) => h('th', { text: c })),
       ['Passengers', 'Boarded', 'Referred', 'Pending'].map((c) => h('th.num', { text: c })),
       h('th', { text: 'Progress' }))),
     h('tbody', null, list.map((m) => {
@@ -996,8 +1298,8 @@ function renderBoard(board, list, open) {
       const id = pick(m, 'id', 'manifest_id');
       const pct = (v) => `${total ? Math.min(100, (v / total) * 100) : 0}%`;
       const tr = h('tr', { dataset: { id: String(id) }, tabindex: '0', onclick: () => open(id), onkeydown: (e) => { if (e.key === 'Enter') open(id); } },
-        h('td', null, h('b', { text: `${pick(m, 'carrier') ?? ''}${pick(m, 'flight') ?? ''}` || `#${id}` })),
-        h('td', null, h(`span.badge.${dir === 'exit' ? 'warn' : 'info'}`, { text: dir === 'exit' ? '↑ EXIT' : dir === 'entry' ? '↓ ENTRY' : String(dir ?? DASH) })),
+        h('td', null, h('b', { text: flightLabel(pick(m, 'carrier'), pick(m, 'flight')) || `#${id}` }), ' ',
+          h(`span.badge.${dir === 'exit' ? 'warn' : 'info'}`, { text: dir === 'exit' ? '↑ EXIT' : dir === 'entry' ? '↓ ENTRY' : String(dir ?? DASH) })),
         h('td', { text: pick(m, 'port') ?? DASH }),
         h('td', { text: fmtTime(pick(m, 'scheduled', 'scheduled_at')) }),
         h('td', null, h(`span.badge.${st === 'open' ? 'ok' : 'info'}`, { text: st === 'open' ? '● OPEN' : st === 'closed' ? '■ CLOSED' : String(st ?? DASH).toUpperCase() })),
@@ -1130,22 +1432,51 @@ function renderReport(out, rep) {
       byReason ? barChart(byReason, (k) => REASONS[k]?.[0] ?? k, (k) => (REASONS[k]?.[1] === 'bad' ? '#a3000b' : REASONS[k]?.[1] === 'warn' ? '#7a4a00' : '#0b3d91'), 'Referrals by reason') : h('p.muted', { text: 'No figures.' })),
     crossingsBy ? h('div.chart', { id: 'chart-crossings' }, h('h2', { text: 'Crossings recorded' }),
       barChart(crossingsBy, (k) => ({ biometric: '◉ biometric', manual: '✎ manual', entry: '↓ entry', exit: '↑ exit' }[k] ?? k), (k) => (k === 'manual' ? '#7a4a00' : '#0b3d91'), 'Crossings recorded')) : null);
-  // every numeric figure, flattened, ISO/IEC 19795-1 names as the service gives them
-  const flat = [];
-  (function walk(o, prefix) {
-    for (const [k, v] of Object.entries(o || {})) {
-      const key = prefix ? `${prefix}.${k}` : k;
-      if (isNum(v)) flat.push([key, v]);
-      else if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, key);
-      else if (typeof v === 'string' && !prefix) flat.push([key, v]);
+  put(out, tiles, charts, renderGroups(rep.groups), h('h2', { text: 'All figures' }), figuresTable(rep));
+}
+
+// Every figure of the report, each with a label a person reads (not the
+// service's member names): rates with their numerator and denominator and
+// the ISO/IEC 19795-1 term, counts by outcome, reason and crossing method.
+const FIGURE_LABELS = {
+  date: 'Date (UTC)', port: 'Port of entry', encounters: 'Encounters', attempted: 'Encounters with a capture attempted',
+  with_face: 'Captures with a usable face', opt_outs: 'Opt-outs', watchlist_hits: 'Watchlist hits',
+  failures_to_acquire: 'Failures to acquire', audit_anchor: 'Audit anchor (chain head when the report ran)',
+  'transaction_ms.median': 'Transaction time, median', 'transaction_ms.p90': 'Transaction time, 90th percentile',
+  'transaction_ms.n': 'Transactions timed',
+};
+const RATE_LABELS = { capture_rate: 'Capture rate', match_rate: 'Match rate', ftar: 'Failure-to-acquire rate (FTAR)' };
+const CROSSING_LABELS = { biometric: 'biometric', manual: 'manual (officer)', entry: 'entries', exit: 'exits', total: 'total' };
+
+function figuresTable(rep) {
+  const rows = [];
+  const add = (label, value, cls) => rows.push([label, value, cls]);
+  for (const [k, v] of Object.entries(rep || {})) {
+    if (k === 'groups') continue; // its own section (renderGroups)
+    if (k === 'rates' && v && typeof v === 'object') {
+      for (const [rk, rv] of Object.entries(v)) {
+        const r = rv && typeof rv === 'object' ? rv : { value: rv };
+        add(RATE_LABELS[rk] || humanize(rk), isNum(r.value) ? `${fmtRate(r.value)}${isNum(r.denominator) ? ` (${r.numerator} of ${r.denominator})` : ''}` : `${DASH} (none attempted)`, 'num');
+        if (r.iso_19795_1) rows[rows.length - 1].push(r.iso_19795_1);
+      }
+    } else if (k === 'outcomes' && v && typeof v === 'object') {
+      for (const [ok_, n] of Object.entries(v)) add(`Encounters ${OUTCOMES[ok_]?.[0] ?? humanize(ok_)}`, fmtNum(n), 'num');
+    } else if (k === 'referrals' && v && typeof v === 'object') {
+      for (const [rk, n] of Object.entries(v)) add(`Referrals ${REASONS[rk]?.[0] ?? humanize(rk)}`, fmtNum(n), 'num');
+    } else if (k === 'crossings' && v && typeof v === 'object') {
+      for (const [ck, n] of Object.entries(v)) add(`Crossings, ${CROSSING_LABELS[ck] || humanize(ck)}`, fmtNum(n), 'num');
+    } else if (k === 'transaction_ms' && v && typeof v === 'object') {
+      for (const [tk, n] of Object.entries(v)) add(FIGURE_LABELS[`transaction_ms.${tk}`] || `Transaction ${humanize(tk)}`, tk === 'n' ? fmtNum(n) : isNum(n) ? `${fmtNum(n, 1)} ms` : DASH, 'num');
+    } else if (v !== null && typeof v === 'object') {
+      for (const [sk, sv] of Object.entries(v)) if (!(sv && typeof sv === 'object')) add(`${FIGURE_LABELS[k] || humanize(k)}: ${humanize(sk)}`, present(sv) ? String(sv) : DASH, isNum(sv) ? 'num' : '');
+    } else if (k === 'audit_anchor') {
+      add(FIGURE_LABELS[k], present(v) ? String(v).replace(/^(\d+):([0-9a-f]{12})[0-9a-f]+$/i, '#$1, hash $2…') : DASH, '');
+    } else {
+      add(FIGURE_LABELS[k] || humanize(k), k === 'port' && !present(v) ? 'all ports' : isNum(v) ? fmtNum(v) : present(v) ? String(v) : DASH, isNum(v) ? 'num' : '');
     }
-  })(rep, '');
-  put(out, tiles, charts, renderGroups(rep.groups),
-    h('h2', { text: 'All figures' }),
-    h('table.grid', { id: 'report-figures' }, h('tbody', null, flat.map(([k, v]) => h('tr', null,
-      h('td', { text: humanize(k) }),
-      h(isNum(v) ? 'td.num' : 'td', { text: isNum(v) && isRateKey(k) && v <= 1 ? fmtRate(v) : isNum(v) ? fmtNum(v) : v })))))
-  );
+  }
+  return h('table.grid.figures', { id: 'report-figures' }, h('tbody', null, rows.map(([label, value, cls, term]) => h('tr', null,
+    h('th', { scope: 'row', text: label }), h(cls === 'num' ? 'td.num' : 'td', { text: value, title: term || null })))));
 }
 
 // Error rates per traveller group (docs/records.md): one table per dimension,
@@ -1181,12 +1512,6 @@ function renderGroups(g) {
     }
   }
   return sec;
-}
-
-function isRateKey(k) {
-  const parts = k.split('.');
-  const last = parts.pop();
-  return /rate|ratio|fnir|fpir|fmr|fnmr|ftar/i.test(last) || (last === 'value' && /rate|ftar/i.test(parts.join('.')));
 }
 
 // Horizontal bar chart as inline SVG; each bar labelled with its name and value.
@@ -1236,7 +1561,7 @@ function viewAudit(view, arg, gen) {
           ? `${fmtNum(pick(v, 'events'))} events checked · head #${fmtNum(pick(v, 'head_seq'))} · `
           : `first bad event #${pick(v, 'bad_seq') ?? '?'}: ${pick(v, 'problem') ?? 'unknown problem'} · `,
         h('span.mono', { text: `head hash ${String(pick(v, 'head_hash') ?? DASH)}` }),
-        ` · checked ${new Date().toLocaleTimeString()}`)));
+        ` · checked ${fmtNow()}`)));
     } catch (e) {
       if (gen !== state.gen) return;
       banner.className = 'chain unknown';
@@ -1254,17 +1579,15 @@ function viewAudit(view, arg, gen) {
       const data = await api(`/v1/audit?after=${state.auditAfter ?? 0}&limit=${AUDIT_PAGE}`);
       if (gen !== state.gen) return;
       const ev = listOf(data, 'events');
-      put(list, ev.length ? h('table.grid', { id: 'audit-table' },
-        h('thead', null, h('tr', null, ['Seq', 'When', 'Actor', 'Role', 'Action', 'Object', 'Purpose', 'Detail'].map((c) => h('th', { text: c })))),
+      put(list, ev.length ? h('table.grid.audit', { id: 'audit-table' },
+        h('thead', null, h('tr', null, ['#', 'When', 'Who', 'Action', 'Object', 'Detail'].map((c) => h('th', { text: c })))),
         h('tbody', null, ev.slice().reverse().map((e) => h('tr', null,
-          h('td.mono', { text: pick(e, 'seq') ?? DASH }),
-          h('td.nowrap', { text: fmtTime(pick(e, 'at')) }),
-          h('td', { text: pick(e, 'actor') ?? DASH }),
-          h('td', { text: pick(e, 'role') ?? DASH }),
-          h('td', null, h('b', { text: pick(e, 'action') ?? DASH })),
-          h('td.mono', { text: pick(e, 'object') ?? DASH }),
-          h('td', { text: pick(e, 'purpose') ?? DASH }),
-          h('td.mono', { text: typeof e.detail === 'object' && e.detail ? JSON.stringify(e.detail) : (e.detail ?? '') }))))) 
+          h('td.num', { text: pick(e, 'seq') ?? DASH }),
+          h('td.when', { text: fmtTime(pick(e, 'at')) }),
+          h('td', null, h('div', { text: pick(e, 'actor') ?? DASH }), h('div.muted', { text: pick(e, 'role') ?? '' })),
+          h('td', null, h('b', { text: pick(e, 'action') ?? DASH }), pick(e, 'purpose') ? h('div.muted', { text: pick(e, 'purpose') }) : null),
+          h('td', { text: pick(e, 'object') ?? DASH }),
+          h('td', null, detailList(e.detail))))))
         : h('div.empty', { text: 'No events in this range.' }));
       $('#audit-earlier').disabled = !state.auditAfter;
       $('#audit-later').disabled = ev.length < AUDIT_PAGE;
@@ -1273,6 +1596,28 @@ function viewAudit(view, arg, gen) {
     }
   }
   verify();
+}
+
+// An audit event's detail as "name: value" lines (nested values flattened),
+// never raw JSON; hashes are shortened (the full value is in the title).
+function detailList(d) {
+  if (!present(d)) return DASH;
+  if (typeof d !== 'object') return String(d);
+  const rows = [];
+  (function walk(o, prefix) {
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix ? `${prefix} ${humanize(k)}` : humanize(k);
+      if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, key);
+      else rows.push([key, Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? Object.values(x || {}).join(' ') : String(x))).join(', ') : v]);
+    }
+  })(d, '');
+  if (!rows.length) return DASH;
+  return h('dl.detail', null, rows.map(([k, v]) => {
+    const text = v === null || v === undefined ? DASH : typeof v === 'boolean' ? (v ? 'yes' : 'no')
+      : typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/.test(v) ? fmtTime(v) : String(v);
+    const long = /^[0-9a-f]{40,}$/i.test(text);
+    return [h('dt', { text: k }), h('dd', { text: long ? `${text.slice(0, 12)}…` : text, title: long ? text : null })];
+  }));
 }
 
 // ---- policy and tokens ------------------------------------------------------------------------
@@ -1299,6 +1644,128 @@ async function viewTokens(view, arg, gen) {
   if (gen !== state.gen) return;
   const list = listOf(data, 'tokens');
   view.append(list.length ? genericTable(list) : h('div.empty', { text: 'No tokens.' }));
+}
+
+// ---- watchlist (supervisor) -------------------------------------------------------
+
+// The entries every gate capture is screened against, added and removed by a
+// supervisor: photos are read in the browser and sent as base64 (the service
+// checks each face's quality and keeps the photo sealed); removing deletes the
+// entry's templates, and every server stops screening against it.
+async function viewWatchlist(view, arg, gen) {
+  view.append(heading('Watchlist'),
+    h('p.muted', { text: 'Every gate capture is screened against the active entries at the policy\'s strict threshold. A hit opens a referral for an officer; it never acts on its own.' }));
+  const data = await api('/v1/watchlist');
+  if (gen !== state.gen) return;
+  const entries = listOf(data, 'entries');
+  const filter = h('input', { type: 'search', id: 'watchlist-filter', placeholder: 'Filter by name or reason', autocomplete: 'off', 'aria-label': 'Filter by name or reason' });
+  const showAll = h('input', { type: 'checkbox', id: 'watchlist-all' });
+  const body = h('tbody');
+  const count = h('p.muted', { id: 'watchlist-count' });
+  const draw = () => {
+    const q = filter.value.trim().toLowerCase();
+    const rows = entries.filter((e) => (showAll.checked || pick(e, 'status') === 'active')
+      && (!q || `${pick(e, 'name') ?? ''} ${pick(e, 'reason') ?? ''}`.toLowerCase().includes(q)));
+    put(body, ...rows.map((e) => h('tr', { dataset: { id: String(pick(e, 'id')) } },
+      h('td', { text: pick(e, 'name') ?? DASH }),
+      h('td', { text: pick(e, 'reason') ?? DASH }),
+      h('td', { text: { active: '● active', expired: '◌ expired', removed: '✕ removed' }[pick(e, 'status')] ?? String(pick(e, 'status') ?? DASH) }),
+      h('td.num', { text: String(pick(e, 'templates') ?? 0) }),
+      h('td', { text: pick(e, 'added_by') ?? DASH }),
+      h('td', { text: fmtTime(pick(e, 'created_at')) }),
+      h('td', { text: present(pick(e, 'expires_at')) ? fmtTime(pick(e, 'expires_at')) : 'never' }),
+      h('td', null, pick(e, 'status') === 'active'
+        ? h('button.btn', { type: 'button', onclick: () => removeWatchlistEntry(e) }, 'Remove…') : null))));
+    count.textContent = `${rows.length} of ${entries.length} entries shown${showAll.checked ? '' : ' (active only)'}`;
+  };
+  filter.addEventListener('input', draw);
+  showAll.addEventListener('change', draw);
+  view.append(
+    h('div.toolbar', null, filter, h('label.check', { for: 'watchlist-all' }, showAll, 'show expired and removed entries')),
+    h('table.grid', { id: 'watchlist-table' },
+      h('thead', null, h('tr', null, ['Name', 'Reason', 'Status', 'Photos', 'Added by', 'Added', 'Expires', ''].map((t) => h('th', { text: t })))),
+      body),
+    count,
+    watchlistForm());
+  draw();
+}
+
+function watchlistForm() {
+  const err = h('p.error', { role: 'alert', id: 'watchlist-error' });
+  const files = h('input', { type: 'file', id: 'watchlist-photos', accept: 'image/jpeg,image/png,image/jp2,.jp2,.j2k', multiple: true, required: true });
+  const form = h('form.panel', { id: 'watchlist-add' },
+    h('h2', { text: 'Add an entry' }),
+    h('label.field', { for: 'watchlist-name' }, 'Name'),
+    h('input', { type: 'text', id: 'watchlist-name', required: true, maxlength: 128, autocomplete: 'off' }),
+    h('label.field', { for: 'watchlist-reason' }, 'Reason (who asked for it, and why)'),
+    h('input', { type: 'text', id: 'watchlist-reason', required: true, maxlength: 512, autocomplete: 'off' }),
+    h('label.field', { for: 'watchlist-expires' }, 'Expires (optional; UTC)'),
+    h('input', { type: 'date', id: 'watchlist-expires' }),
+    h('label.field', { for: 'watchlist-photos' }, 'Photos of the face (JPEG, PNG or JPEG 2000; each must pass the quality check)'),
+    files, err,
+    h('div.actions', null, h('button.btn-primary', { type: 'submit', id: 'watchlist-submit' }, 'Add to the watchlist')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    const name = $('#watchlist-name').value.trim();
+    const reason = $('#watchlist-reason').value.trim();
+    const expires = $('#watchlist-expires').value;
+    if (!name || !reason) { err.textContent = 'Give the name and the reason.'; return; }
+    if (!files.files.length) { err.textContent = 'Choose at least one photo.'; return; }
+    const btn = $('#watchlist-submit');
+    btn.disabled = true;
+    try {
+      const photos = await Promise.all([...files.files].map(fileBase64));
+      const out = await api('/v1/watchlist', { method: 'POST', body: { name, reason, expires: expires || null, photos } });
+      say(`Watchlist entry #${pick(out, 'id')} added: ${name} (${photos.length} photo${photos.length === 1 ? '' : 's'}).`);
+      go('watchlist');
+    } catch (e) {
+      err.textContent = e.message || String(e);
+      btn.disabled = false;
+    }
+  });
+  return form;
+}
+
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ''));
+    r.onerror = () => reject(new Error(`${file.name}: cannot be read`));
+    r.readAsDataURL(file);
+  });
+}
+
+function removeWatchlistEntry(e) {
+  const dlg = $('#dialog');
+  if (dlg.open) return;
+  const id = pick(e, 'id');
+  const err = h('p.error', { role: 'alert' });
+  const send = h('button.btn-primary', { type: 'submit', id: 'watchlist-remove-send' }, 'Remove entry ', h('kbd', { text: 'Enter' }));
+  const form = h('form', { method: 'dialog', id: 'watchlist-remove' },
+    h('h2', { id: 'dialog-title', text: `Remove watchlist entry #${id}?` }),
+    h('p', { text: `${pick(e, 'name') ?? DASH} — ${pick(e, 'reason') ?? DASH}` }),
+    h('p.muted', { text: 'Its photos and templates are deleted, and every gate stops screening against it. The entry stays listed as removed, and the removal is audited.' }),
+    err,
+    h('div.actions', null,
+      h('button.btn', { type: 'button', onclick: () => dlg.close() }, 'Cancel ', h('kbd', { text: 'Esc' })),
+      send));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    send.disabled = true;
+    try {
+      await api(`/v1/watchlist/${encodeURIComponent(id)}`, { method: 'DELETE' });
+      dlg.close();
+      say(`Watchlist entry #${id} removed.`);
+      go('watchlist');
+    } catch (x) {
+      err.textContent = x.message || String(x);
+      send.disabled = false;
+    }
+  });
+  put(dlg, form);
+  dlg.showModal();
+  send.focus();
 }
 
 // ---- keyboard --------------------------------------------------------------------------------------

@@ -241,6 +241,7 @@ typedef struct fg_encounter_result {
   int tries;                /* consecutive failures to acquire at this gate, this one included */
   int64_t watchlist_id;     /* > 0: a watchlist hit (referred, never acted on) */
   float watchlist_score;
+  float watchlist_threshold; /* the watchlist threshold screened at (NAN: not searched) */
   int64_t referral_id;      /* > 0: a referral was opened */
   char referral_reason[24];
   int64_t crossing_id;      /* > 0: a crossing was recorded */
@@ -351,12 +352,26 @@ int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *st
  * fetches the (audited) list only when "newest_id" or "open" changes. */
 int fg_border_referral_summary(fg_border *b, json_t **out, fg_error *err);
 /* One referral with its encounter, candidate, watchlist hit and notes. With
- * images, also the capture and the candidate's document photos (base64 JPEG),
- * which is a read of biometric data and audited as such. */
+ * images, also (base64, each as a browser shows it at its own resolution:
+ * JPEG or PNG as stored, anything else re-encoded as JPEG) the capture, its
+ * face region ("capture_face": {image, x, y, w, h, width, height}, null when
+ * no face is found), the watchlist entry's photos ("watchlist.photos") and
+ * the candidate's document photos, only when the candidate is one to propose
+ * (matched at the gate, or holding the document presented at an opt-out or a
+ * failure to acquire; not after a no-match, where the candidate is merely the
+ * nearest passenger); a read of biometric data, audited as such. */
 int fg_border_referral_show(fg_border *b, const fg_actor *who, int64_t id, int images,
                             json_t **out, fg_error *err);
+/* The staged document photos of traveller_id, who must be a passenger of the
+ * referral's flight (FG_ENOTFOUND otherwise), for an officer choosing whose
+ * document was checked: {"referral_id", "traveller_id", "passenger_status",
+ * "photos": [base64...]}. Audited as a read of biometric data. */
+int fg_border_referral_document_photos(fg_border *b, const fg_actor *who, int64_t id,
+                                       int64_t traveller_id, json_t **out, fg_error *err);
 /* An officer's decision: "confirm" (identity checked by hand: records a manual
- * crossing for traveller_id, or for the referral's candidate when 0),
+ * crossing for traveller_id, or, when 0, for the candidate only when one is
+ * proposed as above — after a no-match FG_EINVAL; a passenger who already
+ * crossed on the flight: FG_ECONFLICT),
  * "secondary" (sent to secondary inspection), "close" (no crossing), or
  * "note" (adds a note only). FG_ECONFLICT for a referral already confirmed or
  * closed. *out (may be NULL) receives the updated referral. */

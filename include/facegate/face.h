@@ -282,7 +282,7 @@ const char *fg_quality_reason_name(unsigned bit);
 /* Each measured component, its 0..1 factor, the unified score and reasons.
  * docs/pipeline.md gives every formula and limit. */
 typedef struct fg_face_quality {
-  float score;          /* 0..100: 100 x the product of the factors below */
+  float score;          /* 0..100: 100 x the product of the factors below, to 0.1 */
   unsigned reasons;     /* FG_QUALITY_* bits */
   /* measurements */
   float inter_eye_px;   /* between the eye centres, source pixels */

@@ -50,6 +50,12 @@ FG_API_BEGIN
 /* Roles (FG_ROLE_*) and API tokens (fg_api_token_*) are records of the border
  * layer: facegate/border.h. */
 
+/* The API's problem document (RFC 9457) for a library error code:
+ * {type, title, status, detail, code}, code the FG_E* name and status the
+ * HTTP status the service answers it with; the command line prints the same
+ * document for a failure under --json. NULL: out of memory. */
+json_t *fg_problem_json(int code, const char *detail);
+
 typedef struct fg_route_info {
   const char *method; /* "GET", "POST", "DELETE" */
   const char *path;   /* OpenAPI template: "/v1/manifests/{id}" */

@@ -126,7 +126,7 @@ int fg_store_target_is_remote(const char *target);
 void fg_store_redact(const char *target, char *buf, size_t cap);
 /* Schema version the store is at (FG_STORE_SCHEMA_VERSION after open). */
 int fg_store_schema_version(fg_store *st, int *version, fg_error *err);
-#define FG_STORE_SCHEMA_VERSION 3
+#define FG_STORE_SCHEMA_VERSION 4
 
 /* Transactions nest by counting: only the outermost begin/commit pair talks
  * to the database. A transaction is a writer's: it takes the store's one

@@ -303,4 +303,18 @@ void fg__gallery_cache_release(fg_border *b);
 int fg__gallery_cache_listen(fg_border *b, fg_error *err);
 int fg__border_announce(fg_border *b, const char *channel, int64_t id, fg_error *err);
 
+/* ---- display.c: images for a person to look at ---- */
+/* A base64 JSON string of p (the encoded copy is wiped); NULL: out of memory. */
+json_t *fg__base64_json(const uint8_t *p, size_t n);
+/* The image as a browser shows it, at its own resolution: JPEG and PNG as
+ * they are, anything else decoded and re-encoded as JPEG. *out (malloc'd) is
+ * the caller's. */
+int fg__display_image(const uint8_t *p, size_t n, uint8_t **out, size_t *out_n, fg_error *err);
+/* The gate's face in a capture, widened to head and shoulders and cut at the
+ * capture's resolution: {"image" (base64 JPEG), "x", "y", "w", "h" (the
+ * region in the capture), "width", "height" (the capture's)}; *out NULL
+ * (and FG_OK) when no face is found. */
+int fg__display_face_region(fg_border *b, const uint8_t *p, size_t n, json_t **out,
+                            fg_error *err);
+
 #endif

@@ -211,6 +211,7 @@ static int screen_watchlist(fg__enc *c, fg_error *err) {
                                    &c->wl_threshold, err);
   if (rc != FG_OK) return rc;
   c->wl_searched = 1;
+  c->r->watchlist_threshold = c->wl_threshold;
   if (c->wl_best_id > 0 && c->wl_best >= c->wl_threshold) {
     c->r->watchlist_id = c->wl_best_id;
     c->r->watchlist_score = c->wl_best;
@@ -258,6 +259,7 @@ static void result_init(fg_encounter_result *r) {
   memset(r, 0, sizeof *r);
   r->gate_action = "see_officer";
   r->score = r->threshold = r->quality = r->liveness = r->watchlist_score = NAN;
+  r->watchlist_threshold = NAN;
 }
 
 /* The face as the caller computed it. */
@@ -377,8 +379,9 @@ json_t *fg_encounter_result_json(const fg_encounter_result *r) {
   if (!o) return NULL;
   json_object_set_new(o, "watchlist",
                       r->watchlist_id > 0
-                          ? json_pack("{s:I,s:f}", "id", (json_int_t)r->watchlist_id, "score",
-                                      (double)r->watchlist_score)
+                          ? json_pack("{s:I,s:f,s:o}", "id", (json_int_t)r->watchlist_id, "score",
+                                      (double)r->watchlist_score, "threshold",
+                                      num_or_null(r->watchlist_threshold))
                           : json_null());
   json_object_set_new(o, "referral",
                       r->referral_id > 0

@@ -102,6 +102,7 @@ static int result_from_json(const json_t *j, fg_encounter_result *r) {
   const json_t *wl = json_object_get(j, "watchlist");
   r->watchlist_id = id_of(wl, "id");
   r->watchlist_score = (float)num(wl, "score");
+  r->watchlist_threshold = (float)num(wl, "threshold");
   const json_t *ref = json_object_get(j, "referral");
   r->referral_id = id_of(ref, "id");
   snprintf(r->referral_reason, sizeof r->referral_reason, "%s",

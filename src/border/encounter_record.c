@@ -242,7 +242,7 @@ static int insert_encounter(fg__enc *c, int64_t at, fg_error *err) {
       rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   }
   if (rc == FG_OK) {
-    fg_val v[19] = {FG_V_INT(r->encounter_id),
+    fg_val v[20] = {FG_V_INT(r->encounter_id),
                     FG_V_INT(rq->manifest_id),
                     FG_V_TEXT(c->m.port),
                     FG_V_TEXT(rq->gate),
@@ -260,9 +260,10 @@ static int insert_encounter(fg__enc *c, int64_t at, fg_error *err) {
                     FG_V_TEXT(c->who && c->who->name ? c->who->name : "unknown"),
                     FG_V_REAL(fg__ms() - c->t0),
                     FG_V_BLOB(cap, cap_n),
-                    FG_V_BLOB(tpl_sealed, tpl_sealed_n)};
-    fg__hash_encounter(b, v, c->row_hash);
-    rc = fg_store_exec(b->store, &FG_Q_ENC_INSERT_ID, v, 19, NULL, NULL, err);
+                    FG_V_BLOB(tpl_sealed, tpl_sealed_n),
+                    real_or_null(r->watchlist_threshold)};
+    fg__hash_encounter(b, v, c->row_hash); /* the first 19, as before */
+    rc = fg_store_exec(b->store, &FG_Q_ENC_INSERT_ID, v, 20, NULL, NULL, err);
   }
   free(reasons);
   free(cap);

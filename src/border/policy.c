@@ -1,7 +1,7 @@
 /*
  * Policy: who may opt out, how long each kind of biometric data and record
  * is kept, and the decision thresholds. Read from a JSON file over built-in
- * defaults (today's practice, docs/policy.md says where each comes from);
+ * defaults (today's practice, docs/border.md "Policy" says where each comes from);
  * unknown members are refused so that a misspelt retention rule cannot be
  * silently ignored.
  *

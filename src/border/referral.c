@@ -116,9 +116,10 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
     return rc;
   }
   json_t *watch = c[19].type == FG_VAL_INT
-                      ? json_pack("{s:o, s:O?, s:O?, s:o}", "id", fg__val_json(&c[19]), "name",
+                      ? json_pack("{s:o, s:O?, s:O?, s:o, s:o}", "id", fg__val_json(&c[19]), "name",
                                   json_object_get(entry, "name"), "reason",
-                                  json_object_get(entry, "reason"), "score", fg__val_json(&c[20]))
+                                  json_object_get(entry, "reason"), "score", fg__val_json(&c[20]),
+                                  "threshold", fg__val_json(&c[23]))
                       : json_null();
   json_decref(entry);
   json_t *r = json_pack(
@@ -302,17 +303,6 @@ done:
   return rc;
 }
 
-static json_t *base64_json(const uint8_t *p, size_t n) {
-  size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
-  char *s = malloc(cap);
-  if (!s) return NULL;
-  sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-  json_t *j = json_string(s);
-  sodium_memzero(s, cap); /* an image in clear, however encoded */
-  free(s);
-  return j;
-}
-
 /* A sealed blob copied out of a row (values live only during the callback). */
 typedef struct blob_row {
   int64_t id, purged_at;
@@ -359,58 +349,127 @@ static int photo_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
-/* Unseal (table.column, id) into a base64 JSON string; the plaintext is wiped. */
-static int unseal_base64(fg_border *b, const char *table, const char *column, int64_t id,
-                         const uint8_t *sealed, size_t n, json_t **out, fg_error *err) {
-  uint8_t *plain = NULL;
-  size_t pn = 0;
-  int rc = fg__border_unseal(b, table, column, id, sealed, n, &plain, &pn, err);
-  if (rc != FG_OK) return rc;
-  *out = base64_json(plain, pn);
-  sodium_memzero(plain, pn);
-  free(plain);
-  return *out ? FG_OK : fg__seterr(err, FG_ENOMEM, "out of memory");
+static void blob_list_free(blob_list *l) {
+  for (size_t i = 0; i < l->n; i++) free(l->rows[i].p);
+  free(l->rows);
+  memset(l, 0, sizeof *l);
 }
 
-/* Add "capture" (+ "capture_purged_at") and "document_photos" to r. */
-static int add_images(fg_border *b, json_t *r, int *n_capture, size_t *n_photos, fg_error *err) {
+/* Unseal (table.column, id) into a base64 JSON string of the image as a
+ * browser shows it (display.c); with face, also the capture's face region
+ * (*face NULL when none is found). The plaintext is wiped. */
+static int unseal_display(fg_border *b, const char *table, const char *column, int64_t id,
+                          const uint8_t *sealed, size_t n, json_t **out, json_t **face,
+                          fg_error *err) {
+  uint8_t *plain = NULL, *shown = NULL;
+  size_t pn = 0, sn = 0;
+  *out = NULL;
+  if (face) *face = NULL;
+  int rc = fg__border_unseal(b, table, column, id, sealed, n, &plain, &pn, err);
+  if (rc != FG_OK) return rc;
+  rc = fg__display_image(plain, pn, &shown, &sn, err);
+  if (rc == FG_OK && !(*out = fg__base64_json(shown, sn)))
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  if (rc == FG_OK && face) {
+    /* A capture the detector cannot read is still shown whole. */
+    fg_error ferr;
+    if (fg__display_face_region(b, plain, pn, face, &ferr) != FG_OK) *face = NULL;
+  }
+  if (shown) sodium_memzero(shown, sn);
+  free(shown);
+  sodium_memzero(plain, pn);
+  free(plain);
+  return rc;
+}
+
+/* Every image of a blob list, unsealed for display, appended to arr. */
+static int add_photos(fg_border *b, const char *table, const blob_list *l, json_t *arr,
+                      fg_error *err) {
+  int rc = FG_OK;
+  for (size_t i = 0; rc == FG_OK && i < l->n; i++) {
+    json_t *one = NULL;
+    rc = unseal_display(b, table, "image_sealed", l->rows[i].id, l->rows[i].p, l->rows[i].n, &one,
+                        NULL, err);
+    if (rc == FG_OK && json_array_append_new(arr, one))
+      rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  return rc;
+}
+
+/* The staged document photos of traveller tid on manifest mid, for display. */
+static int document_photos(fg_border *b, int64_t mid, int64_t tid, json_t *arr, size_t *n,
+                           fg_error *err) {
+  blob_list photos = {0};
+  fg_val p[2] = {FG_V_INT(mid), FG_V_INT(tid)};
+  int rc = fg_store_exec(b->store, &FG_Q_REC_DOCUMENT_PHOTOS, p, 2, photo_cb, &photos, err);
+  if (rc == FG_OK) rc = add_photos(b, "photos", &photos, arr, err);
+  *n = photos.n;
+  blob_list_free(&photos);
+  return rc;
+}
+
+/* Is the referral's candidate someone to propose? The gate matched them, or
+ * (opt-out, failure to acquire) they hold the document presented. After a
+ * no-match the candidate column names the nearest passenger, whom nothing
+ * confirmed, and an officer must not be offered them. scored: the encounter
+ * has a score and a threshold. */
+static int candidate_matched(const char *reason, int scored, double score, double threshold) {
+  return reason && strcmp(reason, "no_match") != 0 && (!scored || score >= threshold);
+}
+
+static int json_candidate_matched(const json_t *r) {
+  const json_t *s = json_object_get(r, "score"), *t = json_object_get(r, "threshold");
+  return candidate_matched(json_string_value(json_object_get(r, "reason")),
+                           json_is_number(s) && json_is_number(t), json_number_value(s),
+                           json_number_value(t));
+}
+
+/* Add "capture" (+ "capture_face", "capture_purged_at"), "document_photos"
+ * (the matched candidate's only) and the watchlist entry's "photos" to r. */
+static int add_images(fg_border *b, json_t *r, int *n_capture, size_t *n_photos, size_t *n_watch,
+                      fg_error *err) {
   json_t *enc = json_object_get(r, "encounter");
   int64_t eid = json_integer_value(json_object_get(r, "encounter_id"));
   int64_t mid = json_integer_value(json_object_get(enc, "manifest_id"));
   int64_t cid = json_integer_value(json_object_get(json_object_get(r, "candidate"), "id"));
+  json_t *watch = json_object_get(r, "watchlist");
+  int64_t wid = json_integer_value(json_object_get(watch, "id"));
   blob_row cap = {0};
-  blob_list photos = {0};
-  json_t *capture = NULL, *docs = json_array();
+  blob_list wl = {0};
+  size_t n_docs = 0;
+  json_t *capture = NULL, *face = NULL, *docs = json_array(), *wphotos = json_array();
   fg_val e = FG_V_INT(eid);
-  int rc = docs ? fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_CAPTURE, &e, 1, capture_cb, &cap,
-                                err)
-                : fg__seterr(err, FG_ENOMEM, "out of memory");
-  if (rc == FG_OK && mid > 0 && cid > 0) {
-    fg_val p[2] = {FG_V_INT(mid), FG_V_INT(cid)};
-    rc = fg_store_exec(b->store, &FG_Q_REC_DOCUMENT_PHOTOS, p, 2, photo_cb, &photos, err);
-  }
+  int rc = docs && wphotos ? fg_store_exec(b->store, &FG_Q_REC_ENCOUNTER_CAPTURE, &e, 1,
+                                           capture_cb, &cap, err)
+                           : fg__seterr(err, FG_ENOMEM, "out of memory");
+  if (rc == FG_OK && mid > 0 && cid > 0 && json_candidate_matched(r))
+    rc = document_photos(b, mid, cid, docs, &n_docs, err);
   if (rc == FG_OK && cap.p)
-    rc = unseal_base64(b, "encounters", "capture_sealed", eid, cap.p, cap.n, &capture, err);
-  for (size_t i = 0; rc == FG_OK && i < photos.n; i++) {
-    json_t *one = NULL;
-    rc = unseal_base64(b, "photos", "image_sealed", photos.rows[i].id, photos.rows[i].p,
-                       photos.rows[i].n, &one, err);
-    if (rc == FG_OK && json_array_append_new(docs, one))
-      rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+    rc = unseal_display(b, "encounters", "capture_sealed", eid, cap.p, cap.n, &capture, &face,
+                        err);
+  if (rc == FG_OK && wid > 0) {
+    fg_val w = FG_V_INT(wid);
+    rc = fg_store_exec(b->store, &FG_Q_REC_WATCHLIST_PHOTOS, &w, 1, photo_cb, &wl, err);
+    if (rc == FG_OK) rc = add_photos(b, "watchlist_templates", &wl, wphotos, err);
   }
   if (rc == FG_OK &&
       (json_object_set_new(r, "capture", capture ? capture : json_null()) ||
+       json_object_set_new(r, "capture_face", face ? face : json_null()) ||
        json_object_set_new(r, "capture_purged_at", fg__json_time(cap.purged_at)) ||
-       json_object_set(r, "document_photos", docs)))
+       json_object_set(r, "document_photos", docs) ||
+       (json_is_object(watch) && json_object_set(watch, "photos", wphotos))))
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
-  else if (rc != FG_OK)
+  else if (rc != FG_OK) {
     json_decref(capture);
+    json_decref(face);
+  }
   *n_capture = cap.p != NULL;
-  *n_photos = photos.n;
+  *n_photos = n_docs;
+  *n_watch = wl.n;
   free(cap.p);
-  for (size_t i = 0; i < photos.n; i++) free(photos.rows[i].p);
-  free(photos.rows);
+  blob_list_free(&wl);
   json_decref(docs);
+  json_decref(wphotos);
   return rc;
 }
 
@@ -422,19 +481,20 @@ int fg_border_referral_show(fg_border *b, const fg_actor *who, int64_t id, int i
   if (rc != FG_OK) return rc;
   char object[48];
   snprintf(object, sizeof object, "referral:%lld", (long long)id);
+  /* The images are unsealed, decoded and the face found before the audit
+   * event's transaction: that work must not hold the store's writer lock. */
+  int n_capture = 0;
+  size_t n_photos = 0, n_watch = 0;
+  if (images && (rc = add_images(b, r, &n_capture, &n_photos, &n_watch, err)) != FG_OK) goto fail;
   if ((rc = fg_store_begin(b->store, err)) != FG_OK) goto fail;
   if (images) {
-    int n_capture = 0;
-    size_t n_photos = 0;
-    rc = add_images(b, r, &n_capture, &n_photos, err);
-    if (rc == FG_OK) {
-      json_t *d = json_pack("{s:I, s:b, s:I}", "encounter_id",
-                            json_integer_value(json_object_get(r, "encounter_id")), "capture",
-                            n_capture, "document_photos", (json_int_t)n_photos);
-      rc = d ? fg__border_audit_json(b, who, "biometric.read", object, "referral review", d, err)
-             : fg__seterr(err, FG_ENOMEM, "out of memory");
-      json_decref(d);
-    }
+    json_t *d = json_pack("{s:I, s:b, s:I, s:I}", "encounter_id",
+                          json_integer_value(json_object_get(r, "encounter_id")), "capture",
+                          n_capture, "document_photos", (json_int_t)n_photos, "watchlist_photos",
+                          (json_int_t)n_watch);
+    rc = d ? fg__border_audit_json(b, who, "biometric.read", object, "referral review", d, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(d);
   } else {
     rc = fg__border_audit(b, who, "referral.read", object, "referral review", NULL, err);
   }
@@ -448,19 +508,74 @@ fail:
   return rc;
 }
 
+/* Copies a 16-byte text column (defined with the deciding code below). */
+static int category_row(void *ctx, const fg_val *c, int n, fg_error *err);
+
+/* The passenger's status on manifest mid ("" when not on it). */
+static int passenger_status(fg_border *b, int64_t mid, int64_t tid, char status[16],
+                            fg_error *err) {
+  status[0] = '\0';
+  fg_val p[2] = {FG_V_INT(mid), FG_V_INT(tid)};
+  return fg_store_exec(b->store, &FG_Q_REC_PASSENGER_STATUS, p, 2, category_row, status, err);
+}
+
+int fg_border_referral_document_photos(fg_border *b, const fg_actor *who, int64_t id,
+                                       int64_t traveller_id, json_t **out, fg_error *err) {
+  *out = NULL;
+  if (traveller_id <= 0)
+    return fg__seterr(err, FG_EINVAL, "referral %lld: which traveller's document photos?",
+                      (long long)id);
+  json_t *r = NULL, *photos = json_array();
+  int rc = photos ? load_referral(b, id, &r, err) : fg__seterr(err, FG_ENOMEM, "out of memory");
+  int64_t mid = json_integer_value(json_object_get(json_object_get(r, "encounter"), "manifest_id"));
+  char status[16] = "";
+  size_t n = 0;
+  if (rc == FG_OK && mid <= 0)
+    rc = fg__seterr(err, FG_ENOTFOUND, "referral %lld: its encounter has no flight", (long long)id);
+  if (rc == FG_OK) rc = passenger_status(b, mid, traveller_id, status, err);
+  if (rc == FG_OK && !status[0])
+    rc = fg__seterr(err, FG_ENOTFOUND, "traveller %lld is not a passenger of referral %lld's flight",
+                    (long long)traveller_id, (long long)id);
+  if (rc == FG_OK) rc = document_photos(b, mid, traveller_id, photos, &n, err);
+  if (rc == FG_OK && (rc = fg_store_begin(b->store, err)) == FG_OK) {
+    char object[48];
+    snprintf(object, sizeof object, "referral:%lld", (long long)id);
+    json_t *d = json_pack("{s:I, s:I}", "traveller_id", (json_int_t)traveller_id,
+                          "document_photos", (json_int_t)n);
+    rc = d ? fg__border_audit_json(b, who, "biometric.read", object, "referral review", d, err)
+           : fg__seterr(err, FG_ENOMEM, "out of memory");
+    json_decref(d);
+    if (rc == FG_OK) rc = fg_store_commit(b->store, err);
+    else fg_store_rollback(b->store);
+  }
+  if (rc == FG_OK && !(*out = json_pack("{s:I, s:I, s:s, s:O}", "referral_id", (json_int_t)id,
+                                        "traveller_id", (json_int_t)traveller_id,
+                                        "passenger_status", status, "photos", photos)))
+    rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  json_decref(r);
+  json_decref(photos);
+  return rc;
+}
+
 /* ---- deciding ------------------------------------------------------------------------ */
 
 typedef struct referral_state {
-  char status[16];
+  char status[16], reason[24];
   int64_t encounter_id, candidate_id;
+  int matched; /* the candidate is one to propose (candidate_matched) */
 } referral_state;
 
 static int state_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n, (void)err; /* the column count is the query's ncols, checked when prepared */
   referral_state *s = ctx;
   snprintf(s->status, sizeof s->status, "%s", c[2].type == FG_VAL_TEXT ? c[2].s : "");
+  snprintf(s->reason, sizeof s->reason, "%s", c[1].type == FG_VAL_TEXT ? c[1].s : "");
   s->encounter_id = fg__val_int(&c[4]);
   s->candidate_id = fg__val_int(&c[5]);
+  s->matched = s->candidate_id > 0 &&
+               candidate_matched(s->reason, c[15].type == FG_VAL_REAL && c[16].type == FG_VAL_REAL,
+                                 c[15].type == FG_VAL_REAL ? c[15].r : 0,
+                                 c[16].type == FG_VAL_REAL ? c[16].r : 0);
   return 1;
 }
 
@@ -512,6 +627,13 @@ static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const refe
   if (!pl.direction[0])
     return fg__seterr(err, FG_ENOTFOUND, "referral %lld: no manifest %lld", (long long)id,
                       (long long)pl.manifest_id);
+  /* A passenger who already crossed on this flight cannot cross again by hand. */
+  char pst[16];
+  if ((rc = passenger_status(b, pl.manifest_id, traveller_id, pst, err)) != FG_OK) return rc;
+  if (strcmp(pst, "crossed") == 0 || strcmp(pst, "manual") == 0)
+    return fg__seterr(err, FG_ECONFLICT,
+                      "referral %lld: traveller %lld has already crossed on this flight (%s)",
+                      (long long)id, (long long)traveller_id, pst);
   fg_val mt[2] = {FG_V_INT(pl.manifest_id), FG_V_INT(traveller_id)};
   int64_t admitted = 0;
   if ((rc = fg_store_exec_int(b->store, &FG_Q_REC_PASSENGER_ADMITTED, mt, 2, &admitted, NULL,
@@ -571,10 +693,15 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
     goto fail;
   }
   if (strcmp(decision, "confirm") == 0) {
-    who_id = traveller_id > 0 ? traveller_id : s.candidate_id;
+    /* Without a traveller named, only a candidate to propose is meant (the
+     * gate matched them, or they hold the document presented): after a
+     * no-match the candidate column holds the nearest passenger, whom nobody
+     * confirmed. */
+    who_id = traveller_id > 0 ? traveller_id : s.matched ? s.candidate_id : 0;
     if (who_id <= 0) {
       rc = fg__seterr(err, FG_EINVAL,
-                      "referral %lld has no candidate: confirm needs the traveller's id",
+                      "referral %lld proposes nobody (no match): confirm needs the id of the "
+                      "traveller whose document was checked",
                       (long long)id);
       goto fail;
     }

@@ -41,9 +41,20 @@ int fg_border_verify(fg_border *b, const fg_actor *who, const uint8_t *live, siz
   if ((rc = fg__border_face(b, &fe, err)) != FG_OK) return rc;
   fg_face_result *a = malloc(sizeof *a), *d = b->scratch;
   if (!a) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  const char *side = "live capture";
   rc = fg_face_process_buffer(fe, live, live_len, NULL, a, err);
-  if (rc == FG_OK) rc = fg_face_process_buffer(fe, document, document_len, NULL, d, err);
-  if (rc != FG_OK) goto done;
+  if (rc == FG_OK) {
+    side = "document photo";
+    rc = fg_face_process_buffer(fe, document, document_len, NULL, d, err);
+  }
+  if (rc != FG_OK) {
+    if (err) { /* say which side could not be read */
+      char why[FG_ERROR_MSG_MAX];
+      snprintf(why, sizeof why, "%s", err->msg);
+      fg__seterr(err, rc, "%s: %.480s", side, why);
+    }
+    goto done;
+  }
 
   r->threshold = th;
   r->live_status = a->status;

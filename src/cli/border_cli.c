@@ -63,14 +63,21 @@ fg_border *cli_border_open(const cli_border *o) {
   bo.store = o->store;
   bo.policy_file = o->config;
   if (o->port) bo.port = o->port;
-  bo.face.models_dir = cli_models_dir(o->models_dir);
+  cli_border_paths(&bo, o->models_dir);
   fg_border *b;
   fg_error e;
   if (fg_border_open(&bo, &b, &e) != FG_OK) {
-    fprintf(stderr, "%s: %s\n", o->cmd, e.msg);
+    fprintf(stderr, "%s: %s\n", o->cmd, cli_errmsg(&e));
     return NULL;
   }
   return b;
+}
+
+void cli_border_paths(fg_border_options *bo, const char *models_flag) {
+  bo->face.models_dir = cli_models_dir(models_flag);
+  if (bo->face.model && *bo->face.model) return; /* a named model: its descriptor's calibration */
+  if (!bo->calibration) bo->calibration = cli_calibration_fmr();
+  if (!bo->fpir_calibration) bo->fpir_calibration = cli_calibration_fpir();
 }
 
 fg_actor cli_border_actor(const cli_border *o, const char *purpose) {
@@ -81,18 +88,9 @@ fg_actor cli_border_actor(const cli_border *o, const char *purpose) {
 }
 
 int cli_border_fail(const cli_border *o, const fg_error *err) {
-  fprintf(stderr, "%s: %s\n", o->cmd, err->msg);
+  cli_json_error_code(err->code);
+  fprintf(stderr, "%s: %s\n", o->cmd, cli_errmsg(err));
   return err->code == FG_EINVAL ? EXIT_USAGE : EXIT_FAIL;
-}
-
-void cli_print_json(json_t *j) {
-  if (!j) return;
-  char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  if (s) {
-    puts(s);
-    free(s);
-  }
-  json_decref(j);
 }
 
 const char *cli_jstr(const json_t *obj, const char *key, char *buf, size_t cap) {
@@ -110,13 +108,19 @@ int cli_read_file(const char *cmd, const char *path, size_t max, unsigned char *
   FILE *f = fopen(path, "rb");
   struct stat st;
   if (!f || fstat(fileno(f), &st) != 0) {
-    fprintf(stderr, "%s: cannot open %s: %s\n", cmd, path, strerror(errno));
+    cli_json_error_code(errno == ENOENT ? FG_ENOTFOUND : FG_EIO);
+    fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
     if (f) fclose(f);
     return EXIT_FAIL;
   }
-  if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-    fprintf(stderr, "%s: %s: %s (limit %zu bytes)\n", cmd, path,
-            S_ISREG(st.st_mode) ? "file too large" : "not a regular file", max);
+  if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max || st.st_size == 0) {
+    cli_json_error_code(!S_ISREG(st.st_mode) ? FG_EINVAL : st.st_size ? FG_ELIMIT : FG_EFORMAT);
+    if (S_ISDIR(st.st_mode)) fprintf(stderr, "%s: %s is a directory, not a file\n", cmd, path);
+    else if (!S_ISREG(st.st_mode)) fprintf(stderr, "%s: %s is not a regular file\n", cmd, path);
+    else if (st.st_size == 0) fprintf(stderr, "%s: %s is empty\n", cmd, path);
+    else
+      fprintf(stderr, "%s: %s is too large: %lld bytes, the limit is %zu MiB\n", cmd, path,
+              (long long)st.st_size, max >> 20);
     fclose(f);
     return EXIT_FAIL;
   }
@@ -138,7 +142,7 @@ long long cli_parse_time(const char *cmd, const char *s, const char *what) {
   int64_t t;
   if (fg_time_parse(s, &t) != FG_OK) {
     fprintf(stderr, "%s: %s must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (got '%s')\n", cmd, what, s);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return (long long)t;
 }

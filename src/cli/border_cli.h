@@ -27,10 +27,10 @@ typedef struct cli_border {
   "                    (default $FACEGATE_DATA or var/data)\n"                              \
   "  --store TARGET    the store: a SQLite file or postgresql://... (default\n"             \
   "                    $FACEGATE_STORE or DIR/facegate.db; docs/deployment.md)\n"           \
-  "  --config FILE     policy file (default: built-in policy, docs/policy.md)\n"          \
+  "  --config FILE     policy file (default: built-in policy; docs/border.md, Policy)\n"  \
   "  --as NAME         who is acting, for the audit log (default $USER)\n"                \
   "  --site CODE       this installation's port of entry, e.g. LHR (default XXX)\n"       \
-  "  --models-dir DIR  models (default $FACEGATE_MODELS or var/models)\n"                 \
+  "  --models-dir DIR  models (default $FACEGATE_MODELS or facegate's home)\n"          \
   "  --json            print JSON\n"
 
 void cli_border_init(cli_border *o, const char *cmd);
@@ -46,6 +46,9 @@ int cli_border_id_args(cli_border *o, int argc, char **argv, int required, const
 /* Open the border module; on failure print "cmd: message" and return NULL. */
 fg_border *cli_border_open(const cli_border *o);
 /* The local actor: {--as or $USER, "local", purpose}. */
+/* The shipped files' paths (paths.c) into bo: the models (models_flag, or
+ * the default), the FMR and FPIR calibrations unless already set. */
+void cli_border_paths(fg_border_options *bo, const char *models_flag);
 fg_actor cli_border_actor(const cli_border *o, const char *purpose);
 /* Print "cmd: message" for err and return the exit code it maps to. */
 int cli_border_fail(const cli_border *o, const fg_error *err);

@@ -11,8 +11,15 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 
 /* True if argv has --help or -h. */
 int cli_wants_help(int argc, char **argv);
-/* Directory of the default models: --models-dir, $FACEGATE_MODELS, or var/models. */
+/* Where the shipped files are, never from the working directory (paths.c):
+ * the models directory (flag, $FACEGATE_MODELS, the facegate home's models);
+ * the default recognition model's FMR and FPIR calibrations; the console's
+ * files; the home itself (*found 0: none found, the install location named). */
 const char *cli_models_dir(const char *flag);
+const char *cli_calibration_fmr(void);
+const char *cli_calibration_fpir(void);
+const char *cli_web_dir(void);
+const char *cli_home_root(int *found);
 /* Recognition model descriptor: --model, $FACEGATE_MODEL, or NULL (the default
  * model); a name in data/models or a path (facegate/descriptor.h). */
 const char *cli_model(const char *flag);
@@ -22,6 +29,24 @@ const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);
 /* An integer in lo..hi, or a "CMD: WHAT must be an integer in lo..hi" message and
  * exit with EXIT_USAGE. */
 long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, long hi);
+/* The --json convention (json_out.c): cli_json_begin/cli_json_end around a
+ * command (main.c) make what it prints on stdout one compact JSON document,
+ * or a problem document for a failure; cli_json_end returns the exit code.
+ * cli_json_error_code records the library's FG_E* code behind a failure;
+ * cli_exit ends the process through cli_json_end; cli_json_print writes one
+ * value compactly with shortest round-trip numbers. */
+struct json_t;
+void cli_json_begin(int argc, char **argv);
+int cli_json_end(int rc);
+void cli_json_error_code(int code);
+/* e's message, its code recorded for the problem (cli_json_error_code). */
+struct fg_error;
+const char *cli_errmsg(const struct fg_error *e);
+_Noreturn void cli_exit(int rc);
+void cli_json_print(FILE *f, const struct json_t *j);
+/* A JSON document as text for a person: "key: value" lines, nested ones
+ * indented, lists of values on one line, long strings (images) summarised. */
+void cli_print_text(const struct json_t *j);
 #define cli_parse_precision fg_face_precision_parse
 /* "onednn" or "xnnpack" into *backend (FG_BACKEND_*); 0, or -1 for anything else. */
 int cli_parse_backend(const char *s, int *backend);
@@ -65,6 +90,7 @@ int cmd_encounter(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_referral(int argc, char **argv);
 int cmd_crossings(int argc, char **argv);
+int cmd_travellers(int argc, char **argv);
 int cmd_overstays(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

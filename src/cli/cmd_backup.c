@@ -108,7 +108,7 @@ int cmd_restore(int argc, char **argv) {
   bo.store = o.store;
   bo.policy_file = o.config;
   if (o.port) bo.port = o.port;
-  bo.face.models_dir = cli_models_dir(o.models_dir);
+  cli_border_paths(&bo, o.models_dir);
   fg_actor who = cli_border_actor(&o, "restore");
   json_t *out = NULL;
   fg_error e;

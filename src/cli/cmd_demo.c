@@ -40,8 +40,8 @@ int cmd_demo(int argc, char **argv) {
   fg_face_result *r = malloc(sizeof *r); /* large (the embedding is inline): off the stack */
   int rc = EXIT_FAIL;
   if (!r) { fprintf(stderr, "facegate demo: out of memory\n"); return EXIT_FAIL; }
-  if (fg_face_engine_create(&o, &fe, &e)) { fprintf(stderr, "facegate demo: %s\n", e.msg); goto done; }
-  if (fg_face_process_file(fe, photo, NULL, r, &e)) { fprintf(stderr, "facegate demo: %s: %s\n", photo, e.msg); goto done; }
+  if (fg_face_engine_create(&o, &fe, &e)) { fprintf(stderr, "facegate demo: %s\n", cli_errmsg(&e)); goto done; }
+  if (fg_face_process_file(fe, photo, NULL, r, &e)) { fprintf(stderr, "facegate demo: %s\n", cli_errmsg(&e)); goto done; }
   const fg_face_options *eo = fg_face_engine_options(fe);
   printf("photo: %s (%dx%d)\n", photo, r->width, r->height);
   printf("detector:  %d face(s) (score > %.2f)\n", r->det.total, eo->det_score);

@@ -46,8 +46,8 @@ static void print_result(const fg_encounter_result *r) {
   if (r->outcome == FG_OUTCOME_FAILURE_TO_ACQUIRE) printf("  try %d at this gate\n", r->tries);
   if (!isnan(r->liveness)) printf("  liveness %.3f\n", r->liveness);
   if (r->watchlist_id > 0)
-    printf("  watchlist hit: entry %lld, score %.3f (for officer review)\n",
-           (long long)r->watchlist_id, r->watchlist_score);
+    printf("  watchlist hit: entry %lld, score %.3f, threshold %.3f (for officer review)\n",
+           (long long)r->watchlist_id, r->watchlist_score, r->watchlist_threshold);
   if (r->referral_id > 0)
     printf("  referral %lld: %s\n", (long long)r->referral_id, r->referral_reason);
   if (r->crossing_id > 0) printf("  crossing %lld recorded\n", (long long)r->crossing_id);
@@ -130,6 +130,16 @@ int cmd_encounter(int argc, char **argv) {
   return ex;
 }
 
+/* "live capture: several faces in the picture, ..." when the side has reasons. */
+static void side_reasons(const char *side, unsigned bits) {
+  if (!bits) return;
+  printf("  %s:", side);
+  const char *sep = " ";
+  for (unsigned i = 0; i < FG_QUALITY_REASON_COUNT; i++)
+    if (bits & (1u << i)) printf("%s%s", sep, fg_quality_reason_text(1u << i)), sep = ", ";
+  printf("\n");
+}
+
 int cmd_verify(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
     printf("usage: facegate verify LIVE --document DG2|IMAGE [--fmr F]\n\n"
@@ -189,6 +199,10 @@ int cmd_verify(int argc, char **argv) {
       else
         printf("%s: score %.3f, threshold %.3f at FMR %g\n",
                r.decision ? "SAME PERSON" : "NOT THE SAME PERSON", r.score, r.threshold, r.fmr);
+      if (!o.json) {
+        side_reasons("live capture", r.live_reasons);
+        side_reasons("document photo", r.document_reasons);
+      }
       ex = r.decision > 0 ? EXIT_OK : r.decision == 0 ? EXIT_VERIFY : EXIT_RETRY;
     }
     fg_border_close(b);

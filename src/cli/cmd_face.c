@@ -30,6 +30,7 @@ static const struct {
   double fmr, threshold;
 } fallback_thresholds[] = {{1e-2, 0.2517}, {1e-3, 0.3452}, {1e-4, 0.4242}, {1e-5, 0.5207}};
 
+
 /* ------------------------------------------------------------------ options */
 
 typedef struct common_opts {
@@ -41,7 +42,7 @@ typedef struct common_opts {
 static const char *need_val(int argc, char **argv, int *i) {
   if (*i + 1 >= argc) {
     fprintf(stderr, "facegate: option %s needs a value\n", argv[*i]);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return argv[++*i];
 }
@@ -52,13 +53,13 @@ static double num_arg(const char *s, const char *what, double lo, double hi) {
   double v = strtod(s, &e);
   if (*e || e == s || errno || !(v >= lo && v <= hi)) {
     fprintf(stderr, "facegate: %s must be a number in [%g, %g] (got '%s')\n", what, lo, hi, s);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return v;
 }
 
 static const char common_help[] =
-    "  --models-dir DIR     models directory (default $FACEGATE_MODELS or var/models)\n"
+    "  --models-dir DIR     models directory (default $FACEGATE_MODELS or facegate's home)\n"
     "  --model NAME|FILE    recognition model descriptor (default $FACEGATE_MODEL or the\n"
     "                       built-in fr_feature; facegate models lists them)\n"
     "  --threads N          threads per inference (default 1)\n"
@@ -119,7 +120,7 @@ static fg_face_engine *make_engine(const char *cmd, common_opts *c) {
   fg_face_engine *fe;
   fg_error e = {0};
   if (fg_face_engine_create(&c->fo, &fe, &e)) {
-    fprintf(stderr, "facegate %s: %s\n", cmd, e.msg);
+    fprintf(stderr, "facegate %s: %s\n", cmd, cli_errmsg(&e));
     return NULL;
   }
   return fe;
@@ -256,11 +257,11 @@ int cmd_detect(int argc, char **argv) {
   int rc = EXIT_FAIL;
   if (!det) goto done;
   if (fg_image_decode_file(img_path, NULL, &img, &e)) {
-    fprintf(stderr, "facegate detect: %s\n", e.msg);
+    fprintf(stderr, "facegate detect: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (fg_face_detect(fe, &img, det, &e)) {
-    fprintf(stderr, "facegate detect: %s\n", e.msg);
+    fprintf(stderr, "facegate detect: %s\n", cli_errmsg(&e));
     goto done;
   }
   int sel = fg_face_select(det, img.width, img.height);
@@ -297,7 +298,7 @@ int cmd_detect(int argc, char **argv) {
       free(r);
     }
     if (fg_image_write_png(draw, &img, &e)) {
-      fprintf(stderr, "facegate detect: %s\n", e.msg);
+      fprintf(stderr, "facegate detect: %s\n", cli_errmsg(&e));
       goto done;
     }
   }
@@ -404,7 +405,7 @@ static int time_pipeline(fg_face_engine *fe, const char *path, int n, int json) 
   rc = 0;
   goto out;
 fail:
-  fprintf(stderr, "facegate quality: %s\n", e.msg);
+  fprintf(stderr, "facegate quality: %s\n", cli_errmsg(&e));
 out:
   fclose(f);
   free(buf);
@@ -451,7 +452,7 @@ int cmd_quality(int argc, char **argv) {
   int rc = EXIT_FAIL;
   if (!r) goto done;
   if (fg_face_process_file(fe, img_path, NULL, r, &e)) {
-    fprintf(stderr, "facegate quality: %s\n", e.msg);
+    fprintf(stderr, "facegate quality: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (repeat && time_pipeline(fe, img_path, repeat, c.json)) goto done;
@@ -542,7 +543,8 @@ int cmd_embed(int argc, char **argv) {
     else if (!img_path) img_path = argv[i];
     else return fprintf(stderr, "facegate embed: one image at a time\n"), EXIT_USAGE;
   }
-  if (!img_path || !out) return fprintf(stderr, "usage: facegate embed IMG -o FILE [--fp16] [--save-aligned DIR]\n"), EXIT_USAGE;
+  if (!img_path) return fprintf(stderr, "usage: facegate embed IMG -o FILE [--fp16] [--save-aligned DIR]\n"), EXIT_USAGE;
+  if (!out) return fprintf(stderr, "facegate embed: where should the template go? -o FILE is required\n"), EXIT_USAGE;
   fg_face_engine *fe = make_engine("embed", &c);
   if (!fe) return EXIT_FAIL;
   fg_face_result *r = malloc(sizeof *r);
@@ -552,11 +554,11 @@ int cmd_embed(int argc, char **argv) {
   uint8_t *buf = NULL;
   if (!r) goto done;
   if (fg_face_process_file(fe, img_path, NULL, r, &e)) {
-    fprintf(stderr, "facegate embed: %s\n", e.msg);
+    fprintf(stderr, "facegate embed: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (aligned_dir && fg_face_engine_aligned(fe) && save_aligned(aligned_dir, img_path, fg_face_engine_aligned(fe), &e)) {
-    fprintf(stderr, "facegate embed: %s\n", e.msg);
+    fprintf(stderr, "facegate embed: %s\n", cli_errmsg(&e));
     goto done;
   }
   int write = r->status == FG_FACE_OK || (r->status == FG_FACE_LOW_QUALITY && force);
@@ -568,7 +570,7 @@ int cmd_embed(int argc, char **argv) {
     size_t cap = fg_template_encoded_size(r->dim, ty);
     if (!(buf = malloc(cap)) || fg_template_init(&t, r->embedding, r->dim, id, &e) ||
         fg_template_encode(&t, ty, buf, cap, &len, &e) || write_file(out, buf, len, &e)) {
-      fprintf(stderr, "facegate embed: %s\n", buf ? e.msg : "out of memory");
+      fprintf(stderr, "facegate embed: %s\n", buf ? cli_errmsg(&e) : "out of memory");
       goto done;
     }
   }
@@ -631,13 +633,13 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
     size_t n = g ? fread(buf, 1, sizeof buf, g) : 0;
     if (g) fclose(g);
     if (fg_template_decode(buf, n, NULL, &s->t, &e))
-      return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, e.msg), -1;
+      return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, cli_errmsg(&e)), -1;
     return 0;
   }
   s->kind = fg_image_sniff((const uint8_t *)magic, got) == FG_IMAGE_FORMAT_DG2 ? "dg2" : "image";
   if (!*fe && !(*fe = make_engine(cmd, c))) return -1;
   if (fg_face_process_file(*fe, s->path, NULL, r, &e))
-    return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, e.msg), -1;
+    return fprintf(stderr, "facegate %s: %s: %s\n", cmd, s->path, cli_errmsg(&e)), -1;
   s->status = r->status;
   s->quality = r->quality.score;
   s->reasons = r->quality.reasons;
@@ -647,7 +649,7 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
   uint8_t id[8];
   fg_face_engine_model_id(*fe, id);
   if (fg_template_init(&s->t, r->embedding, r->dim, id, &e))
-    return fprintf(stderr, "facegate %s: %s\n", cmd, e.msg), -1;
+    return fprintf(stderr, "facegate %s: %s\n", cmd, cli_errmsg(&e)), -1;
   return 0;
 }
 
@@ -657,7 +659,7 @@ int cmd_compare(int argc, char **argv) {
            "Compares two faces: each of A and B is an image, a passport chip's DG2, or a template\n"
            "file from `facegate embed`. Prints the cosine similarity and the decision at the chosen\n"
            "false-match rate, whose threshold comes from the calibration file for the recognition\n"
-           "model (default " FG_CALIBRATION_DEFAULT "; written by the LFW calibration). Without\n"
+           "model (default calibration/fr_feature.json in facegate's home; written by the LFW calibration). Without\n"
            "one, a documented fallback measured on a development subset of LFW is used and said so.\n\n"
            "options:\n"
            "  --fmr R              false-match rate of the decision (default 1e-4; the calibration\n"
@@ -698,7 +700,8 @@ int cmd_compare(int argc, char **argv) {
   char source[700] = "";
   fg_calibration cal;
   /* The model's own calibration: its descriptor's, or the default model's. */
-  char dcal[512] = FG_CALIBRATION_DEFAULT;
+  char dcal[512];
+  snprintf(dcal, sizeof dcal, "%.500s", cli_calibration_fmr()); /* the default model's, from the home */
   const char *mname = cli_model(c.fo.model);
   int default_model = !mname || !strcmp(mname, FG_DESC_DEFAULT);
   if (mname) {
@@ -745,7 +748,7 @@ int cmd_compare(int argc, char **argv) {
   int fta = s[0].status != FG_FACE_OK || s[1].status != FG_FACE_OK;
   float score = NAN;
   if (!fta && fg_template_compare(&s[0].t, &s[1].t, &score, &e)) {
-    fprintf(stderr, "facegate compare: %s\n", e.msg);
+    fprintf(stderr, "facegate compare: %s\n", cli_errmsg(&e));
     goto done;
   }
   int match = !fta && score >= thr;
@@ -971,7 +974,7 @@ static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_
   for (long i = 0; i < n; i++) {
     fg_image img = {0};
     if (fg_image_decode_file(list[i].path, NULL, &img, &e) || fg_face_process(base, &img, r0, &e)) {
-      fprintf(stderr, "facegate devset: %s\n", e.msg);
+      fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
       fg_image_release(&img);
       goto done;
     }
@@ -981,7 +984,7 @@ static int devset_compare(const dev_img *list, long n, fg_face_engine *base, fg_
               fg_face_embed(cand, al, emb, &e);
     fg_image_release(&img);
     if (bad) {
-      fprintf(stderr, "facegate devset: %s: %s\n", list[i].path, e.msg);
+      fprintf(stderr, "facegate devset: %s: %s\n", list[i].path, cli_errmsg(&e));
       goto done;
     }
     double best = 0;
@@ -1207,7 +1210,7 @@ int cmd_devset(int argc, char **argv) {
       if (pass == 1 && !failed[i]) continue;
       if (pass == 0) {
         if (fg_face_process_file(fe, list[i].path, NULL, r, &e)) {
-          fprintf(stderr, "facegate devset: %s\n", e.msg);
+          fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
           goto done;
         }
         if (r->status == FG_FACE_NO_FACE) {
@@ -1231,7 +1234,7 @@ int cmd_devset(int argc, char **argv) {
           int total = r->det.total;
           if (fg_image_decode_file(list[i].path, NULL, &img, &e) || fg_face_process_box(fe, &img, &b, r, &e)) {
             fg_image_release(&img);
-            fprintf(stderr, "facegate devset: %s\n", e.msg);
+            fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
             goto done;
           }
           fg_image_release(&img);
@@ -1242,7 +1245,7 @@ int cmd_devset(int argc, char **argv) {
         fg_image img = {0};
         if (fg_image_decode_file(list[i].path, NULL, &img, &e) || fg_face_process_box(fe, &img, &mbox, r, &e)) {
           fg_image_release(&img);
-          fprintf(stderr, "facegate devset: %s\n", e.msg);
+          fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
           goto done;
         }
         fg_image_release(&img);
@@ -1413,7 +1416,7 @@ int cmd_devset(int argc, char **argv) {
   rc = EXIT_OK;
   if (record_dir) {
     if (fg_face_engine_save_ranges(fe, record_dir, &e)) {
-      fprintf(stderr, "facegate devset: %s\n", e.msg);
+      fprintf(stderr, "facegate devset: %s\n", cli_errmsg(&e));
       rc = EXIT_FAIL;
     } else fprintf(stderr, "devset: activation ranges written to %s/\n", record_dir);
   }

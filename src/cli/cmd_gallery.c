@@ -45,7 +45,7 @@ static double parse_double(const char *s, const char *what, double lo, double hi
   double v = strtod(s, &e);
   if (*e || !(v >= lo && v <= hi)) {
     fprintf(stderr, "facegate gallery: %s must be a number in %g..%g (got '%s')\n", what, lo, hi, s);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return v;
 }
@@ -55,7 +55,7 @@ static void hex16(const uint8_t *id, char out[33]) {
 }
 
 static int fail(const char *what, const fg_error *e) {
-  fprintf(stderr, "facegate gallery %s: %s\n", what, e->msg);
+  fprintf(stderr, "facegate gallery %s: %s\n", what, cli_errmsg(e));
   return EXIT_FAIL;
 }
 
@@ -79,6 +79,7 @@ typedef struct loader {
   int allow_low_quality;
   fg_face_engine *fe; /* created on the first image */
   fg_face_result *res;
+  int fta; /* the last image failed to acquire (no face, or quality too low) */
 } loader;
 
 static void loader_init(loader *L, const fg_gallery *g, const char *models_dir, int threads, int low_q) {
@@ -181,6 +182,8 @@ static int load_input(loader *L, const char *path, float **out, size_t *n, fg_er
       }
     }
     if ((rc = fg_face_process_buffer(L->fe, buf, len, NULL, L->res, e))) goto out;
+    L->fta = L->res->status == FG_FACE_NO_FACE ||
+             (L->res->status == FG_FACE_LOW_QUALITY && !L->allow_low_quality);
     if (L->res->status == FG_FACE_NO_FACE) {
       snprintf(e->msg, sizeof e->msg, "no face found");
       rc = e->code = FG_ENOTFOUND;
@@ -399,7 +402,7 @@ static int gallery_add(int argc, char **argv) {
   loader_init(&L, g, cli_models_dir(models_dir), threads, low_q);
   cli_progress prog;
   cli_progress_init(&prog, "adding", "inputs", n_items > 8 ? n_items : 0);
-  size_t added = 0, failed = 0;
+  size_t added = 0, failed = 0, fta = 0;
   if (json) printf("{\"file\": "), cli_json_str(stdout, path), printf(", \"inputs\": [");
   for (size_t i = 0; i < n_items; i++) {
     float *emb;
@@ -412,7 +415,7 @@ static int gallery_add(int argc, char **argv) {
     } else
       for (size_t r = 0; !rc && r < n; r++) rc = fg_gallery_add(g, items[i].subject, emb + r * L.dim, L.dim, NULL, &ie);
     free(emb);
-    if (rc) failed++;
+    if (rc) failed++, fta += L.fta;
     else if (!centroid) added += n;
     if (json) {
       printf("%s{\"subject\": ", i ? ", " : "");
@@ -425,7 +428,7 @@ static int gallery_add(int argc, char **argv) {
       printf("}");
     } else if (rc) {
       if (n_items > 8) cli_progress_finish(&prog), cli_progress_init(&prog, "adding", "inputs", n_items);
-      fprintf(stderr, "facegate gallery add: %s (%s): %s\n", items[i].path, items[i].subject, ie.msg);
+      fprintf(stderr, "facegate gallery add: %s (%s): %s\n", items[i].path, items[i].subject, cli_errmsg(&ie));
     }
     if (n_items > 8) cli_progress_add(&prog, 1);
   }
@@ -433,19 +436,22 @@ static int gallery_add(int argc, char **argv) {
   for (size_t i = 0; i < nps; i++) { /* after the inputs: a failed input leaves its subject's other photos */
     fg_error ie = {0};
     if (fg_gallery_add_centroid(g, ps[i].subject, ps[i].emb, ps[i].n, L.dim, 0, NULL, &ie)) {
-      fprintf(stderr, "facegate gallery add: %s: %s\n", ps[i].subject, ie.msg);
+      fprintf(stderr, "facegate gallery add: %s: %s\n", ps[i].subject, cli_errmsg(&ie));
       failed++;
     } else added++;
     free(ps[i].emb);
   }
   free(ps);
-  int code = EXIT_OK, saved = 0;
+  int code = EXIT_OK, saved = 0, save_failed = 0;
   if (failed && !keep_going) code = EXIT_FAIL;
   else if (added && fg_gallery_save(g, path, &e)) {
-    fprintf(stderr, "facegate gallery add: %s\n", e.msg);
+    fprintf(stderr, "facegate gallery add: %s\n", cli_errmsg(&e));
     code = EXIT_FAIL;
+    save_failed = 1;
   } else saved = added > 0;
   if (failed && keep_going) code = EXIT_FAIL;
+  /* inputs that failed only for want of a usable face: retry with another photo */
+  if (code == EXIT_FAIL && !save_failed && failed && fta == failed) code = EXIT_RETRY;
   fg_gallery_info in;
   fg_gallery_get_info(g, &in);
   if (json)
@@ -644,7 +650,7 @@ static int gallery_search(int argc, char **argv) {
   if (fpir > 0) {
     char def[4096];
     if (!calib) {
-      snprintf(def, sizeof def, "%s", FG_FPIR_CALIBRATION_DEFAULT);
+      snprintf(def, sizeof def, "%s", cli_calibration_fpir());
       calib = def;
     }
     fg_fpir_calibration cal;
@@ -658,8 +664,17 @@ static int gallery_search(int argc, char **argv) {
     thr = t;
   }
   if (load_input(&L, input, &probes, &np, &e)) {
-    fprintf(stderr, "facegate gallery search: %s: %s\n", input, e.msg);
-    code = EXIT_FAIL;
+    fprintf(stderr, "facegate gallery search: %s: %s\n", input, cli_errmsg(&e));
+    code = L.fta ? EXIT_RETRY : EXIT_FAIL;
+    if (L.fta && json) { /* a failure to acquire is an outcome, as in quality and compare */
+      printf("{\"gallery\": ");
+      cli_json_str(stdout, path);
+      printf(", \"input\": ");
+      cli_json_str(stdout, input);
+      printf(", \"decision\": \"failure_to_acquire\", \"detail\": ");
+      cli_json_str(stdout, e.msg);
+      printf("}\n");
+    }
     goto out;
   }
   m = malloc(np * (size_t)k * sizeof *m);
@@ -747,10 +762,11 @@ static void usage(FILE *f) {
           "           another); --threshold T: a fixed cosine threshold.\n"
           "           --templates ranks templates instead of subjects.\n"
           "\n"
-          "Common: --models-dir DIR (default $FACEGATE_MODELS or var/models), --threads N\n"
+          "Common: --models-dir DIR (default $FACEGATE_MODELS or facegate's home), --threads N\n"
           "(threads per inference for images; search threads over gallery shards).\n"
-          "Exit codes: 0 success, 1 failure, 2 usage error.\n",
-          FG_FPIR_CALIBRATION_DEFAULT);
+          "Exit codes: 0 success, 1 failure, 2 usage error, 4 failure to acquire (an image\n"
+          "with no usable face: add or search with another photo).\n",
+          cli_calibration_fpir());
 }
 
 int cmd_gallery(int argc, char **argv) {

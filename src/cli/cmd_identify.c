@@ -1158,7 +1158,7 @@ oom:
   e.code = FG_ENOMEM;
   snprintf(e.msg, sizeof e.msg, "out of memory");
 fail:
-  fprintf(stderr, "facegate eval identify: %s\n", e.msg);
+  fprintf(stderr, "facegate eval identify: %s\n", cli_errmsg(&e));
   code = EXIT_FAIL;
 out:
   for (int s = 0; s < NSET; s++) free(st[s].mated), free(st[s].non);

@@ -128,7 +128,7 @@ int cmd_models(int argc, char **argv) {
 static int load(const char *path, fg_model **m) {
   fg_error e = {0};
   if (fg_model_load_file(path, NULL, m, &e)) {
-    fprintf(stderr, "facegate: %s (%s)\n", e.msg, fg_err_name(e.code));
+    fprintf(stderr, "facegate model: %s (%s)\n", cli_errmsg(&e), fg_err_name(e.code));
     return EXIT_FAIL;
   }
   return EXIT_OK;
@@ -251,7 +251,7 @@ static int parse_run(int argc, char **argv, run_opts *o, const char *cmd) {
 static int prepare(fg_model *m, const run_opts *o, float **in, float **out) {
   size_t ni = fg_model_input_count(m), no = fg_model_output_count(m);
   if (o->n_in && (size_t)o->n_in != ni) {
-    fprintf(stderr, "facegate: model has %zu inputs, %d given\n", ni, o->n_in);
+    fprintf(stderr, "facegate model: model has %zu inputs, %d given\n", ni, o->n_in);
     return EXIT_USAGE;
   }
   for (size_t i = 0; i < ni; i++) {
@@ -261,13 +261,13 @@ static int prepare(fg_model *m, const run_opts *o, float **in, float **out) {
       int rank;
       int64_t dims[FG_NN_MAX_RANK];
       if (fg_npy_read(o->inputs[i], &in[i], &rank, dims, &e)) {
-        fprintf(stderr, "facegate: %s: %s\n", o->inputs[i], e.msg);
+        fprintf(stderr, "facegate model: %s: %s\n", o->inputs[i], cli_errmsg(&e));
         return EXIT_FAIL;
       }
       size_t c = 1;
       for (int k = 0; k < rank; k++) c *= (size_t)dims[k];
       if (c != t->count) {
-        fprintf(stderr, "facegate: %s has %zu elements, input '%s' needs %zu\n", o->inputs[i], c, t->name, t->count);
+        fprintf(stderr, "facegate model: %s has %zu elements, input '%s' needs %zu\n", o->inputs[i], c, t->name, t->count);
         return EXIT_FAIL;
       }
     } else {
@@ -304,7 +304,7 @@ static int model_run_or_bench(int argc, char **argv, int bench) {
   fg_session *s = NULL;
   fg_error e = {0};
   size_t ni = fg_model_input_count(m), no = fg_model_output_count(m);
-  if (ni > 64 || no > 64) { fprintf(stderr, "facegate: too many inputs/outputs\n"); rc = EXIT_FAIL; goto done; }
+  if (ni > 64 || no > 64) { fprintf(stderr, "facegate model: too many inputs/outputs\n"); rc = EXIT_FAIL; goto done; }
   if (!bench && o.n_out && (size_t)o.n_out != no) {
     fprintf(stderr, "facegate model run: model has %zu outputs, %d --output given\n", no, o.n_out);
     rc = EXIT_USAGE;
@@ -312,22 +312,22 @@ static int model_run_or_bench(int argc, char **argv, int bench) {
   }
   if ((rc = prepare(m, &o, in, out))) goto done;
   fg_quant_ranges *qr = NULL;
-  if (o.ranges && fg_quant_ranges_load(o.ranges, m, &qr, &e)) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
+  if (o.ranges && fg_quant_ranges_load(o.ranges, m, &qr, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
   fg_session_options so = {.threads = o.threads, .backend = o.backend, .precision = o.precision, .ranges = qr,
                            .ranges_mean = o.ranges_mean};
   int src = fg_session_create(m, &so, &s, &e);
   fg_quant_ranges_destroy(qr);
-  if (src) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
+  if (src) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
   if (o.describe) {
     char desc[65536];
     if (fg_session_describe(s, desc, sizeof desc) >= 0) fputs(desc, stderr);
   }
   if (!bench) {
-    if (fg_session_run(s, (const float *const *)in, out, &e)) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
+    if (fg_session_run(s, (const float *const *)in, out, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
     for (size_t i = 0; i < no; i++) {
       const fg_tensor_info *t = fg_model_output(m, i);
       if (o.n_out) {
-        if (fg_npy_write(o.outputs[i], out[i], t->rank, t->dims, &e)) { fprintf(stderr, "facegate: %s\n", e.msg); rc = EXIT_FAIL; goto done; }
+        if (fg_npy_write(o.outputs[i], out[i], t->rank, t->dims, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
       } else {
         printf("%s:", t->name);
         for (size_t k = 0; k < t->count && k < 16; k++) printf(" %.6g", out[i][k]);
@@ -340,7 +340,7 @@ static int model_run_or_bench(int argc, char **argv, int bench) {
   if (!ms) { rc = EXIT_FAIL; goto done; }
   for (int r = 0; r < o.warmup + o.runs; r++) {
     double t0 = now_ms();
-    if (fg_session_run(s, (const float *const *)in, out, &e)) { fprintf(stderr, "facegate: %s\n", e.msg); free(ms); rc = EXIT_FAIL; goto done; }
+    if (fg_session_run(s, (const float *const *)in, out, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); free(ms); rc = EXIT_FAIL; goto done; }
     if (r >= o.warmup) ms[r - o.warmup] = now_ms() - t0;
   }
   qsort(ms, (size_t)o.runs, sizeof *ms, cmp_double);
@@ -380,7 +380,7 @@ static int model_bench_all(int argc, char **argv) {
     fg_session_options so = {.threads = threads};
     if (load(path, &m[n]) || prepare(m[n], &o, in, out) || fg_session_create(m[n], &so, &s[n], &e) ||
         fg_session_run(s[n], (const float *const *)in, out, &e)) {
-      fprintf(stderr, "facegate: %s: %s\n", path, e.msg);
+      fprintf(stderr, "facegate model: %s: %s\n", path, cli_errmsg(&e));
       rc = EXIT_FAIL;
     }
     for (int i = 0; i < 64; i++) { free(in[i]); free(out[i]); }

@@ -129,9 +129,7 @@ static void referral_list_text(const json_t *out, void *ctx) {
 
 static void referral_text(const json_t *out, void *ctx) {
   (void)ctx;
-  char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  if (s) puts(s);
-  free(s);
+  cli_print_text(out);
 }
 
 int cmd_referral(int argc, char **argv) {
@@ -221,6 +219,75 @@ int cmd_crossings(int argc, char **argv) {
     return EXIT_USAGE;
   }
   return run(&o, "crossing history", crossings_fn, crossings_text, (void *)pos[0], NULL);
+}
+
+/* facegate travellers: finding a traveller by name or document (the blind
+ * indexes of fg_border_traveller_find). */
+static int travellers_opt(void *vctx, cli_border *o, int argc, char **argv, int *i) {
+  fg_traveller_query *q = vctx;
+  const char *a = argv[*i];
+  if (!strcmp(a, "--surname")) q->surname = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--given-names")) q->given_names = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--born")) q->date_of_birth = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--document")) q->document = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--issuing-state")) q->issuing_state = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--limit"))
+    q->limit = (int)cli_parse_long(o->cmd, cli_arg_val(o->cmd, argc, argv, i), "--limit", 1, 200);
+  else return 0;
+  return 1;
+}
+
+static int travellers_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
+  return fg_border_traveller_find(b, w, ctx, out, e);
+}
+
+static void travellers_text(const json_t *out, void *ctx) {
+  (void)ctx;
+  size_t i, k;
+  json_t *t, *d;
+  char b1[32], b2[32];
+  json_array_foreach(out, i, t) {
+    const char *given = json_string_value(json_object_get(t, "given_names"));
+    printf("%-6s %s%s%s  born %s  %s  %s  documents:", cli_jstr(t, "id", b1, sizeof b1),
+           json_string_value(json_object_get(t, "surname")), given && *given ? ", " : "",
+           given ? given : "", cli_jstr(t, "date_of_birth", b2, sizeof b2),
+           json_string_value(json_object_get(t, "nationality")) ?: "-",
+           json_string_value(json_object_get(t, "category")) ?: "-");
+    json_array_foreach(json_object_get(t, "documents"), k, d)
+      printf(" %s %s", json_string_value(json_object_get(d, "number")) ?: "?",
+             json_string_value(json_object_get(d, "issuing_state")) ?: "");
+    printf("\n");
+  }
+  if (json_array_size(out) == 0) printf("(nobody)\n");
+}
+
+int cmd_travellers(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) {
+    printf("usage: facegate travellers --surname S [--given-names G] [--born YYYY-MM-DD]\n"
+           "       facegate travellers --document NUMBER [--issuing-state ST]\n"
+           "                           [--limit N]\n\n"
+           "Finds travellers by name or by document number. Names and numbers are sealed\n"
+           "in the store and found through keyed blind indexes: a name matches whole and\n"
+           "exactly once normalised (case, runs of spaces, '-', \"'\" and ',' aside), never\n"
+           "by its first letters; a document number in any issuing state unless one is\n"
+           "given. At most --limit (default 50) travellers; more is an error (narrow the\n"
+           "search with the given names or the date of birth). Audited without the\n"
+           "values searched for. `facegate crossings ID` then shows one's history.\n\n"
+           "exit codes: 0 found (or nobody), 1 failure (too many: narrow it), 2 usage\n\n"
+           CLI_BORDER_OPTIONS_HELP);
+    return EXIT_OK;
+  }
+  cli_border o;
+  cli_border_init(&o, "facegate travellers");
+  fg_traveller_query q = {0};
+  const char *pos[1];
+  int np, ex = parse(&o, argc, argv, travellers_opt, &q, pos, 0, &np);
+  if (ex != EXIT_OK) return ex;
+  if (!q.surname == !q.document) {
+    fprintf(stderr, "%s: give --surname or --document (one of them)\n", o.cmd);
+    return EXIT_USAGE;
+  }
+  return run(&o, "traveller search", travellers_fn, travellers_text, &q, NULL);
 }
 
 typedef struct overstays_ctx {
@@ -401,7 +468,9 @@ static void report_text(const json_t *out, void *ctx) {
 
 int cmd_report(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) {
-    printf("usage: facegate report --date YYYY-MM-DD [--at-port P] [--plot FILE.png] [--json]\n\n"
+    printf("usage: facegate report [--date YYYY-MM-DD] [--port P] [--plot FILE.png] [--json]\n\n"
+           "--date: the day (UTC; default today); --port: one port of entry's figures\n"
+           "(default all ports; --at-port is the same).\n\n"
            "The day's figures (UTC): encounters by outcome, capture rate, failure-to-\n"
            "acquire rate (FTAR), match rate, referrals by reason, opt-outs, watchlist\n"
            "hits, median transaction time, with their ISO/IEC 19795-1 names, and the\n"
@@ -418,11 +487,16 @@ int cmd_report(int argc, char **argv) {
   const char *pos[1];
   int np, ex = parse(&o, argc, argv, report_opt, &c, pos, 0, &np);
   if (ex != EXIT_OK) return ex;
+  char today[16];
   if (!c.date) {
-    fprintf(stderr, "%s: --date YYYY-MM-DD is required\n", o.cmd);
-    return EXIT_USAGE;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    c.date = today;
   }
   cli_parse_time(o.cmd, c.date, "--date");
+  if (!c.port && o.port) c.port = o.port; /* the site's report is its port's figures */
   return run(&o, "reporting", report_fn, report_text, &c, NULL);
 }
 
@@ -579,16 +653,17 @@ int cmd_policy(int argc, char **argv) {
            "       facegate policy check FILE\n\n"
            "show prints the policy in force (the defaults, or --config over them);\n"
            "check reads a policy file and says what is wrong with it, if anything.\n"
-           "The format and every default: docs/policy.md.\n");
+           "The format and every default: docs/border.md, section Policy.\n");
     return sub ? EXIT_OK : EXIT_USAGE;
   }
   fg_policy p;
   fg_policy_defaults(&p);
   fg_error e;
   const char *file = NULL;
+  int json = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--config")) file = cli_arg_val("facegate policy", argc, argv, &i);
-    else if (!strcmp(argv[i], "--json")) continue;
+    else if (!strcmp(argv[i], "--json")) json = 1;
     else if (!strcmp(sub, "check") && !file) file = argv[i];
     else {
       fprintf(stderr, "facegate policy %s: unexpected argument '%s'\n", sub, argv[i]);
@@ -604,10 +679,18 @@ int cmd_policy(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (file && fg_policy_load(file, &p, &e) != FG_OK) {
-    fprintf(stderr, "facegate policy %s: %s\n", sub, e.msg);
+    fprintf(stderr, "facegate policy %s: %s\n", sub, cli_errmsg(&e));
     return EXIT_FAIL;
   }
-  if (!strcmp(sub, "check")) printf("%s: a valid policy\n", file);
-  else cli_print_json(fg_policy_to_json(&p));
+  if (!strcmp(sub, "check")) {
+    if (json) printf("{\"file\": "), cli_json_str(stdout, file), printf(", \"valid\": true}\n");
+    else printf("%s: a valid policy\n", file);
+  } else if (json) {
+    cli_print_json(fg_policy_to_json(&p));
+  } else {
+    json_t *j = fg_policy_to_json(&p);
+    cli_print_text(j);
+    json_decref(j);
+  }
   return EXIT_OK;
 }

@@ -203,7 +203,7 @@ static int run_pass(work *w, int threads, const char *label) {
   for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
   cli_progress_finish(&prog);
   if (atomic_load(&w->failed)) {
-    fprintf(stderr, CMD ": %s\n", w->err.msg[0] ? w->err.msg : "out of memory");
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&w->err)[0] ? cli_errmsg(&w->err) : "out of memory");
     return -1;
   }
   return 0;
@@ -567,7 +567,7 @@ int cmd_eval_condition(int argc, char **argv) {
   if (!r) goto done;
   if (fg_face_engine_create(&o, &fe, &e) || fg_image_decode_file(img_path, NULL, &img, &e) ||
       fg_face_process(fe, &img, r, &e)) {
-    fprintf(stderr, "facegate eval condition: %s\n", e.msg);
+    fprintf(stderr, "facegate eval condition: %s\n", cli_errmsg(&e));
     goto done;
   }
   if (r->status == FG_FACE_NO_FACE) {
@@ -578,7 +578,7 @@ int cmd_eval_condition(int argc, char **argv) {
   fg_condition_face f = {{r->box.x0, r->box.y0, r->box.x1, r->box.y1}, {0}};
   memcpy(f.points, r->points, sizeof f.points);
   if (fg_condition_apply(c, &img, &f, seed, &cimg, &e) || fg_image_write_png(out, &cimg, &e)) {
-    fprintf(stderr, "facegate eval condition: %s\n", e.msg);
+    fprintf(stderr, "facegate eval condition: %s\n", cli_errmsg(&e));
     goto done;
   }
   printf("%s: %s (%s), %dx%d -> %s\n", img_path, c->name, c->what, cimg.width, cimg.height, out);
@@ -617,7 +617,7 @@ static void usage(FILE *f) {
           "  --quality-min Q     the gate's quality minimum (default: the engine's)\n"
           "  --det-pad P, --light-norm A, --lm-light-norm A, --realign 0|1\n"
           "                      the engine's options of those names (default: the engine's)\n"
-          "  --calibration FILE  thresholds (default data/calibration/fr_feature.json)\n"
+          "  --calibration FILE  thresholds (default calibration/fr_feature.json in facegate's home)\n"
           "  --per-image FILE    one TSV row per condition and image: status, reasons, the\n"
           "                      quality measurements, and the probe's genuine scores against\n"
           "                      the acquired references (mean, minimum, share >= the\n"
@@ -652,7 +652,7 @@ static int parse_conditions(const char *list, const fg_condition **out, size_t *
 
 int cmd_eval_robustness(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) return usage(stdout), EXIT_OK;
-  const char *dir = NULL, *set_name = "dev", *cond_list = NULL, *cal_path = "data/calibration/fr_feature.json";
+  const char *dir = NULL, *set_name = "dev", *cond_list = NULL, *cal_path = NULL;
   const char *models = NULL, *write_dir = NULL, *json_out = NULL;
   int threads = 2, per = 10, json = 0, max_people = 0;
   float qmin = -1, det_pad = -1, light_norm = -1, lm_light_norm = -1, realign = -1;
@@ -721,19 +721,20 @@ int cmd_eval_robustness(int argc, char **argv) {
   fg_calibration cal;
   double thr[2];
   if (!st) goto oom;
+  if (!cal_path) cal_path = cli_calibration_fmr();
   if (fg_calibration_load(cal_path, &cal, &e) || fg_calibration_threshold(&cal, 1e-3, &thr[0], &e) ||
       fg_calibration_threshold(&cal, 1e-4, &thr[1], &e)) {
-    fprintf(stderr, CMD ": %s\n", e.msg);
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
     goto out;
   }
   if (fg_lfw_pairs_load(pairs_path, &pairs, &e)) {
-    fprintf(stderr, CMD ": %s\n", e.msg);
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
     goto out;
   }
   const fg_lfw_images *set = &pairs.images;
   if (dev) {
     if (fg_lfw_images_scan(images_dir, &all, &e) || fg_lfw_devset(&all, &pairs, per, &devset, &e)) {
-      fprintf(stderr, CMD ": %s\n", e.msg);
+      fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
       goto out;
     }
     set = &devset;
@@ -762,7 +763,7 @@ int cmd_eval_robustness(int argc, char **argv) {
   if (lm_light_norm >= 0) o.lm_light_norm = lm_light_norm;
   for (int t = 0; t < threads; t++)
     if (fg_face_engine_create(&o, &engines[t], &e)) {
-      fprintf(stderr, CMD ": %s\n", e.msg);
+      fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
       goto out;
     }
   w.set = set, w.images_dir = images_dir, w.engines = engines, w.dim = fg_face_engine_dim(engines[0]);

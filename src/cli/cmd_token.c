@@ -83,7 +83,7 @@ int cmd_token(int argc, char **argv) {
   fg_border *b;
   fg_error e;
   if (fg_border_open(&o, &b, &e) != FG_OK) {
-    fprintf(stderr, CMD ": %s\n", e.msg);
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
     return EXIT_FAIL;
   }
   const char *user = getenv("USER");
@@ -129,7 +129,7 @@ int cmd_token(int argc, char **argv) {
     if (rc == FG_OK) fprintf(stderr, "token %s revoked\n", target);
   }
   if (rc != FG_OK) {
-    fprintf(stderr, CMD " %s: %s\n", sub, e.msg);
+    fprintf(stderr, CMD " %s: %s\n", sub, cli_errmsg(&e));
     code = EXIT_FAIL;
   }
   fg_border_close(b);

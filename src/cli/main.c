@@ -34,6 +34,7 @@ static const struct {
   {"verify", cmd_verify, "1:1 check of a live capture against a document photo or DG2"},
   {"watchlist", cmd_watchlist, "watchlist entries: add, remove, list"},
   {"referral", cmd_referral, "the officer's queue: list, show, decide"},
+  {"travellers", cmd_travellers, "find travellers by name or document number"},
   {"crossings", cmd_crossings, "a traveller's entries and exits"},
   {"overstays", cmd_overstays, "foreign nationals past their admitted-until date"},
   {"purge", cmd_purge, "delete what the retention policy says must go"},
@@ -49,7 +50,10 @@ static void usage(FILE *f) {
   fprintf(f, "usage: facegate <command> [options]   (facegate <command> --help for details)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf(f, "\nenvironment:\n  FACEGATE_MODELS  directory of the default models (default var/models)\n"
+  fprintf(f, "\nenvironment:\n"
+             "  FACEGATE_HOME    facegate's files: models, calibration, console (default: found from\n"
+             "                   the executable, PREFIX/share/facegate or the source tree; facegate --version)\n"
+             "  FACEGATE_MODELS  directory of the default models (default HOME's models)\n"
              "  FACEGATE_DATA    the key file and SQLite store (default var/data)\n"
              "  FACEGATE_STORE   the store, when not DATA/facegate.db: a SQLite file or postgresql://...\n"
              "  FACEGATE_LFW     Labeled Faces in the Wild, for eval (default ../shared/data/lfw)\n"
@@ -61,12 +65,6 @@ int cli_wants_help(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
   return 0;
-}
-
-const char *cli_models_dir(const char *flag) {
-  if (flag && *flag) return flag;
-  const char *e = getenv("FACEGATE_MODELS");
-  return e && *e ? e : "var/models";
 }
 
 const char *cli_model(const char *flag) {
@@ -85,7 +83,7 @@ int cli_parse_backend(const char *s, int *backend) {
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i) {
   if (*i + 1 >= argc) {
     fprintf(stderr, "%s: option %s needs a value\n", cmd, argv[*i]);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return argv[++*i];
 }
@@ -96,7 +94,7 @@ long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, l
   long v = strtol(s, &e, 10);
   if (errno || e == s || *e || v < lo || v > hi) {
     fprintf(stderr, "%s: %s must be an integer in %ld..%ld (got '%s')\n", cmd, what, lo, hi, s);
-    exit(EXIT_USAGE);
+    cli_exit(EXIT_USAGE);
   }
   return v;
 }
@@ -109,13 +107,33 @@ void cli_json_str(FILE *f, const char *s) {
   json_decref(j);
 }
 
+#ifndef FG_VERSION
+#define FG_VERSION "unknown"
+#endif
+
+/* facegate --version: the version, and where the shipped files were found. */
+static int version(void) {
+  int found;
+  const char *root = cli_home_root(&found);
+  printf("facegate %s\n", FG_VERSION);
+  printf("home    %s%s\n", root, found ? "" : " (not found: set FACEGATE_HOME)");
+  printf("models  %s\n", cli_models_dir(NULL));
+  printf("calibration %s, %s\n", cli_calibration_fmr(), cli_calibration_fpir());
+  printf("console %s\n", cli_web_dir());
+  return found ? EXIT_OK : EXIT_FAIL;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) return version();
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? EXIT_USAGE : EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    if (!strcmp(argv[1], commands[i].name)) {
+      cli_json_begin(argc - 1, argv + 1);
+      return cli_json_end(commands[i].fn(argc - 1, argv + 1));
+    }
   fprintf(stderr, "facegate: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return EXIT_USAGE;

@@ -17,7 +17,8 @@ int fg__read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *le
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);
-    return fg__seterr(err, FG_EIO, "%s: not a regular file", path);
+    return fg__seterr(err, FG_EINVAL, "%s: %s", path,
+                      S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
   }
   if ((size_t)st.st_size > max_bytes) {
     fclose(f);

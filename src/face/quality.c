@@ -251,7 +251,8 @@ void fg__face_quality_score(const fg_face_options *o, float fnorm_good, float fn
   }
   score *= q->f_exposure * q->f_light;
   if (q->f_light < REASON_BELOW) q->reasons |= light_flags;
-  q->score = (float)(100.0 * score);
+  /* to one decimal, as it is shown: a capture shown as 40.0 passes a minimum of 40 */
+  q->score = (float)(round(1000.0 * score) / 10.0);
   if (q->score < o->quality_min && !q->reasons)
     q->reasons |= q->f_light < comp[weakest].f && light_flags ? light_flags : comp[weakest].bit;
   /* Say what a person can act on: under a lighting problem the blur, contrast

@@ -73,3 +73,7 @@ json_t *fg__problem(int status, const char *code, const char *detail) {
   return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title_of(status), "status",
                    status, "detail", text, "code", code);
 }
+
+json_t *fg_problem_json(int code, const char *detail) {
+  return fg__problem(fg__problem_status(code), fg_err_name(code), detail);
+}

@@ -42,6 +42,8 @@
   XX("GET", "/v1/referrals/summary", O | S, fg__route_referral_summary, FG__BODY_NONE, 0) \
   XX("GET", "/v1/referrals/{id}", O, fg__route_referral_show, FG__BODY_NONE, 0) \
   XX("POST", "/v1/referrals/{id}/decision", O, fg__route_referral_decide, FG__BODY_JSON, 0) \
+  XX("GET", "/v1/referrals/{id}/document-photos", O, fg__route_referral_photos, FG__BODY_NONE, 0) \
+  XX("GET", "/v1/travellers", O, fg__route_traveller_find, FG__BODY_NONE, 0) \
   XX("GET", "/v1/travellers/{ref}/crossings", O, fg__route_crossings, FG__BODY_NONE, 0) \
   XX("GET", "/v1/overstays", O | S, fg__route_overstays, FG__BODY_NONE, 0) \
   XX("GET", "/v1/reports/{date}", S | A, fg__route_report, FG__BODY_NONE, 0) \

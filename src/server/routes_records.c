@@ -1,5 +1,8 @@
 /*
- * Records and figures: GET /v1/travellers/{ref}/crossings (officer),
+ * Records and figures: GET /v1/travellers?surname=&given_names=&date_of_birth=
+ * or ?document=&issuing_state= (officer: finding a traveller by name or
+ * document through the blind indexes, fg_border_traveller_find),
+ * GET /v1/travellers/{ref}/crossings (officer),
  * GET /v1/overstays?as_of=YYYY-MM-DD (officer, supervisor),
  * GET /v1/reports/{date}?port=P and its chart GET
  * /v1/reports/{date}/chart.png (supervisor, auditor). The chart is drawn by
@@ -12,6 +15,33 @@
 #include <unistd.h>
 
 #include "server/server_internal.h"
+
+int fg__route_traveller_find(fg__req *r) {
+  fg_traveller_query q = {0};
+  q.document = fg__query(r, "document");
+  q.issuing_state = fg__query(r, "issuing_state");
+  q.surname = fg__query(r, "surname");
+  q.given_names = fg__query(r, "given_names");
+  q.date_of_birth = fg__query(r, "date_of_birth");
+  const char *limit = fg__query(r, "limit");
+  if (limit && *limit) {
+    char *end;
+    long n = strtol(limit, &end, 10);
+    if (*end || n < 1 || n > 200) return fg__fail(r, FG_EINVAL, "limit must be 1..200");
+    q.limit = (int)n;
+  }
+  /* an empty parameter is no parameter (a form's untouched field) */
+  if (q.document && !*q.document) q.document = NULL;
+  if (q.issuing_state && !*q.issuing_state) q.issuing_state = NULL;
+  if (q.surname && !*q.surname) q.surname = NULL;
+  if (q.given_names && !*q.given_names) q.given_names = NULL;
+  if (q.date_of_birth && !*q.date_of_birth) q.date_of_birth = NULL;
+  json_t *out = NULL;
+  fg_error e;
+  int rc = fg_border_traveller_find(r->b, &r->actor, &q, &out, &e);
+  if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
+  return fg__reply(r, 200, out);
+}
 
 int fg__route_crossings(fg__req *r) {
   json_t *out = NULL;

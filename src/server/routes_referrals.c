@@ -6,8 +6,12 @@
  * /v1/referrals/{id}?images=1 (the capture and document photos, a read of
  * biometric data the library audits), POST /v1/referrals/{id}/decision
  * ({decision: confirm|secondary|close|note, traveller_id?, note?}), recorded
- * under the token's name as the officer.
+ * under the token's name as the officer, and GET
+ * /v1/referrals/{id}/document-photos?traveller_id=T (the document photos of a
+ * passenger of the referral's flight, for the officer choosing whose
+ * document was checked; audited).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/server_internal.h"
@@ -73,4 +77,20 @@ int fg__route_referral_decide(fg__req *r) {
   }
   json_decref(body);
   return rc;
+}
+
+int fg__route_referral_photos(fg__req *r) {
+  int64_t id, tid = 0;
+  int rc = fg__param_id(r, 0, &id);
+  if (rc != FG_OK) return rc;
+  const char *t = fg__query(r, "traveller_id");
+  char *end = NULL;
+  if (t && *t) tid = strtoll(t, &end, 10);
+  if (!t || !*t || *end || tid <= 0)
+    return fg__fail(r, FG_EINVAL, "traveller_id must be a positive integer");
+  json_t *out = NULL;
+  fg_error e;
+  if ((rc = fg_border_referral_document_photos(r->b, &r->actor, id, tid, &out, &e)) != FG_OK)
+    return fg__lib_fail(r, rc, &e);
+  return fg__reply(r, 200, out);
 }

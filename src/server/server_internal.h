@@ -352,6 +352,8 @@ int fg__route_referral_list(fg__req *r);
 int fg__route_referral_summary(fg__req *r);
 int fg__route_referral_show(fg__req *r);
 int fg__route_referral_decide(fg__req *r);
+int fg__route_referral_photos(fg__req *r);
+int fg__route_traveller_find(fg__req *r);
 int fg__route_crossings(fg__req *r);
 int fg__route_overstays(fg__req *r);
 int fg__route_report(fg__req *r);

@@ -225,4 +225,9 @@ static const char MIGRATION_3[] =
     "ALTER TABLE watchlist ADD COLUMN entry_sealed BYTEA;"
     "ALTER TABLE referral_notes ADD COLUMN note_sealed BYTEA;";
 
-const char *const fg__postgres_migrations[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3, NULL};
+/* The watchlist threshold each encounter was screened at (schema_sqlite.c). */
+static const char MIGRATION_4[] =
+    "ALTER TABLE encounters ADD COLUMN watchlist_threshold DOUBLE PRECISION;";
+
+const char *const fg__postgres_migrations[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4,
+                                               NULL};

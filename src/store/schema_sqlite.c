@@ -224,4 +224,10 @@ static const char MIGRATION_3[] =
     "ALTER TABLE watchlist ADD COLUMN entry_sealed BLOB;"
     "ALTER TABLE referral_notes ADD COLUMN note_sealed BLOB;";
 
-const char *const fg__sqlite_migrations[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3, NULL};
+/* The watchlist threshold each encounter was screened at (issue 16): an
+ * officer reviewing a hit sees the score beside the threshold it passed. NULL
+ * where the watchlist was not searched, and in encounters older than this. */
+static const char MIGRATION_4[] = "ALTER TABLE encounters ADD COLUMN watchlist_threshold REAL;";
+
+const char *const fg__sqlite_migrations[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4,
+                                             NULL};

@@ -39,8 +39,8 @@ const fg_query FG_Q_ENC_INSERT_ID = {
     "encounter_insert_id",
     "INSERT INTO encounters(id, manifest_id, port, gate, at, outcome, traveller_id, category,"
     " score, threshold, quality, quality_reasons, liveness, watchlist_id, watchlist_score,"
-    " actor, ms, capture_sealed, template_sealed)"
-    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0};
+    " actor, ms, capture_sealed, template_sealed, watchlist_threshold)"
+    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0};
 
 const fg_query FG_Q_ENC_FINISH = {
     "encounter_finish",

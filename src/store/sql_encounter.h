@@ -28,7 +28,8 @@ extern const fg_query FG_Q_ENC_FINISH;
 /* The whole row at once, its id taken up front (fg_store_next_id) so that the
  * capture could be sealed to it: (id, manifest_id, port, gate, at, outcome,
  * traveller_id, category, score, threshold, quality, quality_reasons, liveness,
- * watchlist_id, watchlist_score, actor, ms, capture_sealed, template_sealed) */
+ * watchlist_id, watchlist_score, actor, ms, capture_sealed, template_sealed,
+ * watchlist_threshold) */
 extern const fg_query FG_Q_ENC_INSERT_ID;
 /* (status, manifest id, traveller id): only a passenger still 'expected'
  * becomes 'referred' */

@@ -119,25 +119,26 @@ const fg_query FG_Q_REC_REFERRAL_INSERT_ID = {
  * 9 traveller_id, 10 crossing_id, 11 port, 12 gate, 13 encounter at, 14 outcome,
  * 15 score, 16 threshold, 17 quality_reasons, 18 manifest_id, 19 watchlist_id,
  * 20 watchlist_score, 21 the candidate's person_sealed, 22 the watchlist entry's
- * entry_sealed */
+ * entry_sealed, 23 watchlist_threshold */
 #define REFERRAL_SELECT                                                                    \
   "SELECT r.id, r.reason, r.status, r.created_at, r.encounter_id, r.candidate_id,"        \
   " r.officer, r.decided_at, r.resolution, r.traveller_id, r.crossing_id,"                \
   " e.port, e.gate, e.at, e.outcome, e.score, e.threshold, e.quality_reasons,"            \
-  " e.manifest_id, e.watchlist_id, e.watchlist_score, t.person_sealed, w.entry_sealed"   \
+  " e.manifest_id, e.watchlist_id, e.watchlist_score, t.person_sealed, w.entry_sealed,"  \
+  " e.watchlist_threshold"                                                                \
   " FROM referrals r JOIN encounters e ON e.id = r.encounter_id"                          \
   " LEFT JOIN travellers t ON t.id = r.candidate_id"                                      \
   " LEFT JOIN watchlist w ON w.id = e.watchlist_id"
 
 /* (site or NULL for every site) → referral rows, oldest first */
 const fg_query FG_Q_REC_REFERRAL_LIST = {
-    "rec_referral_list", REFERRAL_SELECT " WHERE COALESCE(?, e.port) = e.port ORDER BY r.id", 23};
+    "rec_referral_list", REFERRAL_SELECT " WHERE COALESCE(?, e.port) = e.port ORDER BY r.id", 24};
 /* (status, site or NULL) → referral rows, oldest first */
 const fg_query FG_Q_REC_REFERRAL_LIST_STATUS = {
     "rec_referral_list_status",
-    REFERRAL_SELECT " WHERE r.status = ? AND COALESCE(?, e.port) = e.port ORDER BY r.id", 23};
+    REFERRAL_SELECT " WHERE r.status = ? AND COALESCE(?, e.port) = e.port ORDER BY r.id", 24};
 /* (id) → one referral row */
-const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?", 23};
+const fg_query FG_Q_REC_REFERRAL_GET = {"rec_referral_get", REFERRAL_SELECT " WHERE r.id = ?", 24};
 
 /* () → the queue's summary, one read-only statement (so one snapshot, no
  * transaction, no write lock): rows (kind, key, count, min created_at):
@@ -468,3 +469,16 @@ const fg_query FG_Q_REC_AUDIT_RECORD_EVENTS = {
     " 'crossing.create', 'referral.create', 'referral.decide', 'purge.run') ORDER BY seq", 5};
 /* (seq) → hash */
 const fg_query FG_Q_REC_AUDIT_HASH = {"rec_audit_hash", "SELECT hash FROM audit WHERE seq = ?", 1};
+
+/* ---- what an officer looks at ------------------------------------------------------ */
+
+/* (manifest_id, traveller_id) → status (none: not a passenger of that flight) */
+const fg_query FG_Q_REC_PASSENGER_STATUS = {
+    "rec_passenger_status",
+    "SELECT status FROM passengers WHERE manifest_id = ? AND traveller_id = ?", 1};
+
+/* (entry_id) → id, image_sealed: a watchlist entry's photos */
+const fg_query FG_Q_REC_WATCHLIST_PHOTOS = {
+    "rec_watchlist_photos",
+    "SELECT id, image_sealed FROM watchlist_templates WHERE entry_id = ?"
+    " AND image_sealed IS NOT NULL ORDER BY id", 2};

@@ -97,6 +97,10 @@ typedef struct fg__sealed_column {
   const fg_query *ids, *get, *put;
 } fg__sealed_column;
 
+/* What an officer looks at (referral.c). */
+extern const fg_query FG_Q_REC_PASSENGER_STATUS;
+extern const fg_query FG_Q_REC_WATCHLIST_PHOTOS;
+
 extern const fg__sealed_column fg__sealed_columns[];
 extern const int fg__sealed_column_count;
 

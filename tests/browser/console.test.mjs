@@ -11,19 +11,29 @@
 //   CHROMIUM              the browser (default /usr/bin/chromium)
 //
 // What it does: stages a flight of real faces through the API (supervisor),
-// adds a watchlist entry (another photo of one passenger), submits gate
-// captures (matches, a no-match of someone not on the flight, the watchlisted
-// passenger), then in headless Chromium: measures the cold first render of the
-// sign-in screen (reported against a 1000 ms target), signs in as the officer, watches the queue update
-// without a reload, checks that the idle queue adds no referral.list audit
-// events (it polls the unaudited summary), opens the no-match referral, sees capture and score,
-// confirms the identity with the keyboard, and checks through the API that the
-// decision carries the officer's name and the crossing is manual; then signs in
-// as the auditor and sees the audit chain verify. Screenshots of each main
-// screen go to build/browser/. Exit status 0 only if every check passed.
+// with more passengers added without photos so that lists must be filtered
+// and paged, adds a watchlist entry (another photo of one passenger), submits
+// gate captures (matches, a no-match of someone not on the flight, the
+// watchlisted passenger), then in headless Chromium: measures the cold first
+// render of the sign-in screen (reported, target < 1000 ms), signs in as the officer, watches
+// the queue update without a reload, checks that the idle queue adds no
+// referral.list audit events (it polls the unaudited summary), reviews the
+// watchlist hit beside the watchlist photo, opens the no-match referral and
+// checks that nobody is proposed; then drives the confirmation the way an
+// officer must: c then Enter records nothing, nobody is pre-selected, a
+// passenger who already crossed cannot be chosen, the chosen passenger's
+// document photo appears beside the live capture, a wrong document-number
+// ending is refused, and only the right one records the crossing (checked
+// through the API: under the officer's name, manual). Then the flight board's
+// passenger list (filter, paging), the supervisor's, auditor's and admin's
+// screens. Every screen and dialog is looked at 900, 1280 and 1920 px wide
+// (look()): a screenshot of each goes to build/browser/, and any visible
+// "null", "undefined" or "NaN", or anything wider than the window or cut off
+// sideways, fails the test. Exit status 0 only if every check passed.
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,16 +43,16 @@ const OUT = path.resolve(root, process.env.BROWSER_OUT || 'build/browser');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LFW = path.resolve(root, process.env.FACEGATE_LFW || '../shared/data/lfw');
 const SAMPLES = path.resolve(root, process.env.FACEGATE_SAMPLES || 'var/samples');
-const FIRST_RENDER_LIMIT_MS = 1000;
+const FIRST_RENDER_TARGET_MS = 1000; // reported, never asserted
 
 const TOKENS = {};
 const NAMES = {};
-for (const role of ['supervisor', 'gate', 'officer', 'auditor']) {
+for (const role of ['supervisor', 'gate', 'officer', 'auditor', 'admin']) {
   TOKENS[role] = process.env[`FG_TOKEN_${role.toUpperCase()}`];
   NAMES[role] = process.env[`FG_NAME_${role.toUpperCase()}`] || role;
 }
 if (!BASE || Object.values(TOKENS).some((t) => !t)) {
-  console.error('console.test: FACEGATE_URL and FG_TOKEN_{SUPERVISOR,GATE,OFFICER,AUDITOR} are required (tests/browser/run.sh sets them)');
+  console.error('console.test: FACEGATE_URL and FG_TOKEN_{SUPERVISOR,GATE,OFFICER,AUDITOR,ADMIN} are required (tests/browser/run.sh sets them)');
   process.exit(2);
 }
 fs.mkdirSync(OUT, { recursive: true });
@@ -138,6 +148,8 @@ function chooseFaces() {
 
 // ---- main ------------------------------------------------------------------------------
 
+const EXTRA_PASSENGERS = 54; // without photos: 60 on the flight, more than one page of 50
+
 async function main() {
   section('stage a flight through the API');
   const faces = chooseFaces();
@@ -147,20 +159,19 @@ async function main() {
   const officerName = pick(who, 'name') || NAMES.officer;
 
   const stamp = Date.now().toString(36).slice(-5).toUpperCase();
-  const today = new Date().toISOString().slice(0, 10);
   const docs = faces.passengers.map((_, i) => `BT${stamp}${String(i + 1).padStart(2, '0')}`);
+  const person = (surname, given, i, doc, photos) => ({
+    surname, given_names: given, date_of_birth: `19${60 + (i % 40)}-0${(i % 9) + 1}-1${i % 10}`,
+    nationality: 'UTO', sex: i % 2 ? 'F' : 'M', category: i === 0 ? 'citizen' : 'foreign',
+    document: { type: 'P', number: doc, issuing_state: 'UTO', expiry: '2031-01-01' }, photos,
+  });
   const manifest = {
     carrier: 'FG', flight: `${100 + (Date.now() % 800)}`, port: 'XXX',
     scheduled: new Date(Date.now() + 3600e3).toISOString().replace(/\.\d+Z$/, 'Z'),
     direction: 'entry',
     passengers: faces.passengers.map((p, i) => {
       const words = p.name.split(' ');
-      return {
-        surname: words[words.length - 1], given_names: words.slice(0, -1).join(' '), date_of_birth: `19${60 + i}-0${(i % 9) + 1}-1${i}`,
-        nationality: 'UTO', sex: 'M', category: i === 0 ? 'citizen' : 'foreign',
-        document: { type: 'P', number: docs[i], issuing_state: 'UTO', expiry: '2031-01-01' },
-        photos: [{ base64: b64(p.enroll) }],
-      };
+      return person(words[words.length - 1], words.slice(0, -1).join(' '), i, docs[i], [{ base64: b64(p.enroll) }]);
     }),
   };
   const rep = await api('supervisor', 'POST', '/v1/manifests', manifest);
@@ -171,6 +182,16 @@ async function main() {
   const enrolledNote = `${pick(rep, 'enrolled_passengers', 'enrolled')} of ${faces.passengers.length}; problems ${JSON.stringify(problems).slice(0, 300)}`;
   if (faces.samples) console.log(`  note: sample photos (group photos): ${enrolledNote}`);
   else ok(Number(pick(rep, 'enrolled_passengers', 'enrolled')) === faces.passengers.length, 'every passenger enrolled', enrolledNote);
+  // Late passengers without photos (checked by hand at the gate): the flight
+  // now has more passengers than one page of the console's lists.
+  const extra = Array.from({ length: EXTRA_PASSENGERS }, (_, k) =>
+    person(`LATEPASSENGER${String.fromCharCode(65 + (k % 26))}`, `Extra ${k + 1}`, k + 10, `LX${stamp}${String(k + 1).padStart(3, '0')}`, []));
+  const amend = await api('supervisor', 'POST', `/v1/manifests/${manifestId}/passengers`, { passengers: extra });
+  ok(Array.isArray(pick(amend, 'problems')), 'late passengers added without photos', `${EXTRA_PASSENGERS} added`);
+  const staged = await api('officer', 'GET', `/v1/manifests/${manifestId}`);
+  const paxList = listOf(pick(staged, 'passengers') || staged, 'passengers');
+  must(paxList.length === faces.passengers.length + EXTRA_PASSENGERS, 'the flight lists every passenger', `${paxList.length}`);
+  const travellerOf = (doc) => String(pick(paxList.find((p) => pick(p, 'document.number') === doc) || {}, 'traveller_id'));
 
   // The watchlisted passenger: the last one, with a third photo of them.
   const wIdx = faces.passengers.length - 1;
@@ -194,11 +215,12 @@ async function main() {
   };
   // Passengers 0..n-3 match; passenger n-2 is left for the officer to confirm by hand.
   const confirmIdx = faces.passengers.length - 2;
+  const crossedDocs = [];
   for (let i = 0; i < confirmIdx; i++) {
     if (faces.samples && notEnrolled.has(i)) { console.log(`  skip ${faces.passengers[i].name}: not enrolled`); continue; }
     const r = await encounter(faces.passengers[i].capture);
-    ok(r.gate.gate_action === 'proceed' && r.gate.traveller_name === undefined && r.gate.outcome === undefined,
-      `${faces.passengers[i].name} proceeds (the gate is told nothing else)`, JSON.stringify(r.gate));
+    if (ok(r.gate.gate_action === 'proceed' && r.gate.traveller_name === undefined && r.gate.outcome === undefined,
+      `${faces.passengers[i].name} proceeds (the gate is told nothing else)`, JSON.stringify(r.gate))) crossedDocs.push(docs[i]);
   }
   const w = await encounter(faces.passengers[wIdx].capture);
   must(w.gate.gate_action === 'see_officer' && w.gate.watchlist === undefined && w.referral && w.referral.reason === 'watchlist',
@@ -209,14 +231,79 @@ async function main() {
   section('console: cold first render of the sign-in screen');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   try {
-    await runBrowser(browser, { faces, manifestId, docs, confirmIdx, watchRef, officerName, encounter });
+    await runBrowser(browser, { faces, manifestId, docs, confirmIdx, watchRef, officerName, encounter, crossedDocs, travellerOf });
   } finally {
     await browser.close();
   }
 }
 
+// ---- looking at a screen -----------------------------------------------------------
+
+const WIDTHS = [[900, 900], [1280, 800], [1920, 1080]];
+const looked = [];
+
+// The screen (or open dialog) at 900, 1280 and 1920 px wide: a screenshot of
+// each, and a failure for any visible "null", "undefined" or "NaN" and for
+// anything wider than the window or cut off sideways.
+async function look(page, name) {
+  for (const [w, hgt] of WIDTHS) {
+    await page.setViewportSize({ width: w, height: hgt });
+    await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res))));
+    const found = await page.evaluate(() => {
+      const visibleText = [document.body.innerText];
+      for (const el of document.querySelectorAll('input, textarea, select')) {
+        if (!el.offsetParent && !el.closest('dialog[open]')) continue;
+        if (el.type !== 'password') visibleText.push(el.value || '', el.placeholder || '');
+      }
+      for (const el of document.querySelectorAll('img[alt], [title]')) if (el.offsetParent) visibleText.push(el.getAttribute('alt') || '', el.getAttribute('title') || '');
+      const all = visibleText.join('\n');
+      const words = [...new Set((all.match(/\b(null|undefined|NaN)\b/g) || []))];
+      // every time in one form, "2026-11-27 10:06:52 UTC": no local "7:08:12 AM", no raw ISO
+      const times = [...new Set(all.match(/\b\d{1,2}:\d{2}(:\d{2})?\s?[AP]M\b|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[^\s]*/g) || [])];
+      const de = document.documentElement;
+      const width = de.clientWidth;
+      const wide = [];
+      const describe = (el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''}`;
+      for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if (!r.width || !r.height) continue;
+        const cs = getComputedStyle(el);
+        if (cs.visibility === 'hidden') continue;
+        if (r.right > width + 1 || (r.left < -1 && r.right > 0)) wide.push(`${describe(el)} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${width}`);
+        else if (cs.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1) wide.push(`${describe(el)} cut off: ${el.scrollWidth} px in ${el.clientWidth}`);
+        if (wide.length > 5) break;
+      }
+      return { words, times, wide, page: de.scrollWidth > width + 1 ? `page ${de.scrollWidth} px wide in ${width}` : null };
+    });
+    const file = path.join(OUT, `${name}-${w}.png`);
+    await page.screenshot({ path: file, fullPage: false });
+    looked.push(`${name}-${w}`);
+    ok(!found.words.length, `${name} at ${w} px: no visible null, undefined or NaN`, found.words.join(' '));
+    ok(!found.times.length, `${name} at ${w} px: every time in one form (YYYY-MM-DD HH:MM:SS UTC)`, found.times.slice(0, 3).join(' '));
+    ok(!found.page && !found.wide.length, `${name} at ${w} px: nothing wider than the window or cut off`, [found.page, ...found.wide].filter(Boolean).join('; '));
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function signIn(page, role) {
+  await page.fill('#token', TOKENS[role]);
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('#who b', { timeout: 5000 });
+}
+
+async function signOut(page) {
+  await page.click('#signout');
+  await page.waitForSelector('body[data-screen="signin"]');
+}
+
+async function screen(page, id, ready) {
+  await page.click(`#nav a[data-screen="${id}"]`);
+  await page.waitForSelector(`body[data-screen="${id}"]`, { timeout: 5000 });
+  if (ready) await page.waitForSelector(ready, { timeout: 5000 });
+}
+
 async function runBrowser(browser, ctx) {
-  const { faces, docs, confirmIdx, watchRef, officerName, encounter } = ctx;
+  const { faces, docs, confirmIdx, watchRef, officerName, encounter, crossedDocs, travellerOf } = ctx;
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const pageErrors = [];
@@ -225,11 +312,6 @@ async function runBrowser(browser, ctx) {
   // (the refused token's 401 is expected; Chromium logs every failed fetch as a console error)
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(`console: ${m.text()}`); });
   page.on('request', (r) => { const u = r.url(); if (!u.startsWith(BASE) && !u.startsWith('data:')) outside.push(u); });
-  const shot = async (name) => {
-    const file = path.join(OUT, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: false });
-    console.log(`  screenshot ${path.relative(root, file)}`);
-  };
 
   await page.goto(`${BASE}/`, { waitUntil: 'load' });
   await page.waitForFunction(() => performance.getEntriesByName('fg:signin-rendered').length > 0, null, { timeout: 10000 });
@@ -253,11 +335,13 @@ async function runBrowser(browser, ctx) {
   console.log(`  first render of the sign-in screen: ${timing.rendered.toFixed(1)} ms after navigation start`
     + ` (first contentful paint ${timing.fcp === null ? 'n/a' : `${timing.fcp.toFixed(1)} ms`}, DOMContentLoaded ${timing.domContentLoaded.toFixed(1)} ms,`
     + ` load ${timing.load.toFixed(1)} ms; ${timing.requests} requests, ${(timing.bytes / 1024).toFixed(1)} KiB)`);
-  // A figure, not an assertion: the machines are shared and a loaded one takes
-  // longer; the README quotes it against the 1 s target.
-  console.log(`  target < ${FIRST_RENDER_LIMIT_MS} ms: ${timing.rendered < FIRST_RENDER_LIMIT_MS ? 'met' : 'MISSED'} in this run (a timing is reported, never asserted)`);
+  // A figure, not an assertion: the machines are shared, and a timing in a test
+  // fails on a busy one (the project's rule). Over the target, it says so.
+  if (timing.rendered >= FIRST_RENDER_TARGET_MS) console.log(`  note: over the ${FIRST_RENDER_TARGET_MS} ms target on this run (machine load ${os.loadavg()[0].toFixed(1)})`);
   must(await page.isVisible('#token'), 'token field visible');
-  await shot('signin');
+  const icon = await fetch(`${BASE}/favicon.ico`);
+  ok(icon.status === 200 && /icon/.test(icon.headers.get('content-type') || ''), '/favicon.ico is served', `${icon.status} ${icon.headers.get('content-type')}`);
+  await look(page, 'signin');
 
   section('console: officer signs in, the queue updates by itself');
   await page.fill('#token', 'fgt_not_a_real_token');
@@ -289,7 +373,8 @@ async function runBrowser(browser, ctx) {
   ok(reason === wantReason && /B12/.test(rowText) && rowText.includes(Number(outsider.referral.score).toFixed(3)),
     'queue row shows reason, gate and score', `${reason}: ${rowText.replace(/\s+/g, ' ').trim()}`);
   ok(wantReason === 'no_match', 'the outsider\'s referral is a no-match one (no watchlist hit)', wantReason);
-  await shot('queue');
+  ok(!rowText.includes(String(pick(outsider.referral, 'candidate.name') ?? '\u0000')), 'the queue names nobody for a no-match', rowText.replace(/\s+/g, ' ').trim());
+  await look(page, 'queue');
 
   // Idle on the queue: the console polls the summary (not audited) and does
   // not fetch the list (audited as referral.list) while nothing changes.
@@ -306,17 +391,27 @@ async function runBrowser(browser, ctx) {
   ok(listsAfter === listsBefore, 'idle queue adds no referral.list audit events in 5 s', `${listsBefore} before, ${listsAfter} after`);
   ok(await page.isVisible(`#queue-table tr[data-id="${noMatchRef}"]`), 'queue still shows the referrals after idling');
 
-  section('console: the watchlist referral side by side');
+  section('console: the watchlist hit beside the watchlist photo');
   await selectInQueue(page, watchRef);
   await page.keyboard.press('Enter');
   await page.waitForSelector('body[data-screen="referral"] #watchlist', { timeout: 5000 });
   ok(/WATCHLIST/i.test(await page.textContent('#watchlist')), 'watchlist hit details shown');
-  await waitImage(page, '#capture img');
-  await shot('referral-watchlist');
+  const wlScoreText = (await page.textContent('#watchlist')).replace(/\s+/g, ' ');
+  ok(/threshold \d\.\d+: at or above/.test(wlScoreText), 'the watchlist score is shown beside its threshold', wlScoreText.slice(0, 200));
+  ok(await waitImage(page, '#watchlist-photo img'), 'the watchlist photo is shown beside the capture');
+  ok(await waitImage(page, '#capture img'), 'live capture shown');
+  const wApi = await api('officer', 'GET', `/v1/referrals/${watchRef}?images=1`);
+  const face = pick(wApi, 'capture_face');
+  ok(face && face.w > 0 && face.w <= face.width && face.h <= face.height, 'the service cuts the capture\'s face region', face ? `${face.w}x${face.h} at ${face.x},${face.y} of ${face.width}x${face.height}` : 'none');
+  if (face) {
+    const shown = await page.evaluate(() => { const i = document.querySelector('#capture img'); return { w: i.naturalWidth, h: i.naturalHeight, cap: document.querySelector('#capture figcaption').textContent }; });
+    ok(shown.w === face.w && shown.h === face.h && /face region/.test(shown.cap), 'the console shows the face region at the capture\'s own resolution', `${shown.w}x${shown.h}: ${shown.cap}`);
+  }
+  await look(page, 'referral-watchlist');
   await page.keyboard.press('Escape');
   await page.waitForSelector('body[data-screen="queue"]');
 
-  section('console: open the no-match referral and confirm the identity by keyboard');
+  section('console: the no-match referral proposes nobody');
   await selectInQueue(page, noMatchRef);
   const focusVisible = await page.evaluate(() => {
     const el = document.activeElement;
@@ -327,25 +422,91 @@ async function runBrowser(browser, ctx) {
   await page.waitForSelector('body[data-screen="referral"] #score', { timeout: 5000 });
   ok(await waitImage(page, '#capture img'), 'live capture shown');
   const scoreText = await page.textContent('#score');
-  const s = Number(pick(outsider, 'score'));
-  ok(Number.isFinite(s) ? scoreText.includes(s.toFixed(3)) && /threshold/.test(scoreText) : /threshold/.test(scoreText),
+  const sc = Number(outsider.referral.score);
+  ok(Number.isFinite(sc) ? scoreText.includes(sc.toFixed(3)) && /threshold/.test(scoreText) : /threshold/.test(scoreText),
     'score and threshold shown', scoreText.replace(/\s+/g, ' ').trim().slice(0, 120));
-  await shot('referral');
+  const nearest = pick(outsider.referral, 'candidate.name');
+  const refText = await page.textContent('#view');
+  ok(!nearest || !refText.includes(nearest), 'the nearest passenger of a no-match is neither named nor proposed', nearest ? `nearest: ${nearest}` : 'the service named none');
+  ok(!(await page.$('#document-photos img')), 'no document photo is shown for a no-match');
+  await look(page, 'referral-nomatch');
+
+  section('console: every decision dialog');
+  for (const [key, kind] of [['s', 'secondary'], ['x', 'close'], ['n', 'note']]) {
+    await page.keyboard.press(key);
+    await page.waitForSelector(`#dialog[open] #decision-${kind}`, { timeout: 5000 });
+    const label = (await page.textContent(`#decision-${kind} label[for="decision-note"]`)).trim();
+    ok(label === (kind === 'note' ? 'Note' : 'Note (optional)'), `the ${kind} dialog's note is labelled plainly`, JSON.stringify(label));
+    await look(page, `dialog-${kind}`);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#dialog:not([open])', { state: 'attached' });
+  }
+  await page.keyboard.press('?');
+  await page.waitForSelector('#help[open]');
+  await look(page, 'dialog-keys');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#help:not([open])', { state: 'attached' });
+
+  section('console: confirming takes a deliberate choice, never one keystroke');
+  const decisions = [];
+  const onDecision = (r) => { if (/\/decision$/.test(new URL(r.url()).pathname)) decisions.push(r.method()); };
+  page.on('request', onDecision);
+  await page.keyboard.press('c');
+  await page.waitForSelector('#dialog[open] #traveller-filter', { timeout: 5000 });
+  ok(await page.evaluate(() => !document.querySelector('#dialog input[name="traveller"]:checked')), 'after a no-match nobody is pre-selected');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#decision-error:not(:empty)', { timeout: 3000 });
+  await page.waitForTimeout(300);
+  ok(await page.isVisible('#dialog[open]') && decisions.length === 0, 'c then Enter records nothing', `${(await page.textContent('#decision-error')).trim()}; ${decisions.length} decision requests`);
+  ok(await page.isDisabled('#decision-send'), 'the record button stays disabled until a passenger is chosen and checked');
+  const counts = (await page.textContent('#traveller-counts')).trim();
+  ok(/not yet crossed/.test(counts), 'the dialog says how many passengers have not crossed', counts);
+  ok(await page.evaluate(() => document.querySelectorAll('#traveller-choices label:not([hidden])').length <= 40), 'a long passenger list is cut to the first 40 until narrowed',
+    (await page.textContent('#traveller-more')).trim());
+  await look(page, 'dialog-confirm');
+
+  if (crossedDocs.length) {
+    const tid = travellerOf(crossedDocs[0]);
+    ok(await page.isDisabled(`#t-${tid}`), 'a passenger who already crossed cannot be chosen (disabled)', `traveller ${tid}`);
+    await page.fill('#traveller-filter', crossedDocs[0]);
+    await page.waitForTimeout(100);
+    await page.click(`label[for="t-${tid}"]`, { force: true }).catch(() => {});
+    ok(await page.evaluate((id) => !document.querySelector(`#t-${id}`).checked && !document.querySelector('#dialog input[name="traveller"]:checked'), tid),
+      'typing or clicking a crossed passenger chooses nobody');
+    await page.fill('#traveller-filter', '');
+  }
 
   const target = faces.passengers[confirmIdx];
   const doc = docs[confirmIdx];
-  await page.keyboard.press('c');
-  await page.waitForSelector('#dialog[open] #traveller-filter', { timeout: 5000 });
+  const targetId = travellerOf(doc);
+  await page.focus('#traveller-filter');
   await page.keyboard.type(doc);
+  await page.waitForFunction((id) => document.querySelector(`#t-${id}`)?.checked, targetId, { timeout: 3000 }).catch(() => {});
   const chosen = await page.evaluate(() => {
     const c = document.querySelector('#dialog input[name="traveller"]:checked');
     return c ? c.closest('label').textContent : null;
   });
-  ok(chosen && chosen.includes(doc), 'typing the document number selects that passenger', chosen?.replace(/\s+/g, ' ').trim());
-  await page.keyboard.press('ArrowDown'); // focus moves to the chosen radio
-  await shot('referral-confirm');
+  ok(chosen && chosen.toLowerCase().includes(target.name.split(' ').pop().toLowerCase()), 'typing the document number chooses that passenger', chosen?.replace(/\s+/g, ' ').trim());
+  ok(chosen && !chosen.includes(doc.slice(-4)), 'the screen hides the last characters the officer must type', chosen?.replace(/\s+/g, ' ').trim());
+  ok(await waitImage(page, '#confirm-document-photo img') || faces.samples, 'the chosen passenger\'s document photo is shown beside the live capture');
+  ok(await waitImage(page, '#confirm-capture img'), 'the live capture is in the dialog');
+  await page.keyboard.press('Enter'); // from the filter: to the document-number field
+  ok(await page.evaluate(() => document.activeElement?.id === 'confirm-digits'), 'Enter moves on to the document-number check');
+  const wrong = doc.slice(-4) === '0000' ? '1111' : '0000';
+  await page.keyboard.type(wrong);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#decision-error:not(:empty)', { timeout: 3000 });
+  await page.waitForTimeout(300);
+  ok(await page.isVisible('#dialog[open]') && decisions.length === 0, 'a wrong document-number ending records nothing', (await page.textContent('#decision-error')).trim());
+  await look(page, 'dialog-confirm-chosen');
+  await page.fill('#confirm-digits', '');
+  await page.focus('#confirm-digits');
+  await page.keyboard.type(doc.slice(-4));
+  ok(!(await page.isDisabled('#decision-send')), 'the right ending enables the record button');
   await page.keyboard.press('Enter');
   await page.waitForSelector('body[data-screen="queue"]', { timeout: 5000 });
+  page.off('request', onDecision);
+  ok(decisions.length === 1, 'one decision sent', `${decisions.length}`);
   ok((await page.textContent('#status')).includes(officerName), 'console says who recorded the decision', (await page.textContent('#status')).trim());
   await page.waitForFunction((id) => !document.querySelector(`#queue-table tr[data-id="${id}"]`), noMatchRef, { timeout: 6000 });
   ok(true, 'decided referral left the open queue');
@@ -356,41 +517,104 @@ async function runBrowser(browser, ctx) {
   const refOfficer = pick(ref, 'officer', 'referral.officer', 'decided_by');
   ok(refStatus === 'confirmed', 'referral status confirmed', refStatus);
   ok(refOfficer === officerName, 'decision recorded under the officer\'s name', refOfficer);
+  ok(String(pick(ref, 'traveller_id')) === targetId, 'the traveller confirmed is the one chosen', `${pick(ref, 'traveller_id')} (chosen ${targetId})`);
   const cr = await api('officer', 'GET', `/v1/travellers/${encodeURIComponent(doc)}/crossings`);
   const crossings = listOf(pick(cr, 'crossings') || cr, 'crossings');
   const manual = crossings.find((c) => pick(c, 'method') === 'manual');
   ok(!!manual, `manual crossing recorded for ${target.name}`, JSON.stringify(manual || crossings).slice(0, 200));
   ok(manual && pick(manual, 'officer') === officerName, 'the crossing names the officer', manual && pick(manual, 'officer'));
+  const again = await call('officer', 'POST', `/v1/referrals/${watchRef}/decision`, { decision: 'confirm', traveller_id: Number(targetId) });
+  ok(again.status === 409, 'the service refuses to cross a passenger twice', `${again.status} ${again.text.slice(0, 160)}`);
 
-  section('console: traveller history and flight board');
-  await page.click('#nav a[data-screen="traveller"]');
-  await page.waitForSelector('#traveller-search');
+  section('console: traveller history, flight board, overstays');
+  await screen(page, 'traveller', '#traveller-search');
   await page.fill('#traveller-search', doc);
   await page.press('#traveller-search', 'Enter');
   await page.waitForSelector('#crossings-table', { timeout: 5000 });
   ok(/MANUAL/.test(await page.textContent('#crossings-table')), 'history shows the manual crossing');
-  await shot('traveller');
+  await look(page, 'traveller');
+  // by name: names are sealed and found through a blind index, whole, in any case
+  const tWords = target.name.split(' ');
+  const tSurname = tWords[tWords.length - 1];
+  await page.fill('#traveller-surname', tSurname.toLowerCase());
+  await page.fill('#traveller-given', tWords.slice(0, -1).join(' ').toUpperCase());
+  await page.click('#traveller-by-name button[type=submit]');
+  await page.waitForSelector('#traveller-matches, #traveller-result p.error', { timeout: 5000 });
+  const matches = await page.$('#traveller-matches') ? await page.textContent('#traveller-matches') : await page.textContent('#traveller-result');
+  ok(matches.includes(doc) && matches.toUpperCase().includes(tSurname.toUpperCase()), `finding ${target.name} by name (typed in other case) lists their document`, matches.replace(/\s+/g, ' ').slice(0, 200));
+  await look(page, 'traveller-by-name');
+  await page.click('#traveller-matches button');
+  await page.waitForSelector('#crossings-table', { timeout: 5000 });
+  ok(/MANUAL/.test(await page.textContent('#crossings-table')), 'a match opens the traveller\'s crossings');
+  await page.fill('#traveller-given', '');
+  await page.fill('#traveller-surname', tSurname.slice(0, 3));
+  await page.click('#traveller-by-name button[type=submit]');
+  await page.waitForSelector('#traveller-result p.error', { timeout: 5000 });
+  ok(!(await page.$('#traveller-matches')), 'a surname\'s first letters find nobody (names match whole)', (await page.textContent('#traveller-result')).trim().slice(0, 120));
 
-  await page.click('#nav a[data-screen="flights"]');
-  await page.waitForSelector('#board-table', { timeout: 5000 });
+  await screen(page, 'flights', '#board-table');
   const board = (await page.textContent('#board-table')).replace(/\s+/g, ' ');
-  ok(board.includes(String(ctx.manifestId)) || board.includes('FG'), 'flight board lists the flight', board.slice(0, 160));
-  await page.click(`#board-table tr[data-id="${ctx.manifestId}"]`).catch(() => {});
-  await page.waitForSelector('#flight-detail table', { timeout: 5000 }).catch(() => {});
-  await shot('flights');
+  ok(board.includes('FG') && !/FGFG/.test(board), 'flight board lists the flight once named', board.slice(0, 160));
+  await page.click(`#board-table tr[data-id="${ctx.manifestId}"]`);
+  await page.waitForSelector('#pax-table', { timeout: 5000 });
+  const total = faces.passengers.length + EXTRA_PASSENGERS;
+  ok(await page.evaluate(() => document.querySelectorAll('#pax-table tbody tr').length) === 50, 'the passenger list shows a page of 50');
+  ok((await page.textContent('#pax-pager')).includes(`of ${total}`), 'the pager says how many', (await page.textContent('#pax-pager')).trim());
+  await look(page, 'flights');
+  await page.click('#pax-next');
+  ok(await page.evaluate(() => document.querySelectorAll('#pax-table tbody tr').length) === total - 50, 'the next page holds the rest');
+  await page.fill('#pax-filter', doc);
+  ok(await page.evaluate(() => document.querySelectorAll('#pax-table tbody tr').length) === 1, 'the filter finds a passenger by document number');
+  await page.fill('#pax-filter', '');
+  await page.selectOption('#pax-status', 'manual');
+  ok(await page.evaluate(() => document.querySelectorAll('#pax-table tbody tr').length) === 1, 'the status filter shows the one crossed by hand');
+  await look(page, 'flights-filtered');
 
-  await page.click('#signout');
-  await page.waitForSelector('body[data-screen="signin"]');
+  await screen(page, 'overstays', '#overstays-result > *');
+  await look(page, 'overstays');
+
+  await signOut(page);
   ok(await page.evaluate(() => sessionStorage.length === 0 && localStorage.length === 0 && !document.querySelector('#capture img')),
     'sign-out clears the token and the biometric images');
 
-  section('console: auditor sees the report and the audit chain verified');
-  await page.fill('#token', TOKENS.auditor);
-  await page.press('#token', 'Enter');
-  await page.waitForSelector('#nav a[data-screen="audit"]', { timeout: 5000 });
+  section('console: the supervisor');
+  await signIn(page, 'supervisor');
+  ok(!(await page.$('#nav a[data-screen="queue"]')), 'supervisor has no referral queue');
+  await screen(page, 'report', '#report-tiles');
+  await look(page, 'report-supervisor');
+  await screen(page, 'policy', '#policy-table');
+  await look(page, 'policy');
+  // the watchlist, managed from the console
+  await screen(page, 'watchlist', '#watchlist-table');
+  const wlName = `${faces.passengers[faces.passengers.length - 1].name} (browser test)`;
+  ok((await page.textContent('#watchlist-table')).includes(wlName), 'the watchlist screen lists the entry', wlName);
+  await look(page, 'watchlist');
+  const added = 'Console Test Entry';
+  await page.fill('#watchlist-name', added);
+  await page.fill('#watchlist-reason', 'browser test: added and removed from the console');
+  await page.setInputFiles('#watchlist-photos', faces.passengers[faces.passengers.length - 1].extra);
+  await page.click('#watchlist-submit');
+  const shown = await page.waitForFunction((n) => (document.querySelector('#watchlist-table')?.textContent || '').includes(n), added, { timeout: 20000 }).then(() => true, () => false);
+  ok(shown, 'an entry added from the console (name, reason, photo) appears in the list', shown ? '' : await page.textContent('#watchlist-error'));
+  const entry = listOf(await api('supervisor', 'GET', '/v1/watchlist'), 'entries').find((e) => pick(e, 'name') === added);
+  ok(entry && pick(entry, 'status') === 'active' && pick(entry, 'templates') === 1 && pick(entry, 'added_by') === NAMES.supervisor,
+    'API: the entry is active, with one template, added by the supervisor', JSON.stringify(entry));
+  if (entry) {
+    await page.click(`#watchlist-table tr[data-id="${pick(entry, 'id')}"] button`);
+    await page.waitForSelector('#watchlist-remove', { timeout: 5000 });
+    await look(page, 'dialog-watchlist-remove');
+    await page.press('#watchlist-remove-send', 'Enter');
+    const gone = await page.waitForFunction((id) => !document.querySelector(`#watchlist-table tr[data-id="${id}"]`) && !document.querySelector('dialog[open]'), pick(entry, 'id'), { timeout: 10000 }).then(() => true, () => false);
+    ok(gone, 'removing it (with a confirmation) takes it off the active list');
+    const after = listOf(await api('supervisor', 'GET', '/v1/watchlist'), 'entries').find((e) => pick(e, 'id') === pick(entry, 'id'));
+    ok(after && pick(after, 'status') === 'removed' && pick(after, 'templates') === 0, 'API: the entry is removed and its templates deleted', JSON.stringify(after));
+  }
+  await signOut(page);
+
+  section('console: the auditor sees the report and the audit chain verified');
+  await signIn(page, 'auditor');
   ok(!(await page.$('#nav a[data-screen="queue"]')), 'auditor has no referral queue');
-  await page.click('#nav a[data-screen="report"]');
-  await page.waitForSelector('#report-tiles', { timeout: 5000 });
+  await screen(page, 'report', '#report-tiles');
   await page.waitForSelector('#chart-outcomes svg', { timeout: 5000 }).catch(() => {});
   ok(!!(await page.$('#chart-outcomes svg')), 'report draws the outcome chart as SVG');
   // Error rates per traveller group: the section and its three dimensions
@@ -403,19 +627,29 @@ async function runBrowser(browser, ctx) {
   ok(/Wilson/.test(groupsText) && /fewer than \d+ travellers are withheld/.test(groupsText), 'the breakdown names its interval and its suppression rule');
   ok(!!(await page.$('#report-groups p.withheld[data-dim="nationality"]')) && !groupsText.includes('UTO'),
     'a nationality with too few travellers is withheld, not shown', groupsText.replace(/\s+/g, ' ').slice(0, 300));
-  await shot('report');
-  await page.click('#nav a[data-screen="audit"]');
-  await page.waitForSelector('#chain[data-ok]', { timeout: 10000 });
+  const figures = await page.textContent('#report-figures');
+  ok(/Capture rate/.test(figures) && !/capture_rate|\.value|numerator/.test(figures), 'the report\'s figures have labels a person reads', figures.replace(/\s+/g, ' ').slice(0, 160));
+  await look(page, 'report');
+  await screen(page, 'audit', '#chain[data-ok]');
   ok(await page.getAttribute('#chain', 'data-ok') === 'true', 'audit screen shows the chain verified', (await page.textContent('#chain')).replace(/\s+/g, ' ').trim().slice(0, 140));
   await page.waitForSelector('#audit-table', { timeout: 5000 });
   const auditText = await page.textContent('#audit-table');
   ok(auditText.includes(officerName), 'audit log lists the officer\'s actions');
-  await shot('audit');
+  ok(!/[{}"]/.test(await page.evaluate(() => [...document.querySelectorAll('#audit-table td:last-child')].map((td) => td.innerText).join(' '))), 'audit details read as names and values, not JSON');
+  await look(page, 'audit');
   const v = await api('auditor', 'GET', '/v1/audit/verify');
   ok(v && v.ok === true, 'API: audit chain verifies', JSON.stringify(v));
+  await signOut(page);
 
+  section('console: the admin');
+  await signIn(page, 'admin');
+  await screen(page, 'tokens', '#view table');
+  await look(page, 'tokens');
+  await signOut(page);
+
+  ok(!pageErrors.length, 'no script errors in the page', pageErrors.join(' | '));
   ok(outside.length === 0, 'nothing fetched from outside the server', outside.join(' '));
-  ok(pageErrors.length === 0, 'no script errors in the page', pageErrors.join(' | '));
+  console.log(`  looked at ${looked.length} screens and dialogs: ${looked.filter((n) => n.endsWith('-1280')).map((n) => n.replace(/-1280$/, '')).join(', ')}`);
   await context.close();
 }
 

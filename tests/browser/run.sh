@@ -64,12 +64,13 @@ token() {
         die "no fgt_ token in the output of facegate token create: $out"
 }
 export FG_NAME_SUPERVISOR=supervisor.okafor FG_NAME_GATE=gate-b12 \
-       FG_NAME_OFFICER=officer.reyes FG_NAME_AUDITOR=auditor.lindqvist
+       FG_NAME_OFFICER=officer.reyes FG_NAME_AUDITOR=auditor.lindqvist FG_NAME_ADMIN=admin.nakamura
 FG_TOKEN_SUPERVISOR=$(token supervisor "$FG_NAME_SUPERVISOR")
 FG_TOKEN_GATE=$(token gate "$FG_NAME_GATE")
 FG_TOKEN_OFFICER=$(token officer "$FG_NAME_OFFICER")
 FG_TOKEN_AUDITOR=$(token auditor "$FG_NAME_AUDITOR")
-export FG_TOKEN_SUPERVISOR FG_TOKEN_GATE FG_TOKEN_OFFICER FG_TOKEN_AUDITOR
+FG_TOKEN_ADMIN=$(token admin "$FG_NAME_ADMIN")
+export FG_TOKEN_SUPERVISOR FG_TOKEN_GATE FG_TOKEN_OFFICER FG_TOKEN_AUDITOR FG_TOKEN_ADMIN
 
 # A free loopback port (the kernel picks; a race with another process is
 # possible but unlikely, and then the server fails to bind and we say so).
