@@ -11,10 +11,17 @@ PKGS    := libprotobuf-c libsodium libturbojpeg libjpeg libpng libopenjp2 cairo 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# The usual variables are honoured: CFLAGS (default -O2 -g), CPPFLAGS and
+# LDFLAGS (e.g. a distribution's hardening flags) are added to every compile
+# and link. Warnings are errors by default (WERROR=1: developers and CI);
+# a release or distribution build sets WERROR=0, so that a newer compiler's
+# new warning does not stop it.
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread \
-              -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
+WERROR  ?= 1
+WARN    := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -pthread \
+              -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lcsv -lXNNPACK -lpthreadpool -lcpuinfo -ldnnl -lgomp -lm -pthread
 
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
@@ -32,7 +39,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 SEC_SRC := $(wildcard tests/security/test_*.c)
 SEC_BIN := $(SEC_SRC:tests/security/%.c=$(BUILD)/tests/security/%)
 
-.PHONY: all setup test unit check-asan fuzz fuzz-run bench bench-models bench-dlib bench-peak run run-check demo install clean distclean
+.PHONY: all setup test unit check-asan unit-asan check-faults faults-asan check-tsan unit-tsan fuzz fuzz-run bench bench-models bench-dlib bench-peak run run-check demo install clean distclean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/facegate $(BUILD)/libfacegate.a $(BUILD)/libfacegate.so $(BUILD)/facegate.pc
@@ -80,25 +87,33 @@ $(BUILD)/facegate: $(CLI_OBJ) $(BUILD)/libfacegate.a
 $(BUILD)/tests/facegate-shared: $(CLI_OBJ) $(BUILD)/libfacegate.so
 	@mkdir -p $(dir $@)
 	ln -sf libfacegate.so $(BUILD)/libfacegate.so.0
-	$(CC) -o $@ $(CLI_OBJ) -L$(BUILD) -l:libfacegate.so -Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(BUILD) -l:libfacegate.so -Wl,-rpath,'$$ORIGIN/..' $(LDLIBS)
 
 $(BUILD)/facegate.pc: facegate.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 # ---- tests -------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.h $(BUILD)/libfacegate.a
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/teststore.h tests/onnx_build.h tests/facefixture.h $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/tests/security/%: tests/security/%.c tests/security/sec.h tests/testutil.h tests/teststore.h $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka libcurl)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) $(shell pkg-config --libs cmocka libcurl)
 
 # The HTTP service: docs/openapi.json is built into the library (.incbin in
 # src/server/openapi.c), and test_server uses libcurl as its HTTP client.
 $(BUILD)/obj/src/server/openapi.o: docs/openapi.json
 $(BUILD)/obj/src/nn/quant_builtin.o: $(wildcard data/quant/*.json)
 $(BUILD)/tests/test_server $(BUILD)/tests/test_report_groups: LDLIBS += $(shell pkg-config --libs libcurl)
+
+# Allocation-failure injection (tests/faultalloc.h): the library's and the
+# test's calls to these functions go to the test's __wrap_* versions.
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup \
+              -Wl,--wrap=aligned_alloc,--wrap=posix_memalign \
+              -Wl,--wrap=json_loadb,--wrap=json_loads,--wrap=json_load_file
+$(BUILD)/tests/test_faults: tests/faultalloc.h
+$(BUILD)/tests/test_faults: LDLIBS += $(FAULT_WRAP) $(shell pkg-config --libs libcurl)
 
 # The unit tests, then the officer console in headless Chromium against a real
 # `facegate serve` (tests/browser/run.sh, also `make browser-test`), then what
@@ -125,19 +140,45 @@ test: setup
 	@$(MAKE) --no-print-directory unit
 
 # ASan + UBSan build of the library and unit tests, in its own build dir.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_MAKE = $(MAKE) --no-print-directory BUILD=build-asan CC=clang CFLAGS="$(SAN_CFLAGS)" \
+           LDFLAGS="$(LDFLAGS) -fsanitize=address,undefined"
 check-asan: setup
-	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS_EXTRA=-fsanitize=address,undefined unit-asan
+	@$(SAN_MAKE) unit-asan
 
 # The tests that use a store run a second time on PostgreSQL (tests/pg/with-postgres).
-unit-asan: LDLIBS += -fsanitize=address,undefined
 unit-asan: all $(TEST_BIN) $(SEC_BIN)
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 BUILD=$(BUILD) TESTS_TALLY=$$tally; \
 	TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) $(SEC_BIN); \
 	TESTS_LABEL=postgresql tests/pg/with-postgres -- tests/run.sh $(STORE_TESTS); \
 	tests/run.sh --total $$tally sqlite postgresql
+
+# Allocation-failure injection (tests/test_faults.c, docs/fault-tests.md) in the
+# sanitizer build: every allocation on each path fails in turn (FAULTS=sites:
+# each allocating call site once; make test runs a quick slice of the sites),
+# on SQLite, then the paths that use a store on PostgreSQL.
+FAULTS ?= full
+check-faults: setup
+	@$(SAN_MAKE) FAULTS=$(FAULTS) faults-asan
+
+faults-asan: $(BUILD)/tests/test_faults
+	@tally=$(BUILD)/tests/tally-faults; rm -f $$tally; \
+	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 FG_FAULTS=$(FAULTS) TESTS_TALLY=$$tally; \
+	TESTS_LABEL=sqlite tests/run.sh $(BUILD)/tests/test_faults; \
+	TESTS_LABEL=postgresql tests/pg/with-postgres -- tests/run.sh $(BUILD)/tests/test_faults; \
+	tests/run.sh --total $$tally sqlite postgresql
+
+# ThreadSanitizer build of the server and search tests, in its own build dir
+# (the server's worker threads and the search's shard threads; SQLite).
+TSAN_TESTS := $(addprefix $(BUILD)/tests/,test_server test_search)
+check-tsan: setup
+	@$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="$(LDFLAGS) -fsanitize=thread" unit-tsan
+
+unit-tsan: $(TSAN_TESTS)
+	@export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" BUILD=$(BUILD); \
+	tests/run.sh $(TSAN_TESTS)
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,$(BUILD)-fuzz/fuzz_%,$(wildcard fuzz/fuzz_*.c))
@@ -149,7 +190,7 @@ fuzz-bins: $(BUILD)/libfacegate.a
 	@mkdir -p $(BUILD)
 	for f in fuzz/fuzz_*.c; do \
 	  n=$$(basename $$f .c); \
-	  $(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/$$n $$f $(BUILD)/libfacegate.a $(LDLIBS) || exit 1; \
+	  $(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $(BUILD)/$$n $$f $(BUILD)/libfacegate.a $(LDLIBS) || exit 1; \
 	done
 
 # Run each fuzz target for FUZZ_SECONDS (default 60) on its seed corpus.
@@ -171,8 +212,8 @@ bench-dlib: setup all
 # this XNNPACK: the compute floor of the pipeline (docs/pipeline.md).
 bench-peak: setup
 	@mkdir -p $(BUILD)/bench
-	$(CC) -O3 -march=native -Wall -Wextra -Werror -o $(BUILD)/bench/peak_fma bench/peak/peak_fma.c
-	$(CC) -O2 -Wall -Wextra -Werror -o $(BUILD)/bench/conv_int8_vs_fp32 bench/peak/conv_int8_vs_fp32.c \
+	$(CC) $(CPPFLAGS) -O3 -march=native $(WARN) $(LDFLAGS) -o $(BUILD)/bench/peak_fma bench/peak/peak_fma.c
+	$(CC) $(CPPFLAGS) -O2 $(WARN) $(LDFLAGS) -o $(BUILD)/bench/conv_int8_vs_fp32 bench/peak/conv_int8_vs_fp32.c \
 	  -lXNNPACK -lpthreadpool -lcpuinfo -lm -pthread
 	$(BUILD)/bench/peak_fma
 	$(BUILD)/bench/conv_int8_vs_fp32
@@ -229,7 +270,7 @@ install: all
 	  install -m 644 deploy/systemd/facegate.conf $(DESTDIR)$(SYSCONFDIR)/facegate/facegate.conf
 
 clean:
-	rm -rf build build-asan build-fuzz build-deb
+	rm -rf build build-asan build-tsan build-fuzz build-deb
 
 distclean: clean
 	rm -rf var
@@ -288,7 +329,7 @@ eval-precision: setup all
 
 $(BUILD)/bench/pipeline_bench: bench/pipeline_bench.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
 
 # Face pipeline per stage, facegate vs ONNX Runtime, 1 and 2 threads.
 bench-pipeline: setup all $(BUILD)/bench/pipeline_bench
@@ -300,7 +341,7 @@ bench-pipeline: setup all $(BUILD)/bench/pipeline_bench
 .PHONY: bench-search
 $(BUILD)/bench/bench_search: bench/search/bench_search.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
 
 bench-search: setup $(BUILD)/bench/bench_search
 	scripts/bench-search
@@ -324,7 +365,7 @@ bench-watchlist: setup all $(BUILD)/bench/bench_watchlist
 BENCH_WATCHLIST ?= 1000000
 $(BUILD)/bench/bench_encounter: bench/encounter/bench_encounter.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) -lturbojpeg
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS) -lturbojpeg
 
 bench-encounter: setup $(BUILD)/bench/bench_encounter
 	@if [ ! -d "$(FACEGATE_LFW)/lfw-deepfunneled" ]; then \
@@ -351,7 +392,7 @@ browser-test: setup $(BUILD)/facegate
 .PHONY: bench-service
 $(BUILD)/bench/bench_service_lib: bench/service/bench_service_lib.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
 
 bench-service: setup $(BUILD)/facegate $(BUILD)/bench/bench_service_lib
 	@scripts/setup packages wrk >/dev/null
@@ -365,7 +406,7 @@ bench-service: setup $(BUILD)/facegate $(BUILD)/bench/bench_service_lib
 .PHONY: bench-store
 $(BUILD)/bench/bench_store: bench/store/bench_store.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)
 
 bench-store: setup all $(BUILD)/bench/bench_store
 	BENCH_STORE_BIN=$(BUILD)/bench/bench_store scripts/bench-store

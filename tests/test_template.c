@@ -191,6 +191,94 @@ static void test_fp16_matches_c(void **state) {
   assert_int_equal(r, 0x7c00);
 }
 
+static float from_bits(uint32_t x) {
+  float f;
+  memcpy(&f, &x, 4);
+  return f;
+}
+
+/* The one fp16 conversion (src/common/half.h) at its edges, through the C
+ * path and the dispatched one (F16C where the CPU has it): NaN, infinities,
+ * subnormals, and rounding to nearest even, with the carries it makes. */
+static void test_fp16_edges(void **state) {
+  (void)state;
+  static const struct {
+    uint32_t f;
+    uint16_t h;
+    const char *what;
+  } to_half[] = {
+      {0x00000000u, 0x0000, "+0"},
+      {0x80000000u, 0x8000, "-0"},
+      {0x3f800000u, 0x3c00, "1"},
+      {0xc0000000u, 0xc000, "-2"},
+      {0x477fe000u, 0x7bff, "65504, the largest half"},
+      {0x477fefffu, 0x7bff, "just below 65520 rounds down"},
+      {0x477ff000u, 0x7c00, "65520: a tie, the even neighbour is infinity"},
+      {0x4e6e6b28u, 0x7c00, "1e9 overflows to infinity"},
+      {0xce6e6b28u, 0xfc00, "-1e9 to minus infinity"},
+      {0x7f800000u, 0x7c00, "+inf"},
+      {0xff800000u, 0xfc00, "-inf"},
+      {0x7fc00000u, 0x7e00, "quiet NaN"},
+      {0xffc00000u, 0xfe00, "negative quiet NaN"},
+      {0x7f800001u, 0x7e00, "signalling NaN, low payload: quiet, still a NaN"},
+      {0x7fa00000u, 0x7f00, "NaN payload: its top bits kept"},
+      {0x38800000u, 0x0400, "2^-14, the smallest normal"},
+      {0x387fc000u, 0x03ff, "2^-14 - 2^-24, the largest subnormal"},
+      {0x387fe000u, 0x0400, "2^-14 - 2^-25: a tie, rounds up into the smallest normal"},
+      {0x33800000u, 0x0001, "2^-24, the smallest subnormal"},
+      {0xb3800000u, 0x8001, "-2^-24"},
+      {0x33000000u, 0x0000, "2^-25: a tie, the even neighbour is zero"},
+      {0x33000001u, 0x0001, "just above 2^-25 rounds up"},
+      {0x32ffffffu, 0x0000, "just below 2^-25 rounds to zero"},
+      {0x33c00000u, 0x0002, "3 x 2^-25: a tie between 1 and 2 x 2^-24, even is 2"},
+      {0x3f801000u, 0x3c00, "1 + 2^-11: a tie, even below"},
+      {0x3f803000u, 0x3c02, "1 + 3 x 2^-11: a tie, even above"},
+      {0x3f801001u, 0x3c01, "just above the tie rounds up"},
+      {0x3ffff000u, 0x4000, "2 - 2^-11: a tie, rounds up into the next exponent"},
+  };
+  for (size_t i = 0; i < sizeof to_half / sizeof *to_half; i++) {
+    float f = from_bits(to_half[i].f);
+    uint16_t c, d;
+    fg_fp32_to_fp16_c(&f, &c, 1);
+    fg_fp32_to_fp16(&f, &d, 1);
+    if (c != to_half[i].h || d != to_half[i].h)
+      print_error("float 0x%08x (%s): C 0x%04x, dispatched 0x%04x, want 0x%04x\n", to_half[i].f,
+                  to_half[i].what, c, d, to_half[i].h);
+    assert_int_equal(c, to_half[i].h);
+    assert_int_equal(d, to_half[i].h);
+  }
+  static const struct {
+    uint16_t h;
+    uint32_t f;
+    const char *what;
+  } to_float[] = {
+      {0x0000, 0x00000000u, "+0"},
+      {0x8000, 0x80000000u, "-0"},
+      {0x3c00, 0x3f800000u, "1"},
+      {0x7bff, 0x477fe000u, "65504"},
+      {0x0400, 0x38800000u, "the smallest normal"},
+      {0x03ff, 0x387fc000u, "the largest subnormal"},
+      {0x0001, 0x33800000u, "the smallest subnormal"},
+      {0x8001, 0xb3800000u, "minus the smallest subnormal"},
+      {0x7c00, 0x7f800000u, "+inf"},
+      {0xfc00, 0xff800000u, "-inf"},
+      {0x7e00, 0x7fc00000u, "quiet NaN"},
+      {0xfe00, 0xffc00000u, "negative quiet NaN"},
+      {0x7d00, 0x7fe00000u, "signalling NaN: made quiet, payload kept"},
+      {0x7c01, 0x7fc02000u, "signalling NaN, lowest payload bit"},
+  };
+  for (size_t i = 0; i < sizeof to_float / sizeof *to_float; i++) {
+    float c, d;
+    fg_fp16_to_fp32_c(&to_float[i].h, &c, 1);
+    fg_fp16_to_fp32(&to_float[i].h, &d, 1);
+    if (bits(c) != to_float[i].f || bits(d) != to_float[i].f)
+      print_error("half 0x%04x (%s): C 0x%08x, dispatched 0x%08x, want 0x%08x\n", to_float[i].h,
+                  to_float[i].what, bits(c), bits(d), to_float[i].f);
+    assert_int_equal(bits(c), to_float[i].f);
+    assert_int_equal(bits(d), to_float[i].f);
+  }
+}
+
 static void test_calibration(void **state) {
   (void)state;
   const char *ok = "{\"model_sha256\": \"87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581\",\n"
@@ -235,6 +323,7 @@ int main(void) {
       cmocka_unit_test(test_refuse_other_model),
       cmocka_unit_test(test_refuse_corruption),
       cmocka_unit_test(test_fp16_matches_c),
+      cmocka_unit_test(test_fp16_edges),
       cmocka_unit_test(test_calibration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

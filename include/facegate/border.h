@@ -113,8 +113,8 @@ typedef struct fg_border_options {
   const char *store;        /* NULL: <data_dir>/facegate.db (or "sqlite:PATH") */
   const char *key_file;     /* NULL: <data_dir>/facegate.key (created 0600 on first use) */
   const char *policy_file;  /* NULL: the defaults */
-  const char *calibration;  /* NULL: data/calibration/fr_feature.json */
-  const char *fpir_calibration; /* NULL: FG_FPIR_CALIBRATION_DEFAULT */
+  const char *calibration;  /* NULL: the named model's descriptor's, else FG_CALIBRATION_DEFAULT */
+  const char *fpir_calibration; /* NULL: the descriptor's, else FG_FPIR_CALIBRATION_DEFAULT */
   int require_calibration;  /* 1: opening fails (FG_ENOTFOUND / FG_EFORMAT naming the
                                file) unless both calibrations load, so that a server
                                refuses to start rather than fail every encounter; 0:

@@ -124,8 +124,8 @@ int fg_gallery_add(fg_gallery *g, const char *subject, const float *embedding, s
  * L2-normalised, they are averaged and the mean is L2-normalised (template
  * averaging: the subject's centroid). With several enrolment photos this
  * separates mates from non-mates better than max-fusion over separate
- * templates (LFW flights, docs/matching.md: FNIR at FPIR 0.003 3.13% ->
- * 2.30% with two photos per traveller), because the photos' independent
+ * templates (LFW flights, docs/matching.md: FNIR at FPIR 0.003 3.10% ->
+ * 2.29% with two photos per traveller), because the photos' independent
  * variations partly cancel. n = 1 is fg_gallery_add. Errors as
  * fg_gallery_add; FG_EINVAL also when n is 0 or the embeddings cancel out. */
 int fg_gallery_add_centroid(fg_gallery *g, const char *subject, const float *embeddings, size_t n,

@@ -112,6 +112,9 @@ void fg_template_model_hex(const uint8_t id[FG_TEMPLATE_MODEL_ID_BYTES], char he
  * A JSON file {"model_sha256": "<64 hex>", "method": "...", "thresholds":
  * {"1e-2": t, "1e-3": t, "1e-4": t, "1e-5": t}} (other members ignored). */
 #define FG_CALIBRATION_MAX 16
+/* Where the LFW calibration of the default recognition model is written and
+ * read from (make calibrate), relative to the working directory. */
+#define FG_CALIBRATION_DEFAULT "data/calibration/fr_feature.json"
 typedef struct fg_calibration {
   char model_sha256[65];
   char method[1024];

@@ -20,8 +20,6 @@
 #include "facegate/descriptor.h"
 #include "store/sql_admin.h"
 
-#define DEFAULT_CALIBRATION "data/calibration/fr_feature.json"
-
 void fg_border_options_init(fg_border_options *o) {
   memset(o, 0, sizeof *o);
   o->data_dir = "var/data";
@@ -203,7 +201,7 @@ int fg_border_open(const fg_border_options *o, fg_border **out, fg_error *err) {
 
   /* Thresholds of the recognition model the gates run: the descriptor's
    * calibration files when a model is named, else the default model's. */
-  snprintf(b->cal_path, sizeof b->cal_path, "%s", DEFAULT_CALIBRATION);
+  snprintf(b->cal_path, sizeof b->cal_path, "%s", FG_CALIBRATION_DEFAULT);
   snprintf(b->fpir_path, sizeof b->fpir_path, "%s", FG_FPIR_CALIBRATION_DEFAULT);
   if (b->face_opts.model && *b->face_opts.model) {
     fg_model_descriptor d;
@@ -474,3 +472,14 @@ json_t *fg__json_time(int64_t t) {
   fg__iso_time(t, buf);
   return json_string(buf);
 }
+
+json_t *fg__val_json(const fg_val *v) {
+  switch (v->type) {
+  case FG_VAL_INT: return json_integer(v->i);
+  case FG_VAL_REAL: return json_real(v->r);
+  case FG_VAL_TEXT: return json_string(v->s);
+  default: return json_null();
+  }
+}
+
+int64_t fg__val_int(const fg_val *v) { return v->type == FG_VAL_INT ? v->i : 0; }

@@ -102,6 +102,10 @@ void fg__iso_time(int64_t t, char buf[32]);
 int fg__parse_time(const char *s, int64_t *t);
 /* A JSON time member: string for t > 0, null otherwise. */
 json_t *fg__json_time(int64_t t);
+/* A store value as JSON (NULL, not null, when it cannot be made: out of
+ * memory, or text that is not UTF-8), and as an integer (0 unless one). */
+json_t *fg__val_json(const fg_val *v);
+int64_t fg__val_int(const fg_val *v);
 
 /* ---- report_groups.c ---- */
 

@@ -23,17 +23,6 @@
 
 #define DAY 86400
 
-static json_t *val_json(const fg_val *v) {
-  switch (v->type) {
-  case FG_VAL_INT: return json_integer(v->i);
-  case FG_VAL_REAL: return json_real(v->r);
-  case FG_VAL_TEXT: return json_string(v->s);
-  default: return json_null();
-  }
-}
-
-static int64_t val_int(const fg_val *v) { return v->type == FG_VAL_INT ? v->i : 0; }
-
 static int copy_text64(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)err;
   if (n > 0 && c[0].type == FG_VAL_TEXT) snprintf((char *)ctx, 64, "%s", c[0].s);
@@ -165,7 +154,7 @@ int fg__traveller_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   fg__person_rows *pc = ctx;
   fg__person p;
-  int64_t id = val_int(&c[0]);
+  int64_t id = fg__val_int(&c[0]);
   int rc = fg__person_open(pc->b, id, &c[1], &p, err);
   if (rc != FG_OK) return rc;
   pc->out = fg__person_json(id, &p, c[2].type == FG_VAL_TEXT ? c[2].s : NULL);
@@ -177,7 +166,7 @@ int fg__document_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   fg__person_rows *pc = ctx;
   fg__document d;
-  int rc = fg__document_open(pc->b, val_int(&c[0]), &c[2], &d, err);
+  int rc = fg__document_open(pc->b, fg__val_int(&c[0]), &c[2], &d, err);
   if (rc != FG_OK) return rc;
   json_t *j = fg__document_json(c[1].type == FG_VAL_TEXT ? c[1].s : NULL, &d);
   sodium_memzero(&d, sizeof d);
@@ -189,17 +178,17 @@ static int crossing_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   json_t *arr = ctx;
   json_t *flight = c[6].type == FG_VAL_TEXT
-                       ? json_pack("{s:o, s:o}", "carrier", val_json(&c[5]), "flight",
-                                   val_json(&c[6]))
+                       ? json_pack("{s:o, s:o}", "carrier", fg__val_json(&c[5]), "flight",
+                                   fg__val_json(&c[6]))
                        : json_null();
   json_t *x = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                        "id", val_json(&c[0]), "direction", val_json(&c[1]), "at",
-                        fg__json_time(val_int(&c[2])), "port", val_json(&c[3]), "manifest_id",
-                        val_json(&c[4]), "flight", flight, "encounter_id", val_json(&c[7]),
-                        "method", val_json(&c[8]), "officer", val_json(&c[9]),
-                        "admitted_until", fg__json_time(val_int(&c[10])), "category",
-                        val_json(&c[12]), "entry_id", val_json(&c[11]), "exit_id",
-                        val_json(&c[13]));
+                        "id", fg__val_json(&c[0]), "direction", fg__val_json(&c[1]), "at",
+                        fg__json_time(fg__val_int(&c[2])), "port", fg__val_json(&c[3]), "manifest_id",
+                        fg__val_json(&c[4]), "flight", flight, "encounter_id", fg__val_json(&c[7]),
+                        "method", fg__val_json(&c[8]), "officer", fg__val_json(&c[9]),
+                        "admitted_until", fg__json_time(fg__val_int(&c[10])), "category",
+                        fg__val_json(&c[12]), "entry_id", fg__val_json(&c[11]), "exit_id",
+                        fg__val_json(&c[13]));
   if (!x || json_array_append_new(arr, x)) return fg__seterr(err, FG_ENOMEM, "out of memory");
   return 0;
 }
@@ -300,25 +289,25 @@ static int64_t days_after(int64_t t, int64_t limit) { return (t - limit + DAY - 
 static int overstay_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   overstay_ctx *o = ctx;
   if (n < (o->late ? 9 : 6)) return fg__seterr(err, FG_EIO, "overstay: unexpected columns");
-  int64_t until = val_int(&c[5]);
+  int64_t until = fg__val_int(&c[5]);
   fg__person p;
-  int rc = fg__person_open(o->b, val_int(&c[1]), &c[2], &p, err);
+  int rc = fg__person_open(o->b, fg__val_int(&c[1]), &c[2], &p, err);
   if (rc != FG_OK) return rc;
   json_t *x = json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "kind",
-                        o->late ? "exited_late" : "no_exit", "traveller_id", val_json(&c[1]),
+                        o->late ? "exited_late" : "no_exit", "traveller_id", fg__val_json(&c[1]),
                         "surname", p.surname[0] ? json_string(p.surname) : json_null(),
                         "given_names", p.given_names, "nationality",
                         p.nationality[0] ? json_string(p.nationality) : json_null(), "entry_id",
-                        val_json(&c[0]), "entered_at", fg__json_time(val_int(&c[3])), "entry_port",
-                        val_json(&c[4]), "admitted_until", fg__json_time(until));
+                        fg__val_json(&c[0]), "entered_at", fg__json_time(fg__val_int(&c[3])), "entry_port",
+                        fg__val_json(&c[4]), "admitted_until", fg__json_time(until));
   sodium_memzero(&p, sizeof p);
   if (!x) return fg__seterr(err, FG_ENOMEM, "out of memory");
   int bad;
   if (o->late)
-    bad = json_object_set_new(x, "exit_id", val_json(&c[6])) ||
-          json_object_set_new(x, "exited_at", fg__json_time(val_int(&c[7]))) ||
-          json_object_set_new(x, "exit_port", val_json(&c[8])) ||
-          json_object_set_new(x, "days_late", json_integer(days_after(val_int(&c[7]), until)));
+    bad = json_object_set_new(x, "exit_id", fg__val_json(&c[6])) ||
+          json_object_set_new(x, "exited_at", fg__json_time(fg__val_int(&c[7]))) ||
+          json_object_set_new(x, "exit_port", fg__val_json(&c[8])) ||
+          json_object_set_new(x, "days_late", json_integer(days_after(fg__val_int(&c[7]), until)));
   else
     bad = json_object_set_new(x, "days_over", json_integer(days_after(o->as_of, until)));
   if (bad || json_array_append_new(o->list, x)) {

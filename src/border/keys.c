@@ -83,12 +83,8 @@ static int reseal_row(fg_border *b, const fg__sealed_column *col, int64_t id, ui
     rc = fg_store_exec(b->store, col->put, u, 2, NULL, NULL, err);
     *done = rc == FG_OK;
   }
-  if (rc != FG_OK && err) {
-    char why[FG_ERROR_MSG_MAX];
-    snprintf(why, sizeof why, "%s", err->msg);
-    fg__seterr(err, rc, "key rotate: %s.%s of row %lld: %.300s", col->table, col->column,
-               (long long)id, why);
-  }
+  if (rc != FG_OK)
+    fg__err_prefix(err, rc, "key rotate: %s.%s of row %lld", col->table, col->column, (long long)id);
   if (plain) sodium_memzero(plain, pn);
   free(plain);
   free(sealed);

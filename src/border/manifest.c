@@ -74,16 +74,6 @@ static void copy_text(char *dst, size_t cap, const fg_val *v) {
   snprintf(dst, cap, "%s", v->type == FG_VAL_TEXT ? v->s : "");
 }
 
-static int64_t val_int(const fg_val *v) { return v->type == FG_VAL_INT ? v->i : 0; }
-
-static json_t *val_json(const fg_val *v) {
-  json_t *j = NULL;
-  if (v->type == FG_VAL_TEXT) j = json_string(v->s);
-  else if (v->type == FG_VAL_INT) j = json_integer(v->i);
-  else if (v->type == FG_VAL_REAL) j = json_real(v->r);
-  return j ? j : json_null();
-}
-
 static int manifest_row_fn(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   (void)err;
@@ -92,12 +82,12 @@ static int manifest_row_fn(void *ctx, const fg_val *c, int n, fg_error *err) {
   copy_text(m->carrier, sizeof m->carrier, &c[0]);
   copy_text(m->flight, sizeof m->flight, &c[1]);
   copy_text(m->port, sizeof m->port, &c[2]);
-  m->scheduled = val_int(&c[3]);
+  m->scheduled = fg__val_int(&c[3]);
   copy_text(m->direction, sizeof m->direction, &c[4]);
   copy_text(m->status, sizeof m->status, &c[5]);
-  m->revision = val_int(&c[6]);
-  m->created = val_int(&c[7]);
-  m->closed = val_int(&c[8]);
+  m->revision = fg__val_int(&c[6]);
+  m->created = fg__val_int(&c[7]);
+  m->closed = fg__val_int(&c[8]);
   return 1;
 }
 
@@ -236,8 +226,8 @@ static int doc_row_fn(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   doc_row *d = ctx;
   d->found = 1;
-  d->document_id = val_int(&c[0]);
-  d->traveller_id = val_int(&c[1]);
+  d->document_id = fg__val_int(&c[0]);
+  d->traveller_id = fg__val_int(&c[1]);
   if (c[2].type == FG_VAL_BLOB) {
     if (!(d->sealed = malloc(c[2].n ? c[2].n : 1))) return fg__seterr(err, FG_ENOMEM, "out of memory");
     memcpy(d->sealed, c[2].b, c[2].n);
@@ -571,7 +561,11 @@ static size_t problem_count(const import_ctx *c) {
   return n;
 }
 
-static int write_records(import_ctx *c, fg_error *err) {
+static json_t *build_report(const import_ctx *c);
+
+/* The report is built before the commit: an import that cannot report its
+ * outcome records nothing. */
+static int write_records(import_ctx *c, json_t **report, fg_error *err) {
   fg_border *b = c->b;
   int64_t now = fg_border_now(b);
   int rc = fg_store_begin(b->store, err);
@@ -606,7 +600,14 @@ static int write_records(import_ctx *c, fg_error *err) {
                   "templates", (json_int_t)c->templates, "problems",
                   (json_int_t)problem_count(c)),
         err);
-  if (rc == FG_OK) return fg_store_commit(b->store, err);
+  if (rc == FG_OK && !(*report = build_report(c))) rc = fg__seterr(err, FG_ENOMEM, "out of memory (report)");
+  if (rc == FG_OK) {
+    if ((rc = fg_store_commit(b->store, err)) != FG_OK) {
+      json_decref(*report);
+      *report = NULL;
+    }
+    return rc;
+  }
   fg_store_rollback(b->store);
   return rc;
 }
@@ -678,10 +679,7 @@ static int import(fg_border *b, const fg_actor *who, const char *data, size_t le
       rc = check_on_manifest(&c, i, &d, err);
     free(d.sealed);
   }
-  if (rc != FG_OK || (rc = stage_faces(&c, err)) != FG_OK ||
-      (rc = write_records(&c, err)) != FG_OK)
-    goto out;
-  if (!(*report = build_report(&c))) rc = fg__seterr(err, FG_ENOMEM, "out of memory (report)");
+  if (rc == FG_OK && (rc = stage_faces(&c, err)) == FG_OK) rc = write_records(&c, report, err);
 out:
   free_staged(&c);
   return rc;
@@ -743,11 +741,11 @@ int fg_border_manifest_close(fg_border *b, const fg_actor *who, int64_t id, fg_e
 /* The manifest's own columns as an object (cols: id first, then FG_Q_MAN_GET's). */
 static json_t *manifest_json(const fg_val *c) {
   return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "id",
-                   (json_int_t)val_int(&c[0]), "carrier", val_json(&c[1]), "flight",
-                   val_json(&c[2]), "port", val_json(&c[3]), "scheduled",
-                   fg__json_time(val_int(&c[4])), "direction", val_json(&c[5]), "status",
-                   val_json(&c[6]), "revision", (json_int_t)val_int(&c[7]), "created_at",
-                   fg__json_time(val_int(&c[8])), "closed_at", fg__json_time(val_int(&c[9])));
+                   (json_int_t)fg__val_int(&c[0]), "carrier", fg__val_json(&c[1]), "flight",
+                   fg__val_json(&c[2]), "port", fg__val_json(&c[3]), "scheduled",
+                   fg__json_time(fg__val_int(&c[4])), "direction", fg__val_json(&c[5]), "status",
+                   fg__val_json(&c[6]), "revision", (json_int_t)fg__val_int(&c[7]), "created_at",
+                   fg__json_time(fg__val_int(&c[8])), "closed_at", fg__json_time(fg__val_int(&c[9])));
 }
 
 static int list_row(void *ctx, const fg_val *c, int n, fg_error *err) {
@@ -756,7 +754,7 @@ static int list_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   static const char *const counts[6] = {"passengers", "enrolled", "expected",
                                         "crossed",    "manual",   "referred"};
   for (int i = 0; o && i < 6; i++)
-    if (json_object_set_new(o, counts[i], json_integer(val_int(&c[10 + i])))) {
+    if (json_object_set_new(o, counts[i], json_integer(fg__val_int(&c[10 + i])))) {
       json_decref(o);
       o = NULL;
     }
@@ -786,7 +784,7 @@ typedef struct passengers_ctx {
 static int passenger_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   passengers_ctx *pc = ctx;
-  int64_t tid = val_int(&c[0]), did = val_int(&c[3]);
+  int64_t tid = fg__val_int(&c[0]), did = fg__val_int(&c[3]);
   fg__person person;
   fg__document doc;
   int rc = fg__person_open(pc->b, tid, &c[1], &person, err);
@@ -799,17 +797,18 @@ static int passenger_row(void *ctx, const fg_val *c, int n, fg_error *err) {
     problems = json_array();
   }
   json_t *o = fg__person_json(tid, &person, c[2].type == FG_VAL_TEXT ? c[2].s : NULL);
-  if (o) {
-    json_object_del(o, "id");
-    json_object_set_new(o, "traveller_id", json_integer(tid));
-  }
+  if (o) json_object_del(o, "id");
   const char *type = c[4].type == FG_VAL_TEXT ? c[4].s : NULL;
-  int bad = !o || json_object_set_new(o, "document", fg__document_json(type, &doc)) ||
-            json_object_set_new(o, "status", val_json(&c[6])) ||
-            json_object_set_new(o, "enrolled", json_integer(val_int(&c[7]))) ||
-            json_object_set_new(o, "problems", problems) ||
-            json_object_set_new(o, "admitted_until", fg__json_time(val_int(&c[9]))) ||
-            json_object_set_new(o, "added_at", fg__json_time(val_int(&c[10])));
+  int bad = !o || json_object_set_new(o, "traveller_id", json_integer(tid)) ||
+            json_object_set_new(o, "document", fg__document_json(type, &doc)) ||
+            json_object_set_new(o, "status", fg__val_json(&c[6])) ||
+            json_object_set_new(o, "enrolled", json_integer(fg__val_int(&c[7])));
+  if (bad) /* problems not reached: ours to free (set_new takes it, succeeding or not) */
+    json_decref(problems);
+  else
+    bad = json_object_set_new(o, "problems", problems) ||
+          json_object_set_new(o, "admitted_until", fg__json_time(fg__val_int(&c[9]))) ||
+          json_object_set_new(o, "added_at", fg__json_time(fg__val_int(&c[10])));
   sodium_memzero(&person, sizeof person);
   sodium_memzero(&doc, sizeof doc);
   if (!bad && pc->n == pc->cap) {

@@ -38,17 +38,6 @@ static int one_of(const char *s, const char *const *set, size_t n) {
   return 0;
 }
 
-static json_t *val_json(const fg_val *v) {
-  switch (v->type) {
-  case FG_VAL_INT: return json_integer(v->i);
-  case FG_VAL_REAL: return json_real(v->r);
-  case FG_VAL_TEXT: return json_string(v->s);
-  default: return json_null();
-  }
-}
-
-static int64_t val_int(const fg_val *v) { return v->type == FG_VAL_INT ? v->i : 0; }
-
 /* A JSON text column parsed (quality reasons), or the text itself if it is not JSON. */
 static json_t *val_json_text(const fg_val *v) {
   if (v->type != FG_VAL_TEXT) return json_null();
@@ -115,11 +104,11 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   json_t *arr = rr->arr;
   int rc = FG_OK;
   json_t *candidate = c[5].type == FG_VAL_INT
-                          ? json_pack("{s:o, s:o}", "id", val_json(&c[5]), "name",
-                                      name_json(rr->b, val_int(&c[5]), &c[21], err, &rc))
+                          ? json_pack("{s:o, s:o}", "id", fg__val_json(&c[5]), "name",
+                                      name_json(rr->b, fg__val_int(&c[5]), &c[21], err, &rc))
                           : json_null();
   json_t *entry = c[19].type == FG_VAL_INT && c[22].type == FG_VAL_BLOB
-                      ? fg__open_json(rr->b, "watchlist", "entry_sealed", val_int(&c[19]), &c[22], err)
+                      ? fg__open_json(rr->b, "watchlist", "entry_sealed", fg__val_int(&c[19]), &c[22], err)
                       : NULL;
   if (c[19].type == FG_VAL_INT && c[22].type == FG_VAL_BLOB && !entry) rc = err ? err->code : FG_EFORMAT;
   if (rc != FG_OK) {
@@ -127,26 +116,28 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
     return rc;
   }
   json_t *watch = c[19].type == FG_VAL_INT
-                      ? json_pack("{s:o, s:O?, s:O?, s:o, s:o}", "id", val_json(&c[19]), "name",
+                      ? json_pack("{s:o, s:O?, s:O?, s:o, s:o}", "id", fg__val_json(&c[19]), "name",
                                   json_object_get(entry, "name"), "reason",
-                                  json_object_get(entry, "reason"), "score", val_json(&c[20]),
-                                  "threshold", val_json(&c[23]))
+                                  json_object_get(entry, "reason"), "score", fg__val_json(&c[20]),
+                                  "threshold", fg__val_json(&c[23]))
                       : json_null();
   json_decref(entry);
   json_t *r = json_pack(
       "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
       " s:o, s:o}",
-      "id", val_json(&c[0]), "reason", val_json(&c[1]), "status", val_json(&c[2]), "created_at",
-      fg__json_time(val_int(&c[3])), "encounter_id", val_json(&c[4]), "manifest_id",
-      val_json(&c[18]), "port", val_json(&c[11]), "gate", val_json(&c[12]), "encounter_at",
-      fg__json_time(val_int(&c[13])), "outcome", val_json(&c[14]), "score", val_json(&c[15]),
-      "threshold", val_json(&c[16]), "reasons", val_json_text(&c[17]), "candidate", candidate,
-      "watchlist", watch, "officer", val_json(&c[6]), "decided_at",
-      fg__json_time(val_int(&c[7])), "resolution", val_json(&c[8]), "traveller_id",
-      val_json(&c[9]));
-  if (!r || json_object_set_new(r, "crossing_id", val_json(&c[10])) ||
-      json_array_append_new(arr, r))
+      "id", fg__val_json(&c[0]), "reason", fg__val_json(&c[1]), "status", fg__val_json(&c[2]), "created_at",
+      fg__json_time(fg__val_int(&c[3])), "encounter_id", fg__val_json(&c[4]), "manifest_id",
+      fg__val_json(&c[18]), "port", fg__val_json(&c[11]), "gate", fg__val_json(&c[12]), "encounter_at",
+      fg__json_time(fg__val_int(&c[13])), "outcome", fg__val_json(&c[14]), "score", fg__val_json(&c[15]),
+      "threshold", fg__val_json(&c[16]), "reasons", val_json_text(&c[17]), "candidate", candidate,
+      "watchlist", watch, "officer", fg__val_json(&c[6]), "decided_at",
+      fg__json_time(fg__val_int(&c[7])), "resolution", fg__val_json(&c[8]), "traveller_id",
+      fg__val_json(&c[9]));
+  if (!r || json_object_set_new(r, "crossing_id", fg__val_json(&c[10]))) {
+    json_decref(r); /* set_new took only the value */
     return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  if (json_array_append_new(arr, r)) return fg__seterr(err, FG_ENOMEM, "out of memory");
   return 0;
 }
 
@@ -200,14 +191,14 @@ static int summary_row(void *vctx, const fg_val *c, int n, fg_error *err) {
   summary_ctx *s = vctx;
   if (c[0].type != FG_VAL_TEXT) return fg__seterr(err, FG_EIO, "referral summary: unexpected columns");
   if (strcmp(c[0].s, "newest") == 0) {
-    s->newest = val_int(&c[2]);
+    s->newest = fg__val_int(&c[2]);
     return 0;
   }
   json_t *into = strcmp(c[0].s, "status") == 0 ? s->by_status : s->by_reason;
   if (c[1].type != FG_VAL_TEXT || !json_object_get(into, c[1].s)) return 0; /* not a known key */
-  if (json_object_set_new(into, c[1].s, json_integer(val_int(&c[2]))))
+  if (json_object_set_new(into, c[1].s, json_integer(fg__val_int(&c[2]))))
     return fg__seterr(err, FG_ENOMEM, "out of memory");
-  int64_t created = val_int(&c[3]);
+  int64_t created = fg__val_int(&c[3]);
   if (into == s->by_reason && c[3].type == FG_VAL_INT && (!s->oldest_open || created < s->oldest_open))
     s->oldest_open = created;
   return 0;
@@ -251,25 +242,25 @@ static int encounter_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   *out = json_pack(
       "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
       " s:b, s:b, s:o, s:o}",
-      "id", val_json(&c[0]), "manifest_id", val_json(&c[1]), "port", val_json(&c[2]), "gate",
-      val_json(&c[3]), "at", fg__json_time(val_int(&c[4])), "outcome", val_json(&c[5]),
-      "traveller_id", val_json(&c[6]), "category", val_json(&c[7]), "score", val_json(&c[8]),
-      "threshold", val_json(&c[9]), "quality", val_json(&c[10]), "quality_reasons",
-      val_json_text(&c[11]), "liveness", val_json(&c[12]), "watchlist_id", val_json(&c[13]),
-      "watchlist_score", val_json(&c[14]), "actor", val_json(&c[15]), "ms", val_json(&c[16]),
-      "has_capture", (int)val_int(&c[17]), "has_template", (int)val_int(&c[18]),
-      "capture_purged_at", fg__json_time(val_int(&c[19])), "template_purged_at",
-      fg__json_time(val_int(&c[20])));
+      "id", fg__val_json(&c[0]), "manifest_id", fg__val_json(&c[1]), "port", fg__val_json(&c[2]), "gate",
+      fg__val_json(&c[3]), "at", fg__json_time(fg__val_int(&c[4])), "outcome", fg__val_json(&c[5]),
+      "traveller_id", fg__val_json(&c[6]), "category", fg__val_json(&c[7]), "score", fg__val_json(&c[8]),
+      "threshold", fg__val_json(&c[9]), "quality", fg__val_json(&c[10]), "quality_reasons",
+      val_json_text(&c[11]), "liveness", fg__val_json(&c[12]), "watchlist_id", fg__val_json(&c[13]),
+      "watchlist_score", fg__val_json(&c[14]), "actor", fg__val_json(&c[15]), "ms", fg__val_json(&c[16]),
+      "has_capture", (int)fg__val_int(&c[17]), "has_template", (int)fg__val_int(&c[18]),
+      "capture_purged_at", fg__json_time(fg__val_int(&c[19])), "template_purged_at",
+      fg__json_time(fg__val_int(&c[20])));
   return *out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
 }
 
 static int note_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   referral_rows *rr = ctx;
-  json_t *note = fg__open_json(rr->b, "referral_notes", "note_sealed", val_int(&c[0]), &c[3], err);
+  json_t *note = fg__open_json(rr->b, "referral_notes", "note_sealed", fg__val_int(&c[0]), &c[3], err);
   if (!note && c[3].type == FG_VAL_BLOB) return err ? err->code : FG_EFORMAT;
-  json_t *x = json_pack("{s:o, s:o, s:o}", "officer", val_json(&c[1]), "at",
-                        fg__json_time(val_int(&c[2])), "note", note ? note : json_null());
+  json_t *x = json_pack("{s:o, s:o, s:o}", "officer", fg__val_json(&c[1]), "at",
+                        fg__json_time(fg__val_int(&c[2])), "note", note ? note : json_null());
   if (!x || json_array_append_new(rr->arr, x)) return fg__seterr(err, FG_ENOMEM, "out of memory");
   return 0;
 }
@@ -322,7 +313,7 @@ typedef struct blob_row {
 static int capture_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n; /* the column count is the query's ncols, checked when prepared */
   blob_row *r = ctx;
-  r->purged_at = val_int(&c[1]);
+  r->purged_at = fg__val_int(&c[1]);
   if (c[0].type == FG_VAL_BLOB && c[0].n) {
     if (!(r->p = malloc(c[0].n))) return fg__seterr(err, FG_ENOMEM, "out of memory");
     memcpy(r->p, c[0].b, c[0].n);
@@ -350,7 +341,7 @@ static int photo_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
   }
   blob_row *r = &l->rows[l->n];
   memset(r, 0, sizeof *r);
-  r->id = val_int(&c[0]);
+  r->id = fg__val_int(&c[0]);
   if (!(r->p = malloc(c[1].n ? c[1].n : 1))) return fg__seterr(err, FG_ENOMEM, "out of memory");
   memcpy(r->p, c[1].b, c[1].n);
   r->n = c[1].n;
@@ -579,8 +570,8 @@ static int state_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   referral_state *s = ctx;
   snprintf(s->status, sizeof s->status, "%s", c[2].type == FG_VAL_TEXT ? c[2].s : "");
   snprintf(s->reason, sizeof s->reason, "%s", c[1].type == FG_VAL_TEXT ? c[1].s : "");
-  s->encounter_id = val_int(&c[4]);
-  s->candidate_id = val_int(&c[5]);
+  s->encounter_id = fg__val_int(&c[4]);
+  s->candidate_id = fg__val_int(&c[5]);
   s->matched = s->candidate_id > 0 &&
                candidate_matched(s->reason, c[15].type == FG_VAL_REAL && c[16].type == FG_VAL_REAL,
                                  c[15].type == FG_VAL_REAL ? c[15].r : 0,
@@ -597,7 +588,7 @@ typedef struct encounter_place {
 static int place_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   (void)n, (void)err; /* the column count is the query's ncols, checked when prepared */
   encounter_place *pl = ctx;
-  pl->manifest_id = val_int(&c[1]);
+  pl->manifest_id = fg__val_int(&c[1]);
   snprintf(pl->port, sizeof pl->port, "%s", c[2].type == FG_VAL_TEXT ? c[2].s : "");
   return 1;
 }

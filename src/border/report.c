@@ -31,6 +31,7 @@
 #include <cairo.h>
 
 #include "border/border_internal.h"
+#include "common/draw.h"
 #include "store/sql_records.h"
 
 #define DAY 86400
@@ -225,26 +226,18 @@ typedef struct bar {
   double value;
 } bar;
 
-static void text_at(cairo_t *cr, double x, double y, double size, const char *s, double align) {
-  cairo_text_extents_t t;
-  cairo_set_font_size(cr, size);
-  cairo_text_extents(cr, s, &t);
-  cairo_move_to(cr, x - align * t.x_advance, y);
-  cairo_show_text(cr, s);
-}
-
 /* One panel of horizontal bars with a heading, labels on the left, counts on the right. */
 static void panel(cairo_t *cr, double x, double y, double w, const char *heading, const bar *bars,
                   int n, const double rgb[3]) {
   double vmax = 1;
   for (int i = 0; i < n; i++) vmax = bars[i].value > vmax ? bars[i].value : vmax;
   cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-  text_at(cr, x, y, 15, heading, 0);
+  fg__draw_text(cr, x, y, 15, heading, 0);
   double label_w = 170, bar_h = 22, gap = 8, bw = w - label_w - 60;
   for (int i = 0; i < n; i++) {
     double by = y + 14 + i * (bar_h + gap);
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-    text_at(cr, x + label_w - 8, by + bar_h * 0.7, 12, bars[i].label, 1);
+    fg__draw_text(cr, x + label_w - 8, by + bar_h * 0.7, 12, bars[i].label, 1);
     double len = bars[i].value / vmax * bw;
     cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
     cairo_rectangle(cr, x + label_w, by, len > 0 ? len : 0, bar_h);
@@ -252,7 +245,7 @@ static void panel(cairo_t *cr, double x, double y, double w, const char *heading
     char v[32];
     snprintf(v, sizeof v, "%.0f", bars[i].value);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    text_at(cr, x + label_w + len + 6, by + bar_h * 0.7, 12, v, 0);
+    fg__draw_text(cr, x + label_w + len + 6, by + bar_h * 0.7, 12, v, 0);
   }
 }
 
@@ -286,9 +279,9 @@ int fg_border_report_plot(const json_t *report, const char *path, fg_error *err)
            100 * mr_v);
   cairo_set_source_rgb(cr, 0, 0, 0);
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-  text_at(cr, W / 2.0, 32, 18, title, 0.5);
+  fg__draw_text(cr, W / 2.0, 32, 18, title, 0.5);
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  text_at(cr, W / 2.0, 54, 13, sub, 0.5);
+  fg__draw_text(cr, W / 2.0, 54, 13, sub, 0.5);
 
   static const double blue[3] = {0.12, 0.40, 0.75}, orange[3] = {0.85, 0.35, 0.10};
   panel(cr, 30, 90, W - 60, "Encounters by outcome", outcomes, N_OUTCOMES, blue);

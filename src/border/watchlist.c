@@ -125,7 +125,8 @@ int fg_border_watchlist_add(fg_border *b, const fg_actor *who, const char *name,
     if (!images[i] || !lens[i]) {
       rc = fg__seterr(err, FG_EINVAL, "watchlist photo %d is empty", i + 1);
     } else if ((rc = fg_face_process_buffer(fe, images[i], lens[i], NULL, fr, &e2)) != FG_OK) {
-      rc = fg__seterr(err, FG_EINVAL, "watchlist photo %d cannot be read: %s", i + 1, e2.msg);
+      rc = fg__seterr(err, rc == FG_ENOMEM ? rc : FG_EINVAL, "watchlist photo %d cannot be read: %s", i + 1,
+                      e2.msg);
     } else if (fr->status == FG_FACE_NO_FACE) {
       rc = fg__seterr(err, FG_EINVAL, "watchlist photo %d: no face found", i + 1);
     } else if (fr->status != FG_FACE_OK || fr->dim != dim) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"
@@ -97,15 +99,12 @@ long cli_parse_long(const char *cmd, const char *s, const char *what, long lo, l
   return v;
 }
 
+/* jansson's encoder, so that the command line escapes as the service does;
+ * text that is not UTF-8 cannot be a JSON string and is written as null. */
 void cli_json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
+  json_t *j = json_string_nocheck(s ? s : "");
+  if (!j || json_dumpf(j, f, JSON_ENCODE_ANY) != 0) fputs("null", f);
+  json_decref(j);
 }
 
 #ifndef FG_VERSION

@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/internal.h"
 
@@ -25,6 +26,22 @@ const char *fg_err_name(int code) {
 #undef FG__ERR_NAME
   default: return "FG_EUNKNOWN";
   }
+}
+
+int fg__err_prefix(fg_error *err, int code, const char *fmt, ...) {
+  if (err) {
+    char was[FG_ERROR_MSG_MAX];
+    memcpy(was, err->msg, sizeof was);
+    was[sizeof was - 1] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof err->msg)
+      snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", was);
+    err->code = code;
+  }
+  return code;
 }
 
 int fg__seterr(fg_error *err, int code, const char *fmt, ...) {

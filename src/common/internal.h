@@ -22,6 +22,9 @@ void fg__log(int level, const char *fmt, ...) FG__PRINTF(2, 3);
 
 /* Fill *err (if non-NULL) and return code, so callers can `return fg__seterr(...)`. */
 int fg__seterr(fg_error *err, int code, const char *fmt, ...) FG__PRINTF(3, 4);
+/* Put "PREFIX: " (PREFIX from fmt: a file's path, the step that failed) before
+ * the message a callee left in *err (if non-NULL), set its code, return code. */
+int fg__err_prefix(fg_error *err, int code, const char *fmt, ...) FG__PRINTF(3, 4);
 
 /* Monotonic clock in milliseconds (stage timings). */
 static inline double fg__ms(void) {
@@ -38,9 +41,25 @@ static inline int fg__mul_size(size_t a, size_t b, size_t *out) {
 /* Read a whole file into malloc'd memory, refusing files above max_bytes. */
 int fg__read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len, fg_error *err);
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
- * without control characters: text that can go into JSON and a record. */
+/* UTF-8 (RFC 3629), the one check the library has: the length of the
+ * well-formed sequence at s, of at most avail bytes (no overlong forms, no
+ * surrogates, nothing past U+10FFFF), 0 if there is none; */
+size_t fg__utf8_seq(const unsigned char *s, size_t avail);
+/* whether s[0..n) is well-formed UTF-8 throughout (what a JSON string holds); */
+int fg__utf8_valid(const unsigned char *s, size_t n);
+/* and whether it is besides free of control characters (C0, DEL, C1): text
+ * that can go into JSON and a record. */
 int fg__utf8_text(const unsigned char *s, size_t n);
+
+/* The CPU features the library dispatches on (src/common/cpu.c): FG__CPU_* bits
+ * for what this CPU has and its OS lets run. */
+#define FG__CPU_AVX2 1u   /* AVX2 and FMA */
+#define FG__CPU_AVX512 2u /* AVX-512 F, BW and VNNI */
+#define FG__CPU_F16C 4u   /* F16C (with AVX) */
+#define FG__CPU_AVX512_POPCNT 8u /* with FG__CPU_AVX512: VPOPCNTDQ and VL */
+#define FG__CPU_AVX512_VNNI 16u  /* AVX-512 VNNI (int8 inference) */
+#define FG__CPU_AVX512_BF16 32u  /* AVX-512 BF16 (bf16 inference) */
+unsigned fg__cpu_features(void);
 
 /* SHA-256 of a buffer as 64 lowercase hex characters plus NUL. */
 void fg__sha256_hex(const uint8_t *data, size_t len, char hex[65]);

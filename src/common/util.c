@@ -47,32 +47,31 @@ void fg__sha256_hex(const uint8_t *data, size_t len, char hex[65]) {
   sodium_bin2hex(hex, 65, h, sizeof h);
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)
- * without control characters. */
+size_t fg__utf8_seq(const unsigned char *s, size_t avail) {
+  if (avail == 0) return 0;
+  unsigned c = s[0];
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n == 0 || n > avail) return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80) return 0;
+  /* overlong 3- and 4-byte forms, surrogates, past U+10FFFF */
+  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+      (c == 0xf4 && s[1] > 0x8f))
+    return 0;
+  return n;
+}
+
+int fg__utf8_valid(const unsigned char *s, size_t n) {
+  for (size_t i = 0, k; i < n; i += k)
+    if (!(k = fg__utf8_seq(s + i, n - i))) return 0;
+  return 1;
+}
+
 int fg__utf8_text(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return 0;
-      i++;
-      continue;
-    }
-    size_t k;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) k = 1, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) k = 2, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) k = 3, cp = c & 0x07;
-    else return 0;
-    if (n - i <= k) return 0;
-    for (size_t j = 1; j <= k; j++) {
-      if ((s[i + j] & 0xc0) != 0x80) return 0;
-      cp = (cp << 6) | (s[i + j] & 0x3f);
-    }
-    if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-      return 0;
-    if (cp >= 0x80 && cp < 0xa0) return 0; /* C1 controls */
-    i += k + 1;
+  for (size_t i = 0, k; i < n; i += k) {
+    if (!(k = fg__utf8_seq(s + i, n - i))) return 0;
+    if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && s[i + 1] < 0xa0)) return 0; /* C0, DEL, C1 */
   }
   return 1;
 }

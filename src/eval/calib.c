@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/internal.h"
 #include "eval/eval_internal.h"
 
@@ -428,15 +430,11 @@ void fg_calib_fmr_key(double fmr, char buf[16]) {
   else snprintf(buf, 16, "%.3g", fmr);
 }
 
+/* A JSON string through jansson's encoder (not UTF-8: null). */
 static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
+  json_t *j = json_string_nocheck(s ? s : "");
+  if (!j || json_dumpf(j, f, JSON_ENCODE_ANY) != 0) fputs("null", f);
+  json_decref(j);
 }
 
 int fg_calib_write_json(const char *path, const fg_calib_result *r, const char *model_sha256,

@@ -18,6 +18,7 @@
 #include <cairo-svg.h>
 #include <cairo.h>
 
+#include "common/draw.h"
 #include "common/internal.h"
 #include "eval/eval_internal.h"
 
@@ -63,14 +64,6 @@ static void decade_label(cairo_t *cr, double x, double y, int e, int align) {
     cairo_move_to(cr, sx + a.x_advance, y - 6);
     cairo_show_text(cr, ex);
   }
-}
-
-static void text_at(cairo_t *cr, double x, double y, double size, const char *s, double align) {
-  cairo_text_extents_t t;
-  cairo_set_font_size(cr, size);
-  cairo_text_extents(cr, s, &t);
-  cairo_move_to(cr, x - align * t.x_advance, y);
-  cairo_show_text(cr, s);
 }
 
 static void marker(cairo_t *cr, double x, double y, int shape) {
@@ -183,14 +176,14 @@ int fg_det_plot(const char *path, const fg_det_series *series, size_t nseries,
   cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
   for (int e = (int)fr.lxmin; e <= 0; e++) decade_label(cr, px(&fr, pow(10, e)), fr.y0 + fr.h + 20, e, 0);
   for (int e = (int)fr.lymin; e <= 0; e++) decade_label(cr, fr.x0 - 8, py(&fr, pow(10, e)) + 5, e, 1);
-  text_at(cr, fr.x0 + fr.w / 2, H - 22, 14, "False match rate (FMR)", 0.5);
+  fg__draw_text(cr, fr.x0 + fr.w / 2, H - 22, 14, "False match rate (FMR)", 0.5);
   cairo_save(cr);
   cairo_translate(cr, 24, fr.y0 + fr.h / 2);
   cairo_rotate(cr, -M_PI / 2);
-  text_at(cr, 0, 0, 14, "False non-match rate (FNMR)", 0.5);
+  fg__draw_text(cr, 0, 0, 14, "False non-match rate (FNMR)", 0.5);
   cairo_restore(cr);
   cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-  text_at(cr, fr.x0 + fr.w / 2, 30, 16, title, 0.5);
+  fg__draw_text(cr, fr.x0 + fr.w / 2, 30, 16, title, 0.5);
   cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 
   /* Clip curves to the plot area. */
@@ -220,7 +213,7 @@ int fg_det_plot(const char *path, const fg_det_series *series, size_t nseries,
   cairo_line_to(cr, ex + 7, ey - 7);
   cairo_stroke(cr);
   cairo_set_font_size(cr, 11);
-  text_at(cr, ex + 10, ey + 18, 11, "EU EES: FNMR 1% at FMR 0.05%", 0);
+  fg__draw_text(cr, ex + 10, ey + 18, 11, "EU EES: FNMR 1% at FMR 0.05%", 0);
 
   /* Curves: straight segments between consecutive operating points (on log
    * axes); FNMR 0 is drawn on the lower edge, and a curve ends at its last
@@ -283,7 +276,7 @@ int fg_det_plot(const char *path, const fg_det_series *series, size_t nseries,
       snprintf(buf, sizeof buf, "%s  (EER %.2f%%, FNMR@FMR=1e-3 %.2f%%)",
                series[k].label ? series[k].label : "scores", 100 * eer[k], 100 * n3);
       cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-      text_at(cr, lx + 42, yy, 11, buf, 0);
+      fg__draw_text(cr, lx + 42, yy, 11, buf, 0);
     }
     if (marks) {
       double yy = ly + 20 + 20 * (double)nseries;
@@ -294,7 +287,7 @@ int fg_det_plot(const char *path, const fg_det_series *series, size_t nseries,
       for (int m = 0; m < 3; m++) {
         marker(cr, xx, yy - 4, m);
         cairo_stroke(cr);
-        text_at(cr, xx + 10, yy, 11, names[m], 0);
+        fg__draw_text(cr, xx + 10, yy, 11, names[m], 0);
         xx += 95;
       }
     }

@@ -79,13 +79,7 @@ int fg_calibration_load(const char *path, fg_calibration *cal, fg_error *err) {
   if (rc) return rc;
   rc = fg_calibration_parse((const char *)data, len, cal, err);
   free(data);
-  if (rc && err) {
-    char tmp[FG_ERROR_MSG_MAX];
-    memcpy(tmp, err->msg, sizeof tmp);
-    tmp[sizeof tmp - 1] = 0;
-    fg__seterr(err, rc, "%s: %s", path, tmp);
-  }
-  return rc;
+  return rc ? fg__err_prefix(err, rc, "%s", path) : FG_OK;
 }
 
 int fg_calibration_threshold(const fg_calibration *cal, double fmr, double *threshold, fg_error *err) {

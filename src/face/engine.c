@@ -135,14 +135,7 @@ static int load(fg_face_engine *fe, int i, const int64_t *force_dims, fg_error *
   rc = fg_session_create(fe->model[i], &so, &fe->sess[i], err);
   fg_quant_ranges_destroy(qr);
   if (!rc) fe->prec[i] = prec;
-  if (rc && err) { /* name the model file */
-    char tmp[FG_ERROR_MSG_MAX];
-    memcpy(tmp, err->msg, sizeof tmp);
-    int k = snprintf(err->msg, sizeof err->msg, "%s: ", path);
-    if (k > 0 && (size_t)k < sizeof err->msg) memcpy(err->msg + k, tmp, sizeof err->msg - (size_t)k - 1);
-    err->msg[sizeof err->msg - 1] = 0;
-  }
-  return rc;
+  return rc ? fg__err_prefix(err, rc, "%s", path) : FG_OK; /* name the model file */
 }
 
 int fg__face_run(fg_face_engine *fe, int model, const float *const *in, float *const *out, fg_error *err) {

@@ -9,9 +9,10 @@
  * then the values themselves. fuzz/fuzz_template.c exercises it.
  *
  * fp16: round to nearest even, as the F16C instruction VCVTPS2PH does with
- * _MM_FROUND_TO_NEAREST_INT; the portable C versions give bit-identical
- * results (tests/test_template.c compares them over every half and a large
- * sample of floats), and are used where the CPU lacks F16C.
+ * _MM_FROUND_TO_NEAREST_INT; the portable C conversion (src/common/half.h,
+ * also the galleries') gives bit-identical results (tests/test_template.c
+ * compares them over every half and a large sample of floats), and is used
+ * where the CPU lacks F16C.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,64 +20,23 @@
 
 #include <sodium.h>
 
+#include "common/half.h"
 #include "common/internal.h"
 #include "facegate/template.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define FG_HAVE_F16C_PATH 1
 #endif
 
 /* ------------------------------------------------------------------ fp16 */
 
-static uint16_t f32_to_f16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000u, a = x & 0x7fffffffu;
-  if (a >= 0x7f800000u) /* Inf, or NaN made quiet keeping its top mantissa bits */
-    return (uint16_t)(sign | 0x7c00u | (a > 0x7f800000u ? 0x200u | ((a >> 13) & 0x3ffu) : 0));
-  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* >= 65520 rounds to Inf */
-  if (a < 0x38800000u) {                                   /* below 2^-14: subnormal or zero */
-    if (a < 0x33000000u) return (uint16_t)sign;            /* below 2^-25: zero */
-    uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
-    int shift = 126 - (int)e; /* 14..24 */
-    uint32_t r = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (r & 1))) r++;
-    return (uint16_t)(sign | r);
-  }
-  uint32_t r = a - 0x38000000u; /* exponent rebias 127 -> 15 */
-  uint32_t h = r >> 13, rem = r & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++; /* a carry moves into the exponent, as it should */
-  return (uint16_t)(sign | h);
-}
-
-static float f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, x;
-  if (e == 0) {
-    if (!m) {
-      x = sign;
-    } else {
-      int s = 0;
-      while (!(m & 0x400u)) m <<= 1, s++;
-      x = sign | ((uint32_t)(113 - s) << 23) | ((m & 0x3ffu) << 13);
-    }
-  } else if (e == 31) { /* Inf; a NaN comes out quiet, as VCVTPH2PS makes it */
-    x = sign | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0);
-  } else {
-    x = sign | ((e + 112) << 23) | (m << 13);
-  }
-  float f;
-  memcpy(&f, &x, 4);
-  return f;
-}
-
 void fg_fp32_to_fp16_c(const float *src, uint16_t *dst, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] = f32_to_f16(src[i]);
+  for (size_t i = 0; i < n; i++) dst[i] = fg__f32_to_f16(src[i]);
 }
 
 void fg_fp16_to_fp32_c(const uint16_t *src, float *dst, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32(src[i]);
+  for (size_t i = 0; i < n; i++) dst[i] = fg__f16_to_f32(src[i]);
 }
 
 #ifdef FG_HAVE_F16C_PATH
@@ -96,17 +56,8 @@ __attribute__((target("avx,f16c"))) static void to32_f16c(const uint16_t *src, f
   fg_fp16_to_fp32_c(src + i, dst + i, n - i);
 }
 
-/* CPUID: F16C and AVX, and the OS saving YMM state (XGETBV). Asked on each
- * call (a few dozen cycles) rather than cached, to keep no global state. */
-static int have_f16c(void) {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-  if (!(c & bit_F16C) || !(c & bit_AVX) || !(c & bit_OSXSAVE)) return 0;
-  unsigned lo, hi;
-  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  (void)hi;
-  return (lo & 6) == 6;
-}
+/* F16C with the AVX state saved by the OS: src/common/cpu.c. */
+static int have_f16c(void) { return (fg__cpu_features() & FG__CPU_F16C) != 0; }
 #endif
 
 void fg_fp32_to_fp16(const float *src, uint16_t *dst, size_t n) {

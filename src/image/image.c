@@ -289,12 +289,7 @@ static int decode_any(const uint8_t *buf, size_t len, const fg_image_limits *lim
     }
     rc = decode_plain(f->image, f->image_len, inner, &lim, q, out, err);
     fg_dg2_destroy(d);
-    if (rc && err && strncmp(err->msg, "dg2", 3) != 0) {
-      char tmp[FG_ERROR_MSG_MAX];
-      memcpy(tmp, err->msg, sizeof tmp);
-      tmp[sizeof tmp - 1] = 0;
-      fg__seterr(err, rc, "dg2: embedded image: %s", tmp);
-    }
+    if (rc && err && strncmp(err->msg, "dg2", 3) != 0) fg__err_prefix(err, rc, "dg2: embedded image");
   } else {
     rc = decode_plain(buf, len, fmt, &lim, q, out, err);
   }
@@ -355,11 +350,5 @@ int fg_image_decode_file(const char *path, const fg_image_limits *lim_in, fg_ima
   if (rc) return rc;
   rc = fg_image_decode(data, len, &lim, out, err);
   free(data);
-  if (rc && err) {
-    char tmp[FG_ERROR_MSG_MAX];
-    memcpy(tmp, err->msg, sizeof tmp);
-    tmp[sizeof tmp - 1] = 0;
-    fg__seterr(err, rc, "%s: %s", path, tmp);
-  }
-  return rc;
+  return rc ? fg__err_prefix(err, rc, "%s", path) : FG_OK;
 }

@@ -491,9 +491,7 @@ int fg_gallery_open(const char *path, const uint8_t *expect_model, unsigned flag
   int rc = open_view(map, len, expect_model, flags, &g, err);
   if (rc) {
     munmap(map, len);
-    char msg[FG_ERROR_MSG_MAX];
-    snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
-    return fg__seterr(err, rc, "%s: %s", path, msg);
+    return fg__err_prefix(err, rc, "%s", path);
   }
   g->map = map;
   g->map_len = len;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/half.h"
 #include "facegate/gallery.h"
 
 #define FG__DEAD UINT32_MAX /* template_subject[t] of a removed template */
@@ -107,9 +108,7 @@ struct fg_gallery {
   size_t file_len;
 };
 
-/* ---- encodings (quant.c) ---- */
-uint16_t fg__f32_to_f16(float f);  /* round to nearest even; overflow to inf */
-float fg__f16_to_f32(uint16_t h);  /* exact */
+/* ---- encodings (quant.c; fp16: fg__f32_to_f16, fg__f16_to_f32 in common/half.h) ---- */
 /* q[i] = round-half-away(x[i] * 127 / max|x|), clamped to [-127, 127]; returns
  * the scale max|x| / 127 (0 for an all-zero x, when q is all 0). *sum = sum q. */
 float fg__quantize_i8(const float *x, size_t n, int8_t *q, int32_t *sum);

@@ -114,12 +114,7 @@ int fg_fpir_calibration_load(const char *path, fg_fpir_calibration *cal, fg_erro
   if (rc) return rc;
   rc = fg_fpir_calibration_parse((const char *)buf, len, cal, err);
   free(buf);
-  if (rc) {
-    char msg[FG_ERROR_MSG_MAX];
-    snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
-    return fg__seterr(err, rc, "%s: %s", path, msg);
-  }
-  return FG_OK;
+  return rc ? fg__err_prefix(err, rc, "%s", path) : FG_OK;
 }
 
 /* Threshold at rate f on row i: linear in log f between the row's rates. */

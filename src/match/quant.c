@@ -1,6 +1,6 @@
 /*
- * Encodings of stored templates: IEEE binary16 conversion (portable C, so the
- * scalar path needs no F16C) and symmetric per-vector int8 quantisation. Used
+ * Encodings of stored templates: fp16 rows (the conversion is the library's
+ * one, src/common/half.h) and symmetric per-vector int8 quantisation. Used
  * when templates are added and when probes are prepared for a search.
  *
  * int8: scale = max|x| / 127 and q = round-half-away-from-zero(x * (127 / max|x|)),
@@ -15,46 +15,6 @@
 #include <string.h>
 
 #include "match/match.h"
-
-uint16_t fg__f32_to_f16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t e = (x >> 23) & 0xffu, m = x & 0x7fffffu;
-  if (e == 0xff) return (uint16_t)(sign | 0x7c00u | (m ? 0x200u | (m >> 13) : 0)); /* inf, NaN */
-  int32_t he = (int32_t)e - 127 + 15;
-  if (he >= 31) return (uint16_t)(sign | 0x7c00u); /* overflow: inf */
-  if (he <= 0) {                                    /* half subnormal or zero */
-    if (he < -10) return (uint16_t)sign;
-    m |= 0x800000u;
-    uint32_t shift = (uint32_t)(14 - he);
-    uint32_t hm = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (hm & 1))) hm++; /* may carry into the smallest normal: right */
-    return (uint16_t)(sign | hm);
-  }
-  uint32_t hm = m >> 13, rem = m & 0x1fffu;
-  uint32_t h = sign | ((uint32_t)he << 10) | hm;
-  if (rem > 0x1000u || (rem == 0x1000u && (hm & 1))) h++; /* a carry into the exponent is right too */
-  return (uint16_t)h;
-}
-
-float fg__f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu, x;
-  if (e == 0) {
-    if (m == 0) x = sign;
-    else { /* subnormal: renormalise */
-      e = 127 - 15 + 1;
-      while (!(m & 0x400u)) { m <<= 1; e--; }
-      m &= 0x3ffu;
-      x = sign | (e << 23) | (m << 13);
-    }
-  } else if (e == 31) x = sign | 0x7f800000u | (m << 13);
-  else x = sign | ((e - 15 + 127) << 23) | (m << 13);
-  float f;
-  memcpy(&f, &x, 4);
-  return f;
-}
 
 float fg__quantize_i8(const float *x, size_t n, int8_t *q, int32_t *sum) {
   float m = 0.0f;

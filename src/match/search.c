@@ -45,11 +45,10 @@ static int cpu_avx2, cpu_avx512, cpu_popcnt512;
 
 static void cpu_detect(void) {
 #ifdef FG__HAVE_X86
-  __builtin_cpu_init();
-  cpu_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  cpu_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vnni");
-  cpu_popcnt512 = cpu_avx512 && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl");
+  unsigned f = fg__cpu_features(); /* src/common/cpu.c */
+  cpu_avx2 = (f & FG__CPU_AVX2) != 0;
+  cpu_avx512 = (f & FG__CPU_AVX512) != 0;
+  cpu_popcnt512 = (f & FG__CPU_AVX512_POPCNT) != 0;
 #endif
 }
 

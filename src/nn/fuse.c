@@ -51,8 +51,8 @@ static int ensure_bias(fg__graph *g, fg__node *n, int64_t len, fg_error *err) {
   b->data = calloc((size_t)len, sizeof(float));
   b->n_consumers = 1;
   int *in = realloc(n->in, 3 * sizeof *in);
+  if (in) n->in = in;
   if (!b->data || !in) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  n->in = in;
   if (n->n_in < 3) n->n_in = 3;
   n->in[2] = ti;
   return FG_OK;

@@ -6,8 +6,8 @@
  *
  * Flow: onnx_load.c fills a graph from protobuf → fold.c folds constants and
  * infers every shape for the fixed input size → fuse.c folds BatchNormalization
- * into Conv/Gemm and activations into their producer → session.c
- * build something runnable from it.
+ * into Conv/Gemm and activations into their producer → session.c builds
+ * something runnable from it.
  */
 #ifndef FG_NN_GRAPH_H
 #define FG_NN_GRAPH_H

@@ -96,14 +96,7 @@ int fg_model_load_file(const char *path, const fg_model_options *opts, fg_model 
   }
   if (!rc) rc = fg_model_load_memory(buf, len, opts, out, err);
   free(buf);
-  if (rc && err) {
-    char tmp[FG_ERROR_MSG_MAX];
-    memcpy(tmp, err->msg, sizeof tmp);
-    int n = snprintf(err->msg, sizeof err->msg, "%s: ", path);
-    if (n > 0 && (size_t)n < sizeof err->msg) memcpy(err->msg + n, tmp, sizeof err->msg - (size_t)n - 1);
-    err->msg[sizeof err->msg - 1] = 0;
-  }
-  return rc;
+  return rc ? fg__err_prefix(err, rc, "%s", path) : FG_OK;
 }
 
 int fg_model_convert_file(const char *path, const fg_model_options *opts, uint8_t **onnx, size_t *len,
@@ -198,11 +191,11 @@ void fg_session_destroy(fg_session *s) {
 }
 
 int fg_precision_native(int precision) {
-  __builtin_cpu_init();
+  unsigned f = fg__cpu_features(); /* src/common/cpu.c */
   switch (precision) {
   case FG_PRECISION_FP32: return 1;
-  case FG_PRECISION_INT8: return !!__builtin_cpu_supports("avx512vnni");
-  case FG_PRECISION_BF16: return !!__builtin_cpu_supports("avx512bf16");
+  case FG_PRECISION_INT8: return (f & FG__CPU_AVX512_VNNI) != 0;
+  case FG_PRECISION_BF16: return (f & FG__CPU_AVX512_BF16) != 0;
   default: return 0;
   }
 }

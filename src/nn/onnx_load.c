@@ -20,13 +20,17 @@
 /* protobuf-c allocator that refuses to go past a byte budget. */
 typedef struct capped_alloc {
   size_t used, cap;
+  int nomem; /* malloc failed (not the cap): out of memory, not a bad file */
 } capped_alloc;
 
 static void *capped_malloc(void *ud, size_t size) {
   capped_alloc *c = ud;
   if (size > c->cap - c->used) return NULL;
   size_t *p = malloc(size + sizeof(size_t) * 2);
-  if (!p) return NULL;
+  if (!p) {
+    c->nomem = 1;
+    return NULL;
+  }
   c->used += size;
   p[0] = size;
   return p + 2;
@@ -339,9 +343,10 @@ static int push_idx(int **arr, int *n, int v) {
 int fg__onnx_parse(const uint8_t *data, size_t len, const fg_model_options *opts, fg__graph *g, fg_error *err) {
   memset(g, 0, sizeof *g);
   g->max_total_bytes = opts && opts->max_total_bytes ? opts->max_total_bytes : ((size_t)1 << 30);
-  capped_alloc cap = {0, len * 4 + ((size_t)64 << 20)};
+  capped_alloc cap = {0, len * 4 + ((size_t)64 << 20), 0};
   ProtobufCAllocator alloc = {capped_malloc, capped_free, &cap};
   Onnx__ModelProto *mp = onnx__model_proto__unpack(&alloc, len, data);
+  if (!mp && cap.nomem) return fg__seterr(err, FG_ENOMEM, "out of memory decoding the model");
   if (!mp) return fg__seterr(err, FG_EFORMAT, "not a valid ONNX model (protobuf decoding failed: truncated or corrupt)");
   int rc = FG_OK;
   name_index ix = {NULL, 0, 0};

@@ -193,12 +193,5 @@ int fg_quant_ranges_load(const char *path, const fg_model *m, fg_quant_ranges **
   if (rc) return rc;
   rc = fg_quant_ranges_parse((const char *)buf, len, m, out, err);
   free(buf);
-  if (rc && err) { /* prefix the path, as fg_model_load_file does */
-    char tmp[FG_ERROR_MSG_MAX];
-    memcpy(tmp, err->msg, sizeof tmp);
-    int n = snprintf(err->msg, sizeof err->msg, "%s: ", path);
-    if (n > 0 && (size_t)n < sizeof err->msg) memcpy(err->msg + n, tmp, sizeof err->msg - (size_t)n - 1);
-    err->msg[sizeof err->msg - 1] = 0;
-  }
-  return rc;
+  return rc ? fg__err_prefix(err, rc, "%s", path) : FG_OK;
 }

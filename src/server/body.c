@@ -96,7 +96,10 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     size_t cap = p->cap ? p->cap * 2 : 4096;
     while (cap < p->len + size + 1) cap *= 2;
     char *nb = realloc(p->data, cap);
-    if (!nb) return MHD_NO;
+    if (!nb) {
+      f->nomem = 1;
+      return MHD_NO;
+    }
     p->data = nb;
     p->cap = cap;
   }
@@ -115,6 +118,7 @@ int fg__form_parse(fg__req *r, fg__form *f, size_t max_part) {
   enum MHD_Result done = MHD_destroy_post_processor(pp);
   if (ok != MHD_YES || done != MHD_YES) {
     fg__form_release(f);
+    if (f->nomem) return fg__fail(r, FG_ENOMEM, "out of memory reading the multipart/form-data body");
     return fg__fail(r, FG_EFORMAT, "malformed multipart/form-data body");
   }
   for (int i = 0; i < f->n; i++)

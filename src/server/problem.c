@@ -49,33 +49,19 @@ static const char *title_of(int status) {
   }
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF); 0 if there is none. */
-static size_t utf8_seq(const unsigned char *s) {
-  unsigned c = s[0];
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xc0) != 0x80) return 0;
-  if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-      (c == 0xf4 && s[1] > 0x8f))
-    return 0;
-  return n;
-}
-
 json_t *fg__problem(int status, const char *code, const char *detail) {
   char text[FG_ERROR_MSG_MAX];
-  size_t k = 0;
+  size_t k = 0, left = strlen(detail ? detail : "");
   for (const unsigned char *d = (const unsigned char *)(detail ? detail : ""); *d && k + 1 < sizeof text;) {
-    size_t n = utf8_seq(d);
+    size_t n = fg__utf8_seq(d, left);
     if (n == 0 || k + n >= sizeof text) {
       text[k++] = '?';
-      d++;
+      d++, left--;
       continue;
     }
     memcpy(text + k, d, n);
     k += n;
-    d += n;
+    d += n, left -= n;
   }
   text[k] = '\0';
 

@@ -132,10 +132,8 @@ static void drop_body(fg__req *r) {
 }
 
 /* Whether s is text a JSON string may hold (well-formed UTF-8). */
-static int utf8_ok(const char *s) {
-  json_t *j = json_string(s);
-  json_decref(j);
-  return j != NULL;
+static int utf8_ok(const char *s) { /* what json_string accepts, without allocating one */
+  return fg__utf8_valid((const unsigned char *)s, strlen(s));
 }
 
 /* Query arguments end up in JSON (reports, audit events): each key and value
@@ -182,6 +180,26 @@ static void security_headers(fg__req *r, struct MHD_Response *resp, int api) {
     MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 }
 
+/* The answer when the request's state or its answer cannot be allocated:
+ * a static problem document that MHD sends without copying. */
+static const char NOMEM_PROBLEM[] =
+    "{\"type\":\"urn:facegate:error:nomem\",\"title\":\"Internal Server Error\",\"status\":500,"
+    "\"detail\":\"out of memory\",\"code\":\"FG_ENOMEM\"}";
+
+static struct MHD_Response *nomem_response(void) {
+  return MHD_create_response_from_buffer(sizeof NOMEM_PROBLEM - 1, (void *)NOMEM_PROBLEM,
+                                         MHD_RESPMEM_PERSISTENT);
+}
+
+/* The answer to a request that changed something (POST, DELETE) and
+ * succeeded when its result cannot be written out for want of memory: the
+ * change is made, so the status stays a success (a 500 would send the
+ * client to retry, and a retried import is a conflict); the body says to
+ * read the result back. */
+static const char DONE_NO_BODY[] =
+    "{\"detail\":\"done, but the result could not be written out (out of memory): read it back\","
+    "\"code\":\"FG_ENOMEM\"}";
+
 /* Build and queue the response r describes. */
 static enum MHD_Result queue(fg__req *r) {
   const char *type = "application/json";
@@ -207,8 +225,18 @@ static enum MHD_Result queue(fg__req *r) {
     len = text ? strlen(text) : 0;
     resp = text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!resp) free(text);
-  } else {
+  } else if (r->err.code == FG_OK && status < 400) {
     resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  } else {
+    resp = NULL; /* the problem document could not be made */
+  }
+  if (!resp && status < 300 && strcmp(r->log_method, "GET") != 0 && strcmp(r->log_method, "HEAD") != 0)
+    resp = MHD_create_response_from_buffer(sizeof DONE_NO_BODY - 1, (void *)DONE_NO_BODY,
+                                           MHD_RESPMEM_PERSISTENT);
+  if (!resp) {
+    status = 500;
+    type = "application/problem+json";
+    resp = nomem_response();
   }
   if (!resp) return MHD_NO;
   if (status != 204) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -261,8 +289,20 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
   (void)version;
   fg_server *s = cls;
   fg__req *r = *con_cls;
+  if (r == (const void *)NOMEM_PROBLEM) { /* answered: no memory for the request */
+    *upload_size = 0;
+    return MHD_YES;
+  }
   if (!r) {
-    if (!(r = calloc(1, sizeof *r))) return MHD_NO;
+    if (!(r = calloc(1, sizeof *r))) {
+      struct MHD_Response *resp = nomem_response();
+      if (!resp) return MHD_NO;
+      *con_cls = (void *)NOMEM_PROBLEM;
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+      enum MHD_Result ok = MHD_queue_response(c, 500, resp);
+      MHD_destroy_response(resp);
+      return ok;
+    }
     *con_cls = r;
     r->srv = s;
     r->conn = c;
@@ -353,7 +393,11 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
       }
       if (want > r->reserved) r->reserved = want;
       char *nb = realloc(r->body, cap);
-      if (!nb) return MHD_NO;
+      if (!nb) { /* drained like a body over the limit, and answered 500 */
+        fg__fail(r, FG_ENOMEM, "out of memory reading the body");
+        r->too_large = 1;
+        return MHD_YES;
+      }
       r->body = nb;
       r->body_cap = cap;
     }
@@ -363,7 +407,9 @@ enum MHD_Result fg__on_request(void *cls, struct MHD_Connection *c, const char *
     return MHD_YES;
   }
   if (r->too_large) {
-    fg__fail(r, FG_ELIMIT, "the body is over this route's limit of %zu bytes", r->body_limit);
+    /* over the limit; or the body could not grow (FG_ENOMEM, already set) */
+    if (r->err.code == FG_OK)
+      fg__fail(r, FG_ELIMIT, "the body is over this route's limit of %zu bytes", r->body_limit);
   } else if (r->scan.over) {
     fg_error e;
     fg__json_scan_error(&r->scan, "the body", &e);
@@ -383,8 +429,8 @@ void fg__on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
   fg_server *s = cls;
   fg__req *r = *con_cls;
-  if (!r) return;
   *con_cls = NULL;
+  if (!r || r == (const void *)NOMEM_PROBLEM) return;
   double sec = fg__now_sec() - r->t0;
   int status = r->queued ? r->status : 499; /* 499: the client left before an answer */
   fg__log(FG_LOG_INFO, "%s %s %d %.1f ms %s%s%s", r->log_method, r->log_route, status, sec * 1e3,

@@ -33,13 +33,10 @@ static const char *field(const fg__form *f, const char *name) {
   return p && p->data ? p->data : NULL;
 }
 
-/* Whether s is text a JSON string may hold (well-formed UTF-8): a form's
- * fields go into the result and the audit log as JSON. */
-static int utf8_ok(const char *s) {
-  json_t *j = json_string(s);
-  json_decref(j);
-  return j != NULL;
-}
+/* Whether s is text a JSON string may hold (well-formed UTF-8, and no
+ * control characters, which the encounter refuses too): a form's fields go
+ * into the result and the audit log as JSON. */
+static int utf8_ok(const char *s) { return fg__utf8_text((const unsigned char *)s, strlen(s)); }
 
 static int parse_id(const char *s, int64_t *out) { return fg__parse_id(s, out) == FG_OK; }
 

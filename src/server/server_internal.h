@@ -306,6 +306,7 @@ typedef struct fg__form {
   fg__part part[8];
   int n;
   size_t max_part;
+  int nomem; /* a part could not be kept */
 } fg__form;
 int fg__form_parse(fg__req *r, fg__form *f, size_t max_part);
 const fg__part *fg__form_get(const fg__form *f, const char *name);

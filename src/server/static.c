@@ -59,6 +59,7 @@ int fg__serve_static(fg__req *r) {
   size_t len;
   fg_error e;
   int rc = fg__read_file(real, MAX_STATIC_BYTES, &data, &len, &e);
+  if (rc == FG_ENOMEM) return fg__lib_fail(r, rc, &e);
   if (rc != FG_OK) return fg__fail(r, FG_ENOTFOUND, "no such file %s", r->path);
   r->raw = (char *)data;
   r->raw_len = len;

@@ -225,11 +225,7 @@ static int migrate_one(fg_store *st, const char *shown, int i, fg_error *err) {
   if (rc == FG_OK) rc = fg_store_commit(st, err);
   if (rc == FG_OK) return FG_OK;
   if (st->depth) fg_store_rollback(st);
-  if (err && rc != FG_EFORMAT) {
-    char msg[FG_ERROR_MSG_MAX];
-    snprintf(msg, sizeof msg, "%s", err->msg);
-    fg__seterr(err, rc, "store %s: migration %d: %s", shown, i + 1, msg);
-  }
+  if (rc != FG_EFORMAT) fg__err_prefix(err, rc, "store %s: migration %d", shown, i + 1);
   return rc;
 }
 
