@@ -415,13 +415,6 @@ int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err) 
   return rc;
 }
 
-void fg__iso_time(int64_t t, char buf[32]) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int fg__parse_time(const char *s, int64_t *t) {
   if (!s) return FG_EINVAL;
   struct tm tm;
@@ -465,13 +458,6 @@ int fg__parse_time(const char *s, int64_t *t) {
 int fg_time_parse(const char *s, int64_t *t) { return fg__parse_time(s, t); }
 
 void fg_time_format(int64_t t, char buf[32]) { fg__iso_time(t, buf); }
-
-json_t *fg__json_time(int64_t t) {
-  if (t <= 0) return json_null();
-  char buf[32];
-  fg__iso_time(t, buf);
-  return json_string(buf);
-}
 
 json_t *fg__val_json(const fg_val *v) {
   switch (v->type) {

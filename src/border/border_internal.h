@@ -96,12 +96,9 @@ int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, 
 /* Threshold for a target FPIR in a gallery of n templates / for a target FMR. */
 int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_error *err);
 int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err);
-/* "YYYY-MM-DDTHH:MM:SSZ" for t (UTC). buf >= 21 bytes. */
-void fg__iso_time(int64_t t, char buf[32]);
+/* fg__iso_time and fg__json_time: common/internal.h. */
 /* Parse "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS]Z". */
 int fg__parse_time(const char *s, int64_t *t);
-/* A JSON time member: string for t > 0, null otherwise. */
-json_t *fg__json_time(int64_t t);
 /* A store value as JSON (NULL, not null, when it cannot be made: out of
  * memory, or text that is not UTF-8), and as an integer (0 unless one). */
 json_t *fg__val_json(const fg_val *v);

@@ -93,4 +93,10 @@ int fg__json_check(const char *p, size_t n, size_t max_values, int max_depth, co
  * a value quoted in a log line can never start a line of its own. */
 void fg__escape_log(const char *s, char *out, size_t cap);
 
+/* "YYYY-MM-DDTHH:MM:SSZ" for t (UTC). buf >= 21 bytes. */
+void fg__iso_time(int64_t t, char buf[32]);
+/* A JSON time member (a jansson json_t): string for t > 0, null otherwise.
+ * Shared by the border layer and the service, which write times alike. */
+struct json_t *fg__json_time(int64_t t);
+
 #endif

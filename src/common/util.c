@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include <sodium.h>
 
@@ -74,4 +77,18 @@ int fg__utf8_text(const unsigned char *s, size_t n) {
     if (s[i] < 0x20 || s[i] == 0x7f || (s[i] == 0xc2 && s[i + 1] < 0xa0)) return 0; /* C0, DEL, C1 */
   }
   return 1;
+}
+
+void fg__iso_time(int64_t t, char buf[32]) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *fg__json_time(int64_t t) {
+  if (t <= 0) return json_null();
+  char buf[32];
+  fg__iso_time(t, buf);
+  return json_string(buf);
 }

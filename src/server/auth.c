@@ -153,7 +153,7 @@ static int write_event(fg_border *b, const denial_event *e, fg_error *err) {
     if (e->reasons[i]) json_object_set_new(reasons, REASONS[i], json_integer(e->reasons[i]));
   json_t *d = reasons ? json_pack("{s:s, s:I, s:o, s:o, s:o, s:s, s:s}", "source", e->source,
                                   "count", (json_int_t)e->count, "first_at",
-                                  fg__time_json(e->first_at), "last_at", fg__time_json(e->last_at),
+                                  fg__json_time(e->first_at), "last_at", fg__json_time(e->last_at),
                                   "reasons", reasons, "route", e->route, "last_address", e->addr)
                       : NULL;
   int rc = d ? fg_border_audit_event(b, &who, "auth.denied", e->route, "access control", d, err)

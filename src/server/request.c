@@ -49,13 +49,6 @@ int fg__reply(fg__req *r, int status, json_t *json) {
   return FG_OK;
 }
 
-json_t *fg__time_json(int64_t t) {
-  if (t <= 0) return json_null();
-  char buf[32];
-  fg_time_format(t, buf);
-  return json_string(buf);
-}
-
 int fg__fail(fg__req *r, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -55,7 +55,7 @@ int fg__route_purge_status(fg__req *r) {
   return fg__reply(r, 200, json_pack("{s:o, s:i, s:{s:b, s:o, s:I}}", "last",
                                      last ? last : json_null(), "interval_seconds",
                                      r->srv->opt.purge_interval, "flush", "pending", since > 0,
-                                     "pending_since", fg__time_json(since), "incomplete_purges",
+                                     "pending_since", fg__json_time(since), "incomplete_purges",
                                      (json_int_t)atomic_load(&r->srv->flush_incomplete)));
 }
 

@@ -269,8 +269,6 @@ static inline double fg__now_sec(void) { return fg__ms() / 1e3; }
 const char *fg__query(fg__req *r, const char *key);
 /* Set the response: json (stolen) with status. Returns FG_OK. */
 int fg__reply(fg__req *r, int status, json_t *json);
-/* A time as the API writes it (ISO 8601 UTC), or JSON null for 0. */
-json_t *fg__time_json(int64_t t);
 /* Fail with code and a message: returns code, the problem is built from it. */
 int fg__fail(fg__req *r, int code, const char *fmt, ...) FG__PRINTF(3, 4);
 /* A library call failed with rc: the problem carries its message. */
