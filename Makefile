@@ -358,6 +358,12 @@ bench-watchlist: setup all $(BUILD)/bench/bench_watchlist
 	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate WATCHLIST_BENCH_BIN=$(BUILD)/bench/bench_watchlist \
 	  scripts/bench-watchlist
 
+# Bulk watchlist loading against one transaction per entry, SQLite and PostgreSQL,
+# durable commits, same run (docs/encounters.md, "Bulk loading"): build/bench/watchlist-import.json.
+.PHONY: bench-watchlist-import
+bench-watchlist-import: setup $(BUILD)/facegate
+	FACEGATE_BIN=$(BUILD)/facegate scripts/bench-watchlist-import
+
 # ---- one gate encounter end to end (docs/encounters.md) -------------------------
 # 1920x1080 JPEG, 420-traveller flight, 1,000,000-entry watchlist (BENCH_WATCHLIST), durable write;
 # breakdown and the face pipeline alone on the same bytes; build/bench/encounter.json.
