@@ -191,6 +191,35 @@ static void test_batch(void **state) {
   free(v);
 }
 
+/* Batches that take the cached gallery past FG__WATCHLIST_INDEX_MIN give it
+ * its sketch index at once (adds alone keep an index, never make one). */
+static void test_batch_index(void **state) {
+  (void)state;
+  NEED_MODELS();
+  int d = dim();
+  fg_error e;
+  float *v = malloc(1000 * (size_t)d * sizeof *v);
+  for (int i = 0; i < 1000; i++) unit(v + (size_t)i * d, d, (unsigned)i + 7000);
+  int64_t solo;
+  assert_int_equal(fg_border_watchlist_add_embeddings(B, &SUP, "Solo", "test", 0, v, 1, d, &solo, &e), FG_OK);
+  const fg_gallery *g, *first;
+  size_t photos;
+  assert_int_equal(fg__watchlist_gallery(B, &first, &photos, &e), FG_OK);
+  fg_watchlist_entry en[1000];
+  for (int i = 0; i < 1000; i++)
+    en[i] = (fg_watchlist_entry){.name = "Many", .reason = "index test", .embeddings = v + (size_t)i * d, .n = 1};
+  fg_sketch_info si;
+  for (int k = 0; k * 1000 < FG__WATCHLIST_INDEX_MIN; k++) {
+    assert_int_equal(fg_gallery_sketch_info(first, &si), FG_ENOTFOUND);
+    assert_int_equal(fg_border_watchlist_add_batch(B, &SUP, en, 1000, d, NULL, &e), FG_OK);
+  }
+  assert_int_equal(fg__watchlist_gallery(B, &g, &photos, &e), FG_OK);
+  assert_ptr_equal(g, first); /* taken in place, not rebuilt */
+  assert_int_equal(fg_gallery_sketch_info(g, &si), FG_OK);
+  assert_int_equal(si.entries, FG__WATCHLIST_INDEX_MIN + 1);
+  free(v);
+}
+
 /* The planted failure: the 30th watchlist row is refused by the database. */
 static void plant_failure(void) {
   if (ts_pg())
@@ -514,6 +543,7 @@ int main(void) {
   fprintf(stderr, "store: %s\n", ts_backend());
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batch_index, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_atomic, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_malformed, setup, teardown),

@@ -24,7 +24,8 @@
  *     joined by a planted one;
  *   - after the commit, the cached watchlist gallery (and its index) takes
  *     the batch's entries in one pass (fg__watchlist_cache_changed), or is
- *     rebuilt at the next capture if it was not current.
+ *     rebuilt at the next capture if it was not current; a gallery the batch
+ *     takes past FG__WATCHLIST_INDEX_MIN entries gets its sketch index then.
  *
  * All or nothing: any failure rolls the batch back and names the entry.
  */
@@ -190,6 +191,15 @@ int fg__watchlist_write_batch(fg_border *b, const fg_actor *who, const fg_watchl
                                 embs + t * (size_t)dim, entries[i].n, dim, entries[i].expires_at, 0);
     t += (size_t)entries[i].n;
   }
+  /* A cached gallery the batch took past FG__WATCHLIST_INDEX_MIN gets its
+   * sketch index now, as a rebuild would give it (adds keep an index current
+   * but do not make one); if that fails, the next capture rebuilds. */
+  fg__gallery_cache *c = &b->watchlist;
+  fg_gallery_info gi;
+  fg_sketch_info si;
+  if (c->valid && c->g && (fg_gallery_get_info(c->g, &gi), gi.n_subjects >= FG__WATCHLIST_INDEX_MIN) &&
+      fg_gallery_sketch_info(c->g, &si) == FG_ENOTFOUND && fg_gallery_sketch_build(c->g, NULL, NULL) != FG_OK)
+    c->valid = 0;
   if (r) {
     r->first_id = first;
     r->last_id = first + (int64_t)n - 1;

@@ -343,7 +343,10 @@ static void batch_clear(importer *im) {
       im->photos[i * FG_WATCHLIST_PHOTOS_MAX + k] = NULL;
     }
   }
-  sodium_memzero(im->embs, im->cap * FG_WATCHLIST_PHOTOS_MAX * (size_t)im->dim * sizeof *im->embs);
+  /* the embeddings used (a failed entry's may lie past im->templates: up to 16 more) */
+  size_t used = im->templates + FG_WATCHLIST_PHOTOS_MAX;
+  if (used > im->cap * FG_WATCHLIST_PHOTOS_MAX) used = im->cap * FG_WATCHLIST_PHOTOS_MAX;
+  sodium_memzero(im->embs, used * (size_t)im->dim * sizeof *im->embs);
   im->n = im->templates = im->photo_bytes = 0;
 }
 
