@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 
 typedef struct cli_border {

@@ -119,7 +119,7 @@ int cmd_encounter(int argc, char **argv) {
   int ex;
   if (fg_border_encounter(b, &who, &rq, &r, &e) != FG_OK) ex = cli_border_fail(&o, &e);
   else {
-    if (o.json) cli_print_json(fg_encounter_result_json(&r));
+    if (o.json) cli_print_json(fg__json(fg_encounter_result_json(&r)));
     else print_result(&r);
     ex = !strcmp(r.gate_action, "proceed") ? EXIT_OK
          : !strcmp(r.gate_action, "retry") ? EXIT_RETRY
@@ -191,7 +191,7 @@ int cmd_verify(int argc, char **argv) {
     if (fg_border_verify(b, &who, ld, ll, dd, dl, fmr, &r, &e) != FG_OK)
       ex = cli_border_fail(&o, &e);
     else {
-      if (o.json) cli_print_json(fg_verify_result_json(&r));
+      if (o.json) cli_print_json(fg__json(fg_verify_result_json(&r)));
       else if (r.decision < 0)
         printf("failure to acquire: %s side (quality %.0f / %.0f)\n",
                r.live_status != FG_FACE_OK ? "live" : "document", r.live_quality,

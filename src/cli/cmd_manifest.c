@@ -85,7 +85,7 @@ static int manifest_import(int argc, char **argv) {
   fg_actor who = cli_border_actor(&o, "flight staging");
   json_t *report = NULL;
   fg_error e;
-  int rc = fg_border_manifest_import(b, &who, file, &io, &report, &e);
+  int rc = fg_border_manifest_import_j(b, &who, file, &io, &report, &e);
   cli_progress_finish(&bar);
   int ex = EXIT_OK;
   if (rc != FG_OK) ex = cli_border_fail(&o, &e);
@@ -115,8 +115,8 @@ static int manifest_simple(const char *sub, int argc, char **argv) {
   json_t *out = NULL;
   int rc;
   if (!strcmp(sub, "close")) rc = fg_border_manifest_close(b, &who, id, &e);
-  else if (is_list) rc = fg_border_manifest_list(b, &who, &out, &e);
-  else rc = fg_border_manifest_show(b, &who, id, &out, &e);
+  else if (is_list) rc = fg_border_manifest_list_j(b, &who, &out, &e);
+  else rc = fg_border_manifest_show_j(b, &who, id, &out, &e);
   ex = EXIT_OK;
   if (rc != FG_OK) ex = cli_border_fail(&o, &e);
   else if (!out) printf("manifest %lld closed\n", id);
@@ -247,7 +247,7 @@ static int watchlist_other(const char *sub, int argc, char **argv) {
   fg_error e;
   json_t *out = NULL;
   ex = EXIT_OK;
-  int rc = is_list ? fg_border_watchlist_list(b, &who, &out, &e)
+  int rc = is_list ? fg_border_watchlist_list_j(b, &who, &out, &e)
                    : fg_border_watchlist_remove(b, &who, id, &e);
   if (rc != FG_OK) ex = cli_border_fail(&o, &e);
   else if (!is_list) printf("watchlist entry %lld removed (its templates deleted)\n", id);

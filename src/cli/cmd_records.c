@@ -98,15 +98,15 @@ static int referral_opt(void *vctx, cli_border *o, int argc, char **argv, int *i
 
 static int referral_list_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   referral_ctx *c = ctx;
-  return fg_border_referral_list_at(b, w, c->status, c->at_site, out, e);
+  return fg_border_referral_list_at_j(b, w, c->status, c->at_site, out, e);
 }
 static int referral_show_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   referral_ctx *c = ctx;
-  return fg_border_referral_show(b, w, c->id, c->images, out, e);
+  return fg_border_referral_show_j(b, w, c->id, c->images, out, e);
 }
 static int referral_decide_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   referral_ctx *c = ctx;
-  return fg_border_referral_decide(b, w, c->id, c->decision, c->traveller, c->note, out, e);
+  return fg_border_referral_decide_j(b, w, c->id, c->decision, c->traveller, c->note, out, e);
 }
 
 static void referral_list_text(const json_t *out, void *ctx) {
@@ -188,7 +188,7 @@ int cmd_referral(int argc, char **argv) {
 /* ---------------------------------------------------------------- crossings, overstays */
 
 static int crossings_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
-  return fg_border_crossings(b, w, (const char *)ctx, out, e);
+  return fg_border_crossings_j(b, w, (const char *)ctx, out, e);
 }
 
 static void crossings_text(const json_t *out, void *ctx) {
@@ -238,7 +238,7 @@ static int travellers_opt(void *vctx, cli_border *o, int argc, char **argv, int 
 }
 
 static int travellers_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
-  return fg_border_traveller_find(b, w, ctx, out, e);
+  return fg_border_traveller_find_j(b, w, ctx, out, e);
 }
 
 static void travellers_text(const json_t *out, void *ctx) {
@@ -297,7 +297,7 @@ typedef struct overstays_ctx {
 
 static int overstays_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   overstays_ctx *c = ctx;
-  return fg_border_overstays_at(b, w, c->as_of, c->at_site, out, e);
+  return fg_border_overstays_at_j(b, w, c->as_of, c->at_site, out, e);
 }
 
 static void overstays_text(const json_t *out, void *ctx) {
@@ -337,7 +337,7 @@ int cmd_overstays(int argc, char **argv) {
 
 static int purge_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   (void)ctx;
-  return fg_border_purge(b, w, out, e);
+  return fg_border_purge_j(b, w, out, e);
 }
 
 static void json_text(const json_t *out, void *ctx) { referral_text(out, ctx); }
@@ -374,8 +374,8 @@ static int report_opt(void *vctx, cli_border *o, int argc, char **argv, int *i) 
 
 static int report_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   report_ctx *c = ctx;
-  int rc = fg_border_report(b, w, c->date, c->port, out, e);
-  if (rc == FG_OK && c->plot) rc = fg_border_report_plot(*out, c->plot, e);
+  int rc = fg_border_report_j(b, w, c->date, c->port, out, e);
+  if (rc == FG_OK && c->plot) rc = fg_border_report_plot(fg__doc(*out), c->plot, e);
   return rc;
 }
 
@@ -525,12 +525,12 @@ static int audit_opt(void *vctx, cli_border *o, int argc, char **argv, int *i) {
 static int audit_verify_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   audit_ctx *c = ctx;
   fg_audit_verify_options vo = {c->anchor, c->anchor_file};
-  return fg_border_audit_verify_with(b, w, &vo, out, e);
+  return fg_border_audit_verify_with_j(b, w, &vo, out, e);
 }
 static int audit_anchor_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   (void)w;
   audit_ctx *c = ctx;
-  return fg_border_audit_publish(b, c->anchor_file, c->syslog, out, e);
+  return fg_border_audit_publish_j(b, c->anchor_file, c->syslog, out, e);
 }
 static void audit_anchor_text(const json_t *out, void *ctx) {
   (void)ctx;
@@ -539,7 +539,7 @@ static void audit_anchor_text(const json_t *out, void *ctx) {
 }
 static int audit_list_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   audit_ctx *c = ctx;
-  return fg_border_audit_list(b, w, c->after, (int)c->limit, out, e);
+  return fg_border_audit_list_j(b, w, c->after, (int)c->limit, out, e);
 }
 
 static void audit_verify_text(const json_t *out, void *ctx) {
@@ -622,7 +622,7 @@ int cmd_audit(int argc, char **argv) {
 
 static int key_rotate_fn(fg_border *b, const fg_actor *w, void *ctx, json_t **out, fg_error *e) {
   (void)ctx;
-  return fg_border_key_rotate(b, w, out, e);
+  return fg_border_key_rotate_j(b, w, out, e);
 }
 
 int cmd_key(int argc, char **argv) {
@@ -686,9 +686,9 @@ int cmd_policy(int argc, char **argv) {
     if (json) printf("{\"file\": "), cli_json_str(stdout, file), printf(", \"valid\": true}\n");
     else printf("%s: a valid policy\n", file);
   } else if (json) {
-    cli_print_json(fg_policy_to_json(&p));
+    cli_print_json(fg__json(fg_policy_to_json(&p)));
   } else {
-    json_t *j = fg_policy_to_json(&p);
+    json_t *j = fg__json(fg_policy_to_json(&p));
     cli_print_text(j);
     json_decref(j);
   }

@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cli/border_json.h"
 #include "facegate/secure.h"
 #include "facegate/server.h"
 #include "teststore.h"
