@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "border/border_internal.h"
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "facegate/face.h"
 #include "facegate/store.h"
@@ -104,7 +105,7 @@ static json_t *verify_records(void) {
   json_t *out = NULL;
   fg_error e;
   fg_actor aud = {"auditor", "auditor", NULL};
-  assert_int_equal(fg_border_audit_verify(B, &aud, NULL, &out, &e), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(B, &aud, NULL, &out, &e), FG_OK);
   json_t *rec = json_incref(json_object_get(out, "records"));
   json_decref(out);
   return rec;
@@ -181,7 +182,7 @@ static void test_batch(void **state) {
 
   /* listing opens every sealed name */
   json_t *list = NULL;
-  assert_int_equal(fg_border_watchlist_list(B, &SUP, &list, &e), FG_OK);
+  assert_int_equal(fg_border_watchlist_list_j(B, &SUP, &list, &e), FG_OK);
   assert_int_equal(json_array_size(list), 51);
   assert_string_equal(json_string_value(json_object_get(json_array_get(list, 8), "name")), SECRET_NAME);
   json_decref(list);
