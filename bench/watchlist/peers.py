@@ -77,6 +77,7 @@ def main():
     ap.add_argument("--train", type=int, default=40, help="training sample: this many vectors per cell")
     ap.add_argument("--probe-budget-s", type=float, default=60.0)
     ap.add_argument("--skip-hnsw", action="store_true")
+    ap.add_argument("--skip-faiss", action="store_true", help="hnswlib only (e.g. run beside the FAISS half)")
     ap.add_argument("--out")
     a = ap.parse_args()
     import faiss
@@ -120,8 +121,10 @@ def main():
                               "train_vectors": int(len(sample)), "runs": runs}
 
     nprobes = [int(x) for x in a.nprobe.split(",")]
-    faiss_ivf("faiss_ivfflat", lambda q: faiss.IndexIVFFlat(q, d, a.nlist, faiss.METRIC_INNER_PRODUCT), nprobes)
-    faiss_ivf("faiss_ivfpq", lambda q: faiss.IndexIVFPQ(q, d, a.nlist, a.pq_m, 8, faiss.METRIC_INNER_PRODUCT), nprobes)
+    if not a.skip_faiss:
+        faiss_ivf("faiss_ivfflat", lambda q: faiss.IndexIVFFlat(q, d, a.nlist, faiss.METRIC_INNER_PRODUCT), nprobes)
+        faiss_ivf("faiss_ivfpq", lambda q: faiss.IndexIVFPQ(q, d, a.nlist, a.pq_m, 8, faiss.METRIC_INNER_PRODUCT),
+                  nprobes)
 
     if not a.skip_hnsw:
         t0 = time.perf_counter()
