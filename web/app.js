@@ -9,7 +9,7 @@
 // a URL); every request sends it as "Authorization: Bearer fgt_...". The
 // server's JSON is read by the names docs/openapi.json documents.
 
-import { $, TOKEN_KEY, api, closeDialogs, errorBox, go, h, hooks, parseHash, pick, put, say, state } from './core.js';
+import { $, TOKEN_KEY, api, closeDialogs, errorBox, go, h, hooks, parseHash, put, say, state } from './core.js';
 import { moveQueue, pollQueue, viewQueue } from './queue.js';
 import { startDecision, viewReferral } from './referral.js';
 import { viewTraveller } from './traveller.js';
@@ -97,7 +97,7 @@ async function signIn(token) {
     sessionStorage.removeItem(TOKEN_KEY);
     throw e;
   }
-  state.me = { name: pick(me, 'name') || '?', role: pick(me, 'role') || '?' };
+  state.me = { name: me.name, role: me.role };
   enterApp();
 }
 
@@ -204,7 +204,7 @@ async function start() {
   }
   try {
     const me = await api('/v1/whoami');
-    state.me = { name: pick(me, 'name') || '?', role: pick(me, 'role') || '?' };
+    state.me = { name: me.name, role: me.role };
     enterApp();
   } catch (e) {
     sessionStorage.removeItem(TOKEN_KEY);

@@ -1,6 +1,6 @@
 // facegate officer console: the audit log and the chain's verification (auditor).
 
-import { $, DASH, api, errorBox, fmtNow, fmtNum, fmtTime, h, heading, humanize, listOf, pick, present, put, state } from './core.js';
+import { $, DASH, api, errorBox, fmtNow, fmtNum, fmtTime, h, heading, humanize, present, put, state } from './core.js';
 
 // ---- audit -----------------------------------------------------------------------------------------
 
@@ -19,16 +19,16 @@ export function viewAudit(view, arg, gen) {
     try {
       const v = await api('/v1/audit/verify');
       if (gen !== state.gen) return;
-      head = Number(pick(v, 'head_seq', 'events') ?? 0);
+      head = v.head_seq;
       const ok = v && v.ok === true;
       banner.className = `chain ${ok ? 'ok' : 'bad'}`;
       banner.dataset.ok = ok ? 'true' : 'false';
       put(banner, h('span.mark', { text: ok ? '✓' : '✗' }), h('div', null,
         h('div.title', { text: ok ? 'Audit chain verified — intact' : 'AUDIT CHAIN BROKEN' }),
         h('div.detail', null, ok
-          ? `${fmtNum(pick(v, 'events'))} events checked · head #${fmtNum(pick(v, 'head_seq'))} · `
-          : `first bad event #${pick(v, 'bad_seq') ?? '?'}: ${pick(v, 'problem') ?? 'unknown problem'} · `,
-        h('span.mono', { text: `head hash ${String(pick(v, 'head_hash') ?? DASH)}` }),
+          ? `${fmtNum(v.events)} events checked · head #${fmtNum(v.head_seq)} · `
+          : `first bad event #${v.bad_seq ?? '?'}: ${v.problem ?? v.records.problems[0] ?? 'unknown problem'} · `,
+        h('span.mono', { text: `head hash ${v.head_hash}` }),
         ` · checked ${fmtNow()}`)));
     } catch (e) {
       if (gen !== state.gen) return;
@@ -46,15 +46,15 @@ export function viewAudit(view, arg, gen) {
     try {
       const data = await api(`/v1/audit?after=${state.auditAfter ?? 0}&limit=${AUDIT_PAGE}`);
       if (gen !== state.gen) return;
-      const ev = listOf(data, 'events');
+      const ev = data.events;
       put(list, ev.length ? h('table.grid.audit', { id: 'audit-table' },
         h('thead', null, h('tr', null, ['#', 'When', 'Who', 'Action', 'Object', 'Detail'].map((c) => h('th', { text: c })))),
         h('tbody', null, ev.slice().reverse().map((e) => h('tr', null,
-          h('td.num', { text: pick(e, 'seq') ?? DASH }),
-          h('td.when', { text: fmtTime(pick(e, 'at')) }),
-          h('td', null, h('div', { text: pick(e, 'actor') ?? DASH }), h('div.muted', { text: pick(e, 'role') ?? '' })),
-          h('td', null, h('b', { text: pick(e, 'action') ?? DASH }), pick(e, 'purpose') ? h('div.muted', { text: pick(e, 'purpose') }) : null),
-          h('td', { text: pick(e, 'object') ?? DASH }),
+          h('td.num', { text: e.seq }),
+          h('td.when', { text: fmtTime(e.at) }),
+          h('td', null, h('div', { text: e.actor ?? DASH }), h('div.muted', { text: e.role ?? '' })),
+          h('td', null, h('b', { text: e.action }), e.purpose ? h('div.muted', { text: e.purpose }) : null),
+          h('td', { text: e.object ?? DASH }),
           h('td', null, detailList(e.detail))))))
         : h('div.empty', { text: 'No events in this range.' }));
       $('#audit-earlier').disabled = !state.auditAfter;

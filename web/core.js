@@ -69,25 +69,7 @@ export const DASH = '—';
 export const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
 export const present = (v) => v !== undefined && v !== null && v !== '';
 
-// The first member of o (or of its nested path "a.b") that is present.
-export function pick(o, ...names) {
-  if (!o || typeof o !== 'object') return undefined;
-  for (const n of names) {
-    let v = o;
-    for (const part of n.split('.')) v = v == null ? undefined : v[part];
-    if (present(v)) return v;
-  }
-  return undefined;
-}
 
-// A list out of a response that may be the list itself or an object holding it.
-export function listOf(v, ...names) {
-  if (Array.isArray(v)) return v;
-  if (!v || typeof v !== 'object') return [];
-  for (const n of [...names, 'items', 'results', 'data']) if (Array.isArray(v[n])) return v[n];
-  const arrays = Object.values(v).filter(Array.isArray);
-  return arrays.length === 1 ? arrays[0] : [];
-}
 
 // Times come as epoch seconds, epoch milliseconds or ISO text.
 export function toDate(v) {
@@ -137,27 +119,15 @@ export function fmtRate(v) {
 export const humanize = (k) => String(k).replace(/_/g, ' ').replace(/\bms\b/, '(ms)');
 export const todayUTC = () => new Date().toISOString().slice(0, 10);
 
+// "SURNAME, Given names" of a passenger, traveller or overstayer (the
+// documented surname and given_names; either may be null or empty).
 export function personName(p) {
-  if (!p || typeof p !== 'object') return present(p) ? String(p) : '';
-  const full = pick(p, 'name', 'traveller_name', 'full_name');
-  if (full) return full;
-  const sur = pick(p, 'surname');
-  const given = pick(p, 'given_names');
-  return [sur && String(sur).toUpperCase(), given].filter(Boolean).join(', ');
+  if (!p) return '';
+  return [p.surname && String(p.surname).toUpperCase(), p.given_names].filter(Boolean).join(', ');
 }
 
-export function documentOf(p) {
-  if (!p || typeof p !== 'object') return {};
-  const d = pick(p, 'document') || (Array.isArray(p.documents) ? p.documents[0] : null);
-  if (d && typeof d === 'object') return d;
-  return {
-    number: pick(p, 'document_number', 'doc_number', 'document'),
-    issuing_state: pick(p, 'issuing_state'),
-    type: pick(p, 'doc_type'),
-    expiry: pick(p, 'expiry'),
-  };
-}
-export const docNumber = (p) => pick(documentOf(p), 'number', 'doc_number');
+// A travel document ({type, number, issuing_state, expiry}) as "P 123456789 UTO".
+export const docText = (d) => (d ? [d.type, d.number, d.issuing_state].filter(present).join(' ') : '');
 
 // Labels pair a colour class with text and a symbol: never colour alone.
 export const OUTCOMES = {
@@ -220,11 +190,11 @@ export function genericTable(rows, columns) {
 
 class ApiError extends Error {
   constructor(status, body) {
-    const title = pick(body, 'title') || `HTTP ${status}`;
-    const detail = pick(body, 'detail');
+    const title = body?.title || `HTTP ${status}`;
+    const detail = body?.detail;
     super(detail ? `${title}: ${detail}` : title);
     this.status = status;
-    this.code = pick(body, 'code');
+    this.code = body?.code;
     this.body = body;
   }
 }
@@ -347,21 +317,15 @@ export function closeDialogs() {
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
 }
 
-export const encounterOf = (r) => ((r.encounter && typeof r.encounter === 'object') ? r.encounter : r);
-
 // The candidate is proposed only when the gate matched them (score at or
 // above the threshold), or when they hold the document presented (opt-out,
 // failure to acquire). After a no-match the service's candidate is merely the
 // nearest passenger: the console neither names nor proposes them (an officer
 // must never be one key away from recording someone else's document).
 export function matchedCandidate(r) {
-  const enc = encounterOf(r);
-  const score = pick(r, 'score') ?? pick(enc, 'score');
-  const thr = pick(r, 'threshold') ?? pick(enc, 'threshold');
-  const cand = pick(r, 'candidate');
-  if (!cand || pick(r, 'reason') === 'no_match') return null;
-  if (isNum(score) && isNum(thr) && score < thr) return null;
-  return cand;
+  if (!r.candidate || r.reason === 'no_match') return null;
+  if (isNum(r.score) && isNum(r.threshold) && r.score < r.threshold) return null;
+  return r.candidate;
 }
 
 export const PASSENGER_STATUS = {

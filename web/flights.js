@@ -1,6 +1,6 @@
 // facegate officer console: the flight board and a flight's passengers (officer, supervisor).
 
-import { $, BOARD_POLL_MS, DASH, PASSENGER_STATUS, api, docNumber, errorBox, flightLabel, fmtNow, fmtNum, fmtTime, fold, h, heading, humanize, listOf, passengerStatusText, personName, pick, present, put, state } from './core.js';
+import { $, BOARD_POLL_MS, DASH, PASSENGER_STATUS, api, errorBox, flightLabel, fmtNow, fmtNum, fmtTime, fold, h, heading, humanize, passengerStatusText, personName, put, state } from './core.js';
 
 // ---- flight board --------------------------------------------------------------------------
 
@@ -13,7 +13,7 @@ export function viewFlights(view, arg, gen) {
     try {
       const data = await api('/v1/manifests');
       if (gen !== state.gen) return;
-      renderBoard(board, listOf(data, 'manifests'), (id) => { openId = id; showDetail(); });
+      renderBoard(board, data, (id) => { openId = id; showDetail(); });
       $('#board-updated').textContent = `updated ${fmtNow()}`;
     } catch (e) {
       if (gen === state.gen) put(board, errorBox(e));
@@ -24,7 +24,7 @@ export function viewFlights(view, arg, gen) {
     try {
       const m = await api(`/v1/manifests/${encodeURIComponent(openId)}`);
       if (gen !== state.gen) return;
-      const pax = listOf(pick(m, 'passengers') || [], 'passengers');
+      const pax = m.passengers;
       const key = `${openId}`;
       if (passengerView.key !== key) Object.assign(passengerView, { key, q: '', status: '', page: 0 });
       renderPassengers(detail, m, pax);
@@ -46,18 +46,18 @@ const passengerView = { key: null, q: '', status: '', page: 0 };
 function renderPassengers(detail, m, pax) {
   const st = passengerView;
   const counts = {};
-  for (const p of pax) { const k = pick(p, 'status') || 'unknown'; counts[k] = (counts[k] || 0) + 1; }
+  for (const p of pax) counts[p.status] = (counts[p.status] || 0) + 1;
   const q = h('input', { type: 'search', id: 'pax-filter', value: st.q, placeholder: 'name or document number', autocomplete: 'off', spellcheck: 'false' });
   const sel = h('select', { id: 'pax-status' },
     h('option', { value: '', text: `every status (${pax.length})` }),
     Object.keys(PASSENGER_STATUS).map((k) => h('option', { value: k, text: `${passengerStatusText(k)} (${counts[k] || 0})` })));
   sel.value = st.status;
   const body = h('div', { id: 'pax-body' });
-  const title = h('h2', { text: `Passengers of ${flightLabel(pick(m, 'carrier'), pick(m, 'flight'))} (${pax.length})` });
+  const title = h('h2', { text: `Passengers of ${flightLabel(m.carrier, m.flight)} (${pax.length})` });
   const draw = () => {
     const f = fold(st.q);
-    const rows = pax.filter((p) => (!st.status || pick(p, 'status') === st.status)
-      && (!f || fold(`${personName(p)} ${docNumber(p) ?? ''} ${pick(p, 'traveller_id') ?? ''}`).includes(f)));
+    const rows = pax.filter((p) => (!st.status || p.status === st.status)
+      && (!f || fold(`${personName(p)} ${p.document.number ?? ''} ${p.traveller_id}`).includes(f)));
     const pages = Math.max(1, Math.ceil(rows.length / PAX_PAGE));
     st.page = Math.min(st.page, pages - 1);
     const slice = rows.slice(st.page * PAX_PAGE, (st.page + 1) * PAX_PAGE);
@@ -68,12 +68,12 @@ function renderPassengers(detail, m, pax) {
     put(body, slice.length ? h('table.grid', { id: 'pax-table' },
       h('thead', null, h('tr', null, ['Name', 'Document', 'Nationality', 'Category', 'Photos', 'Status', 'Problems'].map((c) => h(c === 'Photos' ? 'th.num' : 'th', { text: c })))),
       h('tbody', null, slice.map((p) => {
-        const pst = pick(p, 'status');
-        const probs = pick(p, 'problems');
-        return h('tr', { dataset: { id: String(pick(p, 'traveller_id') ?? '') } },
-          h('td', { text: personName(p) || DASH }), h('td.mono', { text: docNumber(p) ?? DASH }),
-          h('td', { text: pick(p, 'nationality') ?? DASH }), h('td', { text: pick(p, 'category') ?? DASH }),
-          h('td.num', { text: fmtNum(pick(p, 'enrolled', 'templates')) }),
+        const pst = p.status;
+        const probs = p.problems;
+        return h('tr', { dataset: { id: String(p.traveller_id) } },
+          h('td', { text: personName(p) || DASH }), h('td.mono', { text: p.document.number ?? DASH }),
+          h('td', { text: p.nationality ?? DASH }), h('td', { text: p.category ?? DASH }),
+          h('td.num', { text: fmtNum(p.enrolled) }),
           h('td', null, h(`span.badge.${PASSENGER_STATUS[pst]?.[1] ?? 'info'}`, { text: passengerStatusText(pst) })),
           h('td', { text: problemsText(probs) }));
       }))) : h('div.empty', { text: pax.length ? 'No passenger matches.' : 'No passengers.' }), pages > 1 || rows.length > PAX_PAGE ? pager : h('p.muted', { text: `${rows.length} shown` }));
@@ -90,10 +90,9 @@ const PROBLEMS = {
   missing_field: 'missing data', invalid_field: 'invalid data', unreadable_photo: 'photo unreadable',
   no_face: 'no face in the photo', low_quality: 'photo quality too low', duplicate_document: 'document listed twice',
 };
-function problemsText(probs) {
-  if (!Array.isArray(probs)) return present(probs) ? String(probs) : DASH;
-  const text = (code) => PROBLEMS[code] || humanize(code);
-  return probs.map((x) => (typeof x === 'object' && x ? (pick(x, 'detail', 'message') || text(pick(x, 'code', 'problem', 'reason') ?? '')) : text(String(x)))).filter(Boolean).join('; ') || DASH;
+// A passenger's problems: the import's problem codes.
+function problemsText(codes) {
+  return codes.map((code) => PROBLEMS[code] || humanize(code)).join('; ') || DASH;
 }
 
 function renderBoard(board, list, open) {
@@ -104,20 +103,18 @@ function renderBoard(board, list, open) {
       ['Passengers', 'Boarded', 'Referred', 'Pending'].map((c) => h('th.num', { text: c })),
       h('th', { text: 'Progress' }))),
     h('tbody', null, list.map((m) => {
-      const total = Number(pick(m, 'passengers', 'passenger_count') ?? 0) || (Array.isArray(m.passengers) ? m.passengers.length : 0);
-      // passengers' statuses are distinct: expected, crossed (biometric), manual, referred
-      const crossed = Number(pick(m, 'crossed', 'boarded') ?? 0) + Number(pick(m, 'manual') ?? 0);
-      const referred = Number(pick(m, 'referred') ?? 0);
-      const pending = pick(m, 'expected', 'pending') ?? Math.max(0, total - crossed - referred);
-      const dir = pick(m, 'direction');
-      const st = pick(m, 'status');
-      const id = pick(m, 'id', 'manifest_id');
+      // the service counts each passenger status: expected, crossed (biometric), manual, referred
+      const total = m.passengers;
+      const crossed = m.crossed + m.manual;
+      const referred = m.referred;
+      const pending = m.expected;
+      const { direction: dir, status: st, id } = m;
       const pct = (v) => `${total ? Math.min(100, (v / total) * 100) : 0}%`;
       const tr = h('tr', { dataset: { id: String(id) }, tabindex: '0', onclick: () => open(id), onkeydown: (e) => { if (e.key === 'Enter') open(id); } },
-        h('td', null, h('b', { text: flightLabel(pick(m, 'carrier'), pick(m, 'flight')) || `#${id}` }), ' ',
+        h('td', null, h('b', { text: flightLabel(m.carrier, m.flight) || `#${id}` }), ' ',
           h(`span.badge.${dir === 'exit' ? 'warn' : 'info'}`, { text: dir === 'exit' ? '↑ EXIT' : dir === 'entry' ? '↓ ENTRY' : String(dir ?? DASH) })),
-        h('td', { text: pick(m, 'port') ?? DASH }),
-        h('td', { text: fmtTime(pick(m, 'scheduled', 'scheduled_at')) }),
+        h('td', { text: m.port }),
+        h('td', { text: fmtTime(m.scheduled) }),
         h('td', null, h(`span.badge.${st === 'open' ? 'ok' : 'info'}`, { text: st === 'open' ? '● OPEN' : st === 'closed' ? '■ CLOSED' : String(st ?? DASH).toUpperCase() })),
         h('td.num', { text: String(total) }),
         h('td.num', { text: String(crossed) }),

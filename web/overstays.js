@@ -1,6 +1,6 @@
 // facegate officer console: overstays (officer, supervisor).
 
-import { $, DASH, api, errorBox, fmtDate, fmtNum, fmtTime, h, heading, listOf, personName, pick, put, state, todayUTC } from './core.js';
+import { $, DASH, api, errorBox, fmtDate, fmtNum, fmtTime, h, heading, personName, put, state, todayUTC } from './core.js';
 
 // ---- overstays -------------------------------------------------------------------------------
 
@@ -14,19 +14,19 @@ export function viewOverstays(view, arg, gen) {
     try {
       const data = await api(`/v1/overstays?as_of=${encodeURIComponent(date.value || todayUTC())}`);
       if (gen !== state.gen) return;
-      const list = listOf(data, 'overstays');
+      const list = data.overstays;
       put(out, list.length ? h('table.grid', null,
         h('thead', null, h('tr', null, ['Traveller', 'Id', 'Nationality', 'Entered', 'Admitted until', 'Exit', 'Days over / late'].map((c) => h('th', { text: c })))),
         h('tbody', null, list.map((o) => h('tr', null,
-          h('td', { text: personName(pick(o, 'traveller') || o) || DASH }),
-          h('td.mono', { text: pick(o, 'traveller_id', 'traveller.id') ?? DASH }),
-          h('td', { text: pick(o, 'nationality', 'traveller.nationality') ?? DASH }),
-          h('td', { text: `${fmtTime(pick(o, 'entered_at', 'entry_at', 'entry.at'))} ${pick(o, 'entry_port') ?? ''}` }),
-          h('td', { text: fmtDate(pick(o, 'admitted_until')) }),
-          h('td', null, pick(o, 'exited_at', 'exit_at', 'exit.at')
-            ? h('span.badge.warn', { text: `↑ LATE EXIT ${fmtTime(pick(o, 'exited_at', 'exit_at', 'exit.at'))}` })
+          h('td', { text: personName(o) || DASH }),
+          h('td.mono', { text: o.traveller_id }),
+          h('td', { text: o.nationality ?? DASH }),
+          h('td', { text: `${fmtTime(o.entered_at)} ${o.entry_port}` }),
+          h('td', { text: fmtDate(o.admitted_until) }),
+          h('td', null, o.kind === 'exited_late'
+            ? h('span.badge.warn', { text: `↑ LATE EXIT ${fmtTime(o.exited_at)}` })
             : h('span.badge.bad', { text: '✗ NO EXIT' })),
-          h('td.num', { text: fmtNum(pick(o, 'days_over', 'days_late', 'days')) })))))
+          h('td.num', { text: fmtNum(o.kind === 'exited_late' ? o.days_late : o.days_over) })))))
         : h('div.empty', { text: 'No overstays as of this date.' }));
     } catch (e) {
       if (gen === state.gen) put(out, errorBox(e));

@@ -1,6 +1,6 @@
 // facegate officer console: the policy in force (admin, supervisor, auditor) and the API tokens (admin).
 
-import { $, DASH, api, genericTable, h, heading, humanize, listOf, present, state } from './core.js';
+import { $, DASH, api, genericTable, h, heading, humanize, present, state } from './core.js';
 
 // ---- policy and tokens ------------------------------------------------------------------------
 
@@ -24,6 +24,6 @@ export async function viewTokens(view, arg, gen) {
   view.append(heading('API tokens'), h('p.muted', { text: 'Create and revoke with: facegate token create --role ROLE --name NAME. The secret is shown once, when created.' }));
   const data = await api('/v1/tokens');
   if (gen !== state.gen) return;
-  const list = listOf(data, 'tokens');
+  const list = data;
   view.append(list.length ? genericTable(list) : h('div.empty', { text: 'No tokens.' }));
 }

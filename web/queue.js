@@ -1,6 +1,6 @@
 // facegate officer console: the referral queue (officer), kept fresh by polling the unaudited summary.
 
-import { $, DASH, POLL_MS, REASONS, api, badge, fmtAge, fmtNow, fmtNum, go, h, heading, isNum, listOf, matchedCandidate, personName, pick, put, say, state, toDate } from './core.js';
+import { $, DASH, POLL_MS, REASONS, api, badge, fmtAge, fmtNow, fmtNum, go, h, heading, matchedCandidate, put, say, state, toDate } from './core.js';
 
 // ---- referral queue ------------------------------------------------------------------
 
@@ -19,20 +19,20 @@ export async function pollQueue(force = false) {
   try {
     const sum = await api('/v1/referrals/summary');
     if (state.me !== me) return;
-    const open = pick(sum, 'open', 'by_status.open');
-    const key = JSON.stringify([pick(sum, 'newest_id') ?? null, open ?? null]);
+    const open = sum.open;
+    const key = JSON.stringify([sum.newest_id, open]);
     if (state.queueForce || key !== state.queueKey) {
       state.queueForce = false;
       const data = await api('/v1/referrals?status=open');
       if (state.me !== me) return;
-      const list = listOf(data, 'referrals').slice();
-      list.sort((a, b) => (toDate(pick(a, 'created_at', 'at'))?.getTime() ?? 0) - (toDate(pick(b, 'created_at', 'at'))?.getTime() ?? 0) || (a.id - b.id));
+      const list = data.slice();
+      list.sort((a, b) => toDate(a.created_at).getTime() - toDate(b.created_at).getTime() || (a.id - b.id));
       state.queue = list;
       state.queueKey = key;
     }
     state.queueError = null;
     const count = $('#queue-count');
-    if (count) count.textContent = String(isNum(open) ? open : state.queue.length);
+    if (count) count.textContent = String(open);
     if (state.screen === 'queue') renderQueueRows();
   } catch (e) {
     if (state.me !== me) return;
@@ -44,13 +44,9 @@ export async function pollQueue(force = false) {
   if (state.me === me) state.queueTimer = setTimeout(() => pollQueue(), state.queueForce ? 0 : POLL_MS);
 }
 
-const refGate = (r) => pick(r, 'gate', 'encounter.gate');
-const refScore = (r) => pick(r, 'score', 'encounter.score');
-const refThreshold = (r) => pick(r, 'threshold', 'encounter.threshold');
-const refCreated = (r) => pick(r, 'created_at', 'at', 'encounter.at');
 // Only a passenger the gate matched is shown as the candidate (never the
 // nearest passenger after a no-match: see matchedCandidate).
-const refCandidate = (r) => personName(matchedCandidate(r));
+const refCandidate = (r) => matchedCandidate(r)?.name;
 
 export function viewQueue(view) {
   view.append(
@@ -112,13 +108,13 @@ function renderQueueRows() {
     }
     rows.delete(id);
     seen.add(id);
-    const score = refScore(r);
-    const thr = refThreshold(r);
+    const score = r.score;
+    const thr = r.threshold;
     put(tr, 
       h('td.mono', { text: id }),
-      h('td', null, badge(REASONS, pick(r, 'reason'))),
-      h('td', { text: refGate(r) ?? DASH }),
-      h('td', { dataset: { age: String(refCreated(r) ?? '') }, text: fmtAge(refCreated(r)) }),
+      h('td', null, badge(REASONS, r.reason)),
+      h('td', { text: r.gate ?? DASH }),
+      h('td', { dataset: { age: r.created_at }, text: fmtAge(r.created_at) }),
       h('td.num', { text: `${fmtNum(score)} / ${fmtNum(thr)}` }),
       h('td', { text: refCandidate(r) || DASH }));
     tr.classList.toggle('selected', id === String(state.queueSel));

@@ -1,7 +1,7 @@
 // facegate officer console: one referral (officer) — the capture beside the document or
 // watchlist photo, and the decisions (confirm with the document check, secondary, close, note).
 
-import { $, DASH, OUTCOMES, REASONS, STATUSES, api, append, badge, docNumber, documentOf, encounterOf, facts, fmtAge, fmtNum, fmtTime, fold, go, h, hasCrossed, humanize, imgSrc, isNum, listOf, matchedCandidate, passengerStatusText, personName, pick, present, put, s, say, state } from './core.js';
+import { $, DASH, OUTCOMES, REASONS, STATUSES, api, append, badge, docText, facts, fmtAge, fmtNum, fmtTime, fold, go, h, hasCrossed, humanize, imgSrc, isNum, matchedCandidate, passengerStatusText, personName, present, put, s, say, state } from './core.js';
 import { pollQueue } from './queue.js';
 
 // ---- one referral ----------------------------------------------------------------------
@@ -15,25 +15,20 @@ export async function viewReferral(view, id, gen) {
   // has the rest (born, nationality, document), and the confirmation dialog
   // chooses among its passengers.
   r._passengers = null;
-  const manifestId = pick(r, 'manifest_id', 'encounter.manifest_id');
-  if (present(manifestId)) {
+  if (r.manifest_id !== null) {
     try {
-      const m = await api(`/v1/manifests/${encodeURIComponent(manifestId)}`);
-      r._passengers = listOf(pick(m, 'passengers') || m, 'passengers');
+      r._passengers = (await api(`/v1/manifests/${encodeURIComponent(r.manifest_id)}`)).passengers;
     } catch { /* shown without the details */ }
     if (gen !== state.gen) return;
   }
-  const candId = pick(r, 'candidate.id', 'candidate.traveller_id');
-  const pax = (r._passengers || []).find((p) => String(pick(p, 'traveller_id', 'id')) === String(candId));
-  if (pax) r.candidate = { ...pax, ...r.candidate };
+  // the candidate's passenger record (born, nationality, document, status)
+  r._candidatePassenger = (r._passengers || []).find((p) => p.traveller_id === r.candidate?.id) || null;
   state.referral = r;
   renderReferral(view, r);
 }
 
 
-const byDocument = (r) => ['opt_out', 'failure_to_acquire'].includes(pick(r, 'reason'));
-
-const photoSrc = (p) => imgSrc(typeof p === 'string' ? p : pick(p, 'image', 'base64'));
+const byDocument = (r) => ['opt_out', 'failure_to_acquire'].includes(r.reason);
 
 // A photo shown at its own resolution (never enlarged), with its size said.
 function photoImg(src, alt, id) {
@@ -44,14 +39,13 @@ function photoImg(src, alt, id) {
 }
 
 function captureFigure(r, { compact = false } = {}) {
-  const enc = encounterOf(r);
-  const face = pick(r, 'capture_face');
-  const faceSrc = face ? imgSrc(pick(face, 'image')) : null;
-  const whole = imgSrc(pick(r, 'capture', 'capture_base64', 'encounter.capture'));
+  const enc = r.encounter || {};
+  const faceSrc = r.capture_face ? imgSrc(r.capture_face.image) : null;
+  const whole = imgSrc(r.capture);
   const fig = h('figure.photo', { id: compact ? 'confirm-capture' : 'capture' },
     h('figcaption', { text: faceSrc ? 'Live capture — face region' : 'Live capture' }));
   if (faceSrc || whole) {
-    const [img, size] = photoImg(faceSrc || whole, `Live capture at gate ${pick(enc, 'gate') ?? ''}`);
+    const [img, size] = photoImg(faceSrc || whole, `Live capture at gate ${r.gate ?? ''}`);
     fig.append(img, size);
     if (faceSrc && whole && !compact) {
       let showingWhole = false;
@@ -66,14 +60,14 @@ function captureFigure(r, { compact = false } = {}) {
       fig.append(toggle);
     }
   } else {
-    fig.append(h('div.none', { text: pick(enc, 'outcome') === 'OPT_OUT' ? 'Opt-out: no photo was taken' : 'No capture kept (purged or not taken)' }));
+    fig.append(h('div.none', { text: r.outcome === 'OPT_OUT' ? 'Opt-out: no photo was taken' : 'No capture kept (purged or not taken)' }));
   }
-  fig.append(h('div.muted', { text: `Gate ${pick(enc, 'gate') ?? DASH} · ${fmtTime(pick(enc, 'at', 'created_at'))}` }));
+  fig.append(h('div.muted', { text: `Gate ${r.gate ?? DASH} · ${fmtTime(r.encounter_at)}` }));
   return fig;
 }
 
 function documentFigure(photos, who, emptyText, id = 'document-photos') {
-  const srcs = listOf(photos || []).map(photoSrc).filter(Boolean);
+  const srcs = (photos || []).map(imgSrc).filter(Boolean);
   const fig = h('figure.photo', { id }, h('figcaption', { text: who ? `Document photo — ${who}` : 'Document photo' }));
   if (srcs.length) {
     fig.append(...photoImg(srcs[0], `Document photo of ${who || 'the passenger'}`));
@@ -85,23 +79,20 @@ function documentFigure(photos, who, emptyText, id = 'document-photos') {
 }
 
 function renderReferral(view, r) {
-  const enc = encounterOf(r);
+  const enc = r.encounter || {};
   const cand = matchedCandidate(r);
-  const wl = pick(r, 'watchlist', 'watchlist_hit') || null;
-  const status = pick(r, 'status') || 'open';
-  const reason = pick(r, 'reason');
-  const outcome = pick(enc, 'outcome');
-  const score = pick(enc, 'score');
-  const thr = pick(enc, 'threshold');
+  const pax = cand ? r._candidatePassenger : null;
+  const wl = r.watchlist;
+  const { status, reason, outcome, score, threshold: thr } = r;
   const decidable = status === 'open' || status === 'secondary';
 
   const figures = [captureFigure(r)];
-  figures.push(documentFigure(cand ? pick(r, 'document_photos') : [], cand ? personName(cand) : '',
+  figures.push(documentFigure(cand ? r.document_photos : [], cand ? cand.name : '',
     cand ? 'No staged document photo'
       : 'No match: nobody is proposed. Confirm (c) to find the passenger whose document you hold; their document photo is shown there beside this capture.'));
-  const wlPhotos = listOf(pick(wl || {}, 'photos') || []).map(photoSrc).filter(Boolean);
+  const wlPhotos = (wl?.photos || []).map(imgSrc).filter(Boolean);
   if (wl) {
-    const fig = h('figure.photo.alert', { id: 'watchlist-photo' }, h('figcaption', { text: `Watchlist photo — ${pick(wl, 'name') ?? `entry #${pick(wl, 'id') ?? '?'}`}` }));
+    const fig = h('figure.photo.alert', { id: 'watchlist-photo' }, h('figcaption', { text: `Watchlist photo — ${wl.name ?? `entry #${wl.id}`}` }));
     if (wlPhotos.length) {
       fig.append(...photoImg(wlPhotos[0], 'Watchlist photo'));
       if (wlPhotos.length > 1) fig.append(h('div.thumbs', null, wlPhotos.slice(1).map((src) => h('img', { src, alt: 'Watchlist photo' }))));
@@ -120,45 +111,43 @@ function renderReferral(view, r) {
       h('div.muted', { text: `threshold ${fmtNum(thr)}` })),
     isNum(score) ? scoreBar(score, thr) : null,
     facts([
-      ['Quality', isNum(pick(enc, 'quality')) ? `${fmtNum(pick(enc, 'quality'), 1)} / 100` : DASH],
-      ['Quality reasons', reasonsList(pick(enc, 'quality_reasons'))],
-      ['Liveness', livenessText(pick(enc, 'liveness'))],
-      ['Tries', pick(enc, 'tries')],
+      ['Quality', isNum(enc.quality) ? `${fmtNum(enc.quality, 1)} / 100` : DASH],
+      ['Quality reasons', reasonsList(r.reasons)],
+      ['Liveness', livenessText(enc.liveness)],
     ]));
 
-  const wlScore = pick(wl || {}, 'score') ?? pick(enc, 'watchlist_score');
-  const wlThr = pick(wl || {}, 'threshold');
-  const wlPanel = wl || pick(enc, 'watchlist_id') ? h('div.panel.alert', { id: 'watchlist' },
+  const wlScore = wl?.score ?? enc.watchlist_score;
+  const wlThr = wl?.threshold;
+  const wlPanel = wl || isNum(enc.watchlist_id) ? h('div.panel.alert', { id: 'watchlist' },
     h('h2', { text: '⚑ Watchlist hit — for review, never acted on automatically' }),
     facts([
-      ['Entry', wl ? `${pick(wl, 'name') ?? DASH} (#${pick(wl, 'id') ?? pick(enc, 'watchlist_id') ?? '?'})` : `#${pick(enc, 'watchlist_id')}`],
-      ['Reason', pick(wl || {}, 'reason')],
+      ['Entry', wl ? `${wl.name ?? DASH} (#${wl.id})` : `#${enc.watchlist_id}`],
+      ['Reason', wl?.reason],
       ['Score', isNum(wlThr) ? `${fmtNum(wlScore)} (threshold ${fmtNum(wlThr)}: ${wlScore >= wlThr ? 'at or above' : 'below'})` : fmtNum(wlScore)],
-      ['Added by', pick(wl || {}, 'added_by')],
-      ['Expires', pick(wl || {}, 'expires_at', 'expires') ? fmtTime(pick(wl, 'expires_at', 'expires')) : undefined],
     ])) : null;
 
-  const doc = documentOf(cand);
+  const doc = pax?.document;
+  const historyRef = doc?.number || cand?.id;
   const candPanel = h('div.panel', { id: 'candidate' },
     h('h2', { text: !cand ? 'No passenger proposed' : byDocument(r) ? 'Document holder (the document presented at the gate)' : 'Matched passenger (from the manifest)' }),
     cand ? facts([
-      ['Name', personName(cand)],
-      ['Born', pick(cand, 'date_of_birth')],
-      ['Nationality', pick(cand, 'nationality')],
-      ['Sex', pick(cand, 'sex')],
-      ['Category', pick(cand, 'category')],
-      ['Document', [pick(doc, 'type'), pick(doc, 'number', 'doc_number'), pick(doc, 'issuing_state')].filter(present).join(' ') || DASH],
-      ['Expiry', pick(doc, 'expiry')],
-      ['Passenger status', passengerStatusText(pick(cand, 'status'))],
-      ['History', docNumber(cand) || pick(cand, 'id') ? h('a', {
-        href: '#/traveller', onclick: () => { state.travellerRef = String(docNumber(cand) || pick(cand, 'id')); },
+      ['Name', cand.name],
+      ['Born', pax?.date_of_birth],
+      ['Nationality', pax?.nationality],
+      ['Sex', pax?.sex],
+      ['Category', pax?.category],
+      ['Document', docText(doc) || DASH],
+      ['Expiry', doc?.expiry],
+      ['Passenger status', passengerStatusText(pax?.status)],
+      ['History', present(historyRef) ? h('a', {
+        href: '#/traveller', onclick: () => { state.travellerRef = String(historyRef); },
         text: 'crossing history',
       }) : DASH],
     ]) : h('p', { text: isNum(score) && isNum(thr)
       ? `Nobody on the flight reached the threshold (best score ${fmtNum(score)} < ${fmtNum(thr)}). Check the document by hand; to record a crossing, confirm and find the passenger whose document you hold.`
       : 'Nobody was matched. Check the document by hand; to record a crossing, confirm and find the passenger whose document you hold.' }));
 
-  const notes = listOf(pick(r, 'notes') || []);
+  const notes = r.notes;
   const decisionBar = h('div.decisions', { role: 'group', 'aria-label': 'Decision' },
     decisionButton('confirm', 'Confirm identity', 'c', decidable),
     decisionButton('secondary', 'Secondary', 's', decidable && status !== 'secondary'),
@@ -168,20 +157,20 @@ function renderReferral(view, r) {
 
   put(view,
     h('div.ref-head', null,
-      h('h1', { tabindex: '-1', id: 'referral-title', text: `Referral #${pick(r, 'id') ?? '?'}` }),
+      h('h1', { tabindex: '-1', id: 'referral-title', text: `Referral #${r.id}` }),
       badge(REASONS, reason, true),
       outcome && OUTCOMES[outcome]?.[0] !== REASONS[reason]?.[0] ? h('span', null, 'gate outcome ', badge(OUTCOMES, outcome)) : null,
       badge(STATUSES, status),
-      h('span.muted', { text: `waiting ${fmtAge(pick(r, 'created_at'))}` })),
+      h('span.muted', { text: `waiting ${fmtAge(r.created_at)}` })),
     decisionBar,
     !decidable ? h('p.decided', { id: 'decided' },
-      `Decided: ${STATUSES[status]?.[0] ?? status} by ${pick(r, 'officer') ?? DASH} at ${fmtTime(pick(r, 'decided_at'))}`,
-      pick(r, 'resolution') ? ` — ${pick(r, 'resolution')}` : '') : null,
+      `Decided: ${STATUSES[status]?.[0] ?? status} by ${r.officer ?? DASH} at ${fmtTime(r.decided_at)}`,
+      r.resolution ? ` — ${r.resolution}` : '') : null,
     h('div.photos', null, figures),
     h('div.panels', null, wlPanel, scorePanel, candPanel,
       h('div.panel', { id: 'notes' }, h('h2', { text: 'Notes' }),
         notes.length ? h('ul.notes', null, notes.map((n) => h('li', null,
-          h('b', { text: pick(n, 'officer') ?? '?' }), ` · ${fmtTime(pick(n, 'at'))}: `, String(pick(n, 'note', 'text') ?? ''))))
+          h('b', { text: n.officer }), ` · ${fmtTime(n.at)}: `, n.note ?? '')))
           : h('p.muted', { text: 'No notes yet.' }))));
   $('#referral-title').focus();
 }
@@ -198,15 +187,14 @@ function scoreBar(score, thr) {
     s('text', { x: 10, y: H + 12 }, '0'), s('text', { x: W - 10, y: H + 12, 'text-anchor': 'end' }, '1'));
 }
 
-function reasonsList(v) {
-  const list = Array.isArray(v) ? v : present(v) ? String(v).split(/[,\s]+/).filter(Boolean) : [];
-  if (!list.length) return 'none';
-  return h('ul.reasons', null, list.map((x) => h('li', { text: humanize(typeof x === 'object' ? pick(x, 'reason', 'name', 'code') ?? JSON.stringify(x) : x) })));
+function reasonsList(list) {
+  if (!list || !list.length) return 'none';
+  return h('ul.reasons', null, list.map((x) => h('li', { text: humanize(x) })));
 }
 
 function livenessText(v) {
   if (!isNum(v)) return 'not measured';
-  const min = pick(state, 'policy.liveness_min');
+  const min = state.policy?.liveness_min;
   return isNum(min) ? `${fmtNum(v)} (${v >= min ? 'live' : 'suspect'}, min ${fmtNum(min)})` : fmtNum(v);
 }
 
@@ -270,7 +258,7 @@ export async function startDecision(kind) {
     try {
       const out = await api(`/v1/referrals/${encodeURIComponent(r.id)}/decision`, { method: 'POST', body });
       dlg.close();
-      const who = pick(out, 'officer') || state.me.name;
+      const who = out.officer || state.me.name;
       const msgs = {
         confirm: `Referral #${r.id}: identity confirmed by ${who} (${chooser?.chosenName() ?? 'traveller'}); manual crossing recorded.`,
         secondary: `Referral #${r.id}: sent to secondary inspection by ${who}.`,
@@ -316,26 +304,24 @@ const CHOOSER_LIMIT = 40;
 // document in hand. The decision can be sent only when all of that agrees.
 async function confirmChooser(r) {
   let passengers = r._passengers || [];
-  const manifestId = pick(encounterOf(r), 'manifest_id') ?? pick(r, 'manifest_id');
-  if (!r._passengers && present(manifestId)) {
+  if (!r._passengers && r.manifest_id !== null) {
     try {
-      const m = await api(`/v1/manifests/${encodeURIComponent(manifestId)}`);
-      passengers = listOf(pick(m, 'passengers') || m, 'passengers');
+      passengers = (await api(`/v1/manifests/${encodeURIComponent(r.manifest_id)}`)).passengers;
     } catch { /* no list: nothing can be chosen, and the dialog says so */ }
   }
   const match = matchedCandidate(r);
-  const matchId = match ? String(pick(match, 'id', 'traveller_id')) : null;
+  const matchId = match ? String(match.id) : null;
   const people = [];
   const seen = new Set();
   for (const p of passengers) {
-    const id = pick(p, 'traveller_id', 'id');
-    if (!present(id) || seen.has(String(id))) continue;
-    seen.add(String(id));
-    const doc = documentOf(p);
+    const id = String(p.traveller_id);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const doc = p.document;
     people.push({
-      id: String(id), name: personName(p), doc: docNumber(p) || '', docType: pick(doc, 'type') || '', issuer: pick(doc, 'issuing_state') || '',
-      dob: pick(p, 'date_of_birth') || '', nat: pick(p, 'nationality') || '', status: pick(p, 'status') || '',
-      crossed: hasCrossed(pick(p, 'status')), isMatch: String(id) === matchId,
+      id, name: personName(p), doc: doc.number || '', docType: doc.type || '', issuer: doc.issuing_state || '',
+      dob: p.date_of_birth || '', nat: p.nationality || '', status: p.status,
+      crossed: hasCrossed(p.status), isMatch: id === matchId,
     });
   }
   // selectable first (the gate's match on top), crossed last
@@ -417,7 +403,7 @@ async function confirmChooser(r) {
     if (!photos) {
       try {
         const out = await api(`/v1/referrals/${encodeURIComponent(r.id)}/document-photos?traveller_id=${encodeURIComponent(p.id)}`);
-        photos = listOf(pick(out, 'photos') || [], 'photos');
+        photos = out.photos;
       } catch (e) {
         photos = { error: e.message };
       }

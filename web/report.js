@@ -1,6 +1,6 @@
 // facegate officer console: the day's report with its chart and group error rates (supervisor, auditor).
 
-import { $, DASH, OUTCOMES, REASONS, api, errorBox, fmtNum, fmtRate, h, heading, humanize, isNum, pick, present, put, s, state, todayUTC } from './core.js';
+import { $, DASH, OUTCOMES, REASONS, api, errorBox, fmtNum, fmtRate, h, heading, humanize, isNum, present, put, s, state, todayUTC } from './core.js';
 
 // ---- report --------------------------------------------------------------------------------------
 
@@ -30,42 +30,23 @@ export function viewReport(view, arg, gen) {
   load();
 }
 
-// The figures the issue names. The library's report has counts at the top,
-// rates as {value, numerator, denominator, iso_19795_1} under "rates", and
-// {median, p90, n} under "transaction_ms"; other spellings are tried too, and
-// every numeric figure is listed below the charts, so nothing is hidden.
-const rateOf = (rep, name) => {
-  const r = pick(rep, `rates.${name}`, name);
-  return r && typeof r === 'object' ? r : isNum(r) ? { value: r } : null;
-};
-const sumOf = (o) => (o && typeof o === 'object' ? Object.values(o).filter(isNum).reduce((a, b) => a + b, 0) : undefined);
+// The figures the issue names (the Report schema of /openapi.json): counts at
+// the top, rates as {value, numerator, denominator, ci95, iso_19795_1} under
+// "rates", {median, p90, n} under "transaction_ms"; every numeric figure is
+// also listed below the charts, so nothing is hidden.
+const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
 const REPORT_TILES = [
-  ['Encounters', (r) => pick(r, 'encounters', 'encounters_total'), fmtNum],
-  ['Capture rate', (r) => rateOf(r, 'capture_rate'), fmtRate],
-  ['Match rate', (r) => rateOf(r, 'match_rate'), fmtRate],
-  ['Failure to acquire (FTAR)', (r) => rateOf(r, 'ftar') || rateOf(r, 'failure_to_acquire_rate'), fmtRate],
-  ['Opt-outs', (r) => pick(r, 'opt_outs'), fmtNum],
-  ['Watchlist hits', (r) => pick(r, 'watchlist_hits'), fmtNum],
-  ['Referrals', (r) => (isNum(r.referrals) ? r.referrals : sumOf(pick(r, 'referrals', 'referrals_by_reason'))), fmtNum],
-  ['Median transaction', (r) => pick(r, 'transaction_ms.median', 'median_transaction_ms'), (v) => (isNum(v) ? `${fmtNum(v, 1)} ms` : fmtNum(v))],
-  ['Crossings', (r) => pick(r, 'crossings.total'), fmtNum],
-  ['Manual crossings', (r) => pick(r, 'crossings.manual'), fmtNum],
+  ['Encounters', (r) => r.encounters, fmtNum],
+  ['Capture rate', (r) => r.rates.capture_rate, fmtRate],
+  ['Match rate', (r) => r.rates.match_rate, fmtRate],
+  ['Failure to acquire (FTAR)', (r) => r.rates.ftar, fmtRate],
+  ['Opt-outs', (r) => r.opt_outs, fmtNum],
+  ['Watchlist hits', (r) => r.watchlist_hits, fmtNum],
+  ['Referrals', (r) => sum(r.referrals), fmtNum],
+  ['Median transaction', (r) => r.transaction_ms.median, (v) => `${fmtNum(v, 1)} ms`],
+  ['Crossings', (r) => r.crossings.total, fmtNum],
+  ['Manual crossings', (r) => r.crossings.manual, fmtNum],
 ];
-
-function findCounts(rep, names, keys) {
-  for (const n of names) {
-    const v = pick(rep, n);
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v;
-  }
-  // any object whose members are mostly the expected keys
-  for (const v of Object.values(rep)) {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const k = Object.keys(v);
-      if (k.length && k.filter((x) => keys.includes(x)).length >= Math.min(2, k.length)) return v;
-    }
-  }
-  return null;
-}
 
 function renderReport(out, rep) {
   const tiles = h('div.tiles', { id: 'report-tiles' });
@@ -77,10 +58,9 @@ function renderReport(out, rep) {
       h('div.v', { text: value === undefined || value === null ? DASH : fmt(value) }),
       rate && isNum(rate.denominator) ? h('div.muted', { text: `${rate.numerator} of ${rate.denominator}` }) : null));
   }
-  const byOutcome = findCounts(rep, ['outcomes', 'by_outcome', 'encounters_by_outcome'], Object.keys(OUTCOMES));
-  const byReason = findCounts(rep, ['referrals', 'referrals_by_reason', 'by_reason'], Object.keys(REASONS));
-  const cr = pick(rep, 'crossings');
-  const crossingsBy = cr && typeof cr === 'object' ? Object.fromEntries(Object.entries(cr).filter(([k, v]) => k !== 'total' && isNum(v))) : null;
+  const byOutcome = rep.outcomes;
+  const byReason = rep.referrals;
+  const crossingsBy = Object.fromEntries(Object.entries(rep.crossings).filter(([k]) => k !== 'total'));
   const charts = h('div.charts', null,
     h('div.chart', { id: 'chart-outcomes' }, h('h2', { text: 'Encounters by outcome' }),
       byOutcome ? barChart(byOutcome, (k) => OUTCOMES[k]?.[0] ?? k, (k) => OUTCOME_COLOURS[k] || '#444', 'Encounters by outcome') : h('p.muted', { text: 'No figures.' })),

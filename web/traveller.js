@@ -1,6 +1,6 @@
 // facegate officer console: a traveller's crossings (officer), found by id, document or name.
 
-import { $, DASH, api, documentOf, errorBox, facts, flightLabel, fmtDate, fmtTime, h, heading, listOf, personName, pick, present, put, state } from './core.js';
+import { $, DASH, api, docText, errorBox, facts, flightLabel, fmtDate, fmtTime, h, heading, personName, put, state } from './core.js';
 
 // ---- traveller history ---------------------------------------------------------------
 
@@ -53,17 +53,17 @@ export function viewTraveller(view, arg, gen) {
     try {
       const data = await api(`/v1/travellers?${q}`);
       if (gen !== state.gen) return;
-      const list = listOf(data, 'travellers');
+      const list = data;
       if (!list.length) { put(out, h('p.error', { role: 'alert', text: `Nobody named “${surname.value.trim()}”${given.value.trim() ? ` ${given.value.trim()}` : ''}${born.value ? `, born ${born.value}` : ''}.` })); return; }
       put(out, h('table.grid', { id: 'traveller-matches' },
         h('thead', null, h('tr', null, ['Name', 'Born', 'Nationality', 'Category', 'Documents', ''].map((c) => h('th', { text: c })))),
-        h('tbody', null, list.map((t) => h('tr', { dataset: { id: String(pick(t, 'id') ?? '') } },
+        h('tbody', null, list.map((t) => h('tr', { dataset: { id: String(t.id) } },
           h('td', { text: personName(t) || DASH }),
-          h('td', { text: pick(t, 'date_of_birth') ?? DASH }),
-          h('td', { text: pick(t, 'nationality') ?? DASH }),
-          h('td', { text: pick(t, 'category') ?? DASH }),
-          h('td', { text: listOf(pick(t, 'documents') || []).map((d) => [pick(d, 'type'), pick(d, 'number'), pick(d, 'issuing_state')].filter(present).join(' ')).join('; ') || DASH }),
-          h('td', null, h('button.btn', { type: 'button', onclick: () => { state.travellerRef = String(pick(t, 'id')); input.value = state.travellerRef; load(); } }, 'Crossings')))))),
+          h('td', { text: t.date_of_birth ?? DASH }),
+          h('td', { text: t.nationality ?? DASH }),
+          h('td', { text: t.category ?? DASH }),
+          h('td', { text: t.documents.map(docText).join('; ') || DASH }),
+          h('td', null, h('button.btn', { type: 'button', onclick: () => { state.travellerRef = String(t.id); input.value = state.travellerRef; load(); } }, 'Crossings')))))),
       h('p.muted', { text: `${list.length} traveller${list.length === 1 ? '' : 's'} found.` }));
     } catch (e) {
       if (gen !== state.gen) return;
@@ -75,38 +75,36 @@ export function viewTraveller(view, arg, gen) {
 }
 
 function renderCrossings(out, data) {
-  const t = pick(data, 'traveller') || (Array.isArray(data) ? null : data);
-  const list = listOf(pick(data, 'crossings') || data, 'crossings');
-  const doc = documentOf(t);
+  const t = data.traveller;
+  const list = data.crossings;
   put(out, 
-    t ? h('div.panel', { id: 'traveller-facts' }, h('h2', { text: personName(t) || `Traveller ${pick(t, 'id', 'traveller_id') ?? ''}` }), facts([
-      ['Traveller id', pick(t, 'id', 'traveller_id')],
-      ['Born', pick(t, 'date_of_birth')],
-      ['Nationality', pick(t, 'nationality')],
-      ['Category', pick(t, 'category')],
-      ['Document', [pick(doc, 'type'), pick(doc, 'number', 'doc_number'), pick(doc, 'issuing_state')].filter(present).join(' ') || undefined],
+    t ? h('div.panel', { id: 'traveller-facts' }, h('h2', { text: personName(t) || `Traveller ${t.id}` }), facts([
+      ['Traveller id', t.id],
+      ['Born', t.date_of_birth],
+      ['Nationality', t.nationality],
+      ['Category', t.category],
+      ['Document', docText(t.documents[0]) || undefined],
     ])) : null,
     list.length ? h('table.grid', { id: 'crossings-table' },
       h('thead', null, h('tr', null, ['#', 'Direction', 'When', 'Port', 'Flight', 'Method', 'Officer', 'Admitted until', 'Closes entry'].map((c) => h('th', { text: c })))),
       h('tbody', null, list.map((c) => {
-        const dir = pick(c, 'direction');
-        const method = pick(c, 'method');
-        return h('tr', { dataset: { id: String(pick(c, 'id') ?? '') } },
-          h('td.mono', { text: pick(c, 'id') ?? DASH }),
+        const dir = c.direction;
+        const method = c.method;
+        return h('tr', { dataset: { id: String(c.id) } },
+          h('td.mono', { text: c.id }),
           h('td', null, h(`span.badge.${dir === 'exit' ? 'warn' : 'info'}`, { text: dir === 'exit' ? '↑ EXIT' : dir === 'entry' ? '↓ ENTRY' : String(dir ?? DASH) })),
-          h('td.nowrap', { text: fmtTime(pick(c, 'at')) }),
-          h('td', { text: pick(c, 'port') ?? DASH }),
+          h('td.nowrap', { text: fmtTime(c.at) }),
+          h('td', { text: c.port }),
           h('td', { text: flightName(c) }),
           h('td', null, h(`span.badge.${method === 'manual' ? 'warn' : 'ok'}`, { text: method === 'manual' ? '✎ MANUAL' : method === 'biometric' ? '◉ BIOMETRIC' : String(method ?? DASH) })),
-          h('td', { text: pick(c, 'officer') ?? DASH }),
-          h('td', { text: pick(c, 'admitted_until') ? fmtDate(pick(c, 'admitted_until')) : DASH }),
-          h('td', { text: pick(c, 'entry.id', 'entry_id') ? `#${pick(c, 'entry.id', 'entry_id')}` : DASH }));
+          h('td', { text: c.officer ?? DASH }),
+          h('td', { text: c.admitted_until ? fmtDate(c.admitted_until) : DASH }),
+          h('td', { text: c.entry_id ? `#${c.entry_id}` : DASH }));
       })))
       : h('div.empty', { text: 'No crossings recorded for this traveller.' }));
 }
 
 function flightName(c) {
-  const f = pick(c, 'flight');
-  const name = f && typeof f === 'object' ? flightLabel(pick(f, 'carrier'), pick(f, 'flight')) : flightLabel(pick(c, 'carrier'), f);
-  return name || (pick(c, 'manifest_id') ? `manifest ${pick(c, 'manifest_id')}` : DASH);
+  const name = c.flight ? flightLabel(c.flight.carrier, c.flight.flight) : '';
+  return name || (c.manifest_id ? `manifest ${c.manifest_id}` : DASH);
 }

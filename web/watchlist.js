@@ -1,6 +1,6 @@
 // facegate officer console: the watchlist (supervisor): list, add, remove.
 
-import { $, DASH, api, fmtTime, go, h, heading, listOf, pick, present, put, say, state } from './core.js';
+import { $, DASH, api, fmtTime, go, h, heading, put, say, state } from './core.js';
 
 // ---- watchlist (supervisor) -------------------------------------------------------
 
@@ -13,24 +13,24 @@ export async function viewWatchlist(view, arg, gen) {
     h('p.muted', { text: 'Every gate capture is screened against the active entries at the policy\'s strict threshold. A hit opens a referral for an officer; it never acts on its own.' }));
   const data = await api('/v1/watchlist');
   if (gen !== state.gen) return;
-  const entries = listOf(data, 'entries');
+  const entries = data;
   const filter = h('input', { type: 'search', id: 'watchlist-filter', placeholder: 'Filter by name or reason', autocomplete: 'off', 'aria-label': 'Filter by name or reason' });
   const showAll = h('input', { type: 'checkbox', id: 'watchlist-all' });
   const body = h('tbody');
   const count = h('p.muted', { id: 'watchlist-count' });
   const draw = () => {
     const q = filter.value.trim().toLowerCase();
-    const rows = entries.filter((e) => (showAll.checked || pick(e, 'status') === 'active')
-      && (!q || `${pick(e, 'name') ?? ''} ${pick(e, 'reason') ?? ''}`.toLowerCase().includes(q)));
-    put(body, ...rows.map((e) => h('tr', { dataset: { id: String(pick(e, 'id')) } },
-      h('td', { text: pick(e, 'name') ?? DASH }),
-      h('td', { text: pick(e, 'reason') ?? DASH }),
-      h('td', { text: { active: '● active', expired: '◌ expired', removed: '✕ removed' }[pick(e, 'status')] ?? String(pick(e, 'status') ?? DASH) }),
-      h('td.num', { text: String(pick(e, 'templates') ?? 0) }),
-      h('td', { text: pick(e, 'added_by') ?? DASH }),
-      h('td', { text: fmtTime(pick(e, 'created_at')) }),
-      h('td', { text: present(pick(e, 'expires_at')) ? fmtTime(pick(e, 'expires_at')) : 'never' }),
-      h('td', null, pick(e, 'status') === 'active'
+    const rows = entries.filter((e) => (showAll.checked || e.status === 'active')
+      && (!q || `${e.name ?? ''} ${e.reason ?? ''}`.toLowerCase().includes(q)));
+    put(body, ...rows.map((e) => h('tr', { dataset: { id: String(e.id) } },
+      h('td', { text: e.name ?? DASH }),
+      h('td', { text: e.reason ?? DASH }),
+      h('td', { text: { active: '● active', expired: '◌ expired', removed: '✕ removed' }[e.status] }),
+      h('td.num', { text: String(e.templates) }),
+      h('td', { text: e.added_by ?? DASH }),
+      h('td', { text: fmtTime(e.created_at) }),
+      h('td', { text: e.expires_at ? fmtTime(e.expires_at) : 'never' }),
+      h('td', null, e.status === 'active'
         ? h('button.btn', { type: 'button', onclick: () => removeWatchlistEntry(e) }, 'Remove…') : null))));
     count.textContent = `${rows.length} of ${entries.length} entries shown${showAll.checked ? '' : ' (active only)'}`;
   };
@@ -73,7 +73,7 @@ function watchlistForm() {
     try {
       const photos = await Promise.all([...files.files].map(fileBase64));
       const out = await api('/v1/watchlist', { method: 'POST', body: { name, reason, expires: expires || null, photos } });
-      say(`Watchlist entry #${pick(out, 'id')} added: ${name} (${photos.length} photo${photos.length === 1 ? '' : 's'}).`);
+      say(`Watchlist entry #${out.id} added: ${name} (${photos.length} photo${photos.length === 1 ? '' : 's'}).`);
       go('watchlist');
     } catch (e) {
       err.textContent = e.message || String(e);
@@ -95,12 +95,12 @@ function fileBase64(file) {
 function removeWatchlistEntry(e) {
   const dlg = $('#dialog');
   if (dlg.open) return;
-  const id = pick(e, 'id');
+  const id = e.id;
   const err = h('p.error', { role: 'alert' });
   const send = h('button.btn-primary', { type: 'submit', id: 'watchlist-remove-send' }, 'Remove entry ', h('kbd', { text: 'Enter' }));
   const form = h('form', { method: 'dialog', id: 'watchlist-remove' },
     h('h2', { id: 'dialog-title', text: `Remove watchlist entry #${id}?` }),
-    h('p', { text: `${pick(e, 'name') ?? DASH} — ${pick(e, 'reason') ?? DASH}` }),
+    h('p', { text: `${e.name ?? DASH} — ${e.reason ?? DASH}` }),
     h('p.muted', { text: 'Its photos and templates are deleted, and every gate stops screening against it. The entry stays listed as removed, and the removal is audited.' }),
     err,
     h('div.actions', null,
