@@ -89,6 +89,15 @@ for i in $(seq 300); do
 done
 echo "browser-test: facegate serve on $FACEGATE_URL (pid $server_pid, data $data, store $(testdb_describe "$data"))"
 
+# Without LFW, the schema test's faces come from the face fixture
+# (tests/facefixture.h in LFW's layout; the sample photos are group photos).
+if [[ ! -d ${FACEGATE_LFW:-../shared/data/lfw}/lfw-deepfunneled && -x ${BUILD:-build}/tests/make_facefixture ]]; then
+    export FACEGATE_FACEFIXTURE=$data/fixture
+    mkdir -p "$FACEGATE_FACEFIXTURE"
+    "${BUILD:-build}/tests/make_facefixture" "${FACEGATE_SAMPLES:-var/samples}" "$FACEGATE_FACEFIXTURE" ||
+        die "the face fixture could not be built"
+fi
+
 rc=0
 node tests/browser/console.test.mjs || rc=$?
 # every route's responses against /openapi.json's schemas, on the store the

@@ -129,13 +129,22 @@ async function call(role, method, p, { body, expect, raw } = {}) {
 }
 const b64 = (f) => fs.readFileSync(f).toString('base64');
 
-// Faces: LFW when present (as the console test), else the npm sample photos.
+// Faces: one person's two photos and someone else's, from LFW when present,
+// else from the face fixture (tests/facefixture.h in LFW's layout, which
+// tests/browser/run.sh writes to FACEGATE_FACEFIXTURE without LFW).
 function faces() {
-  const dir = path.join(LFW, 'lfw-deepfunneled', 'Colin_Powell');
-  const lfw = (i) => path.join(dir, `Colin_Powell_${String(i).padStart(4, '0')}.jpg`);
-  const other = path.join(LFW, 'lfw-deepfunneled', 'Serena_Williams', 'Serena_Williams_0002.jpg');
-  if (fs.existsSync(lfw(2)) && fs.existsSync(other)) return { a: lfw(1), b: lfw(2), other };
-  return { a: path.join(SAMPLES, 'sample1.jpg'), b: path.join(SAMPLES, 'sample1.jpg'), other: path.join(SAMPLES, 'sample4.jpg'), samples: true };
+  const pick3 = (root, who, other) => {
+    const img = (n, i) => path.join(root, 'lfw-deepfunneled', n, `${n}_${String(i).padStart(4, '0')}.jpg`);
+    const f = { a: img(who, 1), b: img(who, 2), other: img(other, 2) };
+    return Object.values(f).every((x) => fs.existsSync(x)) ? f : null;
+  };
+  const f = pick3(LFW, 'Colin_Powell', 'Serena_Williams')
+    || (process.env.FACEGATE_FACEFIXTURE && pick3(process.env.FACEGATE_FACEFIXTURE, 'Sample_Amber', 'Sample_Basil'));
+  if (!f) {
+    console.error(`schemas.test: neither LFW (${LFW}) nor the face fixture (FACEGATE_FACEFIXTURE, made by build/tests/make_facefixture) is there`);
+    process.exit(2);
+  }
+  return f;
 }
 const face = faces();
 
@@ -216,8 +225,7 @@ for (const ref of refs) {
   await call('officer', 'GET', `/v1/referrals/${ref.id}?images=1`, { expect: 200 });
 }
 const open = refs.find((r) => r.status === 'open' && r.manifest_id === mid);
-if (face.samples && !open) console.log('  note: sample photos (group photos): no open referral on the test flight; decisions not checked');
-else if (ok(open, 'an open referral to decide on')) {
+if (ok(open, 'an open referral to decide on')) {
   const tid = shown.json?.passengers?.[1]?.traveller_id;
   await call('officer', 'GET', `/v1/referrals/${open.id}/document-photos?traveller_id=${tid}`, { expect: 200 });
   await call('officer', 'GET', `/v1/referrals/${open.id}/document-photos`, { expect: 400 });
