@@ -120,16 +120,15 @@ function figuresTable(rep) {
 // (and says how many); the console shows only what it is sent.
 const GROUP_DIMS = [['sex', 'By sex'], ['age_band', 'By age band'], ['nationality', 'By nationality']];
 const GROUP_RATES = [['capture_rate', 'Capture rate'], ['ftar', 'FTAR'], ['fnir', 'FNIR'], ['watchlist_false_hit_rate', 'Watchlist false hits']];
-const fmtCI = (r) => (r && isNum(r.value) && Array.isArray(r.ci95)
+const fmtCI = (r) => (isNum(r.value) && r.ci95
   ? `${fmtRate(r.value)} (${(r.ci95[0] * 100).toFixed(1)}–${(r.ci95[1] * 100).toFixed(1)} %)` : DASH);
 
 function renderGroups(g) {
-  if (!g || typeof g !== 'object') return null;
   const sec = h('section', { id: 'report-groups' }, h('h2', { text: 'Error rates per traveller group' }),
-    h('p.muted', { text: `95% Wilson intervals. ${g.attributed_encounters ?? DASH} encounters attributed to a manifest traveller, ${g.unattributed_encounters ?? DASH} not. Groups of fewer than ${g.min_travellers ?? DASH} travellers are withheld.` }));
+    h('p.muted', { text: `95% Wilson intervals. ${g.attributed_encounters} encounters attributed to a manifest traveller, ${g.unattributed_encounters} not. Groups of fewer than ${g.min_travellers} travellers are withheld.` }));
   for (const [dim, title] of GROUP_DIMS) {
-    const d = g[dim] || {};
-    const rows = Array.isArray(d.groups) ? d.groups : [];
+    const d = g[dim];
+    const rows = d.groups;
     sec.append(h('h3', { text: title }));
     if (rows.length) {
       sec.append(h('table.grid', { id: `groups-${dim}` },
@@ -138,8 +137,8 @@ function renderGroups(g) {
         h('tbody', null, rows.map((r) => h('tr', { 'data-group': r.group },
           h('td', { text: r.group }), h('td.num', { text: fmtNum(r.travellers) }), h('td.num', { text: fmtNum(r.encounters) }),
           ...GROUP_RATES.map(([k]) => {
-            const rate = r.rates?.[k];
-            return h('td.num', { text: fmtCI(rate), title: rate && isNum(rate.denominator) ? `${rate.numerator} of ${rate.denominator}` : null });
+            const rate = r.rates[k];
+            return h('td.num', { text: fmtCI(rate), title: isNum(rate.denominator) ? `${rate.numerator} of ${rate.denominator}` : null });
           }))))));
     }
     const w = d.withheld_groups || 0;
