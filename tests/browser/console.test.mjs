@@ -142,7 +142,9 @@ function chooseFaces() {
   // One photo per person: the capture is the enrolment photo itself. These are
   // group photos, so some fail the enrolment quality check; those passengers are
   // still on the manifest (and can be confirmed by hand) but are not captured.
-  const people = [1, 2, 3, 4, 5, 6].map((i) => ({ name: `Sample Person ${i}`, enroll: s(i), capture: s(i), extra: s(i) }));
+  // Surnames of letters (not 'Person 4'): the name search's checks cut a surname short.
+  const names = ['Ada Abbot', 'Ben Baker', 'Cleo Carter', 'Dan Dalton', 'Eve Ellis', 'Finn Fraser'];
+  const people = [1, 2, 3, 4, 5, 6].map((i) => ({ name: names[i - 1], enroll: s(i), capture: s(i), extra: s(i) }));
   return { source: `npm sample photos (${SAMPLES})`, samples: true, passengers: people.slice(0, 5), outsider: people[5] };
 }
 
