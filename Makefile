@@ -386,8 +386,8 @@ bench-encounter: setup $(BUILD)/bench/bench_encounter
 # `facegate serve` on a free loopback port with a fresh data directory; prints the
 # sign-in screen's cold first-render time; screenshots in $(BUILD)/browser/.
 .PHONY: browser-test
-browser-test: setup $(BUILD)/facegate
-	FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser FACEGATE_LFW="$(FACEGATE_LFW)" \
+browser-test: setup $(BUILD)/facegate $(BUILD)/tests/make_facefixture
+	BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser FACEGATE_LFW="$(FACEGATE_LFW)" \
 	  tests/browser/run.sh
 
 # ---- the service under load (docs/service-bench.md) ---------------------------
