@@ -569,7 +569,9 @@ int cmd_embed(int argc, char **argv) {
     fg_template_type ty = fp16 ? FG_TEMPLATE_FP16 : FG_TEMPLATE_FP32;
     size_t cap = fg_template_encoded_size(r->dim, ty);
     if (!(buf = malloc(cap)) || fg_template_init(&t, r->embedding, r->dim, id, &e) ||
-        fg_template_encode(&t, ty, buf, cap, &len, &e) || write_file(out, buf, len, &e)) {
+        (t.capture = fg_face_quality_harsh_light(&r->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0,
+         fg_template_encode(&t, ty, buf, cap, &len, &e)) ||
+        write_file(out, buf, len, &e)) {
       fprintf(stderr, "facegate embed: %s\n", buf ? cli_errmsg(&e) : "out of memory");
       goto done;
     }
@@ -650,6 +652,7 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
   fg_face_engine_model_id(*fe, id);
   if (fg_template_init(&s->t, r->embedding, r->dim, id, &e))
     return fprintf(stderr, "facegate %s: %s\n", cmd, cli_errmsg(&e)), -1;
+  if (fg_face_quality_harsh_light(&r->quality)) s->t.capture |= FG_TEMPLATE_CAPTURE_HARSH_LIGHT;
   return 0;
 }
 
@@ -718,8 +721,10 @@ int cmd_compare(int argc, char **argv) {
   if (crc == FG_OK && mid && strncmp(cal.model_sha256, model_hex, 16)) {
     snprintf(source, sizeof source, "calibration %s is for model %.16s, not %s", cp, cal.model_sha256, model_hex);
     crc = FG_EINVAL;
-  } else if (crc == FG_OK && fg_calibration_threshold(&cal, fmr, &thr, &e) == FG_OK) {
-    snprintf(source, sizeof source, "calibration %s", cp);
+  } else if (crc == FG_OK && fg_calibration_threshold_for(&cal, fmr, s[0].t.capture, s[1].t.capture, &thr, &e) == FG_OK) {
+    double plain = thr;
+    fg_calibration_threshold(&cal, fmr, &plain, NULL);
+    snprintf(source, sizeof source, "calibration %s%s", cp, thr > plain ? ", both captures in harsh light" : "");
   } else if (crc == FG_OK) {
     snprintf(source, sizeof source, "calibration %s has no threshold for FMR %g", cp, fmr);
     crc = FG_ENOTFOUND;
