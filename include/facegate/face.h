@@ -316,11 +316,12 @@ typedef struct fg_face_quality {
                             a clearer face the more of it is in shadow) */
 } fg_face_quality;
 
-/* Nonzero when q describes a face in harsh light: uneven (side or top light),
- * dim, backlit or over-exposed, as the light gate judges it, whether or not
- * it was acquired. Two harsh-lit captures look more alike to the model than
- * two evenly lit ones: their templates carry FG_TEMPLATE_CAPTURE_HARSH_LIGHT
- * and are compared at a higher threshold (fg_calibration_threshold_for). */
+/* Nonzero when q describes a face in harsh light: lit unevenly (side or top
+ * light; the light gate's "uneven light" flag), whether or not it was
+ * acquired. Two faces lit the same hard way look more alike to the model
+ * than two evenly lit ones: their templates carry
+ * FG_TEMPLATE_CAPTURE_HARSH_LIGHT and are compared at a higher threshold
+ * (fg_calibration_threshold_for). */
 int fg_face_quality_harsh_light(const fg_face_quality *q);
 
 /* ---------------------------------------------------------------- one call */

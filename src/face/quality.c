@@ -211,7 +211,12 @@ unsigned fg__face_light_flags(const fg_face_quality *q) {
   return flags;
 }
 
-int fg_face_quality_harsh_light(const fg_face_quality *q) { return q && fg__face_light_flags(q) != 0; }
+/* Uneven light only: dim, dark, backlit and over-exposed faces were measured
+ * not to raise the impostor scores between two such captures (docs/pipeline.md,
+ * "Thresholds under harsh light"). */
+int fg_face_quality_harsh_light(const fg_face_quality *q) {
+  return q && (fg__face_light_flags(q) & FG_QUALITY_UNEVEN_LIGHT) != 0;
+}
 
 static float light_factor(const fg_face_quality *q, float fnorm_good, float fnorm_bad, unsigned *flags) {
   *flags = fg__face_light_flags(q);
