@@ -349,8 +349,13 @@ int fg__border_unseal(fg_border *b, const char *table, const char *column, int64
   return fg_unseal(b->keys, sealed, n, ad, plain, plain_len, err);
 }
 
-int fg__border_template(fg_border *b, const float *emb, int dim, unsigned capture, uint8_t **out, size_t *len,
+int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, size_t *len,
                         fg_error *err) {
+  return fg__border_template_capture(b, emb, dim, 0, out, len, err);
+}
+
+int fg__border_template_capture(fg_border *b, const float *emb, int dim, unsigned capture, uint8_t **out,
+                                size_t *len, fg_error *err) {
   fg_face_engine *fe;
   int rc = fg__border_face(b, &fe, err);
   if (rc != FG_OK) return rc;

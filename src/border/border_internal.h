@@ -94,10 +94,12 @@ int fg__border_seal(fg_border *b, const char *table, const char *column, int64_t
 int fg__border_unseal(fg_border *b, const char *table, const char *column, int64_t id,
                       const uint8_t *sealed, size_t n, uint8_t **plain, size_t *plain_len,
                       fg_error *err);
-/* Encode an embedding as an FGT1 fp32 template of the engine's model, with
- * the capture's FG_TEMPLATE_CAPTURE_* flags. */
-int fg__border_template(fg_border *b, const float *emb, int dim, unsigned capture, uint8_t **out, size_t *len,
+/* Encode an embedding as an FGT1 fp32 template of the engine's model. */
+int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, size_t *len,
                         fg_error *err);
+/* The same, with the capture's FG_TEMPLATE_CAPTURE_* flags. */
+int fg__border_template_capture(fg_border *b, const float *emb, int dim, unsigned capture, uint8_t **out,
+                                size_t *len, fg_error *err);
 /* Threshold for a target FPIR in a gallery of n templates / for a target FMR. */
 int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_error *err);
 int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err);

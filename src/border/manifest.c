@@ -408,7 +408,7 @@ static int write_photo(import_ctx *c, int64_t traveller_id, staged_photo *sp, in
   if (rc != FG_OK) return rc;
   uint8_t *tmpl = NULL, *simg = NULL, *stmpl = NULL;
   size_t tlen = 0, silen = 0, stlen = 0;
-  if ((rc = fg__border_template(b, sp->emb, sp->dim, sp->capture, &tmpl, &tlen, err)) == FG_OK &&
+  if ((rc = fg__border_template_capture(b, sp->emb, sp->dim, sp->capture, &tmpl, &tlen, err)) == FG_OK &&
       (rc = fg__border_seal(b, "photos", "image_sealed", id, sp->bytes, sp->len, &simg, &silen,
                             err)) == FG_OK &&
       (rc = fg__border_seal(b, "photos", "template_sealed", id, tmpl, tlen, &stmpl, &stlen,

@@ -33,7 +33,7 @@ static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
   if (rc != FG_OK) return rc;
   uint8_t *tpl = NULL, *tpl_sealed = NULL, *img_sealed = NULL;
   size_t tpl_n = 0, tpl_sealed_n = 0, img_sealed_n = 0;
-  rc = fg__border_template(b, emb, dim, 0, &tpl, &tpl_n, err);
+  rc = fg__border_template(b, emb, dim, &tpl, &tpl_n, err);
   if (rc == FG_OK)
     rc = fg__border_seal(b, "watchlist_templates", "template_sealed", row, tpl, tpl_n,
                          &tpl_sealed, &tpl_sealed_n, err);
