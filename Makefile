@@ -126,7 +126,7 @@ $(BUILD)/tests/test_faults: LDLIBS += $(FAULT_WRAP) $(shell pkg-config --libs li
 # counts both runs (tests/run.sh --total).
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
                  test_records test_report_groups test_border_e2e test_border_crash test_server \
-                 test_cluster) $(SEC_BIN)
+                 test_cluster test_reenrol) $(SEC_BIN)
 unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared $(BUILD)/tests/make_facefixture
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \

@@ -75,6 +75,7 @@ fg_border *cli_border_open(const cli_border *o) {
 
 void cli_border_paths(fg_border_options *bo, const char *models_flag) {
   bo->face.models_dir = cli_models_dir(models_flag);
+  if (!bo->face.model) bo->face.model = cli_model(NULL); /* $FACEGATE_MODEL: the model the gates run */
   if (bo->face.model && *bo->face.model) return; /* a named model: its descriptor's calibration */
   if (!bo->calibration) bo->calibration = cli_calibration_fmr();
   if (!bo->fpir_calibration) bo->fpir_calibration = cli_calibration_fpir();

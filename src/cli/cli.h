@@ -98,6 +98,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_reenrol(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 
 #endif
