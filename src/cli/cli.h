@@ -21,8 +21,11 @@ const char *cli_calibration_fpir(void);
 const char *cli_web_dir(void);
 const char *cli_home_root(int *found);
 /* Recognition model descriptor: --model, $FACEGATE_MODEL, or NULL (the default
- * model); a name in data/models or a path (facegate/descriptor.h). */
+ * model); a path as given, or a name as the home's descriptor file (paths.c:
+ * data/models/NAME.json in a source tree, SHAREDIR/descriptors/NAME.json
+ * installed). The descriptors' directory itself: */
 const char *cli_model(const char *flag);
+const char *cli_descriptors_dir(void);
 /* The value after option argv[*i] (advancing *i); prints "CMD: option X needs a
  * value" and exits with EXIT_USAGE when there is none. */
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);

@@ -27,11 +27,11 @@ static void help(void) {
          "problem reenrol_no_photo or reenrol_no_face (facegate manifest show), a\n"
          "watchlist entry is counted here and named (by id) in the log. Gates that meet such templates\n"
          "re-enrol them too; running this first spares the first traveller the wait.\n\n"
+         "The model is the one --model names (default $FACEGATE_MODEL or fr_feature): the\n"
+         "one the gates run.\n\n"
          "options:\n"
-         "  --model NAME|FILE  the recognition model to re-enrol with (default\n"
-         "                     $FACEGATE_MODEL or fr_feature: what the gates run)\n"
-         "  --dry-run          count only: nothing is written, no model is run (a template\n"
-         "                     with its photo counts as re-enrolled)\n"
+         "  --dry-run         count only: nothing is written, no model is run (a template\n"
+         "                    with its photo counts as re-enrolled)\n"
          CLI_BORDER_OPTIONS_HELP
          "\nexit codes: 0 every template is the model's now (or would be), 1 failure,\n"
          "            2 usage, 3 some templates could not be re-enrolled (left out)\n");
@@ -66,19 +66,16 @@ int cmd_reenrol(int argc, char **argv) {
   }
   cli_border o;
   cli_border_init(&o, CMD);
-  const char *model = NULL;
   fg_reenrol_options ro = {0};
   for (int i = 1; i < argc; i++) {
     if (cli_border_option(&o, argc, argv, &i)) continue;
-    if (!strcmp(argv[i], "--model")) model = cli_arg_val(CMD, argc, argv, &i);
-    else if (!strcmp(argv[i], "--dry-run")) ro.dry_run = 1;
+    if (!strcmp(argv[i], "--dry-run")) ro.dry_run = 1;
     else {
       fprintf(stderr, "%s: %s '%s' (--help)\n", CMD, argv[i][0] == '-' ? "unknown option" : "unexpected argument",
               argv[i]);
       return EXIT_USAGE;
     }
   }
-  if (model) setenv("FACEGATE_MODEL", model, 1); /* read by cli_border_paths, like every border command */
   fg_border *b = cli_border_open(&o);
   if (!b) return EXIT_FAIL;
   fg_actor who = cli_border_actor(&o, "model change");

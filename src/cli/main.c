@@ -68,11 +68,6 @@ int cli_wants_help(int argc, char **argv) {
   return 0;
 }
 
-const char *cli_model(const char *flag) {
-  if (flag && *flag) return flag;
-  const char *e = getenv("FACEGATE_MODEL");
-  return e && *e ? e : NULL;
-}
 
 int cli_parse_backend(const char *s, int *backend) {
   if (!strcmp(s, "onednn")) *backend = FG_BACKEND_ONEDNN;
