@@ -94,7 +94,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 /* Border operations (src/cli/cmd_manifest.c, cmd_watchlist.c, cmd_encounter.c, cmd_verify.c,
  * cmd_referral.c, cmd_travellers.c, cmd_purge.c, cmd_backup.c, cmd_report.c, cmd_audit.c,
- * cmd_key.c, cmd_policy.c). */
+ * cmd_key.c, cmd_policy.c, cmd_reenrol.c). */
 int cmd_manifest(int argc, char **argv);
 int cmd_watchlist(int argc, char **argv);
 int cmd_encounter(int argc, char **argv);
