@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "border/border_internal.h"
+#include "common/doc.h"
 #include "facefixture.h"
 
 static ts_store T;
@@ -122,9 +123,10 @@ static void test_stage_with_default(void **state) {
   char *text = json_dumps(m, 0);
   json_decref(m);
   fg_manifest_import_opts io = {.base_dir = faces};
-  json_t *report = NULL;
+  fg_doc *rdoc = NULL;
   fg_error e = {0};
-  int rc = fg_border_manifest_import_buffer(b, &officer, text, strlen(text), &io, &report, &e);
+  int rc = fg_border_manifest_import_buffer(b, &officer, text, strlen(text), &io, &rdoc, &e);
+  json_t *report = fg__json(rdoc);
   free(text);
   if (rc) fail_msg("import: %s", e.msg);
   if (json_array_size(json_object_get(report, "problems"))) {
@@ -135,14 +137,14 @@ static void test_stage_with_default(void **state) {
   }
   manifest_id = json_integer_value(json_object_get(report, "manifest_id"));
   if (!manifest_id) manifest_id = json_integer_value(json_object_get(report, "id"));
-  json_decref(report);
+  fg_doc_free(rdoc);
   assert_true(manifest_id > 0);
   for (int i = 0; i < 3; i++) {
     fg_traveller_query q = {.surname = FF_PERSON[i].name};
-    json_t *found = NULL;
+    fg_doc *found = NULL;
     assert_int_equal(fg_border_traveller_find(b, &officer, &q, &found, &e), FG_OK);
-    traveller[i] = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
-    json_decref(found);
+    traveller[i] = json_integer_value(json_object_get(json_array_get(fg__json(found), 0), "id"));
+    fg_doc_free(found);
     assert_true(traveller[i] > 0);
   }
   const fg_gallery *g;
@@ -269,8 +271,9 @@ static void test_switch_stages_flight(void **state) {
   free(r);
 
   /* The supervisor sees who is left out, and why. */
-  json_t *show = NULL;
-  assert_int_equal(fg_border_manifest_show(b, &officer, manifest_id, &show, &e), FG_OK);
+  fg_doc *sdoc = NULL;
+  assert_int_equal(fg_border_manifest_show(b, &officer, manifest_id, &sdoc, &e), FG_OK);
+  json_t *show = fg__json(sdoc);
   json_t *p2 = passenger(show, traveller[2]);
   assert_non_null(p2);
   assert_true(has_problem(p2, "reenrol_no_photo"));
@@ -280,7 +283,7 @@ static void test_switch_stages_flight(void **state) {
   assert_false(has_problem(p0, "reenrol_no_photo"));
   assert_int_equal(json_integer_value(json_object_get(p0, "enrolled")), 2);
   assert_int_equal(json_integer_value(json_object_get(show, "enrolled")), 2);
-  json_decref(show);
+  fg_doc_free(sdoc);
 
   /* A rebuild re-enrols nothing more and records nothing more. */
   fg__gallery_cache_reset(b);
@@ -336,10 +339,10 @@ static void test_switch_back(void **state) {
   assert_int_equal(gi.n_subjects, 3);
   assert_int_equal(gi.dim, 512);
   /* the audit chain holds together through all of it */
-  json_t *v = NULL;
+  fg_doc *v = NULL;
   assert_int_equal(fg_border_audit_verify(b, &officer, NULL, &v, &e), FG_OK);
-  assert_true(json_is_true(json_object_get(v, "ok")));
-  json_decref(v);
+  assert_true(json_is_true(json_object_get(fg__json(v), "ok")));
+  fg_doc_free(v);
   fg_border_close(b);
 }
 
