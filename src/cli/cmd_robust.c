@@ -443,9 +443,7 @@ static void count_capture(const work *w, const uint8_t *none_status, stats *s) {
   }
 }
 
-/* Scores of every impostor pair of two acquired, harsh-lit probes of this
- * condition (both captures under the same light), appended to *pool; the
- * condition's own FMR 1e-3 threshold on them into s. */
+/* Impostor scores pooled over the conditions (the harsh-light calibration). */
 typedef struct score_pool {
   float *v;
   size_t n, cap;
@@ -460,6 +458,9 @@ static double thr_at(const float *desc, size_t n, double fmr) {
   return n ? nextafterf(desc[k < n ? k : n - 1], 2.f) : NAN;
 }
 
+/* Scores of every impostor pair of two acquired, harsh-lit probes of this
+ * condition (both captures under the same light), appended to *pool; the
+ * condition's own FMR 1e-3 threshold on them into s. */
 static int harsh_pairs(const work *w, const uint8_t *harsh, score_pool *pool, stats *s) {
   const fg_lfw_images *set = w->set;
   size_t start = pool->n;

@@ -207,4 +207,3 @@ void fg__face_light_plan(float max_alpha, float u, float mean, float *alpha, flo
   *alpha = max_alpha * (t < 0 ? 0 : t > 1 ? 1 : t);
   *lift = max_alpha > 0 && mean < DARK_BELOW ? DARK_LIFT : 0;
 }
-

@@ -185,8 +185,8 @@ static int process_face(fg_face_engine *fe, const fg__face_view *det, const hire
     if ((rc = fg__face_embed_n(fe, crops, fe->o.tta_zoom != 0 ? 2 : 1, r->embedding, err))) goto done;
   }
   r->dim = fe->dim;
-  r->quality.feature_norm = fe->feat_norm;
   if (fe->second && (rc = embed_second(fe, &v, r, alpha, lift, err))) goto done;
+  r->quality.feature_norm = fe->feat_norm;
   r->ms.embed = fg__ms() - t;
   t = fg__ms();
   fg__face_quality_score(&fe->o, fe->fnorm_good, fe->fnorm_bad, &r->quality);
