@@ -131,7 +131,8 @@ unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared $(BUILD)/tests/m
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
 	BROWSER_OUT=$(BUILD)/browser TESTS_LABEL=sqlite tests/run.sh $(TEST_BIN) $(SEC_BIN) tests/browser/run.sh \
-	  tests/cli_gallery.sh tests/cli_json.sh tests/install_check.sh tests/check_exports.sh tests/run_service_check.sh; \
+	  tests/cli_gallery.sh tests/cli_json.sh tests/cli_harsh_light.sh tests/install_check.sh tests/check_exports.sh \
+	  tests/run_service_check.sh; \
 	BROWSER_OUT=$(BUILD)/browser-postgresql TESTS_LABEL=postgresql tests/pg/with-postgres -- \
 	  tests/run.sh $(STORE_TESTS) tests/browser/run.sh tests/run_service_check.sh tests/failover/run; \
 	tests/run.sh --total $$tally sqlite postgresql

@@ -33,6 +33,8 @@ typedef struct fg__gallery_cache {
   fg_gallery *g;     /* NULL when empty */
   size_t photos;     /* templates before fusion: what sets the FPIR threshold */
   size_t left_out;   /* templates of another model that could not be re-enrolled */
+  int64_t *harsh;    /* flight galleries: the subjects all of whose templates are harsh-lit */
+  size_t n_harsh;
 } fg__gallery_cache;
 
 #define FG__FLIGHT_CACHE 4
@@ -96,9 +98,20 @@ int fg__border_unseal(fg_border *b, const char *table, const char *column, int64
 /* Encode an embedding as an FGT1 fp32 template of the engine's model. */
 int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, size_t *len,
                         fg_error *err);
+/* The same, with the capture's FG_TEMPLATE_CAPTURE_* flags. */
+int fg__border_template_capture(fg_border *b, const float *emb, int dim, unsigned capture, uint8_t **out,
+                                size_t *len, fg_error *err);
 /* Threshold for a target FPIR in a gallery of n templates / for a target FMR. */
 int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_error *err);
 int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err);
+/* How much a 1:N threshold rises when the capture and the candidate's
+ * enrolment are both harsh-lit: the calibration's harsh-light threshold minus
+ * its plain one at the smallest FMR that has both (0 when none has). */
+float fg__border_harsh_margin(const fg_border *b);
+/* The same between two captures with FG_TEMPLATE_CAPTURE_* flags (raised when
+ * both are harsh-lit: fg_calibration_threshold_for). */
+int fg__border_fmr_threshold_for(fg_border *b, double fmr, unsigned capture_a, unsigned capture_b, float *t,
+                                 fg_error *err);
 /* fg__iso_time and fg__json_time: common/internal.h. */
 /* Parse "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS]Z". */
 int fg__parse_time(const char *s, int64_t *t);
@@ -304,6 +317,10 @@ int fg__reenrol(fg_border *b, const fg_actor *who, int watchlist, const fg__stal
  * (each subject's are fused into one centroid template). */
 int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, size_t *photos,
                        fg_error *err);
+/* Whether every enrolled template of traveller `subject` in manifest id's
+ * cached flight gallery (after fg__flight_gallery) came from a harsh-lit
+ * capture. */
+int fg__flight_subject_harsh(const fg_border *b, int64_t manifest_id, int64_t subject);
 /* The live watchlist gallery (expired and removed entries left out). */
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err);
 /* Forget cached galleries (after a purge or a key rotation). */
