@@ -428,6 +428,30 @@ static void test_light_reasons(void **state) {
   }
 }
 
+/* The shadow share and the harsh-light flag: the unmodified sample face has
+ * no face region in deep shadow and is not harsh-lit; lit from 90° about
+ * half of it is in deep shadow and it is harsh-lit, acquired or not (its
+ * template would carry FG_TEMPLATE_CAPTURE_HARSH_LIGHT). */
+static void test_shadow_harsh(void **state) {
+  (void)state;
+  NEED_ENGINE();
+  fg_image face = {0}, lit = {0};
+  fg_error e = {0};
+  sample3_condition("light-90", &face, &lit);
+  print_message("unmodified: shadow %.3f, harsh %d\n", res->quality.shadow, fg_face_quality_harsh_light(&res->quality));
+  assert_true(res->quality.shadow < 0.05f);
+  assert_false(fg_face_quality_harsh_light(&res->quality));
+  assert_int_equal(fg_face_process(engine, &lit, res2, &e), FG_OK);
+  assert_int_not_equal(res2->status, FG_FACE_NO_FACE);
+  print_message("light-90: shadow %.3f, harsh %d, status %d\n", res2->quality.shadow,
+                fg_face_quality_harsh_light(&res2->quality), res2->status);
+  assert_true(res2->quality.shadow > 0.3f);
+  assert_true(fg_face_quality_harsh_light(&res2->quality));
+  assert_false(fg_face_quality_harsh_light(NULL));
+  fg_image_release(&face);
+  fg_image_release(&lit);
+}
+
 static void test_several_faces(void **state) {
   (void)state;
   NEED_ENGINE();
@@ -519,6 +543,7 @@ int main(void) {
       cmocka_unit_test(test_alignment_check),
       cmocka_unit_test(test_dark_frame_reasons),
       cmocka_unit_test(test_light_reasons),
+      cmocka_unit_test(test_shadow_harsh),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,8 @@
 
 #include <math.h>
 
+#include <sodium.h>
+
 #include "facegate/calibration.h"
 #include "facegate/template.h"
 
@@ -135,6 +137,40 @@ static void test_refuse_corruption(void **state) {
   assert_int_equal(fg_template_init(&d, z, 4, model_a, &e), FG_EINVAL);
   assert_int_equal(fg_template_init(&d, nanv, 2, model_a, &e), FG_EINVAL);
   assert_int_equal(fg_template_init(&d, v, 0, model_a, &e), FG_EINVAL);
+  fg_template_release(&t);
+}
+
+/* The capture flags (byte 7): written, read back, 0 in a template made
+ * before they were defined, and an undefined bit refused even under a valid
+ * checksum. */
+static void test_capture_flags(void **state) {
+  (void)state;
+  float v[64];
+  fake_embedding(v, 64, 4);
+  fg_template t, d;
+  fg_error e = {0};
+  assert_int_equal(fg_template_init(&t, v, 64, model_a, &e), FG_OK);
+  assert_int_equal(t.capture, 0);
+  uint8_t buf[FG_TEMPLATE_MAX_BYTES];
+  size_t n;
+  assert_int_equal(fg_template_encode(&t, FG_TEMPLATE_FP16, buf, sizeof buf, &n, &e), FG_OK);
+  assert_int_equal(buf[7], 0); /* the old layout: reserved, 0 */
+  assert_int_equal(fg_template_decode(buf, n, model_a, &d, &e), FG_OK);
+  assert_int_equal(d.capture, 0);
+  fg_template_release(&d);
+  t.capture = FG_TEMPLATE_CAPTURE_HARSH_LIGHT;
+  assert_int_equal(fg_template_encode(&t, FG_TEMPLATE_FP32, buf, sizeof buf, &n, &e), FG_OK);
+  assert_int_equal(buf[7], FG_TEMPLATE_CAPTURE_HARSH_LIGHT);
+  assert_int_equal(fg_template_decode(buf, n, model_a, &d, &e), FG_OK);
+  assert_int_equal(d.capture, FG_TEMPLATE_CAPTURE_HARSH_LIGHT);
+  fg_template_release(&d);
+  buf[7] = 0x02;
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, buf, n - 4);
+  memcpy(buf + n - 4, h, 4);
+  assert_int_equal(fg_template_decode(buf, n, model_a, &d, &e), FG_EFORMAT);
+  assert_non_null(strstr(e.msg, "capture flags"));
+  assert_null(d.values);
   fg_template_release(&t);
 }
 
@@ -316,6 +352,32 @@ static void test_calibration(void **state) {
   /* Every truncation of the good one fails cleanly. */
   for (size_t k = 0; k + 1 < strlen(ok); k++) assert_int_not_equal(fg_calibration_parse(ok, k, &c, &e), FG_OK);
   assert_int_equal(fg_calibration_load("/nonexistent/calibration.json", &c, &e), FG_ENOTFOUND);
+
+  /* Harsh-light thresholds: used only when both captures are harsh-lit, and
+   * never below the plain threshold. */
+  const char *harsh = "{\"model_sha256\": \"87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581\",\n"
+                      " \"thresholds\": {\"1e-3\": 0.33, \"1e-4\": 0.39},\n"
+                      " \"harsh_light_thresholds\": {\"1e-3\": 0.41, \"1e-4\": 0.30}}";
+  const unsigned H = FG_TEMPLATE_CAPTURE_HARSH_LIGHT;
+  assert_int_equal(fg_calibration_parse(harsh, strlen(harsh), &c, &e), FG_OK);
+  assert_int_equal(c.harsh_count, 2);
+  assert_int_equal(fg_calibration_threshold_for(&c, 1e-3, H, H, &t, &e), FG_OK);
+  assert_true(fabs(t - 0.41) < 1e-12);
+  assert_int_equal(fg_calibration_threshold_for(&c, 1e-3, H, 0, &t, &e), FG_OK);
+  assert_true(fabs(t - 0.33) < 1e-12);
+  assert_int_equal(fg_calibration_threshold_for(&c, 1e-3, 0, 0, &t, &e), FG_OK);
+  assert_true(fabs(t - 0.33) < 1e-12);
+  assert_int_equal(fg_calibration_threshold_for(&c, 1e-4, H, H, &t, &e), FG_OK);
+  assert_true(fabs(t - 0.39) < 1e-12);
+  assert_int_equal(fg_calibration_threshold_for(&c, 5e-4, H, H, &t, &e), FG_ENOTFOUND);
+  /* A file without them (the old layout): the plain threshold. */
+  assert_int_equal(fg_calibration_parse(ok, strlen(ok), &c, &e), FG_OK);
+  assert_int_equal(c.harsh_count, 0);
+  assert_int_equal(fg_calibration_threshold_for(&c, 1e-3, H, H, &t, &e), FG_OK);
+  assert_true(fabs(t - 0.33) < 1e-12);
+  const char *bad_harsh = "{\"model_sha256\": \"87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581\", "
+                          "\"thresholds\": {\"1e-3\": 0.3}, \"harsh_light_thresholds\": [0.4]}";
+  assert_int_equal(fg_calibration_parse(bad_harsh, strlen(bad_harsh), &c, &e), FG_EFORMAT);
 }
 
 int main(void) {
@@ -326,6 +388,7 @@ int main(void) {
       cmocka_unit_test(test_fp16_matches_c),
       cmocka_unit_test(test_fp16_edges),
       cmocka_unit_test(test_calibration),
+      cmocka_unit_test(test_capture_flags),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,8 @@ FG_API_BEGIN
 
 /* ---- 1:1, reading: false-match rate -> threshold ----------------------------
  * A JSON file {"model_sha256": "<64 hex>", "method": "...", "thresholds":
- * {"1e-2": t, "1e-3": t, "1e-4": t, "1e-5": t}} (other members ignored). */
+ * {"1e-2": t, "1e-3": t, "1e-4": t, "1e-5": t}, optionally
+ * "harsh_light_thresholds": {...} likewise} (other members ignored). */
 #define FG_CALIBRATION_MAX 16
 /* Where the LFW calibration of the default recognition model is written and
  * read from (make calibrate), relative to the working directory. */
@@ -41,6 +42,10 @@ typedef struct fg_calibration {
   int count;
   double fmr[FG_CALIBRATION_MAX];       /* ascending */
   double threshold[FG_CALIBRATION_MAX]; /* threshold[i] for fmr[i] */
+  /* "harsh_light_thresholds" (optional): the thresholds that give the same
+   * FMRs when both captures are harsh-lit (FG_TEMPLATE_CAPTURE_HARSH_LIGHT). */
+  int harsh_count;
+  double harsh_fmr[FG_CALIBRATION_MAX], harsh_threshold[FG_CALIBRATION_MAX];
 } fg_calibration;
 
 /* Read a calibration file. FG_ENOTFOUND if absent, FG_EFORMAT if malformed. */
@@ -51,6 +56,13 @@ int fg_calibration_parse(const char *json, size_t len, fg_calibration *cal, fg_e
  * FG_ENOTFOUND if the file has no such entry. */
 int fg_calibration_threshold(const fg_calibration *cal, double fmr, double *threshold,
                              fg_error *err);
+/* Threshold for fmr between two captures with FG_TEMPLATE_CAPTURE_* flags
+ * (facegate/template.h) a and b: when both are harsh-lit and the file has a
+ * harsh-light threshold for fmr, the higher of it and the plain one (two
+ * faces lit the same hard way look alike to the model: docs/pipeline.md,
+ * "Thresholds under harsh light"); otherwise fg_calibration_threshold. */
+int fg_calibration_threshold_for(const fg_calibration *cal, double fmr, unsigned a, unsigned b,
+                                 double *threshold, fg_error *err);
 
 /* ---- 1:1, producing: thresholds from every impostor pair ------------------ */
 

@@ -311,7 +311,18 @@ typedef struct fg_face_quality {
                             sizes); with no face, of the whole frame */
   float f_align, f_light;/* factors: alignment; light (uneven, backlight) */
   float feature_norm;    /* L2 norm of the recognition model's raw output (per crop run) */
+  float shadow;          /* share of the face region in deep shadow: its smooth illumination
+                            under 0.3 of the region's 90th percentile (the light gate asks
+                            a clearer face the more of it is in shadow) */
 } fg_face_quality;
+
+/* Nonzero when q describes a face in harsh light: lit unevenly (side or top
+ * light; the light gate's "uneven light" flag), whether or not it was
+ * acquired. Two faces lit the same hard way look more alike to the model
+ * than two evenly lit ones: their templates carry
+ * FG_TEMPLATE_CAPTURE_HARSH_LIGHT and are compared at a higher threshold
+ * (fg_calibration_threshold_for). */
+int fg_face_quality_harsh_light(const fg_face_quality *q);
 
 /* ---------------------------------------------------------------- one call */
 

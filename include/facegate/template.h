@@ -20,7 +20,9 @@
  *   4      1     format version (1)
  *   5      1     element type: 1 = fp32, 2 = fp16 (IEEE 754 binary16)
  *   6      1     flags: bit 0 = L2-normalised (always set by this version)
- *   7      1     reserved, 0
+ *   7      1     capture flags: bit 0 = FG_TEMPLATE_CAPTURE_HARSH_LIGHT (the face was
+ *                 acquired in harsh light; see fg_calibration_threshold_for); 0 in
+ *                 templates written before it was defined, which read as not harsh
  *   8      8     model id: first 8 bytes of the recognition model file's SHA-256
  *   16     2     dimension n (1..FG_TEMPLATE_MAX_DIM)
  *   18     2     reserved, 0
@@ -61,6 +63,10 @@ FG_API_BEGIN
 typedef enum fg_template_type { FG_TEMPLATE_FP32 = 1, FG_TEMPLATE_FP16 = 2 } fg_template_type;
 
 #define FG_TEMPLATE_FLAG_NORMALISED 0x01u
+/* Capture flags (byte 7): what the comparison threshold needs to know about
+ * the capture a template came from. */
+#define FG_TEMPLATE_CAPTURE_HARSH_LIGHT 0x01u /* fg_face_quality_harsh_light() */
+#define FG_TEMPLATE_CAPTURE_KNOWN 0x01u       /* every bit defined so far */
 
 /* A template in memory: always float32 values, L2-normalised. Caller-owned
  * struct; fg_template_release frees `values`. */
@@ -69,6 +75,7 @@ typedef struct fg_template {
   int dim;
   fg_template_type type; /* encoding it was decoded from (FG_TEMPLATE_FP32 after init) */
   float *values;         /* dim floats */
+  unsigned capture;      /* FG_TEMPLATE_CAPTURE_* bits (0 after init: set by the caller) */
 } fg_template;
 
 /* Set up *t from an embedding (copied, then L2-normalised). FG_EINVAL for a

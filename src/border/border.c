@@ -351,6 +351,11 @@ int fg__border_unseal(fg_border *b, const char *table, const char *column, int64
 
 int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, size_t *len,
                         fg_error *err) {
+  return fg__border_template_capture(b, emb, dim, 0, out, len, err);
+}
+
+int fg__border_template_capture(fg_border *b, const float *emb, int dim, unsigned capture, uint8_t **out,
+                                size_t *len, fg_error *err) {
   fg_face_engine *fe;
   int rc = fg__border_face(b, &fe, err);
   if (rc != FG_OK) return rc;
@@ -358,6 +363,7 @@ int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, 
   fg_face_engine_model_id(fe, id);
   fg_template t;
   if ((rc = fg_template_init(&t, emb, dim, id, err)) != FG_OK) return rc;
+  t.capture = capture;
   size_t cap = fg_template_encoded_size(dim, FG_TEMPLATE_FP32);
   *out = malloc(cap);
   if (!*out) {
@@ -399,6 +405,11 @@ int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_
 }
 
 int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err) {
+  return fg__border_fmr_threshold_for(b, fmr, 0, 0, t, err);
+}
+
+int fg__border_fmr_threshold_for(fg_border *b, double fmr, unsigned capture_a, unsigned capture_b, float *t,
+                                 fg_error *err) {
   if (!b->have_cal)
     return fg__seterr(err, FG_ENOTFOUND, "no FMR calibration (%s): cannot set a 1:1 threshold",
                       *b->cal_path ? b->cal_path : "the model's descriptor names none");
@@ -410,9 +421,19 @@ int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err) 
     return fg__seterr(err, FG_EMODEL, "FMR calibration %s is for model %.12s..., the gates run %s (%.12s...)",
                       b->cal_path, b->cal.model_sha256, fg_face_engine_model_name(fe), fg_face_engine_model_sha256(fe));
   double th;
-  rc = fg_calibration_threshold(&b->cal, fmr, &th, err);
+  rc = fg_calibration_threshold_for(&b->cal, fmr, capture_a, capture_b, &th, err);
   if (rc == FG_OK) *t = (float)th;
   return rc;
+}
+
+float fg__border_harsh_margin(const fg_border *b) {
+  if (!b->have_cal) return 0;
+  const fg_calibration *c = &b->cal;
+  for (int i = 0; i < c->harsh_count; i++) /* ascending FMR: the smallest first */
+    for (int k = 0; k < c->count; k++)
+      if (fabs(c->fmr[k] - c->harsh_fmr[i]) <= 1e-6 * c->harsh_fmr[i])
+        return c->harsh_threshold[i] > c->threshold[k] ? (float)(c->harsh_threshold[i] - c->threshold[k]) : 0.f;
+  return 0;
 }
 
 int fg__parse_time(const char *s, int64_t *t) {

@@ -32,6 +32,9 @@ typedef struct fg__gallery_cache {
   double checked_ms; /* when the revision was last read (fg__ms) */
   fg_gallery *g;     /* NULL when empty */
   size_t photos;     /* templates before fusion: what sets the FPIR threshold */
+  size_t left_out;   /* templates of another model that could not be re-enrolled */
+  int64_t *harsh;    /* flight galleries: the subjects all of whose templates are harsh-lit */
+  size_t n_harsh;
 } fg__gallery_cache;
 
 #define FG__FLIGHT_CACHE 4
@@ -95,9 +98,20 @@ int fg__border_unseal(fg_border *b, const char *table, const char *column, int64
 /* Encode an embedding as an FGT1 fp32 template of the engine's model. */
 int fg__border_template(fg_border *b, const float *emb, int dim, uint8_t **out, size_t *len,
                         fg_error *err);
+/* The same, with the capture's FG_TEMPLATE_CAPTURE_* flags. */
+int fg__border_template_capture(fg_border *b, const float *emb, int dim, unsigned capture, uint8_t **out,
+                                size_t *len, fg_error *err);
 /* Threshold for a target FPIR in a gallery of n templates / for a target FMR. */
 int fg__border_fpir_threshold(fg_border *b, size_t n, double fpir, float *t, fg_error *err);
 int fg__border_fmr_threshold(fg_border *b, double fmr, float *t, fg_error *err);
+/* How much a 1:N threshold rises when the capture and the candidate's
+ * enrolment are both harsh-lit: the calibration's harsh-light threshold minus
+ * its plain one at the smallest FMR that has both (0 when none has). */
+float fg__border_harsh_margin(const fg_border *b);
+/* The same between two captures with FG_TEMPLATE_CAPTURE_* flags (raised when
+ * both are harsh-lit: fg_calibration_threshold_for). */
+int fg__border_fmr_threshold_for(fg_border *b, double fmr, unsigned capture_a, unsigned capture_b, float *t,
+                                 fg_error *err);
 /* fg__iso_time and fg__json_time: common/internal.h. */
 /* Parse "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM[:SS]Z". */
 int fg__parse_time(const char *s, int64_t *t);
@@ -312,6 +326,28 @@ int fg__encounter_key_store(fg_border *b, const fg_actor *who, const fg_encounte
                             const char fingerprint[65], const fg_encounter_result *r, int64_t at,
                             fg_error *err);
 
+/* ---- reenrol.c ---- */
+
+/* A template of another model met in a scan: its row, subject (traveller or
+ * watchlist entry), manifest (flights) and the model it records (hex). */
+typedef struct fg__stale {
+  int64_t row, subject, manifest;
+  char from[17];
+} fg__stale;
+typedef struct fg__stale_list {
+  fg__stale *v;
+  size_t n, cap;
+} fg__stale_list;
+int fg__stale_add(fg__stale_list *l, int64_t row, int64_t subject, int64_t manifest,
+                  const uint8_t *model8, fg_error *err);
+void fg__stale_free(fg__stale_list *l);
+/* Re-enrol l's templates (watchlist: watchlist_templates, else photos) with
+ * the running model, counting outcomes into *c; who NULL: the system.
+ * Progress (po may be NULL) runs from done to total. */
+int fg__reenrol(fg_border *b, const fg_actor *who, int watchlist, const fg__stale_list *l,
+                int dry_run, fg_reenrol_counts *c, const fg_reenrol_options *po, size_t done,
+                size_t total, fg_error *err);
+
 /* ---- gallery_cache.c ---- */
 
 /* The staged gallery of manifest id (NULL *g when nobody is enrolled). The
@@ -320,6 +356,10 @@ int fg__encounter_key_store(fg_border *b, const fg_actor *who, const fg_encounte
  * (each subject's are fused into one centroid template). */
 int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, size_t *photos,
                        fg_error *err);
+/* Whether every enrolled template of traveller `subject` in manifest id's
+ * cached flight gallery (after fg__flight_gallery) came from a harsh-lit
+ * capture. */
+int fg__flight_subject_harsh(const fg_border *b, int64_t manifest_id, int64_t subject);
 /* The live watchlist gallery (expired and removed entries left out). */
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err);
 /* Forget cached galleries (after a purge or a key rotation). */

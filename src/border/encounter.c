@@ -183,6 +183,7 @@ static int run_face(fg__enc *c, fg_error *err) {
   /* Copy out what is needed: the gallery cache may use the scratch result. */
   c->acquired = fr->status == FG_FACE_OK;
   c->have_face = fr->status != FG_FACE_NO_FACE && fr->dim > 0;
+  c->harsh = c->have_face && fg_face_quality_harsh_light(&fr->quality);
   r->quality_reasons = fr->quality.reasons; /* with no face too: "no_face", and "dark" for a dark frame */
   if (fr->status != FG_FACE_NO_FACE) {
     r->quality = fr->quality.score;
@@ -238,6 +239,11 @@ static int search_flight(fg__enc *c, fg_error *err) {
   if (rc == FG_OK)
     rc = fg__border_fpir_threshold(b, photos, b->policy.match_fpir, &r->threshold, err);
   if (rc != FG_OK) return rc;
+  /* The capture and the candidate's enrolment both harsh-lit: two faces lit
+   * the same hard way look alike, so the threshold rises by the calibrated
+   * margin (docs/pipeline.md, "Thresholds under harsh light"). */
+  if (c->harsh && c->nearest > 0 && fg__flight_subject_harsh(b, c->rq->manifest_id, c->nearest))
+    r->threshold += fg__border_harsh_margin(b);
   c->searched = 1;
   r->score = best;
   if (c->nearest > 0 && best >= r->threshold) c->candidate = c->nearest;

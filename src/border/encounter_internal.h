@@ -36,6 +36,7 @@ typedef struct fg__enc {
   /* face */
   int have_face;             /* a face was found (an embedding exists) */
   int acquired;              /* FG_FACE_OK */
+  int harsh;                 /* the capture is harsh-lit (fg_face_quality_harsh_light) */
   float *emb;
   int dim;
   /* watchlist screen */

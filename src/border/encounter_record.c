@@ -233,7 +233,8 @@ static int insert_encounter(fg__enc *c, int64_t at, fg_error *err) {
     rc = fg__border_seal(b, "encounters", "capture_sealed", r->encounter_id, rq->image,
                          rq->image_len, &cap, &cap_n, err);
     if (rc == FG_OK && c->have_face) {
-      rc = fg__border_template(b, c->emb, c->dim, &tpl, &tpl_n, err);
+      rc = fg__border_template_capture(b, c->emb, c->dim, c->harsh ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0, &tpl,
+                                       &tpl_n, err);
       if (rc == FG_OK)
         rc = fg__border_seal(b, "encounters", "template_sealed", r->encounter_id, tpl, tpl_n,
                              &tpl_sealed, &tpl_sealed_n, err);

@@ -40,6 +40,7 @@ typedef struct staged_photo {
   float *emb;      /* fg_face_engine_dim floats */
   int dim;
   float quality;
+  unsigned capture; /* FG_TEMPLATE_CAPTURE_* of the photo */
 } staged_photo;
 
 typedef struct staged {
@@ -344,6 +345,7 @@ static int stage_photo(import_ctx *c, fg_face_engine *fe, size_t i, int j, fg_er
   }
   sp.dim = r->dim;
   sp.quality = r->quality.score;
+  sp.capture = fg_face_quality_harsh_light(&r->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0;
   if (!(sp.emb = malloc((size_t)r->dim * sizeof(float)))) {
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
     goto drop;
@@ -406,7 +408,7 @@ static int write_photo(import_ctx *c, int64_t traveller_id, staged_photo *sp, in
   if (rc != FG_OK) return rc;
   uint8_t *tmpl = NULL, *simg = NULL, *stmpl = NULL;
   size_t tlen = 0, silen = 0, stlen = 0;
-  if ((rc = fg__border_template(b, sp->emb, sp->dim, &tmpl, &tlen, err)) == FG_OK &&
+  if ((rc = fg__border_template_capture(b, sp->emb, sp->dim, sp->capture, &tmpl, &tlen, err)) == FG_OK &&
       (rc = fg__border_seal(b, "photos", "image_sealed", id, sp->bytes, sp->len, &simg, &silen,
                             err)) == FG_OK &&
       (rc = fg__border_seal(b, "photos", "template_sealed", id, tmpl, tlen, &stmpl, &stlen,

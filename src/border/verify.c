@@ -56,6 +56,12 @@ int fg_border_verify(fg_border *b, const fg_actor *who, const uint8_t *live, siz
     goto done;
   }
 
+  /* Both captures in harsh light: the threshold calibrated for such pairs
+   * (two faces lit the same hard way look alike to the model). */
+  if (fg_face_quality_harsh_light(&a->quality) && fg_face_quality_harsh_light(&d->quality) &&
+      (rc = fg__border_fmr_threshold_for(b, r->fmr, FG_TEMPLATE_CAPTURE_HARSH_LIGHT,
+                                         FG_TEMPLATE_CAPTURE_HARSH_LIGHT, &th, err)) != FG_OK)
+    goto done;
   r->threshold = th;
   r->live_status = a->status;
   r->document_status = d->status;

@@ -168,12 +168,13 @@ static void json_quality(FILE *f, const fg_face_quality *q) {
   fprintf(f, ", \"inter_eye_px\": %.1f, \"yaw\": %.1f, \"pitch\": %.1f, \"roll\": %.1f, \"sharpness\": %.1f, "
              "\"brightness\": %.1f, \"dark_fraction\": %.4f, \"bright_fraction\": %.4f, \"contrast\": %.1f, "
              "\"in_frame\": %.3f, \"landmarks_inside\": %s, \"coverage\": %.3f, \"align_error\": %.4f, "
-             "\"light_unevenness\": %.3f, \"surround\": %.1f, \"feature_norm\": %.3f, \"faces\": %d, "
+             "\"light_unevenness\": %.3f, \"shadow\": %.3f, \"harsh_light\": %s, \"surround\": %.1f, "
+             "\"feature_norm\": %.3f, \"faces\": %d, "
              "\"factors\": {\"size\": %.3f, \"pose\": %.3f, \"roll\": %.3f, \"sharpness\": %.3f, "
              "\"exposure\": %.3f, \"contrast\": %.3f, \"frame\": %.3f, \"alignment\": %.3f, \"light\": %.3f}}",
           q->inter_eye_px, q->yaw, q->pitch, q->roll, q->sharpness, q->brightness, q->dark_fraction,
           q->bright_fraction, q->contrast, q->in_frame, q->landmarks_inside ? "true" : "false", q->coverage,
-          q->align_error, q->light_unevenness, q->surround, q->feature_norm, q->faces, q->f_size, q->f_pose,
+          q->align_error, q->light_unevenness, q->shadow, fg_face_quality_harsh_light(q) ? "true" : "false", q->surround, q->feature_norm, q->faces, q->f_size, q->f_pose,
           q->f_roll, q->f_sharpness, q->f_exposure, q->f_contrast, q->f_frame, q->f_align, q->f_light);
 }
 
@@ -197,8 +198,8 @@ static void text_quality(FILE *f, const fg_face_quality *q) {
   fprintf(f, "  framing     %.1f%% of the aligned crop in the image, landmarks %s   factor %.2f\n",
           100 * q->coverage, q->landmarks_inside ? "inside" : "OUTSIDE", q->f_frame);
   fprintf(f, "  alignment   landmark error %.3f eye distances        factor %.2f\n", q->align_error, q->f_align);
-  fprintf(f, "  light       unevenness %.2f, surround %.0f             factor %.2f\n", q->light_unevenness,
-          q->surround, q->f_light);
+  fprintf(f, "  light       unevenness %.2f, shadow %.0f%%, surround %.0f%s   factor %.2f\n", q->light_unevenness,
+          100 * q->shadow, q->surround, fg_face_quality_harsh_light(q) ? " (harsh)" : "", q->f_light);
   fprintf(f, "  faces       %d\n", q->faces);
 }
 
@@ -570,7 +571,9 @@ int cmd_embed(int argc, char **argv) {
     fg_template_type ty = fp16 ? FG_TEMPLATE_FP16 : FG_TEMPLATE_FP32;
     size_t cap = fg_template_encoded_size(r->dim, ty);
     if (!(buf = malloc(cap)) || fg_template_init(&t, r->embedding, r->dim, id, &e) ||
-        fg_template_encode(&t, ty, buf, cap, &len, &e) || write_file(out, buf, len, &e)) {
+        (t.capture = fg_face_quality_harsh_light(&r->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0,
+         fg_template_encode(&t, ty, buf, cap, &len, &e)) ||
+        write_file(out, buf, len, &e)) {
       fprintf(stderr, "facegate embed: %s\n", buf ? cli_errmsg(&e) : "out of memory");
       goto done;
     }
@@ -651,6 +654,7 @@ static int load_side(const char *cmd, side *s, common_opts *c, fg_face_engine **
   fg_face_engine_model_id(*fe, id);
   if (fg_template_init(&s->t, r->embedding, r->dim, id, &e))
     return fprintf(stderr, "facegate %s: %s\n", cmd, cli_errmsg(&e)), -1;
+  if (fg_face_quality_harsh_light(&r->quality)) s->t.capture |= FG_TEMPLATE_CAPTURE_HARSH_LIGHT;
   return 0;
 }
 
@@ -719,8 +723,10 @@ int cmd_compare(int argc, char **argv) {
   if (crc == FG_OK && mid && strncmp(cal.model_sha256, model_hex, 16)) {
     snprintf(source, sizeof source, "calibration %s is for model %.16s, not %s", cp, cal.model_sha256, model_hex);
     crc = FG_EINVAL;
-  } else if (crc == FG_OK && fg_calibration_threshold(&cal, fmr, &thr, &e) == FG_OK) {
-    snprintf(source, sizeof source, "calibration %s", cp);
+  } else if (crc == FG_OK && fg_calibration_threshold_for(&cal, fmr, s[0].t.capture, s[1].t.capture, &thr, &e) == FG_OK) {
+    double plain = thr;
+    fg_calibration_threshold(&cal, fmr, &plain, NULL);
+    snprintf(source, sizeof source, "calibration %s%s", cp, thr > plain ? ", both captures in harsh light" : "");
   } else if (crc == FG_OK) {
     snprintf(source, sizeof source, "calibration %s has no threshold for FMR %g", cp, fmr);
     crc = FG_ENOTFOUND;

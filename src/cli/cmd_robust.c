@@ -52,7 +52,13 @@
 #define CMD "facegate eval robustness"
 #define LIGHT_REASONS (FG_QUALITY_DARK | FG_QUALITY_BRIGHT | FG_QUALITY_BACKLIGHT | FG_QUALITY_UNEVEN_LIGHT)
 
-enum { ST_OK = 0, ST_NO_FACE = 1, ST_LOW_QUALITY = 2 };
+/* ST_OTHER_FACE: acquired, but not the labelled face: under a condition that
+ * keeps the frame's geometry (no crop, no rescaling), the acquired face's box
+ * overlaps the reference face's by less than OTHER_IOU (intersection over
+ * union): another person in the frame, whom the condition (light on the
+ * labelled head only) left better lit. Counted apart, not matched. */
+enum { ST_OK = 0, ST_NO_FACE = 1, ST_LOW_QUALITY = 2, ST_OTHER_FACE = 3 };
+#define OTHER_IOU 0.3
 
 static double now_s(void) {
   struct timespec ts;
@@ -115,6 +121,13 @@ static int write_image(const char *dir, const fg_condition *c, const fg_lfw_imag
   return fg_image_write_png(p, img, e);
 }
 
+static double box_iou(const float a[4], const fg_face_box *b) {
+  double iw = fmin(a[2], b->x1) - fmax(a[0], b->x0), ih = fmin(a[3], b->y1) - fmax(a[1], b->y0);
+  if (iw <= 0 || ih <= 0) return 0;
+  double in = iw * ih, ua = (a[2] - a[0]) * (a[3] - a[1]) + (b->x1 - b->x0) * (b->y1 - b->y0) - in;
+  return ua > 0 ? in / ua : 0;
+}
+
 static int one_image(work *w, fg_face_engine *fe, size_t i, fg_face_detections *det, fg_face_result *r,
                      fg_error *e) {
   char path[4096];
@@ -144,6 +157,9 @@ static int one_image(work *w, fg_face_engine *fe, size_t i, fg_face_detections *
     if (!rc) rc = fg_face_process(fe, &cimg, r, e);
     if (!rc) {
       w->status[i] = r->status == FG_FACE_OK ? ST_OK : r->status == FG_FACE_NO_FACE ? ST_NO_FACE : ST_LOW_QUALITY;
+      int same_geometry = !c.crop && !c.out_w && !(c.small_ied > 0);
+      if (w->status[i] == ST_OK && same_geometry && box_iou(w->face[i].box, &r->box) < OTHER_IOU)
+        w->status[i] = ST_OTHER_FACE;
       w->reasons[i] = r->quality.reasons;
       w->quality[i] = r->quality;
       if (r->dim == w->dim) memcpy(w->emb + i * (size_t)w->dim, r->embedding, (size_t)w->dim * sizeof(float));
@@ -215,12 +231,17 @@ static int run_pass(work *w, int threads, const char *label) {
 typedef struct stats {
   const char *name;
   size_t images, no_face, low_quality, fta_added, fta_light, fta_no_reason;
+  size_t other_face; /* acquired, but another person in the frame (ST_OTHER_FACE) */
   unsigned reason_count[32];
   size_t genuine, impostor;
   double accuracy, accuracy_std, tar_1e3, thr_1e3;
   double fmr_cal[2], fnmr_cal[2]; /* at the calibrated 1e-3 and 1e-4 thresholds */
   size_t enrolled, people, probes, rank1_hits;
   size_t both_imp, both_fm; /* rank-1's impostor comparisons, and those >= the calibrated 1e-3 threshold */
+  size_t both_fm_light;     /* ... and those >= the light-aware threshold (fg_calibration_threshold_for) */
+  size_t both_imp_harsh, both_fm_harsh; /* of those, both sides harsh-lit (and >= the plain threshold) */
+  size_t harsh_pairs;       /* impostor pairs of two harsh-lit acquired probes (pooled calibration) */
+  double harsh_thr_1e3;     /* this condition's own 1e-3 threshold on them */
   size_t refused_gen, refused_gen_hit; /* low-quality probes' genuine pairs, accepted at cal 1e-3 */
 } stats;
 
@@ -230,8 +251,8 @@ static int cmp_float_desc(const void *a, const void *b) {
 }
 
 /* Rank-1 with both sides under the condition (see the file comment). */
-static void rank1(const fg_lfw_images *set, const float *emb, int dim, const uint8_t *status, double thr,
-                  stats *s) {
+static void rank1(const fg_lfw_images *set, const float *emb, int dim, const uint8_t *status, const uint8_t *harsh,
+                  double thr, double thr_harsh, stats *s) {
   size_t n = set->count, np = set->identities;
   long *enrol = malloc(np * sizeof *enrol);
   if (!enrol) return;
@@ -252,7 +273,12 @@ static void rank1(const fg_lfw_images *set, const float *emb, int dim, const uin
       if (enrol[q] < 0) continue;
       float sc = fg_dot(emb + i * (size_t)dim, emb + (size_t)enrol[q] * dim, (size_t)dim);
       if (sc > bs) bs = sc, best = (long)q;
-      if (q != p) s->both_imp++, s->both_fm += sc >= thr;
+      if (q != p) {
+        int hh = harsh[i] && harsh[enrol[q]];
+        s->both_imp++, s->both_fm += sc >= thr;
+        s->both_fm_light += sc >= (hh ? thr_harsh : thr);
+        s->both_imp_harsh += hh, s->both_fm_harsh += hh && sc >= thr;
+      }
     }
     s->rank1_hits += best == (long)p;
   }
@@ -405,7 +431,8 @@ static void count_capture(const work *w, const uint8_t *none_status, stats *s) {
   s->images = w->set->count;
   for (size_t i = 0; i < w->set->count; i++) {
     uint8_t st = w->status[i];
-    if (st == ST_OK) continue;
+    if (st == ST_OTHER_FACE) s->other_face++;
+    if (st == ST_OK || st == ST_OTHER_FACE) continue;
     s->no_face += st == ST_NO_FACE;
     s->low_quality += st == ST_LOW_QUALITY;
     if (none_status && none_status[i] == ST_OK) s->fta_added++;
@@ -414,6 +441,53 @@ static void count_capture(const work *w, const uint8_t *none_status, stats *s) {
     s->fta_no_reason += r == 0;
     for (int b = 0; b < 32; b++) s->reason_count[b] += (r >> b) & 1;
   }
+}
+
+/* Impostor scores pooled over the conditions (the harsh-light calibration). */
+typedef struct score_pool {
+  float *v;
+  size_t n, cap;
+} score_pool;
+
+static int cmp_float_desc(const void *a, const void *b);
+
+/* The threshold at which a share fmr of the n scores (sorted descending)
+ * is at or above it: just above the floor(fmr * n)-th highest. */
+static double thr_at(const float *desc, size_t n, double fmr) {
+  size_t k = (size_t)floor(fmr * (double)n);
+  return n ? nextafterf(desc[k < n ? k : n - 1], 2.f) : NAN;
+}
+
+/* Scores of every impostor pair of two acquired, harsh-lit probes of this
+ * condition (both captures under the same light), appended to *pool; the
+ * condition's own FMR 1e-3 threshold on them into s. */
+static int harsh_pairs(const work *w, const uint8_t *harsh, score_pool *pool, stats *s) {
+  const fg_lfw_images *set = w->set;
+  size_t start = pool->n;
+  for (size_t i = 0; i < set->count; i++) {
+    if (!harsh[i]) continue;
+    for (size_t j = i + 1; j < set->count; j++) {
+      if (!harsh[j] || set->images[i].identity == set->images[j].identity) continue;
+      if (pool->n == pool->cap) {
+        size_t c = pool->cap ? 2 * pool->cap : 1 << 20;
+        float *t = realloc(pool->v, c * sizeof *t);
+        if (!t) return -1;
+        pool->v = t, pool->cap = c;
+      }
+      pool->v[pool->n++] = fg_dot(w->emb + i * (size_t)w->dim, w->emb + j * (size_t)w->dim, (size_t)w->dim);
+    }
+  }
+  s->harsh_pairs = pool->n - start;
+  s->harsh_thr_1e3 = NAN;
+  if (s->harsh_pairs >= 1000) {
+    float *c = malloc(s->harsh_pairs * sizeof *c);
+    if (!c) return -1;
+    memcpy(c, pool->v + start, s->harsh_pairs * sizeof *c);
+    qsort(c, s->harsh_pairs, sizeof *c, cmp_float_desc);
+    s->harsh_thr_1e3 = thr_at(c, s->harsh_pairs, 1e-3);
+    free(c);
+  }
+  return 0;
 }
 
 /* One row per image of this condition (--per-image). */
@@ -436,6 +510,7 @@ static void write_rows(FILE *f, const work *w, double cal) {
             q->pitch, q->roll, q->sharpness, q->brightness, q->contrast, q->in_frame, q->landmarks_inside);
     fprintf(f, "\t%.3f\t%.4f\t%.3f\t%.1f\t%.3f\t%.4f\t%.4f", q->coverage, q->align_error, q->light_unevenness,
             q->surround, q->feature_norm, q->dark_fraction, q->bright_fraction);
+    fprintf(f, "\t%.4f", q->shadow);
     fprintf(f, "\t%zu\t%.4f\t%.4f\t%.4f\t%.4f\n", ng, ng ? sum / ng : NAN, ng ? mn : NAN,
             ng ? (double)acc / ng : NAN, mx_imp);
   }
@@ -461,11 +536,27 @@ static void json_num(FILE *f, double v) {
   else fputs("null", f);
 }
 
+/* The harsh-light thresholds: those in the calibration file (applied), and
+ * those measured on this run's pooled harsh-lit impostor pairs. */
+typedef struct harsh_cal {
+  double applied_1e3;  /* fg_calibration_threshold_for(1e-3, harsh, harsh) */
+  size_t pairs;
+  double measured[3];  /* at FMR 1e-3, 5e-4, 1e-4 */
+} harsh_cal;
+
+static const double HARSH_FMR[3] = {1e-3, 5e-4, 1e-4};
+
 static void print_json(FILE *f, const char *set_name, size_t nimg, size_t npeople, const double cal[2],
-                       const stats *st, size_t ns) {
+                       const harsh_cal *hc, const stats *st, size_t ns) {
   fprintf(f, "{\"set\": \"%s\", \"images\": %zu, \"people\": %zu, \"calibrated_thresholds\": {\"1e-3\": %.6f, "
-             "\"1e-4\": %.6f}, \"conditions\": [",
-          set_name, nimg, npeople, cal[0], cal[1]);
+             "\"1e-4\": %.6f}, \"harsh_light_threshold_applied_1e-3\": %.6f, \"harsh_light_pairs\": %zu, "
+             "\"harsh_light_thresholds_measured\": {",
+          set_name, nimg, npeople, cal[0], cal[1], hc->applied_1e3, hc->pairs);
+  for (int k = 0; k < 3; k++) {
+    fprintf(f, "%s\"%g\": ", k ? ", " : "", HARSH_FMR[k]);
+    json_num(f, hc->measured[k]);
+  }
+  fprintf(f, "}, \"conditions\": [");
   for (size_t c = 0; c < ns; c++) {
     const stats *s = &st[c];
     size_t fta = s->no_face + s->low_quality;
@@ -473,8 +564,8 @@ static void print_json(FILE *f, const char *set_name, size_t nimg, size_t npeopl
     json_num(f, (double)fta / s->images);
     fprintf(f, ", \"no_face\": %zu, \"low_quality\": %zu, \"fta_added\": ", s->no_face, s->low_quality);
     json_num(f, (double)s->fta_added / s->images);
-    fprintf(f, ", \"fta_with_light_reason\": %zu, \"fta_without_reason\": %zu, \"reasons\": {", s->fta_light,
-            s->fta_no_reason);
+    fprintf(f, ", \"fta_with_light_reason\": %zu, \"fta_without_reason\": %zu, \"other_face\": %zu, \"reasons\": {",
+            s->fta_light, s->fta_no_reason, s->other_face);
     print_reasons(f, s, 1);
     fprintf(f, "}, \"genuine\": %zu, \"impostor\": %zu, \"accuracy\": ", s->genuine, s->impostor);
     json_num(f, s->accuracy);
@@ -494,26 +585,35 @@ static void print_json(FILE *f, const char *set_name, size_t nimg, size_t npeopl
     json_num(f, s->probes ? (double)s->rank1_hits / s->probes : NAN);
     fprintf(f, ", \"fmr_both_at_calibrated_1e-3\": ");
     json_num(f, s->both_imp ? (double)s->both_fm / s->both_imp : NAN);
+    fprintf(f, ", \"fmr_both_at_light_aware_1e-3\": ");
+    json_num(f, s->both_imp ? (double)s->both_fm_light / s->both_imp : NAN);
+    fprintf(f, ", \"both_impostor\": %zu, \"both_impostor_harsh\": %zu, \"fmr_both_harsh_at_calibrated_1e-3\": ",
+            s->both_imp, s->both_imp_harsh);
+    json_num(f, s->both_imp_harsh ? (double)s->both_fm_harsh / s->both_imp_harsh : NAN);
+    fprintf(f, ", \"harsh_pairs\": %zu, \"harsh_threshold_1e-3\": ", s->harsh_pairs);
+    json_num(f, s->harsh_thr_1e3);
     fprintf(f, "}");
   }
   fprintf(f, "\n]}\n");
 }
 
-static void print_table(const char *set_name, size_t nimg, size_t npeople, const double cal[2], const stats *st,
-                        size_t ns) {
+static void print_table(const char *set_name, size_t nimg, size_t npeople, const double cal[2], const harsh_cal *hc,
+                        const stats *st, size_t ns) {
   printf("robustness on %s: %zu images of %zu people; probe under the condition against an unmodified,\n"
          "acquired reference; calibrated thresholds %.4f (FMR 1e-3), %.4f (1e-4)\n\n",
          set_name, nimg, npeople, cal[0], cal[1]);
-  printf("%-15s %6s %6s %6s %7s %7s %8s %7s %7s %7s  %s\n", "condition", "FTA%", "+FTA%", "noface", "acc%",
-         "TAR@1e-3", "FMR@cal", "FNMR@c", "rank1%", "FMR2@c", "reasons (FTA images)");
+  printf("%-15s %6s %6s %6s %7s %7s %8s %7s %7s %7s %7s  %s\n", "condition", "FTA%", "+FTA%", "noface", "acc%",
+         "TAR@1e-3", "FMR@cal", "FNMR@c", "rank1%", "FMR2@c", "FMR2@l", "reasons (FTA images)");
   for (size_t c = 0; c < ns; c++) {
     const stats *s = &st[c];
-    printf("%-15s %6.2f %6.2f %6zu %7.2f %7.2f%% %7.2fx %6.2f%% %7.2f %6.2fx  ", s->name,
+    printf("%-15s %6.2f %6.2f %6zu %7.2f %7.2f%% %7.2fx %6.2f%% %7.2f %6.2fx %6.2fx  ", s->name,
            pc(s->no_face + s->low_quality, s->images), pc(s->fta_added, s->images), s->no_face, 100 * s->accuracy,
            100 * s->tar_1e3, s->fmr_cal[0] / 1e-3, 100 * s->fnmr_cal[0], pc(s->rank1_hits, s->probes),
-           s->both_imp ? (double)s->both_fm / s->both_imp / 1e-3 : NAN);
+           s->both_imp ? (double)s->both_fm / s->both_imp / 1e-3 : NAN,
+           s->both_imp ? (double)s->both_fm_light / s->both_imp / 1e-3 : NAN);
     print_reasons(stdout, s, 0);
     if (s->fta_no_reason) printf(" (%zu without a reason)", s->fta_no_reason);
+    if (s->other_face) printf("; another person acquired %zu", s->other_face);
     printf("\n");
   }
   printf("\nFTA: no face or quality below the gate's minimum; +FTA: of those, acquired unmodified.\n"
@@ -522,7 +622,14 @@ static void print_table(const char *set_name, size_t nimg, size_t npeople, const
          "multiple of 1e-3; FNMR@c: at that threshold; rank1: each person's first image\n"
          "enrolled (frontal light under random light), the person's other acquired images\n"
          "searched, both under the condition; FMR2@c: the false-match rate of those searches'\n"
-         "impostor comparisons at the calibrated FMR 1e-3 threshold, as a multiple of 1e-3.\n");
+         "impostor comparisons at the calibrated FMR 1e-3 threshold, as a multiple of 1e-3;\n"
+         "FMR2@l: the same at the light-aware threshold (%.4f when both captures are harsh-lit).\n"
+         "\"another person acquired\": the gate took a face other than the labelled one (a frame\n"
+         "whose geometry the condition keeps; box overlap < 0.3): counted apart, not matched.\n",
+         hc->applied_1e3);
+  printf("\nharsh-light thresholds measured on this run (%zu impostor pairs of two harsh-lit captures\n"
+         "under the same condition): FMR 1e-3 %.4f, 5e-4 %.4f, 1e-4 %.4f\n",
+         hc->pairs, hc->measured[0], hc->measured[1], hc->measured[2]);
 }
 
 /* ------------------------------------------------------------ one image */
@@ -721,10 +828,15 @@ int cmd_eval_robustness(int argc, char **argv) {
   FILE *rows = NULL;
   fg_calibration cal;
   double thr[2];
+  harsh_cal hc = {0, 0, {NAN, NAN, NAN}};
+  score_pool pool = {0};
+  uint8_t *harsh = NULL;
   if (!st) goto oom;
   if (!cal_path) cal_path = cli_calibration_fmr();
   if (fg_calibration_load(cal_path, &cal, &e) || fg_calibration_threshold(&cal, 1e-3, &thr[0], &e) ||
-      fg_calibration_threshold(&cal, 1e-4, &thr[1], &e)) {
+      fg_calibration_threshold(&cal, 1e-4, &thr[1], &e) ||
+      fg_calibration_threshold_for(&cal, 1e-3, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, FG_TEMPLATE_CAPTURE_HARSH_LIGHT,
+                                   &hc.applied_1e3, &e)) {
     fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
     goto out;
   }
@@ -777,6 +889,8 @@ int cmd_eval_robustness(int argc, char **argv) {
   w.reasons = calloc(n, sizeof *w.reasons);
   w.quality = calloc(n, sizeof *w.quality);
   none_status = calloc(n, 1);
+  harsh = calloc(n, 1);
+  if (!harsh) goto oom;
   if (!w.face || !w.ref_emb || !w.ref_ok || !w.emb || !w.status || !w.reasons || !w.quality || !none_status) goto oom;
   atomic_init(&w.next, 0);
   atomic_init(&w.failed, 0);
@@ -787,7 +901,7 @@ int cmd_eval_robustness(int argc, char **argv) {
       goto out_lock;
     }
     fprintf(rows, "condition\timage\tstatus\treasons\tscore\tied\tyaw\tpitch\troll\tsharpness\tbrightness"
-                  "\tcontrast\tin_frame\tlm_inside\tcoverage\talign_error\tlight_uneven\tsurround\tfnorm\tdark_frac\tbright_frac\tgenuine\tgen_mean\tgen_min\tgen_acc\timp_max\n");
+                  "\tcontrast\tin_frame\tlm_inside\tcoverage\talign_error\tlight_uneven\tsurround\tfnorm\tdark_frac\tbright_frac\tshadow\tgenuine\tgen_mean\tgen_min\tgen_acc\timp_max\n");
   }
   double t0 = now_s();
   if (run_pass(&w, threads, "reference")) goto out_lock;
@@ -801,12 +915,19 @@ int cmd_eval_robustness(int argc, char **argv) {
     s->name = cd->name;
     count_capture(&w, none_status, s);
     if (dev ? verify_dev(&w, thr, s) : verify_lfw(&w, &pairs, ia, ib, thr, s)) goto oom_lock;
-    rank1(set, w.emb, w.dim, w.status, thr[0], s);
+    for (size_t i = 0; i < n; i++) harsh[i] = w.status[i] == ST_OK && fg_face_quality_harsh_light(&w.quality[i]);
+    rank1(set, w.emb, w.dim, w.status, harsh, thr[0], hc.applied_1e3, s);
+    if (harsh_pairs(&w, harsh, &pool, s)) goto oom_lock;
     if (rows) write_rows(rows, &w, thr[0]);
     if (!json)
       fprintf(stderr, "  %-15s FTA %.2f%%  acc %.2f%%  TAR@1e-3 %.2f%%  FMR@cal1e-3 %.2fx  rank-1 %.2f%%\n", cd->name,
               pc(s->no_face + s->low_quality, s->images), 100 * s->accuracy, 100 * s->tar_1e3, s->fmr_cal[0] / 1e-3,
               pc(s->rank1_hits, s->probes));
+  }
+  hc.pairs = pool.n;
+  if (pool.n) {
+    qsort(pool.v, pool.n, sizeof *pool.v, cmp_float_desc);
+    for (int k = 0; k < 3; k++) hc.measured[k] = pool.n * HARSH_FMR[k] >= 10 ? thr_at(pool.v, pool.n, HARSH_FMR[k]) : NAN;
   }
   const char *label = dev ? "LFW development subset" : "LFW protocol images";
   if (json_out) {
@@ -815,12 +936,12 @@ int cmd_eval_robustness(int argc, char **argv) {
       fprintf(stderr, CMD ": cannot write %s\n", json_out);
       goto out_lock;
     }
-    print_json(jf, set_name, n, set->identities, thr, st, ncond);
+    print_json(jf, set_name, n, set->identities, thr, &hc, st, ncond);
     fclose(jf);
   }
-  if (json) print_json(stdout, set_name, n, set->identities, thr, st, ncond);
+  if (json) print_json(stdout, set_name, n, set->identities, thr, &hc, st, ncond);
   else {
-    print_table(label, n, set->identities, thr, st, ncond);
+    print_table(label, n, set->identities, thr, &hc, st, ncond);
     printf("wall time %.0f s on %d threads\n", now_s() - t0, threads);
   }
   rc = EXIT_OK;
@@ -836,7 +957,7 @@ oom:
 out:
   for (int t = 0; t < threads; t++) fg_face_engine_destroy(engines[t]);
   free(w.face), free(w.ref_emb), free(w.ref_ok), free(w.emb), free(w.status), free(w.reasons), free(w.quality);
-  free(none_status), free(st), free(ia), free(ib);
+  free(none_status), free(st), free(ia), free(ib), free(harsh), free(pool.v);
   fg_lfw_images_release(&all);
   fg_lfw_images_release(&devset);
   fg_lfw_pairs_release(&pairs);

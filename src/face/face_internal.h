@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/internal.h"
+#include "facegate/descriptor.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"
 
@@ -59,6 +60,10 @@ struct fg_face_engine {
 /* The rectangle (x, y, w, h) of src, zero outside the image, resized to
  * out_w x out_h with area averaging (bilinear where it enlarges). Integer
  * rectangle so the crop itself is an exact copy. */
+/* The descriptor file of a fused model's member k: NAME.json beside d's own
+ * (descriptor.c); -1 when it does not fit in cap. */
+int fg__descriptor_member(const fg_model_descriptor *d, int k, char *path, size_t cap);
+
 int fg__face_crop_resize(const fg_image *src, int x, int y, int w, int h, int out_w, int out_h,
                          fg_image *out, fg_error *err);
 /* Planar float tensor (C x H x W) from an interleaved image: channel order,
@@ -98,8 +103,9 @@ int fg__face_align_points(fg_align_points rule, const float lm[136], const float
 int fg__face_warp(const fg_image *img, const float sim[6], int w, int h, fg_image *out, fg_error *err);
 /* Light normalisation (src/face/illum.c). The unevenness of im's smooth
  * illumination over rect (x0, y0, x1, y1): (q90 - q10) / (q90 + q10), 0 for
- * an evenly lit face, towards 1 with one part in shadow. */
-int fg__face_light_unevenness(const fg_image *im, const int rect[4], float *u, fg_error *err);
+ * an evenly lit face, towards 1 with one part in shadow; and (shadow not
+ * NULL) the share of rect lit less than 0.3 of its q90. */
+int fg__face_light_unevenness(const fg_image *im, const int rect[4], float *u, float *shadow, fg_error *err);
 /* Divide alpha of im's smooth illumination out of it in place, and scale a
  * face darker than dark_lift up to it (0: no lift). FG_ENOMEM. */
 int fg__face_light_normalise(fg_image *im, float alpha, float dark_lift, fg_error *err);
@@ -109,6 +115,9 @@ void fg__face_light_plan(float max_alpha, float u, float mean, float *alpha, flo
 /* Embedding from n aligned crops (raw outputs summed, each with its mirror
  * when opts.flip), L2-normalised. */
 int fg__face_embed_n(fg_face_engine *fe, const fg_image *const *crops, int n, float *emb, fg_error *err);
+/* The lighting flags (FG_QUALITY_UNEVEN_LIGHT, _DARK, _BACKLIGHT, _BRIGHT)
+ * q's measurements raise: light that needs a clear face to be acquired. */
+unsigned fg__face_light_flags(const fg_face_quality *q);
 
 /* fg_face_detect on an image whose pixel is px_scale source pixels wide (a
  * reduced decode), so that min_face_px is judged in source pixels. */

@@ -118,8 +118,11 @@ static int illum_estimate(const fg_image *im, illum *il, fg_error *err) {
 }
 
 /* (q90 - q10) / (q90 + q10) of the illumination over the rectangle, the
- * quantiles from a 256-bin histogram (the illumination is a grey level). */
-static float unevenness(const fg_image *im, const illum *il, const int rect[4]) {
+ * quantiles from a 256-bin histogram (the illumination is a grey level); and
+ * into *shadow (if not NULL) the share of the rectangle in deep shadow: lit
+ * less than SHADOW_BELOW of its q90. */
+#define SHADOW_BELOW 0.3f
+static float unevenness(const fg_image *im, const illum *il, const int rect[4], float *shadow) {
   int x0 = rect[0] < 0 ? 0 : rect[0], y0 = rect[1] < 0 ? 0 : rect[1];
   int x1 = rect[2] > im->width ? im->width : rect[2], y1 = rect[3] > im->height ? im->height : rect[3];
   unsigned hist[256] = {0};
@@ -131,6 +134,7 @@ static float unevenness(const fg_image *im, const illum *il, const int rect[4]) 
       hist[b < 0 ? 0 : b > 255 ? 255 : b]++;
       k++;
     }
+  if (shadow) *shadow = 0;
   if (k <= 10) return 0;
   size_t lo_n = k / 10, hi_n = k - 1 - k / 10, c = 0;
   int lo = -1, hi = 255;
@@ -143,15 +147,21 @@ static float unevenness(const fg_image *im, const illum *il, const int rect[4]) 
     }
   }
   float l = lo + 0.5f, h = hi + 0.5f;
+  if (shadow) {
+    size_t deep = 0;
+    for (int b = 0; b < 256 && b + 0.5f < SHADOW_BELOW * h; b++) deep += hist[b];
+    *shadow = (float)deep / (float)k;
+  }
   return (h - l) / fmaxf(h + l, 1);
 }
 
-int fg__face_light_unevenness(const fg_image *im, const int rect[4], float *u, fg_error *err) {
+int fg__face_light_unevenness(const fg_image *im, const int rect[4], float *u, float *shadow, fg_error *err) {
   illum il;
   *u = 0;
+  if (shadow) *shadow = 0;
   int rc = illum_estimate(im, &il, err);
   if (rc) return rc;
-  if (il.any) *u = unevenness(im, &il, rect);
+  if (il.any) *u = unevenness(im, &il, rect, shadow);
   illum_release(&il);
   return FG_OK;
 }

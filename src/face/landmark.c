@@ -78,7 +78,7 @@ static int run_once(fg_face_engine *fe, const fg__face_view *v, double cx, doubl
     double mean = 0;
     for (size_t i = 0; i < (size_t)grey.width * grey.height; i++) mean += grey.data[i];
     mean /= (double)grey.width * grey.height;
-    rc = fg__face_light_unevenness(&grey, rect, &u, err);
+    rc = fg__face_light_unevenness(&grey, rect, &u, NULL, err);
     if (!rc) fg__face_light_plan(fe->o.lm_light_norm, u, (float)mean, &alpha, &lift);
     if (!rc) rc = fg__face_light_normalise(&grey, alpha, lift, err);
   }

@@ -43,6 +43,10 @@ static const float UNEVEN_FLAG = 0.4f;                     /* unevenness at or a
 static const float DIM_FLAG = 25.f;                        /* mean grey below */
 static const float BRIGHT_FLAG = 190.f, CLIP_FLAG = 0.15f; /* mean grey or clipped share above */
 static const float BACK_SURROUND = 150.f, BACK_RATIO = 2.f;/* dim, with a surround this bright and this many times the face: backlight */
+/* The more of the face in deep shadow, the clearer it must be: both
+ * feature-norm limits rise by SHADOW_NORM per unit of shadow share above
+ * SHADOW_FROM (at half the face in shadow, by 0.6). */
+static const float SHADOW_FROM = 0.3f, SHADOW_NORM = 3.f;
 /* ... and without feature-norm limits for the model, unevenness alone. */
 static const float UNEVEN_GOOD = 0.35f, UNEVEN_BAD = 0.7f;
 static const float FRAME_DARK = 45.f, FRAME_BRIGHT = 225.f;/* no face: mean grey of the frame */
@@ -188,7 +192,7 @@ void fg__face_quality_measure(const fg_face_options *o, const fg_image *al, cons
   }
   {
     int rect[4] = {x0, y0, x1, y1};
-    if (fg__face_light_unevenness(al, rect, &q->light_unevenness, NULL)) q->light_unevenness = 0;
+    if (fg__face_light_unevenness(al, rect, &q->light_unevenness, &q->shadow, NULL)) q->light_unevenness = 0;
   }
 
 }
@@ -197,15 +201,30 @@ void fg__face_quality_measure(const fg_face_options *o, const fg_image *al, cons
  * only if the recognition model still sees it clearly (its raw output norm:
  * measured to track whether a face will match; docs/pipeline.md). Without
  * limits for the model, the unevenness alone decides. */
-static float light_factor(const fg_face_quality *q, float fnorm_good, float fnorm_bad, unsigned *flags) {
-  *flags = 0;
-  if (q->light_unevenness >= UNEVEN_FLAG) *flags |= FG_QUALITY_UNEVEN_LIGHT;
+unsigned fg__face_light_flags(const fg_face_quality *q) {
+  unsigned flags = 0;
+  if (q->light_unevenness >= UNEVEN_FLAG) flags |= FG_QUALITY_UNEVEN_LIGHT;
   if (q->brightness < DIM_FLAG)
-    *flags |= q->surround >= BACK_SURROUND && q->surround >= BACK_RATIO * q->brightness ? FG_QUALITY_BACKLIGHT
-                                                                                       : FG_QUALITY_DARK;
-  if (q->brightness > BRIGHT_FLAG || q->bright_fraction > CLIP_FLAG) *flags |= FG_QUALITY_BRIGHT;
+    flags |= q->surround >= BACK_SURROUND && q->surround >= BACK_RATIO * q->brightness ? FG_QUALITY_BACKLIGHT
+                                                                                      : FG_QUALITY_DARK;
+  if (q->brightness > BRIGHT_FLAG || q->bright_fraction > CLIP_FLAG) flags |= FG_QUALITY_BRIGHT;
+  return flags;
+}
+
+/* Uneven light only: dim, dark, backlit and over-exposed faces were measured
+ * not to raise the impostor scores between two such captures (docs/pipeline.md,
+ * "Thresholds under harsh light"). */
+int fg_face_quality_harsh_light(const fg_face_quality *q) {
+  return q && (fg__face_light_flags(q) & FG_QUALITY_UNEVEN_LIGHT) != 0;
+}
+
+static float light_factor(const fg_face_quality *q, float fnorm_good, float fnorm_bad, unsigned *flags) {
+  *flags = fg__face_light_flags(q);
   if (!*flags) return 1;
-  if (fnorm_good > 0 && q->feature_norm > 0) return ramp(q->feature_norm, fnorm_good, fnorm_bad);
+  if (fnorm_good > 0 && q->feature_norm > 0) {
+    float d = SHADOW_NORM * fmaxf(0, q->shadow - SHADOW_FROM);
+    return ramp(q->feature_norm, fnorm_good + d, fnorm_bad + d);
+  }
   return ramp(q->light_unevenness, UNEVEN_GOOD, UNEVEN_BAD);
 }
 

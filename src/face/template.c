@@ -158,6 +158,7 @@ int fg_template_encode(const fg_template *t, fg_template_type type, uint8_t *buf
   buf[4] = FG_TEMPLATE_VERSION;
   buf[5] = (uint8_t)type;
   buf[6] = FG_TEMPLATE_FLAG_NORMALISED;
+  buf[7] = (uint8_t)(t->capture & FG_TEMPLATE_CAPTURE_KNOWN);
   memcpy(buf + 8, t->model_id, 8);
   buf[16] = (uint8_t)(t->dim & 0xff);
   buf[17] = (uint8_t)(t->dim >> 8);
@@ -194,7 +195,9 @@ int fg_template_decode(const uint8_t *buf, size_t len, const uint8_t expect_mode
     return fg__seterr(err, FG_EFORMAT, "template: element type %u (1 = fp32, 2 = fp16)", buf[5]);
   if (buf[6] != FG_TEMPLATE_FLAG_NORMALISED)
     return fg__seterr(err, FG_EFORMAT, "template: flags 0x%02x (only 0x01, normalised, is defined)", buf[6]);
-  if (buf[7] || buf[18] || buf[19]) return fg__seterr(err, FG_EFORMAT, "template: reserved bytes are not zero");
+  if (buf[7] & ~FG_TEMPLATE_CAPTURE_KNOWN)
+    return fg__seterr(err, FG_EFORMAT, "template: capture flags 0x%02x (only 0x01, harsh light, is defined)", buf[7]);
+  if (buf[18] || buf[19]) return fg__seterr(err, FG_EFORMAT, "template: reserved bytes are not zero");
   int dim = buf[16] | buf[17] << 8;
   size_t need = fg_template_encoded_size(dim, type);
   if (!need) return fg__seterr(err, FG_EFORMAT, "template: dimension %d outside 1..%d", dim, FG_TEMPLATE_MAX_DIM);
@@ -246,6 +249,7 @@ int fg_template_decode(const uint8_t *buf, size_t len, const uint8_t expect_mode
   memcpy(out->model_id, buf + 8, 8);
   out->dim = dim;
   out->type = type;
+  out->capture = buf[7];
   out->values = v;
   return FG_OK;
 }
