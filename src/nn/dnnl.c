@@ -85,6 +85,7 @@ typedef struct dsession {
   const fg_model *m;
   const fg__graph *g;
   int threads, precision;
+  int input_nhwc;             /* 4-D inputs come channels-last */
   dnnl_engine_t eng;
   dnnl_stream_t stream;
   var *v;
@@ -1053,7 +1054,7 @@ static int plan(dsession *s, fg_error *err) {
   const fg__graph *g = s->g;
   int rc = FG_OK;
   for (int i = 0; i < g->n_inputs && !rc; i++) {
-    int vi = add_var(s, g->inputs[i], FG__DT_FLOAT, 0, 1, err);
+    int vi = add_var(s, g->inputs[i], FG__DT_FLOAT, s->input_nhwc, 1, err); /* as the caller lays it out */
     if (vi < 0) return vi;
     s->v[vi].first = -1;
     s->v[vi].ext = (void *)1; /* the caller's buffer */
@@ -1284,6 +1285,7 @@ int fg__session_create_dnnl(const fg_model *m, const fg_session_options *o, fg_s
   s->g = g;
   s->threads = o && o->threads > 0 ? o->threads : 1;
   s->precision = o ? o->precision : FG_PRECISION_FP32;
+  s->input_nhwc = o && o->input_nhwc;
   int record = o && o->record;
   fg_quant_ranges *builtin = NULL;
   const fg_quant_ranges *ranges = o ? o->ranges : NULL;
