@@ -17,6 +17,7 @@
 
 #include "teststore.h"
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 
 static char samples[PATH_MAX];
@@ -64,7 +65,7 @@ static int64_t stage(fg_border *b, const char *flight, const char *when) {
   json_t *rep;
   fg_error e = {0};
   fg_actor sup = {"supervisor-1", "supervisor", NULL};
-  int rc = fg_border_manifest_import_buffer(b, &sup, js, strlen(js), &io, &rep, &e);
+  int rc = fg_border_manifest_import_buffer_j(b, &sup, js, strlen(js), &io, &rep, &e);
   if (rc != FG_OK) print_error("import: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   int64_t id = json_integer_value(json_object_get(rep, "manifest_id"));
@@ -136,14 +137,14 @@ static void test_backup_restore(void **state) {
   snprintf(path, sizeof path, "%s/store.backup", t.dir);
   json_t *out = NULL;
   fg_error e = {0};
-  int rc = fg_border_backup(b, &admin, path, &out, &e);
+  int rc = fg_border_backup_j(b, &admin, path, &out, &e);
   if (rc != FG_OK) print_error("backup: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_int_equal(json_count(out, "encounters"), enc);
   assert_int_equal(json_count(out, "travellers"), trav);
   assert_true(json_integer_value(json_object_get(out, "bytes")) > 0);
   json_decref(out);
-  assert_int_equal(fg_border_backup(b, &admin, path, &out, &e), FG_ECONFLICT);
+  assert_int_equal(fg_border_backup_j(b, &admin, path, &out, &e), FG_ECONFLICT);
   long long audit_at_backup = count(t.target, "audit");
   encounter(b, manifest, 2); /* after the backup: not in it */
   fg_border_close(b);
@@ -158,14 +159,14 @@ static void test_backup_restore(void **state) {
   o.store_flags = FG_STORE_NOSYNC;
   o.face.models_dir = tu_models_dir();
   o.clock = test_clock;
-  assert_int_equal(fg_border_restore(&o, &admin, path, &out, &e), FG_ENOTFOUND); /* no key yet */
+  assert_int_equal(fg_border_restore_j(&o, &admin, path, &out, &e), FG_ENOTFOUND); /* no key yet */
   assert_non_null(strstr(e.msg, "key file"));
   assert_int_equal(tables_in(r.target), 0);
   char key_from[128], key_to[128];
   snprintf(key_from, sizeof key_from, "%s/facegate.key", t.dir);
   snprintf(key_to, sizeof key_to, "%s/facegate.key", r.dir);
   copy_file(key_from, key_to);
-  rc = fg_border_restore(&o, &admin, path, &out, &e);
+  rc = fg_border_restore_j(&o, &admin, path, &out, &e);
   if (rc != FG_OK) print_error("restore: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_true(json_is_true(json_object_get(json_object_get(out, "audit"), "ok")));
@@ -184,13 +185,13 @@ static void test_backup_restore(void **state) {
   encounter(b, stage(b, "XA8", "2026-12-16T10:00:00Z"), 3);
   assert_int_equal(count(r.target, "encounters"), enc + 1);
   json_t *av = NULL;
-  assert_int_equal(fg_border_audit_verify(b, &admin, NULL, &av, &e), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(b, &admin, NULL, &av, &e), FG_OK);
   assert_true(json_is_true(json_object_get(av, "ok")));
   json_decref(av);
   fg_border_close(b);
 
   /* Never into a store with data. */
-  assert_int_equal(fg_border_restore(&o, &admin, path, &out, &e), FG_ECONFLICT);
+  assert_int_equal(fg_border_restore_j(&o, &admin, path, &out, &e), FG_ECONFLICT);
   ts_clean(&r);
 
   /* Another deployment's key file: refused, and nothing is left behind. */
@@ -203,7 +204,7 @@ static void test_backup_restore(void **state) {
   copy_file(key_from, key_to);
   o.data_dir = w.dir;
   o.store = w.target;
-  assert_int_equal(fg_border_restore(&o, &admin, path, &out, &e), FG_EPERM);
+  assert_int_equal(fg_border_restore_j(&o, &admin, path, &out, &e), FG_EPERM);
   assert_non_null(strstr(e.msg, "another key file"));
   assert_int_equal(tables_in(w.target), 0);
   ts_clean(&other);

@@ -24,6 +24,7 @@
 
 #include "teststore.h"
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 
 #define ROUNDS 3
@@ -59,7 +60,7 @@ static int64_t stage(fg_border *b) {
   fg_actor sup = {"supervisor-1", "supervisor", NULL};
   json_t *rep;
   fg_error e;
-  int rc = fg_border_manifest_import_buffer(b, &sup, js, strlen(js), &io, &rep, &e);
+  int rc = fg_border_manifest_import_buffer_j(b, &sup, js, strlen(js), &io, &rep, &e);
   if (rc != FG_OK) print_error("import: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   int64_t id = json_integer_value(json_object_get(rep, "manifest_id"));
@@ -232,7 +233,7 @@ static void test_sigkill(void **state) {
   fg_actor aud = {"auditor-1", "auditor", NULL};
   json_t *av;
   fg_error e;
-  assert_int_equal(fg_border_audit_verify(b, &aud, NULL, &av, &e), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(b, &aud, NULL, &av, &e), FG_OK);
   assert_true(json_is_true(json_object_get(av, "ok")));
   json_decref(av);
   fg_border_close(b);

@@ -34,6 +34,7 @@
 
 #include "teststore.h"
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "facegate/eval.h"
 
@@ -183,7 +184,7 @@ static int64_t stage(fg_border *b, const scenario *sc, const int *idx, int n, co
   fg_actor sup = {"supervisor-1", "supervisor", NULL};
   json_t *rep = NULL;
   fg_error e;
-  int rc = fg_border_manifest_import_buffer(b, &sup, js, strlen(js), &io, &rep, &e);
+  int rc = fg_border_manifest_import_buffer_j(b, &sup, js, strlen(js), &io, &rep, &e);
   if (rc != FG_OK) print_error("import: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   free(js);
@@ -218,7 +219,7 @@ static int64_t traveller_of(fg_border *b, const char *doc) {
   fg_actor off = {"officer-1", "officer", NULL};
   json_t *out;
   fg_error e;
-  assert_int_equal(fg_border_crossings(b, &off, doc, &out, &e), FG_OK);
+  assert_int_equal(fg_border_crossings_j(b, &off, doc, &out, &e), FG_OK);
   int64_t id = json_integer_value(json_object_get(json_object_get(out, "traveller"), "id"));
   json_decref(out);
   return id;
@@ -227,7 +228,7 @@ static int64_t traveller_of(fg_border *b, const char *doc) {
 static void confirm(fg_border *b, int64_t referral, int64_t traveller) {
   fg_actor off = {"officer-1", "officer", NULL};
   fg_error e;
-  int rc = fg_border_referral_decide(b, &off, referral, "confirm", traveller,
+  int rc = fg_border_referral_decide_j(b, &off, referral, "confirm", traveller,
                                      "passport checked by hand", NULL, &e);
   if (rc != FG_OK) print_error("decide %lld: %s\n", (long long)referral, e.msg);
   assert_int_equal(rc, FG_OK);
@@ -454,11 +455,11 @@ static void test_flight(void **state) {
   /* A referral once confirmed cannot be decided again. */
   json_t *refs;
   fg_actor off = {"officer-1", "officer", NULL};
-  assert_int_equal(fg_border_referral_list(b, &off, "confirmed", &refs, &e), FG_OK);
+  assert_int_equal(fg_border_referral_list_j(b, &off, "confirmed", &refs, &e), FG_OK);
   assert_true(json_array_size(refs) >= (size_t)(missed + wl_hits));
   int64_t done_id = json_integer_value(json_object_get(json_array_get(refs, 0), "id"));
   json_decref(refs);
-  assert_int_equal(fg_border_referral_decide(b, &off, done_id, "close", 0, NULL, NULL, &e),
+  assert_int_equal(fg_border_referral_decide_j(b, &off, done_id, "close", 0, NULL, NULL, &e),
                    FG_ECONFLICT);
 
   /* The opt-out stored no image. */
@@ -477,7 +478,7 @@ static void test_flight(void **state) {
   sc->now = at("2026-11-27T22:30:00Z");
   fg_actor sys = {"facegate", "system", "retention"};
   json_t *pc;
-  assert_int_equal(fg_border_purge(b, &sys, &pc, &e), FG_OK);
+  assert_int_equal(fg_border_purge_j(b, &sys, &pc, &e), FG_OK);
   char *pcs = json_dumps(pc, JSON_COMPACT);
   print_message("purge: %s\n", pcs);
   free(pcs);
@@ -515,7 +516,7 @@ static void test_flight(void **state) {
 
     doc_number(EXITS_LATE, doc);
     json_t *hist;
-    assert_int_equal(fg_border_crossings(b, &off, doc, &hist, &e), FG_OK);
+    assert_int_equal(fg_border_crossings_j(b, &off, doc, &hist, &e), FG_OK);
     json_t *cr = json_object_get(hist, "crossings");
     assert_int_equal(json_array_size(cr), 2);
     json_t *exit_row = json_array_get(cr, 0), *entry_row = json_array_get(cr, 1);
@@ -525,7 +526,7 @@ static void test_flight(void **state) {
     json_decref(hist);
 
     json_t *ov;
-    assert_int_equal(fg_border_overstays(b, &off, at("2026-12-31"), &ov, &e), FG_OK);
+    assert_int_equal(fg_border_overstays_j(b, &off, at("2026-12-31"), &ov, &e), FG_OK);
     json_t *rows = json_is_array(ov) ? ov : json_object_get(ov, "overstays");
     int never = 0, exited_late = 0, others = 0;
     size_t k;
@@ -549,7 +550,7 @@ static void test_flight(void **state) {
   /* The audit chain holds and verifies. */
   json_t *av;
   fg_actor aud = {"auditor-1", "auditor", NULL};
-  assert_int_equal(fg_border_audit_verify(b, &aud, NULL, &av, &e), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(b, &aud, NULL, &av, &e), FG_OK);
   assert_true(json_is_true(json_object_get(av, "ok")));
   print_message("audit chain: %lld events, OK\n",
                 (long long)json_integer_value(json_object_get(av, "events")));

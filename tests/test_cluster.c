@@ -27,6 +27,7 @@
 #include "teststore.h"
 
 #include "border/border_internal.h"
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "store/sql_manifest.h"
 
@@ -84,7 +85,7 @@ static int64_t stage(fg_border *b, const char *flight, const char *port, const c
   fg_manifest_import_opts io = {.format = FG_MANIFEST_JSON, .amend = amend};
   json_t *rep;
   fg_error e = {0};
-  int rc = fg_border_manifest_import_buffer(b, &SUP, js, strlen(js), &io, &rep, &e);
+  int rc = fg_border_manifest_import_buffer_j(b, &SUP, js, strlen(js), &io, &rep, &e);
   if (rc != FG_OK) print_error("import: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   int64_t manifest = json_integer_value(json_object_get(rep, "manifest_id"));
@@ -93,7 +94,7 @@ static int64_t stage(fg_border *b, const char *flight, const char *port, const c
   /* Its holder (document numbers are sealed: the library finds them). */
   fg_traveller_query tq = {.document = doc};
   json_t *found = NULL;
-  assert_int_equal(fg_border_traveller_find(b, &SUP, &tq, &found, &e), FG_OK);
+  assert_int_equal(fg_border_traveller_find_j(b, &SUP, &tq, &found, &e), FG_OK);
   int64_t traveller = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
   json_decref(found);
   assert_true(traveller > 0);
@@ -263,7 +264,7 @@ static void test_changes_reach_cached_servers(void **state) {
   assert_int_equal(r.watchlist_id, 0);
   /* Everybody wrote to one chain, and it verifies. */
   json_t *av = NULL;
-  assert_int_equal(fg_border_audit_verify(hq, &SUP, NULL, &av, &e), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(hq, &SUP, NULL, &av, &e), FG_OK);
   assert_true(json_is_true(json_object_get(av, "ok")));
   json_decref(av);
   fg_border_close(lhr);

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "border/border_internal.h"
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "facegate/store.h"
 
@@ -169,7 +170,7 @@ static int stage_manifest(void) {
   io.base_dir = lfw_root;
   json_t *report = NULL;
   fg_error e = {0};
-  int rc = fg_border_manifest_import_buffer(border, &officer, text, strlen(text), &io, &report,
+  int rc = fg_border_manifest_import_buffer_j(border, &officer, text, strlen(text), &io, &report,
                                             &e);
   free(text);
   if (rc != FG_OK) {
@@ -191,7 +192,7 @@ static int stage_manifest(void) {
     fg_actor who = {"test", "local", NULL};
     fg_traveller_query q = {.surname = PEOPLE[i]};
     json_t *found = NULL;
-    if (fg_border_traveller_find(border, &who, &q, &found, &e) != FG_OK) return FG_EIO;
+    if (fg_border_traveller_find_j(border, &who, &q, &found, &e) != FG_OK) return FG_EIO;
     traveller[i] = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
     json_decref(found);
   }
@@ -422,7 +423,7 @@ static void test_json(void **state) {
   NEED_FLIGHT();
   fg_encounter_result r;
   assert_int_equal(capture("B12", STRANGER, 1, NULL, &r), FG_OK);
-  json_t *j = fg_encounter_result_json(&r);
+  json_t *j = fg__json(fg_encounter_result_json(&r));
   assert_non_null(j);
   static const char *const members[] = {"encounter_id", "outcome",  "gate_action", "traveller_id",
                                         "score",        "threshold", "quality",    "quality_reasons",
@@ -613,7 +614,7 @@ static void test_watchlist_hit(void **state) {
                            r.watchlist_id),
                    0);
   json_t *list = NULL;
-  assert_int_equal(fg_border_watchlist_list(border, &officer, &list, &e), FG_OK);
+  assert_int_equal(fg_border_watchlist_list_j(border, &officer, &list, &e), FG_OK);
   assert_int_equal(json_array_size(list), 1);
   json_t *it = json_array_get(list, 0);
   assert_string_equal(json_string_value(json_object_get(it, "status")), "removed");
@@ -668,7 +669,7 @@ static void test_verify(void **state) {
   assert_int_equal(r.decision, 1);
   assert_true(r.score >= r.threshold);
   assert_true(fabs(r.fmr - fg_border_policy(border)->verify_fmr) < 1e-12);
-  json_t *j = fg_verify_result_json(&r);
+  json_t *j = fg__json(fg_verify_result_json(&r));
   assert_non_null(j);
   assert_true(json_is_true(json_object_get(j, "same_person")));
   json_decref(j);

@@ -37,6 +37,7 @@
 #include "teststore.h"
 #include "onnx_build.h"
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "facegate/dg2.h"
 #include "facegate/face.h"
@@ -723,7 +724,7 @@ static int path_manifest_import(void *ctx, fg_error *err) {
   count_all(before);
   fg_manifest_import_opts o = {.inline_photos_only = 1};
   json_t *rep = NULL;
-  int rc = fg_border_manifest_import_buffer(B, &SUPERVISOR, c->text, strlen(c->text), &o, &rep, err);
+  int rc = fg_border_manifest_import_buffer_j(B, &SUPERVISOR, c->text, strlen(c->text), &o, &rep, err);
   if (rc == FG_OK) {
     json_t *probs = json_object_get(rep, "problems");
     if (json_integer_value(json_object_get(rep, "manifest_id")) <= 0 || json_array_size(probs) != 0) {
@@ -747,7 +748,7 @@ static int64_t stage(void) {
   json_t *rep = NULL;
   fg_error e;
   fg_manifest_import_opts o = {0};
-  int rc = fg_border_manifest_import_buffer(B, &SUPERVISOR, MAN.text, strlen(MAN.text), &o, &rep, &e);
+  int rc = fg_border_manifest_import_buffer_j(B, &SUPERVISOR, MAN.text, strlen(MAN.text), &o, &rep, &e);
   if (rc) print_error("staging: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   int64_t id = json_integer_value(json_object_get(rep, "manifest_id"));
@@ -801,7 +802,7 @@ static int path_watchlist(void *ctx, fg_error *err) {
   int rc = fg_border_watchlist_add(B, &SUPERVISOR, "Watched Person", "test", 0, imgs, lens, 1, &id, err);
   if (rc == FG_OK) rc = fg_border_watchlist_remove(B, &SUPERVISOR, id, err);
   json_t *list = NULL;
-  if (rc == FG_OK) rc = fg_border_watchlist_list(B, &SUPERVISOR, &list, err);
+  if (rc == FG_OK) rc = fg_border_watchlist_list_j(B, &SUPERVISOR, &list, err);
   json_decref(list);
   if (rc != FG_OK && id > 0) { /* a failed remove or list: take the entry out for the next run */
     fa_exempt(1);
@@ -817,25 +818,25 @@ static int path_watchlist(void *ctx, fg_error *err) {
 static int path_reads(void *ctx, fg_error *err) {
   enc_ctx *c = ctx;
   json_t *j = NULL;
-  int rc = fg_border_manifest_list(B, &OFFICER, &j, err);
+  int rc = fg_border_manifest_list_j(B, &OFFICER, &j, err);
   json_decref(j), j = NULL;
-  if (!rc) rc = fg_border_manifest_show(B, &OFFICER, c->manifest, &j, err);
+  if (!rc) rc = fg_border_manifest_show_j(B, &OFFICER, c->manifest, &j, err);
   json_decref(j), j = NULL;
-  if (!rc) rc = fg_border_referral_list(B, &OFFICER, NULL, &j, err);
+  if (!rc) rc = fg_border_referral_list_j(B, &OFFICER, NULL, &j, err);
   int64_t ref = json_integer_value(json_object_get(json_array_get(j, 0), "id"));
   json_decref(j), j = NULL;
-  if (!rc && ref > 0) rc = fg_border_referral_show(B, &OFFICER, ref, 1, &j, err);
+  if (!rc && ref > 0) rc = fg_border_referral_show_j(B, &OFFICER, ref, 1, &j, err);
   json_decref(j), j = NULL;
-  if (!rc) rc = fg_border_referral_summary(B, &j, err);
+  if (!rc) rc = fg_border_referral_summary_j(B, &j, err);
   json_decref(j), j = NULL;
-  if (!rc) rc = fg_border_crossings(B, &OFFICER, c->doc, &j, err);
+  if (!rc) rc = fg_border_crossings_j(B, &OFFICER, c->doc, &j, err);
   json_decref(j), j = NULL;
-  if (!rc) rc = fg_border_overstays(B, &OFFICER, clock_now, &j, err);
+  if (!rc) rc = fg_border_overstays_j(B, &OFFICER, clock_now, &j, err);
   json_decref(j), j = NULL;
   static const fg_actor AUDITOR = {"auditor-1", "auditor", NULL};
-  if (!rc) rc = fg_border_audit_verify(B, &AUDITOR, NULL, &j, err);
+  if (!rc) rc = fg_border_audit_verify_j(B, &AUDITOR, NULL, &j, err);
   json_decref(j), j = NULL;
-  if (!rc) rc = fg_border_report(B, &AUDITOR, "2026-11-27", NULL, &j, err);
+  if (!rc) rc = fg_border_report_j(B, &AUDITOR, "2026-11-27", NULL, &j, err);
   json_decref(j);
   return rc;
 }
@@ -911,7 +912,7 @@ static int path_purge(void *ctx, fg_error *err) {
   (void)ctx;
   static const fg_actor SYSTEM = {"purge-timer", "system", NULL};
   json_t *j = NULL;
-  int rc = fg_border_purge(B, &SYSTEM, &j, err);
+  int rc = fg_border_purge_j(B, &SYSTEM, &j, err);
   json_decref(j);
   return rc;
 }

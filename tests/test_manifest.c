@@ -22,6 +22,7 @@
  * and probed with _0002; without LFW the npm sample photos (each probed with
  * itself). Tests needing the models are skipped with the reason without them.
  */
+#include "cli/border_json.h"
 #include "facegate/secure.h"
 #include "teststore.h"
 
@@ -459,7 +460,7 @@ static void test_malformed_refused(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     json_t *r = (json_t *)1;
     fg_error e = {0};
-    assert_int_equal(fg_border_manifest_import_buffer(border, &local, bad[i], strlen(bad[i]), &o, &r, &e),
+    assert_int_equal(fg_border_manifest_import_buffer_j(border, &local, bad[i], strlen(bad[i]), &o, &r, &e),
                      FG_EFORMAT);
     assert_null(r);
   }
@@ -467,10 +468,10 @@ static void test_malformed_refused(void **state) {
   const char *csv = "surname,category,doc_number,issuing_state\nA,citizen,1,USA\n";
   json_t *r;
   fg_error e;
-  assert_int_equal(fg_border_manifest_import_buffer(border, &local, csv, strlen(csv), NULL, &r, &e),
+  assert_int_equal(fg_border_manifest_import_buffer_j(border, &local, csv, strlen(csv), NULL, &r, &e),
                    FG_EFORMAT);
   /* A file that is not there. */
-  assert_int_equal(fg_border_manifest_import(border, &local, "/nonexistent/m.json", NULL, &r, &e),
+  assert_int_equal(fg_border_manifest_import_j(border, &local, "/nonexistent/m.json", NULL, &r, &e),
                    FG_ENOTFOUND);
   assert_int_equal(count(&Q_MANIFESTS, 0), m0);
   assert_int_equal(count(&Q_TRAVELLERS, 0), t0);
@@ -608,7 +609,7 @@ static void test_import_json(void **state) {
   o.progress = progress;
   o.progress_ctx = &calls;
   fg_error e = {0};
-  int rc = fg_border_manifest_import(border, &local, path, &o, &json_report, &e);
+  int rc = fg_border_manifest_import_j(border, &local, path, &o, &json_report, &e);
   if (rc) print_error("%s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_int_equal(calls, 8);
@@ -696,7 +697,7 @@ static void test_import_json(void **state) {
 
   /* The same flight again is a conflict, not a second manifest. */
   json_t *again = NULL;
-  assert_int_equal(fg_border_manifest_import(border, &local, path, NULL, &again, &e), FG_ECONFLICT);
+  assert_int_equal(fg_border_manifest_import_j(border, &local, path, NULL, &again, &e), FG_ECONFLICT);
   assert_null(again);
 }
 
@@ -717,7 +718,7 @@ static void test_amend(void **state) {
   o.base_dir = man_dir;
   json_t *r = NULL;
   fg_error e = {0};
-  int rc = fg_border_manifest_import_buffer(border, &local, js, strlen(js), &o, &r, &e);
+  int rc = fg_border_manifest_import_buffer_j(border, &local, js, strlen(js), &o, &r, &e);
   if (rc) print_error("%s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_int_equal(json_integer_value(json_object_get(r, "manifest_id")), json_id);
@@ -736,10 +737,10 @@ static void test_amend(void **state) {
   /* An amend naming another flight is refused. */
   const char *other = "{\"carrier\":\"XA\",\"flight\":\"XA999\",\"port\":\"JFK\",\"scheduled\":"
                       "\"2026-11-27T10:00:00Z\",\"direction\":\"entry\",\"passengers\":[{}]}";
-  assert_int_equal(fg_border_manifest_import_buffer(border, &local, other, strlen(other), &o, &r, &e),
+  assert_int_equal(fg_border_manifest_import_buffer_j(border, &local, other, strlen(other), &o, &r, &e),
                    FG_ECONFLICT);
   o.amend = 9999;
-  assert_int_equal(fg_border_manifest_import_buffer(border, &local, js, strlen(js), &o, &r, &e),
+  assert_int_equal(fg_border_manifest_import_buffer_j(border, &local, js, strlen(js), &o, &r, &e),
                    FG_ENOTFOUND);
   assert_int_equal(count(&Q_REVISION, json_id), 2);
 }
@@ -762,7 +763,7 @@ static void test_flight_gallery(void **state) {
   if (!json_id) TU_SKIP("the JSON import did not run");
   json_t *show;
   fg_error e = {0};
-  assert_int_equal(fg_border_manifest_show(border, &local, json_id, &show, &e), FG_OK);
+  assert_int_equal(fg_border_manifest_show_j(border, &local, json_id, &show, &e), FG_OK);
   const fg_gallery *g;
   int rc = fg__flight_gallery(border, json_id, &g, NULL, &e);
   if (rc) print_error("%s\n", e.msg);
@@ -837,7 +838,7 @@ static void test_import_csv(void **state) {
   o.direction = "exit";
   json_t *r = NULL;
   fg_error e = {0};
-  int rc = fg_border_manifest_import(border, &local, path, &o, &r, &e);
+  int rc = fg_border_manifest_import_j(border, &local, path, &o, &r, &e);
   if (rc) print_error("%s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   csv_id = json_integer_value(json_object_get(r, "manifest_id"));
@@ -925,7 +926,7 @@ static void test_list_show_close(void **state) {
   if (!json_id || !csv_id) TU_SKIP("the imports did not run");
   json_t *list;
   fg_error e = {0};
-  assert_int_equal(fg_border_manifest_list(border, &local, &list, &e), FG_OK);
+  assert_int_equal(fg_border_manifest_list_j(border, &local, &list, &e), FG_OK);
   assert_int_equal(json_array_size(list), 2);
   json_t *newest = json_array_get(list, 0), *older = json_array_get(list, 1);
   assert_int_equal(json_integer_value(json_object_get(newest, "id")), csv_id);
@@ -938,7 +939,7 @@ static void test_list_show_close(void **state) {
   json_decref(list);
 
   json_t *show;
-  assert_int_equal(fg_border_manifest_show(border, &local, json_id, &show, &e), FG_OK);
+  assert_int_equal(fg_border_manifest_show_j(border, &local, json_id, &show, &e), FG_OK);
   assert_int_equal(json_array_size(json_object_get(show, "passengers")), N_RECORDED + 1);
   size_t i;
   json_t *v;
@@ -955,7 +956,7 @@ static void test_list_show_close(void **state) {
   }
   assert_true(seen_grey);
   json_decref(show);
-  assert_int_equal(fg_border_manifest_show(border, &local, 9999, &show, &e), FG_ENOTFOUND);
+  assert_int_equal(fg_border_manifest_show_j(border, &local, 9999, &show, &e), FG_ENOTFOUND);
 
   /* Close; then closing or amending again conflicts. */
   assert_int_equal(fg_border_manifest_close(border, &local, json_id, &e), FG_OK);
@@ -967,17 +968,17 @@ static void test_list_show_close(void **state) {
   o.amend = json_id;
   json_t *r = NULL;
   int64_t t0 = count(&Q_TRAVELLERS, 0);
-  assert_int_equal(fg_border_manifest_import_buffer(border, &local, late, strlen(late), &o, &r, &e),
+  assert_int_equal(fg_border_manifest_import_buffer_j(border, &local, late, strlen(late), &o, &r, &e),
                    FG_ECONFLICT);
   assert_null(r);
   assert_int_equal(count(&Q_TRAVELLERS, 0), t0);
-  assert_int_equal(fg_border_manifest_show(border, &local, json_id, &show, &e), FG_OK);
+  assert_int_equal(fg_border_manifest_show_j(border, &local, json_id, &show, &e), FG_OK);
   assert_string_equal(json_string_value(json_object_get(show, "status")), "closed");
   assert_true(json_is_string(json_object_get(show, "closed_at")));
   json_decref(show);
   /* A photo-less amend of the open CSV manifest needs no face engine work. */
   o.amend = csv_id;
-  assert_int_equal(fg_border_manifest_import_buffer(border, &local, late, strlen(late), &o, &r, &e),
+  assert_int_equal(fg_border_manifest_import_buffer_j(border, &local, late, strlen(late), &o, &r, &e),
                    FG_OK);
   assert_int_equal(json_integer_value(json_object_get(r, "passengers")), 1);
   assert_int_equal(json_integer_value(json_object_get(r, "enrolled_passengers")), 0);
@@ -997,7 +998,7 @@ static void test_inline_photos_only(void **state) {
                                .inline_photos_only = 1};
   json_t *r = NULL;
   fg_error e = {0};
-  assert_int_equal(fg_border_manifest_import_buffer(border, &local, js, strlen(js), &o, &r, &e),
+  assert_int_equal(fg_border_manifest_import_buffer_j(border, &local, js, strlen(js), &o, &r, &e),
                    FG_OK);
   assert_int_equal(json_integer_value(json_object_get(r, "enrolled_passengers")), 0);
   json_t *pr = json_object_get(r, "problems");
@@ -1033,13 +1034,13 @@ static void test_text_refused(void **state) {
   (void)state;
   fg_error e = {0};
   json_t *out = NULL;
-  assert_int_equal(fg_border_report(border, &local, "2026-11-27", "JF\xff", &out, &e), FG_EINVAL);
+  assert_int_equal(fg_border_report_j(border, &local, "2026-11-27", "JF\xff", &out, &e), FG_EINVAL);
   assert_null(out);
   fg_encounter_request rq = {.manifest_id = 1, .gate = "A\x01", .opt_out = 1, .document = "X1"};
   fg_encounter_result r;
   assert_int_equal(fg_border_encounter(border, &local, &rq, &r, &e), FG_EINVAL);
   fg_actor bad = {"officer\xc3", "officer", NULL};
-  assert_int_equal(fg_border_audit_list(border, &bad, 0, 1, &out, &e), FG_EINVAL);
+  assert_int_equal(fg_border_audit_list_j(border, &bad, 0, 1, &out, &e), FG_EINVAL);
   assert_non_null(strstr(e.msg, "actor name"));
 }
 

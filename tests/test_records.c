@@ -26,6 +26,7 @@
 #include "teststore.h"
 
 #include "border/border_internal.h"
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "facegate/image.h"
 #include "facegate/secure.h"
@@ -176,7 +177,7 @@ static int64_t import(fx *f, const char *flight, const char *direction, int64_t 
   o.base_dir = f->photo_dir;
   json_t *report = NULL;
   fg_error e = {0};
-  int rc = fg_border_manifest_import_buffer(f->b, &SUPERVISOR, text, strlen(text), &o, &report, &e);
+  int rc = fg_border_manifest_import_buffer_j(f->b, &SUPERVISOR, text, strlen(text), &o, &report, &e);
   free(text);
   if (rc != FG_OK) print_error("import: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
@@ -237,7 +238,7 @@ static void sql_exec(const fx *f, const char *sql) { ts_raw(f->t.target, sql); }
 static json_t *purge(fx *f) {
   json_t *out = NULL;
   fg_error e = {0};
-  int rc = fg_border_purge(f->b, &SYSTEM, &out, &e);
+  int rc = fg_border_purge_j(f->b, &SYSTEM, &out, &e);
   if (rc != FG_OK) print_error("purge: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   return out;
@@ -254,7 +255,7 @@ static json_t *last_event(fx *f, const char *action) {
   int64_t after = 0;
   for (;;) {
     json_t *page = NULL;
-    assert_int_equal(fg_border_audit_list(f->b, &AUDITOR, after, 1000, &page, NULL), FG_OK);
+    assert_int_equal(fg_border_audit_list_j(f->b, &AUDITOR, after, 1000, &page, NULL), FG_OK);
     json_t *ev = json_object_get(page, "events");
     size_t i;
     json_t *x;
@@ -292,7 +293,7 @@ static void test_entry_exit_overstays(void **state) {
 
   /* The foreign national got admit_days (90) from the entry, the other the manifest's date. */
   json_t *h = NULL;
-  assert_int_equal(fg_border_crossings(f->b, &OFFICER, FOREIGN.doc, &h, NULL), FG_OK);
+  assert_int_equal(fg_border_crossings_j(f->b, &OFFICER, FOREIGN.doc, &h, NULL), FG_OK);
   json_t *list = json_object_get(h, "crossings");
   assert_int_equal(json_array_size(list), 1);
   char want[32];
@@ -302,7 +303,7 @@ static void test_entry_exit_overstays(void **state) {
   assert_false(json_is_null(json_object_get(h, "open_entry")));
   json_decref(h);
   /* A citizen's entry has no admitted_until. */
-  assert_int_equal(fg_border_crossings(f->b, &OFFICER, CITIZEN.doc, &h, NULL), FG_OK);
+  assert_int_equal(fg_border_crossings_j(f->b, &OFFICER, CITIZEN.doc, &h, NULL), FG_OK);
   assert_true(json_is_null(json_object_get(json_array_get(json_object_get(h, "crossings"), 0),
                                            "admitted_until")));
   int64_t citizen_id = json_integer_value(json_object_get(json_object_get(h, "traveller"), "id"));
@@ -312,7 +313,7 @@ static void test_entry_exit_overstays(void **state) {
 
   /* Nobody overstays ten days in. */
   json_t *o = NULL;
-  assert_int_equal(fg_border_overstays(f->b, &OFFICER, T0 + 10 * DAY, &o, NULL), FG_OK);
+  assert_int_equal(fg_border_overstays_j(f->b, &OFFICER, T0 + 10 * DAY, &o, NULL), FG_OK);
   assert_int_equal(json_array_size(json_object_get(o, "overstays")), 0);
   json_decref(o);
 
@@ -329,7 +330,7 @@ static void test_entry_exit_overstays(void **state) {
   /* The exit links to the entry it closes; nothing is open now. History by id. */
   char idbuf[32];
   snprintf(idbuf, sizeof idbuf, "%lld", (long long)citizen_id);
-  assert_int_equal(fg_border_crossings(f->b, &OFFICER, idbuf, &h, NULL), FG_OK);
+  assert_int_equal(fg_border_crossings_j(f->b, &OFFICER, idbuf, &h, NULL), FG_OK);
   list = json_object_get(h, "crossings");
   assert_int_equal(json_array_size(list), 2);
   json_t *ex = json_array_get(list, 0); /* newest first */
@@ -344,7 +345,7 @@ static void test_entry_exit_overstays(void **state) {
 
   /* As of 100 days: one never left (10 days over), one left late. */
   int64_t as_of = T0 + 100 * DAY;
-  assert_int_equal(fg_border_overstays(f->b, &OFFICER, as_of, &o, NULL), FG_OK);
+  assert_int_equal(fg_border_overstays_j(f->b, &OFFICER, as_of, &o, NULL), FG_OK);
   json_t *os = json_object_get(o, "overstays");
   assert_int_equal(json_array_size(os), 2);
   assert_int_equal(jcount(o, "counts", "no_exit"), 1);
@@ -369,7 +370,7 @@ static void test_entry_exit_overstays(void **state) {
   json_decref(ev);
   assert_non_null(ev = last_event(f, "crossings.read"));
   json_decref(ev);
-  assert_int_equal(fg_border_crossings(f->b, &OFFICER, "NO-SUCH-DOC", &h, NULL), FG_ENOTFOUND);
+  assert_int_equal(fg_border_crossings_j(f->b, &OFFICER, "NO-SUCH-DOC", &h, NULL), FG_ENOTFOUND);
 }
 
 /* ---- referrals -------------------------------------------------------------------------- */
@@ -402,7 +403,7 @@ static void test_referrals(void **state) {
 
   /* The open queue, oldest first, with the encounter's details. */
   json_t *q = NULL;
-  assert_int_equal(fg_border_referral_list(f->b, &OFFICER, "open", &q, NULL), FG_OK);
+  assert_int_equal(fg_border_referral_list_j(f->b, &OFFICER, "open", &q, NULL), FG_OK);
   assert_true(json_array_size(q) >= 2);
   json_t *first = json_array_get(q, 0);
   assert_int_equal(json_integer_value(json_object_get(first, "id")), r1.referral_id);
@@ -411,11 +412,11 @@ static void test_referrals(void **state) {
   assert_string_equal(json_string_value(json_object_get(first, "outcome")), "OPT_OUT");
   assert_non_null(json_string_value(json_object_get(json_object_get(first, "candidate"), "name")));
   json_decref(q);
-  assert_int_equal(fg_border_referral_list(f->b, &OFFICER, "bogus", &q, NULL), FG_EINVAL);
+  assert_int_equal(fg_border_referral_list_j(f->b, &OFFICER, "bogus", &q, NULL), FG_EINVAL);
 
   /* Showing with images: the opt-out has no capture, but the candidate's document photo. */
   json_t *s = NULL;
-  assert_int_equal(fg_border_referral_show(f->b, &OFFICER, r1.referral_id, 1, &s, NULL), FG_OK);
+  assert_int_equal(fg_border_referral_show_j(f->b, &OFFICER, r1.referral_id, 1, &s, NULL), FG_OK);
   assert_true(json_is_null(json_object_get(s, "capture")));
   assert_int_equal(json_array_size(json_object_get(s, "document_photos")), 1);
   size_t staged_len;
@@ -436,7 +437,7 @@ static void test_referrals(void **state) {
 
   /* The stranger's referral shows the capture: the very bytes presented at the gate. */
   if (r2.referral_id > 0) {
-    assert_int_equal(fg_border_referral_show(f->b, &OFFICER, r2.referral_id, 1, &s, NULL), FG_OK);
+    assert_int_equal(fg_border_referral_show_j(f->b, &OFFICER, r2.referral_id, 1, &s, NULL), FG_OK);
     size_t clen;
     uint8_t *cap = read_photo(f, &STRANGER, f->lfw ? 2 : 1, &clen);
     b64 = json_string_value(json_object_get(s, "capture"));
@@ -453,11 +454,11 @@ static void test_referrals(void **state) {
 
   /* No officer name: refused. Confirm: a manual crossing under the officer's name. */
   fg_actor anon = {"", "officer", NULL};
-  assert_int_equal(fg_border_referral_decide(f->b, &anon, r1.referral_id, "confirm", 0, NULL, NULL,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &anon, r1.referral_id, "confirm", 0, NULL, NULL,
                                              NULL), FG_EINVAL);
   json_t *d = NULL;
   fg_error e = {0};
-  int rc = fg_border_referral_decide(f->b, &OFFICER, r1.referral_id, "confirm", 0,
+  int rc = fg_border_referral_decide_j(f->b, &OFFICER, r1.referral_id, "confirm", 0,
                                      "passport checked by hand", &d, &e);
   if (rc != FG_OK) print_error("decide: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
@@ -485,32 +486,32 @@ static void test_referrals(void **state) {
   json_decref(ev);
 
   /* Deciding again: conflict, whatever the decision. */
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r1.referral_id, "confirm", 0, NULL,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r1.referral_id, "confirm", 0, NULL,
                                              NULL, NULL), FG_ECONFLICT);
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r1.referral_id, "note", 0, "again",
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r1.referral_id, "note", 0, "again",
                                              NULL, NULL), FG_ECONFLICT);
 
   /* No candidate and no traveller given: confirm cannot say who crossed. */
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r3.referral_id, "confirm", 0, NULL,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r3.referral_id, "confirm", 0, NULL,
                                              NULL, NULL), FG_EINVAL);
   /* Secondary, a note, then closed: no crossing. */
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r3.referral_id, "secondary", 0,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r3.referral_id, "secondary", 0,
                                              NULL, &d, NULL), FG_OK);
   assert_string_equal(json_string_value(json_object_get(d, "status")), "secondary");
   json_decref(d);
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r3.referral_id, "note", 0,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r3.referral_id, "note", 0,
                                              "camera lens dirty", &d, NULL), FG_OK);
   assert_string_equal(json_string_value(json_object_get(d, "status")), "secondary");
   assert_int_equal(json_array_size(json_object_get(d, "notes")), 1);
   json_decref(d);
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r3.referral_id, "close", 0, NULL,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r3.referral_id, "close", 0, NULL,
                                              &d, NULL), FG_OK);
   assert_string_equal(json_string_value(json_object_get(d, "status")), "closed");
   assert_true(json_is_null(json_object_get(d, "crossing_id")));
   json_decref(d);
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r3.referral_id, "secondary", 0,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r3.referral_id, "secondary", 0,
                                              NULL, NULL, NULL), FG_ECONFLICT);
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, 999999, "close", 0, NULL, NULL,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, 999999, "close", 0, NULL, NULL,
                                              NULL), FG_ENOTFOUND);
 }
 
@@ -521,7 +522,7 @@ static void test_referrals(void **state) {
  * already crossed cannot be confirmed again. */
 static int64_t passenger_id(fx *f, int64_t manifest, const char *doc) {
   json_t *ms = NULL;
-  assert_int_equal(fg_border_manifest_show(f->b, &OFFICER, manifest, &ms, NULL), FG_OK);
+  assert_int_equal(fg_border_manifest_show_j(f->b, &OFFICER, manifest, &ms, NULL), FG_OK);
   int64_t id = 0;
   size_t i;
   json_t *p;
@@ -554,7 +555,7 @@ static void test_referral_confirm_is_deliberate(void **state) {
 
   /* Shown with images: the capture and its face region, no document photo. */
   json_t *s = NULL;
-  assert_int_equal(fg_border_referral_show(f->b, &OFFICER, r2.referral_id, 1, &s, NULL), FG_OK);
+  assert_int_equal(fg_border_referral_show_j(f->b, &OFFICER, r2.referral_id, 1, &s, NULL), FG_OK);
   assert_int_equal(json_array_size(json_object_get(s, "document_photos")), 0);
   json_t *face = json_object_get(s, "capture_face");
   assert_true(json_is_object(face));
@@ -578,14 +579,14 @@ static void test_referral_confirm_is_deliberate(void **state) {
 
   /* Confirm without naming the traveller: refused, nothing recorded. */
   fg_error e = {0};
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r2.referral_id, "confirm", 0, NULL,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r2.referral_id, "confirm", 0, NULL,
                                              NULL, &e), FG_EINVAL);
   assert_non_null(strstr(e.msg, "proposes nobody"));
   assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM crossings WHERE method = 'manual'"), 0);
 
   /* The chosen passenger's document photos, audited; a traveller not on the flight: 404. */
   json_t *ph = NULL;
-  assert_int_equal(fg_border_referral_document_photos(f->b, &OFFICER, r2.referral_id, citizen,
+  assert_int_equal(fg_border_referral_document_photos_j(f->b, &OFFICER, r2.referral_id, citizen,
                                                       &ph, NULL), FG_OK);
   assert_int_equal(json_array_size(json_object_get(ph, "photos")), 1);
   assert_string_equal(json_string_value(json_object_get(ph, "passenger_status")), "expected");
@@ -594,17 +595,17 @@ static void test_referral_confirm_is_deliberate(void **state) {
   assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "detail"), "traveller_id")),
                    citizen);
   json_decref(ev);
-  assert_int_equal(fg_border_referral_document_photos(f->b, &OFFICER, r2.referral_id, 999999, &ph,
+  assert_int_equal(fg_border_referral_document_photos_j(f->b, &OFFICER, r2.referral_id, 999999, &ph,
                                                       NULL), FG_ENOTFOUND);
-  assert_int_equal(fg_border_referral_document_photos(f->b, &OFFICER, r2.referral_id, 0, &ph, NULL),
+  assert_int_equal(fg_border_referral_document_photos_j(f->b, &OFFICER, r2.referral_id, 0, &ph, NULL),
                    FG_EINVAL);
 
   /* A passenger who already crossed cannot cross again by hand; the one chosen can. */
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r2.referral_id, "confirm",
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r2.referral_id, "confirm",
                                              r1.traveller_id, NULL, NULL, &e), FG_ECONFLICT);
   assert_non_null(strstr(e.msg, "already crossed"));
   json_t *d = NULL;
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r2.referral_id, "confirm", citizen,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r2.referral_id, "confirm", citizen,
                                              NULL, &d, NULL), FG_OK);
   assert_int_equal(json_integer_value(json_object_get(d, "traveller_id")), citizen);
   json_decref(d);
@@ -625,7 +626,7 @@ static void test_referral_summary(void **state) {
   /* An empty queue: every status and reason at 0, no newest id, no age. */
   json_t *s = NULL;
   fg_error e = {0};
-  int rc = fg_border_referral_summary(f->b, &s, &e);
+  int rc = fg_border_referral_summary_j(f->b, &s, &e);
   if (rc != FG_OK) print_error("summary: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_int_equal(summary_int(s, NULL, "open"), 0);
@@ -657,7 +658,7 @@ static void test_referral_summary(void **state) {
   }
   free(blank);
   assert_true(r1.referral_id > 0 && r3.referral_id > 0);
-  assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, r3.referral_id, "secondary", 0, NULL,
+  assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, r3.referral_id, "secondary", 0, NULL,
                                              NULL, NULL), FG_OK);
   f->now += 100;
 
@@ -666,7 +667,7 @@ static void test_referral_summary(void **state) {
   int64_t audit_head = sql_int(f, "SELECT MAX(seq) FROM audit");
   for (int i = 0; i < 10; i++) {
     json_decref(s);
-    assert_int_equal(fg_border_referral_summary(f->b, &s, NULL), FG_OK);
+    assert_int_equal(fg_border_referral_summary_j(f->b, &s, NULL), FG_OK);
   }
   assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM audit"), audit_rows);
   assert_int_equal(sql_int(f, "SELECT MAX(seq) FROM audit"), audit_head);
@@ -687,7 +688,7 @@ static void test_referral_summary(void **state) {
   assert_int_equal(summary_int(s, NULL, "newest_id"), r3.referral_id);
   assert_int_equal(summary_int(s, NULL, "oldest_open_age_s"), f->now - opened);
   json_t *list = NULL;
-  assert_int_equal(fg_border_referral_list(f->b, &OFFICER, "open", &list, NULL), FG_OK);
+  assert_int_equal(fg_border_referral_list_j(f->b, &OFFICER, "open", &list, NULL), FG_OK);
   assert_int_equal(json_array_size(list), (size_t)open);
   json_decref(list);
 
@@ -707,15 +708,15 @@ static void test_referral_summary(void **state) {
 
   /* Once every open referral is decided, no age; the newest id stays. */
   list = NULL;
-  assert_int_equal(fg_border_referral_list(f->b, &OFFICER, "open", &list, NULL), FG_OK);
+  assert_int_equal(fg_border_referral_list_j(f->b, &OFFICER, "open", &list, NULL), FG_OK);
   size_t i;
   json_t *x;
   json_array_foreach(list, i, x) {
-    assert_int_equal(fg_border_referral_decide(f->b, &OFFICER, json_integer_value(json_object_get(x, "id")),
+    assert_int_equal(fg_border_referral_decide_j(f->b, &OFFICER, json_integer_value(json_object_get(x, "id")),
                                                "close", 0, NULL, NULL, NULL), FG_OK);
   }
   json_decref(list);
-  assert_int_equal(fg_border_referral_summary(f->b, &s, NULL), FG_OK);
+  assert_int_equal(fg_border_referral_summary_j(f->b, &s, NULL), FG_OK);
   assert_int_equal(summary_int(s, NULL, "open"), 0);
   assert_int_equal(summary_int(s, "by_status", "closed"), open);
   assert_true(json_is_null(json_object_get(s, "oldest_open_age_s")));
@@ -810,7 +811,7 @@ static void test_purge(void **state) {
   /* Document numbers are sealed: the library finds the holder by its blind index. */
   fg_traveller_query tq = {.document = "F2000002"};
   json_t *found = NULL;
-  assert_int_equal(fg_border_traveller_find(f->b, &SUPERVISOR, &tq, &found, NULL), FG_OK);
+  assert_int_equal(fg_border_traveller_find_j(f->b, &SUPERVISOR, &tq, &found, NULL), FG_OK);
   int64_t other = json_integer_value(json_object_get(json_array_get(found, 0), "id"));
   json_decref(found);
   assert_true(other > 0);
@@ -915,7 +916,7 @@ static void test_purge_flushes_after_a_blocked_checkpoint(void **state) {
                                 NULL), SQLITE_OK);
   f->now = T0 + 13 * HOUR;
   json_t *out = NULL;
-  assert_int_equal(fg_border_purge(f->b, &SYSTEM, &out, NULL), FG_OK);
+  assert_int_equal(fg_border_purge_j(f->b, &SYSTEM, &out, NULL), FG_OK);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "captures"), "citizen")), 1);
   /* It tried for a while, and says it could not finish. */
   json_t *fl = json_object_get(out, "flush");
@@ -940,7 +941,7 @@ static void test_purge_flushes_after_a_blocked_checkpoint(void **state) {
 
   /* Nothing new is due, but the copies left in the WAL must go now. */
   f->now += HOUR;
-  assert_int_equal(fg_border_purge(f->b, &SYSTEM, &out, NULL), FG_OK);
+  assert_int_equal(fg_border_purge_j(f->b, &SYSTEM, &out, NULL), FG_OK);
   assert_int_equal(json_integer_value(json_object_get(out, "total")), 0);
   json_decref(out);
   assert_int_equal(wal_size(f), 0);
@@ -1014,7 +1015,7 @@ static void test_key_rotation(void **state) {
 
   json_t *out = NULL;
   fg_error e = {0};
-  int rc = fg_border_key_rotate(f->b, &SUPERVISOR, &out, &e);
+  int rc = fg_border_key_rotate_j(f->b, &SUPERVISOR, &out, &e);
   if (rc != FG_OK) print_error("rotate: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_int_equal(json_integer_value(json_object_get(out, "total")), before);
@@ -1037,7 +1038,7 @@ static void test_key_rotation(void **state) {
 
   /* And the border works on: a second rotation over the new key. */
   fx_open(f);
-  assert_int_equal(fg_border_key_rotate(f->b, &SUPERVISOR, NULL, NULL), FG_OK);
+  assert_int_equal(fg_border_key_rotate_j(f->b, &SUPERVISOR, NULL, NULL), FG_OK);
   assert_int_equal(check_blobs(f, f->b->keys, fg_keyring_current(f->b->keys)), before);
 }
 
@@ -1067,7 +1068,7 @@ static void test_key_rotation_resumes(void **state) {
   assert_int_equal(fg_keyring_count(f->b->keys), 2);
   json_t *out = NULL;
   fg_error e = {0};
-  int rc = fg_border_key_rotate(f->b, &SUPERVISOR, &out, &e);
+  int rc = fg_border_key_rotate_j(f->b, &SUPERVISOR, &out, &e);
   if (rc != FG_OK) print_error("resumed rotate: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_int_equal(json_integer_value(json_object_get(out, "total")), before);
@@ -1131,7 +1132,7 @@ static void test_report(void **state) {
 
   json_t *r = NULL;
   fg_error e = {0};
-  int rc = fg_border_report(f->b, &AUDITOR, "2026-06-01", "AAA", &r, &e);
+  int rc = fg_border_report_j(f->b, &AUDITOR, "2026-06-01", "AAA", &r, &e);
   if (rc != FG_OK) print_error("report: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   assert_int_equal(jcount(r, "encounters", NULL), 12);
@@ -1174,7 +1175,7 @@ static void test_report(void **state) {
   snprintf(want, sizeof want, "%lld:%s", (long long)seq, hex);
   assert_string_equal(anchor, want);
   json_t *v = NULL;
-  assert_int_equal(fg_border_audit_verify(f->b, &AUDITOR, anchor, &v, NULL), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(f->b, &AUDITOR, anchor, &v, NULL), FG_OK);
   assert_true(json_is_true(json_object_get(v, "chain_ok")));
   /* This test wrote its encounters behind facegate's back: the records do not
    * reconcile, and verification names them (tests/security/test_sec_audit.c
@@ -1186,7 +1187,7 @@ static void test_report(void **state) {
   /* The chart. */
   char png[400];
   snprintf(png, sizeof png, "%s/report.png", f->t.dir);
-  assert_int_equal(fg_border_report_plot(r, png, NULL), FG_OK);
+  assert_int_equal(fg_border_report_plot(fg__doc(r), png, NULL), FG_OK);
   size_t n;
   uint8_t *data = tu_read(png, &n);
   assert_true(n > 1000);
@@ -1195,7 +1196,7 @@ static void test_report(void **state) {
   json_decref(r);
 
   /* All ports: the BBB encounter joins in. */
-  assert_int_equal(fg_border_report(f->b, &AUDITOR, "2026-06-01", NULL, &r, NULL), FG_OK);
+  assert_int_equal(fg_border_report_j(f->b, &AUDITOR, "2026-06-01", NULL, &r, NULL), FG_OK);
   assert_int_equal(jcount(r, "encounters", NULL), 13);
   assert_float_equal(json_real_value(json_object_get(json_object_get(json_object_get(r, "rates"),
                                                                      "match_rate"), "value")),
@@ -1206,11 +1207,11 @@ static void test_report(void **state) {
                      90.0, 1e-9);
   json_decref(r);
   /* An empty day has no rates rather than a division by zero. */
-  assert_int_equal(fg_border_report(f->b, &AUDITOR, "2026-06-03", NULL, &r, NULL), FG_OK);
+  assert_int_equal(fg_border_report_j(f->b, &AUDITOR, "2026-06-03", NULL, &r, NULL), FG_OK);
   assert_true(json_is_null(json_object_get(json_object_get(json_object_get(r, "rates"), "ftar"),
                                            "value")));
   json_decref(r);
-  assert_int_equal(fg_border_report(f->b, &AUDITOR, "2026-6-1", NULL, &r, NULL), FG_EINVAL);
+  assert_int_equal(fg_border_report_j(f->b, &AUDITOR, "2026-6-1", NULL, &r, NULL), FG_EINVAL);
 }
 
 /* ---- audit --------------------------------------------------------------------------------------- */
@@ -1223,7 +1224,7 @@ static void test_audit_verify_and_tamper(void **state) {
     json_decref(p);
   }
   json_t *v = NULL;
-  assert_int_equal(fg_border_audit_verify(f->b, &AUDITOR, NULL, &v, NULL), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(f->b, &AUDITOR, NULL, &v, NULL), FG_OK);
   assert_true(json_is_true(json_object_get(v, "ok")));
   int64_t events = json_integer_value(json_object_get(v, "events"));
   assert_true(events >= 4);
@@ -1233,7 +1234,7 @@ static void test_audit_verify_and_tamper(void **state) {
 
   /* The list: oldest first, details parsed, and reading it is itself audited. */
   json_t *l = NULL;
-  assert_int_equal(fg_border_audit_list(f->b, &AUDITOR, 0, 2, &l, NULL), FG_OK);
+  assert_int_equal(fg_border_audit_list_j(f->b, &AUDITOR, 0, 2, &l, NULL), FG_OK);
   json_t *ev = json_object_get(l, "events");
   assert_int_equal(json_array_size(ev), 2);
   assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 0), "seq")), 1);
@@ -1253,7 +1254,7 @@ static void test_audit_verify_and_tamper(void **state) {
   snprintf(sql, sizeof sql, "UPDATE audit SET detail = '{\"captures\":{}}' WHERE seq = %lld",
            (long long)seq);
   sql_exec(f, sql);
-  assert_int_equal(fg_border_audit_verify(f->b, &AUDITOR, NULL, &v, NULL), FG_OK);
+  assert_int_equal(fg_border_audit_verify_j(f->b, &AUDITOR, NULL, &v, NULL), FG_OK);
   assert_true(json_is_false(json_object_get(v, "ok")));
   assert_int_equal(json_integer_value(json_object_get(v, "bad_seq")), seq);
   assert_true(strlen(json_string_value(json_object_get(v, "problem"))) > 0);

@@ -37,6 +37,7 @@
 
 #include <curl/curl.h>
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "facegate/server.h"
 #include "teststore.h"
@@ -73,7 +74,7 @@ static int64_t traveller_of(fx *f, int i) {
   char number[16];
   snprintf(number, sizeof number, "G%05d", i);
   json_t *out = NULL;
-  assert_int_equal(fg_border_crossings(f->b, &OFFICER, number, &out, NULL), FG_OK);
+  assert_int_equal(fg_border_crossings_j(f->b, &OFFICER, number, &out, NULL), FG_OK);
   int64_t id = json_integer_value(json_object_get(json_object_get(out, "traveller"), "id"));
   json_decref(out);
   assert_true(id > 0);
@@ -160,7 +161,7 @@ static int64_t stage(fx *f, int flight) {
   fg_manifest_import_opts io = {.format = FG_MANIFEST_JSON, .base_dir = "/"};
   json_t *rep = NULL;
   fg_error e = {0};
-  int rc = fg_border_manifest_import_buffer(f->b, &SUP, js, strlen(js), &io, &rep, &e);
+  int rc = fg_border_manifest_import_buffer_j(f->b, &SUP, js, strlen(js), &io, &rep, &e);
   if (rc != FG_OK) print_error("import: %s\n", e.msg);
   assert_int_equal(rc, FG_OK);
   free(js);
@@ -193,7 +194,7 @@ static fg_encounter_result encounter(fx *f, int64_t manifest, int i) {
 
 static void confirm(fx *f, int64_t referral, int64_t traveller) {
   fg_error e = {0};
-  int rc = fg_border_referral_decide(f->b, &OFFICER, referral, "confirm", traveller,
+  int rc = fg_border_referral_decide_j(f->b, &OFFICER, referral, "confirm", traveller,
                                      "passport checked by hand", NULL, &e);
   if (rc != FG_OK) print_error("decide %lld: %s\n", (long long)referral, e.msg);
   assert_int_equal(rc, FG_OK);
@@ -472,7 +473,7 @@ static void test_groups(void **state) {
   /* Before the officer decides, the two NO_MATCH encounters belong to nobody. */
   json_t *rep = NULL;
   fg_error e = {0};
-  assert_int_equal(fg_border_report(f->b, &AUDITOR, DAY, NULL, &rep, &e), FG_OK);
+  assert_int_equal(fg_border_report_j(f->b, &AUDITOR, DAY, NULL, &rep, &e), FG_OK);
   assert_int_equal(count_of(json_object_get(rep, "groups"), "unattributed_encounters"), 2);
   assert_int_equal(count_of(find_group(rep, "nationality", "AAA"), "encounters"), 10);
   json_decref(rep);
@@ -480,7 +481,7 @@ static void test_groups(void **state) {
   confirm(f, pending[0], traveller_of(f, 0));
   confirm(f, pending[1], traveller_of(f, 3));
 
-  assert_int_equal(fg_border_report(f->b, &AUDITOR, DAY, NULL, &rep, &e), FG_OK);
+  assert_int_equal(fg_border_report_j(f->b, &AUDITOR, DAY, NULL, &rep, &e), FG_OK);
   check_report(rep);
   /* The day's rates carry their interval too. */
   const json_t *ftar = json_object_get(json_object_get(rep, "rates"), "ftar");
@@ -491,7 +492,7 @@ static void test_groups(void **state) {
   /* With the default minimum (20), every nationality is withheld. */
   fg_border_close(f->b);
   f->b = open_border(f, NULL);
-  assert_int_equal(fg_border_report(f->b, &AUDITOR, DAY, NULL, &rep, &e), FG_OK);
+  assert_int_equal(fg_border_report_j(f->b, &AUDITOR, DAY, NULL, &rep, &e), FG_OK);
   assert_int_equal(count_of(json_object_get(rep, "groups"), "min_travellers"), 20);
   assert_int_equal(shown(rep, "nationality"), 0);
   assert_int_equal(withheld(rep, "nationality"), 4);

@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "cli/border_json.h"
 #include "facegate/secure.h"
 #include "facegate/server.h"
 #include "facegate/store.h"

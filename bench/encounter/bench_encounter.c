@@ -33,6 +33,7 @@
 #include <jansson.h>
 #include <turbojpeg.h>
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "facegate/eval.h"
 #include "facegate/image.h"
@@ -161,7 +162,7 @@ int main(int argc, char **argv) {
   fg_actor sup = {"bench", "supervisor", NULL};
   fg_manifest_import_opts io = {.format = FG_MANIFEST_JSON, .base_dir = "/"};
   json_t *rep;
-  if (fg_border_manifest_import_buffer(b, &sup, man_text, strlen(man_text), &io, &rep, &e) != FG_OK)
+  if (fg_border_manifest_import_buffer_j(b, &sup, man_text, strlen(man_text), &io, &rep, &e) != FG_OK)
     die("import", e.msg);
   int64_t manifest = json_integer_value(json_object_get(rep, "manifest_id"));
   json_decref(rep);

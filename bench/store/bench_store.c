@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "border/border_internal.h"
+#include "cli/border_json.h"
 #include "facegate/border.h"
 #include "store/sql_manifest.h"
 
@@ -147,7 +148,7 @@ static traveller *stage(const opts *o, size_t *n_out) {
     snprintf(js + len, cap - len, "]}");
     fg_manifest_import_opts io = {.format = FG_MANIFEST_JSON};
     json_t *rep;
-    if (fg_border_manifest_import_buffer(b, &sup, js, strlen(js), &io, &rep, &e) != FG_OK)
+    if (fg_border_manifest_import_buffer_j(b, &sup, js, strlen(js), &io, &rep, &e) != FG_OK)
       die("import", e.msg);
     int64_t manifest = json_integer_value(json_object_get(rep, "manifest_id"));
     json_decref(rep);

@@ -24,9 +24,10 @@
  * Authorisation by role is the caller's job (the
  * service's route table); the library records the role it was given.
  *
- * Results that are lists or documents come back as jansson objects (json_t,
- * caller owns one reference: json_decref). Their members are documented in
- * docs/border.md and are what the CLI's --json and the service's API print.
+ * Results that are lists or documents come back as fg_doc (facegate/doc.h:
+ * opaque JSON, the caller frees it with fg_doc_free; fg_doc_text gives the
+ * text). Their members are documented in docs/border.md and are what the
+ * CLI's --json and the service's API print.
  *
  * Biometric data is sealed before it reaches the store (facegate/secure.h);
  * what policy says must go is deleted by fg_border_purge.
@@ -40,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
+#include "facegate/doc.h"
 
 #include "facegate/error.h"
 #include "facegate/face.h"
@@ -102,7 +103,7 @@ int fg_policy_parse(const char *json, size_t len, fg_policy *p, fg_error *err);
 int fg_policy_load(const char *path, fg_policy *p, fg_error *err);
 /* The policy as JSON, in the file's units (retention of captures, templates and
  * galleries in hours, of crossings in days). */
-json_t *fg_policy_to_json(const fg_policy *p);
+fg_doc *fg_policy_to_json(const fg_policy *p);
 
 /* ---- opening ---------------------------------------------------------------- */
 
@@ -185,16 +186,16 @@ typedef struct fg_manifest_import_opts {
  * array, bad flight fields) is refused whole with FG_EFORMAT and nothing
  * written. FG_ECONFLICT for amending a closed manifest. */
 int fg_border_manifest_import(fg_border *b, const fg_actor *who, const char *path,
-                              const fg_manifest_import_opts *o, json_t **report, fg_error *err);
+                              const fg_manifest_import_opts *o, fg_doc **report, fg_error *err);
 int fg_border_manifest_import_buffer(fg_border *b, const fg_actor *who, const char *data,
                                      size_t len, const fg_manifest_import_opts *o,
-                                     json_t **report, fg_error *err);
+                                     fg_doc **report, fg_error *err);
 /* Close a manifest: no more encounters against it. */
 int fg_border_manifest_close(fg_border *b, const fg_actor *who, int64_t id, fg_error *err);
 /* Manifests (newest first) with passenger / crossed / referred counts. */
-int fg_border_manifest_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+int fg_border_manifest_list(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err);
 /* One manifest with its passengers (names, document, status, enrolled templates). */
-int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_t **out,
+int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, fg_doc **out,
                             fg_error *err);
 
 /* ---- gate encounters ------------------------------------------------------ */
@@ -258,7 +259,7 @@ typedef struct fg_encounter_result {
  * and then nothing is recorded. */
 int fg_border_encounter(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
                         fg_encounter_result *r, fg_error *err);
-json_t *fg_encounter_result_json(const fg_encounter_result *r);
+fg_doc *fg_encounter_result_json(const fg_encounter_result *r);
 
 /* What a gate may be told, for the same result: the gate shows the traveller
  * an action and, for a retake, what to correct, nothing else (a name, a
@@ -275,7 +276,7 @@ json_t *fg_encounter_result_json(const fg_encounter_result *r);
  * gate cannot learn whether a document is on the flight or its holder's
  * category. The service answers gates with this; a replayed result (an
  * idempotency key's first outcome) goes through the same function. */
-json_t *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out);
+fg_doc *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out);
 
 /* After fg_border_encounter failed for an opt-out: why, when the reason is
  * the traveller's (a static string: "not_on_manifest", "several_holders",
@@ -300,7 +301,7 @@ typedef struct fg_verify_result {
 int fg_border_verify(fg_border *b, const fg_actor *who, const uint8_t *live, size_t live_len,
                      const uint8_t *document, size_t document_len, double fmr,
                      fg_verify_result *r, fg_error *err);
-json_t *fg_verify_result_json(const fg_verify_result *r);
+fg_doc *fg_verify_result_json(const fg_verify_result *r);
 
 /* ---- watchlist ------------------------------------------------------------ */
 
@@ -317,16 +318,16 @@ int fg_border_watchlist_add_embeddings(fg_border *b, const fg_actor *who, const 
                                        const float *emb, int n, int dim, int64_t *id,
                                        fg_error *err);
 int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg_error *err);
-int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+int fg_border_watchlist_list(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err);
 
 /* ---- referrals -------------------------------------------------------------- */
 
 /* status: NULL (all), "open", "secondary", "confirmed", "closed". Oldest first. */
-int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
+int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, fg_doc **out,
                             fg_error *err);
 /* The same, only referrals raised at port of entry `site` (NULL: every site). */
 int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *status,
-                               const char *site, json_t **out, fg_error *err);
+                               const char *site, fg_doc **out, fg_error *err);
 /* The queue at a glance, for screens that poll it (the officer's console
  * every 2 s) and for staffing:
  *
@@ -350,7 +351,7 @@ int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *st
  * could use. It writes nothing at all: one read-only statement, one
  * snapshot, no transaction. A client that wants the list polls this and
  * fetches the (audited) list only when "newest_id" or "open" changes. */
-int fg_border_referral_summary(fg_border *b, json_t **out, fg_error *err);
+int fg_border_referral_summary(fg_border *b, fg_doc **out, fg_error *err);
 /* One referral with its encounter, candidate, watchlist hit and notes. With
  * images, also (base64, each as a browser shows it at its own resolution:
  * JPEG or PNG as stored, anything else re-encoded as JPEG) the capture, its
@@ -361,13 +362,13 @@ int fg_border_referral_summary(fg_border *b, json_t **out, fg_error *err);
  * failure to acquire; not after a no-match, where the candidate is merely the
  * nearest passenger); a read of biometric data, audited as such. */
 int fg_border_referral_show(fg_border *b, const fg_actor *who, int64_t id, int images,
-                            json_t **out, fg_error *err);
+                            fg_doc **out, fg_error *err);
 /* The staged document photos of traveller_id, who must be a passenger of the
  * referral's flight (FG_ENOTFOUND otherwise), for an officer choosing whose
  * document was checked: {"referral_id", "traveller_id", "passenger_status",
  * "photos": [base64...]}. Audited as a read of biometric data. */
 int fg_border_referral_document_photos(fg_border *b, const fg_actor *who, int64_t id,
-                                       int64_t traveller_id, json_t **out, fg_error *err);
+                                       int64_t traveller_id, fg_doc **out, fg_error *err);
 /* An officer's decision: "confirm" (identity checked by hand: records a manual
  * crossing for traveller_id, or, when 0, for the candidate only when one is
  * proposed as above — after a no-match FG_EINVAL; a passenger who already
@@ -377,20 +378,20 @@ int fg_border_referral_document_photos(fg_border *b, const fg_actor *who, int64_
  * closed. *out (may be NULL) receives the updated referral. */
 int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
                               const char *decision, int64_t traveller_id, const char *note,
-                              json_t **out, fg_error *err);
+                              fg_doc **out, fg_error *err);
 
 /* ---- travellers, crossings, overstays -------------------------------------- */
 
 /* `traveller`: a traveller id ("17") or a document number. */
-int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller, json_t **out,
+int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller, fg_doc **out,
                         fg_error *err);
 /* Foreign nationals whose admitted-until passed before as_of without an exit,
  * and those who exited after it (with the exit linked to its entry). */
-int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t **out,
+int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, fg_doc **out,
                         fg_error *err);
 /* The same, only travellers who entered at port of entry `site` (NULL: all). */
 int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
-                           json_t **out, fg_error *err);
+                           fg_doc **out, fg_error *err);
 
 /* Find travellers by a document number or by name: the search the officer's
  * console offers (the store keeps names and numbers sealed, so this goes
@@ -418,7 +419,7 @@ typedef struct fg_traveller_query {
   int limit;
 } fg_traveller_query;
 int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_traveller_query *q,
-                             json_t **out, fg_error *err);
+                             fg_doc **out, fg_error *err);
 
 /* ---- retention, reports, audit, keys --------------------------------------- */
 
@@ -430,10 +431,10 @@ int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_travell
  * "incomplete" | "not_applicable", "tries": n}. "incomplete" is not an
  * error: the caller calls fg_border_retention_flush later (the service does,
  * every second, and shows it in /metrics). */
-int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+int fg_border_purge(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err);
 /* The last purge's audit event: {seq, at, actor, role, detail}, or JSON null
  * in *out when no purge has run. */
-int fg_border_purge_last(fg_border *b, json_t **out, fg_error *err);
+int fg_border_purge_last(fg_border *b, fg_doc **out, fg_error *err);
 /* One more try at what an incomplete purge left in the write-ahead log
  * (*state: FG_FLUSH_*). When it completes and pending_since > 0 (when the
  * purge that left it ran), a "retention.flush" audit event records it. */
@@ -441,9 +442,9 @@ int fg_border_retention_flush(fg_border *b, const fg_actor *who, int64_t pending
                               int *state, fg_error *err);
 /* The day's figures (date "YYYY-MM-DD", UTC; port NULL for all). */
 int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const char *port,
-                     json_t **out, fg_error *err);
+                     fg_doc **out, fg_error *err);
 /* A chart of a report (PNG by cairo). */
-int fg_border_report_plot(const json_t *report, const char *path, fg_error *err);
+int fg_border_report_plot(const fg_doc *report, const char *path, fg_error *err);
 /* Verify the audit chain (against an optional "SEQ:HEX" anchor), reconcile
  * every encounter, crossing and referral with the events that wrote them, and
  * check the heads facegate published (docs/records.md, "Audit"):
@@ -460,8 +461,8 @@ typedef struct fg_audit_verify_options {
   const char *anchor_file; /* the file fg_border_audit_publish appends to (NULL: none) */
 } fg_audit_verify_options;
 int fg_border_audit_verify_with(fg_border *b, const fg_actor *who,
-                                const fg_audit_verify_options *o, json_t **out, fg_error *err);
-int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, json_t **out,
+                                const fg_audit_verify_options *o, fg_doc **out, fg_error *err);
+int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, fg_doc **out,
                            fg_error *err);
 /* Publish the chain's head ("SEQ:HEX") where the database's writer cannot
  * rewrite it: appended to `file` (0600, fsync'd; NULL: none) as
@@ -469,25 +470,25 @@ int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor
  * LOG_AUTHPRIV; the journal under systemd) when to_syslog. The service does
  * it every --anchor-interval seconds when the chain has grown. *out (may be
  * NULL): {"seq", "hash", "at"}. Not audited (it writes no record). */
-int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_t **out,
+int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, fg_doc **out,
                             fg_error *err);
 /* Write one audit event that no other border function writes: the service's
  * access-control denials ("auth.denied") and refused opt-outs, for example.
  * object names what it is about ("manifest:12", a route); detail (may be NULL)
  * is copied. Chained like every other event. */
 int fg_border_audit_event(fg_border *b, const fg_actor *who, const char *action,
-                          const char *object, const char *purpose, const json_t *detail,
+                          const char *object, const char *purpose, const fg_doc *detail,
                           fg_error *err);
 /* The audit chain's head: its last event's sequence number and hash (seq 0
  * and an empty hash for an empty chain). */
 int fg_border_audit_head(fg_border *b, int64_t *seq, char hex[65], fg_error *err);
 /* Events with seq > after, oldest first, at most limit (0: 100). */
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
-                         json_t **out, fg_error *err);
+                         fg_doc **out, fg_error *err);
 /* Back the store up into the new file `path` (SQLite: a database file;
  * PostgreSQL: a pg_dump custom-format file), sealed columns still sealed;
  * audited ("store.backup"). *out: {backend, file, bytes, counts}. */
-int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, json_t **out,
+int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, fg_doc **out,
                      fg_error *err);
 /* Load a backup file into the empty store that o names (a SQLite path that
  * does not exist yet, or an empty PostgreSQL database), open it with o's key
@@ -495,9 +496,9 @@ int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, json_t
  * of now (fg_border_purge), verify the audit chain and record the restore.
  * *out: {backend, file, counts, purge, audit}. Nothing of a failed load stays. */
 int fg_border_restore(const fg_border_options *o, const fg_actor *who, const char *path,
-                      json_t **out, fg_error *err);
+                      fg_doc **out, fg_error *err);
 /* Re-seal every sealed blob under a fresh key (see facegate/secure.h). */
-int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+int fg_border_key_rotate(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err);
 
 /* ---- roles and API tokens ------------------------------------------------- */
 
@@ -531,7 +532,7 @@ typedef struct fg_api_token_info {
 int fg_api_token_create(fg_border *b, const fg_actor *who, const char *name, const char *role,
                         char token[FG_API_TOKEN_LEN], int64_t *id, fg_error *err);
 /* All tokens, oldest first: [{id, name, role, created_at, created_by, revoked_at}]. */
-int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err);
+int fg_api_token_list(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err);
 /* Revoke by id (> 0) or else by name. FG_ENOTFOUND if there is no such
  * token, FG_ECONFLICT if already revoked. Audited as "token.revoke". */
 int fg_api_token_revoke(fg_border *b, const fg_actor *who, int64_t id, const char *name,

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
+#include "facegate/doc.h"
 
 #include "facegate/border.h"
 #include "facegate/error.h"
@@ -54,7 +54,7 @@ FG_API_BEGIN
  * {type, title, status, detail, code}, code the FG_E* name and status the
  * HTTP status the service answers it with; the command line prints the same
  * document for a failure under --json. NULL: out of memory. */
-json_t *fg_problem_json(int code, const char *detail);
+fg_doc *fg_problem_json(int code, const char *detail);
 
 typedef struct fg_route_info {
   const char *method; /* "GET", "POST", "DELETE" */

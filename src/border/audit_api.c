@@ -37,7 +37,7 @@
 #define ANCHOR_MAGIC "facegate-anchor 1 "
 #define ANCHORS_CHECKED 10000 /* the newest ones of a file; older ones are covered by them */
 
-int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_t **out,
+int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, fg_doc **out,
                             fg_error *err) {
   if (out) *out = NULL;
   int64_t seq = 0;
@@ -61,7 +61,7 @@ int fg_border_audit_publish(fg_border *b, const char *file, int to_syslog, json_
   }
   if (to_syslog) /* the system journal, where systemd runs it: another writer's records */
     syslog(LOG_AUTHPRIV | LOG_NOTICE, "facegate audit anchor %lld:%s", (long long)seq, hex);
-  if (out && !(*out = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "hash", hex, "at", when)))
+  if (out && !(*out = fg__doc(json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "hash", hex, "at", when))))
     return fg__seterr(err, FG_ENOMEM, "out of memory");
   return FG_OK;
 }
@@ -165,7 +165,7 @@ static int check_anchors(fg_border *b, const char *file, int64_t head, json_t **
 }
 
 int fg_border_audit_verify_with(fg_border *b, const fg_actor *who,
-                                const fg_audit_verify_options *o, json_t **out, fg_error *err) {
+                                const fg_audit_verify_options *o, fg_doc **out, fg_error *err) {
   *out = NULL;
   const char *anchor = o ? o->anchor : NULL, *file = o ? o->anchor_file : NULL;
   fg_audit_check ck;
@@ -203,11 +203,11 @@ int fg_border_audit_verify_with(fg_border *b, const fg_actor *who,
     json_decref(j);
     return rc;
   }
-  *out = j;
+  *out = fg__doc(j);
   return FG_OK;
 }
 
-int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, json_t **out,
+int fg_border_audit_verify(fg_border *b, const fg_actor *who, const char *anchor, fg_doc **out,
                            fg_error *err) {
   fg_audit_verify_options o = {anchor, NULL};
   return fg_border_audit_verify_with(b, who, &o, out, err);
@@ -234,7 +234,7 @@ static int event_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 }
 
 int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int limit,
-                         json_t **out, fg_error *err) {
+                         fg_doc **out, fg_error *err) {
   *out = NULL;
   if (limit < 0) return fg__seterr(err, FG_EINVAL, "audit list: negative limit");
   if (limit == 0) limit = 100;
@@ -253,7 +253,7 @@ int fg_border_audit_list(fg_border *b, const fg_actor *who, int64_t after, int l
            : fg__seterr(err, FG_ENOMEM, "out of memory");
     json_decref(d);
   }
-  if (rc == FG_OK && !(*out = json_pack("{s:O, s:I}", "events", events, "next_after", next)))
+  if (rc == FG_OK && !(*out = fg__doc(json_pack("{s:O, s:I}", "events", events, "next_after", next))))
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   json_decref(events);
   return rc;

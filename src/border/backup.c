@@ -47,7 +47,7 @@ static int store_counts(fg_border *b, json_t **out, fg_error *err) {
   return FG_OK;
 }
 
-int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, json_t **out,
+int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, fg_doc **out,
                      fg_error *err) {
   *out = NULL;
   if (!path || !*path) return fg__seterr(err, FG_EINVAL, "backup: no destination file given");
@@ -68,12 +68,12 @@ int fg_border_backup(fg_border *b, const fg_actor *who, const char *path, json_t
     json_decref(report);
     return rc;
   }
-  *out = report;
+  *out = fg__doc(report);
   return FG_OK;
 }
 
 int fg_border_restore(const fg_border_options *o, const fg_actor *who, const char *path,
-                      json_t **out, fg_error *err) {
+                      fg_doc **out, fg_error *err) {
   *out = NULL;
   if (!o || !path || !*path) return fg__seterr(err, FG_EINVAL, "restore: no backup file given");
   /* The target: as fg_border_open would choose it. A SQLite file's directory
@@ -99,10 +99,13 @@ int fg_border_restore(const fg_border_options *o, const fg_actor *who, const cha
   rc = fg_store_restore(target, path, err);
   if (rc != FG_OK) return rc;
   fg_border *b = NULL;
+  fg_doc *purge_doc = NULL, *verify_doc = NULL;
   json_t *purge = NULL, *verify = NULL, *counts = NULL;
   if ((rc = fg_border_open(o, &b, err)) != FG_OK) goto done;
-  if ((rc = fg_border_purge(b, who, &purge, err)) != FG_OK) goto done;
-  if ((rc = fg_border_audit_verify(b, who, NULL, &verify, err)) != FG_OK) goto done;
+  if ((rc = fg_border_purge(b, who, &purge_doc, err)) != FG_OK) goto done;
+  purge = fg__json(purge_doc);
+  if ((rc = fg_border_audit_verify(b, who, NULL, &verify_doc, err)) != FG_OK) goto done;
+  verify = fg__json(verify_doc);
   if ((rc = store_counts(b, &counts, err)) != FG_OK) goto done;
   json_t *d = json_pack("{s:s, s:O, s:O}", "file", path, "audit_ok",
                         json_object_get(verify, "ok"), "counts", counts);
@@ -110,8 +113,8 @@ int fg_border_restore(const fg_border_options *o, const fg_actor *who, const cha
          : fg__seterr(err, FG_ENOMEM, "out of memory");
   json_decref(d);
   if (rc == FG_OK) {
-    *out = json_pack("{s:s, s:s, s:O, s:O, s:O}", "backend", fg_store_backend(b->store),
-                     "file", path, "counts", counts, "purge", purge, "audit", verify);
+    *out = fg__doc(json_pack("{s:s, s:s, s:O, s:O, s:O}", "backend", fg_store_backend(b->store),
+                     "file", path, "counts", counts, "purge", purge, "audit", verify));
     if (!*out) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   }
 done:

@@ -78,7 +78,7 @@ static int copy_text(void *ctx, const fg_val *c, int n, fg_error *err) {
 /* Record the policy in the audit chain when it differs from the last one
  * recorded (meta 'policy_sha256'). */
 static int audit_policy(fg_border *b, fg_error *err) {
-  json_t *pj = fg_policy_to_json(&b->policy);
+  json_t *pj = fg__policy_json(&b->policy);
   if (!pj) return fg__seterr(err, FG_ENOMEM, "out of memory");
   char *text = json_dumps(pj, JSON_SORT_KEYS | JSON_COMPACT);
   json_decref(pj);
@@ -312,10 +312,10 @@ int fg__border_audit_json(fg_border *b, const fg_actor *who, const char *action,
 }
 
 int fg_border_audit_event(fg_border *b, const fg_actor *who, const char *action,
-                          const char *object, const char *purpose, const json_t *detail,
+                          const char *object, const char *purpose, const fg_doc *detail,
                           fg_error *err) {
   if (!b || !who || !action || !object) return fg__seterr(err, FG_EINVAL, "audit event: missing argument");
-  return fg__border_audit_json(b, who, action, object, purpose, detail, err);
+  return fg__border_audit_json(b, who, action, object, purpose, fg__json(detail), err);
 }
 
 int fg_border_audit_head(fg_border *b, int64_t *seq, char hex[65], fg_error *err) {

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "common/doc.h"
 #include "common/internal.h"
 #include "facegate/border.h"
 #include "facegate/gallery.h"
@@ -102,6 +103,10 @@ int fg__parse_time(const char *s, int64_t *t);
 /* A store value as JSON (NULL, not null, when it cannot be made: out of
  * memory, or text that is not UTF-8), and as an integer (0 unless one). */
 json_t *fg__val_json(const fg_val *v);
+/* The jansson forms behind fg_policy_to_json and fg_encounter_result_json,
+ * for the border's own use (the audit chain, the replay record). */
+json_t *fg__policy_json(const fg_policy *p);
+json_t *fg__encounter_result_json(const fg_encounter_result *r);
 int64_t fg__val_int(const fg_val *v);
 
 /* ---- report_groups.c ---- */

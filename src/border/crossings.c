@@ -223,7 +223,7 @@ static int link_history(json_t *list, json_t **open_entry) {
   return 0;
 }
 
-int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller, json_t **out,
+int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller, fg_doc **out,
                         fg_error *err) {
   *out = NULL;
   int64_t id = 0;
@@ -264,8 +264,8 @@ int fg_border_crossings(fg_border *b, const fg_actor *who, const char *traveller
                                         (json_int_t)json_array_size(list)),
                               err);
   if (rc != FG_OK) goto done;
-  *out = json_pack("{s:O, s:O, s:O}", "traveller", person, "crossings", list, "open_entry",
-                   open ? open : json_null());
+  *out = fg__doc(json_pack("{s:O, s:O, s:O}", "traveller", person, "crossings", list, "open_entry",
+                   open ? open : json_null()));
   if (!*out) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
 done:
   json_decref(person);
@@ -317,13 +317,13 @@ static int overstay_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
-int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, json_t **out,
+int fg_border_overstays(fg_border *b, const fg_actor *who, int64_t as_of, fg_doc **out,
                         fg_error *err) {
   return fg_border_overstays_at(b, who, as_of, NULL, out, err);
 }
 
 int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, const char *site,
-                           json_t **out, fg_error *err) {
+                           fg_doc **out, fg_error *err) {
   *out = NULL;
   if (site && *site && fg__border_text("site", site, 16, err) != FG_OK) return FG_EINVAL;
   if (site && !*site) site = NULL;
@@ -352,8 +352,8 @@ int fg_border_overstays_at(fg_border *b, const fg_actor *who, int64_t as_of, con
     json_decref(d);
   }
   if (rc == FG_OK) {
-    *out = json_pack("{s:o, s:o, s:O, s:O}", "as_of", fg__json_time(as_of), "site",
-                     site ? json_string(site) : json_null(), "counts", counts, "overstays", o.list);
+    *out = fg__doc(json_pack("{s:o, s:o, s:O, s:O}", "as_of", fg__json_time(as_of), "site",
+                     site ? json_string(site) : json_null(), "counts", counts, "overstays", o.list));
     if (!*out) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   }
   json_decref(counts);

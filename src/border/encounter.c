@@ -362,7 +362,7 @@ done:
 
 static json_t *num_or_null(double x) { return isnan(x) ? json_null() : json_real(x); }
 
-json_t *fg_encounter_result_json(const fg_encounter_result *r) {
+json_t *fg__encounter_result_json(const fg_encounter_result *r) {
   if (!r) return NULL;
   json_t *reasons = json_array();
   for (unsigned i = 0; reasons && i < FG_QUALITY_REASON_COUNT; i++)
@@ -396,4 +396,8 @@ json_t *fg_encounter_result_json(const fg_encounter_result *r) {
                                 r->ms_search, "watchlist", r->ms_watchlist, "store", r->ms_store,
                                 "total", r->ms_total));
   return o;
+}
+
+fg_doc *fg_encounter_result_json(const fg_encounter_result *r) {
+  return fg__doc(fg__encounter_result_json(r));
 }

@@ -177,7 +177,7 @@ int fg__encounter_key_lookup(fg_border *b, const fg_actor *who, const fg_encount
 int fg__encounter_key_store(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
                             const char fingerprint[65], const fg_encounter_result *r, int64_t at,
                             fg_error *err) {
-  json_t *res = fg_encounter_result_json(r);
+  json_t *res = fg__encounter_result_json(r);
   json_t *j = res ? json_pack("{s:s,s:o}", "request", fingerprint, "result", res) : NULL;
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);

@@ -11,7 +11,7 @@
 
 #include "border/border_internal.h"
 
-json_t *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out) {
+static json_t *gate_json(const fg_encounter_result *r, int opt_out) {
   if (!r) return NULL;
   const char *action = r->gate_action ? r->gate_action : "see_officer";
   /* Not even "replayed": a retry of a refused opt-out is never a replay. */
@@ -32,3 +32,7 @@ json_t *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out)
 }
 
 const char *fg_border_opt_out_refusal(const fg_border *b) { return b ? b->opt_out_refusal : NULL; }
+
+fg_doc *fg_encounter_result_gate_json(const fg_encounter_result *r, int opt_out) {
+  return fg__doc(gate_json(r, opt_out));
+}

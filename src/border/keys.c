@@ -115,7 +115,7 @@ static int reseal_all(fg_border *b, uint32_t current, json_t *counts, int64_t *t
   return rc;
 }
 
-int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
+int fg_border_key_rotate(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err) {
   if (out) *out = NULL;
   /* A key file that still holds two keys is a rotation that was interrupted
    * (a crash, or an error before the commit): resume it (re-seal what is not
@@ -146,7 +146,7 @@ int fg_border_key_rotate(fg_border *b, const fg_actor *who, json_t **out, fg_err
   fg__gallery_cache_reset(b);
   if ((rc = fg_keyring_rotate_finish(b->keys, b->key_path, err)) != FG_OK) goto done;
   if (out) {
-    *out = j;
+    *out = fg__doc(j);
     j = NULL;
   }
 done:

@@ -687,13 +687,16 @@ out:
 
 int fg_border_manifest_import_buffer(fg_border *b, const fg_actor *who, const char *data,
                                      size_t len, const fg_manifest_import_opts *o,
-                                     json_t **report, fg_error *err) {
+                                     fg_doc **report, fg_error *err) {
   const char *base = o && o->base_dir ? o->base_dir : ".";
-  return import(b, who, data, len, NULL, base, o, report, err);
+  json_t *r = NULL;
+  int rc = import(b, who, data, len, NULL, base, o, &r, err);
+  *report = fg__doc(r);
+  return rc;
 }
 
 int fg_border_manifest_import(fg_border *b, const fg_actor *who, const char *path,
-                              const fg_manifest_import_opts *o, json_t **report, fg_error *err) {
+                              const fg_manifest_import_opts *o, fg_doc **report, fg_error *err) {
   *report = NULL;
   uint8_t *data = NULL;
   size_t len = 0;
@@ -710,7 +713,11 @@ int fg_border_manifest_import(fg_border *b, const fg_actor *who, const char *pat
     }
   }
   if (!(o && o->base_dir) && !dir) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
-  else rc = import(b, who, (const char *)data, len, path, dir ? dir : o->base_dir, o, report, err);
+  else {
+    json_t *r = NULL;
+    rc = import(b, who, (const char *)data, len, path, dir ? dir : o->base_dir, o, &r, err);
+    *report = fg__doc(r);
+  }
   free(dir);
   free(data);
   return rc;
@@ -763,13 +770,13 @@ static int list_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
-int fg_border_manifest_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
+int fg_border_manifest_list(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err) {
   (void)who;
-  *out = json_array();
+  *out = fg__doc(json_array());
   if (!*out) return fg__seterr(err, FG_ENOMEM, "out of memory");
-  int rc = fg_store_exec(b->store, &FG_Q_MAN_LIST, NULL, 0, list_row, *out, err);
+  int rc = fg_store_exec(b->store, &FG_Q_MAN_LIST, NULL, 0, list_row, fg__json(*out), err);
   if (rc != FG_OK) {
-    json_decref(*out);
+    fg_doc_free(*out);
     *out = NULL;
   }
   return rc;
@@ -843,7 +850,7 @@ static int by_name(const void *x, const void *y) {
   return r;
 }
 
-int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_t **out,
+int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, fg_doc **out,
                             fg_error *err) {
   *out = NULL;
   manifest_row m;
@@ -868,20 +875,20 @@ int fg_border_manifest_show(fg_border *b, const fg_actor *who, int64_t id, json_
   size_t enrolled = 0, idx;
   json_t *v;
   json_array_foreach(pax, idx, v) enrolled += json_integer_value(json_object_get(v, "enrolled")) > 0;
-  *out = json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:o}", "id",
+  *out = fg__doc(json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:o}", "id",
                    (json_int_t)id, "carrier", m.carrier, "flight", m.flight, "port", m.port,
                    "scheduled", fg__json_time(m.scheduled), "direction", m.direction, "status",
                    m.status, "revision", (json_int_t)m.revision, "created_at",
                    fg__json_time(m.created), "closed_at", fg__json_time(m.closed),
                    "passengers_count", (json_int_t)json_array_size(pax), "enrolled",
-                   (json_int_t)enrolled, "passengers", pax);
+                   (json_int_t)enrolled, "passengers", pax));
   if (!*out) return fg__seterr(err, FG_ENOMEM, "out of memory");
   /* Names, dates of birth and documents: a read of personal data, audited. */
   if ((rc = fg__border_audit_about(b, who, "manifest.read", "manifest", id, "flight staging",
                                     json_pack("{s:I}", "passengers",
                                               (json_int_t)json_array_size(pax)),
                                     err)) != FG_OK) {
-    json_decref(*out);
+    fg_doc_free(*out);
     *out = NULL;
     return rc;
   }

@@ -210,7 +210,7 @@ static json_t *category_json(const fg_category_policy *c) {
                    "crossing_retention_days", duration(c->crossing_retention, DAY));
 }
 
-json_t *fg_policy_to_json(const fg_policy *p) {
+json_t *fg__policy_json(const fg_policy *p) {
   json_t *cats = json_object();
   if (!cats) return NULL;
   for (int i = 0; i < FG_CATEGORY_COUNT; i++)
@@ -225,3 +225,5 @@ json_t *fg_policy_to_json(const fg_policy *p) {
                    (double)p->liveness_min, "quality_min", (double)p->quality_min,
                    "admit_days", p->admit_days, "report_min_group", p->report_min_group);
 }
+
+fg_doc *fg_policy_to_json(const fg_policy *p) { return fg__doc(fg__policy_json(p)); }

@@ -258,13 +258,16 @@ static int purge_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   return *out ? 1 : fg__seterr(err, FG_ENOMEM, "out of memory");
 }
 
-int fg_border_purge_last(fg_border *b, json_t **out, fg_error *err) {
+int fg_border_purge_last(fg_border *b, fg_doc **out, fg_error *err) {
   if (!b || !out) return fg__seterr(err, FG_EINVAL, "purge: missing argument");
   *out = NULL;
-  return fg_store_exec(b->store, &FG_Q_ADM_LAST_PURGE, NULL, 0, purge_row, out, err);
+  json_t *last = NULL;
+  int rc = fg_store_exec(b->store, &FG_Q_ADM_LAST_PURGE, NULL, 0, purge_row, &last, err);
+  *out = fg__doc(last);
+  return rc;
 }
 
-int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
+int fg_border_purge(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err) {
   if (out) *out = NULL;
   int64_t now = fg_border_now(b);
   purge_counts pc;
@@ -316,7 +319,7 @@ int fg_border_purge(fg_border *b, const fg_actor *who, json_t **out, fg_error *e
   }
   json_object_set_new(j, "flush", json_pack("{s:s, s:i}", "state", fg__flush_state_name(state),
                                             "tries", tries));
-  if (out) *out = j;
+  if (out) *out = fg__doc(j);
   else json_decref(j);
   return FG_OK;
 fail:

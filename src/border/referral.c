@@ -141,13 +141,13 @@ static int referral_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
-int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, json_t **out,
+int fg_border_referral_list(fg_border *b, const fg_actor *who, const char *status, fg_doc **out,
                             fg_error *err) {
   return fg_border_referral_list_at(b, who, status, NULL, out, err);
 }
 
 int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *status,
-                               const char *site, json_t **out, fg_error *err) {
+                               const char *site, fg_doc **out, fg_error *err) {
   *out = NULL;
   if (status && !one_of(status, STATUSES, sizeof STATUSES / sizeof *STATUSES))
     return fg__seterr(err, FG_EINVAL,
@@ -175,7 +175,7 @@ int fg_border_referral_list_at(fg_border *b, const fg_actor *who, const char *st
     json_decref(list);
     return rc;
   }
-  *out = list;
+  *out = fg__doc(list);
   return FG_OK;
 }
 
@@ -204,7 +204,7 @@ static int summary_row(void *vctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
-int fg_border_referral_summary(fg_border *b, json_t **out, fg_error *err) {
+int fg_border_referral_summary(fg_border *b, fg_doc **out, fg_error *err) {
   *out = NULL;
   summary_ctx s = {json_object(), json_object(), 0, 0};
   json_t *r = NULL;
@@ -226,7 +226,7 @@ int fg_border_referral_summary(fg_border *b, json_t **out, fg_error *err) {
                 s.newest > 0 ? json_integer(s.newest) : json_null(), "oldest_open_age_s",
                 s.oldest_open ? json_integer(age) : json_null(), "at", fg__json_time(now));
   if (!r) goto oom;
-  *out = r;
+  *out = fg__doc(r);
   goto done;
 oom:
   rc = fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -474,7 +474,7 @@ static int add_images(fg_border *b, json_t *r, int *n_capture, size_t *n_photos,
 }
 
 int fg_border_referral_show(fg_border *b, const fg_actor *who, int64_t id, int images,
-                            json_t **out, fg_error *err) {
+                            fg_doc **out, fg_error *err) {
   *out = NULL;
   json_t *r = NULL;
   int rc = load_referral(b, id, &r, err);
@@ -501,7 +501,7 @@ int fg_border_referral_show(fg_border *b, const fg_actor *who, int64_t id, int i
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc != FG_OK) goto fail;
-  *out = r;
+  *out = fg__doc(r);
   return FG_OK;
 fail:
   json_decref(r);
@@ -520,7 +520,7 @@ static int passenger_status(fg_border *b, int64_t mid, int64_t tid, char status[
 }
 
 int fg_border_referral_document_photos(fg_border *b, const fg_actor *who, int64_t id,
-                                       int64_t traveller_id, json_t **out, fg_error *err) {
+                                       int64_t traveller_id, fg_doc **out, fg_error *err) {
   *out = NULL;
   if (traveller_id <= 0)
     return fg__seterr(err, FG_EINVAL, "referral %lld: which traveller's document photos?",
@@ -548,9 +548,9 @@ int fg_border_referral_document_photos(fg_border *b, const fg_actor *who, int64_
     if (rc == FG_OK) rc = fg_store_commit(b->store, err);
     else fg_store_rollback(b->store);
   }
-  if (rc == FG_OK && !(*out = json_pack("{s:I, s:I, s:s, s:O}", "referral_id", (json_int_t)id,
+  if (rc == FG_OK && !(*out = fg__doc(json_pack("{s:I, s:I, s:s, s:O}", "referral_id", (json_int_t)id,
                                         "traveller_id", (json_int_t)traveller_id,
-                                        "passenger_status", status, "photos", photos)))
+                                        "passenger_status", status, "photos", photos))))
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   json_decref(r);
   json_decref(photos);
@@ -661,7 +661,7 @@ static int confirm(fg_border *b, const fg_actor *officer, int64_t id, const refe
 
 int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
                               const char *decision, int64_t traveller_id, const char *note,
-                              json_t **out, fg_error *err) {
+                              fg_doc **out, fg_error *err) {
   if (out) *out = NULL;
   if (!officer || !officer->name || !officer->name[0])
     return fg__seterr(err, FG_EINVAL, "referral decision: the officer's name is required");
@@ -744,7 +744,11 @@ int fg_border_referral_decide(fg_border *b, const fg_actor *officer, int64_t id,
       err);
   if (rc != FG_OK) goto fail;
   if ((rc = fg_store_commit(b->store, err)) != FG_OK) return rc;
-  return out ? load_referral(b, id, out, err) : FG_OK;
+  if (!out) return FG_OK;
+  json_t *r = NULL;
+  rc = load_referral(b, id, &r, err);
+  *out = fg__doc(r);
+  return rc;
 fail:
   fg_store_rollback(b->store);
   return rc;

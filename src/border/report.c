@@ -151,7 +151,7 @@ static json_t *build(const char *date, const char *port, const day_figures *f, j
 }
 
 int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const char *port,
-                     json_t **out, fg_error *err) {
+                     fg_doc **out, fg_error *err) {
   *out = NULL;
   int64_t from;
   if (!date || strlen(date) != 10 || fg__parse_time(date, &from) != FG_OK)
@@ -206,7 +206,7 @@ int fg_border_report(fg_border *b, const fg_actor *who, const char *date, const 
     goto rollback;
   }
   if ((rc = fg_store_commit(b->store, err)) != FG_OK) goto done;
-  *out = r;
+  *out = fg__doc(r);
   r = NULL;
   goto done;
 rollback:
@@ -249,7 +249,8 @@ static void panel(cairo_t *cr, double x, double y, double w, const char *heading
   }
 }
 
-int fg_border_report_plot(const json_t *report, const char *path, fg_error *err) {
+int fg_border_report_plot(const fg_doc *doc, const char *path, fg_error *err) {
+  const json_t *report = fg__json(doc);
   if (!json_is_object(report) || !path)
     return fg__seterr(err, FG_EINVAL, "report plot: a report object and a path are required");
   bar outcomes[N_OUTCOMES], reasons[N_REASONS];

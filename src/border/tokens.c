@@ -91,7 +91,7 @@ static int list_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
-int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
+int fg_api_token_list(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err) {
   (void)who;
   json_t *arr = json_array();
   if (!arr) return fg__seterr(err, FG_ENOMEM, "out of memory");
@@ -100,7 +100,7 @@ int fg_api_token_list(fg_border *b, const fg_actor *who, json_t **out, fg_error 
     json_decref(arr);
     return rc;
   }
-  *out = arr;
+  *out = fg__doc(arr);
   return FG_OK;
 }
 

@@ -79,7 +79,7 @@ static int state_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 }
 
 int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_traveller_query *q,
-                             json_t **out, fg_error *err) {
+                             fg_doc **out, fg_error *err) {
   *out = NULL;
   if (!b || !q) return fg__seterr(err, FG_EINVAL, "traveller find: missing argument");
   int by_doc = q->document && *q->document, by_name = q->surname && *q->surname;
@@ -153,6 +153,6 @@ int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_travell
     json_decref(list);
     return rc;
   }
-  *out = list;
+  *out = fg__doc(list);
   return FG_OK;
 }

@@ -105,7 +105,7 @@ static json_t *reasons_array(unsigned bits) {
   return a;
 }
 
-json_t *fg_verify_result_json(const fg_verify_result *r) {
+static json_t *verify_json(const fg_verify_result *r) {
   if (!r) return NULL;
   const char *decision = r->decision == 1   ? "match"
                          : r->decision == 0 ? "no_match"
@@ -120,3 +120,5 @@ json_t *fg_verify_result_json(const fg_verify_result *r) {
                    status_name(r->document_status), "quality", num_or_null(r->document_quality),
                    "quality_reasons", reasons_array(r->document_reasons));
 }
+
+fg_doc *fg_verify_result_json(const fg_verify_result *r) { return fg__doc(verify_json(r)); }

@@ -244,7 +244,7 @@ static int list_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
-int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg_error *err) {
+int fg_border_watchlist_list(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err) {
   if (!b || !out) return fg__seterr(err, FG_EINVAL, "watchlist: missing argument");
   *out = NULL;
   list_ctx l = {b, json_array(), fg_border_now(b)};
@@ -260,6 +260,6 @@ int fg_border_watchlist_list(fg_border *b, const fg_actor *who, json_t **out, fg
     json_decref(l.arr);
     return rc;
   }
-  *out = l.arr;
+  *out = fg__doc(l.arr);
   return FG_OK;
 }

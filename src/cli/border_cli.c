@@ -146,3 +146,66 @@ long long cli_parse_time(const char *cmd, const char *s, const char *what) {
   }
   return (long long)t;
 }
+
+/* Common loop: consume the shared options, hand the others to `other`, which
+ * returns 1 if it took the argument, 0 for unknown, and collect positionals. */
+
+int cli_border_parse(cli_border *o, int argc, char **argv, cli_opt_fn other, void *ctx,
+                     const char **pos, int max_pos, int *n_pos) {
+  *n_pos = 0;
+  for (int i = 1; i < argc; i++) {
+    if (cli_border_option(o, argc, argv, &i)) continue;
+    if (other && other(ctx, o, argc, argv, &i)) continue;
+    if (argv[i][0] == '-' && argv[i][1]) {
+      fprintf(stderr, "%s: unknown option %s (--help)\n", o->cmd, argv[i]);
+      return EXIT_USAGE;
+    }
+    if (*n_pos >= max_pos) {
+      fprintf(stderr, "%s: unexpected argument '%s' (--help)\n", o->cmd, argv[i]);
+      return EXIT_USAGE;
+    }
+    pos[(*n_pos)++] = argv[i];
+  }
+  return EXIT_OK;
+}
+
+
+int cli_border_run(const cli_border *o, const char *purpose, cli_run_fn fn, cli_text_fn text,
+                   void *ctx, int (*exit_of)(const json_t *out)) {
+  fg_border *b = cli_border_open(o);
+  if (!b) return EXIT_FAIL;
+  fg_actor who = cli_border_actor(o, purpose);
+  json_t *out = NULL;
+  fg_error e;
+  int ex = EXIT_OK;
+  if (fn(b, &who, ctx, &out, &e) != FG_OK) ex = cli_border_fail(o, &e);
+  else {
+    if (exit_of) ex = exit_of(out);
+    if (o->json) {
+      cli_print_json(out);
+      out = NULL;
+    } else if (text) text(out, ctx);
+  }
+  json_decref(out);
+  fg_border_close(b);
+  return ex;
+}
+
+void cli_print_rows(const json_t *rows, const char *const *keys, int nkeys) {
+  size_t i;
+  json_t *r;
+  char buf[64];
+  json_array_foreach(rows, i, r) {
+    for (int k = 0; k < nkeys; k++) {
+      const char *v = cli_jstr(r, keys[k], buf, sizeof buf);
+      printf("%s%s=%s", k ? "  " : "", keys[k], *v ? v : "-");
+    }
+    printf("\n");
+  }
+  if (json_array_size(rows) == 0) printf("(none)\n");
+}
+
+void cli_text_json(const json_t *out, void *ctx) {
+  (void)ctx;
+  cli_print_text(out);
+}

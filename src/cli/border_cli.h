@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "cli/border_json.h"
 #include "facegate/border.h"
 
 typedef struct cli_border {
@@ -61,5 +62,23 @@ int cli_read_file(const char *cmd, const char *path, size_t max, unsigned char *
 /* A date/time argument "YYYY-MM-DD[THH:MM[:SS]Z]" as epoch seconds; exits with
  * EXIT_USAGE on a malformed one. */
 long long cli_parse_time(const char *cmd, const char *s, const char *what);
+
+/* The records commands' skeleton (cmd_referral.c, cmd_travellers.c, ...). */
+/* Parse argv: the shared options (cli_border_option), then `other`, which
+ * returns 1 if it took the argument and 0 if it does not know it; the rest
+ * are positionals (at most max_pos). EXIT_USAGE with a message otherwise. */
+typedef int (*cli_opt_fn)(void *ctx, cli_border *o, int argc, char **argv, int *i);
+int cli_border_parse(cli_border *o, int argc, char **argv, cli_opt_fn other, void *ctx,
+                     const char **pos, int max_pos, int *n_pos);
+/* Open the border, run fn, print its result (JSON with --json, else text),
+ * close; the exit code is exit_of(result) when given, else 0 (or the error's). */
+typedef int (*cli_run_fn)(fg_border *b, const fg_actor *who, void *ctx, json_t **out, fg_error *e);
+typedef void (*cli_text_fn)(const json_t *out, void *ctx);
+int cli_border_run(const cli_border *o, const char *purpose, cli_run_fn fn, cli_text_fn text,
+                   void *ctx, int (*exit_of)(const json_t *out));
+/* A text_fn: the result as indented text (cli_print_text). */
+void cli_text_json(const json_t *out, void *ctx);
+/* One line per row of the keys' values ("(none)" for no rows). */
+void cli_print_rows(const json_t *rows, const char *const *keys, int nkeys);
 
 #endif

@@ -53,6 +53,12 @@ int cli_parse_backend(const char *s, int *backend);
 /* Print a JSON string literal (escaped) to f. */
 void cli_json_str(FILE *f, const char *s);
 
+/* One file per command (src/cli/cmd_NAME.c), or per group of commands named
+ * in the README: the models (cmd_model.c: models, model), the face tools
+ * (cmd_face.c: detect, quality, embed, compare, devset), the traveller records
+ * (cmd_travellers.c: travellers, crossings, overstays), backups (cmd_backup.c:
+ * backup, restore) and eval's subcommands (cmd_eval.c, cmd_identify.c,
+ * cmd_robust.c). */
 int cmd_models(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
@@ -83,7 +89,9 @@ int cli_lfw_centre_face(struct fg_face_engine *fe, const struct fg_image *img, s
 /* The service (src/cli/cmd_serve.c) and its API tokens (src/cli/cmd_token.c). */
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
-/* Border operations (src/cli/cmd_manifest.c, cmd_encounter.c, cmd_records.c). */
+/* Border operations (src/cli/cmd_manifest.c, cmd_watchlist.c, cmd_encounter.c, cmd_verify.c,
+ * cmd_referral.c, cmd_travellers.c, cmd_purge.c, cmd_backup.c, cmd_report.c, cmd_audit.c,
+ * cmd_key.c, cmd_policy.c). */
 int cmd_manifest(int argc, char **argv);
 int cmd_watchlist(int argc, char **argv);
 int cmd_encounter(int argc, char **argv);

@@ -68,7 +68,7 @@ int cmd_backup(int argc, char **argv) {
   fg_actor who = cli_border_actor(&o, "backup");
   json_t *out = NULL;
   fg_error e;
-  if (fg_border_backup(b, &who, file, &out, &e) != FG_OK) ex = cli_border_fail(&o, &e);
+  if (fg_border_backup_j(b, &who, file, &out, &e) != FG_OK) ex = cli_border_fail(&o, &e);
   else if (o.json) cli_print_json(json_incref(out));
   else {
     printf("backup of the %s store written to %s (%lld bytes): ",
@@ -112,7 +112,7 @@ int cmd_restore(int argc, char **argv) {
   fg_actor who = cli_border_actor(&o, "restore");
   json_t *out = NULL;
   fg_error e;
-  if (fg_border_restore(&bo, &who, file, &out, &e) != FG_OK) return cli_border_fail(&o, &e);
+  if (fg_border_restore_j(&bo, &who, file, &out, &e) != FG_OK) return cli_border_fail(&o, &e);
   int ok = json_is_true(json_object_get(json_object_get(out, "audit"), "ok"));
   if (o.json) cli_print_json(json_incref(out));
   else {

@@ -106,7 +106,7 @@ int cmd_token(int argc, char **argv) {
     }
   } else if (is_list) {
     json_t *list = NULL;
-    rc = fg_api_token_list(b, &who, &list, &e);
+    rc = fg_api_token_list_j(b, &who, &list, &e);
     if (rc == FG_OK && json) {
       char *s = json_dumps(list, JSON_COMPACT);
       printf("%s\n", s ? s : "[]");

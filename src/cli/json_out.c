@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/doc.h"
 #include "facegate/error.h"
 #include "facegate/server.h"
 
@@ -298,7 +299,7 @@ int cli_json_end(int rc) {
     } else {
       snprintf(detail, sizeof detail, "%.500s", J.last_n ? detail_of(J.last) : fg_strerror(code));
     }
-    json_t *p = fg_problem_json(code, detail);
+    json_t *p = fg__json(fg_problem_json(code, detail));
     if (p) json_object_set_new(p, "exit", json_integer(rc));
     if (p && doc && !outcome) json_object_set(p, "result", doc); /* e.g. which inputs failed */
     if (p) cli_json_print(stdout, p);

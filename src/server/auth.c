@@ -156,7 +156,7 @@ static int write_event(fg_border *b, const denial_event *e, fg_error *err) {
                                   fg__json_time(e->first_at), "last_at", fg__json_time(e->last_at),
                                   "reasons", reasons, "route", e->route, "last_address", e->addr)
                       : NULL;
-  int rc = d ? fg_border_audit_event(b, &who, "auth.denied", e->route, "access control", d, err)
+  int rc = d ? fg_border_audit_event(b, &who, "auth.denied", e->route, "access control", fg__doc(d), err)
              : fg__seterr(err, FG_ENOMEM, "out of memory");
   json_decref(d);
   return rc;

@@ -61,13 +61,13 @@ static void publish_anchor(fg_server *s) {
   char hex[65];
   fg_error e;
   int rc = fg_border_audit_head(b, &seq, hex, &e);
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   if (rc == FG_OK && seq > s->anchored_seq) {
     rc = fg_border_audit_publish(b, s->anchor_file, s->opt.anchor_syslog, &out, &e);
     if (rc == FG_OK) s->anchored_seq = seq;
   }
   fg__pool_release(&s->pool, b);
-  json_decref(out);
+  fg_doc_free(out);
   if (rc != FG_OK) fg__log(FG_LOG_ERROR, "audit anchor not published: %s", e.msg);
   s->anchored_ms = now;
 }

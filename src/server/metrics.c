@@ -146,10 +146,10 @@ int fg__route_metrics(fg__req *r) {
    * figure, one query, not audited. */
   int64_t open = 0;
   fg_error e;
-  json_t *summary = NULL;
+  fg_doc *summary = NULL;
   int have_open = fg_border_referral_summary(r->b, &summary, &e) == FG_OK;
-  if (have_open) open = json_integer_value(json_object_get(summary, "open"));
-  json_decref(summary);
+  if (have_open) open = json_integer_value(json_object_get(fg__json(summary), "open"));
+  fg_doc_free(summary);
   sbuf b = {0};
   put(&b, "# HELP facegate_http_requests_total HTTP requests by route, method and status.\n"
           "# TYPE facegate_http_requests_total counter\n");

@@ -74,6 +74,6 @@ json_t *fg__problem(int status, const char *code, const char *detail) {
                    status, "detail", text, "code", code);
 }
 
-json_t *fg_problem_json(int code, const char *detail) {
-  return fg__problem(fg__problem_status(code), fg_err_name(code), detail);
+fg_doc *fg_problem_json(int code, const char *detail) {
+  return fg__doc(fg__problem(fg__problem_status(code), fg_err_name(code), detail));
 }

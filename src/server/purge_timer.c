@@ -29,15 +29,15 @@ static void *purge_main(void *arg) {
 
     fg_actor sys = {"facegate", "system", "retention"};
     fg_border *b = fg__pool_acquire(&s->pool);
-    json_t *counts = NULL;
+    fg_doc *counts = NULL;
     fg_error e;
     if (fg_border_purge(b, &sys, &counts, &e) == FG_OK) {
       fg__log(FG_LOG_INFO, "purge: done");
-      fg__purge_noted(s, b, counts);
+      fg__purge_noted(s, b, fg__json(counts));
     } else {
       fg__log(FG_LOG_ERROR, "purge failed: %s", e.msg);
     }
-    json_decref(counts);
+    fg_doc_free(counts);
     fg__pool_release(&s->pool, b);
 
     pthread_mutex_lock(&s->purge_mu);

@@ -21,17 +21,17 @@ int fg__route_whoami(fg__req *r) {
 }
 
 int fg__route_policy(fg__req *r) {
-  json_t *p = fg_policy_to_json(fg_border_policy(r->b));
+  fg_doc *p = fg_policy_to_json(fg_border_policy(r->b));
   if (!p) return fg__fail(r, FG_ENOMEM, "out of memory");
-  return fg__reply(r, 200, p);
+  return fg__reply_doc(r, 200, p);
 }
 
 int fg__route_token_list(fg__req *r) {
-  json_t *list;
+  fg_doc *list;
   fg_error e;
   int rc = fg_api_token_list(r->b, &r->actor, &list, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, list);
+  return fg__reply_doc(r, 200, list);
 }
 
 int fg__route_token_create(fg__req *r) {

@@ -29,41 +29,41 @@ int fg__route_audit_list(fg__req *r) {
   int rc = query_long(r, "after", 0, INT64_MAX, &after);
   if (rc == FG_OK) rc = query_long(r, "limit", 1, 1000, &limit);
   if (rc != FG_OK) return rc;
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   if ((rc = fg_border_audit_list(r->b, &r->actor, after, (int)limit, &out, &e)) != FG_OK)
     return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_audit_verify(fg__req *r) {
   const char *anchor = fg__query(r, "anchor");
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   fg_audit_verify_options vo = {anchor && *anchor ? anchor : NULL, r->srv->anchor_file};
   int rc = fg_border_audit_verify_with(r->b, &r->actor, &vo, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_purge_status(fg__req *r) {
-  json_t *last = NULL;
+  fg_doc *last = NULL;
   fg_error e;
   int rc = fg_border_purge_last(r->b, &last, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
   int64_t since = atomic_load(&r->srv->flush_pending_since);
   return fg__reply(r, 200, json_pack("{s:o, s:i, s:{s:b, s:o, s:I}}", "last",
-                                     last ? last : json_null(), "interval_seconds",
+                                     last ? fg__json(last) : json_null(), "interval_seconds",
                                      r->srv->opt.purge_interval, "flush", "pending", since > 0,
                                      "pending_since", fg__json_time(since), "incomplete_purges",
                                      (json_int_t)atomic_load(&r->srv->flush_incomplete)));
 }
 
 int fg__route_purge_run(fg__req *r) {
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_purge(r->b, &r->actor, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  fg__purge_noted(r->srv, r->b, out);
-  return fg__reply(r, 200, out ? out : json_object());
+  fg__purge_noted(r->srv, r->b, fg__json(out));
+  return out ? fg__reply_doc(r, 200, out) : fg__reply(r, 200, json_object());
 }

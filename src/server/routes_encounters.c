@@ -113,14 +113,14 @@ int fg__route_encounter(fg__req *r) {
     snprintf(object, sizeof object, "manifest:%lld", (long long)rq.manifest_id);
     fg_error ae;
     rc = d ? fg_border_audit_event(r->b, &r->actor, "encounter.opt_out_refused", object,
-                                   "border control", d, &ae)
+                                   "border control", fg__doc(d), &ae)
            : FG_ENOMEM;
     json_decref(d);
     if (rc != FG_OK) {
       rc = fg__fail(r, rc, "the opt-out could not be recorded: retry");
       goto out;
     }
-    rc = fg__reply(r, 201, fg_encounter_result_gate_json(&res, 1));
+    rc = fg__reply_doc(r, 201, fg_encounter_result_gate_json(&res, 1));
     goto out;
   }
   if (rc != FG_OK) {
@@ -128,8 +128,8 @@ int fg__route_encounter(fg__req *r) {
     goto out;
   }
   fg__metrics_outcome(&s->metrics, (int)res.outcome);
-  json_t *j = fg_encounter_result_gate_json(&res, rq.opt_out);
-  rc = j ? fg__reply(r, 201, j) : fg__fail(r, FG_ENOMEM, "out of memory");
+  fg_doc *j = fg_encounter_result_gate_json(&res, rq.opt_out);
+  rc = j ? fg__reply_doc(r, 201, j) : fg__fail(r, FG_ENOMEM, "out of memory");
 out:
   fg__form_release(&form);
   json_decref(body);
@@ -197,8 +197,8 @@ int fg__route_verify(fg__req *r) {
     rc = fg__lib_fail(r, rc, &e);
     goto out;
   }
-  json_t *j = fg_verify_result_json(&res);
-  rc = j ? fg__reply(r, 200, j) : fg__fail(r, FG_ENOMEM, "out of memory");
+  fg_doc *j = fg_verify_result_json(&res);
+  rc = j ? fg__reply_doc(r, 200, j) : fg__fail(r, FG_ENOMEM, "out of memory");
 out:
   fg__form_release(&form);
   json_decref(body);

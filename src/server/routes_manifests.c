@@ -69,11 +69,11 @@ static int import(fg__req *r, int64_t amend) {
   o.format = FG_MANIFEST_JSON;
   o.amend = amend;
   o.inline_photos_only = 1; /* and the library refuses them too */
-  json_t *report = NULL;
+  fg_doc *report = NULL;
   fg_error e;
   rc = fg_border_manifest_import_buffer(r->b, &r->actor, r->body, r->body_len, &o, &report, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, amend ? 200 : 201, report);
+  return fg__reply_doc(r, amend ? 200 : 201, report);
 }
 
 int fg__route_manifest_import(fg__req *r) { return import(r, 0); }
@@ -94,19 +94,19 @@ int fg__route_manifest_close(fg__req *r) {
 }
 
 int fg__route_manifest_list(fg__req *r) {
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_manifest_list(r->b, &r->actor, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_manifest_show(fg__req *r) {
   int64_t id;
   int rc = fg__param_id(r, 0, &id);
   if (rc != FG_OK) return rc;
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   if ((rc = fg_border_manifest_show(r->b, &r->actor, id, &out, &e)) != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }

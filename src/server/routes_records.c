@@ -36,19 +36,19 @@ int fg__route_traveller_find(fg__req *r) {
   if (q.surname && !*q.surname) q.surname = NULL;
   if (q.given_names && !*q.given_names) q.given_names = NULL;
   if (q.date_of_birth && !*q.date_of_birth) q.date_of_birth = NULL;
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_traveller_find(r->b, &r->actor, &q, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_crossings(fg__req *r) {
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_crossings(r->b, &r->actor, r->params[0], &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_overstays(fg__req *r) {
@@ -56,14 +56,14 @@ int fg__route_overstays(fg__req *r) {
   int64_t t = fg_border_now(r->b);
   if (as_of && *as_of && fg_time_parse(as_of, &t) != FG_OK)
     return fg__fail(r, FG_EINVAL, "as_of must be a date YYYY-MM-DD");
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_overstays_at(r->b, &r->actor, t, fg__query(r, "site"), &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
-static int report(fg__req *r, json_t **out) {
+static int report(fg__req *r, fg_doc **out) {
   const char *port = fg__query(r, "port");
   int64_t t;
   if (strlen(r->params[0]) != 10 || fg_time_parse(r->params[0], &t) != FG_OK)
@@ -74,13 +74,13 @@ static int report(fg__req *r, json_t **out) {
 }
 
 int fg__route_report(fg__req *r) {
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   int rc = report(r, &out);
-  return rc == FG_OK ? fg__reply(r, 200, out) : rc;
+  return rc == FG_OK ? fg__reply_doc(r, 200, out) : rc;
 }
 
 int fg__route_report_chart(fg__req *r) {
-  json_t *rep = NULL;
+  fg_doc *rep = NULL;
   int rc = report(r, &rep);
   if (rc != FG_OK) return rc;
   const char *tmp = getenv("TMPDIR");
@@ -88,13 +88,13 @@ int fg__route_report_chart(fg__req *r) {
   snprintf(path, sizeof path, "%s/facegate-chart-XXXXXX.png", tmp && *tmp ? tmp : "/tmp");
   int fd = mkstemps(path, 4);
   if (fd < 0) {
-    json_decref(rep);
+    fg_doc_free(rep);
     return fg__fail(r, FG_EIO, "cannot create a temporary file for the chart");
   }
   close(fd);
   fg_error e;
   rc = fg_border_report_plot(rep, path, &e);
-  json_decref(rep);
+  fg_doc_free(rep);
   uint8_t *png = NULL;
   size_t len = 0;
   if (rc == FG_OK) rc = fg__read_file(path, (size_t)16 << 20, &png, &len, &e);

@@ -19,19 +19,19 @@
 int fg__route_referral_list(fg__req *r) {
   const char *status = fg__query(r, "status"), *site = fg__query(r, "site");
   if (status && !*status) status = NULL;
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_referral_list_at(r->b, &r->actor, status, site, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_referral_summary(fg__req *r) {
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_referral_summary(r->b, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_referral_show(fg__req *r) {
@@ -40,11 +40,11 @@ int fg__route_referral_show(fg__req *r) {
   if (rc != FG_OK) return rc;
   const char *images = fg__query(r, "images");
   int with_images = images && (!strcmp(images, "1") || !strcmp(images, "true"));
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   if ((rc = fg_border_referral_show(r->b, &r->actor, id, with_images, &out, &e)) != FG_OK)
     return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_referral_decide(fg__req *r) {
@@ -67,13 +67,14 @@ int fg__route_referral_decide(fg__req *r) {
   else if (!strcmp(decision, "note") && !json_is_string(note))
     rc = fg__fail(r, FG_EINVAL, "a note decision needs a note");
   if (rc == FG_OK) {
-    json_t *out = NULL;
+    fg_doc *out = NULL;
     fg_error e;
     rc = fg_border_referral_decide(r->b, &r->actor, id, decision,
                                    json_is_integer(tid) ? json_integer_value(tid) : 0,
                                    json_string_value(note), &out, &e);
     if (rc != FG_OK) rc = fg__lib_fail(r, rc, &e);
-    else rc = fg__reply(r, 200, out ? out : json_pack("{s:I}", "id", (json_int_t)id));
+    else if (out) rc = fg__reply_doc(r, 200, out);
+    else rc = fg__reply(r, 200, json_pack("{s:I}", "id", (json_int_t)id));
   }
   json_decref(body);
   return rc;
@@ -88,9 +89,9 @@ int fg__route_referral_photos(fg__req *r) {
   if (t && *t) tid = strtoll(t, &end, 10);
   if (!t || !*t || *end || tid <= 0)
     return fg__fail(r, FG_EINVAL, "traveller_id must be a positive integer");
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   if ((rc = fg_border_referral_document_photos(r->b, &r->actor, id, tid, &out, &e)) != FG_OK)
     return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }

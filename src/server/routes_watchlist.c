@@ -11,11 +11,11 @@
 #define MAX_WATCHLIST_PHOTOS 16
 
 int fg__route_watchlist_list(fg__req *r) {
-  json_t *out = NULL;
+  fg_doc *out = NULL;
   fg_error e;
   int rc = fg_border_watchlist_list(r->b, &r->actor, &out, &e);
   if (rc != FG_OK) return fg__lib_fail(r, rc, &e);
-  return fg__reply(r, 200, out);
+  return fg__reply_doc(r, 200, out);
 }
 
 int fg__route_watchlist_add(fg__req *r) {

@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "common/doc.h"
 #include "common/internal.h"
 #include "facegate/border.h"
 #include "facegate/server.h"
@@ -269,6 +270,10 @@ static inline double fg__now_sec(void) { return fg__ms() / 1e3; }
 const char *fg__query(fg__req *r, const char *key);
 /* Set the response: json (stolen) with status. Returns FG_OK. */
 int fg__reply(fg__req *r, int status, json_t *json);
+/* The same for a document of the border layer (the reply takes it over). */
+static inline int fg__reply_doc(fg__req *r, int status, fg_doc *doc) {
+  return fg__reply(r, status, fg__json(doc));
+}
 /* Fail with code and a message: returns code, the problem is built from it. */
 int fg__fail(fg__req *r, int code, const char *fmt, ...) FG__PRINTF(3, 4);
 /* A library call failed with rc: the problem carries its message. */

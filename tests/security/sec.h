@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cli/border_json.h"
 #include "facegate/secure.h"
 #include "facegate/server.h"
 #include "teststore.h"
@@ -162,6 +163,26 @@ static inline void sec_stop(sec_server *s) {
   waitpid(s->pid, NULL, 0);
   s->pid = 0;
 }
+
+/* The fixture most security tests share: a fresh store T (named NAME, under
+ * the test directory) with one token per role in S, its server started by
+ * each test (sec_start) and stopped, and everything removed, in teardown —
+ * also when the test failed. */
+#define SEC_FIXTURE(NAME)                 \
+  static ts_store T;                      \
+  static sec_server S;                    \
+  static int setup(void **state) {        \
+    (void)state;                          \
+    ts_make(&T, NAME);                    \
+    sec_tokens(&T, &S);                   \
+    return 0;                             \
+  }                                       \
+  static int teardown(void **state) {     \
+    (void)state;                          \
+    sec_stop(&S);                         \
+    ts_clean(&T);                         \
+    return 0;                             \
+  }
 
 /* The server's log so far (malloc'd, NUL-terminated). */
 static inline char *sec_log(const sec_server *s) {

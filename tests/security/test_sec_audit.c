@@ -20,24 +20,10 @@
  */
 #include "sec.h"
 
-static ts_store T;
-static sec_server S;
 static sec_flight F;
 static char anchors[200];
 
-static int setup(void **state) {
-  (void)state;
-  ts_make(&T, "secaudit");
-  sec_tokens(&T, &S);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  sec_stop(&S);
-  ts_clean(&T);
-  return 0;
-}
+SEC_FIXTURE("secaudit")
 
 /* GET /v1/audit/verify as the auditor. */
 static json_t *verify(void) {

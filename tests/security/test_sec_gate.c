@@ -19,23 +19,9 @@
  */
 #include "sec.h"
 
-static ts_store T;
-static sec_server S;
 static sec_flight F;
 
-static int setup(void **state) {
-  (void)state;
-  ts_make(&T, "secgate");
-  sec_tokens(&T, &S);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  sec_stop(&S);
-  ts_clean(&T);
-  return 0;
-}
+SEC_FIXTURE("secgate")
 
 /* Only these members, and no others. */
 static void assert_members(const char *body, const char *const *allowed) {

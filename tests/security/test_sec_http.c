@@ -25,22 +25,8 @@
 
 #include "sec.h"
 
-static ts_store T;
-static sec_server S;
 
-static int setup(void **state) {
-  (void)state;
-  ts_make(&T, "sechttp");
-  sec_tokens(&T, &S);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  sec_stop(&S);
-  ts_clean(&T);
-  return 0;
-}
+SEC_FIXTURE("sechttp")
 
 /* ---- 1. memory under large JSON bodies ------------------------------------------- */
 
