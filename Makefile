@@ -28,7 +28,7 @@ ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 GEN_C   := $(BUILD)/gen/onnx.pb-c.c
 GEN_H   := $(BUILD)/gen/onnx.pb-c.h
 
-LIB_SRC := $(wildcard src/common/*.c src/nn/*.c src/image/*.c src/face/*.c src/match/*.c src/eval/*.c \
+LIB_SRC := $(wildcard src/common/*.c src/nn/*.c src/image/*.c src/face/*.c src/match/*.c src/calib/*.c src/eval/*.c \
                       src/store/*.c src/secure/*.c src/border/*.c src/server/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
@@ -384,8 +384,8 @@ bench-encounter: setup $(BUILD)/bench/bench_encounter
 # `facegate serve` on a free loopback port with a fresh data directory; prints the
 # sign-in screen's cold first-render time; screenshots in $(BUILD)/browser/.
 .PHONY: browser-test
-browser-test: setup $(BUILD)/facegate
-	FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser FACEGATE_LFW="$(FACEGATE_LFW)" \
+browser-test: setup $(BUILD)/facegate $(BUILD)/tests/make_facefixture
+	BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate BROWSER_OUT=$(BUILD)/browser FACEGATE_LFW="$(FACEGATE_LFW)" \
 	  tests/browser/run.sh
 
 # ---- the service under load (docs/service-bench.md) ---------------------------

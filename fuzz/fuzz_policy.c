@@ -20,10 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (memcmp(&p, &before, sizeof p)) abort(); /* refused: nothing applied */
     return 0;
   }
-  json_t *j = fg_policy_to_json(&p);
-  if (!j) abort();
-  char *text = json_dumps(j, JSON_COMPACT);
-  json_decref(j);
+  fg_doc *d = fg_policy_to_json(&p);
+  if (!d) abort();
+  char *text = fg_doc_text(d, FG_DOC_COMPACT);
+  fg_doc_free(d);
   if (!text) abort();
   fg_policy q;
   fg_policy_defaults(&q);

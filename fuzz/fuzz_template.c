@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the template decoder (fg_template_decode) and the
- * calibration reader (fg_calibration_parse), both of which read untrusted
- * bytes. A random input almost never carries a valid SHA-256 checksum, so
+ * two calibration readers (fg_calibration_parse, fg_fpir_calibration_parse),
+ * all of which read untrusted bytes. A random input almost never carries a valid SHA-256 checksum, so
  * each input is decoded twice: as is, and with its last 4 bytes replaced by
  * the correct checksum, which lets the fuzzer reach the model, value and
  * norm checks behind it. Any decoded template is re-encoded and must decode
@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "facegate/calibration.h"
 #include "facegate/template.h"
 
 static void check(const uint8_t *p, size_t n) {
@@ -52,6 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (fg_calibration_parse((const char *)data, size, &cal, &e) == FG_OK) {
     double t;
     fg_calibration_threshold(&cal, 1e-4, &t, &e);
+  }
+  fg_fpir_calibration fc;
+  if (fg_fpir_calibration_parse((const char *)data, size, &fc, &e) == FG_OK) {
+    double t;
+    fg_fpir_threshold(&fc, NULL, 420, 0.003, &t, &e);
+    fg_fpir_threshold(&fc, NULL, 1000000, 0.003, &t, &e);
   }
   return 0;
 }

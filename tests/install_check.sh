@@ -35,7 +35,7 @@ make --no-print-directory -s BUILD="$BUILD" PREFIX="$P" install >"$T/install.log
 for f in bin/facegate lib/libfacegate.a lib/libfacegate.so.0 include/facegate/border.h \
          lib/pkgconfig/facegate.pc share/facegate/models/fr_feature.onnx \
          share/facegate/calibration/fr_feature.json share/facegate/calibration/fr_feature_fpir.json \
-         share/facegate/web/index.html share/facegate/web/app.js share/facegate/web/favicon.ico \
+         share/facegate/web/index.html share/facegate/web/app.js share/facegate/web/core.js share/facegate/web/schema.js share/facegate/web/favicon.ico \
          lib/systemd/system/facegate.service lib/sysusers.d/facegate.conf etc/facegate/facegate.conf; do
   [[ -f $P/$f ]] || fail "make install did not install $f"
 done
@@ -101,6 +101,10 @@ for i in $(seq 300); do
 done
 curl -fsS "http://127.0.0.1:$port/" | grep -q "app.js" || fail "serve did not serve the installed console"
 curl -fsS -o /dev/null "http://127.0.0.1:$port/favicon.ico" || fail "no /favicon.ico"
+# the console's modules: every file app.js imports, and the ones they import
+for m in $(grep -ho "from '\./[a-z]*\.js'" "$P/share/facegate/web/"*.js | sort -u | grep -o '[a-z]*\.js'); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/$m" || fail "serve did not serve the console's module $m"
+done
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/v1/tokens")
 [[ $code == 200 ]] || fail "the token made for FACEGATE_DATA is not the server's ($code)"
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=

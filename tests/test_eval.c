@@ -9,7 +9,9 @@
  */
 #include <math.h>
 
+#include "calib/calib_internal.h"
 #include "eval/eval_internal.h"
+#include "facegate/calibration.h"
 #include "facegate/eval.h"
 #include "testutil.h"
 

@@ -15,6 +15,7 @@
 
 #include "testutil.h"
 
+#include "facegate/calibration.h"
 #include "facegate/gallery.h"
 #include "match/match.h"
 
@@ -835,6 +836,53 @@ static void test_fpir_calibration(void **state) {
     assert_int_equal(fg_fpir_calibration_parse(bad[i], strlen(bad[i]), &c, &e), FG_EFORMAT);
 }
 
+/* Producing an FPIR calibration: the threshold of a set of non-mated scores, and
+ * a file written by fg_fpir_calibration_write reads back the same. */
+static void test_fpir_calibration_write(void **state) {
+  (void)state;
+  float scores[1000];
+  for (int i = 0; i < 1000; i++) scores[i] = (float)((i * 7919) % 1000) / 1000.0f; /* 0.000..0.999 */
+  /* at most 10 of 1000 at or above: the 11th highest is 0.989, so the threshold is just above it */
+  double t = fg_fpir_threshold_of(scores, 1000, 0.01);
+  assert_true(t > 0.989 && t < 0.98901);
+  size_t above = 0;
+  for (int i = 0; i < 1000; i++) above += scores[i] >= t;
+  assert_int_equal(above, 10);
+  assert_true(isinf(fg_fpir_threshold_of(scores, 10, 1.0)));
+
+  fg_fpir_calibration c = {.n_sizes = 2, .n_fpir = 2};
+  snprintf(c.model_sha256, sizeof c.model_sha256, "%s",
+           "87aacdfe57510dbd0000000000000000000000000000000000000000000000ff");
+  c.size[0] = 100, c.size[1] = 1000, c.fpir[0] = 0.01, c.fpir[1] = 0.001;
+  c.threshold[0][0] = 0.41, c.threshold[0][1] = 0.47, c.threshold[1][0] = 0.45, c.threshold[1][1] = 0.5;
+  char dir[] = "/tmp/fg-fpir-XXXXXX", path[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/fpir.json", dir);
+  size_t searches[2] = {60000, 61000};
+  fg_error e;
+  assert_int_equal(fg_fpir_calibration_write(path, &c, "test", searches, &e), FG_OK);
+  fg_fpir_calibration r;
+  assert_int_equal(fg_fpir_calibration_load(path, &r, &e), FG_OK);
+  assert_string_equal(r.model_sha256, c.model_sha256);
+  assert_int_equal(r.n_sizes, 2);
+  assert_int_equal(r.n_fpir, 2);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) assert_true(fabs(r.threshold[i][j] - c.threshold[i][j]) < 1e-9);
+  double a, b;
+  assert_int_equal(fg_fpir_threshold(&c, NULL, 420, 0.003, &a, &e), FG_OK);
+  assert_int_equal(fg_fpir_threshold(&r, NULL, 420, 0.003, &b, &e), FG_OK);
+  assert_true(fabs(a - b) < 1e-9);
+  /* an unwritable place: a clear error, no file left behind */
+  char bad[96];
+  snprintf(bad, sizeof bad, "%s/missing/fpir.json", dir);
+  assert_int_equal(fg_fpir_calibration_write(bad, &c, "test", NULL, &e), FG_EIO);
+  assert_non_null(strstr(e.msg, bad));
+  fg_fpir_calibration empty = {0};
+  assert_int_equal(fg_fpir_calibration_write(path, &empty, NULL, NULL, &e), FG_EINVAL);
+  unlink(path);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kernels_match_scalar),
@@ -851,6 +899,7 @@ int main(void) {
       cmocka_unit_test(test_sketch_index),
       cmocka_unit_test(test_search_errors),
       cmocka_unit_test(test_fpir_calibration),
+      cmocka_unit_test(test_fpir_calibration_write),
   };
   fprintf(stderr, "[  INFO    ] best kernel on this CPU: %s\n", fg_kernel_name(fg_kernel_best()));
   return cmocka_run_group_tests(tests, NULL, NULL);

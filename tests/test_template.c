@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "facegate/calibration.h"
 #include "facegate/template.h"
 
 static const uint8_t model_a[8] = {0x87, 0xaa, 0xcd, 0xfe, 0x57, 0x51, 0x0a, 0x8f};

@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "facegate/calibration.h"
 #include "facegate/gallery.h"
 #include "facegate/nn.h"
 

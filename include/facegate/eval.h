@@ -26,7 +26,7 @@
  *
  * Threads: every function is reentrant and keeps no state between calls; the
  * structs are plain caller-owned data (read them from any thread, write from one).
- * fg_calib_impostor runs its own worker threads and joins them before returning.
+ * fg_calib_impostor (facegate/calibration.h) runs its own worker threads and joins them before returning.
  */
 #ifndef FACEGATE_EVAL_H
 #define FACEGATE_EVAL_H
@@ -222,63 +222,6 @@ typedef struct fg_det_options {
  * NULL. FG_EIO if the file cannot be written, FG_EINVAL for empty series. */
 int fg_det_plot(const char *path, const fg_det_series *series, size_t nseries,
                 const fg_det_options *opts, fg_error *err);
-
-/* ----------------------------------------------------------- calibration */
-
-#define FG_CALIB_MAX_FMR 16
-
-/* Thresholds for target false match rates, from every cross-identity pair of a
- * set of embeddings (n x dim, row-major, L2-normalised so the dot product is the
- * cosine). Pairs {i < j} with identity[i] != identity[j] are impostor pairs,
- * those with equal identities genuine pairs.
- *
- * Method (exact): pass 1 computes every pairwise score in cache-sized blocks
- * (4x16 register tiles over a column-panel copy of the matrix, a loop the
- * compiler vectorises; `threads` pthreads share the row blocks) into a
- * 65,536-bin histogram over [-1, 1] and keeps every genuine score; pass 2
- * recomputes the scores and keeps only those falling in the bins that hold the
- * wanted order statistics, so each threshold is the exact order statistic.
- * For a target FMR f with N impostor pairs, k = floor(f * N) false matches are
- * allowed and the threshold is the midpoint between the (k+1)-th highest
- * impostor score and the next higher distinct one (so exactly the k highest, or
- * fewer with ties, score >= threshold). */
-typedef struct fg_calib_options {
-  int threads;               /* worker threads, >= 1 (0: 2) */
-  size_t nfmr;               /* targets (0: the default 1e-2, 1e-3, 5e-4, 1e-4, 1e-5) */
-  double fmr[FG_CALIB_MAX_FMR];
-} fg_calib_options;
-
-typedef struct fg_calib_result {
-  size_t images, identities, dim;
-  uint64_t impostor_pairs, genuine_pairs;
-  double impostor_mean, impostor_std, impostor_max;
-  double genuine_mean;
-  size_t nfmr;
-  double fmr[FG_CALIB_MAX_FMR];           /* targets, as given */
-  double threshold[FG_CALIB_MAX_FMR];     /* accept when score >= threshold */
-  uint64_t false_matches[FG_CALIB_MAX_FMR]; /* impostor scores >= threshold (<= floor(f*N)) */
-  double fnmr[FG_CALIB_MAX_FMR];          /* genuine scores < threshold / genuine pairs */
-  double seconds;                         /* wall time of the two passes */
-} fg_calib_result;
-
-/* Compute the thresholds. identity[i] labels row i. FG_EINVAL if n < 2, dim < 1,
- * a target outside (0, 1), or there are no impostor pairs; FG_ENOMEM. The
- * embeddings are not modified. Memory: a second copy of the matrix (column
- * panels) plus the genuine scores. */
-int fg_calib_impostor(const float *emb, size_t n, size_t dim, const uint32_t *identity,
-                      const fg_calib_options *opts, fg_calib_result *out, fg_error *err);
-
-/* Write the calibration as JSON (to path.tmp, then renamed):
- *   {"model_sha256": "...", "method": "...", "impostor_pairs": N, "images": N,
- *    "thresholds": {"1e-2": t, ...}, ...more keys}
- * Threshold keys are the targets written as "%.0e" without the exponent's
- * leading zeros ("1e-2", "5e-4"). `embedding` says how the embeddings were made
- * (e.g. "flip") and is stored as given; it may be NULL. */
-int fg_calib_write_json(const char *path, const fg_calib_result *r, const char *model_sha256,
-                        const char *embedding, const char *dataset, fg_error *err);
-
-/* The key for a target FMR: "1e-2", "5e-4"... buf needs 16 bytes. */
-void fg_calib_fmr_key(double fmr, char buf[16]);
 
 /* ------------------------------------------------------ condition sets */
 

@@ -324,47 +324,6 @@ int fg_gallery_ivf_build(fg_gallery *g, const fg_ivf_opts *opts, fg_error *err);
 /* FG_ENOTFOUND (info zeroed) if the gallery has no index. */
 int fg_gallery_ivf_info(const fg_gallery *g, fg_ivf_info *info);
 
-/* ---- open-set identification: thresholds from a target FPIR ----------------
- * FPIR(T, N), the false-positive identification rate, is the fraction of
- * non-mated searches (the probe's subject is not enrolled) whose best score
- * is >= T, in a gallery of N subjects; it grows with N. An FPIR calibration
- * holds, for several gallery sizes N_i and target rates F_j, the threshold
- * T_ij measured from real non-mated searches (how: docs/matching.md):
- *
- *   {"model_sha256": "<64 hex>", "method": "...",
- *    "gallery_sizes": [N_0, ...], "fpir": [F_0, ...],
- *    "thresholds": [[T_00, T_01, ...], ...]}       (rows: sizes; other members ignored)
- *
- * fg_fpir_threshold interpolates linearly in log N and log F inside the
- * measured range. Outside the measured sizes it extrapolates under the
- * independence model FPIR = 1 - (1 - q(T))^N: the nearest size's row (the
- * smallest or the largest) gives q(T) at its thresholds, and the threshold for
- * (F, N) is the one whose q equals 1 - (1 - F)^(1/N). It refuses (FG_ELIMIT)
- * rates needing a threshold outside the measured ones. The
- * calibration was measured with one template per subject: for a gallery
- * with several per subject, pass the number of templates as N (each template
- * is one more chance of a false positive, so this errs on the safe side). */
-#define FG_FPIR_CALIBRATION_DEFAULT "data/calibration/fr_feature_fpir.json"
-#define FG_FPIR_MAX 24
-
-typedef struct fg_fpir_calibration {
-  char model_sha256[65];
-  int n_sizes, n_fpir;
-  double size[FG_FPIR_MAX];                  /* ascending */
-  double fpir[FG_FPIR_MAX];                  /* descending (larger rate, lower threshold first) */
-  double threshold[FG_FPIR_MAX][FG_FPIR_MAX]; /* [size][fpir] */
-} fg_fpir_calibration;
-
-/* Read a calibration file. FG_ENOTFOUND if absent, FG_EFORMAT if malformed
- * (the message names what). Sizes are sorted ascending and rates descending. */
-int fg_fpir_calibration_load(const char *path, fg_fpir_calibration *cal, fg_error *err);
-int fg_fpir_calibration_parse(const char *json, size_t len, fg_fpir_calibration *cal, fg_error *err);
-/* Threshold for target FPIR `fpir` in a gallery of `n` subjects (see above).
- * `model_hex` (may be NULL) is the gallery's model id in hex: at least its
- * first 16 digits must match the calibration's model (FG_EINVAL otherwise). */
-int fg_fpir_threshold(const fg_fpir_calibration *cal, const char *model_hex, size_t n, double fpir,
-                      double *threshold, fg_error *err);
-
 FG_API_END
 #ifdef __cplusplus
 }

@@ -108,30 +108,6 @@ void fg_fp16_to_fp32_c(const uint16_t *src, float *dst, size_t n);
 /* Model id in hex (16 characters + NUL). */
 void fg_template_model_hex(const uint8_t id[FG_TEMPLATE_MODEL_ID_BYTES], char hex[17]);
 
-/* ---- calibration: false-match rate -> threshold ----
- * A JSON file {"model_sha256": "<64 hex>", "method": "...", "thresholds":
- * {"1e-2": t, "1e-3": t, "1e-4": t, "1e-5": t}} (other members ignored). */
-#define FG_CALIBRATION_MAX 16
-/* Where the LFW calibration of the default recognition model is written and
- * read from (make calibrate), relative to the working directory. */
-#define FG_CALIBRATION_DEFAULT "data/calibration/fr_feature.json"
-typedef struct fg_calibration {
-  char model_sha256[65];
-  char method[1024];
-  int count;
-  double fmr[FG_CALIBRATION_MAX];       /* ascending */
-  double threshold[FG_CALIBRATION_MAX]; /* threshold[i] for fmr[i] */
-} fg_calibration;
-
-/* Read a calibration file. FG_ENOTFOUND if absent, FG_EFORMAT if malformed. */
-int fg_calibration_load(const char *path, fg_calibration *cal, fg_error *err);
-/* Parse one from memory. */
-int fg_calibration_parse(const char *json, size_t len, fg_calibration *cal, fg_error *err);
-/* Threshold for fmr: the entry whose FMR equals it (relative tolerance 1e-6);
- * FG_ENOTFOUND if the file has no such entry. */
-int fg_calibration_threshold(const fg_calibration *cal, double fmr, double *threshold,
-                             fg_error *err);
-
 FG_API_END
 #ifdef __cplusplus
 }

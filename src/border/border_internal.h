@@ -15,6 +15,7 @@
 
 #include "common/doc.h"
 #include "common/internal.h"
+#include "facegate/calibration.h"
 #include "facegate/border.h"
 #include "facegate/gallery.h"
 #include "facegate/secure.h"

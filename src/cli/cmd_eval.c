@@ -30,6 +30,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "facegate/calibration.h"
 #include "facegate/eval.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"

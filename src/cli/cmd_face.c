@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "facegate/calibration.h"
 #include "facegate/descriptor.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"

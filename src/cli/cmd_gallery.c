@@ -27,6 +27,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "facegate/calibration.h"
 #include "facegate/face.h"
 #include "facegate/gallery.h"
 #include "facegate/nn.h"

@@ -53,6 +53,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "facegate/calibration.h"
 #include "facegate/eval.h"
 #include "facegate/face.h"
 #include "facegate/gallery.h"
@@ -223,28 +224,17 @@ typedef struct setting {
 
 static const double TARGETS[2] = {0.003, 0.01};
 
-/* Threshold with FPIR <= f: the smallest float above the (k+1)-th highest
- * non-mated score, k = floor(f * n). */
-static int cmp_desc(const void *a, const void *b) {
-  float x = *(const float *)a, y = *(const float *)b;
-  return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static double threshold_at(const float *sorted_desc, size_t n, double f) {
-  size_t k = (size_t)floor(f * (double)n + 1e-9);
-  if (k >= n) return -INFINITY;
-  return nextafterf(sorted_desc[k], INFINITY);
-}
+/* Thresholds with FPIR <= f come from fg_fpir_threshold_of (facegate/calibration.h):
+ * the smallest float above the (k+1)-th highest non-mated score, k = floor(f * n). */
 
 static void evaluate(setting *s, const uint8_t *state) {
   float *ns = malloc(s->nn * sizeof *ns);
   for (size_t i = 0; i < s->nn; i++) ns[i] = s->non[i].score;
-  qsort(ns, s->nn, sizeof *ns, cmp_desc);
   size_t miss1 = 0;
   for (size_t i = 0; i < s->nm; i++) miss1 += !s->mated[i].hit;
   s->rank1_miss = (double)miss1 / (double)s->nm;
   for (int t = 0; t < 2; t++) {
-    double T = threshold_at(ns, s->nn, TARGETS[t]);
+    double T = fg_fpir_threshold_of(ns, s->nn, TARGETS[t]);
     s->thr[t] = T;
     size_t fp = 0;
     for (size_t i = 0; i < s->nn; i++) fp += s->non[i].score >= T;
@@ -468,7 +458,10 @@ static int calibrate(const lfw *L, uint64_t seed, const char *path, fg_error *e)
   static const double rates[] = {0.3, 0.1, 0.03, 0.01, 0.003, 0.001};
   enum { NS = sizeof sizes / sizeof sizes[0], NR = sizeof rates / sizeof rates[0] };
   const size_t want = 60000;
-  double thr[NS][NR];
+  fg_fpir_calibration cal = {.n_sizes = NS, .n_fpir = NR};
+  snprintf(cal.model_sha256, sizeof cal.model_sha256, "%s", L->model_sha);
+  for (int si = 0; si < NS; si++) cal.size[si] = sizes[si];
+  for (int ri = 0; ri < NR; ri++) cal.fpir[ri] = rates[ri];
   size_t searches[NS];
   uint32_t *ids = malloc(L->ids * sizeof *ids), *probe = malloc(L->ids * sizeof *probe);
   float *buf = malloc(L->ids * (size_t)L->dim * sizeof *buf), *all = malloc((want + L->ids) * sizeof *all);
@@ -497,39 +490,21 @@ static int calibrate(const lfw *L, uint64_t seed, const char *path, fg_error *e)
       for (size_t i = 0; i < np && !rc; i++) all[got++] = m[i].score;
       fg_gallery_destroy(g);
     }
-    qsort(all, got, sizeof *all, cmp_desc);
-    for (int ri = 0; ri < NR; ri++) thr[si][ri] = threshold_at(all, got, rates[ri]);
+    for (int ri = 0; ri < NR; ri++) cal.threshold[si][ri] = fg_fpir_threshold_of(all, got, rates[ri]);
     searches[si] = got;
     cli_progress_add(&prog, 1);
   }
   cli_progress_finish(&prog);
   if (rc) goto out;
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    rc = e->code = FG_EIO;
-    snprintf(e->msg, sizeof e->msg, "cannot write %s", path);
-    goto out;
-  }
-  fprintf(f, "{\n \"model_sha256\": \"%s\",\n", L->model_sha);
-  fprintf(f, " \"method\": \"LFW (%zu images, %zu people), every image through the face pipeline (face nearest the "
-             "centre); for each gallery size, random galleries of that many people with one image each (fp32) "
-             "searched with one image of each person not enrolled, until >= %zu non-mated searches; threshold = "
-             "smallest score reached by at most FPIR of them (facegate eval identify --calibrate, seed %llu)\",\n",
-          L->n, L->ids, want, (unsigned long long)seed);
-  fprintf(f, " \"templates_per_subject\": 1,\n \"gallery_sizes\": [");
-  for (int si = 0; si < NS; si++) fprintf(f, "%s%g", si ? ", " : "", sizes[si]);
-  fprintf(f, "],\n \"non_mated_searches\": [");
-  for (int si = 0; si < NS; si++) fprintf(f, "%s%zu", si ? ", " : "", searches[si]);
-  fprintf(f, "],\n \"fpir\": [");
-  for (int ri = 0; ri < NR; ri++) fprintf(f, "%s%g", ri ? ", " : "", rates[ri]);
-  fprintf(f, "],\n \"thresholds\": [\n");
-  for (int si = 0; si < NS; si++) {
-    fprintf(f, "  [");
-    for (int ri = 0; ri < NR; ri++) fprintf(f, "%s%.6f", ri ? ", " : "", thr[si][ri]);
-    fprintf(f, "]%s\n", si + 1 < NS ? "," : "");
-  }
-  fprintf(f, " ]\n}\n");
-  if (fclose(f)) rc = e->code = FG_EIO, snprintf(e->msg, sizeof e->msg, "cannot write %s", path);
+  char method[512];
+  snprintf(method, sizeof method,
+           "LFW (%zu images, %zu people), every image through the face pipeline (face nearest the "
+           "centre); for each gallery size, random galleries of that many people with one image each "
+           "(fp32) searched with one image of each person not enrolled, until >= %zu non-mated "
+           "searches; threshold = smallest score reached by at most FPIR of them (facegate eval "
+           "identify --calibrate, seed %llu)",
+           L->n, L->ids, want, (unsigned long long)seed);
+  rc = fg_fpir_calibration_write(path, &cal, method, searches, e);
 out:
   free(ids), free(probe), free(buf), free(all), free(m), free(cnt);
   return rc;
@@ -606,11 +581,10 @@ static int plot_curves(const char *path, setting *const *s, int ns, size_t galle
     const setting *S = s[k];
     float *nsr = malloc(S->nn * sizeof *nsr);
     for (size_t i = 0; i < S->nn; i++) nsr[i] = S->non[i].score;
-    qsort(nsr, S->nn, sizeof *nsr, cmp_desc);
     cairo_set_source_rgb(cr, col[k % 7][0], col[k % 7][1], col[k % 7][2]);
     int started = 0;
     for (double lf = fx0; lf <= fx1 + 1e-9; lf += 0.02) {
-      double f = pow(10, lf), T = threshold_at(nsr, S->nn, f);
+      double f = pow(10, lf), T = fg_fpir_threshold_of(nsr, S->nn, f);
       if (f * (double)S->nn < 1) continue; /* below one false positive: not measured */
       size_t miss = 0;
       for (size_t i = 0; i < S->nm; i++) miss += !S->mated[i].hit || S->mated[i].score < T;

@@ -44,6 +44,7 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "facegate/calibration.h"
 #include "facegate/eval.h"
 #include "facegate/face.h"
 #include "facegate/template.h"

@@ -142,7 +142,9 @@ function chooseFaces() {
   // One photo per person: the capture is the enrolment photo itself. These are
   // group photos, so some fail the enrolment quality check; those passengers are
   // still on the manifest (and can be confirmed by hand) but are not captured.
-  const people = [1, 2, 3, 4, 5, 6].map((i) => ({ name: `Sample Person ${i}`, enroll: s(i), capture: s(i), extra: s(i) }));
+  // Surnames of letters (not 'Person 4'): the name search's checks cut a surname short.
+  const names = ['Ada Abbot', 'Ben Baker', 'Cleo Carter', 'Dan Dalton', 'Eve Ellis', 'Finn Fraser'];
+  const people = [1, 2, 3, 4, 5, 6].map((i) => ({ name: names[i - 1], enroll: s(i), capture: s(i), extra: s(i) }));
   return { source: `npm sample photos (${SAMPLES})`, samples: true, passengers: people.slice(0, 5), outsider: people[5] };
 }
 
@@ -313,7 +315,9 @@ async function runBrowser(browser, ctx) {
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(`console: ${m.text()}`); });
   page.on('request', (r) => { const u = r.url(); if (!u.startsWith(BASE) && !u.startsWith('data:')) outside.push(u); });
 
-  await page.goto(`${BASE}/`, { waitUntil: 'load' });
+  // developer mode (?dev): the console checks every JSON answer against the
+  // response schemas of /openapi.json (web/core.js, web/schema.js)
+  await page.goto(`${BASE}/?dev`, { waitUntil: 'load' });
   await page.waitForFunction(() => performance.getEntriesByName('fg:signin-rendered').length > 0, null, { timeout: 10000 });
   const timing = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
@@ -574,7 +578,7 @@ async function runBrowser(browser, ctx) {
   await look(page, 'overstays');
 
   await signOut(page);
-  ok(await page.evaluate(() => sessionStorage.length === 0 && localStorage.length === 0 && !document.querySelector('#capture img')),
+  ok(await page.evaluate(() => Object.keys(sessionStorage).every((k) => k === 'facegate.dev') && localStorage.length === 0 && !document.querySelector('#capture img')),
     'sign-out clears the token and the biometric images');
 
   section('console: the supervisor');
@@ -647,6 +651,9 @@ async function runBrowser(browser, ctx) {
   await look(page, 'tokens');
   await signOut(page);
 
+  const dev = await page.evaluate(() => window.fgSchemaCheck && { enabled: window.fgSchemaCheck.enabled, checked: window.fgSchemaCheck.checked, violations: window.fgSchemaCheck.violations });
+  ok(dev && dev.enabled && dev.checked >= 50, 'developer mode checked the console\'s API answers against /openapi.json', dev ? `${dev.checked} answers` : 'window.fgSchemaCheck missing');
+  ok(dev && dev.violations.length === 0, 'every API answer the console read fits its documented schema', dev ? dev.violations.slice(0, 5).join(' | ') : '');
   ok(!pageErrors.length, 'no script errors in the page', pageErrors.join(' | '));
   ok(outside.length === 0, 'nothing fetched from outside the server', outside.join(' '));
   console.log(`  looked at ${looked.length} screens and dialogs: ${looked.filter((n) => n.endsWith('-1280')).map((n) => n.replace(/-1280$/, '')).join(', ')}`);

@@ -4,7 +4,9 @@
 # Starts `build/facegate serve` on a free loopback port with a fresh data
 # directory, creates one token per role with `facegate token create`, runs
 # tests/browser/console.test.mjs (headless Chromium through playwright-core),
-# stops the server and exits non-zero if anything failed. Screenshots and the
+# then tests/browser/schemas.test.mjs (every route's responses against the
+# schemas of /openapi.json) against the same server and store, stops the
+# server and exits non-zero if anything failed. Screenshots and the
 # server's log go to build/browser/.
 #
 # Environment: FACEGATE_BIN (default build/facegate), CHROMIUM (default
@@ -87,8 +89,20 @@ for i in $(seq 300); do
 done
 echo "browser-test: facegate serve on $FACEGATE_URL (pid $server_pid, data $data, store $(testdb_describe "$data"))"
 
+# Without LFW, the schema test's faces come from the face fixture
+# (tests/facefixture.h in LFW's layout; the sample photos are group photos).
+if [[ ! -d ${FACEGATE_LFW:-../shared/data/lfw}/lfw-deepfunneled && -x ${BUILD:-build}/tests/make_facefixture ]]; then
+    export FACEGATE_FACEFIXTURE=$data/fixture
+    mkdir -p "$FACEGATE_FACEFIXTURE"
+    "${BUILD:-build}/tests/make_facefixture" "${FACEGATE_SAMPLES:-var/samples}" "$FACEGATE_FACEFIXTURE" ||
+        die "the face fixture could not be built"
+fi
+
 rc=0
 node tests/browser/console.test.mjs || rc=$?
+# every route's responses against /openapi.json's schemas, on the store the
+# console test has just filled (tests/browser/schemas.test.mjs)
+node tests/browser/schemas.test.mjs || rc=$?
 echo "browser-test: screenshots in $OUT/: $(cd "$OUT" && ls *.png 2>/dev/null | tr '\n' ' ')"
 [[ $rc -eq 0 ]] || echo "browser-test: FAILED (server log: $OUT/server.log)"
 exit "$rc"

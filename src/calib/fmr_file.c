@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "common/internal.h"
-#include "facegate/template.h"
+#include "facegate/calibration.h"
 
 static int bad(fg_error *err, const char *what) { return fg__seterr(err, FG_EFORMAT, "calibration: %s", what); }
 

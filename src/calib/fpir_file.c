@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/internal.h"
-#include "match/match.h"
+#include "facegate/calibration.h"
 
 #define MAX_CAL_BYTES ((size_t)1 << 20)
 
@@ -171,4 +172,64 @@ int fg_fpir_threshold(const fg_fpir_calibration *c, const char *model_hex, size_
                       fpir, n, f_eq, row ? "largest" : "smallest", Nl, c->fpir[c->n_fpir - 1], c->fpir[0]);
   *threshold = t;
   return FG_OK;
+}
+
+/* ---- producing ---------------------------------------------------------------- */
+
+static int float_desc(const void *pa, const void *pb) {
+  float a = *(const float *)pa, b = *(const float *)pb;
+  return a < b ? 1 : a > b ? -1 : 0;
+}
+
+double fg_fpir_threshold_of(float *scores, size_t n, double fpir) {
+  size_t k = (size_t)floor(fpir * (double)n + 1e-9);
+  if (k >= n) return -INFINITY;
+  qsort(scores, n, sizeof *scores, float_desc);
+  return nextafterf(scores[k], INFINITY);
+}
+
+int fg_fpir_calibration_write(const char *path, const fg_fpir_calibration *cal, const char *method,
+                              const size_t *searches, fg_error *err) {
+  if (!path || !cal || cal->n_sizes < 1 || cal->n_fpir < 1 || cal->n_sizes > FG_FPIR_MAX ||
+      cal->n_fpir > FG_FPIR_MAX)
+    return fg__seterr(err, FG_EINVAL, "FPIR calibration: nothing to write");
+  /* One template per subject: the reader's extrapolation assumes it (see the header). */
+  json_t *root = json_pack("{s:s, s:s, s:i}", "model_sha256", cal->model_sha256, "method",
+                           method ? method : "", "templates_per_subject", 1);
+  json_t *sizes = json_array(), *rates = json_array(), *rows = json_array();
+  json_t *done = searches ? json_array() : NULL;
+  int bad = !root || !sizes || !rates || !rows || (searches && !done);
+  for (int i = 0; !bad && i < cal->n_sizes; i++) {
+    json_t *row = json_array();
+    bad |= !row || json_array_append_new(sizes, json_real(cal->size[i])) ||
+           (done && json_array_append_new(done, json_integer((json_int_t)searches[i])));
+    for (int j = 0; row && !bad && j < cal->n_fpir; j++)
+      bad |= json_array_append_new(row, json_real(round(cal->threshold[i][j] * 1e6) / 1e6));
+    bad |= json_array_append_new(rows, row);
+  }
+  for (int j = 0; !bad && j < cal->n_fpir; j++) bad |= json_array_append_new(rates, json_real(cal->fpir[j]));
+  if (!bad) {
+    bad |= json_object_set_new(root, "gallery_sizes", sizes);
+    sizes = NULL;
+    if (done) bad |= json_object_set_new(root, "non_mated_searches", done);
+    done = NULL;
+    bad |= json_object_set_new(root, "fpir", rates) | json_object_set_new(root, "thresholds", rows);
+    rates = rows = NULL;
+  }
+  json_decref(sizes), json_decref(rates), json_decref(rows), json_decref(done);
+  if (bad) {
+    json_decref(root);
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
+  char tmp[4096];
+  int rc = FG_OK;
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+    rc = fg__seterr(err, FG_EINVAL, "FPIR calibration: path too long");
+  else if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) ||
+           rename(tmp, path)) {
+    rc = fg__seterr(err, FG_EIO, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+  }
+  json_decref(root);
+  return rc;
 }

@@ -29,7 +29,7 @@
 #include <jansson.h>
 
 #include "common/internal.h"
-#include "eval/eval_internal.h"
+#include "calib/calib_internal.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF /* same rounding in every clone and the scalar build */
