@@ -556,17 +556,16 @@ static int conv_prepare(dsession *s, const fg__node *n, conv_try *c, fg_error *e
   if (!rc && oscale) rc = ck(dnnl_primitive_attr_set_output_scales(attr, M, 1 << 1, oscale), "output scales", err);
   if (!rc) rc = post_act(n, c->y_scale, attr, err);
   if (!rc) rc = pair_create(s, &cd, attr, &c->p, "convolution", err);
-  /* Measured one layer at a time, one thread (p10 of 200 runs): depthwise
-   * 3x3 in oneDNN's jit_dw kernel is 1.1-1.7x faster than the brdgmm_dw it
-   * picks first in fp32 (16 channels at 120x160: 0.038 against 0.064 ms) and
-   * 1.1-1.2x in bf16 (64 channels at 56x56: 0.029 against 0.034); an fp32
-   * first layer (<= 4 input channels) in jit:avx512_core 0.106 against
-   * brgconv's 0.124 ms. */
+  /* fp32, measured one layer at a time, one thread (p10 of 200 runs):
+   * depthwise 3x3 in oneDNN's jit_dw kernel is 1.1-1.7x faster than the
+   * brdgmm_dw it picks first (16 channels at 120x160: 0.038 against
+   * 0.064 ms); a first layer (<= 4 input channels) in jit:avx512_core 0.106
+   * against brgconv's 0.124 ms. (bf16's jit_dw is 1.1-1.2x faster too, but
+   * its other summation order moved LFW accuracy by 4 pairs of 6,000, more
+   * than issue 15's bound allows a speed change: bf16 keeps oneDNN's choice.) */
   const char *pref = NULL;
-  if (G > 1 && G == M && cpg == 1)
-    pref = cls == X_F32 && c->ocls == X_F32 ? "jit_dw:avx512_core" : cls == X_BF16 ? "jit_dw:avx512_core_bf16" : NULL;
-  else if (cpg * G <= 4 && cls == X_F32 && c->ocls == X_F32)
-    pref = "jit:avx512_core";
+  if (cls == X_F32 && c->ocls == X_F32)
+    pref = G > 1 && G == M && cpg == 1 ? "jit_dw:avx512_core" : cpg * G <= 4 ? "jit:avx512_core" : NULL;
   if (!rc) pair_prefer(s, &cd, attr, &c->p, pref);
   if (attr) dnnl_primitive_attr_destroy(attr);
   return rc;
