@@ -126,7 +126,7 @@ $(BUILD)/tests/test_faults: LDLIBS += $(FAULT_WRAP) $(shell pkg-config --libs li
 # counts both runs (tests/run.sh --total).
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
                  test_records test_report_groups test_border_e2e test_border_crash test_server \
-                 test_cluster) $(SEC_BIN)
+                 test_cluster test_reenrol) $(SEC_BIN)
 unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared $(BUILD)/tests/make_facefixture
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
@@ -247,12 +247,14 @@ run-check: setup $(BUILD)/facegate
 SHAREDIR = $(PREFIX)/share/facegate
 SYSCONFDIR ?= $(PREFIX)/etc
 MODELS_SRC ?= var/models
-MODEL_FILES := fr_detect.onnx fr_landmark.onnx fr_feature.onnx fr_liveness.onnx
+MODEL_FILES := fr_detect.onnx fr_landmark.onnx fr_feature.onnx fr_liveness.onnx \
+               face_recognition_model-weights_manifest.json face_recognition_model.bin
 install: all
 	@for m in $(MODEL_FILES); do [ -f $(MODELS_SRC)/$$m ] || \
 	  { echo "make install: $(MODELS_SRC)/$$m is missing: run scripts/setup first" >&2; exit 1; }; done
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/facegate $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -d $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR)/calibration $(DESTDIR)$(SHAREDIR)/web
+	install -d $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR)/calibration $(DESTDIR)$(SHAREDIR)/descriptors \
+	  $(DESTDIR)$(SHAREDIR)/web
 	install -m 755 $(BUILD)/facegate $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/libfacegate.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libfacegate.so $(DESTDIR)$(PREFIX)/lib/libfacegate.so.0
@@ -261,6 +263,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' facegate.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/facegate.pc
 	install -m 644 $(addprefix $(MODELS_SRC)/,$(MODEL_FILES)) $(DESTDIR)$(SHAREDIR)/models/
 	install -m 644 data/calibration/*.json $(DESTDIR)$(SHAREDIR)/calibration/
+	install -m 644 data/models/*.json $(DESTDIR)$(SHAREDIR)/descriptors/
 	install -m 644 web/* $(DESTDIR)$(SHAREDIR)/web/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/facegate
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' deploy/systemd/facegate.service.in \

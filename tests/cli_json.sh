@@ -166,6 +166,21 @@ detail_has nope.jpg
 check 4 - verify grey.pgm --document sample4.jpg
 check 0 - backup "$T/b.fgb"
 
+# ---- another recognition model, named from this (other) working directory ------------
+# The descriptor is found in facegate's home, its calibration beside it; the
+# templates staged with the default model are re-enrolled (docs/models.md).
+check 0 - reenrol --dry-run
+out=$("$F" reenrol --model dlib-resnet --json 2>"$T/reenrol.err") || fail "reenrol --model dlib-resnet: exit $? $(cat "$T/reenrol.err")"
+grep -q '"model":"dlib-resnet"' <<<"$out" && grep -q '"flights":{"templates":2,"current":0,"reenrolled":2,' <<<"$out" &&
+  grep -q '"watchlist":{"templates":1,"current":0,"reenrolled":1,' <<<"$out" ||
+  fail "reenrol --model dlib-resnet did not re-enrol the flight's 2 and the watchlist's 1 templates: $out"
+check 0 - reenrol --model dlib-resnet
+check "0|3|4" - encounter --manifest 1 --gate A1 sample3.jpg --model dlib-resnet
+check "0|3|4" - verify sample3.jpg --document sample3.jpg --model dlib-resnet
+check 1 FG_ENOTFOUND verify sample3.jpg --document sample3.jpg --model no-such-model
+check 0 - reenrol
+check 2 FG_EINVAL reenrol --bogus
+
 # ---- text without --json -------------------------------------------------------------
 out=$("$F" referral list 2>/dev/null) || fail "referral list failed"
 if [[ ${out:0:1} == "{" || ${out:0:1} == "[" ]]; then fail "referral list prints JSON without --json"; fi

@@ -5,6 +5,9 @@
 # variables set: --version names the installed home; `models` verifies the
 # installed models; `detect`, `compare` (the calibration's threshold, not the
 # fallback, also with FACEGATE_MODELS set) and `gallery search --fpir` work;
+# another recognition model named by --model (dlib-resnet) is found in the
+# installed descriptors with its calibration beside them (`models`, `compare`,
+# `verify`);
 # `token create` and `serve` keep their data in $FACEGATE_DATA; the service
 # serves the installed console. Nothing is written into the working
 # directory. The systemd unit is checked by `systemd-analyze verify` and
@@ -35,6 +38,8 @@ make --no-print-directory -s BUILD="$BUILD" PREFIX="$P" install >"$T/install.log
 for f in bin/facegate lib/libfacegate.a lib/libfacegate.so.0 include/facegate/border.h \
          lib/pkgconfig/facegate.pc share/facegate/models/fr_feature.onnx \
          share/facegate/calibration/fr_feature.json share/facegate/calibration/fr_feature_fpir.json \
+         share/facegate/descriptors/fr_feature.json share/facegate/descriptors/dlib-resnet.json \
+         share/facegate/models/face_recognition_model.bin \
          share/facegate/web/index.html share/facegate/web/app.js share/facegate/web/core.js share/facegate/web/schema.js share/facegate/web/favicon.ico \
          lib/systemd/system/facegate.service lib/sysusers.d/facegate.conf etc/facegate/facegate.conf; do
   [[ -f $P/$f ]] || fail "make install did not install $f"
@@ -80,6 +85,17 @@ for models in "" "$P/share/facegate/models"; do
     fail "compare did not use the installed calibration (FACEGATE_MODELS=$models): $src_"
 done
 
+# another recognition model, by name: the installed descriptor and its calibration
+grep -Eq "^recognition models \($home/descriptors/\*\.json\)" "$T/models.out" ||
+  fail "models does not list the installed descriptors: $(cat "$T/models.out")"
+grep -Eq "^  dlib-resnet .* ok +calibrated" "$T/models.out" ||
+  fail "models does not show dlib-resnet verified and calibrated: $(cat "$T/models.out")"
+out=$("$F" compare sample1.jpg sample3.jpg --model dlib-resnet --json) || [[ $? -le 4 ]] ||
+  fail "compare --model dlib-resnet failed: $out"
+src_=$(jget '["threshold_source"]' <<<"$out")
+[[ $src_ == "calibration $home/calibration/dlib-resnet.json" ]] ||
+  fail "compare --model dlib-resnet did not use the installed calibration: $src_"
+
 "$F" gallery create g.fgg >/dev/null
 "$F" gallery add g.fgg P sample1.jpg --allow-low-quality >/dev/null
 "$F" gallery add g.fgg Q sample4.jpg --allow-low-quality >/dev/null
@@ -90,6 +106,14 @@ done
 export FACEGATE_DATA=$T/data
 tok=$("$F" token create --role admin --name admin.install 2>/dev/null) || fail "token create failed"
 [[ -f $T/data/facegate.key ]] || fail "token create did not use FACEGATE_DATA ($T/data)"
+out=$("$F" verify sample3.jpg --document sample3.jpg --model dlib-resnet --json) ||
+  fail "verify --model dlib-resnet failed from another directory: $out"
+[[ $(jget '["decision"]' <<<"$out") == match ]] || fail "verify --model dlib-resnet: $out"
+python3 - "$home/calibration/dlib-resnet.json" "$out" <<'EOF' || fail "verify --model dlib-resnet did not use dlib-resnet's installed threshold: $out"
+import json, sys
+cal, v = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
+sys.exit(not any(abs(t - v["threshold"]) < 1e-6 for t in cal["thresholds"].values()))
+EOF
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$F" serve --listen "127.0.0.1:$port" >"$T/serve.log" 2>&1 &
 server_pid=$!

@@ -24,6 +24,7 @@
  */
 #include "testutil.h"
 
+#include <limits.h>
 #include <math.h>
 #include <sys/stat.h>
 
@@ -241,7 +242,7 @@ static void test_default_descriptor(void **state) {
   /* the listing finds both */
   fg_model_descriptor *all;
   int n;
-  assert_int_equal(fg_model_descriptor_list(&all, &n, &e), FG_OK);
+  assert_int_equal(fg_model_descriptor_list(NULL, &all, &n, &e), FG_OK);
   int seen = 0;
   for (int i = 0; i < n; i++) seen += !strcmp(all[i].name, "fr_feature") + !strcmp(all[i].name, "dlib-resnet");
   assert_int_equal(seen, 2);
@@ -292,6 +293,80 @@ static void test_descriptor_refuses(void **state) {
   assert_int_equal(fg_model_descriptor_load("no-such-model", &d, &e), FG_ENOTFOUND);
   assert_int_equal(fg_model_descriptor_load("/nonexistent/x.json", &d, &e), FG_ENOTFOUND);
   assert_int_equal(fg_model_descriptor_load("Bad Name", &d, &e), FG_EINVAL);
+}
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fputs(text, f) >= 0, 1);
+  fclose(f);
+}
+
+/* Paths inside a descriptor are relative to the descriptor's own directory,
+ * wherever the program runs: calibration files (with "../" taken off the
+ * directory, absolute paths kept) and a fused model's members; the listing
+ * takes a directory. Checked from another working directory. */
+static void test_descriptor_paths(void **state) {
+  (void)state;
+  char cwd[PATH_MAX], repo_models[PATH_MAX + 32], dir[] = "/tmp/fg_desc_XXXXXX", p[PATH_MAX + 64];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  snprintf(repo_models, sizeof repo_models, "%s/data/models", cwd);
+  assert_non_null(mkdtemp(dir));
+  int have = have_model();
+  char models[PATH_MAX + 32];
+  if (tu_models_dir()[0] == '/') snprintf(models, sizeof models, "%s", tu_models_dir());
+  else snprintf(models, sizeof models, "%s/%s", cwd, tu_models_dir());
+  snprintf(p, sizeof p, "%s/models", dir);
+  assert_int_equal(mkdir(p, 0700), 0);
+  snprintf(p, sizeof p, "%s/models/a.json", dir);
+  write_text(p, "{\"name\": \"a\", " GOOD_FILES ", " GOOD_REST ", \"calibration\": \"../cal/a.json\", "
+                "\"fpir_calibration\": \"/abs/a_fpir.json\"}");
+  snprintf(p, sizeof p, "%s/models/b.json", dir);
+  write_text(p, "{\"name\": \"b\", " GOOD_FILES ", " GOOD_REST ", \"calibration\": \"b.json\"}");
+  assert_int_equal(chdir("/"), 0);
+  fg_model_descriptor d;
+  fg_error e = {0};
+  snprintf(p, sizeof p, "%s/models/a.json", dir);
+  int rc = fg_model_descriptor_load(p, &d, &e);
+  if (rc) fail_msg("%s", e.msg);
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof want, "%s/cal/a.json", dir);
+  assert_string_equal(d.calibration, want);
+  assert_string_equal(d.fpir_calibration, "/abs/a_fpir.json");
+  snprintf(p, sizeof p, "%s/models/b.json", dir);
+  assert_int_equal(fg_model_descriptor_load(p, &d, &e), FG_OK);
+  snprintf(want, sizeof want, "%s/models/b.json", dir);
+  assert_string_equal(d.calibration, want);
+  /* the listing of a directory, not the working directory's data/models */
+  fg_model_descriptor *all;
+  int n;
+  snprintf(p, sizeof p, "%s/models", dir);
+  assert_int_equal(fg_model_descriptor_list(p, &all, &n, &e), FG_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(all[0].name, "a");
+  free(all);
+  /* the shipped descriptors from elsewhere: calibration found, fused members beside it */
+  snprintf(p, sizeof p, "%s/dlib-resnet.json", repo_models);
+  assert_int_equal(fg_model_descriptor_load(p, &d, &e), FG_OK);
+  snprintf(want, sizeof want, "%s/data/calibration/dlib-resnet.json", cwd);
+  assert_string_equal(d.calibration, want);
+  assert_int_equal(access(d.calibration, R_OK), 0);
+  assert_int_equal(access(d.fpir_calibration, R_OK), 0);
+  snprintf(p, sizeof p, "%s/fused.json", repo_models);
+  assert_int_equal(fg_model_descriptor_load(p, &d, &e), FG_OK);
+  if (have) {
+    rc = fg_model_descriptor_verify(&d, models, &e);
+    if (rc) fail_msg("fused, verified from /: %s", e.msg);
+  }
+  /* a member that is not beside the fused descriptor is not found */
+  snprintf(p, sizeof p, "%s/models/f.json", dir);
+  write_text(p, "{\"name\": \"f\", \"fuse\": [{\"model\": \"fr_feature\", \"weight\": 0.6}, "
+                "{\"model\": \"a\", \"weight\": 0.8}]}");
+  assert_int_equal(fg_model_descriptor_load(p, &d, &e), FG_OK);
+  assert_int_equal(fg_model_descriptor_verify(&d, models, &e), FG_ENOTFOUND);
+  assert_non_null(strstr(e.msg, "models/fr_feature.json"));
+  assert_int_equal(chdir(cwd), 0);
+  assert_int_equal(tu_rm_rf(dir), 0);
 }
 
 /* A descriptor whose files do not verify stops the engine, naming the file. */
@@ -546,6 +621,7 @@ int main(void) {
       cmocka_unit_test(test_descriptor_engine),
       cmocka_unit_test(test_default_descriptor),
       cmocka_unit_test(test_descriptor_refuses),
+      cmocka_unit_test(test_descriptor_paths),
       cmocka_unit_test(test_descriptor_checksum),
       cmocka_unit_test(test_manifest_refuses),
       cmocka_unit_test(test_fused),

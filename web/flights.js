@@ -89,6 +89,8 @@ function renderPassengers(detail, m, pax) {
 const PROBLEMS = {
   missing_field: 'missing data', invalid_field: 'invalid data', unreadable_photo: 'photo unreadable',
   no_face: 'no face in the photo', low_quality: 'photo quality too low', duplicate_document: 'document listed twice',
+  reenrol_no_photo: 'left out after a model change: no photo to re-enrol from',
+  reenrol_no_face: 'left out after a model change: no face found by the new model',
 };
 // A passenger's problems: the import's problem codes.
 function problemsText(codes) {

@@ -423,6 +423,39 @@ int fg_border_traveller_find(fg_border *b, const fg_actor *who, const fg_travell
 
 /* ---- retention, reports, audit, keys --------------------------------------- */
 
+/* Re-enrolment after a change of recognition model (docs/models.md): every
+ * stored template of another model than the one b runs, in both stores
+ * (staged document photos, watchlist), re-embedded from its sealed photo and
+ * written back sealed to its row, each in its own audited transaction
+ * ("template.reenrol"). A template whose photo is gone, or in whose photo the
+ * model finds no face, is kept as it is and left out of galleries: the
+ * passenger gets the problem "reenrol_no_photo" or "reenrol_no_face" (manifest
+ * show) and an enrolled count without it ("passenger.left_out"). A gallery
+ * build that meets such templates does the same for its own (gallery_cache.c),
+ * so a switch of model never stops a flight. A dry run reads and counts only
+ * (a template with a photo counts as re-enrolled). One "templates.reenrol"
+ * event carries the counts. */
+typedef struct fg_reenrol_counts {
+  size_t templates;  /* read */
+  size_t current;    /* already the running model's (or re-enrolled meanwhile by another process) */
+  size_t reenrolled; /* re-embedded (dry run: would be) */
+  size_t no_photo;   /* another model's, and no photo to re-embed: left out */
+  size_t no_face;    /* another model's, and no face found in the photo: left out */
+  size_t left_out;   /* passengers (per manifest) or watchlist entries with a template left out */
+} fg_reenrol_counts;
+typedef struct fg_reenrol_options {
+  int dry_run;
+  void (*progress)(void *ctx, size_t done, size_t total); /* after each template of another model */
+  void *progress_ctx;
+} fg_reenrol_options;
+typedef struct fg_reenrol_result {
+  char model[64];    /* the running model's name */
+  char model_id[17]; /* and its template model id (hex) */
+  fg_reenrol_counts flights, watchlist;
+} fg_reenrol_result;
+int fg_border_reenrol(fg_border *b, const fg_actor *who, const fg_reenrol_options *o,
+                      fg_reenrol_result *r, fg_error *err);
+
 /* Delete everything policy says must go by now; counts per category and kind
  * in *out (may be NULL) and in one audit event. Then the copies of the
  * deleted rows that the store's write-ahead log still holds are removed

@@ -11,11 +11,15 @@
  *    "input": {"width": 150, "height": 150, "channels": "rgb", "mean": 0, "scale": 1},
  *    "alignment": {"template5": [x0, y0, ... x4, y4]},
  *    "embedding": {"length": 128, "metric": "euclidean"},
- *    "calibration": "data/calibration/dlib-resnet.json",
- *    "fpir_calibration": "data/calibration/dlib-resnet_fpir.json"}
+ *    "calibration": "../calibration/dlib-resnet.json",
+ *    "fpir_calibration": "../calibration/dlib-resnet_fpir.json"}
  *
  * File paths are relative to the models directory; calibration paths to the
- * working directory (like every data/ path). "model" is the file the engine
+ * descriptor file's own directory (never the working directory): a
+ * descriptor in data/models/ (a source tree) or SHAREDIR/descriptors/ (an
+ * installation) finds its calibration in the calibration/ beside it.
+ * fg_model_descriptor_load resolves them, so d->calibration and
+ * d->fpir_calibration are paths that open as they are. "model" is the file the engine
  * loads (ONNX, or a TensorFlow.js manifest it knows: facegate/nn.h); every
  * file listed is checked against its SHA-256 before the engine uses it. The
  * 5-point template (left eye, right eye, nose tip, left and right mouth corner,
@@ -24,7 +28,9 @@
  * embeddings, which orders pairs as Euclidean distance between them does
  * (|a - b|^2 = 2 - 2 cos), and its thresholds come from the calibration files.
  *
- * A fused model is a descriptor of two others (score-level fusion, docs/models.md):
+ * A fused model is a descriptor of two others (score-level fusion,
+ * docs/models.md), named without a path: they are NAME.json in the fused
+ * model's own directory.
  *
  *   {"name": "fused", "description": "...",
  *    "fuse": [{"model": "fr_feature", "weight": 0.63}, {"model": "dlib-resnet", "weight": 0.78}],
@@ -41,8 +47,10 @@
  * the same landmarks.
  *
  * A descriptor is named by a path (anything with a '/' or ending in .json) or
- * by a name, looked up as data/models/NAME.json. The default model's
- * descriptor is data/models/fr_feature.json.
+ * by a name, which this library looks up as FG_DESC_DIR/NAME.json (relative to
+ * the working directory: a program that runs anywhere, like the facegate
+ * command, passes paths it resolved itself). The default model's descriptor is
+ * data/models/fr_feature.json in the source tree.
  */
 #ifndef FACEGATE_DESCRIPTOR_H
 #define FACEGATE_DESCRIPTOR_H
@@ -94,9 +102,9 @@ int fg_model_descriptor_verify(const fg_model_descriptor *d, const char *models_
  * order, mean and scale, and the embedding length the engine must find. */
 int fg_model_descriptor_apply(const fg_model_descriptor *d, const char *models_dir, fg_face_options *o, char *path,
                               size_t path_cap, fg_error *err);
-/* The descriptors in data/models, sorted by name: *out (malloc'd, caller
- * frees) of *n. Files that do not parse are skipped. */
-int fg_model_descriptor_list(fg_model_descriptor **out, int *n, fg_error *err);
+/* The descriptors in directory dir (NULL: FG_DESC_DIR), sorted by name: *out
+ * (malloc'd, caller frees) of *n. Files that do not parse are skipped. */
+int fg_model_descriptor_list(const char *dir, fg_model_descriptor **out, int *n, fg_error *err);
 
 FG_API_END
 #ifdef __cplusplus

@@ -32,6 +32,7 @@ typedef struct fg__gallery_cache {
   double checked_ms; /* when the revision was last read (fg__ms) */
   fg_gallery *g;     /* NULL when empty */
   size_t photos;     /* templates before fusion: what sets the FPIR threshold */
+  size_t left_out;   /* templates of another model that could not be re-enrolled */
 } fg__gallery_cache;
 
 #define FG__FLIGHT_CACHE 4
@@ -272,6 +273,28 @@ int fg__encounter_key_lookup(fg_border *b, const fg_actor *who, const fg_encount
 int fg__encounter_key_store(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
                             const char fingerprint[65], const fg_encounter_result *r, int64_t at,
                             fg_error *err);
+
+/* ---- reenrol.c ---- */
+
+/* A template of another model met in a scan: its row, subject (traveller or
+ * watchlist entry), manifest (flights) and the model it records (hex). */
+typedef struct fg__stale {
+  int64_t row, subject, manifest;
+  char from[17];
+} fg__stale;
+typedef struct fg__stale_list {
+  fg__stale *v;
+  size_t n, cap;
+} fg__stale_list;
+int fg__stale_add(fg__stale_list *l, int64_t row, int64_t subject, int64_t manifest,
+                  const uint8_t *model8, fg_error *err);
+void fg__stale_free(fg__stale_list *l);
+/* Re-enrol l's templates (watchlist: watchlist_templates, else photos) with
+ * the running model, counting outcomes into *c; who NULL: the system.
+ * Progress (po may be NULL) runs from done to total. */
+int fg__reenrol(fg_border *b, const fg_actor *who, int watchlist, const fg__stale_list *l,
+                int dry_run, fg_reenrol_counts *c, const fg_reenrol_options *po, size_t done,
+                size_t total, fg_error *err);
 
 /* ---- gallery_cache.c ---- */
 

@@ -37,9 +37,15 @@
  * process writes.
  *
  * Every template is unsealed (bound to its row) and decoded against the face
- * engine's model: a template that does not open or was made by another model
- * fails the build (FG_EAUTH, FG_EMODEL...) rather than silently leaving a
- * traveller out. Plaintext templates are wiped once added.
+ * engine's model: a template that does not open or is damaged fails the build
+ * (FG_EAUTH, FG_EFORMAT...) rather than silently leaving a traveller out. A
+ * template made by another model (the gates switched models) is left out of
+ * the first build; those met are then re-enrolled from their sealed photos
+ * (reenrol.c), and the gallery is built again with the revision read again.
+ * What still cannot be re-enrolled (the photo is gone, or has no face for
+ * this model) stays out, counted in the cache's left_out and recorded where
+ * operators see it (reenrol.c); one such traveller never stops a flight.
+ * Plaintext templates are wiped once added.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,6 +55,7 @@
 #include <sodium.h>
 
 #include "border/border_internal.h"
+#include "facegate/log.h"
 #include "store/sql_manifest.h"
 
 /* How long a trusted gallery goes without its revision being read again. */
@@ -61,6 +68,8 @@ typedef struct build_ctx {
   uint8_t model8[FG_TEMPLATE_MODEL_ID_BYTES];
   uint8_t model16[FG_GALLERY_MODEL_ID_BYTES];
   fg_gallery *g;
+  int64_t manifest;      /* flights: the manifest (for the stale list) */
+  fg__stale_list stale;  /* templates of another model, left out */
   int64_t min_expiry;    /* watchlist: earliest expires_at included (0: none) */
   /* the current subject's templates (rows arrive ordered by subject), enrolled as
    * their centroid when the subject changes and at the end */
@@ -84,8 +93,9 @@ static int cache_give(const fg__gallery_cache *c, const fg_gallery **g, size_t *
 
 /* Keep a freshly built gallery in c, then hand it out. */
 static int cache_keep(fg_border *b, fg__gallery_cache *c, int64_t key, int64_t revision,
-                      fg_gallery *ng, size_t n, const fg_gallery **g, size_t *photos) {
-  *c = (fg__gallery_cache){.key = key, .revision = revision, .valid = 1, .g = ng, .photos = n};
+                      fg_gallery *ng, size_t n, size_t left_out, const fg_gallery **g, size_t *photos) {
+  *c = (fg__gallery_cache){.key = key, .revision = revision, .valid = 1, .g = ng, .photos = n,
+                           .left_out = left_out};
   c->trusted = (fg_store_caps(b->store) & FG_STORE_CAP_NOTIFY) != 0;
   c->checked_ms = fg__ms();
   return cache_give(c, g, photos);
@@ -181,30 +191,37 @@ static int add_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   fg_template t;
   fg_error e = {0};
   rc = fg_template_decode(plain, len, bc->model8, &t, &e);
+  if (rc == FG_EMODEL) /* another model's: re-enrolled after this build */
+    rc = fg__stale_add(&bc->stale, c[0].i, c[1].i, bc->manifest, plain + 8, err);
+  else if (rc != FG_OK)
+    rc = fg__seterr(err, rc, "%s %" PRId64 ": %s", bc->table, c[0].i, e.msg);
+  else
+    rc = 1; /* decoded */
   sodium_memzero(plain, len);
   free(plain);
-  if (rc != FG_OK)
-    return fg__seterr(err, rc, "%s %" PRId64 ": %s", bc->table, c[0].i, e.msg);
+  if (rc != 1) return rc;
   rc = keep_template(bc, c[1].i, &t, err);
   sodium_memzero(t.values, (size_t)t.dim * sizeof(float));
   fg_template_release(&t);
   return rc;
 }
 
-/* Run q over the store and build a gallery from its rows. */
-static int build(fg_border *b, const char *table, fg_encoding enc, const fg_query *q,
-                 const fg_val *params, int np, fg_gallery **g, size_t *photos,
-                 int64_t *min_expiry, fg_error *err) {
+/* Run q over the store and build a gallery from its rows; templates of
+ * another model are left out and listed in *stale (the caller frees it). */
+static int build_once(fg_border *b, const char *table, fg_encoding enc, const fg_query *q,
+                      const fg_val *params, int np, int64_t manifest, fg_gallery **g, size_t *photos,
+                      int64_t *min_expiry, fg__stale_list *stale, fg_error *err) {
   fg_face_engine *fe;
   int rc = fg__border_face(b, &fe, err);
   if (rc != FG_OK) return rc;
-  build_ctx bc = {.b = b, .table = table, .enc = enc};
+  build_ctx bc = {.b = b, .table = table, .enc = enc, .manifest = manifest};
   fg_face_engine_model_id(fe, bc.model8);
   fg_gallery_model_id_from_hex(fg_face_engine_model_sha256(fe), bc.model16);
   rc = fg_store_exec(b->store, q, params, np, add_row, &bc, err);
   if (rc == FG_OK) rc = flush_subject(&bc, err);
   if (bc.pending) sodium_memzero(bc.pending, bc.n_pending * bc.dim * sizeof(float));
   free(bc.pending);
+  *stale = bc.stale;
   if (rc != FG_OK) {
     fg_gallery_destroy(bc.g);
     return rc;
@@ -213,6 +230,39 @@ static int build(fg_border *b, const char *table, fg_encoding enc, const fg_quer
   *photos = bc.photos;
   if (min_expiry) *min_expiry = bc.min_expiry;
   return FG_OK;
+}
+
+/* build_once; when templates of another model were met, they are re-enrolled
+ * and, if any was, the revision (rq, rp) is read again and the gallery built
+ * again. *left_out: templates still left out. A re-enrolment that fails (a
+ * read-only store...) leaves them out of this build, with a warning. */
+static int build(fg_border *b, const char *table, fg_encoding enc, const fg_query *q,
+                 const fg_val *params, int np, int64_t manifest, const fg_query *rq,
+                 const fg_val *rp, int rnp, int64_t *revision, fg_gallery **g, size_t *photos,
+                 size_t *left_out, int64_t *min_expiry, fg_error *err) {
+  fg__stale_list stale = {0};
+  int rc = build_once(b, table, enc, q, params, np, manifest, g, photos, min_expiry, &stale, err);
+  *left_out = stale.n;
+  /* Not inside a caller's transaction: each re-enrolment is a transaction of its own. */
+  if (rc == FG_OK && stale.n && fg_store_depth(b->store) == 0) {
+    fg_reenrol_counts c = {0};
+    fg_error e = {0};
+    int watchlist = !strcmp(table, "watchlist_templates");
+    if (fg__reenrol(b, NULL, watchlist, &stale, 0, &c, NULL, 0, stale.n, &e) != FG_OK)
+      fg__log(FG_LOG_WARN, "%s: %zu template(s) of another model left out, re-enrolment failed: %s", table,
+              stale.n, e.msg);
+    fg__stale_free(&stale);
+    if (c.reenrolled) {
+      fg_gallery_destroy(*g);
+      *g = NULL;
+      rc = fg_store_exec_int(b->store, rq, rp, rnp, revision, NULL, err);
+      if (rc == FG_OK)
+        rc = build_once(b, table, enc, q, params, np, manifest, g, photos, min_expiry, &stale, err);
+      *left_out = stale.n;
+    }
+  }
+  fg__stale_free(&stale);
+  return rc;
 }
 
 int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, size_t *photos,
@@ -240,10 +290,11 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
   }
   cache_clear(slot);
   fg_gallery *ng = NULL;
-  size_t n = 0;
-  rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, &ng, &n, NULL, err);
+  size_t n = 0, left_out = 0;
+  rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, manifest_id,
+             &FG_Q_GAL_FLIGHT_REVISION, &id, 1, &revision, &ng, &n, &left_out, NULL, err);
   if (rc != FG_OK) return rc;
-  return cache_keep(b, slot, manifest_id, revision, ng, n, g, photos);
+  return cache_keep(b, slot, manifest_id, revision, ng, n, left_out, g, photos);
 }
 
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err) {
@@ -265,9 +316,9 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
   fg_gallery *ng = NULL;
   int64_t min_expiry = 0;
   fg_val at = FG_V_INT(now);
-  size_t n = 0;
-  rc = build(b, "watchlist_templates", FG_ENCODING_FP16, &FG_Q_GAL_WATCHLIST_TEMPLATES, &at, 1,
-             &ng, &n, &min_expiry, err);
+  size_t n = 0, left_out = 0;
+  rc = build(b, "watchlist_templates", FG_ENCODING_FP16, &FG_Q_GAL_WATCHLIST_TEMPLATES, &at, 1, 0,
+             &FG_Q_GAL_WATCHLIST_REVISION, NULL, 0, &revision, &ng, &n, &left_out, &min_expiry, err);
   if (rc != FG_OK) return rc;
   fg_gallery_info gi;
   fg_gallery_get_info(ng, &gi);
@@ -275,7 +326,7 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
     fg_gallery_destroy(ng);
     return rc;
   }
-  return cache_keep(b, c, min_expiry, revision, ng, n, g, photos);
+  return cache_keep(b, c, min_expiry, revision, ng, n, left_out, g, photos);
 }
 
 int fg__watchlist_revision(fg_border *b, int64_t *revision, fg_error *err) {

@@ -50,6 +50,10 @@
 #define FG__PROBLEM_NO_FACE "no_face"
 #define FG__PROBLEM_LOW_QUALITY "low_quality"
 #define FG__PROBLEM_DUPLICATE "duplicate_document"
+/* Set after staging (reenrol.c): templates of another recognition model that
+ * could not be made again with the running one, left out of the gallery. */
+#define FG__PROBLEM_REENROL_NO_PHOTO "reenrol_no_photo"
+#define FG__PROBLEM_REENROL_NO_FACE "reenrol_no_face"
 
 typedef struct fg__manifest_problem {
   const char *code;  /* one of FG__PROBLEM_* */

@@ -25,6 +25,7 @@ int cli_border_option(cli_border *o, int argc, char **argv, int *i) {
   else if (!strcmp(a, "--store")) o->store = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--config")) o->config = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--models-dir")) o->models_dir = cli_arg_val(o->cmd, argc, argv, i);
+  else if (!strcmp(a, "--model")) o->model = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--as")) o->as = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--site") || !strcmp(a, "--port")) o->port = cli_arg_val(o->cmd, argc, argv, i);
   else if (!strcmp(a, "--json")) o->json = 1;
@@ -63,6 +64,7 @@ fg_border *cli_border_open(const cli_border *o) {
   bo.store = o->store;
   bo.policy_file = o->config;
   if (o->port) bo.port = o->port;
+  bo.face.model = cli_model(o->model);
   cli_border_paths(&bo, o->models_dir);
   fg_border *b;
   fg_error e;
@@ -75,6 +77,7 @@ fg_border *cli_border_open(const cli_border *o) {
 
 void cli_border_paths(fg_border_options *bo, const char *models_flag) {
   bo->face.models_dir = cli_models_dir(models_flag);
+  if (!bo->face.model) bo->face.model = cli_model(NULL); /* $FACEGATE_MODEL: the model the gates run */
   if (bo->face.model && *bo->face.model) return; /* a named model: its descriptor's calibration */
   if (!bo->calibration) bo->calibration = cli_calibration_fmr();
   if (!bo->fpir_calibration) bo->fpir_calibration = cli_calibration_fpir();

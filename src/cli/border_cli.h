@@ -17,6 +17,7 @@ typedef struct cli_border {
   const char *store;      /* --store, $FACEGATE_STORE; NULL: <data_dir>/facegate.db */
   const char *config;     /* --config: policy file */
   const char *models_dir; /* --models-dir */
+  const char *model;      /* --model: recognition model descriptor (default $FACEGATE_MODEL) */
   const char *as;         /* --as: the person acting (default $USER) */
   const char *port;       /* --site (or --port): this installation's port of entry */
   int json;               /* --json */
@@ -32,6 +33,8 @@ typedef struct cli_border {
   "  --as NAME         who is acting, for the audit log (default $USER)\n"                \
   "  --site CODE       this installation's port of entry, e.g. LHR (default XXX)\n"       \
   "  --models-dir DIR  models (default $FACEGATE_MODELS or facegate's home)\n"          \
+  "  --model NAME|FILE recognition model the gates run (default $FACEGATE_MODEL or\n"   \
+  "                    fr_feature; after a switch: facegate reenrol, docs/models.md)\n" \
   "  --json            print JSON\n"
 
 void cli_border_init(cli_border *o, const char *cmd);

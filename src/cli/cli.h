@@ -21,8 +21,11 @@ const char *cli_calibration_fpir(void);
 const char *cli_web_dir(void);
 const char *cli_home_root(int *found);
 /* Recognition model descriptor: --model, $FACEGATE_MODEL, or NULL (the default
- * model); a name in data/models or a path (facegate/descriptor.h). */
+ * model); a path as given, or a name as the home's descriptor file (paths.c:
+ * data/models/NAME.json in a source tree, SHAREDIR/descriptors/NAME.json
+ * installed). The descriptors' directory itself: */
 const char *cli_model(const char *flag);
+const char *cli_descriptors_dir(void);
 /* The value after option argv[*i] (advancing *i); prints "CMD: option X needs a
  * value" and exits with EXIT_USAGE when there is none. */
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);
@@ -91,7 +94,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 /* Border operations (src/cli/cmd_manifest.c, cmd_watchlist.c, cmd_encounter.c, cmd_verify.c,
  * cmd_referral.c, cmd_travellers.c, cmd_purge.c, cmd_backup.c, cmd_report.c, cmd_audit.c,
- * cmd_key.c, cmd_policy.c). */
+ * cmd_key.c, cmd_policy.c, cmd_reenrol.c). */
 int cmd_manifest(int argc, char **argv);
 int cmd_watchlist(int argc, char **argv);
 int cmd_encounter(int argc, char **argv);
@@ -106,6 +109,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_reenrol(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 
 #endif

@@ -31,7 +31,8 @@ int cmd_models(int argc, char **argv) {
            "Lists the default models facegate uses, where they are, whether each file's\n"
            "SHA-256 matches the pinned digest, and the precision the face engine runs each in by\n"
            "default on this CPU (docs/engine.md); then the recognition model descriptors in\n"
-           "data/models (any of them is chosen with --model NAME or $FACEGATE_MODEL; docs/models.md):\n"
+           "facegate's home (data/models in a source tree, SHAREDIR/descriptors installed; any\n"
+           "of them is chosen with --model NAME or $FACEGATE_MODEL; docs/models.md):\n"
            "input, embedding, metric, whether its files verify and its calibration is there.\n"
            "Exit 0 if all default models verify, 3 if any is missing or differs.\n");
     return EXIT_OK;
@@ -71,9 +72,10 @@ int cmd_models(int argc, char **argv) {
   fg_model_descriptor *ds = NULL;
   int nd = 0;
   fg_error de = {0};
-  if (fg_model_descriptor_list(&ds, &nd, &de)) nd = 0;
+  const char *ddir = cli_descriptors_dir();
+  if (fg_model_descriptor_list(ddir, &ds, &nd, &de)) nd = 0;
   if (json) printf("], \"descriptors\": [");
-  else printf("recognition models (%s/*.json):\n", FG_DESC_DIR);
+  else printf("recognition models (%s/*.json):\n", ddir);
   for (int i = 0; i < nd; i++) {
     const fg_model_descriptor *d = &ds[i];
     fg_error ve = {0};

@@ -42,6 +42,7 @@ static const struct {
   {"restore", cmd_restore, "load a backup into an empty store, then apply retention"},
   {"report", cmd_report, "the day's figures (capture, match, FTA rates, referrals; --plot)"},
   {"audit", cmd_audit, "the tamper-evident audit log: verify, list"},
+  {"reenrol", cmd_reenrol, "re-embed templates of another recognition model from their sealed photos"},
   {"key", cmd_key, "the data key: rotate (re-seals every image and template)"},
   {"policy", cmd_policy, "show the policy in force (or check a policy file)"},
 };
@@ -67,11 +68,6 @@ int cli_wants_help(int argc, char **argv) {
   return 0;
 }
 
-const char *cli_model(const char *flag) {
-  if (flag && *flag) return flag;
-  const char *e = getenv("FACEGATE_MODEL");
-  return e && *e ? e : NULL;
-}
 
 int cli_parse_backend(const char *s, int *backend) {
   if (!strcmp(s, "onednn")) *backend = FG_BACKEND_ONEDNN;

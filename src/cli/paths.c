@@ -6,14 +6,17 @@
  *   1. an option naming the thing (--models-dir, --calibration, --web), then
  *      the variable for that one thing (FACEGATE_MODELS);
  *   2. $FACEGATE_HOME: a facegate home, either an installed share directory
- *      (models/, calibration/, web/) or a source tree (var/models/,
- *      data/calibration/, web/);
+ *      (models/, calibration/, descriptors/, web/) or a source tree
+ *      (var/models/, data/calibration/, data/models/, web/);
  *   3. next to the executable: PREFIX/share/facegate for PREFIX/bin/facegate
  *      (what `make install` lays out), or the source tree a build directory
  *      sits in (build/facegate).
  *
  * The working directory is never searched: an installed facegate run from
- * /tmp finds its models as well as one run from the source tree. When no home
+ * /tmp finds its models as well as one run from the source tree. A model
+ * named by --model or $FACEGATE_MODEL (a bare name, not a path) is the
+ * home's descriptors/NAME.json; the descriptor's own paths are relative to
+ * it (facegate/descriptor.h). When no home
  * is found, the paths name the install location next to the executable, so
  * that the error ("…/share/facegate/models/fr_detect.onnx: No such file")
  * says where the files were expected.
@@ -31,7 +34,7 @@
 #include "cli/cli.h"
 
 typedef struct home {
-  char models[PATH_MAX], calibration[PATH_MAX], web[PATH_MAX];
+  char models[PATH_MAX], calibration[PATH_MAX], descriptors[PATH_MAX], web[PATH_MAX];
   char root[PATH_MAX];
   int found;
 } home;
@@ -43,14 +46,16 @@ static int is_dir(const char *p) {
 
 #define ROOT_MAX (PATH_MAX - 64) /* room for "/data/calibration/fr_feature_fpir.json" */
 
-/* The home's three places under root. */
-static void lay_out(home *h, const char *given, const char *models, const char *calibration) {
+/* The home's places under root. */
+static void lay_out(home *h, const char *given, const char *models, const char *calibration,
+                    const char *descriptors) {
   char real[PATH_MAX];
   const char *root = realpath(given, real) ? real : given; /* "/usr/local/bin/../share": said plainly */
   int n = ROOT_MAX;
   snprintf(h->root, sizeof h->root, "%.*s", n, root);
   snprintf(h->models, sizeof h->models, "%.*s/%s", n, root, models);
   snprintf(h->calibration, sizeof h->calibration, "%.*s/%s", n, root, calibration);
+  snprintf(h->descriptors, sizeof h->descriptors, "%.*s/%s", n, root, descriptors);
   snprintf(h->web, sizeof h->web, "%.*s/web", n, root);
 }
 
@@ -58,9 +63,9 @@ static void lay_out(home *h, const char *given, const char *models, const char *
 static int try_root(home *h, const char *root) {
   char p[PATH_MAX];
   snprintf(p, sizeof p, "%.*s/calibration", ROOT_MAX, root);
-  if (is_dir(p)) return lay_out(h, root, "models", "calibration"), 1; /* PREFIX/share/facegate */
+  if (is_dir(p)) return lay_out(h, root, "models", "calibration", "descriptors"), 1; /* PREFIX/share/facegate */
   snprintf(p, sizeof p, "%.*s/data/calibration", ROOT_MAX, root);
-  if (is_dir(p)) return lay_out(h, root, "var/models", "data/calibration"), 1; /* a source tree */
+  if (is_dir(p)) return lay_out(h, root, "var/models", "data/calibration", "data/models"), 1; /* a source tree */
   return 0;
 }
 
@@ -96,7 +101,7 @@ static const home *the_home(void) {
   } else {
     snprintf(root, sizeof root, "/usr/local/share/facegate");
   }
-  lay_out(&h, root, "models", "calibration");
+  lay_out(&h, root, "models", "calibration", "descriptors");
   return &h;
 }
 
@@ -122,6 +127,29 @@ const char *cli_calibration_fpir(void) {
 }
 
 const char *cli_web_dir(void) { return the_home()->web; }
+
+const char *cli_descriptors_dir(void) { return the_home()->descriptors; }
+
+const char *cli_model(const char *flag) {
+  const char *m = flag && *flag ? flag : getenv("FACEGATE_MODEL");
+  if (!m || !*m) return NULL;
+  size_t n = strlen(m);
+  if (strchr(m, '/') || (n > 5 && !strcmp(m + n - 5, ".json"))) return m; /* a path: the person's */
+  if (m[0] == '.' || strspn(m, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != n) return m; /* refused there */
+  /* A name: the home's descriptor. A few names at most per run, each kept. */
+  static struct {
+    char name[64], path[PATH_MAX];
+  } seen[4];
+  for (int i = 0; i < 4; i++) {
+    if (!strcmp(seen[i].name, m)) return seen[i].path;
+    if (!seen[i].name[0] && n < sizeof seen[i].name) {
+      snprintf(seen[i].name, sizeof seen[i].name, "%s", m);
+      snprintf(seen[i].path, sizeof seen[i].path, "%.*s/%s.json", ROOT_MAX, the_home()->descriptors, m);
+      return seen[i].path;
+    }
+  }
+  return m; /* more names than kept (or a long one): the library's own lookup says what is wrong */
+}
 
 const char *cli_home_root(int *found) {
   const home *h = the_home();

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/internal.h"
+#include "face/face_internal.h"
 #include "facegate/descriptor.h"
 #include "facegate/nn.h"
 
@@ -99,7 +100,7 @@ int fg_model_descriptor_parse(const char *json, size_t len, const char *source, 
         goto done;
       if (!*d->fuse_model[k] || strspn(d->fuse_model[k], "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(d->fuse_model[k]) ||
           d->fuse_model[k][0] == '.' || !strcmp(d->fuse_model[k], d->name)) {
-        rc = bad(err, src, "fuse[].model must name another descriptor in data/models");
+        rc = bad(err, src, "fuse[].model must name another descriptor in the same directory");
         goto done;
       }
       if (num(json_object_get(m, "weight"), 1e-3, 1, &v)) { rc = bad(err, src, "fuse[].weight must be in (0, 1]"); goto done; }
@@ -200,6 +201,57 @@ done:
   return rc;
 }
 
+/* dir (the descriptor's directory, "" for none) joined with rel, each leading
+ * "../" of rel taking one component off dir ("data/models" + "../calibration/x"
+ * = "data/calibration/x"), so that the paths a person reads stay short. An
+ * absolute rel, or no dir, is kept as it is. */
+static int join_dir(const char *dir, const char *rel, char *out, size_t cap) {
+  if (!*rel || rel[0] == '/' || !*dir) return snprintf(out, cap, "%s", rel) < (int)cap ? 0 : -1;
+  char d[1024];
+  if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d) return -1;
+  while (!strncmp(rel, "./", 2)) rel += 2;
+  while (!strncmp(rel, "../", 3)) {
+    char *slash = strrchr(d, '/');
+    const char *last = slash ? slash + 1 : d;
+    if (!*last || !strcmp(last, "..") || !strcmp(last, ".")) break; /* "/", "..": left to the system */
+    if (slash == d) d[1] = 0;                                       /* "/x" -> "/" */
+    else if (slash) *slash = 0;
+    else strcpy(d, ".");
+    rel += 3;
+  }
+  int n = !strcmp(d, "/") ? snprintf(out, cap, "/%s", rel) : snprintf(out, cap, "%s/%s", d, rel);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* The directory of a descriptor file ("" when it has none: "x.json" -> "."). */
+static void dir_of(const char *path, char *out, size_t cap) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(out, cap, ".");
+  else if (slash == path) snprintf(out, cap, "/");
+  else snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+int fg__descriptor_member(const fg_model_descriptor *d, int k, char *path, size_t cap) {
+  char dir[512];
+  dir_of(d->source, dir, sizeof dir);
+  int n = snprintf(path, cap, "%s/%s.json", dir, d->fuse_model[k]);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Calibration paths are relative to the descriptor's own directory. */
+static int resolve_paths(fg_model_descriptor *d, fg_error *err) {
+  char dir[512], buf[512];
+  dir_of(d->source, dir, sizeof dir);
+  char *p[2] = {d->calibration, d->fpir_calibration};
+  for (int i = 0; i < 2; i++) {
+    if (!*p[i]) continue;
+    if (join_dir(dir, p[i], buf, sizeof buf))
+      return fg__seterr(err, FG_EFORMAT, "model descriptor %s: calibration path too long", d->source);
+    strcpy(p[i], buf);
+  }
+  return FG_OK;
+}
+
 int fg_model_descriptor_load(const char *name_or_path, fg_model_descriptor *d, fg_error *err) {
   memset(d, 0, sizeof *d);
   if (!name_or_path || !*name_or_path) return fg__seterr(err, FG_EINVAL, "model descriptor: no name");
@@ -220,6 +272,7 @@ int fg_model_descriptor_load(const char *name_or_path, fg_model_descriptor *d, f
   if (rc) return fg__seterr(err, rc, "%s", e.msg);
   rc = fg_model_descriptor_parse((const char *)buf, len, path, d, err);
   free(buf);
+  if (rc == FG_OK) rc = resolve_paths(d, err);
   return rc;
 }
 
@@ -227,7 +280,9 @@ int fg_model_descriptor_verify(const fg_model_descriptor *d, const char *models_
   const char *dir = models_dir && *models_dir ? models_dir : "var/models";
   for (int k = 0; k < d->n_fuse; k++) {
     fg_model_descriptor m;
-    int rc = fg_model_descriptor_load(d->fuse_model[k], &m, err);
+    char mp[600];
+    if (fg__descriptor_member(d, k, mp, sizeof mp)) return fg__seterr(err, FG_EINVAL, "model %s: path too long", d->name);
+    int rc = fg_model_descriptor_load(mp, &m, err);
     if (!rc && m.n_fuse) rc = fg__seterr(err, FG_EFORMAT, "model %s: %s is itself fused", d->name, m.name);
     if (!rc) rc = fg_model_descriptor_verify(&m, models_dir, err);
     if (rc) return rc;
@@ -266,11 +321,12 @@ static int by_name(const void *a, const void *b) {
   return strcmp(((const fg_model_descriptor *)a)->name, ((const fg_model_descriptor *)b)->name);
 }
 
-int fg_model_descriptor_list(fg_model_descriptor **out, int *n, fg_error *err) {
+int fg_model_descriptor_list(const char *dir_path, fg_model_descriptor **out, int *n, fg_error *err) {
   *out = NULL;
   *n = 0;
-  DIR *dir = opendir(FG_DESC_DIR);
-  if (!dir) return fg__seterr(err, FG_ENOTFOUND, "%s: %s", FG_DESC_DIR, strerror(errno));
+  if (!dir_path || !*dir_path) dir_path = FG_DESC_DIR;
+  DIR *dir = opendir(dir_path);
+  if (!dir) return fg__seterr(err, FG_ENOTFOUND, "%s: %s", dir_path, strerror(errno));
   fg_model_descriptor *v = NULL;
   int cnt = 0, cap = 0;
   struct dirent *de;
@@ -287,8 +343,8 @@ int fg_model_descriptor_list(fg_model_descriptor **out, int *n, fg_error *err) {
       }
       v = nv;
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", FG_DESC_DIR, de->d_name);
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s/%s", dir_path, de->d_name) >= (int)sizeof path) continue;
     if (fg_model_descriptor_load(path, &v[cnt], NULL) == FG_OK) cnt++;
   }
   closedir(dir);

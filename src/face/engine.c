@@ -259,8 +259,11 @@ static int create_fused(const fg_face_options *opts, const fg_model_descriptor *
   int rc = fg_model_descriptor_verify(d, opts->models_dir, err);
   if (rc) return rc;
   fg_face_options a = *opts, b = *opts;
-  a.model = d->fuse_model[0];
-  b.model = d->fuse_model[1];
+  char pa[600], pb[600]; /* the members, beside the fused model's descriptor */
+  if (fg__descriptor_member(d, 0, pa, sizeof pa) || fg__descriptor_member(d, 1, pb, sizeof pb))
+    return fg__seterr(err, FG_EINVAL, "model %s: path too long", d->name);
+  a.model = pa;
+  b.model = pb;
   b.liveness = 0;
   b.record_ranges = 0;
   fg_face_engine *fe;

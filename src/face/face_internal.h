@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/internal.h"
+#include "facegate/descriptor.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"
 
@@ -59,6 +60,10 @@ struct fg_face_engine {
 /* The rectangle (x, y, w, h) of src, zero outside the image, resized to
  * out_w x out_h with area averaging (bilinear where it enlarges). Integer
  * rectangle so the crop itself is an exact copy. */
+/* The descriptor file of a fused model's member k: NAME.json beside d's own
+ * (descriptor.c); -1 when it does not fit in cap. */
+int fg__descriptor_member(const fg_model_descriptor *d, int k, char *path, size_t cap);
+
 int fg__face_crop_resize(const fg_image *src, int x, int y, int w, int h, int out_w, int out_h,
                          fg_image *out, fg_error *err);
 /* Planar float tensor (C x H x W) from an interleaved image: channel order,
