@@ -331,6 +331,10 @@ calibrate: setup all
 eval-precision: setup all
 	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate scripts/eval-precision $(PRECISIONS)
 
+.PHONY: eval-decode
+eval-decode: setup all $(BUILD)/bench/pipeline_bench
+	FACEGATE_LFW="$(FACEGATE_LFW)" PIPELINE_BENCH_BIN=$(BUILD)/bench/pipeline_bench scripts/eval-decode
+
 $(BUILD)/bench/pipeline_bench: bench/pipeline_bench.c $(BUILD)/libfacegate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfacegate.a $(LDLIBS)

@@ -18,12 +18,20 @@
  *   --decode-side N  fg_face_options.decode_side (default: the engine's)
  *   --options-out F  write the engine's resolved options as JSON, so that the
  *                ONNX Runtime peer (bench/pipeline_ort.js) runs the same stages
+ *   --compare-decode-side N  no timing: run every image also through an engine
+ *                with decode_side N and print how far the results are from the
+ *                first engine's: embedding cosine (mean, min), the box's and the
+ *                landmarks' largest coordinate difference and the live
+ *                probability's (max over images, full-frame pixels), one line of
+ *                JSON (scripts/eval-decode)
  * Each image's bytes are read into memory once, before timing: the decode
  * stage is decoding, not disk I/O. Prints one line of JSON:
  *   {"threads": N, "samples": S, "median_ms": {"decode": …, …, "total": …},
+ *    "p10_ms": {the same stages' 10th percentiles},
  *    "status": {"ok": …, "no_face": …, "low_quality": …}}
  * where each median is over all (image, run) samples.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +90,36 @@ static void write_options(const char *path, const fg_face_engine *fe) {
   fclose(f);
 }
 
+/* --compare-decode-side: each image through fe and through fe2. */
+static int compare(fg_face_engine *fe, fg_face_engine *fe2, int side2, uint8_t **buf, size_t *len, int n) {
+  fg_face_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+  fg_error e = {0};
+  double csum = 0, cmin = 1, box = 0, lm = 0, live = 0;
+  int k = 0, skipped = 0;
+  for (int i = 0; i < n; i++) {
+    if (fg_face_process_buffer(fe, buf[i], len[i], NULL, a, &e) || fg_face_process_buffer(fe2, buf[i], len[i], NULL, b, &e)) {
+      fprintf(stderr, "pipeline_bench: image %d: %s\n", i, e.msg);
+      return 1;
+    }
+    if (a->status == FG_FACE_NO_FACE || b->status == FG_FACE_NO_FACE || a->dim != b->dim) { skipped++; continue; }
+    double c = 0;
+    for (int j = 0; j < a->dim; j++) c += (double)a->embedding[j] * b->embedding[j];
+    csum += c, cmin = fmin(cmin, c), k++;
+    box = fmax(box, fmax(fmax(fabs(a->box.x0 - b->box.x0), fabs(a->box.y0 - b->box.y0)),
+                         fmax(fabs(a->box.x1 - b->box.x1), fabs(a->box.y1 - b->box.y1))));
+    for (int j = 0; j < 2 * FG_FACE_LANDMARKS; j++) lm = fmax(lm, fabs(a->landmarks[j] - b->landmarks[j]));
+    live = fmax(live, fabs(a->liveness - b->liveness));
+  }
+  printf("{\"decode_side\": %d, \"other_decode_side\": %d, \"images\": %d, \"no_face\": %d, \"cos_mean\": %.6f, "
+         "\"cos_min\": %.6f, \"box_px_max\": %.2f, \"landmark_px_max\": %.2f, \"live_max\": %.4f}\n",
+         fg_face_engine_options(fe)->decode_side, side2, k, skipped, k ? csum / k : 0, cmin, box, lm, live);
+  free(a);
+  free(b);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  int threads = 1, runs = 1, warmup = 5, flip = -1, liveness = 1, decode_side = -1, backend = -1;
+  int threads = 1, runs = 1, warmup = 5, flip = -1, liveness = 1, decode_side = -1, backend = -1, side2 = -1;
   int prec[FG_FACE_MODELS] = {-1, -1, -1, -1};
   const char *models = NULL, *opts_out = NULL;
   char **files = calloc((size_t)argc, sizeof *files);
@@ -99,6 +135,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--no-flip")) flip = 0;
     else if (!strcmp(a, "--no-liveness")) liveness = 0;
     else if (!strcmp(a, "--decode-side") && i + 1 < argc) decode_side = atoi(argv[++i]);
+    else if (!strcmp(a, "--compare-decode-side") && i + 1 < argc) side2 = atoi(argv[++i]);
     else if (!strcmp(a, "--precision") && i + 1 < argc) {
       if (fg_face_precision_parse(argv[++i], prec)) {
         fprintf(stderr, "pipeline_bench: --precision takes fp32, bf16, int8 or det=P,lm=P,feat=P,live=P\n");
@@ -147,6 +184,18 @@ int main(int argc, char **argv) {
       fprintf(stderr, "pipeline_bench: cannot read %s\n", files[i]);
       return 1;
     }
+  if (side2 >= 0) {
+    fg_face_engine *fe2;
+    o.decode_side = side2;
+    if (fg_face_engine_create(&o, &fe2, &e)) {
+      fprintf(stderr, "pipeline_bench: %s\n", e.msg);
+      return 1;
+    }
+    int rc = compare(fe, fe2, side2, buf, len, nfiles);
+    fg_face_engine_destroy(fe2);
+    fg_face_engine_destroy(fe);
+    return rc;
+  }
   fg_face_result *r = malloc(sizeof *r);
   for (int w = 0; w < warmup; w++)
     if (fg_face_process_buffer(fe, buf[0], len[0], NULL, r, &e)) {
@@ -183,6 +232,8 @@ int main(int argc, char **argv) {
          "\"precision\": \"%s\", \"median_ms\": {", threads, S, nfiles, runs, fg_face_engine_options(fe)->flip,
          fg_face_engine_options(fe)->backend == FG_BACKEND_XNNPACK ? "xnnpack" : "onednn", pstr);
   for (int s = 0; s < NST; s++) printf("%s\"%s\": %.4f", s ? ", " : "", names[s], median(v[s], S));
+  printf("}, \"p10_ms\": {"); /* v[s] sorted by median(): the 10th percentile, less moved by a busy machine */
+  for (int s = 0; s < NST; s++) printf("%s\"%s\": %.4f", s ? ", " : "", names[s], v[s][S / 10]);
   printf("}, \"status\": {\"ok\": %d, \"no_face\": %d, \"low_quality\": %d}}\n", ok, noface, lowq);
   for (int s = 0; s < NST; s++) free(v[s]);
   for (int i = 0; i < nfiles; i++) free(buf[i]);

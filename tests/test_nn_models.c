@@ -23,6 +23,10 @@
  * two runs of one session (XNNPACK and our kernels have no run-to-run state);
  * sessions on one shared model in three threads at once agree with a lone run.
  *
+ * Channels-last input (fg_session_options.input_nhwc, how the face engine
+ * feeds the detector): the same bits as the NCHW input on every backend
+ * (oneDNN reads it without a reorder, the others transpose it first).
+ *
  * Skips, saying why, when the models are not set up (scripts/setup).
  */
 #include "testutil.h"
@@ -305,6 +309,43 @@ static void test_threads_share_model(void **st) {
   }
 }
 
+static void test_input_nhwc(void **st) {
+  (void)st;
+  const model_case *c = &cases[0];
+  loaded L;
+  if (load_case(c, &L)) TU_SKIP("%s not in %s (run scripts/setup)", c->file, tu_models_dir());
+  const fg_tensor_info *t = fg_model_input(L.m, 0);
+  size_t C = (size_t)t->dims[1], hw = (size_t)t->dims[2] * (size_t)t->dims[3];
+  float *nhwc = malloc(L.in_count * sizeof(float));
+  assert_non_null(nhwc);
+  for (size_t ch = 0; ch < C; ch++)
+    for (size_t p = 0; p < hw; p++) nhwc[p * C + ch] = L.in[ch * hw + p];
+  static const struct { int backend, precision; const char *name; } kinds[] = {
+    {FG_BACKEND_ONEDNN, FG_PRECISION_FP32, "onednn fp32"}, {FG_BACKEND_ONEDNN, FG_PRECISION_BF16, "onednn bf16"},
+    {FG_BACKEND_XNNPACK, FG_PRECISION_FP32, "xnnpack"}};
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    float *want[2] = {0}, *got[2] = {0};
+    run_backend(&L, c->n_out, kinds[k].backend, 1, kinds[k].precision, want);
+    fg_error e;
+    fg_session *s;
+    fg_session_options so = {.threads = 1, .backend = kinds[k].backend, .precision = kinds[k].precision, .input_nhwc = 1};
+    assert_int_equal(fg_session_create(L.m, &so, &s, &e), FG_OK);
+    loaded Ln = L;
+    Ln.in = nhwc;
+    run_session(s, &Ln, c->n_out, got);
+    fg_session_destroy(s);
+    for (int o = 0; o < c->n_out; o++) {
+      char what[96];
+      snprintf(what, sizeof what, "%s output %d, %s, NHWC input", c->file, o, kinds[k].name);
+      assert_same_bits(want[o], got[o], L.ref_count[o], what);
+      free(want[o]);
+      free(got[o]);
+    }
+  }
+  free(nhwc);
+  free_case(&L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_detect),
@@ -313,6 +354,7 @@ int main(void) {
     cmocka_unit_test(test_liveness),
     cmocka_unit_test(test_determinism),
     cmocka_unit_test(test_threads_share_model),
+    cmocka_unit_test(test_input_nhwc),
   };
   return cmocka_run_group_tests_name("nn_models", tests, NULL, NULL);
 }

@@ -205,7 +205,7 @@ static int model_info(int argc, char **argv) {
 
 typedef struct run_opts {
   const char *file, *inputs[8], *outputs[8];
-  int n_in, n_out, threads, runs, warmup, json, backend, precision, ranges_mean, describe;
+  int n_in, n_out, threads, runs, warmup, json, backend, precision, ranges_mean, describe, input_nhwc;
   const char *ranges;
 } run_opts;
 
@@ -241,6 +241,7 @@ static int parse_run(int argc, char **argv, run_opts *o, const char *cmd) {
     } else if (!strcmp(argv[i], "--ranges")) o->ranges = arg_val(argc, argv, &i);
     else if (!strcmp(argv[i], "--ranges-mean")) o->ranges_mean = 1;
     else if (!strcmp(argv[i], "--describe")) o->describe = 1;
+    else if (!strcmp(argv[i], "--input-nhwc")) o->input_nhwc = 1;
     else if (argv[i][0] == '-') { fprintf(stderr, "facegate model %s: unknown option '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
     else if (!o->file) o->file = argv[i];
     else { fprintf(stderr, "facegate model %s: unexpected argument '%s'\n", cmd, argv[i]); return EXIT_USAGE; }
@@ -280,6 +281,19 @@ static int prepare(fg_model *m, const run_opts *o, float **in, float **out) {
   }
   for (size_t i = 0; i < no; i++)
     if (!(out[i] = malloc(fg_model_output(m, i)->count * sizeof(float)))) return EXIT_FAIL;
+  if (o->input_nhwc) /* hand the session each 4-D input channels-last, as the face engine does */
+    for (size_t i = 0; i < ni; i++) {
+      const fg_tensor_info *t = fg_model_input(m, i);
+      if (t->rank != 4) continue;
+      float *x = malloc(t->count * sizeof(float));
+      if (!x) return EXIT_FAIL;
+      size_t C = (size_t)t->dims[1], hw = (size_t)t->dims[2] * (size_t)t->dims[3], per = C * hw;
+      for (size_t n = 0; n < (size_t)t->dims[0]; n++)
+        for (size_t c = 0; c < C; c++)
+          for (size_t p = 0; p < hw; p++) x[n * per + p * C + c] = in[i][n * per + c * hw + p];
+      free(in[i]);
+      in[i] = x;
+    }
   return EXIT_OK;
 }
 
@@ -316,7 +330,7 @@ static int model_run_or_bench(int argc, char **argv, int bench) {
   fg_quant_ranges *qr = NULL;
   if (o.ranges && fg_quant_ranges_load(o.ranges, m, &qr, &e)) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
   fg_session_options so = {.threads = o.threads, .backend = o.backend, .precision = o.precision, .ranges = qr,
-                           .ranges_mean = o.ranges_mean};
+                           .ranges_mean = o.ranges_mean, .input_nhwc = o.input_nhwc};
   int src = fg_session_create(m, &so, &s, &e);
   fg_quant_ranges_destroy(qr);
   if (src) { fprintf(stderr, "facegate model: %s\n", cli_errmsg(&e)); rc = EXIT_FAIL; goto done; }
@@ -433,15 +447,17 @@ int cmd_model(int argc, char **argv) {
       "      (for ONNX Runtime or OpenCV: make bench-models compares against it).\n"
       "  run FILE.onnx --input IN.npy [--input ...] [--output OUT.npy ...] [--threads N]\n"
       "          [--backend xnnpack|onednn|reference] [--precision fp32|bf16|int8]\n"
-      "          [--ranges RANGES.json [--ranges-mean]] [--describe]\n"
+      "          [--ranges RANGES.json [--ranges-mean]] [--describe] [--input-nhwc]\n"
       "      run once on .npy tensors (float32/float64/uint8/int64, converted to float32, NCHW)\n"
       "      and write each output as float32 .npy (or print the first values).\n"
       "  bench FILE.onnx [--input IN.npy] [--threads N] [--runs 200] [--warmup 20] [--json]\n"
-      "          [--backend ...] [--precision ...] [--ranges ...] [--describe]\n"
+      "          [--backend ...] [--precision ...] [--ranges ...] [--describe] [--input-nhwc]\n"
       "      median latency of one run (inputs from .npy or a fixed pattern).\n"
       "  --precision bf16|int8 runs on oneDNN; int8 quantises activations with the given ranges\n"
       "  (facegate devset --record-ranges), or the built-in ones of a default model.\n"
       "  --describe prints how each node runs (precision; oneDNN, C kernel or no-op).\n"
+      "  --input-nhwc hands the session each 4-D input channels-last (transposed here, before\n"
+      "  timing), as the face engine feeds the detector: oneDNN reads it without a reorder.\n"
       "  bench-all [--models-dir DIR] [--threads N] [--json]\n"
       "      load the four default models with one session each and report peak RSS.\n";
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -57,43 +57,41 @@ static int detect_pass(fg_face_engine *fe, const fg_image *img, double px_scale,
     src = &small;
   }
   /* Letterbox: the scaled image in the middle, zero (mid-grey) in the bars
-   * around it (only the bars are cleared: the rest is written below). */
-  const size_t plane = (size_t)W * H;
-  for (int k = 0; k < 3; k++) {
-    float *pl = fe->det_in + k * plane;
-    memset(pl, 0, (size_t)oy * W * sizeof(float));
-    memset(pl + (size_t)(oy + nh) * W, 0, (size_t)(H - oy - nh) * W * sizeof(float));
-    if (nw < W)
-      for (int y = oy; y < oy + nh; y++) {
-        memset(pl + (size_t)y * W, 0, (size_t)ox * sizeof(float));
-        memset(pl + (size_t)y * W + ox + nw, 0, (size_t)(W - ox - nw) * sizeof(float));
-      }
-  }
+   * around it (only the bars are cleared: the rest is written below). The
+   * input is channels-last (the session reads it so: engine.c), each pixel's
+   * three values together. */
+  float *px = fe->det_in;
+  memset(px, 0, (size_t)oy * W * 3 * sizeof(float));
+  memset(px + (size_t)(oy + nh) * W * 3, 0, (size_t)(H - oy - nh) * W * 3 * sizeof(float));
+  if (nw < W)
+    for (int y = oy; y < oy + nh; y++) {
+      memset(px + (size_t)y * W * 3, 0, (size_t)ox * 3 * sizeof(float));
+      memset(px + ((size_t)y * W + ox + nw) * 3, 0, (size_t)(W - ox - nw) * 3 * sizeof(float));
+    }
   const float mean = 127.f, scale = 1.f / 128.f;
-  int bgr = fe->o.det_channels == FG_CHANNELS_BGR;
+  /* where each source channel goes in a pixel: R G B, or B G R */
+  const int c0 = fe->o.det_channels == FG_CHANNELS_BGR ? 2 : 0, c2 = 2 - c0;
   for (int y = 0; y < nh; y++) {
     const uint8_t *p = src->data + (size_t)y * nw * src->channels;
-    float *r = fe->det_in + (size_t)(y + oy) * W + ox, *g = r + plane, *b = g + plane;
-    if (bgr) {
-      float *t = r;
-      r = b;
-      b = t;
-    }
+    float *q = px + ((size_t)(y + oy) * W + ox) * 3;
     if (lut) {
       /* The dark-frame pass: values through the brightening curve. */
       if (src->channels == 3) {
-        for (int x = 0; x < nw; x++, p += 3) r[x] = lut[p[0]], g[x] = lut[p[1]], b[x] = lut[p[2]];
+        for (int x = 0; x < nw; x++, p += 3, q += 3) q[c0] = lut[p[0]], q[1] = lut[p[1]], q[c2] = lut[p[2]];
       } else {
-        for (int x = 0; x < nw; x++) r[x] = g[x] = b[x] = lut[p[x]];
+        for (int x = 0; x < nw; x++, q += 3) q[0] = q[1] = q[2] = lut[p[x]];
       }
     } else if (src->channels == 3) {
-      for (int x = 0; x < nw; x++, p += 3) {
-        r[x] = ((float)p[0] - mean) * scale;
-        g[x] = ((float)p[1] - mean) * scale;
-        b[x] = ((float)p[2] - mean) * scale;
-      }
+      if (c0 == 0) /* the same order: one stream of values */
+        for (int x = 0; x < 3 * nw; x++) q[x] = ((float)p[x] - mean) * scale;
+      else
+        for (int x = 0; x < nw; x++, p += 3, q += 3) {
+          q[c0] = ((float)p[0] - mean) * scale;
+          q[1] = ((float)p[1] - mean) * scale;
+          q[c2] = ((float)p[2] - mean) * scale;
+        }
     } else {
-      for (int x = 0; x < nw; x++) r[x] = g[x] = b[x] = ((float)p[x] - mean) * scale;
+      for (int x = 0; x < nw; x++, q += 3) q[0] = q[1] = q[2] = ((float)p[x] - mean) * scale;
     }
   }
   fg_image_release(&small);
@@ -145,12 +143,11 @@ static double dark_mean(const fg_face_engine *fe, const fg_image *img) {
   nw = nw < 1 ? 1 : nw > W ? W : nw;
   nh = nh < 1 ? 1 : nh > H ? H : nh;
   int ox = (W - nw) / 2, oy = (H - nh) / 2;
-  const size_t plane = (size_t)W * H;
   double sum = 0;
   for (int y = oy; y < oy + nh; y += 2)
     for (int x = ox; x < ox + nw; x += 2) {
-      size_t i = (size_t)y * W + x;
-      sum += (fe->det_in[i] + fe->det_in[plane + i] + fe->det_in[2 * plane + i]) / 3;
+      const float *q = fe->det_in + ((size_t)y * W + x) * 3; /* channels-last */
+      sum += (q[0] + q[1] + q[2]) / 3;
     }
   double n = (double)((nh + 1) / 2) * ((nw + 1) / 2);
   return sum / n * 128 + 127;

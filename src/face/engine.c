@@ -108,7 +108,9 @@ static int load(fg_face_engine *fe, int i, const int64_t *force_dims, fg_error *
     rc = fg_model_load_file(path, &mo, &fe->model[i], err);
   }
   if (rc) return rc;
-  fg_session_options so = {.threads = fe->o.threads, .backend = fe->o.backend};
+  /* The detector's input is written channels-last (detect.c): what oneDNN's
+   * first convolution reads without a reorder. */
+  fg_session_options so = {.threads = fe->o.threads, .backend = fe->o.backend, .input_nhwc = i == FG__DET};
   int prec = fe->o.backend == FG_BACKEND_ONEDNN ? fe->o.precision[i] : FG_PRECISION_FP32;
   if (!fg_precision_native(prec)) prec = FG_PRECISION_FP32; /* this CPU would emulate it: slower than fp32 */
   fg_quant_ranges *qr = NULL;

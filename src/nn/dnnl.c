@@ -85,6 +85,7 @@ typedef struct dsession {
   const fg_model *m;
   const fg__graph *g;
   int threads, precision;
+  int input_nhwc;             /* 4-D inputs come channels-last */
   dnnl_engine_t eng;
   dnnl_stream_t stream;
   var *v;
@@ -258,6 +259,35 @@ static const char *impl_of(const_dnnl_primitive_desc_t pd) {
   const char *info = "?";
   if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) != dnnl_success) return "?";
   return info;
+}
+
+/* oneDNN's first implementation for a descriptor is not always its fastest.
+ * Where one was measured faster (docs/engine.md, "The detector"), take it
+ * instead when oneDNN offers it for this descriptor: the same operation, in
+ * another kernel (fp32 results differ only in summation order). p keeps its
+ * first choice otherwise. */
+static void pair_prefer(dsession *s, const void *op_desc, const_dnnl_primitive_attr_t attr, prim_pair *p,
+                        const char *prefix) {
+  if (!prefix) return;
+  int saved = omp_get_max_threads();
+  for (int w = 0; w < 2; w++) {
+    if (!p->pd[w] || !strncmp(impl_of(p->pd[w]), prefix, strlen(prefix))) continue;
+    omp_set_num_threads(w ? s->threads : 1);
+    dnnl_primitive_desc_iterator_t it;
+    if (dnnl_primitive_desc_iterator_create(&it, op_desc, attr, s->eng, NULL) != dnnl_success) continue;
+    do {
+      dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
+      if (!pd) break;
+      if (!strncmp(impl_of(pd), prefix, strlen(prefix))) {
+        dnnl_primitive_desc_destroy(p->pd[w]);
+        p->pd[w] = pd;
+        break;
+      }
+      dnnl_primitive_desc_destroy(pd);
+    } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+  }
+  omp_set_num_threads(saved);
 }
 
 static int finish_step(dsession *s, dstep *st, prim_pair *p, fg_error *err) {
@@ -526,6 +556,17 @@ static int conv_prepare(dsession *s, const fg__node *n, conv_try *c, fg_error *e
   if (!rc && oscale) rc = ck(dnnl_primitive_attr_set_output_scales(attr, M, 1 << 1, oscale), "output scales", err);
   if (!rc) rc = post_act(n, c->y_scale, attr, err);
   if (!rc) rc = pair_create(s, &cd, attr, &c->p, "convolution", err);
+  /* fp32, measured one layer at a time, one thread (p10 of 200 runs):
+   * depthwise 3x3 in oneDNN's jit_dw kernel is 1.1-1.7x faster than the
+   * brdgmm_dw it picks first (16 channels at 120x160: 0.038 against
+   * 0.064 ms); a first layer (<= 4 input channels) in jit:avx512_core 0.106
+   * against brgconv's 0.124 ms. (bf16's jit_dw is 1.1-1.2x faster too, but
+   * its other summation order moved LFW accuracy by 4 pairs of 6,000, more
+   * than issue 15's bound allows a speed change: bf16 keeps oneDNN's choice.) */
+  const char *pref = NULL;
+  if (cls == X_F32 && c->ocls == X_F32)
+    pref = G > 1 && G == M && cpg == 1 ? "jit_dw:avx512_core" : cpg * G <= 4 ? "jit:avx512_core" : NULL;
+  if (!rc) pair_prefer(s, &cd, attr, &c->p, pref);
   if (attr) dnnl_primitive_attr_destroy(attr);
   return rc;
 }
@@ -1053,7 +1094,7 @@ static int plan(dsession *s, fg_error *err) {
   const fg__graph *g = s->g;
   int rc = FG_OK;
   for (int i = 0; i < g->n_inputs && !rc; i++) {
-    int vi = add_var(s, g->inputs[i], FG__DT_FLOAT, 0, 1, err);
+    int vi = add_var(s, g->inputs[i], FG__DT_FLOAT, s->input_nhwc, 1, err); /* as the caller lays it out */
     if (vi < 0) return vi;
     s->v[vi].first = -1;
     s->v[vi].ext = (void *)1; /* the caller's buffer */
@@ -1284,6 +1325,7 @@ int fg__session_create_dnnl(const fg_model *m, const fg_session_options *o, fg_s
   s->g = g;
   s->threads = o && o->threads > 0 ? o->threads : 1;
   s->precision = o ? o->precision : FG_PRECISION_FP32;
+  s->input_nhwc = o && o->input_nhwc;
   int record = o && o->record;
   fg_quant_ranges *builtin = NULL;
   const fg_quant_ranges *ranges = o ? o->ranges : NULL;

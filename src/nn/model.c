@@ -146,9 +146,35 @@ int fg_session_create(const fg_model *m, const fg_session_options *opts, fg_sess
   if (backend == FG_BACKEND_ONEDNN) return fg__session_create_dnnl(m, opts, out, err);
   if (precision != FG_PRECISION_FP32)
     return fg__seterr(err, FG_EUNSUPPORTED, "%s precision needs the oneDNN backend", fg_precision_name(precision));
-  if (backend == FG_BACKEND_REFERENCE) return fg__session_create_ref(m, out, err);
-  if (backend != FG_BACKEND_XNNPACK) return fg__seterr(err, FG_EINVAL, "unknown backend %d", backend);
-  return fg__session_create_xnn(m, threads, out, err);
+  int rc;
+  if (backend == FG_BACKEND_REFERENCE) rc = fg__session_create_ref(m, out, err);
+  else if (backend != FG_BACKEND_XNNPACK) return fg__seterr(err, FG_EINVAL, "unknown backend %d", backend);
+  else rc = fg__session_create_xnn(m, threads, out, err);
+  if (rc || !opts || !opts->input_nhwc) return rc;
+  /* These backends read NCHW: room to transpose each 4-D input into. */
+  fg_session *s = *out;
+  size_t ni = fg_model_input_count(m);
+  s->m = m;
+  s->nchw = calloc(ni + 1, sizeof *s->nchw);
+  rc = s->nchw ? FG_OK : FG_ENOMEM;
+  for (size_t i = 0; i < ni && !rc; i++) {
+    const fg_tensor_info *t = fg_model_input(m, i);
+    if (t->rank == 4 && !(s->nchw[i] = malloc(t->count * sizeof(float)))) rc = FG_ENOMEM;
+  }
+  if (rc) {
+    fg_session_destroy(s);
+    *out = NULL;
+    return fg__seterr(err, rc, "out of memory");
+  }
+  return FG_OK;
+}
+
+/* A channels-last 4-D input into the model's NCHW. */
+static void nhwc_to_nchw(const fg_tensor_info *t, const float *x, float *y) {
+  size_t N = (size_t)t->dims[0], C = (size_t)t->dims[1], hw = (size_t)t->dims[2] * (size_t)t->dims[3];
+  for (size_t n = 0; n < N; n++, x += hw * C, y += hw * C)
+    for (size_t p = 0; p < hw; p++)
+      for (size_t c = 0; c < C; c++) y[c * hw + p] = x[p * C + c];
 }
 
 int fg__session_wrap(const fg__backend *be, void *impl, int threads, fg_session **out, fg_error *err) {
@@ -162,6 +188,17 @@ int fg__session_wrap(const fg__backend *be, void *impl, int threads, fg_session 
 }
 
 int fg_session_run(fg_session *s, const float *const *inputs, float *const *outputs, fg_error *err) {
+  const float *conv[8];
+  if (s->nchw) {
+    size_t ni = fg_model_input_count(s->m);
+    if (ni > sizeof conv / sizeof conv[0]) return fg__seterr(err, FG_EUNSUPPORTED, "input_nhwc: more than 8 inputs");
+    for (size_t i = 0; i < ni; i++) {
+      if (!inputs || !inputs[i]) return fg__seterr(err, FG_EINVAL, "input %zu is NULL", i);
+      conv[i] = inputs[i];
+      if (s->nchw[i]) nhwc_to_nchw(fg_model_input(s->m, i), inputs[i], s->nchw[i]), conv[i] = s->nchw[i];
+    }
+    inputs = conv;
+  }
   int wide = fg__adapt_choose(&s->adapt);
   double t0 = s->adapt.threads > 1 ? fg__ms() : 0;
   int rc = s->be->run(s->impl, wide, inputs, outputs, err);
@@ -187,6 +224,9 @@ void fg_session_get_stats(const fg_session *s, fg_session_stats *st) {
 void fg_session_destroy(fg_session *s) {
   if (!s) return;
   s->be->destroy(s->impl);
+  if (s->nchw)
+    for (size_t i = 0; i < fg_model_input_count(s->m); i++) free(s->nchw[i]);
+  free(s->nchw);
   free(s);
 }
 

@@ -59,6 +59,10 @@ struct fg_session {
   const fg__backend *be;
   void *impl;
   fg__adapt adapt;
+  /* input_nhwc on a backend that wants NCHW: each 4-D input is transposed
+   * into nchw[i] before the run (NULL: the backend reads the input as given) */
+  const fg_model *m;
+  float **nchw;
 };
 /* Wrap a backend's state into a session (*out owns impl on success only). */
 int fg__session_wrap(const fg__backend *be, void *impl, int threads, fg_session **out, fg_error *err);
