@@ -126,7 +126,7 @@ $(BUILD)/tests/test_faults: LDLIBS += $(FAULT_WRAP) $(shell pkg-config --libs li
 # counts both runs (tests/run.sh --total).
 STORE_TESTS := $(addprefix $(BUILD)/tests/,test_store test_backup test_secure test_manifest test_encounter \
                  test_records test_report_groups test_border_e2e test_border_crash test_server \
-                 test_cluster test_reenrol) $(SEC_BIN)
+                 test_cluster test_reenrol test_watchlist_import) $(SEC_BIN)
 unit: all $(TEST_BIN) $(SEC_BIN) $(BUILD)/tests/facegate-shared $(BUILD)/tests/make_facefixture
 	@tally=$(BUILD)/tests/tally; rm -f $$tally; \
 	export BUILD=$(BUILD) FACEGATE_BIN=$(BUILD)/facegate FACEGATE_LFW="$(FACEGATE_LFW)" TESTS_TALLY=$$tally; \
@@ -365,6 +365,12 @@ $(BUILD)/bench/bench_watchlist: bench/watchlist/bench_watchlist.c $(BUILD)/libfa
 bench-watchlist: setup all $(BUILD)/bench/bench_watchlist
 	FACEGATE_LFW="$(FACEGATE_LFW)" FACEGATE_BIN=$(BUILD)/facegate WATCHLIST_BENCH_BIN=$(BUILD)/bench/bench_watchlist \
 	  scripts/bench-watchlist
+
+# Bulk watchlist loading against one transaction per entry, SQLite and PostgreSQL,
+# durable commits, same run (docs/encounters.md, "Bulk loading"): build/bench/watchlist-import.json.
+.PHONY: bench-watchlist-import
+bench-watchlist-import: setup $(BUILD)/facegate
+	FACEGATE_BIN=$(BUILD)/facegate scripts/bench-watchlist-import
 
 # ---- one gate encounter end to end (docs/encounters.md) -------------------------
 # 1920x1080 JPEG, 420-traveller flight, 1,000,000-entry watchlist (BENCH_WATCHLIST), durable write;

@@ -140,6 +140,17 @@ check 0 - manifest show 1
 check 1 FG_ENOTFOUND manifest show 99
 check 0 - watchlist add --name "Watch One" --reason "test entry" sample4.jpg
 check 0 - watchlist list
+# bulk loading (in a data directory of its own: the re-enrolment below counts this one's
+# watchlist): a file of one template line (the embed above) and one photo line; a bad line
+printf '{"name": "Bulk One", "reason": "test", "templates": ["%s"]}\n{"name": "Bulk Two", "reason": "test", "photos": ["sample4.jpg"]}\n' \
+  "$(base64 -w0 t.fgt)" >wl.jsonl
+check 0 - watchlist import wl.jsonl --check --data "$T/wl-data"
+check 0 - watchlist import wl.jsonl --batch 1 --data "$T/wl-data"
+printf '{"name": "x", "reason": "y", "photos": ["sample3.jpg"]}\n{"name": "x", "reasom": "y"}\n' >wl-bad.jsonl
+check 1 FG_EFORMAT watchlist import wl-bad.jsonl --data "$T/wl-data"
+detail_has "line 2: unknown member"
+check 1 FG_ENOTFOUND watchlist import nowhere.jsonl --data "$T/wl-data"
+check 2 FG_EINVAL watchlist import wl.jsonl --batch 0 --data "$T/wl-data"
 check "0|3|4" - encounter --manifest 1 --gate A1 sample4.jpg --key k1
 check 2 FG_EINVAL encounter --manifest 1 sample4.jpg
 check 0 - referral list

@@ -7,9 +7,17 @@
  *
  * Set-up (not timed): a fresh store in a temporary directory; the flight is
  * staged from LFW (first photo of 420 people with two or more photos); the
- * watchlist holds that many entries of synthetic unit vectors (timing only: a
- * watchlist search costs about the same whatever the vectors; say so when
- * quoting; how well the index finds real faces is bench-watchlist's job).
+ * watchlist holds that many entries of synthetic unit vectors (random
+ * directions, Gaussian then normalised; timing only: a watchlist search
+ * costs about the same whatever the vectors; say so when quoting; how well
+ * the index finds real faces is bench-watchlist's job). The watchlist is
+ * staged with durable commits (as `facegate watchlist import` writes)
+ * through both write paths, timed, in the same run: --per-entry entries one
+ * transaction each (fg_border_watchlist_add_embeddings), spread evenly among
+ * the batches so that both paths meet the same database sizes, and the rest
+ * through the bulk loader (fg_border_watchlist_add_batch, --batch entries
+ * per transaction); entries per second of each and their ratio go to the
+ * JSON ("watchlist_load"). Vector generation is not timed.
  * Captures: each traveller's second LFW photo scaled 2x into a 1920x1080
  * frame, JPEG quality 90, encoded before timing.
  *
@@ -20,7 +28,7 @@
  * of everything border operations add. Medians and p90; JSON to --out.
  *
  * usage: bench_encounter --lfw DIR [--runs N] [--watchlist N] [--out FILE]
- *                        [--models-dir D]
+ *                        [--models-dir D] [--per-entry N] [--batch N]
  */
 #include <limits.h>
 #include <math.h>
@@ -60,6 +68,14 @@ static double quantile(double *v, size_t n, double q) {
   return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[i];
 }
 
+/* The load average as uptime prints it (the machine is shared: quote it with each figure). */
+static void loadavg(char *buf, size_t n) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  buf[0] = '\0';
+  if (f && fgets(buf, (int)n, f)) buf[strcspn(buf, "\n")] = '\0';
+  if (f) fclose(f);
+}
+
 static void die(const char *what, const char *msg) {
   fprintf(stderr, "bench_encounter: %s: %s\n", what, msg);
   exit(1);
@@ -96,13 +112,15 @@ static uint8_t *frame_jpeg(const char *photo, int x, int y, unsigned long *len) 
 
 int main(int argc, char **argv) {
   const char *lfw = NULL, *out = "build/bench/encounter.json", *models = "var/models";
-  int runs = TRAVELLERS, watch = 1000000;
+  int runs = TRAVELLERS, watch = 1000000, per_entry = 2000, batch = FG_WATCHLIST_BATCH_DEFAULT;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--lfw") && i + 1 < argc) lfw = argv[++i];
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--watchlist") && i + 1 < argc) watch = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
     else if (!strcmp(argv[i], "--models-dir") && i + 1 < argc) models = argv[++i];
+    else if (!strcmp(argv[i], "--per-entry") && i + 1 < argc) per_entry = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: bench_encounter --lfw DIR [--runs N] [--watchlist N] [--out FILE]\n");
       return 2;
@@ -110,6 +128,9 @@ int main(int argc, char **argv) {
   }
   if (!lfw) die("--lfw", "LFW directory required");
   if (runs < 1 || runs > TRAVELLERS) runs = TRAVELLERS;
+  if (batch < 1 || batch > FG_WATCHLIST_BATCH_MAX) batch = FG_WATCHLIST_BATCH_DEFAULT;
+  if (per_entry < 0) per_entry = 0;
+  if (per_entry > watch) per_entry = watch;
   char rel[PATH_MAX], images[PATH_MAX];
   snprintf(rel, sizeof rel, "%s/lfw-deepfunneled", lfw);
   if (!realpath(rel, images)) die(rel, "not found");
@@ -167,26 +188,63 @@ int main(int argc, char **argv) {
   int64_t manifest = json_integer_value(json_object_get(rep, "manifest_id"));
   json_decref(rep);
   free(man_text);
+  fg_border_close(b);
+  o.store_flags = 0; /* the watchlist is loaded durably, as an agency would load it */
+  if (fg_border_open(&o, &b, &e) != FG_OK) die("open", e.msg);
 
-  fprintf(stderr, "watchlist of %d synthetic entries...\n", watch);
+  fprintf(stderr, "watchlist of %d synthetic entries: %d one at a time, the rest in batches of %d...\n",
+          watch, per_entry, batch);
   srand(7);
-  float v[512];
-  for (int w = 0; w < watch; w++) {
-    double norm = 0;
-    for (int k = 0; k < 512; k++) {
-      double u1 = (rand() + 1.0) / (RAND_MAX + 2.0), u2 = (rand() + 1.0) / (RAND_MAX + 2.0);
-      v[k] = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
-      norm += (double)v[k] * v[k];
+  float *v = malloc((size_t)batch * 512 * sizeof *v);
+  fg_watchlist_entry *en = calloc((size_t)batch, sizeof *en);
+  char (*names)[32] = calloc((size_t)batch, sizeof *names);
+  if (!v || !en || !names) die("watchlist", "out of memory");
+  double t_single = 0, t_batch = 0;
+  int singles = 0;
+  for (int w = 0; w < watch;) {
+    /* one entry at a time while behind its share of the entries so far */
+    int single = singles < per_entry && (double)singles * (watch - per_entry) <= (double)per_entry * (w - singles);
+    int n = single ? 1 : (watch - w - (per_entry - singles) < batch ? watch - w - (per_entry - singles) : batch);
+    if (n < 1) single = 1, n = 1;
+    for (int j = 0; j < n; j++) {
+      float *x = v + (size_t)j * 512;
+      double norm = 0;
+      for (int k = 0; k < 512; k++) {
+        double u1 = (rand() + 1.0) / (RAND_MAX + 2.0), u2 = (rand() + 1.0) / (RAND_MAX + 2.0);
+        x[k] = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+        norm += (double)x[k] * x[k];
+      }
+      for (int k = 0; k < 512; k++) x[k] = (float)(x[k] / sqrt(norm));
+      snprintf(names[j], sizeof names[j], "synthetic %d", w + j);
+      en[j] = (fg_watchlist_entry){.name = names[j], .reason = "benchmark", .embeddings = x, .n = 1};
     }
-    for (int k = 0; k < 512; k++) v[k] = (float)(v[k] / sqrt(norm));
-    char name[32];
-    snprintf(name, sizeof name, "synthetic %d", w);
+    double t0 = now_ms();
     int64_t id;
-    if (fg_border_watchlist_add_embeddings(b, &sup, name, "benchmark", 0, v, 1, 512, &id, &e) != FG_OK)
-      die("watchlist", e.msg);
+    if (single) {
+      if (fg_border_watchlist_add_embeddings(b, &sup, names[0], "benchmark", 0, v, 1, 512, &id, &e) != FG_OK)
+        die("watchlist", e.msg);
+      t_single += now_ms() - t0;
+    } else {
+      if (fg_border_watchlist_add_batch(b, &sup, en, (size_t)n, 512, NULL, &e) != FG_OK) die("watchlist", e.msg);
+      t_batch += now_ms() - t0;
+    }
+    w += n;
+    singles += single;
+    if (!single && ((w - singles) / batch) % 100 == 0)
+      fprintf(stderr, "  %d entries (batches %.0f entries/s, one at a time %.0f)\n", w,
+              (w - singles) / (t_batch / 1e3), singles / (t_single / 1e3));
   }
+  free(v);
+  free(en);
+  free(names);
+  double rate_single = per_entry ? per_entry / (t_single / 1e3) : NAN;
+  double rate_batch = watch > per_entry ? (watch - per_entry) / (t_batch / 1e3) : NAN;
+  fprintf(stderr, "watchlist staged: one at a time %.0f entries/s, batches of %d %.0f entries/s (%.1fx)\n",
+          rate_single, batch, rate_batch, rate_batch / rate_single);
   fg_border_close(b);
 
+  char load_start[128], load_end[128];
+  loadavg(load_start, sizeof load_start);
   fprintf(stderr, "encoding %d 1920x1080 captures...\n", runs);
   uint8_t **jpg = calloc((size_t)runs, sizeof *jpg);
   unsigned long *jlen = calloc((size_t)runs, sizeof *jlen);
@@ -236,17 +294,23 @@ int main(int argc, char **argv) {
     st[i] = r.ms_store;
     if ((unsigned)r.outcome < 5) outcomes[r.outcome]++;
   }
+  loadavg(load_end, sizeof load_end);
   double m_wall = quantile(wall, runs, 0.5), p90_wall = quantile(wall, runs, 0.9);
   double m_ref = quantile(ref, runs, 0.5);
   json_t *res = json_pack(
-      "{s:i, s:i, s:i, s:{s:f, s:f, s:f, s:f, s:f, s:f}, s:{s:f}, s:f, s:f, s:{s:i, s:i, s:i, s:i, s:i}}",
-      "captures", runs, "gallery", n, "watchlist", watch, "median_ms", "encounter", m_wall,
+      "{s:i, s:i, s:i, s:{s:{s:i, s:f}, s:{s:i, s:i, s:f}, s:f, s:s}, s:{s:f, s:f, s:f, s:f, s:f, s:f},"
+      " s:{s:f}, s:f, s:f, s:{s:i, s:i, s:i, s:i, s:i}, s:s, s:s}",
+      "captures", runs, "gallery", n, "watchlist", watch, "watchlist_load", "per_entry", "entries",
+      per_entry, "entries_per_s", isnan(rate_single) ? 0.0 : rate_single, "batch", "entries",
+      watch - per_entry, "batch_size", batch, "entries_per_s", isnan(rate_batch) ? 0.0 : rate_batch,
+      "ratio", isnan(rate_single) || isnan(rate_batch) ? 0.0 : rate_batch / rate_single, "store",
+      "sqlite, durable commits", "median_ms", "encounter", m_wall,
       "face", quantile(face, runs, 0.5), "flight_search", quantile(srch, runs, 0.5), "watchlist",
       quantile(wl, runs, 0.5), "store", quantile(st, runs, 0.5), "library_total",
       quantile(tot, runs, 0.5), "p90_ms", "encounter", p90_wall, "pipeline_alone_median_ms", m_ref,
       "ratio_to_pipeline", m_wall / m_ref, "outcomes", "MATCHED", outcomes[0], "NO_MATCH",
       outcomes[1], "FAILURE_TO_ACQUIRE", outcomes[2], "LIVENESS_SUSPECT", outcomes[3], "OPT_OUT",
-      outcomes[4]);
+      outcomes[4], "loadavg_start", load_start, "loadavg_end", load_end);
   printf("encounter, 1920x1080 JPEG, %d-traveller gallery, %d-entry watchlist, 1 thread, "
          "synchronous commit (%d captures)\n", n, watch, runs);
   printf("  %-26s %9s\n", "stage", "median ms");
@@ -257,8 +321,11 @@ int main(int argc, char **argv) {
   printf("  %-26s %9.2f   (p90 %.2f; target <= 15)\n", "encounter, end to end", m_wall, p90_wall);
   printf("  %-26s %9.2f   (same bytes, same run)\n", "face pipeline alone", m_ref);
   printf("  ratio encounter / pipeline alone: %.2f\n", m_wall / m_ref);
+  printf("  load average: %s (start), %s (end)\n", load_start, load_end);
   printf("  outcomes: MATCHED %d, NO_MATCH %d, FAILURE_TO_ACQUIRE %d\n", outcomes[0], outcomes[1],
          outcomes[2]);
+  printf("  watchlist staging: %d one at a time %.0f entries/s; %d in batches of %d %.0f entries/s (%.1fx)\n",
+         per_entry, rate_single, watch - per_entry, batch, rate_batch, rate_batch / rate_single);
   FILE *f = fopen(out, "w");
   if (f) {
     char *s = json_dumps(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -320,6 +320,86 @@ int fg_border_watchlist_add_embeddings(fg_border *b, const fg_actor *who, const 
 int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg_error *err);
 int fg_border_watchlist_list(fg_border *b, const fg_actor *who, fg_doc **out, fg_error *err);
 
+/* ---- watchlist: bulk loading (docs/encounters.md, "Bulk loading") --------- */
+
+/* One entry of a batch: a name, a reason, an expiry (0: none) and n (1..16)
+ * templates, given either as embeddings made by the engine's model (n x dim
+ * floats) or as n photos (images or DG2, run through the face pipeline as in
+ * fg_border_watchlist_add; a photo without an acceptable face refuses the
+ * batch). Exactly one of embeddings and photos. */
+typedef struct fg_watchlist_entry {
+  const char *name, *reason;
+  int64_t expires_at;
+  const float *embeddings;
+  const uint8_t *const *photos;
+  const size_t *photo_lens;
+  int n;
+} fg_watchlist_entry;
+
+#define FG_WATCHLIST_BATCH_DEFAULT 1000
+#define FG_WATCHLIST_BATCH_MAX 10000
+#define FG_WATCHLIST_PHOTOS_MAX 16
+
+/* What a batch wrote: entries with the consecutive ids first_id..last_id and
+ * their templates, and the hash its audit event carries over their rows. */
+typedef struct fg_watchlist_batch_result {
+  int64_t first_id, last_id;
+  size_t entries, templates;
+  char rows_hash[65];
+} fg_watchlist_batch_result;
+
+/* Add n (1..FG_WATCHLIST_BATCH_MAX) entries in ONE transaction: every entry
+ * and template sealed to its row as fg_border_watchlist_add does, one
+ * revision bump, one "watchlist.import" audit event naming the count, the
+ * ids and a keyed hash of the rows (which `audit verify` reconciles), and the
+ * cached watchlist gallery and its index updated once, after the commit.
+ * All or nothing: on error nothing of the batch is written and err names the
+ * entry (0-based index) at fault. dim: the embeddings' length (ignored for
+ * photos). r may be NULL. */
+int fg_border_watchlist_add_batch(fg_border *b, const fg_actor *who,
+                                  const fg_watchlist_entry *entries, size_t n, int dim,
+                                  fg_watchlist_batch_result *r, fg_error *err);
+
+/* Import a watchlist file: JSON Lines, one entry per line,
+ *   {"name": "...", "reason": "...", "expires": "2027-06-30",
+ *    "photos": ["dir/a.jpg", ...]}           (relative to base_dir)
+ *   {"name": "...", "reason": "...", "templates": ["<base64 FGT1>", ...]}
+ * (docs/encounters.md gives the rules). The whole file is read and checked
+ * first (every line's syntax and fields, every template decoded against the
+ * engine's model, every photo file present): a malformed line is refused
+ * with FG_EFORMAT naming its line number, and nothing is written. Then the
+ * entries are written in batches of o->batch (fg_border_watchlist_add_batch:
+ * each batch all or nothing). A failure while writing (a photo without a
+ * face, the database) leaves the batches before it committed and none of
+ * the failing one: r->next_line says where to resume (o->first_line). */
+typedef struct fg_watchlist_import_opts {
+  size_t batch;          /* entries per transaction (0: FG_WATCHLIST_BATCH_DEFAULT) */
+  const char *base_dir;  /* photo paths are relative to this (NULL: the file's directory) */
+  long first_line;       /* resume at this line (1-based; 0 or 1: the start) */
+  int check_only;        /* read and check everything (photos through the pipeline
+                          * too), write nothing */
+  /* progress: while checking, (entries checked, 0) every 1000 entries (every
+   * entry when check_only runs photos through the pipeline); while writing,
+   * (entries written, entries in all) after each batch */
+  void (*progress)(void *ctx, size_t done, size_t total);
+  void *progress_ctx;
+} fg_watchlist_import_opts;
+
+typedef struct fg_watchlist_import_report {
+  long lines;             /* lines of the file read (from first_line) */
+  size_t entries;         /* entries written (check_only: found valid) */
+  size_t templates;       /* their templates */
+  size_t batches;         /* transactions committed */
+  int64_t first_id, last_id; /* ids written (0: none) */
+  long next_line;         /* the first line not written (0: every line was) */
+  long error_line;        /* the line an error is about (0: none) */
+  double seconds;         /* writing (after the check) */
+} fg_watchlist_import_report;
+
+int fg_border_watchlist_import(fg_border *b, const fg_actor *who, const char *path,
+                               const fg_watchlist_import_opts *o, fg_watchlist_import_report *r,
+                               fg_error *err);
+
 /* ---- referrals -------------------------------------------------------------- */
 
 /* status: NULL (all), "open", "secondary", "confirmed", "closed". Oldest first. */

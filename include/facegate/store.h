@@ -172,6 +172,16 @@ int fg_store_batch_run(fg_store *st, fg_error *err);
  * a batch, *id is set when the batch runs. */
 int fg_store_next_id(fg_store *st, const char *table, int64_t *id, fg_error *err);
 
+/* n (>= 1) consecutive ids of `table` (watchlist, watchlist_templates), the
+ * first in *first, for rows the caller inserts with those ids explicitly: a
+ * bulk load writes whole rows, sealed to their ids, without a round trip per
+ * row. Inside a writer transaction (which no other writer can interleave).
+ * SQLite hands out the highest id + 1 onwards; PostgreSQL advances the
+ * table's identity sequence by n (ids of a rolled-back transaction are
+ * skipped, as a failed INSERT's would be). Not in a read batch. */
+int fg_store_reserve_ids(fg_store *st, const char *table, int64_t n, int64_t *first,
+                         fg_error *err);
+
 /* A number that changes with every outermost transaction (0: none open), so
  * that what was read inside one can be told apart from another's. */
 uint64_t fg_store_txn_serial(const fg_store *st);

@@ -219,9 +219,48 @@ void fg__hash_encounter(fg_border *b, const fg_val insert[19], char hex[65]);
 void fg__hash_crossing(fg_border *b, const fg_val v[12], char hex[65]);
 void fg__hash_referral_created(fg_border *b, const fg_val v[5], char hex[65]);
 int fg__referral_state_hash(fg_border *b, int64_t id, char hex[65], fg_error *err);
+/* A watchlist entry's row hash over (id, added_by, created_at, expires_at) as
+ * inserted, and a batch's: over the 32-byte row hashes of its entries in id
+ * order (n of them, concatenated). */
+void fg__hash_watchlist(fg_border *b, const fg_val v[4], char hex[65]);
+void fg__hash_watchlist_batch(fg_border *b, const uint8_t *rows, size_t n, char hex[65]);
 /* {"ok", "problem_count", "problems" (the first 20), "checked": {encounters,
  * crossings, referrals}, "unverifiable"}. */
 int fg__reconcile(fg_border *b, json_t **out, fg_error *err);
+
+/* ---- watchlist_batch.c: bulk loading ---- */
+
+/* Check a batch's entries and make every template's embedding (photos
+ * through the face pipeline): *embs (malloc'd, the caller wipes and frees it)
+ * holds sum(n) x *dim floats in entry order. */
+int fg__watchlist_batch_embed(fg_border *b, const fg_watchlist_entry *entries, size_t n, int dim,
+                              float **embs, int *out_dim, fg_error *err);
+/* Write a checked batch in one transaction (watchlist_batch.c says how);
+ * `extra` (taken over, may be NULL) adds members to the audit event's detail. */
+int fg__watchlist_write_batch(fg_border *b, const fg_actor *who, const fg_watchlist_entry *entries,
+                              size_t n, const float *embs, int dim, const char *source,
+                              json_t *extra, fg_watchlist_batch_result *r, fg_error *err);
+
+/* ---- watchlist_import.c: the file format (fuzz/fuzz_watchlist_line.c) ---- */
+
+#define FG__WL_LINE_MAX ((size_t)1 << 20)
+#define FG__WL_PATH_MAX 1024
+/* One parsed line. Strings and arrays are malloc'd (fg__wl_line_release). */
+typedef struct fg__wl_line {
+  char *name, *reason;
+  int64_t expires_at;          /* 0: none */
+  int nphotos, ntemplates;     /* exactly one of them is > 0 */
+  char *photo[FG_WATCHLIST_PHOTOS_MAX];
+  float *emb;                  /* ntemplates x dim (wiped on release) */
+  int dim;
+} fg__wl_line;
+/* Parse one line (len bytes, no newline) into *out. model: the 8-byte model
+ * id templates must carry (NULL: any); dim: the length they must have (0:
+ * any, then the first template's). FG_EFORMAT with a message that says what
+ * is wrong (the caller adds the line number); *out is then empty. */
+int fg__wl_parse_line(const char *text, size_t len, const uint8_t *model, int dim, fg__wl_line *out,
+                      fg_error *err);
+void fg__wl_line_release(fg__wl_line *l);
 
 /* ---- audit_api.c ---- */
 /* One line of an anchor file ("facegate-anchor 1 SEQ:HEX TIME"): 0 and its

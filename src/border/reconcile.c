@@ -18,7 +18,13 @@
  *                     confirmed traveller and crossing, as stored after the
  *                     decision (and "category", the confirmed traveller's);
  *   purge.run         "cutoffs": per category, the times up to which it
- *                     deleted encounter records and crossings.
+ *                     deleted encounter records and crossings;
+ *   watchlist.add     "row": the entry as inserted (id, added_by,
+ *                     created_at, expires_at; fg__hash_watchlist);
+ *   watchlist.import  a batch (watchlist_batch.c): "first_id", "last_id",
+ *                     "entries" and "rows", the hash over its entries' row
+ *                     hashes in id order (fg__hash_watchlist_batch);
+ *   watchlist.remove  (no hash): the entry it marks removed.
  *
  * Verification reads every such event and every row, and names each record
  * that is planted (a row no event created), edited (its hash, traveller,
@@ -27,12 +33,23 @@
  * Rows whose creating event has no hash (written before facegate recorded
  * them) are counted as unverifiable, not as problems; so are deletions
  * before the first purge that recorded its cut-offs.
+ *
+ * Watchlist entries are never deleted (removal keeps the row), so every
+ * watchlist row must be accounted for: by its own watchlist.add event or by
+ * the watchlist.import batch whose id range holds it (a batch is checked
+ * whole: a row missing, edited or planted in its range breaks its hash; the
+ * problem names the batch and its ids). A row marked removed needs a
+ * watchlist.remove event and a removal event needs its row still marked; a
+ * live, unexpired entry needs at least one template (removal and the purge
+ * of expired entries are the only deleters of templates).
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "border/border_internal.h"
 #include "store/sql_records.h"
@@ -54,6 +71,15 @@ void fg__hash_crossing(fg_border *b, const fg_val v[12], char hex[65]) {
 
 void fg__hash_referral_created(fg_border *b, const fg_val v[5], char hex[65]) {
   fg_audit_row_hash(b->keys, "referral", v, 5, hex);
+}
+
+void fg__hash_watchlist(fg_border *b, const fg_val v[4], char hex[65]) {
+  fg_audit_row_hash(b->keys, "watchlist", v, 4, hex);
+}
+
+void fg__hash_watchlist_batch(fg_border *b, const uint8_t *rows, size_t n, char hex[65]) {
+  fg_val v = FG_V_BLOB(rows, 32 * n);
+  fg_audit_row_hash(b->keys, "watchlist-batch", &v, 1, hex);
 }
 
 static void hash_referral_state(fg_border *b, const fg_val v[6], char hex[65]) {
@@ -105,6 +131,24 @@ typedef struct ev_ref {
   char row[65], state[65];
   int decided, present;
 } ev_ref;
+
+typedef struct ev_wl { /* a watchlist.add event */
+  int64_t id, seq;
+  char row[65];
+  int present;
+} ev_wl;
+
+typedef struct ev_wl_removed { /* a watchlist.remove event */
+  int64_t id, seq;
+  int seen;
+} ev_wl_removed;
+
+typedef struct wl_batch { /* a watchlist.import event */
+  int64_t seq, first, last;
+  char rows[65];
+  uint8_t *hashes;  /* (last - first + 1) x 32, filled as rows arrive */
+  int64_t have;
+} wl_batch;
 
 typedef struct purge_ev {
   int64_t seq;
@@ -184,11 +228,14 @@ static int cat_index(const char *name) {
 
 typedef struct recon {
   fg_border *b;
-  table enc, cro, ref;
+  table enc, cro, ref, wl, wl_removed;
   purge_ev *purges;
   size_t npurges, cappurges;
+  wl_batch *batches;
+  size_t nbatches, capbatches;
+  int64_t now;
   json_t *problems;
-  int64_t nproblems, unverifiable, rows[3];
+  int64_t nproblems, unverifiable, rows[4];
   int oom;
 } recon;
 
@@ -277,6 +324,32 @@ static int event_row(void *ctx, const fg_val *c, int n, fg_error *err) {
       if (en && !en->traveller) {
         en->traveller = jint(d, "traveller_id");
         if (en->cat == CATS - 1) en->cat = cat_index(json_string_value(json_object_get(d, "category")));
+      }
+    }
+  } else if (!strcmp(action, "watchlist.add")) {
+    ev_wl *e = entry_for(&r->wl, obj_id(object, "watchlist"), 1);
+    if (e) {
+      e->seq = seq;
+      copy_hash(e->row, d, "row");
+    } else if (obj_id(object, "watchlist") > 0) r->oom = 1;
+  } else if (!strcmp(action, "watchlist.remove")) {
+    ev_wl_removed *e = entry_for(&r->wl_removed, obj_id(object, "watchlist"), 1);
+    if (e) e->seq = seq;
+    else if (obj_id(object, "watchlist") > 0) r->oom = 1;
+  } else if (!strcmp(action, "watchlist.import")) {
+    int64_t first = jint(d, "first_id"), last = jint(d, "last_id");
+    if (first > 0 && last >= first && last - first < ((int64_t)1 << 24)) {
+      if (r->nbatches == r->capbatches) {
+        size_t cap = r->capbatches ? 2 * r->capbatches : 64;
+        wl_batch *v = realloc(r->batches, cap * sizeof *v);
+        if (!v) r->oom = 1;
+        else r->batches = v, r->capbatches = cap;
+      }
+      if (r->nbatches < r->capbatches) {
+        wl_batch *w = &r->batches[r->nbatches++];
+        memset(w, 0, sizeof *w);
+        w->seq = seq, w->first = first, w->last = last;
+        copy_hash(w->rows, d, "rows");
       }
     }
   } else if (!strcmp(action, "purge.run")) {
@@ -410,18 +483,120 @@ static int ref_row(void *ctx, const fg_val *c, int n, fg_error *err) {
   return 0;
 }
 
+static int batch_cmp(const void *x, const void *y) {
+  const wl_batch *a = x, *b = y;
+  if (a->first != b->first) return a->first < b->first ? -1 : 1;
+  return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* The batch whose id range holds id (the latest by seq where ranges overlap:
+ * SQLite may hand out again the ids of a rolled-back batch's... never of a
+ * committed one, but a forged event could claim any range). */
+static wl_batch *batch_of(recon *r, int64_t id) {
+  size_t lo = 0, hi = r->nbatches;
+  while (lo < hi) { /* the first batch with first > id */
+    size_t mid = (lo + hi) / 2;
+    if (r->batches[mid].first <= id) lo = mid + 1;
+    else hi = mid;
+  }
+  for (size_t i = lo; i-- > 0;)
+    if (r->batches[i].last >= id) return &r->batches[i];
+  return NULL;
+}
+
+static int wl_row(void *ctx, const fg_val *c, int n, fg_error *err) {
+  (void)n, (void)err;
+  recon *r = ctx;
+  int64_t id = c[0].i;
+  r->rows[3]++;
+  char h[65];
+  fg__hash_watchlist(r->b, c, h);
+  ev_wl *e = entry_for(&r->wl, id, 0);
+  wl_batch *w = e ? NULL : batch_of(r, id);
+  if (e) {
+    e->present = 1;
+    if (!e->row[0]) r->unverifiable++;
+    else if (strcmp(h, e->row) != 0)
+      problem(r, "watchlist entry %" PRId64 " does not match its audit event %" PRId64 " (edited)", id, e->seq);
+  } else if (w) {
+    if (!w->hashes && !(w->hashes = calloc((size_t)(w->last - w->first + 1), 32))) {
+      r->oom = 1;
+      return 0;
+    }
+    sodium_hex2bin(w->hashes + 32 * (size_t)(id - w->first), 32, h, 64, NULL, NULL, NULL);
+    w->have++;
+  } else {
+    problem(r, "watchlist entry %" PRId64 " has no watchlist.add or watchlist.import event (planted, "
+            "or its event deleted)", id);
+  }
+  ev_wl_removed *rm = entry_for(&r->wl_removed, id, 0);
+  int removed = c[4].type != FG_VAL_NULL;
+  if (rm) rm->seen = 1;
+  if (removed && !rm)
+    problem(r, "watchlist entry %" PRId64 " is marked removed but no watchlist.remove event says so (edited)", id);
+  if (!removed && rm)
+    problem(r, "watchlist entry %" PRId64 " was removed (audit event %" PRId64 ") but is live again (edited)", id,
+            rm->seq);
+  int64_t expires = c[3].type == FG_VAL_INT ? c[3].i : 0;
+  int64_t templates = c[5].type == FG_VAL_INT ? c[5].i : 0;
+  if (!removed && (expires <= 0 || expires > r->now) && templates == 0)
+    problem(r, "watchlist entry %" PRId64 " is live but has no templates (deleted behind facegate's back: it "
+            "can no longer be screened)", id);
+  return 0;
+}
+
+/* After every row: what the watchlist events created and is gone, and each
+ * batch against its hash. */
+static void wl_check_events(recon *r) {
+  for (size_t i = 0; i < r->wl.n; i++) {
+    ev_wl *e = (ev_wl *)r->wl.v + i;
+    if (!e->present)
+      problem(r, "watchlist entry %" PRId64 " was deleted (entries are kept for the audit trail)", e->id);
+  }
+  for (size_t i = 0; i < r->wl_removed.n; i++) {
+    ev_wl_removed *e = (ev_wl_removed *)r->wl_removed.v + i;
+    if (!e->seen && !entry_for(&r->wl, e->id, 0) && !batch_of(r, e->id))
+      problem(r, "watchlist entry %" PRId64 " removed by audit event %" PRId64 " has no creating event", e->id,
+              e->seq);
+  }
+  for (size_t i = 0; i < r->nbatches; i++) {
+    wl_batch *w = &r->batches[i];
+    int64_t count = w->last - w->first + 1;
+    if (!w->rows[0]) {
+      r->unverifiable += w->have;
+    } else if (w->have < count) {
+      problem(r, "%" PRId64 " of the %" PRId64 " watchlist entries of audit event %" PRId64 " (ids %" PRId64
+              "-%" PRId64 ") are missing (deleted)", count - w->have, count, w->seq, w->first, w->last);
+    } else {
+      char h[65];
+      fg__hash_watchlist_batch(r->b, w->hashes, (size_t)count, h);
+      if (strcmp(h, w->rows) != 0)
+        problem(r, "the watchlist entries of audit event %" PRId64 " (ids %" PRId64 "-%" PRId64 ") do not "
+                "match it (edited)", w->seq, w->first, w->last);
+    }
+  }
+}
+
 int fg__reconcile(fg_border *b, json_t **out, fg_error *err) {
   *out = NULL;
   recon r = {.b = b, .problems = json_array()};
   r.enc.size = sizeof(ev_enc);
   r.cro.size = sizeof(ev_cro);
   r.ref.size = sizeof(ev_ref);
+  r.wl.size = sizeof(ev_wl);
+  r.wl_removed.size = sizeof(ev_wl_removed);
+  r.now = fg_border_now(b);
   int rc = r.problems ? FG_OK : fg__seterr(err, FG_ENOMEM, "out of memory");
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_REC_AUDIT_RECORD_EVENTS, NULL, 0, event_row, &r, err);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_REC_AUDITED_ENCOUNTERS, NULL, 0, enc_row, &r, err);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_REC_AUDITED_CROSSINGS, NULL, 0, cro_row, &r, err);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_REC_AUDITED_REFERRALS, NULL, 0, ref_row, &r, err);
+  if (rc == FG_OK) {
+    if (r.nbatches) qsort(r.batches, r.nbatches, sizeof *r.batches, batch_cmp);
+    rc = fg_store_exec(b->store, &FG_Q_REC_AUDITED_WATCHLIST, NULL, 0, wl_row, &r, err);
+  }
   if (rc == FG_OK && r.oom) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
+  if (rc == FG_OK) wl_check_events(&r);
   if (rc == FG_OK) { /* what the events created and is gone */
     for (size_t i = 0; i < r.enc.n; i++) {
       ev_enc *e = (ev_enc *)r.enc.v + i;
@@ -444,16 +619,21 @@ int fg__reconcile(fg_border *b, json_t **out, fg_error *err) {
     }
   }
   if (rc == FG_OK) {
-    *out = json_pack("{s:b, s:I, s:O, s:{s:I, s:I, s:I}, s:I}", "ok", r.nproblems == 0,
+    *out = json_pack("{s:b, s:I, s:O, s:{s:I, s:I, s:I, s:I}, s:I}", "ok", r.nproblems == 0,
                      "problem_count", (json_int_t)r.nproblems, "problems", r.problems, "checked",
                      "encounters", (json_int_t)r.rows[0], "crossings", (json_int_t)r.rows[1],
-                     "referrals", (json_int_t)r.rows[2], "unverifiable", (json_int_t)r.unverifiable);
+                     "referrals", (json_int_t)r.rows[2], "watchlist", (json_int_t)r.rows[3],
+                     "unverifiable", (json_int_t)r.unverifiable);
     if (!*out) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   }
   json_decref(r.problems);
   table_free(&r.enc);
   table_free(&r.cro);
   table_free(&r.ref);
+  table_free(&r.wl);
+  table_free(&r.wl_removed);
+  for (size_t i = 0; i < r.nbatches; i++) free(r.batches[i].hashes);
+  free(r.batches);
   free(r.purges);
   return rc;
 }

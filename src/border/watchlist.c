@@ -84,10 +84,15 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
   if (rc == FG_OK) rc = fg__watchlist_revision(b, &after, err);
   if (rc == FG_OK) rc = fg__border_announce(b, FG__CHANNEL_WATCHLIST, 0, err);
+  char row[65] = ""; /* the row as inserted, for `audit verify` (reconcile.c) */
+  if (rc == FG_OK) {
+    fg_val hv[4] = {FG_V_INT(entry), v[0], v[1], v[2]};
+    fg__hash_watchlist(b, hv, row);
+  }
   if (rc == FG_OK)
     rc = fg__border_audit_about(b, who, "watchlist.add", "watchlist", entry, "watchlist",
-                                json_pack("{s:i,s:s,s:o}", "templates", n, "source", source,
-                                          "expires_at", fg__json_time(expires_at)),
+                                json_pack("{s:i,s:s,s:o,s:s}", "templates", n, "source", source,
+                                          "expires_at", fg__json_time(expires_at), "row", row),
                                 err);
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);

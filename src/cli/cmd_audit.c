@@ -64,11 +64,11 @@ static void audit_verify_text(const json_t *out, void *ctx) {
   const json_t *rec = json_object_get(out, "records"), *ck = json_object_get(rec, "checked");
   size_t i;
   json_t *p;
-  char b3[64];
-  printf("records %s: %s encounters, %s crossings, %s referrals checked\n",
+  char b3[64], b4[64];
+  printf("records %s: %s encounters, %s crossings, %s referrals, %s watchlist entries checked\n",
          json_is_true(json_object_get(rec, "ok")) ? "OK" : "NOT ACCOUNTED FOR",
          cli_jstr(ck, "encounters", b1, 64), cli_jstr(ck, "crossings", b2, 64),
-         cli_jstr(ck, "referrals", b3, 64));
+         cli_jstr(ck, "referrals", b3, 64), cli_jstr(ck, "watchlist", b4, 64));
   json_array_foreach(json_object_get(rec, "problems"), i, p) printf("  %s\n", json_string_value(p));
   const json_t *an = json_object_get(out, "anchors");
   if (json_is_object(an))

@@ -32,7 +32,7 @@ static const struct {
   {"manifest", cmd_manifest, "flight manifests: import (stages the gallery), close, list, show"},
   {"encounter", cmd_encounter, "one gate capture against a flight: MATCHED, NO_MATCH, ..."},
   {"verify", cmd_verify, "1:1 check of a live capture against a document photo or DG2"},
-  {"watchlist", cmd_watchlist, "watchlist entries: add, remove, list"},
+  {"watchlist", cmd_watchlist, "watchlist entries: add, import, remove, list"},
   {"referral", cmd_referral, "the officer's queue: list, show, decide"},
   {"travellers", cmd_travellers, "find travellers by name or document number"},
   {"crossings", cmd_crossings, "a traveller's entries and exits"},

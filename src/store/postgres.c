@@ -914,6 +914,15 @@ static int pg_batch_run(void *conn, fg_error *err) {
   {"next_id_" table, "SELECT nextval(pg_get_serial_sequence('" table "', 'id'))", 1}
 static const fg_query NEXT_IDS[] = {NEXT_ID("encounters"), NEXT_ID("crossings"),
                                     NEXT_ID("referrals"), {NULL, NULL, 0}};
+/* n consecutive ids: the sequence moved from its next value v to v + n - 1 in
+ * one statement; writers hold the advisory lock, so nobody else's nextval on
+ * this table comes between (their inserts are writers too). Returns the last. */
+#define RESERVE_IDS(table)                                                                     \
+  {"reserve_ids_" table,                                                                       \
+   "SELECT setval(pg_get_serial_sequence('" table "', 'id'),"                                  \
+   " nextval(pg_get_serial_sequence('" table "', 'id')) + CAST(? AS BIGINT) - 1)", 1}
+static const fg_query RESERVE_IDS[] = {RESERVE_IDS("watchlist"), RESERVE_IDS("watchlist_templates"),
+                                       {NULL, NULL, 0}};
 
 /* The connection's URI without its password, and the password, for the
  * pg_dump / pg_restore child (postgres_dump.c). */
@@ -932,6 +941,7 @@ const fg__store_backend fg__store_postgres = {
     .batch_begin = pg_batch_begin,
     .batch_run = pg_batch_run,
     .next_ids = NEXT_IDS,
+    .reserve_ids = RESERVE_IDS,
     .migrations = fg__postgres_migrations,
     .count_tables = pg_count_tables,
     .backup = fg__pg_backup,

@@ -93,6 +93,16 @@ const fg_query FG_Q_WL_REMOVE = {
 const fg_query FG_Q_WL_TEMPLATES_DELETE = {
     "watchlist_templates_delete", "DELETE FROM watchlist_templates WHERE entry_id = ?", 0};
 
+const fg_query FG_Q_WL_INSERT_ID = {
+    "watchlist_insert_id",
+    "INSERT INTO watchlist(id, name, reason, added_by, created_at, expires_at, entry_sealed)"
+    " VALUES(?, '', '', ?, ?, ?, ?)", 0};
+
+const fg_query FG_Q_WL_TEMPLATE_INSERT_ID = {
+    "watchlist_template_insert_id",
+    "INSERT INTO watchlist_templates(id, entry_id, image_sealed, template_sealed) VALUES(?, ?, ?, ?)",
+    0};
+
 const fg_query FG_Q_WL_LIST = {
     "watchlist_list",
     "SELECT w.id, w.entry_sealed, w.added_by, w.created_at, w.expires_at, w.removed_at,"

@@ -59,5 +59,11 @@ extern const fg_query FG_Q_WL_REMOVE;
 extern const fg_query FG_Q_WL_TEMPLATES_DELETE;
 /* () -> id, entry_sealed, added_by, created_at, expires_at, removed_at, templates */
 extern const fg_query FG_Q_WL_LIST;
+/* Bulk loading: whole rows at once, their ids reserved up front
+ * (fg_store_reserve_ids) so that each was sealed to its id before the insert.
+ * (id, added_by, created_at, expires_at, entry_sealed) */
+extern const fg_query FG_Q_WL_INSERT_ID;
+/* (id, entry id, image_sealed, template_sealed) */
+extern const fg_query FG_Q_WL_TEMPLATE_INSERT_ID;
 
 #endif

@@ -463,10 +463,16 @@ const fg_query FG_Q_REC_REFERRAL_STATE = {
     "SELECT status, officer, decided_at, resolution, traveller_id, crossing_id FROM referrals"
     " WHERE id = ?", 6};
 /* The events that create, change or delete the reconciled records. */
+const fg_query FG_Q_REC_AUDITED_WATCHLIST = {
+    "rec_audited_watchlist",
+    "SELECT w.id, w.added_by, w.created_at, w.expires_at, w.removed_at,"
+    " (SELECT COUNT(*) FROM watchlist_templates t WHERE t.entry_id = w.id)"
+    " FROM watchlist w ORDER BY w.id", 6};
 const fg_query FG_Q_REC_AUDIT_RECORD_EVENTS = {
     "rec_audit_record_events",
     "SELECT seq, action, object, detail, at FROM audit WHERE action IN ('encounter.create',"
-    " 'crossing.create', 'referral.create', 'referral.decide', 'purge.run') ORDER BY seq", 5};
+    " 'crossing.create', 'referral.create', 'referral.decide', 'purge.run', 'watchlist.add',"
+    " 'watchlist.import', 'watchlist.remove') ORDER BY seq", 5};
 /* (seq) → hash */
 const fg_query FG_Q_REC_AUDIT_HASH = {"rec_audit_hash", "SELECT hash FROM audit WHERE seq = ?", 1};
 

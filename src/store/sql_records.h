@@ -85,6 +85,8 @@ extern const fg_query FG_Q_REC_AUDIT_LIST;
 extern const fg_query FG_Q_REC_AUDITED_ENCOUNTERS;
 extern const fg_query FG_Q_REC_AUDITED_CROSSINGS;
 extern const fg_query FG_Q_REC_AUDITED_REFERRALS;
+/* () -> id, added_by, created_at, expires_at, removed_at, templates (count) */
+extern const fg_query FG_Q_REC_AUDITED_WATCHLIST;
 extern const fg_query FG_Q_REC_REFERRAL_STATE;
 extern const fg_query FG_Q_REC_AUDIT_RECORD_EVENTS;
 extern const fg_query FG_Q_REC_AUDIT_HASH;

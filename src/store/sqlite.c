@@ -420,6 +420,11 @@ static int sq_discard(const char *target, fg_error *err) {
 #define NEXT_ID(table) {"next_id_" table, "SELECT COALESCE(MAX(id), 0) + 1 FROM " table, 1}
 static const fg_query NEXT_IDS[] = {NEXT_ID("encounters"), NEXT_ID("crossings"),
                                     NEXT_ID("referrals"), {NULL, NULL, 0}};
+/* n ids from the highest + 1, under the same lock: the last is the highest + n. */
+#define RESERVE_IDS(table) \
+  {"reserve_ids_" table, "SELECT COALESCE(MAX(id), 0) + ? FROM " table, 1}
+static const fg_query RESERVE_IDS[] = {RESERVE_IDS("watchlist"), RESERVE_IDS("watchlist_templates"),
+                                       {NULL, NULL, 0}};
 
 /* Test hook: statements prepared and cached on this connection. */
 int fg__sqlite_cached(void *conn) { return conn ? ((sq_conn *)conn)->ncached : 0; }
@@ -435,6 +440,7 @@ const fg__store_backend fg__store_sqlite = {
     .exec = sq_exec,
     .changes = sq_changes,
     .next_ids = NEXT_IDS,
+    .reserve_ids = RESERVE_IDS,
     .migrations = fg__sqlite_migrations,
     .count_tables = sq_count_tables,
     .flush = sq_flush,

@@ -363,6 +363,25 @@ int fg_store_next_id(fg_store *st, const char *table, int64_t *id, fg_error *err
   return fg_store_exec_int(st, q, NULL, 0, id, NULL, err);
 }
 
+int fg_store_reserve_ids(fg_store *st, const char *table, int64_t n, int64_t *first,
+                         fg_error *err) {
+  const fg_query *q = NULL;
+  for (const fg_query *r = st->be->reserve_ids; r && r->name && table && !q; r++)
+    if (!strncmp(r->name, "reserve_ids_", 12) && !strcmp(r->name + 12, table)) q = r;
+  if (!q) return fg__seterr(err, FG_EINVAL, "reserve ids: no sequence for table %s", table ? table : "?");
+  if (st->depth == 0) return fg__seterr(err, FG_EINVAL, "reserve ids: outside a transaction");
+  if (st->batching) return fg__seterr(err, FG_EINVAL, "reserve ids: inside a read batch");
+  if (n < 1 || n > ((int64_t)1 << 40)) return fg__seterr(err, FG_EINVAL, "reserve ids: %lld ids", (long long)n);
+  fg_val p = FG_V_INT(n);
+  int64_t last = 0;
+  int found = 0;
+  int rc = fg_store_exec_int(st, q, &p, 1, &last, &found, err);
+  if (rc != FG_OK) return rc;
+  if (!found || last < n) return fg__seterr(err, FG_EIO, "%s: no id came back", q->name);
+  *first = last - n + 1;
+  return FG_OK;
+}
+
 int fg_store_exec_int(fg_store *st, const fg_query *q, const fg_val *params, int np,
                       int64_t *out, int *found, fg_error *err) {
   if (found) *found = 0;

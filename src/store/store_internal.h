@@ -37,6 +37,10 @@ typedef struct fg__store_backend {
   /* The dialect's queries for the next id of a table (one column each),
    * named "next_id_<table>", ending with {NULL}. */
   const fg_query *next_ids;
+  /* The dialect's queries that reserve n consecutive ids of a table (one
+   * parameter, n; one column: the last id reserved), named
+   * "reserve_ids_<table>", ending with {NULL}. */
+  const fg_query *reserve_ids;
   /* The dialect's migrations, NULL-terminated: migrations[i] takes version i
    * to i + 1. Every backend has the same number, meaning the same schema. */
   const char *const *migrations;
