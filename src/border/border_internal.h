@@ -117,6 +117,13 @@ int fg__border_fmr_threshold_for(fg_border *b, double fmr, unsigned capture_a, u
 int fg__parse_time(const char *s, int64_t *t);
 /* A store value as JSON (NULL, not null, when it cannot be made: out of
  * memory, or text that is not UTF-8), and as an integer (0 unless one). */
+/* A watchlist template made from emb (dim floats) and, when image is given, the
+ * photo it came from, each sealed to watchlist_templates row `row` (its bytes
+ * wiped once sealed). The caller frees both buffers (NULL on failure). Used by
+ * the single add (watchlist.c) and the batch (watchlist_batch.c). */
+int fg__watchlist_seal(fg_border *b, int64_t row, const float *emb, int dim, const uint8_t *image,
+                       size_t image_len, uint8_t **tpl_sealed, size_t *tpl_sealed_n,
+                       uint8_t **img_sealed, size_t *img_sealed_n, fg_error *err);
 json_t *fg__val_json(const fg_val *v);
 /* The jansson forms behind fg_policy_to_json and fg_encounter_result_json,
  * for the border's own use (the audit chain, the replay record). */

@@ -22,6 +22,29 @@
 #include "border/border_internal.h"
 #include "store/sql_encounter.h"
 
+int fg__watchlist_seal(fg_border *b, int64_t row, const float *emb, int dim, const uint8_t *image,
+                       size_t image_len, uint8_t **tpl_sealed, size_t *tpl_sealed_n,
+                       uint8_t **img_sealed, size_t *img_sealed_n, fg_error *err) {
+  *tpl_sealed = *img_sealed = NULL;
+  *tpl_sealed_n = *img_sealed_n = 0;
+  uint8_t *tpl = NULL;
+  size_t tpl_n = 0;
+  int rc = fg__border_template(b, emb, dim, &tpl, &tpl_n, err);
+  if (rc == FG_OK)
+    rc = fg__border_seal(b, "watchlist_templates", "template_sealed", row, tpl, tpl_n, tpl_sealed,
+                         tpl_sealed_n, err);
+  if (rc == FG_OK && image)
+    rc = fg__border_seal(b, "watchlist_templates", "image_sealed", row, image, image_len,
+                         img_sealed, img_sealed_n, err);
+  if (tpl) sodium_memzero(tpl, tpl_n);
+  free(tpl);
+  if (rc != FG_OK) {
+    free(*tpl_sealed), free(*img_sealed);
+    *tpl_sealed = *img_sealed = NULL;
+  }
+  return rc;
+}
+
 /* One template (and optionally the photo it came from) sealed to a new
  * watchlist_templates row of entry `entry`. */
 static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
@@ -31,22 +54,15 @@ static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
   fg_val v[2] = {FG_V_INT(entry), FG_V_BLOB(placeholder, 0)};
   int rc = fg_store_exec_int(b->store, &FG_Q_WL_TEMPLATE_INSERT, v, 2, &row, NULL, err);
   if (rc != FG_OK) return rc;
-  uint8_t *tpl = NULL, *tpl_sealed = NULL, *img_sealed = NULL;
-  size_t tpl_n = 0, tpl_sealed_n = 0, img_sealed_n = 0;
-  rc = fg__border_template(b, emb, dim, &tpl, &tpl_n, err);
-  if (rc == FG_OK)
-    rc = fg__border_seal(b, "watchlist_templates", "template_sealed", row, tpl, tpl_n,
-                         &tpl_sealed, &tpl_sealed_n, err);
-  if (rc == FG_OK && image)
-    rc = fg__border_seal(b, "watchlist_templates", "image_sealed", row, image, image_len,
-                         &img_sealed, &img_sealed_n, err);
+  uint8_t *tpl_sealed, *img_sealed;
+  size_t tpl_sealed_n, img_sealed_n;
+  rc = fg__watchlist_seal(b, row, emb, dim, image, image_len, &tpl_sealed, &tpl_sealed_n,
+                          &img_sealed, &img_sealed_n, err);
   if (rc == FG_OK) {
     fg_val u[3] = {FG_V_BLOB(img_sealed, img_sealed_n), FG_V_BLOB(tpl_sealed, tpl_sealed_n),
                    FG_V_INT(row)};
     rc = fg_store_exec(b->store, &FG_Q_WL_TEMPLATE_SEAL, u, 3, NULL, NULL, err);
   }
-  if (tpl) sodium_memzero(tpl, tpl_n);
-  free(tpl);
   free(tpl_sealed);
   free(img_sealed);
   return rc;

@@ -85,22 +85,15 @@ static int check_entry(const fg_watchlist_entry *e, size_t idx, fg_error *err) {
 /* One template sealed to watchlist_templates row `row` of entry `entry`. */
 static int insert_template(fg_border *b, int64_t row, int64_t entry, const float *emb, int dim,
                            const uint8_t *image, size_t image_len, fg_error *err) {
-  uint8_t *tpl = NULL, *tpl_sealed = NULL, *img_sealed = NULL;
-  size_t tpl_n = 0, tpl_sealed_n = 0, img_sealed_n = 0;
-  int rc = fg__border_template(b, emb, dim, &tpl, &tpl_n, err);
-  if (rc == FG_OK)
-    rc = fg__border_seal(b, "watchlist_templates", "template_sealed", row, tpl, tpl_n,
-                         &tpl_sealed, &tpl_sealed_n, err);
-  if (rc == FG_OK && image)
-    rc = fg__border_seal(b, "watchlist_templates", "image_sealed", row, image, image_len,
-                         &img_sealed, &img_sealed_n, err);
+  uint8_t *tpl_sealed, *img_sealed;
+  size_t tpl_sealed_n, img_sealed_n;
+  int rc = fg__watchlist_seal(b, row, emb, dim, image, image_len, &tpl_sealed, &tpl_sealed_n,
+                              &img_sealed, &img_sealed_n, err);
   if (rc == FG_OK) {
     fg_val v[4] = {FG_V_INT(row), FG_V_INT(entry), FG_V_BLOB(img_sealed, img_sealed_n),
                    FG_V_BLOB(tpl_sealed, tpl_sealed_n)};
     rc = fg_store_exec(b->store, &FG_Q_WL_TEMPLATE_INSERT_ID, v, 4, NULL, NULL, err);
   }
-  if (tpl) sodium_memzero(tpl, tpl_n);
-  free(tpl);
   free(tpl_sealed);
   free(img_sealed);
   return rc;
