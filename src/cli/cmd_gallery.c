@@ -558,7 +558,7 @@ static int gallery_info(int argc, char **argv) {
            "\"templates\": %zu, \"subjects\": %zu, \"file_bytes\": %lld, \"memory_bytes\": %zu, "
            "\"bytes_per_template\": %zu, \"refine\": %s, \"refine_bytes_per_template\": %zu, \"bytes_ids\": %zu, "
            "\"checksums\": \"ok\"",
-           FG_GALLERY_FORMAT_VERSION, fg_encoding_name(in.encoding), in.dim, in.row_bytes, id, in.n_templates,
+           in.format_version, fg_encoding_name(in.encoding), in.dim, in.row_bytes, id, in.n_templates,
            in.n_subjects, (long long)st.st_size, in.bytes_total, in.bytes_per_template, in.refine ? "true" : "false",
            in.refine_bytes_per_template, in.bytes_ids);
     if (subjects) {
@@ -576,7 +576,7 @@ static int gallery_info(int argc, char **argv) {
     }
     printf("}\n");
   } else {
-    printf("%s: facegate gallery, format version %u, checksums ok\n", path, FG_GALLERY_FORMAT_VERSION);
+    printf("%s: facegate gallery, format version %u, checksums ok\n", path, in.format_version);
     printf("  encoding      %s, dimension %u (rows of %u bytes)\n", fg_encoding_name(in.encoding), in.dim,
            in.row_bytes);
     printf("  model         %s... (SHA-256 prefix)\n", id);
