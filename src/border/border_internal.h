@@ -312,6 +312,7 @@ typedef struct fg__precomputed_face {
   const float *embedding;
   int dim;
   float quality;
+  unsigned capture; /* FG_TEMPLATE_CAPTURE_* of the capture (harsh light) */
 } fg__precomputed_face;
 int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
                               const fg__precomputed_face *face, fg_encounter_result *r,

@@ -308,6 +308,7 @@ static void result_init(fg_encounter_result *r) {
 /* The face as the caller computed it. */
 static int take_face(fg__enc *c, const fg__precomputed_face *face, fg_error *err) {
   c->acquired = c->have_face = 1;
+  c->harsh = (face->capture & FG_TEMPLATE_CAPTURE_HARSH_LIGHT) != 0;
   c->r->quality = face->quality;
   c->dim = face->dim;
   c->emb = malloc((size_t)face->dim * sizeof *c->emb);
