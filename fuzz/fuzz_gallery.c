@@ -8,7 +8,9 @@
  * with FG_GALLERY_OPEN_NO_VERIFY: the structural checks must then be enough
  * to make any accepted file safe to search. Seeds: fuzz/corpus/fuzz_gallery,
  * galleries saved by fg_gallery_save (one per encoding, dimension 8 or 24,
- * 3 subjects x 2 templates, one with a removed subject); tests/test_gallery.c
+ * 3 subjects x 2 templates, one with a removed subject; and a version-2 file
+ * with capture flags from `facegate gallery add`: int8 with refine rows,
+ * 512-d, one of its three templates harsh-lit); tests/test_gallery.c
  * re-runs that folder in `make test`.
  */
 #include <stdint.h>
@@ -25,7 +27,9 @@ static void exercise(fg_gallery *g) {
     const char *id = fg_gallery_subject_id(g, s, &nt);
     uint32_t back;
     if (id) fg_gallery_find_subject(g, id, &back);
+    fg_gallery_subject_capture(g, s); /* version 2: the templates' capture flags */
   }
+  for (size_t t = 0; t < in.template_slots && t < 64; t++) fg_gallery_template_capture(g, t);
   float *q = calloc(in.dim, sizeof *q);
   if (!q) return;
   for (uint32_t i = 0; i < in.dim; i++) q[i] = (float)((i * 2654435761u) % 17) - 8.0f;
@@ -36,6 +40,7 @@ static void exercise(fg_gallery *g) {
   fg_search_opts o = {.flags = FG_SEARCH_TEMPLATES, .kernel = FG_KERNEL_SCALAR};
   fg_gallery_search(g, q, 1, 0, 8, &o, m, &cnt, NULL);
   fg_gallery_verify(g, NULL);
+  if (in.n_templates) fg_gallery_set_template_capture(g, in.template_slots - 1, 1, NULL);
   if (in.n_templates) fg_gallery_remove_template(g, 0, NULL);
   fg_gallery_add(g, "fuzz", q, in.dim, NULL, NULL);
   const char *id0 = fg_gallery_subject_id(g, 0, NULL);

@@ -130,7 +130,7 @@ static int capture(fg_border *b, const fg_actor *gate, int64_t manifest, const f
   for (int i = 0; i < DIM; i++) probe[i] = (float)(probe[i] / sqrt(s));
   static const uint8_t bytes[64] = "synthetic capture bytes";
   fg_encounter_request rq = {.manifest_id = manifest, .gate = "C1", .image = bytes, .image_len = sizeof bytes};
-  fg__precomputed_face face = {probe, DIM, 90.0f};
+  fg__precomputed_face face = {probe, DIM, 90.0f, 0};
   return fg__border_encounter_with(b, gate, &rq, &face, r, e);
 }
 

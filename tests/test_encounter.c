@@ -687,6 +687,128 @@ static void test_verify(void **state) {
   free(d);
 }
 
+/* ---- watchlist screening under harsh light ---------------------------------
+ * A harsh-lit capture against a watchlist entry enrolled from harsh-lit
+ * photos must clear the watchlist threshold plus the calibrated harsh-light
+ * margin (docs/pipeline.md, "Thresholds under harsh light"). Scores are made
+ * exact: the probe p is a random unit vector and the entry's embedding
+ * s p + sqrt(1 - s^2) q with q orthogonal to p scores s (within fp16's
+ * rounding), s halfway between the plain and the harsh threshold. */
+
+/* One watchlist entry with embedding emb and capture flags cap; its id. */
+static int64_t add_wl_embedding(const char *name, const float *emb, int dim, const uint8_t *cap) {
+  fg_watchlist_entry we = {.name = name, .reason = "harsh-light test", .embeddings = emb, .n = 1,
+                           .captures = cap};
+  fg_watchlist_batch_result br;
+  fg_error e = {0};
+  assert_int_equal(fg_border_watchlist_add_batch(border, &officer, &we, 1, dim, &br, &e), FG_OK);
+  return br.first_id;
+}
+
+/* A capture with a precomputed embedding and capture flags, screened. */
+static void screen(const float *probe, int dim, unsigned capture, fg_encounter_result *r) {
+  static const uint8_t bytes[] = "not an image: the embedding is given";
+  fg__precomputed_face face = {probe, dim, 90.0f, capture};
+  fg_encounter_request rq = {.manifest_id = manifest_id, .gate = "H1", .image = bytes,
+                             .image_len = sizeof bytes};
+  fg_error e = {0};
+  assert_int_equal(fg__border_encounter_with(border, &gate, &rq, &face, r, &e), FG_OK);
+}
+
+/* Whether the cached watchlist gallery holds entry id's template as harsh-lit. */
+static int cached_harsh(int64_t id) {
+  const fg_gallery *g = NULL;
+  fg_error e = {0};
+  assert_int_equal(fg__watchlist_gallery(border, &g, NULL, &e), FG_OK);
+  assert_non_null(g);
+  char sid[24];
+  snprintf(sid, sizeof sid, "%lld", (long long)id);
+  uint32_t s;
+  assert_int_equal(fg_gallery_find_subject(g, sid, &s), FG_OK);
+  return (fg_gallery_subject_capture(g, s) & FG_TEMPLATE_CAPTURE_HARSH_LIGHT) != 0;
+}
+
+static void test_watchlist_harsh_light(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_face_engine *fe;
+  fg_error e = {0};
+  assert_int_equal(fg__border_face(border, &fe, &e), FG_OK);
+  int dim = fg_face_engine_dim(fe);
+  float margin = fg__border_harsh_margin(border);
+  print_message("harsh-light margin %.4f\n", margin);
+  assert_true(margin > 0.02f); /* the default calibration has harsh-light thresholds */
+  const fg_gallery *g = NULL;
+  size_t photos = 0;
+  assert_int_equal(fg__watchlist_gallery(border, &g, &photos, &e), FG_OK);
+  float plain;
+  assert_int_equal(fg__border_fpir_threshold(border, photos + 1, border->policy.watchlist_fpir, &plain, &e),
+                   FG_OK);
+  float s = plain + margin / 2;
+  float *p = malloc((size_t)dim * sizeof *p), *q = malloc((size_t)dim * sizeof *q),
+        *x = malloc((size_t)dim * sizeof *x);
+  assert_true(p && q && x);
+  uint32_t r32 = 12345;
+  double pp = 0, pq = 0, qq = 0;
+  for (int i = 0; i < dim; i++) {
+    r32 = r32 * 1664525u + 1013904223u, p[i] = (float)(r32 >> 8) / 16777216.0f - 0.5f;
+    r32 = r32 * 1664525u + 1013904223u, q[i] = (float)(r32 >> 8) / 16777216.0f - 0.5f;
+    pp += (double)p[i] * p[i];
+  }
+  for (int i = 0; i < dim; i++) p[i] /= (float)sqrt(pp), pq += (double)p[i] * q[i];
+  for (int i = 0; i < dim; i++) q[i] -= (float)pq * p[i], qq += (double)q[i] * q[i];
+  for (int i = 0; i < dim; i++) q[i] /= (float)sqrt(qq), x[i] = s * p[i] + sqrtf(1 - s * s) * q[i];
+  const uint8_t harsh_cap = FG_TEMPLATE_CAPTURE_HARSH_LIGHT;
+  fg_encounter_result r;
+
+  /* An entry enrolled from a harsh-lit photo: stored and cached as such. */
+  int64_t h = add_wl_embedding("Harsh Lit", x, dim, &harsh_cap);
+  assert_true(cached_harsh(h));
+  fg__gallery_cache_reset(border); /* rebuilt from the stored templates: the bit is in byte 7 */
+  assert_true(cached_harsh(h));
+  assert_int_equal(fg__watchlist_gallery(border, &g, &photos, &e), FG_OK);
+  float plain_now;
+  assert_int_equal(fg__border_fpir_threshold(border, photos, border->policy.watchlist_fpir, &plain_now, &e), FG_OK);
+  assert_true(fabsf(plain_now - plain) < 1e-6f);
+  /* harsh-lit capture, harsh-lit entry, score between the thresholds: no hit */
+  screen(p, dim, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, &r);
+  print_message("plain %.4f, harsh %.4f, best %.4f\n", plain, plain + margin, r.watchlist_threshold);
+  assert_int_equal(r.watchlist_id, 0);
+  assert_true(fabsf(r.watchlist_threshold - (plain + margin)) < 1e-5f);
+  assert_int_equal(sql_int("SELECT COUNT(*) FROM audit WHERE action = 'watchlist.search' AND detail LIKE "
+                           "'%\"harsh_light\": true%'", 0) +
+                       sql_int("SELECT COUNT(*) FROM audit WHERE action = 'watchlist.search' AND detail LIKE "
+                               "'%\"harsh_light\":true%'", 0),
+                   1);
+  /* an evenly lit capture against it: the plain threshold, a hit */
+  screen(p, dim, 0, &r);
+  assert_int_equal(r.watchlist_id, h);
+  assert_true(fabsf(r.watchlist_threshold - plain) < 1e-5f);
+  assert_true(r.watchlist_score >= plain && r.watchlist_score < plain + margin);
+  assert_int_equal(fg_border_watchlist_remove(border, &officer, h, &e), FG_OK);
+
+  /* The same score from an evenly lit entry (no capture flags, as every
+   * template from before the flag existed): a hit for a harsh-lit capture. */
+  int64_t even = add_wl_embedding("Evenly Lit", x, dim, NULL);
+  assert_false(cached_harsh(even));
+  screen(p, dim, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, &r);
+  assert_int_equal(r.watchlist_id, even);
+  assert_true(fabsf(r.watchlist_threshold - plain) < 1e-5f);
+
+  /* Both at once: the harsh-lit entry refused at its threshold does not hide
+   * the evenly lit one just below it. */
+  for (int i = 0; i < dim; i++) x[i] = (s + 0.002f) * p[i] + sqrtf(1 - (s + 0.002f) * (s + 0.002f)) * q[i];
+  h = add_wl_embedding("Harsh Lit Again", x, dim, &harsh_cap);
+  assert_int_equal(fg__watchlist_gallery(border, &g, &photos, &e), FG_OK);
+  assert_int_equal(fg__border_fpir_threshold(border, photos, border->policy.watchlist_fpir, &plain_now, &e), FG_OK);
+  screen(p, dim, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, &r);
+  if (plain_now <= s) assert_int_equal(r.watchlist_id, even); /* two photos: the threshold may have risen past s */
+  assert_int_not_equal(r.watchlist_id, h);
+  assert_int_equal(fg_border_watchlist_remove(border, &officer, h, &e), FG_OK);
+  assert_int_equal(fg_border_watchlist_remove(border, &officer, even, &e), FG_OK);
+  free(p), free(q), free(x);
+}
+
 static void test_closed_manifest(void **state) {
   (void)state;
   NEED_FLIGHT();
@@ -711,7 +833,8 @@ int main(void) {
       cmocka_unit_test(test_already_crossed), cmocka_unit_test(test_failure_to_acquire),
       cmocka_unit_test(test_opt_out),         cmocka_unit_test(test_opt_out_refused),
       cmocka_unit_test(test_watchlist_hit),   cmocka_unit_test(test_liveness_policy),
-      cmocka_unit_test(test_verify),          cmocka_unit_test(test_closed_manifest),
+      cmocka_unit_test(test_verify),          cmocka_unit_test(test_watchlist_harsh_light),
+      cmocka_unit_test(test_closed_manifest),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

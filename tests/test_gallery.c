@@ -12,6 +12,7 @@
 #include "testutil.h"
 
 #include "facegate/gallery.h"
+#include "facegate/template.h"
 #include "match/match.h"
 
 static uint64_t rng_state = 42;
@@ -481,11 +482,16 @@ static void test_version_model_lazy(void **state) {
   uint8_t *buf = aligned_copy(file, len);
   fg_gallery *g;
   fg_error e;
-  /* another format version, with a valid header digest: unsupported, not "corrupt" */
-  buf[8] = 2;
+  /* a format version from the future, with a valid header digest: unsupported, not "corrupt" */
+  buf[8] = 3;
   crypto_generichash(buf + 416, 32, buf, 416, NULL, 0);
   assert_int_equal(fg_gallery_open_memory(buf, len, NULL, 0, &g, &e), FG_EUNSUPPORTED);
-  assert_non_null(strstr(e.msg, "version 2"));
+  assert_non_null(strstr(e.msg, "version 3"));
+  /* version 2 has a 512-byte header: a version-1 header relabelled is malformed */
+  buf[8] = 2;
+  crypto_generichash(buf + 416, 32, buf, 416, NULL, 0);
+  assert_int_equal(fg_gallery_open_memory(buf, len, NULL, 0, &g, &e), FG_EFORMAT);
+  assert_non_null(strstr(e.msg, "header size"));
   memcpy(buf, file, len);
   /* another model */
   uint8_t other[16] = {0x6c, 0x02, 0x56};
@@ -511,6 +517,99 @@ static void test_version_model_lazy(void **state) {
   char path[300];
   path_in_tmp(path, sizeof path, "nope.fgg");
   assert_int_equal(fg_gallery_open(path, NULL, 0, &g, &e), FG_ENOTFOUND);
+  free(buf), free(file);
+}
+
+/* Capture flags (harsh light) per template: kept through save and open
+ * (format version 2, written only when a template has flags), compaction
+ * and the copy of a mapped gallery; a file without flags stays version 1
+ * and reads as evenly lit; damage to a version-2 file is refused too. */
+static uint32_t file_version(const char *path) {
+  size_t len;
+  uint8_t *p = tu_read(path, &len);
+  assert_true(len >= 16);
+  uint32_t v = p[8] | (uint32_t)p[9] << 8, h = p[12] | (uint32_t)p[13] << 8;
+  assert_int_equal(h, v == 2 ? 512 : 448);
+  free(p);
+  return v;
+}
+
+static void test_capture_flags(void **state) {
+  (void)state;
+  const unsigned H = FG_TEMPLATE_CAPTURE_HARSH_LIGHT;
+  fg_error e;
+  char path[300];
+  path_in_tmp(path, sizeof path, "capture.fgg");
+  for (int v = 0; v < N_VARIANTS; v++) {
+    fg_gallery *g = sample_ex(variant_enc(v), variant_flags(v), 24, 5, 2); /* subject s: templates 2s, 2s+1 */
+    assert_int_equal(fg_gallery_template_capture(g, 3), 0);
+    assert_int_equal(fg_gallery_save(g, path, &e), FG_OK);
+    assert_int_equal(file_version(path), 1); /* no flags: the old format, byte for byte */
+    assert_int_equal(fg_gallery_set_template_capture(g, 2, H, &e), FG_OK);
+    assert_int_equal(fg_gallery_set_template_capture(g, 3, H, &e), FG_OK);
+    assert_int_equal(fg_gallery_set_template_capture(g, 4, H, &e), FG_OK);
+    assert_int_equal(fg_gallery_set_template_capture(g, 4, 0x2, &e), FG_EINVAL);
+    assert_int_equal(fg_gallery_set_template_capture(g, 10, H, &e), FG_ENOTFOUND);
+    assert_int_equal(fg_gallery_template_capture(g, 2), H);
+    assert_int_equal(fg_gallery_template_capture(g, 5), 0);
+    assert_int_equal(fg_gallery_subject_capture(g, 1), H); /* both its templates */
+    assert_int_equal(fg_gallery_subject_capture(g, 2), 0); /* one of two */
+    assert_int_equal(fg_gallery_save(g, path, &e), FG_OK);
+    assert_int_equal(file_version(path), 2);
+    fg_gallery *m;
+    assert_int_equal(fg_gallery_open(path, NULL, 0, &m, &e), FG_OK);
+    fg_gallery_info in;
+    fg_gallery_get_info(m, &in);
+    assert_int_equal(in.format_version, 2);
+    for (size_t t = 0; t < 10; t++) assert_int_equal(fg_gallery_template_capture(m, t), t >= 2 && t <= 4 ? H : 0);
+    same_results(g, m, 24);
+    assert_int_equal(fg_gallery_verify(m, &e), FG_OK);
+    /* a mutation copies the mapped gallery with its flags; a new template has none */
+    float x[24];
+    rand_unit(x, 24);
+    size_t nt;
+    assert_int_equal(fg_gallery_add(m, "new", x, 24, &nt, &e), FG_OK);
+    assert_int_equal(fg_gallery_template_capture(m, nt), 0);
+    assert_int_equal(fg_gallery_template_capture(m, 3), H);
+    /* compaction keeps each template's flags with it */
+    assert_int_equal(fg_gallery_remove(m, "traveller-000", NULL, &e), FG_OK);
+    assert_int_equal(fg_gallery_compact(m, &e), FG_OK);
+    uint32_t s1;
+    assert_int_equal(fg_gallery_find_subject(m, "traveller-001", &s1), FG_OK);
+    assert_int_equal(fg_gallery_subject_capture(m, s1), H);
+    assert_int_equal(fg_gallery_template_capture(m, 0), H);
+    assert_int_equal(fg_gallery_template_capture(m, 3), 0);
+    assert_int_equal(fg_gallery_template_capture(m, 10), 0); /* "new", last after compaction */
+    fg_gallery_destroy(m);
+    /* flags cleared: version 1 again */
+    for (size_t t = 2; t <= 4; t++) assert_int_equal(fg_gallery_set_template_capture(g, t, 0, &e), FG_OK);
+    assert_int_equal(fg_gallery_save(g, path, &e), FG_OK);
+    assert_int_equal(file_version(path), 1);
+    fg_gallery_destroy(g);
+  }
+  /* every flipped byte and every truncation of a version-2 file is refused */
+  fg_gallery *g = sample(FG_ENCODING_INT8, 24, 3, 1);
+  assert_int_equal(fg_gallery_set_template_capture(g, 1, H, &e), FG_OK);
+  assert_int_equal(fg_gallery_save(g, path, &e), FG_OK);
+  fg_gallery_destroy(g);
+  size_t len;
+  uint8_t *file = tu_read(path, &len);
+  uint8_t *buf = aligned_copy(file, len);
+  for (size_t i = 0; i < len; i++) {
+    buf[i] ^= 0x20;
+    int rc = fg_gallery_open_memory(buf, len, NULL, 0, &g, &e);
+    if (rc == FG_OK) {
+      print_error("version 2: flipping byte %zu of %zu went unnoticed\n", i, len);
+      fail();
+    }
+    search_if_it_opens(buf, len, FG_GALLERY_OPEN_NO_VERIFY);
+    buf[i] ^= 0x20;
+  }
+  for (size_t n = 0; n < len; n++) assert_int_not_equal(fg_gallery_open_memory(buf, n, NULL, 0, &g, &e), FG_OK);
+  /* an undefined capture flag is refused even without digests */
+  buf[len - 2] = 0x80; /* the capture section ends the file: template 1's byte */
+  assert_int_equal(fg_gallery_open_memory(buf, len, NULL, FG_GALLERY_OPEN_NO_VERIFY, &g, &e), FG_EFORMAT);
+  assert_non_null(strstr(e.msg, "capture flags"));
   free(buf), free(file);
 }
 
@@ -550,6 +649,7 @@ int main(void) {
       cmocka_unit_test(test_every_truncation_refused),
       cmocka_unit_test(test_every_flipped_byte_refused),
       cmocka_unit_test(test_version_model_lazy),
+      cmocka_unit_test(test_capture_flags),
       cmocka_unit_test(test_fuzz_corpus),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

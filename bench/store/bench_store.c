@@ -220,7 +220,7 @@ static void *run_worker(void *arg) {
     snprintf(key, sizeof key, "bench-%d-%zu-%lld", w->index, k, (long long)time(NULL));
     fg_encounter_request rq = {.manifest_id = t->manifest, .gate = "B1", .image = capture,
                                .image_len = CAPTURE_BYTES, .key = key};
-    fg__precomputed_face face = {probe, DIM, 90.0f};
+    fg__precomputed_face face = {probe, DIM, 90.0f, 0};
     fg_encounter_result r;
     fg_error e;
     int rc = fg__border_encounter_with(b, &gate, &rq, &face, &r, &e);

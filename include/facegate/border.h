@@ -334,6 +334,10 @@ typedef struct fg_watchlist_entry {
   const uint8_t *const *photos;
   const size_t *photo_lens;
   int n;
+  /* With embeddings (optional, NULL: none): each one's FG_TEMPLATE_CAPTURE_*
+   * flags (facegate/template.h), e.g. FG_TEMPLATE_CAPTURE_HARSH_LIGHT from the
+   * template it came from. Photos get theirs from their quality. */
+  const uint8_t *captures;
 } fg_watchlist_entry;
 
 #define FG_WATCHLIST_BATCH_DEFAULT 1000

@@ -63,6 +63,12 @@ int fg_calibration_threshold(const fg_calibration *cal, double fmr, double *thre
  * "Thresholds under harsh light"); otherwise fg_calibration_threshold. */
 int fg_calibration_threshold_for(const fg_calibration *cal, double fmr, unsigned a, unsigned b,
                                  double *threshold, fg_error *err);
+/* How much a 1:N threshold (FPIR) rises when the probe and the candidate are
+ * both harsh-lit: the harsh-light threshold minus the plain one at the
+ * smallest FMR that has both (the strictest measured pair); 0 when the file
+ * has no harsh-light thresholds. The flight search, the watchlist screen and
+ * `gallery search` add it to their threshold for such pairs. */
+double fg_calibration_harsh_margin(const fg_calibration *cal);
 
 /* ---- 1:1, producing: thresholds from every impostor pair ------------------ */
 

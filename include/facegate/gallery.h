@@ -69,7 +69,8 @@ FG_API_BEGIN
 #define FG_GALLERY_ID_MAX 255u            /* longest subject id, in bytes */
 #define FG_GALLERY_MODEL_ID_BYTES 16u     /* model id: first 16 bytes of its SHA-256 */
 #define FG_GALLERY_MAX_TEMPLATES ((size_t)1 << 31)
-#define FG_GALLERY_FORMAT_VERSION 1u      /* file format written and read */
+#define FG_GALLERY_FORMAT_VERSION 2u      /* newest file format written and read (1 is still read,
+                                             and written while no template has capture flags) */
 #define FG_SEARCH_MAX_K 1024u             /* largest k of fg_gallery_search */
 #define FG_SEARCH_MAX_BATCH 8u            /* most probes scored per pass over memory */
 
@@ -161,6 +162,7 @@ typedef struct fg_gallery_info {
   size_t bytes_ids;             /* subject table and id strings */
   size_t bytes_total;           /* bytes_per_template * template_slots + bytes_ids */
   int mapped;                   /* 1 while it views a file or buffer (not yet copied) */
+  uint32_t format_version;      /* the file format it was opened from (1 or 2); 0: made in memory */
 } fg_gallery_info;
 
 void fg_gallery_get_info(const fg_gallery *g, fg_gallery_info *info);
@@ -175,6 +177,23 @@ int fg_gallery_find_subject(const fg_gallery *g, const char *subject, uint32_t *
 /* Template t: its subject index and, if `embedding` is non-NULL, its stored
  * vector decoded to dim floats. FG_ENOTFOUND if out of range or removed. */
 int fg_gallery_template(const fg_gallery *g, size_t t, uint32_t *subject, float *embedding);
+
+/* ---- capture flags -----------------------------------------------------------
+ * Each template may carry the capture flags of the photo it came from
+ * (FG_TEMPLATE_CAPTURE_* of facegate/template.h, byte 7 of an FGT1 template:
+ * FG_TEMPLATE_CAPTURE_HARSH_LIGHT), so that a search can compare two harsh-lit
+ * faces at the higher threshold they need (fg_calibration_threshold_for).
+ * A new template has none (0); templates of a version-1 file read as 0.
+ * Setting flags is a mutation (a mapped gallery is copied first): FG_ENOTFOUND
+ * for a removed or out-of-range template, FG_EINVAL for undefined flags. */
+int fg_gallery_set_template_capture(fg_gallery *g, size_t template_index, unsigned capture,
+                                    fg_error *err);
+/* Template t's flags (0 if out of range or removed). */
+unsigned fg_gallery_template_capture(const fg_gallery *g, size_t template_index);
+/* The flags every live template of subject `index` has (bitwise AND over
+ * them: harsh-lit only when all its templates are); 0 for a removed subject.
+ * O(templates) scan. */
+unsigned fg_gallery_subject_capture(const fg_gallery *g, uint32_t index);
 
 /* ---- persistence ------------------------------------------------------------
  * fg_gallery_save writes live templates and subjects only (a compacted image;

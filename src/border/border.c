@@ -427,13 +427,7 @@ int fg__border_fmr_threshold_for(fg_border *b, double fmr, unsigned capture_a, u
 }
 
 float fg__border_harsh_margin(const fg_border *b) {
-  if (!b->have_cal) return 0;
-  const fg_calibration *c = &b->cal;
-  for (int i = 0; i < c->harsh_count; i++) /* ascending FMR: the smallest first */
-    for (int k = 0; k < c->count; k++)
-      if (fabs(c->fmr[k] - c->harsh_fmr[i]) <= 1e-6 * c->harsh_fmr[i])
-        return c->harsh_threshold[i] > c->threshold[k] ? (float)(c->harsh_threshold[i] - c->threshold[k]) : 0.f;
-  return 0;
+  return b->have_cal ? (float)fg_calibration_harsh_margin(&b->cal) : 0.f;
 }
 
 int fg__parse_time(const char *s, int64_t *t) {

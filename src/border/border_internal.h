@@ -117,13 +117,22 @@ int fg__border_fmr_threshold_for(fg_border *b, double fmr, unsigned capture_a, u
 int fg__parse_time(const char *s, int64_t *t);
 /* A store value as JSON (NULL, not null, when it cannot be made: out of
  * memory, or text that is not UTF-8), and as an integer (0 unless one). */
-/* A watchlist template made from emb (dim floats) and, when image is given, the
- * photo it came from, each sealed to watchlist_templates row `row` (its bytes
- * wiped once sealed). The caller frees both buffers (NULL on failure). Used by
- * the single add (watchlist.c) and the batch (watchlist_batch.c). */
-int fg__watchlist_seal(fg_border *b, int64_t row, const float *emb, int dim, const uint8_t *image,
-                       size_t image_len, uint8_t **tpl_sealed, size_t *tpl_sealed_n,
-                       uint8_t **img_sealed, size_t *img_sealed_n, fg_error *err);
+/* A watchlist template made from emb (dim floats) with the photo's
+ * FG_TEMPLATE_CAPTURE_* flags (byte 7: harsh light) and, when image is given,
+ * the photo it came from, each sealed to watchlist_templates row `row` (its
+ * bytes wiped once sealed). The caller frees both buffers (NULL on failure).
+ * Used by the single add (watchlist.c) and the batch (watchlist_batch.c). */
+int fg__watchlist_seal(fg_border *b, int64_t row, const float *emb, int dim, unsigned capture,
+                       const uint8_t *image, size_t image_len, uint8_t **tpl_sealed,
+                       size_t *tpl_sealed_n, uint8_t **img_sealed, size_t *img_sealed_n,
+                       fg_error *err);
+/* The capture flags all n of caps share (0 when caps is NULL): an entry
+ * enrolled as one centroid is harsh-lit only when every photo of it is. */
+static inline unsigned fg__captures_common(const uint8_t *caps, int n) {
+  unsigned all = caps && n > 0 ? FG_TEMPLATE_CAPTURE_KNOWN : 0;
+  for (int i = 0; caps && i < n; i++) all &= caps[i];
+  return all;
+}
 json_t *fg__val_json(const fg_val *v);
 /* The jansson forms behind fg_policy_to_json and fg_encounter_result_json,
  * for the border's own use (the audit chain, the replay record). */
@@ -239,14 +248,18 @@ int fg__reconcile(fg_border *b, json_t **out, fg_error *err);
 
 /* Check a batch's entries and make every template's embedding (photos
  * through the face pipeline): *embs (malloc'd, the caller wipes and frees it)
- * holds sum(n) x *dim floats in entry order. */
+ * holds sum(n) x *dim floats in entry order, *caps (malloc'd, the caller
+ * frees it) their sum(n) FG_TEMPLATE_CAPTURE_* flags (a photo's from its
+ * quality, an embedding's from the entry's captures). */
 int fg__watchlist_batch_embed(fg_border *b, const fg_watchlist_entry *entries, size_t n, int dim,
-                              float **embs, int *out_dim, fg_error *err);
+                              float **embs, uint8_t **caps, int *out_dim, fg_error *err);
 /* Write a checked batch in one transaction (watchlist_batch.c says how);
- * `extra` (taken over, may be NULL) adds members to the audit event's detail. */
+ * caps: the templates' capture flags (as embs; NULL: none); `extra` (taken
+ * over, may be NULL) adds members to the audit event's detail. */
 int fg__watchlist_write_batch(fg_border *b, const fg_actor *who, const fg_watchlist_entry *entries,
-                              size_t n, const float *embs, int dim, const char *source,
-                              json_t *extra, fg_watchlist_batch_result *r, fg_error *err);
+                              size_t n, const float *embs, const uint8_t *caps, int dim,
+                              const char *source, json_t *extra, fg_watchlist_batch_result *r,
+                              fg_error *err);
 
 /* ---- watchlist_import.c: the file format (fuzz/fuzz_watchlist_line.c) ---- */
 
@@ -258,6 +271,7 @@ typedef struct fg__wl_line {
   int64_t expires_at;          /* 0: none */
   int nphotos, ntemplates;     /* exactly one of them is > 0 */
   char *photo[FG_WATCHLIST_PHOTOS_MAX];
+  uint8_t capture[FG_WATCHLIST_PHOTOS_MAX]; /* each template's capture flags (byte 7) */
   float *emb;                  /* ntemplates x dim (wiped on release) */
   int dim;
 } fg__wl_line;
@@ -298,6 +312,7 @@ typedef struct fg__precomputed_face {
   const float *embedding;
   int dim;
   float quality;
+  unsigned capture; /* FG_TEMPLATE_CAPTURE_* of the capture (harsh light) */
 } fg__precomputed_face;
 int fg__border_encounter_with(fg_border *b, const fg_actor *who, const fg_encounter_request *rq,
                               const fg__precomputed_face *face, fg_encounter_result *r,
@@ -367,7 +382,9 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
  * cached flight gallery (after fg__flight_gallery) came from a harsh-lit
  * capture. */
 int fg__flight_subject_harsh(const fg_border *b, int64_t manifest_id, int64_t subject);
-/* The live watchlist gallery (expired and removed entries left out). */
+/* The live watchlist gallery (expired and removed entries left out). Each
+ * entry's template carries FG_TEMPLATE_CAPTURE_HARSH_LIGHT when every photo
+ * it was enrolled from was harsh-lit (fg_gallery_template_capture). */
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err);
 /* Forget cached galleries (after a purge or a key rotation). */
 void fg__gallery_cache_reset(fg_border *b);
@@ -377,11 +394,11 @@ void fg__gallery_cache_reset(fg_border *b);
 int fg__watchlist_revision(fg_border *b, int64_t *revision, fg_error *err);
 /* This process committed a watchlist change that moved the revision from
  * `before` to `after`: entry `id` added with n embeddings (embs, dim values
- * each; expires_at 0 for none), or removed (embs NULL; photos_removed
- * templates deleted). The cached gallery follows if it was current, else it
- * is forgotten. */
+ * each; capture: the FG_TEMPLATE_CAPTURE_* flags all of them share; expires_at
+ * 0 for none), or removed (embs NULL; photos_removed templates deleted). The
+ * cached gallery follows if it was current, else it is forgotten. */
 void fg__watchlist_cache_changed(fg_border *b, int64_t before, int64_t after, int64_t id, const float *embs, int n,
-                                 int dim, int64_t expires_at, size_t photos_removed);
+                                 int dim, unsigned capture, int64_t expires_at, size_t photos_removed);
 void fg__gallery_cache_release(fg_border *b);
 /* Several servers on one store: listen for the changes other servers
  * announce (at open), and announce one (inside the writer's transaction, so

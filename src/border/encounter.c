@@ -198,25 +198,62 @@ static int run_face(fg__enc *c, fg_error *err) {
   return FG_OK;
 }
 
+/* Candidates looked at when the capture is harsh-lit: a harsh-lit entry
+ * refused at its higher threshold must not hide an evenly lit one just below
+ * it that passes the plain threshold. */
+#define WL_HARSH_CANDIDATES 8
+
 static int screen_watchlist(fg__enc *c, fg_error *err) {
   fg_border *b = c->b;
   double t = fg__ms();
   const fg_gallery *g = NULL;
   size_t photos = 0;
+  fg_match m[WL_HARSH_CANDIDATES];
+  size_t count = 0;
   int rc = fg__watchlist_gallery(b, &g, &photos, err);
-  if (rc == FG_OK)
-    rc = search_top1(g, c->emb, c->dim, &c->wl_best, &c->wl_best_id, &c->wl_templates, err);
+  c->wl_best = NAN;
+  c->wl_best_id = 0;
+  c->wl_templates = 0;
+  if (rc == FG_OK && g) {
+    fg_gallery_info info;
+    fg_gallery_get_info(g, &info);
+    if (info.dim != (uint32_t)c->dim)
+      rc = fg__seterr(err, FG_EMODEL, "gallery holds %u-d templates, the capture is %d-d", info.dim, c->dim);
+    c->wl_templates = info.n_templates;
+    if (rc == FG_OK && info.n_templates)
+      rc = fg_gallery_search(g, c->emb, 1, 0, c->harsh ? WL_HARSH_CANDIDATES : 1, NULL, m, &count, err);
+  }
   /* N for the threshold: the photos, not the fused templates (see search_flight) */
+  float plain = NAN;
   if (rc == FG_OK)
-    rc = fg__border_fpir_threshold(b, photos, b->policy.watchlist_fpir,
-                                   &c->wl_threshold, err);
+    rc = fg__border_fpir_threshold(b, photos, b->policy.watchlist_fpir, &plain, err);
   if (rc != FG_OK) return rc;
   c->wl_searched = 1;
-  c->r->watchlist_threshold = c->wl_threshold;
-  if (c->wl_best_id > 0 && c->wl_best >= c->wl_threshold) {
-    c->r->watchlist_id = c->wl_best_id;
-    c->r->watchlist_score = c->wl_best;
+  c->wl_threshold = plain;
+  /* The first candidate (best first) that reaches its own threshold is the
+   * hit: the watchlist's, plus the calibrated harsh-light margin when the
+   * capture and every photo the entry was enrolled from are harsh-lit (two
+   * faces lit the same hard way look alike: docs/pipeline.md, "Thresholds
+   * under harsh light"), exactly as the flight search does. */
+  float margin = c->harsh ? fg__border_harsh_margin(b) : 0.f;
+  for (size_t i = 0; i < count; i++) {
+    const char *sid = fg_gallery_subject_id(g, m[i].subject, NULL);
+    int64_t id = sid ? strtoll(sid, NULL, 10) : 0;
+    int harsh = c->harsh && (fg_gallery_template_capture(g, m[i].template_index) & FG_TEMPLATE_CAPTURE_HARSH_LIGHT);
+    float th = harsh ? plain + margin : plain;
+    if (i == 0) {
+      c->wl_best = m[i].score, c->wl_best_id = id;
+      c->wl_threshold = th, c->wl_harsh = harsh;
+    }
+    if (id > 0 && m[i].score >= th) {
+      c->r->watchlist_id = id;
+      c->r->watchlist_score = m[i].score;
+      c->wl_threshold = th, c->wl_harsh = harsh;
+      break;
+    }
+    if (m[i].score < plain) break; /* no lower candidate reaches even the plain threshold */
   }
+  c->r->watchlist_threshold = c->wl_threshold;
   c->r->ms_watchlist = fg__ms() - t;
   return FG_OK;
 }
@@ -271,6 +308,7 @@ static void result_init(fg_encounter_result *r) {
 /* The face as the caller computed it. */
 static int take_face(fg__enc *c, const fg__precomputed_face *face, fg_error *err) {
   c->acquired = c->have_face = 1;
+  c->harsh = (face->capture & FG_TEMPLATE_CAPTURE_HARSH_LIGHT) != 0;
   c->r->quality = face->quality;
   c->dim = face->dim;
   c->emb = malloc((size_t)face->dim * sizeof *c->emb);

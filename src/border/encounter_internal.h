@@ -42,8 +42,9 @@ typedef struct fg__enc {
   /* watchlist screen */
   int wl_searched;
   size_t wl_templates;
-  float wl_best, wl_threshold;
+  float wl_best, wl_threshold;  /* the best score; the threshold it (or the hit) was held to */
   int64_t wl_best_id;
+  int wl_harsh;              /* that threshold carries the harsh-light margin */
   /* flight search */
   int searched;
   size_t flight_templates;

@@ -189,9 +189,10 @@ static int audit_searches(fg__enc *c, fg_error *err) {
     if (rc != FG_OK) return rc;
   }
   if (c->wl_searched) {
-    json_t *d = json_pack("{s:I,s:o,s:f,s:b}", "gallery_templates", (json_int_t)c->wl_templates,
+    json_t *d = json_pack("{s:I,s:o,s:f,s:b,s:b}", "gallery_templates", (json_int_t)c->wl_templates,
                           "best_score", isnan(c->wl_best) ? json_null() : json_real(c->wl_best),
-                          "threshold", (double)c->wl_threshold, "hit", c->r->watchlist_id > 0);
+                          "threshold", (double)c->wl_threshold, "harsh_light", c->wl_harsh,
+                          "hit", c->r->watchlist_id > 0);
     if (!d) return fg__seterr(err, FG_ENOMEM, "out of memory");
     rc = fg__border_audit_json(b, c->who, "watchlist.search", "watchlist", "border control", d,
                                err);

@@ -145,8 +145,13 @@ static int flush_subject(build_ctx *bc, fg_error *err) {
   if (!bc->g) rc = fg_gallery_create((uint32_t)bc->dim, bc->enc, bc->model16, &bc->g, err);
   char subject[24];
   snprintf(subject, sizeof subject, "%" PRId64, bc->subject);
+  size_t t = 0;
   if (rc == FG_OK)
-    rc = fg_gallery_add_centroid(bc->g, subject, bc->pending, bc->n_pending, bc->dim, 0, NULL, err);
+    rc = fg_gallery_add_centroid(bc->g, subject, bc->pending, bc->n_pending, bc->dim, 0, &t, err);
+  /* the centroid is harsh-lit when every photo it averages is (the watchlist
+   * screen reads it from the template; flights keep their list below) */
+  if (rc == FG_OK && bc->pending_harsh)
+    rc = fg_gallery_set_template_capture(bc->g, t, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, err);
   if (rc == FG_OK && bc->pending_harsh) {
     if (bc->n_harsh == bc->cap_harsh) {
       size_t cap = bc->cap_harsh ? 2 * bc->cap_harsh : 8;
@@ -371,7 +376,7 @@ int fg__watchlist_revision(fg_border *b, int64_t *revision, fg_error *err) {
 }
 
 void fg__watchlist_cache_changed(fg_border *b, int64_t before, int64_t after, int64_t id, const float *embs, int n,
-                                 int dim, int64_t expires_at, size_t photos_removed) {
+                                 int dim, unsigned capture, int64_t expires_at, size_t photos_removed) {
   fg__gallery_cache *c = &b->watchlist;
   if (!c->valid || c->revision != before || !c->g) { /* not current (or empty): the next capture rebuilds */
     cache_clear(c);
@@ -381,7 +386,9 @@ void fg__watchlist_cache_changed(fg_border *b, int64_t before, int64_t after, in
   snprintf(subject, sizeof subject, "%" PRId64, id);
   int rc;
   if (embs) {
-    rc = fg_gallery_add_centroid(c->g, subject, embs, (size_t)n, (size_t)dim, 0, NULL, NULL);
+    size_t t = 0;
+    rc = fg_gallery_add_centroid(c->g, subject, embs, (size_t)n, (size_t)dim, 0, &t, NULL);
+    if (rc == FG_OK && capture) rc = fg_gallery_set_template_capture(c->g, t, capture, NULL);
     if (rc == FG_OK) {
       c->photos += (size_t)n;
       if (expires_at > 0 && (c->key == 0 || expires_at < c->key)) c->key = expires_at;

@@ -132,7 +132,10 @@ static int embed_photo(fg_border *b, const kind *k, int64_t row, const blobs *x,
   }
   uint8_t *tpl = NULL;
   size_t tpl_n = 0;
-  rc = fg__border_template(b, r->embedding, r->dim, &tpl, &tpl_n, err);
+  /* The photo's light, judged again by the running pipeline: a harsh-lit
+   * photo's template stays marked (docs/pipeline.md, "Thresholds under harsh light"). */
+  unsigned capture = fg_face_quality_harsh_light(&r->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0;
+  rc = fg__border_template_capture(b, r->embedding, r->dim, capture, &tpl, &tpl_n, err);
   sodium_memzero(r->embedding, (size_t)r->dim * sizeof(float));
   if (rc == FG_OK) rc = fg__border_seal(b, k->table, "template_sealed", row, tpl, tpl_n, out, out_n, err);
   if (tpl) sodium_memzero(tpl, tpl_n);

@@ -22,14 +22,15 @@
 #include "border/border_internal.h"
 #include "store/sql_encounter.h"
 
-int fg__watchlist_seal(fg_border *b, int64_t row, const float *emb, int dim, const uint8_t *image,
-                       size_t image_len, uint8_t **tpl_sealed, size_t *tpl_sealed_n,
-                       uint8_t **img_sealed, size_t *img_sealed_n, fg_error *err) {
+int fg__watchlist_seal(fg_border *b, int64_t row, const float *emb, int dim, unsigned capture,
+                       const uint8_t *image, size_t image_len, uint8_t **tpl_sealed,
+                       size_t *tpl_sealed_n, uint8_t **img_sealed, size_t *img_sealed_n,
+                       fg_error *err) {
   *tpl_sealed = *img_sealed = NULL;
   *tpl_sealed_n = *img_sealed_n = 0;
   uint8_t *tpl = NULL;
   size_t tpl_n = 0;
-  int rc = fg__border_template(b, emb, dim, &tpl, &tpl_n, err);
+  int rc = fg__border_template_capture(b, emb, dim, capture, &tpl, &tpl_n, err);
   if (rc == FG_OK)
     rc = fg__border_seal(b, "watchlist_templates", "template_sealed", row, tpl, tpl_n, tpl_sealed,
                          tpl_sealed_n, err);
@@ -47,7 +48,7 @@ int fg__watchlist_seal(fg_border *b, int64_t row, const float *emb, int dim, con
 
 /* One template (and optionally the photo it came from) sealed to a new
  * watchlist_templates row of entry `entry`. */
-static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
+static int add_template(fg_border *b, int64_t entry, const float *emb, int dim, unsigned capture,
                         const uint8_t *image, size_t image_len, fg_error *err) {
   int64_t row = 0;
   static const uint8_t placeholder[1] = {0};
@@ -56,8 +57,8 @@ static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
   if (rc != FG_OK) return rc;
   uint8_t *tpl_sealed, *img_sealed;
   size_t tpl_sealed_n, img_sealed_n;
-  rc = fg__watchlist_seal(b, row, emb, dim, image, image_len, &tpl_sealed, &tpl_sealed_n,
-                          &img_sealed, &img_sealed_n, err);
+  rc = fg__watchlist_seal(b, row, emb, dim, capture, image, image_len, &tpl_sealed,
+                          &tpl_sealed_n, &img_sealed, &img_sealed_n, err);
   if (rc == FG_OK) {
     fg_val u[3] = {FG_V_BLOB(img_sealed, img_sealed_n), FG_V_BLOB(tpl_sealed, tpl_sealed_n),
                    FG_V_INT(row)};
@@ -68,10 +69,11 @@ static int add_template(fg_border *b, int64_t entry, const float *emb, int dim,
   return rc;
 }
 
-/* Insert the entry and its n templates (embs: n x dim; images may be NULL)
- * in one transaction with the revision bump and the audit event. */
+/* Insert the entry and its n templates (embs: n x dim; caps: their
+ * FG_TEMPLATE_CAPTURE_* flags, NULL for none; images may be NULL) in one
+ * transaction with the revision bump and the audit event. */
 static int insert_entry(fg_border *b, const fg_actor *who, const char *name, const char *reason,
-                        int64_t expires_at, const float *embs, int n, int dim,
+                        int64_t expires_at, const float *embs, const uint8_t *caps, int n, int dim,
                         const uint8_t *const *images, const size_t *lens, const char *source,
                         int64_t *id, fg_error *err) {
   int rc = fg_store_begin(b->store, err);
@@ -95,8 +97,8 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
     free(sealed);
   }
   for (int i = 0; rc == FG_OK && i < n; i++)
-    rc = add_template(b, entry, embs + (size_t)i * (size_t)dim, dim, images ? images[i] : NULL,
-                      images ? lens[i] : 0, err);
+    rc = add_template(b, entry, embs + (size_t)i * (size_t)dim, dim, caps ? caps[i] : 0,
+                      images ? images[i] : NULL, images ? lens[i] : 0, err);
   if (rc == FG_OK) rc = fg_store_exec(b->store, &FG_Q_WL_REVISION_BUMP, NULL, 0, NULL, NULL, err);
   if (rc == FG_OK) rc = fg__watchlist_revision(b, &after, err);
   if (rc == FG_OK) rc = fg__border_announce(b, FG__CHANNEL_WATCHLIST, 0, err);
@@ -113,7 +115,8 @@ static int insert_entry(fg_border *b, const fg_actor *who, const char *name, con
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK) {
-    fg__watchlist_cache_changed(b, before, after, entry, embs, n, dim, expires_at, 0);
+    fg__watchlist_cache_changed(b, before, after, entry, embs, n, dim,
+                                fg__captures_common(caps, n), expires_at, 0);
     if (id) *id = entry;
   }
   return rc;
@@ -139,7 +142,11 @@ int fg_border_watchlist_add(fg_border *b, const fg_actor *who, const char *name,
   if ((rc = fg__border_face(b, &fe, err)) != FG_OK) return rc;
   int dim = fg_face_engine_dim(fe);
   float *embs = malloc((size_t)n * (size_t)dim * sizeof *embs);
-  if (!embs) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  uint8_t *caps = malloc((size_t)n); /* each photo's capture flags (harsh light) */
+  if (!embs || !caps) {
+    free(embs), free(caps);
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
   fg_face_result *fr = b->scratch;
   for (int i = 0; i < n && rc == FG_OK; i++) {
     fg_error e2 = {0};
@@ -161,13 +168,15 @@ int fg_border_watchlist_add(fg_border *b, const fg_actor *who, const char *name,
                       (double)fr->quality.score, why[0] ? ": " : "", why);
     } else {
       memcpy(embs + (size_t)i * (size_t)dim, fr->embedding, (size_t)dim * sizeof *embs);
+      caps[i] = fg_face_quality_harsh_light(&fr->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0;
     }
   }
   if (rc == FG_OK)
-    rc = insert_entry(b, who, name, reason, expires_at, embs, n, dim, images, lens, "photos", id,
-                      err);
+    rc = insert_entry(b, who, name, reason, expires_at, embs, caps, n, dim, images, lens, "photos",
+                      id, err);
   sodium_memzero(embs, (size_t)n * (size_t)dim * sizeof *embs);
   free(embs);
+  free(caps);
   return rc;
 }
 
@@ -184,8 +193,8 @@ int fg_border_watchlist_add_embeddings(fg_border *b, const fg_actor *who, const 
   if (dim != fg_face_engine_dim(fe))
     return fg__seterr(err, FG_EINVAL, "watchlist: %d-d embeddings, the recognition model makes %d",
                       dim, fg_face_engine_dim(fe));
-  return insert_entry(b, who, name, reason, expires_at, emb, n, dim, NULL, NULL, "embeddings",
-                      id, err);
+  return insert_entry(b, who, name, reason, expires_at, emb, NULL, n, dim, NULL, NULL,
+                      "embeddings", id, err);
 }
 
 static int removed_cb(void *ctx, const fg_val *c, int n, fg_error *err) {
@@ -225,7 +234,7 @@ int fg_border_watchlist_remove(fg_border *b, const fg_actor *who, int64_t id, fg
   if (rc == FG_OK) rc = fg_store_commit(b->store, err);
   else fg_store_rollback(b->store);
   if (rc == FG_OK) {
-    fg__watchlist_cache_changed(b, before, after, id, NULL, 0, 0, 0, (size_t)deleted);
+    fg__watchlist_cache_changed(b, before, after, id, NULL, 0, 0, 0, 0, (size_t)deleted);
     /* The templates are deleted; their copies in the write-ahead log go now
      * (best effort: every purge flushes again). */
     if (fg_store_depth(b->store) == 0) fg_store_flush(b->store, NULL, NULL);

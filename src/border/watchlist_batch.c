@@ -39,9 +39,10 @@
 #include "border/border_internal.h"
 #include "store/sql_encounter.h"
 
-/* The photos of entry `idx` through the face pipeline into out (n x dim). */
+/* The photos of entry `idx` through the face pipeline into out (n x dim),
+ * each one's capture flags (harsh light, from its quality) into caps. */
 static int embed_photos(fg_border *b, fg_face_engine *fe, const fg_watchlist_entry *e, size_t idx,
-                        int dim, float *out, fg_error *err) {
+                        int dim, float *out, uint8_t *caps, fg_error *err) {
   fg_face_result *fr = b->scratch;
   for (int i = 0; i < e->n; i++) {
     fg_error e2 = {0};
@@ -57,6 +58,7 @@ static int embed_photos(fg_border *b, fg_face_engine *fe, const fg_watchlist_ent
       return fg__seterr(err, FG_EINVAL, "watchlist entry %zu: photo %d: quality %.0f too low", idx,
                         i + 1, (double)fr->quality.score);
     memcpy(out + (size_t)i * (size_t)dim, fr->embedding, (size_t)dim * sizeof *out);
+    caps[i] = fg_face_quality_harsh_light(&fr->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0;
   }
   return FG_OK;
 }
@@ -84,11 +86,11 @@ static int check_entry(const fg_watchlist_entry *e, size_t idx, fg_error *err) {
 
 /* One template sealed to watchlist_templates row `row` of entry `entry`. */
 static int insert_template(fg_border *b, int64_t row, int64_t entry, const float *emb, int dim,
-                           const uint8_t *image, size_t image_len, fg_error *err) {
+                           unsigned capture, const uint8_t *image, size_t image_len, fg_error *err) {
   uint8_t *tpl_sealed, *img_sealed;
   size_t tpl_sealed_n, img_sealed_n;
-  int rc = fg__watchlist_seal(b, row, emb, dim, image, image_len, &tpl_sealed, &tpl_sealed_n,
-                              &img_sealed, &img_sealed_n, err);
+  int rc = fg__watchlist_seal(b, row, emb, dim, capture, image, image_len, &tpl_sealed,
+                              &tpl_sealed_n, &img_sealed, &img_sealed_n, err);
   if (rc == FG_OK) {
     fg_val v[4] = {FG_V_INT(row), FG_V_INT(entry), FG_V_BLOB(img_sealed, img_sealed_n),
                    FG_V_BLOB(tpl_sealed, tpl_sealed_n)};
@@ -121,8 +123,9 @@ static int insert_entry_row(fg_border *b, int64_t id, const char *added_by, int6
 }
 
 int fg__watchlist_write_batch(fg_border *b, const fg_actor *who, const fg_watchlist_entry *entries,
-                              size_t n, const float *embs, int dim, const char *source,
-                              json_t *extra, fg_watchlist_batch_result *r, fg_error *err) {
+                              size_t n, const float *embs, const uint8_t *caps, int dim,
+                              const char *source, json_t *extra, fg_watchlist_batch_result *r,
+                              fg_error *err) {
   size_t templates = 0;
   for (size_t i = 0; i < n; i++) templates += (size_t)entries[i].n;
   uint8_t *rows = malloc(32 * n);
@@ -149,7 +152,7 @@ int fg__watchlist_write_batch(fg_border *b, const fg_actor *who, const fg_watchl
     rc = insert_entry_row(b, id, added_by, now, e, rows + 32 * i, err);
     for (int k = 0; rc == FG_OK && k < e->n; k++, t++)
       rc = insert_template(b, tfirst + (int64_t)t, id, embs + t * (size_t)dim, dim,
-                           e->photos ? e->photos[k] : NULL, e->photos ? e->photo_lens[k] : 0, err);
+                           caps ? caps[t] : 0, e->photos ? e->photos[k] : NULL, e->photos ? e->photo_lens[k] : 0, err);
     if (rc != FG_OK && err) { /* say which entry */
       char msg[sizeof err->msg];
       snprintf(msg, sizeof msg, "%s", err->msg);
@@ -181,7 +184,9 @@ int fg__watchlist_write_batch(fg_border *b, const fg_actor *who, const fg_watchl
   t = 0;
   for (size_t i = 0; i < n; i++) {
     fg__watchlist_cache_changed(b, i ? after : before, after, first + (int64_t)i,
-                                embs + t * (size_t)dim, entries[i].n, dim, entries[i].expires_at, 0);
+                                embs + t * (size_t)dim, entries[i].n, dim,
+                                fg__captures_common(caps ? caps + t : NULL, entries[i].n),
+                                entries[i].expires_at, 0);
     t += (size_t)entries[i].n;
   }
   /* A cached gallery the batch took past FG__WATCHLIST_INDEX_MIN gets its
@@ -204,8 +209,9 @@ int fg__watchlist_write_batch(fg_border *b, const fg_actor *who, const fg_watchl
 }
 
 int fg__watchlist_batch_embed(fg_border *b, const fg_watchlist_entry *entries, size_t n, int dim,
-                              float **out, int *out_dim, fg_error *err) {
+                              float **out, uint8_t **out_caps, int *out_dim, fg_error *err) {
   *out = NULL;
+  *out_caps = NULL;
   if (!b) return fg__seterr(err, FG_EINVAL, "watchlist: no handle");
   if (!entries || n < 1 || n > FG_WATCHLIST_BATCH_MAX)
     return fg__seterr(err, FG_EINVAL, "watchlist: a batch holds 1 to %d entries",
@@ -225,21 +231,32 @@ int fg__watchlist_batch_embed(fg_border *b, const fg_watchlist_entry *entries, s
       return fg__seterr(err, FG_EINVAL, "watchlist: %d-d embeddings, the recognition model makes %d",
                         dim, edim);
   float *embs = malloc(templates * (size_t)edim * sizeof *embs);
-  if (!embs) return fg__seterr(err, FG_ENOMEM, "out of memory");
+  uint8_t *caps = calloc(templates, 1);
+  if (!embs || !caps) {
+    free(embs), free(caps);
+    return fg__seterr(err, FG_ENOMEM, "out of memory");
+  }
   size_t t = 0;
   for (size_t i = 0; i < n && rc == FG_OK; i++) {
     const fg_watchlist_entry *e = &entries[i];
     float *dst = embs + t * (size_t)edim;
-    if (e->embeddings) memcpy(dst, e->embeddings, (size_t)e->n * (size_t)edim * sizeof *dst);
-    else rc = embed_photos(b, fe, e, i, edim, dst, err);
+    if (e->embeddings) {
+      memcpy(dst, e->embeddings, (size_t)e->n * (size_t)edim * sizeof *dst);
+      for (int k = 0; e->captures && k < e->n; k++)
+        caps[t + (size_t)k] = (uint8_t)(e->captures[k] & FG_TEMPLATE_CAPTURE_KNOWN);
+    } else {
+      rc = embed_photos(b, fe, e, i, edim, dst, caps + t, err);
+    }
     t += (size_t)e->n;
   }
   if (rc != FG_OK) {
     sodium_memzero(embs, templates * (size_t)edim * sizeof *embs);
     free(embs);
+    free(caps);
     return rc;
   }
   *out = embs;
+  *out_caps = caps;
   *out_dim = edim;
   return FG_OK;
 }
@@ -249,15 +266,17 @@ int fg_border_watchlist_add_batch(fg_border *b, const fg_actor *who,
                                   fg_watchlist_batch_result *r, fg_error *err) {
   if (r) memset(r, 0, sizeof *r);
   float *embs = NULL;
+  uint8_t *caps = NULL;
   int edim = 0;
-  int rc = fg__watchlist_batch_embed(b, entries, n, dim, &embs, &edim, err);
+  int rc = fg__watchlist_batch_embed(b, entries, n, dim, &embs, &caps, &edim, err);
   if (rc != FG_OK) return rc;
   size_t templates = 0;
   int photos = 0;
   for (size_t i = 0; i < n; i++) templates += (size_t)entries[i].n, photos |= entries[i].photos != NULL;
-  rc = fg__watchlist_write_batch(b, who, entries, n, embs, edim, photos ? "photos" : "embeddings",
-                                 NULL, r, err);
+  rc = fg__watchlist_write_batch(b, who, entries, n, embs, caps, edim,
+                                 photos ? "photos" : "embeddings", NULL, r, err);
   sodium_memzero(embs, templates * (size_t)edim * sizeof *embs);
   free(embs);
+  free(caps);
   return rc;
 }

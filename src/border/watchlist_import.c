@@ -151,6 +151,7 @@ static int templates_member(const json_t *a, const uint8_t *model, int dim, fg__
       rc = fg__seterr(err, FG_EFORMAT, "template %zu has %d values, not %d", i + 1, t.dim, l->dim);
     if (rc == FG_OK) {
       memcpy(l->emb + i * (size_t)l->dim, t.values, (size_t)l->dim * sizeof *l->emb);
+      l->capture[i] = (uint8_t)t.capture;
       l->ntemplates = (int)i + 1;
     }
     sodium_memzero(t.values, (size_t)t.dim * sizeof *t.values);
@@ -260,6 +261,7 @@ typedef struct importer {
   uint8_t **photos;   /* per entry: FG_WATCHLIST_PHOTOS_MAX slots */
   size_t *photo_lens;
   float *embs;        /* batch x FG_WATCHLIST_PHOTOS_MAX x dim */
+  uint8_t *caps;      /* their capture flags: batch x FG_WATCHLIST_PHOTOS_MAX */
   size_t n, cap, templates, photo_bytes, batch_no;
   char import_id[17];
   size_t total, done;
@@ -320,8 +322,10 @@ static int stat_photo(const importer *im, const fg__wl_line *l, int k, fg_error 
   return FG_OK;
 }
 
-/* The embedding of one photo into out (dim floats). */
-static int embed_photo(importer *im, const uint8_t *data, size_t len, int k, float *out, fg_error *err) {
+/* The embedding of one photo into out (dim floats), its capture flags
+ * (harsh light, from its quality) into *cap (may be NULL). */
+static int embed_photo(importer *im, const uint8_t *data, size_t len, int k, float *out, uint8_t *cap,
+                       fg_error *err) {
   fg_face_result *fr = im->b->scratch;
   fg_error e2 = {0};
   int rc = fg_face_process_buffer(im->fe, data, len, NULL, fr, &e2);
@@ -331,6 +335,7 @@ static int embed_photo(importer *im, const uint8_t *data, size_t len, int k, flo
   if (fr->status != FG_FACE_OK || fr->dim != im->dim)
     return fg__seterr(err, FG_EINVAL, "photo %d: quality %.0f too low", k + 1, (double)fr->quality.score);
   memcpy(out, fr->embedding, (size_t)im->dim * sizeof *out);
+  if (cap) *cap = fg_face_quality_harsh_light(&fr->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0;
   sodium_memzero(fr->embedding, (size_t)fr->dim * sizeof *fr->embedding);
   return FG_OK;
 }
@@ -356,7 +361,7 @@ static int batch_write(importer *im, fg_error *err) {
                             (json_int_t)(im->batch_no + 1), "lines", (json_int_t)im->line_no[0],
                             (json_int_t)im->line_no[im->n - 1]);
   fg_watchlist_batch_result br;
-  int rc = fg__watchlist_write_batch(im->b, im->who, im->entries, im->n, im->embs, im->dim, "file",
+  int rc = fg__watchlist_write_batch(im->b, im->who, im->entries, im->n, im->embs, im->caps, im->dim, "file",
                                      extra, &br, err);
   if (rc != FG_OK) {
     im->r->next_line = im->line_no[0];
@@ -384,13 +389,15 @@ static int batch_add(importer *im, fg__wl_line *l, long line, fg_error *err) {
   uint8_t **ph = &im->photos[i * FG_WATCHLIST_PHOTOS_MAX];
   size_t *pl = &im->photo_lens[i * FG_WATCHLIST_PHOTOS_MAX];
   float *dst = im->embs + im->templates * (size_t)im->dim;
+  uint8_t *cap = im->caps + im->templates;
   int rc = FG_OK;
   if (l->ntemplates) {
     memcpy(dst, l->emb, (size_t)l->ntemplates * (size_t)im->dim * sizeof *dst);
+    memcpy(cap, l->capture, (size_t)l->ntemplates); /* as the templates recorded them */
   } else {
     for (int k = 0; k < l->nphotos && rc == FG_OK; k++) {
       rc = read_photo(im, l, k, &ph[k], &pl[k], err);
-      if (rc == FG_OK) rc = embed_photo(im, ph[k], pl[k], k, dst + (size_t)k * (size_t)im->dim, err);
+      if (rc == FG_OK) rc = embed_photo(im, ph[k], pl[k], k, dst + (size_t)k * (size_t)im->dim, cap + k, err);
       if (rc == FG_OK) im->photo_bytes += pl[k];
     }
   }
@@ -448,7 +455,7 @@ static int check_pass(importer *im, fg_error *err) {
         uint8_t *data = NULL;
         size_t len = 0;
         rc = read_photo(im, &l, k, &data, &len, err);
-        if (rc == FG_OK) rc = embed_photo(im, data, len, k, scratch, err);
+        if (rc == FG_OK) rc = embed_photo(im, data, len, k, scratch, NULL, err);
         free(data);
       }
     }
@@ -543,7 +550,9 @@ int fg_border_watchlist_import(fg_border *b, const fg_actor *who, const char *pa
   im.photos = calloc(batch * FG_WATCHLIST_PHOTOS_MAX, sizeof *im.photos);
   im.photo_lens = calloc(batch * FG_WATCHLIST_PHOTOS_MAX, sizeof *im.photo_lens);
   im.embs = malloc(batch * FG_WATCHLIST_PHOTOS_MAX * (size_t)im.dim * sizeof *im.embs);
-  if (!im.rd.buf || !im.lines || !im.line_no || !im.entries || !im.photos || !im.photo_lens || !im.embs)
+  im.caps = calloc(batch * FG_WATCHLIST_PHOTOS_MAX, 1);
+  if (!im.rd.buf || !im.lines || !im.line_no || !im.entries || !im.photos || !im.photo_lens || !im.embs ||
+      !im.caps)
     rc = fg__seterr(err, FG_ENOMEM, "out of memory");
   if (rc == FG_OK && fstat(fileno(im.rd.f), &st0) != 0)
     rc = fg__seterr(err, FG_EIO, "%s: %s", path, strerror(errno));
@@ -573,6 +582,7 @@ int fg_border_watchlist_import(fg_border *b, const fg_actor *who, const char *pa
   free(im.rd.buf);
   if (im.embs) sodium_memzero(im.embs, batch * FG_WATCHLIST_PHOTOS_MAX * (size_t)im.dim * sizeof *im.embs);
   free(im.embs);
+  free(im.caps);
   free(im.lines);
   free(im.line_no);
   free(im.entries);

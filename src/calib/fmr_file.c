@@ -106,3 +106,12 @@ int fg_calibration_threshold_for(const fg_calibration *cal, double fmr, unsigned
       *threshold = cal->harsh_threshold[i];
   return FG_OK;
 }
+
+double fg_calibration_harsh_margin(const fg_calibration *cal) {
+  if (!cal) return 0;
+  for (int i = 0; i < cal->harsh_count; i++) /* ascending FMR: the smallest first */
+    for (int k = 0; k < cal->count; k++)
+      if (fabs(cal->fmr[k] - cal->harsh_fmr[i]) <= 1e-6 * cal->harsh_fmr[i])
+        return cal->harsh_threshold[i] > cal->threshold[k] ? cal->harsh_threshold[i] - cal->threshold[k] : 0;
+  return 0;
+}

@@ -101,11 +101,14 @@ static void loader_release(loader *L) {
   free(L->res);
 }
 
-/* Load one input: *out (malloc'd, n * dim floats) and *n. Returns 0 or an
- * FG_E code with e filled. */
-static int load_input(loader *L, const char *path, float **out, size_t *n, fg_error *e) {
+/* Load one input: *out (malloc'd, n * dim floats), *n and *capture, the
+ * FG_TEMPLATE_CAPTURE_* flags of the photo they came from (a template's byte
+ * 7, an image's from its quality; 0 for a .npy). Returns 0 or an FG_E code
+ * with e filled. */
+static int load_input(loader *L, const char *path, float **out, size_t *n, unsigned *capture, fg_error *e) {
   *out = NULL;
   *n = 0;
+  *capture = 0;
   FILE *f = fopen(path, "rb");
   if (!f) {
     snprintf(e->msg, sizeof e->msg, "%s: %s", path, strerror(errno));
@@ -137,6 +140,7 @@ static int load_input(loader *L, const char *path, float **out, size_t *n, fg_er
     if (!rc && (*out = malloc((size_t)L->dim * sizeof **out))) {
       memcpy(*out, t.values, (size_t)L->dim * sizeof **out);
       *n = 1;
+      *capture = t.capture;
     } else if (!rc) rc = e->code = FG_ENOMEM;
     fg_template_release(&t);
   } else if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
@@ -197,6 +201,7 @@ static int load_input(loader *L, const char *path, float **out, size_t *n, fg_er
     } else {
       memcpy(*out, L->res->embedding, (size_t)L->dim * sizeof **out);
       *n = 1;
+      *capture = fg_face_quality_harsh_light(&L->res->quality) ? FG_TEMPLATE_CAPTURE_HARSH_LIGHT : 0;
     }
   }
 out:
@@ -332,19 +337,21 @@ typedef struct pending {
   const char *subject;
   float *emb; /* n x dim */
   size_t n;
+  unsigned capture; /* the flags every input shares: a centroid is harsh-lit only when all are */
 } pending;
 
 static int keep_for_centroid(pending **ps, size_t *np, const char *subject, const float *emb, size_t n,
-                             size_t dim) {
+                             size_t dim, unsigned capture) {
   size_t i = 0;
   while (i < *np && strcmp((*ps)[i].subject, subject)) i++;
   if (i == *np) {
     pending *q = realloc(*ps, (*np + 1) * sizeof *q);
     if (!q) return FG_ENOMEM;
     *ps = q;
-    q[(*np)++] = (pending){subject, NULL, 0};
+    q[(*np)++] = (pending){subject, NULL, 0, FG_TEMPLATE_CAPTURE_KNOWN};
   }
   pending *p = &(*ps)[i];
+  p->capture &= capture;
   float *e = realloc(p->emb, (p->n + n) * dim * sizeof *e);
   if (!e) return FG_ENOMEM;
   memcpy(e + p->n * dim, emb, n * dim * sizeof *e);
@@ -403,18 +410,23 @@ static int gallery_add(int argc, char **argv) {
   loader_init(&L, g, cli_models_dir(models_dir), threads, low_q);
   cli_progress prog;
   cli_progress_init(&prog, "adding", "inputs", n_items > 8 ? n_items : 0);
-  size_t added = 0, failed = 0, fta = 0;
+  size_t added = 0, failed = 0, fta = 0, harsh = 0;
   if (json) printf("{\"file\": "), cli_json_str(stdout, path), printf(", \"inputs\": [");
   for (size_t i = 0; i < n_items; i++) {
     float *emb;
     size_t n;
+    unsigned capture;
     fg_error ie = {0};
-    int rc = load_input(&L, items[i].path, &emb, &n, &ie);
+    int rc = load_input(&L, items[i].path, &emb, &n, &capture, &ie);
     if (!rc && centroid) {
-      if (keep_for_centroid(&ps, &nps, items[i].subject, emb, n, L.dim))
+      if (keep_for_centroid(&ps, &nps, items[i].subject, emb, n, L.dim, capture))
         rc = ie.code = FG_ENOMEM, snprintf(ie.msg, sizeof ie.msg, "out of memory");
     } else
-      for (size_t r = 0; !rc && r < n; r++) rc = fg_gallery_add(g, items[i].subject, emb + r * L.dim, L.dim, NULL, &ie);
+      for (size_t r = 0, t; !rc && r < n; r++) { /* each template keeps its photo's capture flags */
+        rc = fg_gallery_add(g, items[i].subject, emb + r * L.dim, L.dim, &t, &ie);
+        if (!rc) rc = fg_gallery_set_template_capture(g, t, capture, &ie);
+      }
+    if (!rc && !centroid && (capture & FG_TEMPLATE_CAPTURE_HARSH_LIGHT)) harsh += n;
     free(emb);
     if (rc) failed++, fta += L.fta;
     else if (!centroid) added += n;
@@ -425,7 +437,9 @@ static int gallery_add(int argc, char **argv) {
       cli_json_str(stdout, items[i].path);
       printf(", \"ok\": %s", rc ? "false" : "true");
       if (rc) printf(", \"error\": \"%s\", \"message\": ", fg_err_name(rc)), cli_json_str(stdout, ie.msg);
-      else printf(", \"templates\": %zu", n);
+      else
+        printf(", \"templates\": %zu, \"harsh_light\": %s", n,
+               capture & FG_TEMPLATE_CAPTURE_HARSH_LIGHT ? "true" : "false");
       printf("}");
     } else if (rc) {
       if (n_items > 8) cli_progress_finish(&prog), cli_progress_init(&prog, "adding", "inputs", n_items);
@@ -436,10 +450,15 @@ static int gallery_add(int argc, char **argv) {
   cli_progress_finish(&prog);
   for (size_t i = 0; i < nps; i++) { /* after the inputs: a failed input leaves its subject's other photos */
     fg_error ie = {0};
-    if (fg_gallery_add_centroid(g, ps[i].subject, ps[i].emb, ps[i].n, L.dim, 0, NULL, &ie)) {
+    size_t t;
+    if (fg_gallery_add_centroid(g, ps[i].subject, ps[i].emb, ps[i].n, L.dim, 0, &t, &ie) ||
+        fg_gallery_set_template_capture(g, t, ps[i].capture, &ie)) {
       fprintf(stderr, "facegate gallery add: %s: %s\n", ps[i].subject, cli_errmsg(&ie));
       failed++;
-    } else added++;
+    } else {
+      added++;
+      if (ps[i].capture & FG_TEMPLATE_CAPTURE_HARSH_LIGHT) harsh++;
+    }
     free(ps[i].emb);
   }
   free(ps);
@@ -456,14 +475,16 @@ static int gallery_add(int argc, char **argv) {
   fg_gallery_info in;
   fg_gallery_get_info(g, &in);
   if (json)
-    printf("], \"added\": %zu, \"failed\": %zu, \"saved\": %s, \"templates\": %zu, \"subjects\": %zu}\n", added,
-           failed, saved ? "true" : "false", in.n_templates, in.n_subjects);
+    printf("], \"added\": %zu, \"harsh_light\": %zu, \"failed\": %zu, \"saved\": %s, \"templates\": %zu, "
+           "\"subjects\": %zu}\n",
+           added, harsh, failed, saved ? "true" : "false", in.n_templates, in.n_subjects);
   else if (failed && !keep_going)
     fprintf(stderr, "facegate gallery add: %zu of %zu inputs failed; %s left unchanged (--keep-going adds the rest)\n",
             failed, n_items, path);
   else
-    printf("added %zu template%s (%zu input%s failed); %s holds %zu templates of %zu subjects\n", added,
-           added == 1 ? "" : "s", failed, failed == 1 ? "" : "s", path, in.n_templates, in.n_subjects);
+    printf("added %zu template%s (%zu harsh-lit; %zu input%s failed); %s holds %zu templates of %zu subjects\n",
+           added, added == 1 ? "" : "s", harsh, failed, failed == 1 ? "" : "s", path, in.n_templates,
+           in.n_subjects);
   loader_release(&L);
   fg_gallery_destroy(g);
   free(items), free(mtext);
@@ -558,7 +579,7 @@ static int gallery_info(int argc, char **argv) {
            "\"templates\": %zu, \"subjects\": %zu, \"file_bytes\": %lld, \"memory_bytes\": %zu, "
            "\"bytes_per_template\": %zu, \"refine\": %s, \"refine_bytes_per_template\": %zu, \"bytes_ids\": %zu, "
            "\"checksums\": \"ok\"",
-           FG_GALLERY_FORMAT_VERSION, fg_encoding_name(in.encoding), in.dim, in.row_bytes, id, in.n_templates,
+           in.format_version, fg_encoding_name(in.encoding), in.dim, in.row_bytes, id, in.n_templates,
            in.n_subjects, (long long)st.st_size, in.bytes_total, in.bytes_per_template, in.refine ? "true" : "false",
            in.refine_bytes_per_template, in.bytes_ids);
     if (subjects) {
@@ -576,7 +597,7 @@ static int gallery_info(int argc, char **argv) {
     }
     printf("}\n");
   } else {
-    printf("%s: facegate gallery, format version %u, checksums ok\n", path, FG_GALLERY_FORMAT_VERSION);
+    printf("%s: facegate gallery, format version %u, checksums ok\n", path, in.format_version);
     printf("  encoding      %s, dimension %u (rows of %u bytes)\n", fg_encoding_name(in.encoding), in.dim,
            in.row_bytes);
     printf("  model         %s... (SHA-256 prefix)\n", id);
@@ -603,7 +624,7 @@ static int gallery_info(int argc, char **argv) {
 /* ------------------------------------------------------------ search */
 
 static int gallery_search(int argc, char **argv) {
-  const char *path = NULL, *input = NULL, *models_dir = NULL, *calib = NULL;
+  const char *path = NULL, *input = NULL, *models_dir = NULL, *calib = NULL, *fmr_calib = NULL;
   long k = 5, threads = 1;
   double fpir = -1, thr = NAN;
   int json = 0, templates = 0, low_q = 0;
@@ -613,6 +634,7 @@ static int gallery_search(int argc, char **argv) {
     else if (!strcmp(a, "--fpir")) fpir = parse_double(arg_val(argc, argv, &i), "--fpir", 1e-9, 1);
     else if (!strcmp(a, "--threshold")) thr = parse_double(arg_val(argc, argv, &i), "--threshold", -1, 1);
     else if (!strcmp(a, "--calibration")) calib = arg_val(argc, argv, &i);
+    else if (!strcmp(a, "--fmr-calibration")) fmr_calib = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--threads")) threads = parse_long(arg_val(argc, argv, &i), "--threads", 1, 256);
     else if (!strcmp(a, "--models-dir")) models_dir = arg_val(argc, argv, &i);
     else if (!strcmp(a, "--templates")) templates = 1;
@@ -664,7 +686,8 @@ static int gallery_search(int argc, char **argv) {
     }
     thr = t;
   }
-  if (load_input(&L, input, &probes, &np, &e)) {
+  unsigned probe_cap = 0;
+  if (load_input(&L, input, &probes, &np, &probe_cap, &e)) {
     fprintf(stderr, "facegate gallery search: %s: %s\n", input, cli_errmsg(&e));
     code = L.fta ? EXIT_RETRY : EXIT_FAIL;
     if (L.fta && json) { /* a failure to acquire is an outcome, as in quality and compare */
@@ -678,11 +701,35 @@ static int gallery_search(int argc, char **argv) {
     }
     goto out;
   }
-  m = malloc(np * (size_t)k * sizeof *m);
+  /* Harsh light: a harsh-lit probe against a harsh-lit candidate (the
+   * template, or with subjects every template of the subject) is held to the
+   * threshold plus the calibrated harsh-light margin (docs/pipeline.md,
+   * "Thresholds under harsh light"); the margin comes from the model's FMR
+   * calibration. */
+  int probe_harsh = (probe_cap & FG_TEMPLATE_CAPTURE_HARSH_LIGHT) != 0;
+  double margin = NAN;
+  if (probe_harsh) {
+    fg_calibration cal;
+    fg_error ce = {0};
+    char id[33];
+    hex16(in.model_id, id);
+    const char *cp = fmr_calib ? fmr_calib : cli_calibration_fmr();
+    if (fg_calibration_load(cp, &cal, &ce) == FG_OK && !strncmp(cal.model_sha256, id, 32))
+      margin = fg_calibration_harsh_margin(&cal);
+    else if (!isnan(thr))
+      fprintf(stderr, "facegate gallery search: no FMR calibration of the gallery's model (%s): harsh-lit pairs "
+                      "are held to the plain threshold\n", cp);
+  }
+  double add = isnan(margin) ? 0 : margin;
+  /* With a threshold and a harsh-lit probe, some candidates may be held back:
+   * ask for more, so that k remain when there are. */
+  size_t kq = (size_t)k;
+  if (probe_harsh && !isnan(thr) && add > 0) kq = FG_SEARCH_MAX_K;
+  m = malloc(np * kq * sizeof *m);
   cnt = malloc(np * sizeof *cnt);
   fg_search_opts o = {.threads = (unsigned)threads, .flags = templates ? FG_SEARCH_TEMPLATES : 0};
   if (!isnan(thr)) o.flags |= FG_SEARCH_THRESHOLD, o.threshold = (float)thr;
-  if (!m || !cnt || fg_gallery_search(g, probes, np, 0, (size_t)k, &o, m, cnt, &e)) {
+  if (!m || !cnt || fg_gallery_search(g, probes, np, 0, kq, &o, m, cnt, &e)) {
     code = fail("search", &e);
     goto out;
   }
@@ -693,27 +740,62 @@ static int gallery_search(int argc, char **argv) {
     if (isnan(thr)) printf("null");
     else printf("%.6f", thr);
     if (fpir > 0) printf(", \"fpir\": %g", fpir);
+    printf(", \"probe_harsh_light\": %s, \"harsh_light_margin\": ", probe_harsh ? "true" : "false");
+    if (isnan(margin)) printf("null");
+    else printf("%.6f", margin);
     printf(", \"probes\": [");
   }
   for (size_t i = 0; i < np; i++) {
     if (json) printf("%s{\"candidates\": [", i ? ", " : "");
     else if (np > 1) printf("probe %zu:\n", i);
-    if (!json && cnt[i] == 0)
-      printf("  no candidate%s\n", isnan(thr) ? "" : " at or above the threshold");
-    for (size_t r = 0; r < cnt[i]; r++) {
-      const fg_match *x = &m[i * (size_t)k + r];
-      const char *sid = fg_gallery_subject_id(g, x->subject, NULL);
-      if (json) {
-        printf("%s{\"rank\": %zu, \"subject\": ", r ? ", " : "", r + 1);
-        cli_json_str(stdout, sid);
-        printf(", \"score\": %.6f, \"template\": %u}", x->score, x->template_index);
-      } else printf("  %2zu  %-32s %.4f\n", r + 1, sid, x->score);
+    size_t shown = 0, held = 0;
+    for (int pass = 0; pass < 2; pass++) { /* candidates, then (JSON) those held back */
+      if (json && pass == 1) printf("], \"held_back\": [");
+      size_t listed = 0;
+      for (size_t r = 0; r < cnt[i]; r++) {
+        const fg_match *x = &m[i * kq + r];
+        unsigned cc = templates ? fg_gallery_template_capture(g, x->template_index)
+                                : fg_gallery_subject_capture(g, x->subject);
+        int pair = probe_harsh && (cc & FG_TEMPLATE_CAPTURE_HARSH_LIGHT);
+        double cthr = isnan(thr) ? NAN : thr + (pair ? add : 0);
+        int passes = isnan(cthr) || x->score >= cthr;
+        if (pass == 0 ? !passes || shown >= (size_t)k : passes) continue;
+        if (pass == 0) shown++;
+        else held++;
+        const char *sid = fg_gallery_subject_id(g, x->subject, NULL);
+        if (json) {
+          printf("%s{\"rank\": %zu, \"subject\": ", listed ? ", " : "", pass ? r + 1 : shown);
+          cli_json_str(stdout, sid);
+          printf(", \"score\": %.6f, \"template\": %u, \"harsh_light\": %s", x->score, x->template_index,
+                 pair ? "true" : "false");
+          if (!isnan(cthr)) printf(", \"threshold\": %.6f, \"passes\": %s", cthr, passes ? "true" : "false");
+          printf("}");
+        } else {
+          printf("  %2zu  %-32s %.4f%s\n", shown, sid, x->score, pair ? "  (both harsh-lit)" : "");
+        }
+        listed++;
+      }
+      if (!json) break;
+    }
+    if (!json) {
+      for (size_t r = 0; r < cnt[i]; r++) { /* those held back, after the candidates */
+        const fg_match *x = &m[i * kq + r];
+        unsigned cc = templates ? fg_gallery_template_capture(g, x->template_index)
+                                : fg_gallery_subject_capture(g, x->subject);
+        int pair = probe_harsh && (cc & FG_TEMPLATE_CAPTURE_HARSH_LIGHT);
+        if (isnan(thr) || !pair || x->score >= thr + add) continue;
+        held++;
+        printf("  --  %-32s %.4f  held back: both harsh-lit, below %.4f\n",
+               fg_gallery_subject_id(g, x->subject, NULL), x->score, thr + add);
+      }
+      if (shown == 0 && held == 0) printf("  no candidate%s\n", isnan(thr) ? "" : " at or above the threshold");
     }
     if (json) printf("]}");
   }
   if (json) printf("]}\n");
   else if (!isnan(thr))
-    printf("threshold %.4f%s\n", thr, fpir > 0 ? " (from the FPIR calibration for this gallery size)" : "");
+    printf("threshold %.4f%s%s\n", thr, fpir > 0 ? " (from the FPIR calibration for this gallery size)" : "",
+           probe_harsh && add > 0 ? "; harsh-lit pairs need the harsh-light margin on top" : "");
 out:
   free(probes), free(m), free(cnt);
   loader_release(&L);
@@ -732,7 +814,7 @@ static void usage(FILE *f) {
           "       facegate gallery remove FILE SUBJECT... [--json]\n"
           "       facegate gallery info FILE [--subjects] [--json]\n"
           "       facegate gallery search FILE INPUT [--k 5] [--fpir 0.003 | --threshold T]\n"
-          "                               [--templates] [--threads N] [--json]\n"
+          "                               [--fmr-calibration FILE] [--templates] [--threads N] [--json]\n"
           "\n"
           "A gallery file holds face templates keyed by subject id, several per subject,\n"
           "for exact 1:N search (docs/matching.md). It is mapped into memory, not read.\n"
@@ -762,12 +844,20 @@ static void usage(FILE *f) {
           "           %s (--calibration FILE to use\n"
           "           another); --threshold T: a fixed cosine threshold.\n"
           "           --templates ranks templates instead of subjects.\n"
+          "           Harsh light: templates keep the capture flags of their photos\n"
+          "           (add). A harsh-lit probe against a harsh-lit candidate (the\n"
+          "           template; a subject when all its templates are) is held to the\n"
+          "           threshold plus the harsh-light margin of the model's FMR\n"
+          "           calibration (--fmr-calibration FILE; default %s);\n"
+          "           the JSON marks such candidates \"harsh_light\" and lists those\n"
+          "           held back below it under \"held_back\". Without a threshold it\n"
+          "           only marks them and gives \"harsh_light_margin\".\n"
           "\n"
           "Common: --models-dir DIR (default $FACEGATE_MODELS or facegate's home), --threads N\n"
           "(threads per inference for images; search threads over gallery shards).\n"
           "Exit codes: 0 success, 1 failure, 2 usage error, 4 failure to acquire (an image\n"
           "with no usable face: add or search with another photo).\n",
-          cli_calibration_fpir());
+          cli_calibration_fpir(), cli_calibration_fmr());
 }
 
 int cmd_gallery(int argc, char **argv) {

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "common/internal.h"
+#include "facegate/template.h"
 #include "match/match.h"
 
 /* ------------------------------------------------------------ encodings */
@@ -121,6 +122,7 @@ static void free_owned(fg_gallery *g) {
   free(g->tsubj);
   free(g->tscale);
   free(g->tsum);
+  free(g->tcap);
   free(g->subj);
   free(g->names);
 }
@@ -156,8 +158,10 @@ int fg__gallery_own(fg_gallery *g, fg_error *err) {
   int32_t *tsum = i8 ? malloc(n * 4) : NULL;
   fg__subject *subj = malloc(ns * sizeof *subj);
   char *names = malloc(g->names_len ? g->names_len : 1);
-  if (!vec || (g->refine && !ref) || !tsubj || (i8 && (!tscale || !tsum)) || !subj || !names) {
-    free(vec), free(ref), free(tsubj), free(tscale), free(tsum), free(subj), free(names);
+  uint8_t *tcap = g->tcap ? malloc(n) : NULL;
+  if (!vec || (g->refine && !ref) || !tsubj || (i8 && (!tscale || !tsum)) || !subj || !names ||
+      (g->tcap && !tcap)) {
+    free(vec), free(ref), free(tsubj), free(tscale), free(tsum), free(subj), free(names), free(tcap);
     return fg__seterr(err, FG_ENOMEM, "out of memory copying a mapped gallery of %zu templates", g->n);
   }
   if (g->n) {
@@ -165,10 +169,11 @@ int fg__gallery_own(fg_gallery *g, fg_error *err) {
     if (ref) memcpy(ref, g->ref, g->n * g->ref_row_bytes);
     memcpy(tsubj, g->tsubj, g->n * 4);
     if (i8) memcpy(tscale, g->tscale, g->n * 4), memcpy(tsum, g->tsum, g->n * 4);
+    if (tcap) memcpy(tcap, g->tcap, g->n);
   }
   if (g->ns) memcpy(subj, g->subj, g->ns * sizeof *subj);
   if (g->names_len) memcpy(names, g->names, g->names_len);
-  g->vec = vec, g->ref = ref, g->tsubj = tsubj, g->tscale = tscale, g->tsum = tsum;
+  g->vec = vec, g->ref = ref, g->tsubj = tsubj, g->tscale = tscale, g->tsum = tsum, g->tcap = tcap;
   g->subj = subj, g->names = names;
   g->cap = n, g->scap = ns, g->names_cap = g->names_len ? g->names_len : 1;
   g->mapped = 0;
@@ -272,6 +277,11 @@ static int reserve_templates(fg_gallery *g, size_t need) {
     if (!su) return -1;
     g->tsum = su;
   }
+  if (g->tcap) {
+    uint8_t *c = realloc(g->tcap, nc);
+    if (!c) return -1;
+    g->tcap = c;
+  }
   uint8_t *v = alloc_rows(nc * g->row_bytes);
   uint8_t *r = g->refine ? alloc_rows(nc * g->ref_row_bytes) : NULL;
   if (!v || (g->refine && !r)) {
@@ -326,6 +336,7 @@ int fg_gallery_add(fg_gallery *g, const char *subject, const float *embedding, s
   if (g->refine) fg__encode_f16(x, g->dim, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
   g->tsubj[t] = s;
   if (g->enc == FG_ENCODING_INT8) g->tscale[t] = scale, g->tsum[t] = sum;
+  if (g->tcap) g->tcap[t] = 0;
   fg__ivf_commit_add(g, cell, t, x);
   fg__sketch_commit_add(g, t, x);
   if (template_index) *template_index = t;
@@ -440,6 +451,7 @@ int fg_gallery_compact(fg_gallery *g, fg_error *err) {
       memcpy(g->vec + n * g->row_bytes, g->vec + t * g->row_bytes, g->row_bytes);
       if (g->refine) memcpy(g->ref + n * g->ref_row_bytes, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
       if (g->enc == FG_ENCODING_INT8) g->tscale[n] = g->tscale[t], g->tsum[n] = g->tsum[t];
+      if (g->tcap) g->tcap[n] = g->tcap[t];
     }
     if (tremap) tremap[t] = (uint32_t)n;
     g->tsubj[n++] = remap[g->tsubj[t]];
@@ -455,6 +467,39 @@ int fg_gallery_compact(fg_gallery *g, fg_error *err) {
     g->hash = NULL, g->hash_cap = 0;
   }
   return FG_OK;
+}
+
+/* ------------------------------------------------------------ capture flags */
+
+int fg_gallery_set_template_capture(fg_gallery *g, size_t t, unsigned capture, fg_error *err) {
+  if (!g) return fg__seterr(err, FG_EINVAL, "gallery is NULL");
+  if (t >= g->n || g->tsubj[t] == FG__DEAD)
+    return fg__seterr(err, FG_ENOTFOUND, "no live template %zu in the gallery", t);
+  if (capture & ~FG_TEMPLATE_CAPTURE_KNOWN)
+    return fg__seterr(err, FG_EINVAL, "capture flags %#x: only %#x is defined", capture, FG_TEMPLATE_CAPTURE_KNOWN);
+  if (!g->tcap && capture == 0) return FG_OK; /* all zero already */
+  int rc = fg__gallery_own(g, err);
+  if (rc) return rc;
+  if (!g->tcap) { /* the first flag set: every other template reads 0 */
+    if (!(g->tcap = calloc(g->cap ? g->cap : 1, 1)))
+      return fg__seterr(err, FG_ENOMEM, "out of memory (capture flags)");
+  }
+  g->tcap[t] = (uint8_t)capture;
+  return FG_OK;
+}
+
+unsigned fg_gallery_template_capture(const fg_gallery *g, size_t t) {
+  if (!g || !g->tcap || t >= g->n || g->tsubj[t] == FG__DEAD) return 0;
+  return g->tcap[t];
+}
+
+unsigned fg_gallery_subject_capture(const fg_gallery *g, uint32_t subject) {
+  if (!g || subject >= g->ns || g->subj[subject].n_templates == 0) return 0;
+  if (!g->tcap) return 0;
+  unsigned all = FG_TEMPLATE_CAPTURE_KNOWN, seen = 0;
+  for (size_t t = 0; t < g->n && seen < g->subj[subject].n_templates; t++)
+    if (g->tsubj[t] == subject) all &= g->tcap[t], seen++;
+  return seen ? all : 0;
 }
 
 /* ------------------------------------------------------------ queries */
@@ -476,6 +521,7 @@ void fg_gallery_get_info(const fg_gallery *g, fg_gallery_info *info) {
   info->bytes_ids = g->ns * sizeof(fg__subject) + g->names_len + g->hash_cap * sizeof(uint32_t);
   info->bytes_total = info->bytes_per_template * g->n + info->bytes_ids; /* refine rows apart: paged in on demand */
   info->mapped = g->mapped;
+  info->format_version = g->file_version;
 }
 
 const char *fg_gallery_subject_id(const fg_gallery *g, uint32_t index, size_t *n_templates) {

@@ -3,8 +3,8 @@
  * searches them in place. Byte-by-byte layout (also in docs/matching.md):
  *
  *   0    8  magic "FGGALLRY"
- *   8    4  format version (1)
- *   12   4  header size (448)
+ *   8    4  format version: 1, or 2 when some template has capture flags
+ *   12   4  header size (448 in version 1, 512 in version 2)
  *   16   4  dimension
  *   20   4  encoding (1 fp32, 2 fp16, 3 int8)
  *   24   4  row bytes (dimension * element size, rounded up to 64)
@@ -12,11 +12,18 @@
  *   32   8  templates
  *   40   8  subjects
  *   48  16  model id (first 16 bytes of the recognition model's SHA-256)
- *   64 336  7 section entries {u64 offset, u64 size, 32-byte BLAKE2b-256 digest}:
- *           subjects, names, template_subject, template_scale, template_sum, vectors,
- *           refine (all zero without FG_GALLERY_REFINE: files from before it are valid)
- *  400  16  zero
- *  416  32  BLAKE2b-256 of bytes 0..415
+ *   64   .  7 (version 1) or 8 (version 2) section entries {u64 offset, u64 size,
+ *           32-byte BLAKE2b-256 digest}: subjects, names, template_subject,
+ *           template_scale, template_sum, vectors, refine (all zero without
+ *           FG_GALLERY_REFINE: files from before it are valid), template_capture
+ *           (version 2 only)
+ *   400 (v1) / 448 (v2)  16 / 32  zero
+ *   416 (v1) / 480 (v2)  32  BLAKE2b-256 of the header bytes before it
+ *
+ * A gallery whose templates carry no capture flags is written as version 1,
+ * byte for byte as before capture flags existed (older builds read it); one
+ * with any is written as version 2. Both are read; version 1's templates read
+ * as evenly lit (flags 0).
  *
  * All integers little-endian. Sections follow in that order, each at the
  * first offset past the previous one aligned to 64 bytes (vectors and refine:
@@ -33,6 +40,8 @@
  *   vectors           n_templates x row bytes, zero-padded rows
  *   refine            FG_GALLERY_REFINE: n_templates x fp16 rows (dimension * 2
  *                     rounded up to 64), the same templates; else absent
+ *   template_capture  version 2: n_templates x u8 capture flags
+ *                     (FG_TEMPLATE_CAPTURE_*, facegate/template.h); else absent
  *
  * Validation never trusts a count or offset before checking it against the
  * buffer, with or without digests, so a hostile file cannot cause an
@@ -52,22 +61,28 @@
 #include <sodium.h>
 
 #include "common/internal.h"
+#include "facegate/template.h"
 #include "match/match.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "gallery files are little-endian and viewed in place: big-endian hosts are not supported"
 #endif
 
-#define HDR_BYTES 448u
-#define HDR_DIGEST_AT 416u
 #define SECT_AT 64u
-#define N_SECT 7
-#define RESERVED_AT 400u
+#define N_SECT 8 /* version 2; version 1 has the first 7 */
 #define DIGEST 32u
 
-enum { S_SUBJ, S_NAMES, S_TSUBJ, S_SCALE, S_SUM, S_VEC, S_REF };
+/* What differs between the two versions' headers. */
+typedef struct hdr_shape {
+  uint32_t bytes, n_sect, reserved_at, digest_at;
+} hdr_shape;
+static const hdr_shape HDR_V1 = {448u, 7, 400u, 416u};
+static const hdr_shape HDR_V2 = {512u, 8, 448u, 480u};
+#define HDR_MIN 448u
+
+enum { S_SUBJ, S_NAMES, S_TSUBJ, S_SCALE, S_SUM, S_VEC, S_REF, S_CAP };
 static const char *const sect_name[N_SECT] = {"subjects", "names", "template_subject", "template_scale",
-                                               "template_sum", "vectors", "refine"};
+                                               "template_sum", "vectors", "refine", "template_capture"};
 static const char MAGIC[8] = {'F', 'G', 'G', 'A', 'L', 'L', 'R', 'Y'};
 
 typedef struct sect {
@@ -93,14 +108,17 @@ static void hex_id(const uint8_t *id, char out[2 * FG_GALLERY_MODEL_ID_BYTES + 1
   sodium_bin2hex(out, 2 * FG_GALLERY_MODEL_ID_BYTES + 1, id, FG_GALLERY_MODEL_ID_BYTES);
 }
 
-/* Canonical offsets from sizes; 0 on success, -1 if they overflow. Without
- * refine rows the refine entry stays all zero. */
-static int layout(sect s[N_SECT], int refine, uint64_t *end) {
-  uint64_t off = HDR_BYTES;
+/* Whether section i is in a file (refine rows: with the flag; capture flags: version 2). */
+static int present(int i, int refine, int caps) { return i == S_REF ? refine : i == S_CAP ? caps : 1; }
+
+/* Canonical offsets from sizes; 0 on success, -1 if they overflow. An absent
+ * section's entry stays all zero. */
+static int layout(sect s[N_SECT], int refine, int caps, uint32_t hdr_bytes, uint64_t *end) {
+  uint64_t off = hdr_bytes;
   for (int i = 0; i < N_SECT; i++) {
-    if (i == S_REF && !refine) {
+    if (!present(i, refine, caps)) {
       s[i].off = s[i].size = 0;
-      break;
+      continue;
     }
     off = align_up(off, sect_align(i));
     s[i].off = off;
@@ -158,8 +176,12 @@ int fg_gallery_save(const fg_gallery *g, const char *path, fg_error *err) {
   sc[S_SUM].size = i8 ? (uint64_t)n * 4 : 0;
   sc[S_VEC].size = (uint64_t)n * g->row_bytes;
   sc[S_REF].size = g->refine ? (uint64_t)n * g->ref_row_bytes : 0;
+  int caps = 0; /* version 2 only when a live template has capture flags */
+  for (size_t t = 0; g->tcap && t < g->n && !caps; t++) caps = g->tsubj[t] != FG__DEAD && g->tcap[t];
+  const hdr_shape *hs = caps ? &HDR_V2 : &HDR_V1;
+  sc[S_CAP].size = caps ? (uint64_t)n : 0;
   uint64_t end = 0;
-  layout(sc, g->refine, &end);
+  layout(sc, g->refine, caps, hs->bytes, &end);
 
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
@@ -233,12 +255,18 @@ int fg_gallery_save(const fg_gallery *g, const char *path, fg_error *err) {
       if (g->tsubj[t] != FG__DEAD) w_bytes(&w, g->ref + t * g->ref_row_bytes, g->ref_row_bytes);
     w_end(&w, &sc[S_REF]);
   }
+  if (caps) {
+    w_begin(&w, sc[S_CAP].off);
+    for (size_t t = 0; t < g->n; t++)
+      if (g->tsubj[t] != FG__DEAD) w_bytes(&w, &g->tcap[t], 1);
+    w_end(&w, &sc[S_CAP]);
+  }
 
   /* header */
-  uint8_t h[HDR_BYTES] = {0};
+  uint8_t h[512] = {0};
   memcpy(h, MAGIC, 8);
-  put32(h + 8, FG_GALLERY_FORMAT_VERSION);
-  put32(h + 12, HDR_BYTES);
+  put32(h + 8, caps ? 2u : 1u);
+  put32(h + 12, hs->bytes);
   put32(h + 16, g->dim);
   put32(h + 20, (uint32_t)g->enc);
   put32(h + 24, g->row_bytes);
@@ -246,15 +274,15 @@ int fg_gallery_save(const fg_gallery *g, const char *path, fg_error *err) {
   put64(h + 32, n);
   put64(h + 40, ns);
   memcpy(h + 48, g->model_id, FG_GALLERY_MODEL_ID_BYTES);
-  for (int i = 0; i < N_SECT; i++) {
-    if (i == S_REF && !g->refine) break; /* stays zero */
+  for (int i = 0; i < (int)hs->n_sect; i++) {
+    if (!present(i, g->refine, caps)) continue; /* stays zero */
     uint8_t *e = h + SECT_AT + 48 * i;
     put64(e, sc[i].off);
     put64(e + 8, sc[i].size);
     memcpy(e + 16, sc[i].digest, DIGEST);
   }
-  digest(h, HDR_DIGEST_AT, h + HDR_DIGEST_AT);
-  if (w.bad || w.pos != end || fflush(w.f) || fseek(w.f, 0, SEEK_SET) || fwrite(h, 1, HDR_BYTES, w.f) != HDR_BYTES ||
+  digest(h, hs->digest_at, h + hs->digest_at);
+  if (w.bad || w.pos != end || fflush(w.f) || fseek(w.f, 0, SEEK_SET) || fwrite(h, 1, hs->bytes, w.f) != hs->bytes ||
       fflush(w.f) || fsync(fileno(w.f))) {
     rc = fg__seterr(err, FG_EIO, "%s: write failed: %s", tmp, strerror(errno));
     fclose(w.f);
@@ -284,11 +312,11 @@ static int all_zero(const uint8_t *p, size_t n) {
   return 1;
 }
 
-static int check_digests(const uint8_t *buf, const sect *sc, int refine, int vectors_too, int meta_too,
+static int check_digests(const uint8_t *buf, const sect *sc, int refine, int caps, int vectors_too, int meta_too,
                          fg_error *err) {
   for (int i = 0; i < N_SECT; i++) {
-    if (i == S_REF && !refine) continue;
-    if (i >= S_VEC ? !vectors_too : !meta_too) continue;
+    if (!present(i, refine, caps)) continue;
+    if (i == S_VEC || i == S_REF ? !vectors_too : !meta_too) continue;
     uint8_t d[DIGEST];
     digest(buf + sc[i].off, (size_t)sc[i].size, d);
     if (memcmp(d, sc[i].digest, DIGEST))
@@ -306,17 +334,20 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
     return fg__seterr(err, FG_EFORMAT, "not a facegate gallery (bad magic)");
   if (len < 16) return fg__seterr(err, FG_EFORMAT, "gallery truncated: %zu bytes, shorter than its header", len);
   uint32_t version = get32(buf + 8);
-  if (version != FG_GALLERY_FORMAT_VERSION)
-    return fg__seterr(err, FG_EUNSUPPORTED, "gallery format version %u; this build reads version %u", version,
+  if (version < 1 || version > FG_GALLERY_FORMAT_VERSION)
+    return fg__seterr(err, FG_EUNSUPPORTED, "gallery format version %u; this build reads versions 1 to %u", version,
                       FG_GALLERY_FORMAT_VERSION);
-  if (get32(buf + 12) != HDR_BYTES) return fg__seterr(err, FG_EFORMAT, "gallery header size %u, expected %u",
-                                                      get32(buf + 12), HDR_BYTES);
-  if (len < HDR_BYTES)
-    return fg__seterr(err, FG_EFORMAT, "gallery truncated: %zu bytes, shorter than its %u-byte header", len, HDR_BYTES);
+  const hdr_shape *hs = version == 2 ? &HDR_V2 : &HDR_V1;
+  int caps = version == 2;
+  if (get32(buf + 12) != hs->bytes)
+    return fg__seterr(err, FG_EFORMAT, "gallery header size %u, expected %u for version %u", get32(buf + 12),
+                      hs->bytes, version);
+  if (len < hs->bytes)
+    return fg__seterr(err, FG_EFORMAT, "gallery truncated: %zu bytes, shorter than its %u-byte header", len, hs->bytes);
   if (verify) {
     uint8_t d[DIGEST];
-    digest(buf, HDR_DIGEST_AT, d);
-    if (memcmp(d, buf + HDR_DIGEST_AT, DIGEST))
+    digest(buf, hs->digest_at, d);
+    if (memcmp(d, buf + hs->digest_at, DIGEST))
       return fg__seterr(err, FG_ECHECKSUM, "gallery header fails its checksum: the file is corrupt");
   }
   uint32_t dim = get32(buf + 16), enc = get32(buf + 20), rb = get32(buf + 24);
@@ -331,7 +362,7 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
   int refine = (gflags & FG_GALLERY_REFINE) != 0;
   if (refine && enc != FG_ENCODING_INT8)
     return fg__seterr(err, FG_EFORMAT, "gallery has refine rows but is not int8");
-  if (!all_zero(buf + RESERVED_AT, HDR_DIGEST_AT - RESERVED_AT))
+  if (!all_zero(buf + hs->reserved_at, hs->digest_at - hs->reserved_at))
     return fg__seterr(err, FG_EFORMAT, "gallery header reserved bytes set");
   if (!refine && !all_zero(buf + SECT_AT + 48 * S_REF, 48))
     return fg__seterr(err, FG_EFORMAT, "gallery has a refine section entry but no refine flag");
@@ -346,8 +377,8 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
                       have, want);
   }
   int i8 = enc == FG_ENCODING_INT8;
-  sect sc[N_SECT], want[N_SECT] = {{0}};
-  for (int i = 0; i < N_SECT; i++) {
+  sect sc[N_SECT] = {{0}}, want[N_SECT] = {{0}};
+  for (int i = 0; i < (int)hs->n_sect; i++) {
     const uint8_t *e = buf + SECT_AT + 48 * i;
     sc[i].off = get64(e);
     sc[i].size = get64(e + 8);
@@ -361,11 +392,12 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
   want[S_VEC].size = n * rb;
   uint64_t ref_rb = fg_encoding_row_bytes(FG_ENCODING_FP16, dim);
   want[S_REF].size = refine ? n * ref_rb : 0;
+  want[S_CAP].size = caps ? n : 0;
   if (sc[S_NAMES].size < ns * 2 || sc[S_NAMES].size > ns * (FG_GALLERY_ID_MAX + 1))
     return fg__seterr(err, FG_EFORMAT, "gallery names section size %llu invalid for %llu subjects",
                       (unsigned long long)sc[S_NAMES].size, (unsigned long long)ns);
   uint64_t end;
-  if (layout(want, refine, &end)) return fg__seterr(err, FG_EFORMAT, "gallery sections overflow");
+  if (layout(want, refine, caps, hs->bytes, &end)) return fg__seterr(err, FG_EFORMAT, "gallery sections overflow");
   for (int i = 0; i < N_SECT; i++)
     if (sc[i].off != want[i].off || sc[i].size != want[i].size)
       return fg__seterr(err, FG_EFORMAT, "gallery section '%s' at %llu+%llu, expected %llu+%llu", sect_name[i],
@@ -376,15 +408,15 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
                       (unsigned long long)end);
   if (len > end)
     return fg__seterr(err, FG_EFORMAT, "gallery has %llu bytes after its end", (unsigned long long)(len - end));
-  uint64_t prev = HDR_BYTES;
+  uint64_t prev = hs->bytes;
   for (int i = 0; i < N_SECT; i++) {
-    if (i == S_REF && !refine) break;
+    if (!present(i, refine, caps)) continue;
     if (!all_zero(buf + prev, (size_t)(sc[i].off - prev)))
       return fg__seterr(err, FG_EFORMAT, "gallery padding before section '%s' is not zero", sect_name[i]);
     prev = sc[i].off + sc[i].size;
   }
   if (verify) {
-    int rc = check_digests(buf, sc, refine, !(flags & FG_GALLERY_OPEN_LAZY), 1, err);
+    int rc = check_digests(buf, sc, refine, caps, !(flags & FG_GALLERY_OPEN_LAZY), 1, err);
     if (rc) return rc;
   }
 
@@ -421,6 +453,11 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
   for (uint64_t t = 0; i8 && t < n; t++)
     if (!(tscale[t] > 0.0f) || !isfinite(tscale[t]) || tsum[t] > 127 * (int32_t)dim || tsum[t] < -127 * (int32_t)dim)
       return fg__seterr(err, FG_EFORMAT, "gallery template %llu has an invalid scale or sum", (unsigned long long)t);
+  const uint8_t *tcap = caps ? buf + sc[S_CAP].off : NULL;
+  for (uint64_t t = 0; caps && t < n; t++)
+    if (tcap[t] & ~FG_TEMPLATE_CAPTURE_KNOWN)
+      return fg__seterr(err, FG_EFORMAT, "gallery template %llu has unknown capture flags %#x", (unsigned long long)t,
+                        tcap[t]);
 
   fg_gallery *g;
   if ((rc = fg__gallery_alloc(dim, (fg_encoding)enc, buf + 48, &g, err))) return rc;
@@ -434,6 +471,7 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
   g->tsubj = (uint32_t *)(uintptr_t)tsubj;
   g->tscale = (float *)(uintptr_t)tscale;
   g->tsum = (int32_t *)(uintptr_t)tsum;
+  g->tcap = (uint8_t *)(uintptr_t)tcap;
   g->ns = g->ns_live = (size_t)ns;
   g->subj = (fg__subject *)(uintptr_t)subj;
   g->names = (char *)(uintptr_t)names;
@@ -441,6 +479,7 @@ static int open_view(const uint8_t *buf, size_t len, const uint8_t *expect, unsi
   g->mapped = 1;
   g->file = buf;
   g->file_len = len;
+  g->file_version = version;
   *out = g;
   return FG_OK;
 }
@@ -469,8 +508,8 @@ int fg_gallery_open(const char *path, const uint8_t *expect_model, unsigned flag
     return fg__seterr(err, FG_EIO, "%s: not a regular file", path);
   }
   size_t len = (size_t)st.st_size;
-  if (len < HDR_BYTES) { /* also covers empty files, which cannot be mapped */
-    uint8_t h[HDR_BYTES];
+  if (len < HDR_MIN) { /* also covers empty files, which cannot be mapped */
+    uint8_t h[HDR_MIN];
     ssize_t got = pread(fd, h, sizeof h, 0);
     close(fd);
     fg_gallery *g = NULL;
@@ -508,16 +547,18 @@ int fg_gallery_open(const char *path, const uint8_t *expect_model, unsigned flag
 int fg_gallery_verify(const fg_gallery *g, fg_error *err) {
   if (!g) return fg__seterr(err, FG_EINVAL, "gallery is NULL");
   if (!g->file) return FG_OK;
+  int caps = get32(g->file + 8) == 2; /* open_view checked the version */
+  const hdr_shape *hs = caps ? &HDR_V2 : &HDR_V1;
   uint8_t d[DIGEST];
-  digest(g->file, HDR_DIGEST_AT, d);
-  if (memcmp(d, g->file + HDR_DIGEST_AT, DIGEST))
+  digest(g->file, hs->digest_at, d);
+  if (memcmp(d, g->file + hs->digest_at, DIGEST))
     return fg__seterr(err, FG_ECHECKSUM, "gallery header fails its checksum: the file is corrupt");
-  sect sc[N_SECT];
-  for (int i = 0; i < N_SECT; i++) {
+  sect sc[N_SECT] = {{0}};
+  for (int i = 0; i < (int)hs->n_sect; i++) {
     const uint8_t *e = g->file + SECT_AT + 48 * i;
     sc[i].off = get64(e);
     sc[i].size = get64(e + 8);
     memcpy(sc[i].digest, e + 16, DIGEST);
   }
-  return check_digests(g->file, sc, g->refine, 1, 1, err);
+  return check_digests(g->file, sc, g->refine, caps, 1, 1, err);
 }

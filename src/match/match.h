@@ -81,6 +81,7 @@ struct fg_gallery {
   uint32_t *tsubj;     /* subject index per template, FG__DEAD if removed */
   float *tscale;       /* int8: scale per template (NULL otherwise) */
   int32_t *tsum;       /* int8: sum of the quantised values (NULL otherwise) */
+  uint8_t *tcap;       /* capture flags per template (FG_TEMPLATE_CAPTURE_*); NULL while all are 0 */
   /* FG_GALLERY_REFINE (int8 only): an fp16 copy of every template, n * ref_row_bytes,
    * read only to re-score a search's best candidates */
   int refine;
@@ -106,6 +107,7 @@ struct fg_gallery {
   size_t map_len;
   const uint8_t *file; /* start of the viewed image (for fg_gallery_verify) */
   size_t file_len;
+  uint32_t file_version; /* the format version of the file it was opened from (0: made in memory) */
 };
 
 /* ---- encodings (quant.c; fp16: fg__f32_to_f16, fg__f16_to_f32 in common/half.h) ---- */
