@@ -20,6 +20,7 @@
 #include "facegate/eval.h"
 #include "facegate/face.h"
 #include "facegate/template.h"
+#include "face/face_internal.h"
 
 static fg_face_engine *engine;
 static fg_face_result *res, *res2;
@@ -452,6 +453,38 @@ static void test_shadow_harsh(void **state) {
   fg_image_release(&lit);
 }
 
+/* The feature-norm floor: an evenly lit, frontal, sharp face that the
+ * recognition model barely responds to (raw norm under 2.5; measured to
+ * match at 0-25% on the development conditions) is refused as badly found,
+ * whatever the other components say; a model without norm limits is not
+ * judged by it, and a harsh-lit face keeps its light reason. */
+static void test_feature_norm_floor(void **state) {
+  (void)state;
+  fg_face_options o;
+  fg_face_options_init(&o);
+  fg_face_quality q = {.inter_eye_px = 40, .sharpness = 100, .brightness = 120, .contrast = 35, .in_frame = 1,
+                       .landmarks_inside = 1, .faces = 1, .coverage = 1, .align_error = 0.05f,
+                       .light_unevenness = 0.1f, .surround = 110, .feature_norm = 3.8f};
+  fg__face_quality_score(&o, 3.6f, 3.2f, &q);
+  assert_true(q.score == 100.f);
+  assert_int_equal(q.reasons, 0);
+  q.feature_norm = 2.4f; /* half-way down the floor's ramp */
+  fg__face_quality_score(&o, 3.6f, 3.2f, &q);
+  assert_true(fabsf(q.score - 50.f) < 0.2f);
+  assert_true(q.reasons & FG_QUALITY_ALIGNMENT);
+  q.feature_norm = 2.2f;
+  fg__face_quality_score(&o, 3.6f, 3.2f, &q);
+  assert_true(q.score == 0.f);
+  assert_int_equal(q.reasons, FG_QUALITY_ALIGNMENT);
+  fg__face_quality_score(&o, 0, 0, &q); /* a model without measured limits */
+  assert_true(q.score == 100.f);
+  q.light_unevenness = 0.6f; /* side light: the light gate decides, and says so */
+  fg__face_quality_score(&o, 3.6f, 3.2f, &q);
+  assert_true(q.score == 0.f);
+  assert_true(q.reasons & FG_QUALITY_UNEVEN_LIGHT);
+  assert_false(q.reasons & FG_QUALITY_ALIGNMENT);
+}
+
 static void test_several_faces(void **state) {
   (void)state;
   NEED_ENGINE();
@@ -544,6 +577,7 @@ int main(void) {
       cmocka_unit_test(test_dark_frame_reasons),
       cmocka_unit_test(test_light_reasons),
       cmocka_unit_test(test_shadow_harsh),
+      cmocka_unit_test(test_feature_norm_floor),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

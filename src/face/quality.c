@@ -47,6 +47,11 @@ static const float BACK_SURROUND = 150.f, BACK_RATIO = 2.f;/* dim, with a surrou
  * feature-norm limits rise by SHADOW_NORM per unit of shadow share above
  * SHADOW_FROM (at half the face in shadow, by 0.6). */
 static const float SHADOW_FROM = 0.3f, SHADOW_NORM = 3.f;
+/* Whatever the light, a face the recognition model barely responds to (raw
+ * output norm 2.5 and below for the default model, where 1.1 / 0.9 under the
+ * light gate's limits) does not match: misdetections, covered faces. It is
+ * refused as badly found (the alignment component). */
+static const float CLEAR_BELOW_GOOD = 1.1f, CLEAR_BELOW_BAD = 0.9f;
 /* ... and without feature-norm limits for the model, unevenness alone. */
 static const float UNEVEN_GOOD = 0.35f, UNEVEN_BAD = 0.7f;
 static const float FRAME_DARK = 45.f, FRAME_BRIGHT = 225.f;/* no face: mean grey of the frame */
@@ -245,6 +250,9 @@ void fg__face_quality_score(const fg_face_options *o, float fnorm_good, float fn
   q->f_align = ramp(q->align_error, ALIGN_GOOD, ALIGN_BAD);
   unsigned light_flags;
   q->f_light = light_factor(q, fnorm_good, fnorm_bad, &light_flags);
+  if (!light_flags && fnorm_good > 0 && q->feature_norm > 0)
+    q->f_align =
+        fminf(q->f_align, ramp(q->feature_norm, fnorm_good - CLEAR_BELOW_GOOD, fnorm_bad - CLEAR_BELOW_BAD));
   /* In difficult light the blur and contrast readings measure the shading,
    * not the face; with the feature-norm gate judging whether it is clear
    * enough, they do not count. */
