@@ -45,6 +45,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "facegate/calibration.h"
+#include "facegate/descriptor.h"
 #include "facegate/eval.h"
 #include "facegate/face.h"
 #include "facegate/template.h"
@@ -510,7 +511,11 @@ static void write_rows(FILE *f, const work *w, double cal) {
             q->pitch, q->roll, q->sharpness, q->brightness, q->contrast, q->in_frame, q->landmarks_inside);
     fprintf(f, "\t%.3f\t%.4f\t%.3f\t%.1f\t%.3f\t%.4f\t%.4f", q->coverage, q->align_error, q->light_unevenness,
             q->surround, q->feature_norm, q->dark_fraction, q->bright_fraction);
-    fprintf(f, "\t%.4f", q->shadow);
+    /* The light factor and the product of the others: a light gate can be
+     * re-simulated from the rows (score = 100 * f_light * f_other). */
+    double f_other = (double)q->f_size * q->f_pose * q->f_roll * q->f_sharpness * q->f_contrast * q->f_frame *
+                     q->f_align * q->f_exposure;
+    fprintf(f, "\t%.4f\t%.4f\t%.4f", q->shadow, q->f_light, f_other);
     fprintf(f, "\t%zu\t%.4f\t%.4f\t%.4f\t%.4f\n", ng, ng ? sum / ng : NAN, ng ? mn : NAN,
             ng ? (double)acc / ng : NAN, mx_imp);
   }
@@ -706,7 +711,7 @@ static void usage(FILE *f) {
           "usage: facegate eval robustness LFWDIR [--set dev|lfw] [--conditions A,B,...] [--list]\n"
           "                                [--per-person N] [--people N] [--threads N]\n"
           "                                [--quality-min Q]\n"
-          "                                [--calibration FILE] [--write DIR] [--json]\n"
+          "                                [--model NAME] [--calibration FILE] [--write DIR] [--json]\n"
           "                                [--json-out FILE] [--models-dir DIR]\n"
           "\n"
           "The face pipeline under capture conditions derived from LFW (tight crops, grey,\n"
@@ -725,9 +730,12 @@ static void usage(FILE *f) {
           "  --quality-min Q     the gate's quality minimum (default: the engine's)\n"
           "  --det-pad P, --light-norm A, --lm-light-norm A, --realign 0|1\n"
           "                      the engine's options of those names (default: the engine's)\n"
-          "  --calibration FILE  thresholds (default calibration/fr_feature.json in facegate's home)\n"
+          "  --model NAME|FILE   recognition model descriptor (default $FACEGATE_MODEL or the\n"
+          "                      built-in fr_feature; facegate models lists them)\n"
+          "  --calibration FILE  thresholds (default: the model's own calibration file)\n"
           "  --per-image FILE    one TSV row per condition and image: status, reasons, the\n"
-          "                      quality measurements, and the probe's genuine scores against\n"
+          "                      quality measurements (with the light factor and the product of\n"
+          "                      the others), and the probe's genuine scores against\n"
           "                      the acquired references (mean, minimum, share >= the\n"
           "                      calibrated FMR 1e-3 threshold) and its highest impostor score\n"
           "  --write DIR         also write every condition image as DIR/<condition>/<name>/\n"
@@ -761,7 +769,7 @@ static int parse_conditions(const char *list, const fg_condition **out, size_t *
 int cmd_eval_robustness(int argc, char **argv) {
   if (cli_wants_help(argc, argv)) return usage(stdout), EXIT_OK;
   const char *dir = NULL, *set_name = "dev", *cond_list = NULL, *cal_path = NULL;
-  const char *models = NULL, *write_dir = NULL, *json_out = NULL;
+  const char *models = NULL, *write_dir = NULL, *json_out = NULL, *model = NULL;
   int threads = 2, per = 10, json = 0, max_people = 0;
   float qmin = -1, det_pad = -1, light_norm = -1, lm_light_norm = -1, realign = -1;
   const char *per_image = NULL;
@@ -782,6 +790,7 @@ int cmd_eval_robustness(int argc, char **argv) {
     else if (!strcmp(a, "--per-image")) per_image = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--calibration")) cal_path = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--models-dir")) models = cli_arg_val(CMD, argc, argv, &i);
+    else if (!strcmp(a, "--model")) model = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--write")) write_dir = cli_arg_val(CMD, argc, argv, &i);
     else if (!strcmp(a, "--json")) json = 1;
     else if (!strcmp(a, "--json-out")) json_out = cli_arg_val(CMD, argc, argv, &i);
@@ -832,7 +841,19 @@ int cmd_eval_robustness(int argc, char **argv) {
   score_pool pool = {0};
   uint8_t *harsh = NULL;
   if (!st) goto oom;
-  if (!cal_path) cal_path = cli_calibration_fmr();
+  /* The model's own calibration: its descriptor's, or the default model's. */
+  char dcal[512];
+  snprintf(dcal, sizeof dcal, "%.500s", cli_calibration_fmr());
+  model = cli_model(model);
+  if (model) {
+    fg_model_descriptor d;
+    if (fg_model_descriptor_load(model, &d, &e)) {
+      fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
+      goto out;
+    }
+    snprintf(dcal, sizeof dcal, "%s", d.calibration);
+  }
+  if (!cal_path) cal_path = dcal;
   if (fg_calibration_load(cal_path, &cal, &e) || fg_calibration_threshold(&cal, 1e-3, &thr[0], &e) ||
       fg_calibration_threshold(&cal, 1e-4, &thr[1], &e) ||
       fg_calibration_threshold_for(&cal, 1e-3, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, FG_TEMPLATE_CAPTURE_HARSH_LIGHT,
@@ -868,6 +889,7 @@ int cmd_eval_robustness(int argc, char **argv) {
   fg_face_options o;
   fg_face_options_init(&o);
   o.models_dir = cli_models_dir(models);
+  o.model = model;
   o.liveness = 0;
   if (qmin >= 0) o.quality_min = qmin;
   if (det_pad >= 0) o.det_pad = det_pad;
@@ -901,7 +923,7 @@ int cmd_eval_robustness(int argc, char **argv) {
       goto out_lock;
     }
     fprintf(rows, "condition\timage\tstatus\treasons\tscore\tied\tyaw\tpitch\troll\tsharpness\tbrightness"
-                  "\tcontrast\tin_frame\tlm_inside\tcoverage\talign_error\tlight_uneven\tsurround\tfnorm\tdark_frac\tbright_frac\tshadow\tgenuine\tgen_mean\tgen_min\tgen_acc\timp_max\n");
+                  "\tcontrast\tin_frame\tlm_inside\tcoverage\talign_error\tlight_uneven\tsurround\tfnorm\tdark_frac\tbright_frac\tshadow\tf_light\tf_other\tgenuine\tgen_mean\tgen_min\tgen_acc\timp_max\n");
   }
   double t0 = now_s();
   if (run_pass(&w, threads, "reference")) goto out_lock;

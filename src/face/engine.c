@@ -20,7 +20,7 @@
 /* The default recognition model (GUIDE §3) and the feature-norm limits
  * measured for it with its default preprocessing. */
 #define DEFAULT_FEATURE_SHA256 "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
-#define FNORM_GOOD 3.6f
+#define FNORM_GOOD 3.5f
 #define FNORM_BAD 3.2f
 
 static const char *const default_file[FG__NMODELS] = {"fr_detect.onnx", "fr_landmark.onnx",
@@ -56,7 +56,7 @@ void fg_face_options_init(fg_face_options *o) {
   o->feat_channels = FG_CHANNELS_BGR;
   o->feat_mean = 127.f;
   o->feat_scale = 1.f / 128.f;
-  o->light_norm = 0.8f;
+  o->light_norm = 1.0f;
   o->lm_light_norm = 0.8f;
   o->flip = 0;
   o->liveness = 1;

@@ -47,11 +47,12 @@ static const float BACK_SURROUND = 150.f, BACK_RATIO = 2.f;/* dim, with a surrou
  * feature-norm limits rise by SHADOW_NORM per unit of shadow share above
  * SHADOW_FROM (at half the face in shadow, by 0.6). */
 static const float SHADOW_FROM = 0.3f, SHADOW_NORM = 3.f;
-/* Whatever the light, a face the recognition model barely responds to (raw
- * output norm 2.5 and below for the default model, where 1.1 / 0.9 under the
- * light gate's limits) does not match: misdetections, covered faces. It is
- * refused as badly found (the alignment component). */
-static const float CLEAR_BELOW_GOOD = 1.1f, CLEAR_BELOW_BAD = 0.9f;
+/* Whatever the light, a face the recognition model barely responds to does
+ * not match (misdetections, covered faces): its raw output norm is judged
+ * too, 1.0 / 0.9 under the light gate's limits (for the default model factor
+ * 1 at 2.5, 0 at 2.3), and a low one is refused as badly found (the
+ * alignment component). */
+static const float CLEAR_BELOW_GOOD = 1.0f, CLEAR_BELOW_BAD = 0.9f;
 /* ... and without feature-norm limits for the model, unevenness alone. */
 static const float UNEVEN_GOOD = 0.35f, UNEVEN_BAD = 0.7f;
 static const float FRAME_DARK = 45.f, FRAME_BRIGHT = 225.f;/* no face: mean grey of the frame */
