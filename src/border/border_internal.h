@@ -33,8 +33,6 @@ typedef struct fg__gallery_cache {
   fg_gallery *g;     /* NULL when empty */
   size_t photos;     /* templates before fusion: what sets the FPIR threshold */
   size_t left_out;   /* templates of another model that could not be re-enrolled */
-  int64_t *harsh;    /* flight galleries: the subjects all of whose templates are harsh-lit */
-  size_t n_harsh;
 } fg__gallery_cache;
 
 #define FG__FLIGHT_CACHE 4
@@ -375,13 +373,10 @@ int fg__reenrol(fg_border *b, const fg_actor *who, int watchlist, const fg__stal
 /* The staged gallery of manifest id (NULL *g when nobody is enrolled). The
  * gallery stays owned by the cache; valid until the next call on b.
  * *photos (if non-NULL): the enrolled photos' templates it was made from
- * (each subject's are fused into one centroid template). */
+ * (each subject's are fused into one centroid template, which carries
+ * FG_TEMPLATE_CAPTURE_HARSH_LIGHT when every one of them was harsh-lit). */
 int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, size_t *photos,
                        fg_error *err);
-/* Whether every enrolled template of traveller `subject` in manifest id's
- * cached flight gallery (after fg__flight_gallery) came from a harsh-lit
- * capture. */
-int fg__flight_subject_harsh(const fg_border *b, int64_t manifest_id, int64_t subject);
 /* The live watchlist gallery (expired and removed entries left out). Each
  * entry's template carries FG_TEMPLATE_CAPTURE_HARSH_LIGHT when every photo
  * it was enrolled from was harsh-lit (fg_gallery_template_capture). */

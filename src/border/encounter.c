@@ -144,27 +144,31 @@ static int read_first(fg__enc *c, first_reads *f, fg_error *err) {
 }
 
 /* Top-1 search of a gallery. *best = NAN and *id = 0 when it is empty. */
-static int search_top1(const fg_gallery *g, const float *emb, int dim, float *best, int64_t *id,
-                       size_t *templates, fg_error *err) {
-  *best = NAN;
-  *id = 0;
+/* The k best matches of emb in g (best first; *count of them), and
+ * *templates, how many g holds. No gallery (nobody enrolled): none. */
+static int search_top(const fg_gallery *g, const float *emb, int dim, size_t k, fg_match *m, size_t *count,
+                      size_t *templates, fg_error *err) {
+  *count = 0;
   *templates = 0;
   if (!g) return FG_OK;
   fg_gallery_info info;
   fg_gallery_get_info(g, &info);
   if (info.dim != (uint32_t)dim)
-    return fg__seterr(err, FG_EMODEL, "gallery holds %u-d templates, the capture is %d-d",
-                      info.dim, dim);
+    return fg__seterr(err, FG_EMODEL, "gallery holds %u-d templates, the capture is %d-d", info.dim, dim);
   *templates = info.n_templates;
   if (info.n_templates == 0) return FG_OK;
-  fg_match m;
-  size_t count = 0;
-  int rc = fg_gallery_search(g, emb, 1, 0, 1, NULL, &m, &count, err);
-  if (rc != FG_OK || count == 0) return rc;
-  const char *sid = fg_gallery_subject_id(g, m.subject, NULL);
-  *best = m.score;
-  *id = sid ? strtoll(sid, NULL, 10) : 0;
-  return FG_OK;
+  return fg_gallery_search(g, emb, 1, 0, k, NULL, m, count, err);
+}
+
+/* A match's subject as a row id (subjects are decimal ids; 0 if not). */
+static int64_t match_id(const fg_gallery *g, const fg_match *m) {
+  const char *sid = fg_gallery_subject_id(g, m->subject, NULL);
+  return sid ? strtoll(sid, NULL, 10) : 0;
+}
+
+/* Whether a match's template was enrolled from harsh-lit photos only. */
+static int match_harsh(const fg_gallery *g, const fg_match *m) {
+  return (fg_gallery_template_capture(g, m->template_index) & FG_TEMPLATE_CAPTURE_HARSH_LIGHT) != 0;
 }
 
 /* ---- phase 1: the face, the watchlist and the flight ----------------------- */
@@ -213,16 +217,8 @@ static int screen_watchlist(fg__enc *c, fg_error *err) {
   int rc = fg__watchlist_gallery(b, &g, &photos, err);
   c->wl_best = NAN;
   c->wl_best_id = 0;
-  c->wl_templates = 0;
-  if (rc == FG_OK && g) {
-    fg_gallery_info info;
-    fg_gallery_get_info(g, &info);
-    if (info.dim != (uint32_t)c->dim)
-      rc = fg__seterr(err, FG_EMODEL, "gallery holds %u-d templates, the capture is %d-d", info.dim, c->dim);
-    c->wl_templates = info.n_templates;
-    if (rc == FG_OK && info.n_templates)
-      rc = fg_gallery_search(g, c->emb, 1, 0, c->harsh ? WL_HARSH_CANDIDATES : 1, NULL, m, &count, err);
-  }
+  if (rc == FG_OK)
+    rc = search_top(g, c->emb, c->dim, c->harsh ? WL_HARSH_CANDIDATES : 1, m, &count, &c->wl_templates, err);
   /* N for the threshold: the photos, not the fused templates (see search_flight) */
   float plain = NAN;
   if (rc == FG_OK)
@@ -237,9 +233,8 @@ static int screen_watchlist(fg__enc *c, fg_error *err) {
    * under harsh light"), exactly as the flight search does. */
   float margin = c->harsh ? fg__border_harsh_margin(b) : 0.f;
   for (size_t i = 0; i < count; i++) {
-    const char *sid = fg_gallery_subject_id(g, m[i].subject, NULL);
-    int64_t id = sid ? strtoll(sid, NULL, 10) : 0;
-    int harsh = c->harsh && (fg_gallery_template_capture(g, m[i].template_index) & FG_TEMPLATE_CAPTURE_HARSH_LIGHT);
+    int64_t id = match_id(g, &m[i]);
+    int harsh = c->harsh && match_harsh(g, &m[i]);
     float th = harsh ? plain + margin : plain;
     if (i == 0) {
       c->wl_best = m[i].score, c->wl_best_id = id;
@@ -263,11 +258,12 @@ static int search_flight(fg__enc *c, fg_error *err) {
   fg_encounter_result *r = c->r;
   double t = fg__ms();
   const fg_gallery *g = NULL;
-  float best;
-  size_t photos = 0;
+  fg_match m;
+  size_t photos = 0, count = 0;
   int rc = fg__flight_gallery(b, c->rq->manifest_id, &g, &photos, err);
-  if (rc == FG_OK)
-    rc = search_top1(g, c->emb, c->dim, &best, &c->nearest, &c->flight_templates, err);
+  if (rc == FG_OK) rc = search_top(g, c->emb, c->dim, 1, &m, &count, &c->flight_templates, err);
+  float best = count ? m.score : NAN;
+  c->nearest = count ? match_id(g, &m) : 0;
   /* The calibration counts single-photo subjects. A traveller enrolled from m
    * photos (one centroid template) raises the non-mated tail: on LFW flights
    * where everyone has two, FPIR at the single-photo threshold for 0.003 is
@@ -279,7 +275,7 @@ static int search_flight(fg__enc *c, fg_error *err) {
   /* The capture and the candidate's enrolment both harsh-lit: two faces lit
    * the same hard way look alike, so the threshold rises by the calibrated
    * margin (docs/pipeline.md, "Thresholds under harsh light"). */
-  if (c->harsh && c->nearest > 0 && fg__flight_subject_harsh(b, c->rq->manifest_id, c->nearest))
+  if (c->harsh && c->nearest > 0 && match_harsh(g, &m))
     r->threshold += fg__border_harsh_margin(b);
   c->searched = 1;
   r->score = best;

@@ -78,13 +78,10 @@ typedef struct build_ctx {
   size_t n_pending, cap_pending, dim;
   size_t photos;         /* templates read */
   int pending_harsh;     /* every pending template is harsh-lit */
-  int64_t *harsh;        /* subjects all of whose templates are harsh-lit */
-  size_t n_harsh, cap_harsh;
 } build_ctx;
 
 static void cache_clear(fg__gallery_cache *c) {
   fg_gallery_destroy(c->g);
-  free(c->harsh);
   memset(c, 0, sizeof *c);
 }
 
@@ -148,19 +145,10 @@ static int flush_subject(build_ctx *bc, fg_error *err) {
   size_t t = 0;
   if (rc == FG_OK)
     rc = fg_gallery_add_centroid(bc->g, subject, bc->pending, bc->n_pending, bc->dim, 0, &t, err);
-  /* the centroid is harsh-lit when every photo it averages is (the watchlist
-   * screen reads it from the template; flights keep their list below) */
+  /* the centroid is harsh-lit when every photo it averages is (the flight
+   * search and the watchlist screen read it from the template) */
   if (rc == FG_OK && bc->pending_harsh)
     rc = fg_gallery_set_template_capture(bc->g, t, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, err);
-  if (rc == FG_OK && bc->pending_harsh) {
-    if (bc->n_harsh == bc->cap_harsh) {
-      size_t cap = bc->cap_harsh ? 2 * bc->cap_harsh : 8;
-      int64_t *h = realloc(bc->harsh, cap * sizeof *h);
-      if (!h) rc = fg__seterr(err, FG_ENOMEM, "out of memory");
-      else bc->harsh = h, bc->cap_harsh = cap;
-    }
-    if (rc == FG_OK) bc->harsh[bc->n_harsh++] = bc->subject;
-  }
   sodium_memzero(bc->pending, bc->n_pending * bc->dim * sizeof(float));
   bc->n_pending = 0;
   return rc;
@@ -226,13 +214,10 @@ static int add_row(void *ctx, const fg_val *c, int n, fg_error *err) {
 }
 
 /* Run q over the store and build a gallery from its rows; templates of
- * another model are left out and listed in *stale (the caller frees it).
- * harsh (if not NULL): the subjects all of whose templates are harsh-lit
- * (*harsh freed by the caller). */
+ * another model are left out and listed in *stale (the caller frees it). */
 static int build_once(fg_border *b, const char *table, fg_encoding enc, const fg_query *q,
                       const fg_val *params, int np, int64_t manifest, fg_gallery **g, size_t *photos,
-                      int64_t *min_expiry, fg__stale_list *stale, int64_t **harsh, size_t *n_harsh,
-                      fg_error *err) {
+                      int64_t *min_expiry, fg__stale_list *stale, fg_error *err) {
   fg_face_engine *fe;
   int rc = fg__border_face(b, &fe, err);
   if (rc != FG_OK) return rc;
@@ -246,11 +231,8 @@ static int build_once(fg_border *b, const char *table, fg_encoding enc, const fg
   *stale = bc.stale;
   if (rc != FG_OK) {
     fg_gallery_destroy(bc.g);
-    free(bc.harsh);
     return rc;
   }
-  if (harsh) free(*harsh), *harsh = bc.harsh, *n_harsh = bc.n_harsh;
-  else free(bc.harsh);
   *g = bc.g;
   *photos = bc.photos;
   if (min_expiry) *min_expiry = bc.min_expiry;
@@ -264,9 +246,9 @@ static int build_once(fg_border *b, const char *table, fg_encoding enc, const fg
 static int build(fg_border *b, const char *table, fg_encoding enc, const fg_query *q,
                  const fg_val *params, int np, int64_t manifest, const fg_query *rq,
                  const fg_val *rp, int rnp, int64_t *revision, fg_gallery **g, size_t *photos,
-                 size_t *left_out, int64_t *min_expiry, int64_t **harsh, size_t *n_harsh, fg_error *err) {
+                 size_t *left_out, int64_t *min_expiry, fg_error *err) {
   fg__stale_list stale = {0};
-  int rc = build_once(b, table, enc, q, params, np, manifest, g, photos, min_expiry, &stale, harsh, n_harsh, err);
+  int rc = build_once(b, table, enc, q, params, np, manifest, g, photos, min_expiry, &stale, err);
   *left_out = stale.n;
   /* Not inside a caller's transaction: each re-enrolment is a transaction of its own. */
   if (rc == FG_OK && stale.n && fg_store_depth(b->store) == 0) {
@@ -282,7 +264,7 @@ static int build(fg_border *b, const char *table, fg_encoding enc, const fg_quer
       *g = NULL;
       rc = fg_store_exec_int(b->store, rq, rp, rnp, revision, NULL, err);
       if (rc == FG_OK)
-        rc = build_once(b, table, enc, q, params, np, manifest, g, photos, min_expiry, &stale, harsh, n_harsh, err);
+        rc = build_once(b, table, enc, q, params, np, manifest, g, photos, min_expiry, &stale, err);
       *left_out = stale.n;
     }
   }
@@ -315,27 +297,11 @@ int fg__flight_gallery(fg_border *b, int64_t manifest_id, const fg_gallery **g, 
   }
   cache_clear(slot);
   fg_gallery *ng = NULL;
-  size_t n = 0, left_out = 0, n_harsh = 0;
-  int64_t *harsh = NULL;
+  size_t n = 0, left_out = 0;
   rc = build(b, "photos", FG_ENCODING_FP32, &FG_Q_GAL_FLIGHT_TEMPLATES, &id, 1, manifest_id,
-             &FG_Q_GAL_FLIGHT_REVISION, &id, 1, &revision, &ng, &n, &left_out, NULL, &harsh, &n_harsh, err);
-  if (rc != FG_OK) {
-    free(harsh);
-    return rc;
-  }
-  rc = cache_keep(b, slot, manifest_id, revision, ng, n, left_out, g, photos);
-  slot->harsh = harsh, slot->n_harsh = n_harsh;
-  return rc;
-}
-
-int fg__flight_subject_harsh(const fg_border *b, int64_t manifest_id, int64_t subject) {
-  for (int i = 0; i < FG__FLIGHT_CACHE; i++) {
-    const fg__gallery_cache *c = &b->flights[i];
-    if (!c->valid || c->key != manifest_id) continue;
-    for (size_t k = 0; k < c->n_harsh; k++)
-      if (c->harsh[k] == subject) return 1;
-  }
-  return 0;
+             &FG_Q_GAL_FLIGHT_REVISION, &id, 1, &revision, &ng, &n, &left_out, NULL, err);
+  if (rc != FG_OK) return rc;
+  return cache_keep(b, slot, manifest_id, revision, ng, n, left_out, g, photos);
 }
 
 int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg_error *err) {
@@ -359,7 +325,7 @@ int fg__watchlist_gallery(fg_border *b, const fg_gallery **g, size_t *photos, fg
   fg_val at = FG_V_INT(now);
   size_t n = 0, left_out = 0;
   rc = build(b, "watchlist_templates", FG_ENCODING_FP16, &FG_Q_GAL_WATCHLIST_TEMPLATES, &at, 1, 0,
-             &FG_Q_GAL_WATCHLIST_REVISION, NULL, 0, &revision, &ng, &n, &left_out, &min_expiry, NULL, NULL, err);
+             &FG_Q_GAL_WATCHLIST_REVISION, NULL, 0, &revision, &ng, &n, &left_out, &min_expiry, err);
   if (rc != FG_OK) return rc;
   fg_gallery_info gi;
   fg_gallery_get_info(ng, &gi);
