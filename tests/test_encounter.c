@@ -809,6 +809,58 @@ static void test_watchlist_harsh_light(void **state) {
   free(p), free(q), free(x);
 }
 
+/* The flight search, the same way: a harsh-lit capture against a traveller
+ * whose centroid template is harsh-lit must clear the flight threshold plus
+ * the margin; an evenly lit capture scoring the same is held to the plain
+ * one. The flag is set on the cached gallery's template, as a build from
+ * harsh-lit stored photos sets it (test_watchlist_harsh_light checks that
+ * part); the cache is rebuilt from the store afterwards. */
+static void test_flight_harsh_light(void **state) {
+  (void)state;
+  NEED_FLIGHT();
+  fg_error e = {0};
+  const fg_gallery *g = NULL;
+  size_t photos = 0;
+  assert_int_equal(fg__flight_gallery(border, manifest_id, &g, &photos, &e), FG_OK);
+  assert_non_null(g);
+  fg_gallery_info gi;
+  fg_gallery_get_info(g, &gi);
+  int dim = (int)gi.dim;
+  float margin = fg__border_harsh_margin(border), plain;
+  assert_int_equal(fg__border_fpir_threshold(border, photos, border->policy.match_fpir, &plain, &e), FG_OK);
+  float s = plain + margin / 2;
+  float *y = malloc((size_t)dim * sizeof *y), *q = malloc((size_t)dim * sizeof *q),
+        *p = malloc((size_t)dim * sizeof *p);
+  assert_true(y && q && p);
+  uint32_t subject;
+  assert_int_equal(fg_gallery_template(g, 0, &subject, y), FG_OK);
+  /* p = s y + sqrt(1 - s^2) q, q a random unit vector orthogonal to y: p scores s against y */
+  uint32_t r32 = 777;
+  double yy = 0, yq = 0, qq = 0;
+  for (int i = 0; i < dim; i++) yy += (double)y[i] * y[i];
+  for (int i = 0; i < dim; i++) {
+    y[i] /= (float)sqrt(yy);
+    r32 = r32 * 1664525u + 1013904223u, q[i] = (float)(r32 >> 8) / 16777216.0f - 0.5f;
+  }
+  for (int i = 0; i < dim; i++) yq += (double)y[i] * q[i];
+  for (int i = 0; i < dim; i++) q[i] -= (float)yq * y[i], qq += (double)q[i] * q[i];
+  for (int i = 0; i < dim; i++) q[i] /= (float)sqrt(qq), p[i] = s * y[i] + sqrtf(1 - s * s) * q[i];
+  assert_int_equal(fg_gallery_set_template_capture((fg_gallery *)g, 0, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, &e), FG_OK);
+
+  fg_encounter_result r;
+  screen(p, dim, FG_TEMPLATE_CAPTURE_HARSH_LIGHT, &r);
+  print_message("flight: plain %.4f, harsh %.4f, score %.4f, threshold %.4f\n", plain, plain + margin, r.score,
+                r.threshold);
+  assert_true(fabsf(r.score - s) < 2e-3f);
+  assert_true(fabsf(r.threshold - (plain + margin)) < 1e-5f);
+  assert_int_not_equal(r.outcome, FG_OUTCOME_MATCHED);
+  screen(p, dim, 0, &r); /* an evenly lit capture: the plain threshold, which the score clears */
+  assert_true(fabsf(r.threshold - plain) < 1e-5f);
+  assert_true(r.score >= r.threshold);
+  fg__gallery_cache_reset(border);
+  free(y), free(q), free(p);
+}
+
 static void test_closed_manifest(void **state) {
   (void)state;
   NEED_FLIGHT();
@@ -834,7 +886,7 @@ int main(void) {
       cmocka_unit_test(test_opt_out),         cmocka_unit_test(test_opt_out_refused),
       cmocka_unit_test(test_watchlist_hit),   cmocka_unit_test(test_liveness_policy),
       cmocka_unit_test(test_verify),          cmocka_unit_test(test_watchlist_harsh_light),
-      cmocka_unit_test(test_closed_manifest),
+      cmocka_unit_test(test_flight_harsh_light), cmocka_unit_test(test_closed_manifest),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
