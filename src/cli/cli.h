@@ -26,6 +26,12 @@ const char *cli_home_root(int *found);
  * installed). The descriptors' directory itself: */
 const char *cli_model(const char *flag);
 const char *cli_descriptors_dir(void);
+/* The FMR calibration file of recognition model `model` (cli_model's answer;
+ * NULL: the default model) into path: its descriptor's, or the default
+ * model's from the home; *is_default (if not NULL): whether it is the default
+ * model. Non-zero, with err set, when the descriptor cannot be read. */
+struct fg_error;
+int cli_model_calibration(const char *model, char *path, size_t cap, int *is_default, struct fg_error *err);
 /* The value after option argv[*i] (advancing *i); prints "CMD: option X needs a
  * value" and exits with EXIT_USAGE when there is none. */
 const char *cli_arg_val(const char *cmd, int argc, char **argv, int *i);

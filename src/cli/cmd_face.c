@@ -18,7 +18,6 @@
 
 #include "cli/cli.h"
 #include "facegate/calibration.h"
-#include "facegate/descriptor.h"
 #include "facegate/face.h"
 #include "facegate/nn.h"
 #include "facegate/template.h"
@@ -706,17 +705,10 @@ int cmd_compare(int argc, char **argv) {
   fg_calibration cal;
   /* The model's own calibration: its descriptor's, or the default model's. */
   char dcal[512];
-  snprintf(dcal, sizeof dcal, "%.500s", cli_calibration_fmr()); /* the default model's, from the home */
-  const char *mname = cli_model(c.fo.model);
-  int default_model = !mname || !strcmp(mname, FG_DESC_DEFAULT);
-  if (mname) {
-    fg_model_descriptor d;
-    if (fg_model_descriptor_load(mname, &d, &e)) {
-      fprintf(stderr, "facegate compare: %s\n", e.msg);
-      goto done;
-    }
-    snprintf(dcal, sizeof dcal, "%s", d.calibration);
-    default_model = !strcmp(d.name, FG_DESC_DEFAULT);
+  int default_model;
+  if (cli_model_calibration(cli_model(c.fo.model), dcal, sizeof dcal, &default_model, &e)) {
+    fprintf(stderr, "facegate compare: %s\n", e.msg);
+    goto done;
   }
   const char *cp = cal_path ? cal_path : dcal;
   int crc = fg_calibration_load(cp, &cal, &e);

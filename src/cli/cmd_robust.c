@@ -45,7 +45,6 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "facegate/calibration.h"
-#include "facegate/descriptor.h"
 #include "facegate/eval.h"
 #include "facegate/face.h"
 #include "facegate/template.h"
@@ -843,15 +842,10 @@ int cmd_eval_robustness(int argc, char **argv) {
   if (!st) goto oom;
   /* The model's own calibration: its descriptor's, or the default model's. */
   char dcal[512];
-  snprintf(dcal, sizeof dcal, "%.500s", cli_calibration_fmr());
   model = cli_model(model);
-  if (model) {
-    fg_model_descriptor d;
-    if (fg_model_descriptor_load(model, &d, &e)) {
-      fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
-      goto out;
-    }
-    snprintf(dcal, sizeof dcal, "%s", d.calibration);
+  if (cli_model_calibration(model, dcal, sizeof dcal, NULL, &e)) {
+    fprintf(stderr, CMD ": %s\n", cli_errmsg(&e));
+    goto out;
   }
   if (!cal_path) cal_path = dcal;
   if (fg_calibration_load(cal_path, &cal, &e) || fg_calibration_threshold(&cal, 1e-3, &thr[0], &e) ||

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "facegate/descriptor.h"
 
 typedef struct home {
   char models[PATH_MAX], calibration[PATH_MAX], descriptors[PATH_MAX], web[PATH_MAX];
@@ -155,4 +156,15 @@ const char *cli_home_root(int *found) {
   const home *h = the_home();
   if (found) *found = h->found;
   return h->root;
+}
+
+int cli_model_calibration(const char *model, char *path, size_t cap, int *is_default, struct fg_error *err) {
+  snprintf(path, cap, "%s", cli_calibration_fmr());
+  if (is_default) *is_default = !model || !strcmp(model, FG_DESC_DEFAULT);
+  if (!model) return 0;
+  fg_model_descriptor d;
+  if (fg_model_descriptor_load(model, &d, err)) return -1;
+  snprintf(path, cap, "%s", d.calibration);
+  if (is_default) *is_default = !strcmp(d.name, FG_DESC_DEFAULT);
+  return 0;
 }
